@@ -1,0 +1,302 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * Alcatraz control channel: the wire protocol between the VMM (host) and
+ * alcatraz-init (PID 1 in the guest).
+ *
+ * This header is shared by both sides.  It only uses freestanding headers
+ * (<stdint.h>, <stddef.h>) so it can be included by the static guest init
+ * and by the VMM alike; it must not grow libc or kernel dependencies.
+ *
+ * Transport
+ * ---------
+ * One AF_VSOCK stream connection.  The guest connects to
+ * ALCATRAZ_CTL_HOST_CID:ALCATRAZ_CTL_VSOCK_PORT as soon as PID 1 has mounted
+ * the basic filesystems; the host (VMM's virtio-vsock device) accepts it.
+ *
+ * Framing
+ * -------
+ * Every record is a 12-byte header followed by `len` payload bytes.  All
+ * integers are little-endian, whatever the host CPU; use the
+ * alcatraz_ctl_{get,put}_le* helpers below rather than casting structs over
+ * byte buffers, so neither side ever depends on alignment or padding.
+ *
+ *     offset 0  u32 magic   ALCATRAZ_CTL_MAGIC
+ *     offset 4  u32 type    enum alcatraz_ctl_type
+ *     offset 8  u32 len     payload length in bytes (header excluded)
+ *     offset 12 u8  payload[len]
+ *
+ * A receiver MUST validate magic, type and len (against the per-type limits
+ * below) from the header alone, before reading or allocating the payload.
+ * Any violation is a protocol error: the receiver drops the connection.
+ * The host treats the guest as hostile: a guest protocol error ends the VM
+ * with a runtime error (exit 125), never crashes or stalls the VMM.
+ *
+ * Conversation
+ * ------------
+ *   guest -> host  EVENT(INIT_START)          right after connect
+ *   host  -> guest ARG+                       argv[0..n-1], in order, >= 1
+ *   host  -> guest ENV*                       "KEY=VALUE", in order
+ *   host  -> guest WORKDIR?                   at most once, absolute path
+ *   host  -> guest STDIO?                     at most once, flags
+ *   host  -> guest END                        command is complete
+ *   guest -> host  EVENT(CMD_START)           just before the fork/exec
+ *   host  -> guest STDIN_EOF?                 at most once, any time after END
+ *   host  -> guest SIGNAL*                    any time after END
+ *   host  -> guest WINSIZE*                   any time after END (tty mode)
+ *   guest -> host  STATUS                     exactly once, last record
+ * then the guest syncs filesystems and powers off / reboots the VM (the VMM
+ * treats ACPI-less reboot: i8042 reset, triple fault / KVM shutdown, as the
+ * end of the VM).  The host may kill the VM as soon as STATUS has arrived
+ * and it has drained the console device: the guest syncs and drains the
+ * console (tcdrain) *before* sending STATUS.
+ *
+ * Before END only ARG/ENV/WORKDIR/STDIO/END are valid host records; after
+ * END only STDIN_EOF/SIGNAL/WINSIZE.  The guest sends nothing but EVENT and
+ * STATUS, and nothing after STATUS.
+ *
+ * Standard I/O
+ * ------------
+ * The command's stdio is the virtio console, /dev/hvc0 in the guest (the
+ * kernel log must go elsewhere: console=ttyS0, never console=hvc0).
+ *  - Default ("pipe" mode, STDIO flags 0): the guest puts hvc0 in raw mode
+ *    (no echo, no CR/LF translation, no signal characters), so output is
+ *    byte-exact.  stdout and stderr are hvc0.  stdin is a pipe that init
+ *    fills with the bytes it reads from hvc0; a tty cannot carry an
+ *    end-of-file in raw mode, so the host sends STDIN_EOF{total} when its
+ *    own stdin ends, `total` being the number of bytes it has delivered to
+ *    the console's receive queue in all.  Init closes the pipe once it has
+ *    relayed that many bytes.  A host whose stdin is /dev/null or closed
+ *    sends STDIN_EOF{0} right after END.
+ *  - ALCATRAZ_CTL_STDIO_TTY: interactive mode.  hvc0 is left in cooked mode
+ *    and is the command's stdin, stdout, stderr and controlling terminal;
+ *    the host is expected to put its own terminal in raw mode.  STDIN_EOF
+ *    is ignored (the user types ^D); WINSIZE sets the window size.
+ *  - ALCATRAZ_CTL_STDIO_STDERR_PORT: stderr goes to the virtio-console port
+ *    named ALCATRAZ_CTL_STDERR_PORT_NAME (a second port of a multiport
+ *    virtio-console device) if the guest finds it, else to hvc0.
+ * In both modes the command runs as a session leader with hvc0 as its
+ * controlling terminal.
+ *
+ * Exit status (mapped by the host, see alcatraz_ctl_status_to_exit):
+ *   EXITED      value = exit code (0..255)   -> value
+ *   SIGNALED    value = signal number        -> 128 + value
+ *   EXEC_FAILED value = Linux errno of execve: ENOENT/ENOTDIR -> 127,
+ *               anything else (EACCES, ENOEXEC, ...) -> 126
+ *   INIT_ERROR  value = Linux errno of what failed in init before the
+ *               command could start (chdir to WORKDIR, fork, ...) -> 125
+ */
+#ifndef ALCATRAZ_CONTROL_PROTO_H
+#define ALCATRAZ_CONTROL_PROTO_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+/* vsock addressing: CID 2 is VMADDR_CID_HOST, fixed by the vsock ABI. */
+#define ALCATRAZ_CTL_HOST_CID   2u
+#define ALCATRAZ_CTL_VSOCK_PORT 1024u
+
+/* "ALC1" read as a little-endian u32; the digit is the protocol version. */
+#define ALCATRAZ_CTL_MAGIC      0x31434c41u
+
+#define ALCATRAZ_CTL_HDR_SIZE   12u
+
+enum alcatraz_ctl_type {
+	/* host -> guest, before END */
+	ALCATRAZ_CTL_ARG       = 1,  /* one argv string, no NUL inside or at end */
+	ALCATRAZ_CTL_ENV       = 2,  /* "KEY=VALUE", KEY non-empty, no NUL */
+	ALCATRAZ_CTL_WORKDIR   = 3,  /* absolute path, no NUL */
+	ALCATRAZ_CTL_STDIO     = 4,  /* u32 flags (ALCATRAZ_CTL_STDIO_*) */
+	ALCATRAZ_CTL_END       = 5,  /* empty */
+	/* host -> guest, after END */
+	ALCATRAZ_CTL_STDIN_EOF = 6,  /* u64 total stdin bytes sent */
+	ALCATRAZ_CTL_SIGNAL    = 7,  /* u32 signo, sent to the command's pgrp */
+	ALCATRAZ_CTL_WINSIZE   = 8,  /* u16 rows, u16 cols */
+	/* guest -> host */
+	ALCATRAZ_CTL_EVENT     = 16, /* u32 event, u32 0, u64 guest ns */
+	ALCATRAZ_CTL_STATUS    = 17, /* u32 kind, i32 value, u64 guest ns */
+};
+
+/* STDIO flags. Unknown bits are a protocol error. */
+#define ALCATRAZ_CTL_STDIO_TTY          0x1u
+#define ALCATRAZ_CTL_STDIO_STDERR_PORT  0x2u
+#define ALCATRAZ_CTL_STDIO_ALL          0x3u
+#define ALCATRAZ_CTL_STDERR_PORT_NAME   "alcatraz.stderr"
+
+enum alcatraz_ctl_event {
+	ALCATRAZ_CTL_EV_INIT_START = 1,  /* PID 1 is up and connected */
+	ALCATRAZ_CTL_EV_CMD_START  = 2,  /* about to fork+exec the command */
+};
+
+enum alcatraz_ctl_status_kind {
+	ALCATRAZ_CTL_ST_EXITED      = 1,
+	ALCATRAZ_CTL_ST_SIGNALED    = 2,
+	ALCATRAZ_CTL_ST_EXEC_FAILED = 3,
+	ALCATRAZ_CTL_ST_INIT_ERROR  = 4,
+};
+
+/*
+ * Payload sizes.  Fixed-size records must have exactly this length.
+ * EVENT/STATUS timestamps are the guest's CLOCK_BOOTTIME in nanoseconds,
+ * i.e. time since the guest kernel started its clock; the host should
+ * timestamp arrivals with its own clock for cross-VM timings and use these
+ * only as the guest's view.
+ */
+#define ALCATRAZ_CTL_STDIO_LEN      4u
+#define ALCATRAZ_CTL_END_LEN        0u
+#define ALCATRAZ_CTL_STDIN_EOF_LEN  8u
+#define ALCATRAZ_CTL_SIGNAL_LEN     4u
+#define ALCATRAZ_CTL_WINSIZE_LEN    4u
+#define ALCATRAZ_CTL_EVENT_LEN      16u
+#define ALCATRAZ_CTL_STATUS_LEN     16u
+
+/*
+ * Limits, enforced by both sides (the sender refuses to send more, the
+ * receiver treats more as a protocol error).  They mirror Linux execve
+ * limits: MAX_ARG_STRLEN is 32 pages including the NUL, PATH_MAX 4096
+ * including the NUL, and the default 8 MiB stack allows 2 MiB of argv+envp.
+ */
+#define ALCATRAZ_CTL_MAX_STRING     131071u  /* one ARG or ENV payload */
+#define ALCATRAZ_CTL_MAX_WORKDIR    4095u
+#define ALCATRAZ_CTL_MAX_ARGS       4096u
+#define ALCATRAZ_CTL_MAX_ENVS       4096u
+/* Sum of ARG+ENV payloads, plus one byte (the NUL) per string. */
+#define ALCATRAZ_CTL_MAX_TOTAL      (1024u * 1024u)
+/* Largest payload of any record type: lets a reader use one fixed buffer. */
+#define ALCATRAZ_CTL_MAX_PAYLOAD    ALCATRAZ_CTL_MAX_STRING
+/* The guest sends at most this many EVENT records before STATUS. */
+#define ALCATRAZ_CTL_MAX_EVENTS     8u
+/* Signals the guest will forward (1..64); others are a protocol error. */
+#define ALCATRAZ_CTL_MAX_SIGNO      64u
+
+/* Linux errno values used in EXEC_FAILED mapping (x86-64 ABI numbers). */
+#define ALCATRAZ_CTL_ENOENT   2
+#define ALCATRAZ_CTL_ENOEXEC  8
+#define ALCATRAZ_CTL_EACCES   13
+#define ALCATRAZ_CTL_ENOTDIR  20
+
+/* CLI exit statuses that do not come from the command itself. */
+#define ALCATRAZ_EXIT_TIMEOUT      124
+#define ALCATRAZ_EXIT_RUNTIME      125
+#define ALCATRAZ_EXIT_NOEXEC       126
+#define ALCATRAZ_EXIT_NOTFOUND     127
+
+static inline void alcatraz_ctl_put_le16(uint8_t *p, uint16_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+}
+
+static inline void alcatraz_ctl_put_le32(uint8_t *p, uint32_t v)
+{
+	p[0] = (uint8_t)v;
+	p[1] = (uint8_t)(v >> 8);
+	p[2] = (uint8_t)(v >> 16);
+	p[3] = (uint8_t)(v >> 24);
+}
+
+static inline void alcatraz_ctl_put_le64(uint8_t *p, uint64_t v)
+{
+	alcatraz_ctl_put_le32(p, (uint32_t)v);
+	alcatraz_ctl_put_le32(p + 4, (uint32_t)(v >> 32));
+}
+
+static inline uint16_t alcatraz_ctl_get_le16(const uint8_t *p)
+{
+	return (uint16_t)(p[0] | (p[1] << 8));
+}
+
+static inline uint32_t alcatraz_ctl_get_le32(const uint8_t *p)
+{
+	return (uint32_t)p[0] | ((uint32_t)p[1] << 8) |
+	       ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+
+static inline uint64_t alcatraz_ctl_get_le64(const uint8_t *p)
+{
+	return (uint64_t)alcatraz_ctl_get_le32(p) |
+	       ((uint64_t)alcatraz_ctl_get_le32(p + 4) << 32);
+}
+
+/* Fill a 12-byte record header. */
+static inline void alcatraz_ctl_put_hdr(uint8_t *hdr, uint32_t type, uint32_t len)
+{
+	alcatraz_ctl_put_le32(hdr, ALCATRAZ_CTL_MAGIC);
+	alcatraz_ctl_put_le32(hdr + 4, type);
+	alcatraz_ctl_put_le32(hdr + 8, len);
+}
+
+/*
+ * Validate a header received from the peer.  `from_guest` selects which
+ * side's record types are legal.  Returns 0 and sets *type and *len when the
+ * record may be read, -1 on a protocol error.  Per-conversation checks
+ * (ordering, counts, totals, NUL bytes in strings) are the caller's job.
+ */
+static inline int alcatraz_ctl_check_hdr(const uint8_t *hdr, int from_guest,
+					 uint32_t *type, uint32_t *len)
+{
+	uint32_t t = alcatraz_ctl_get_le32(hdr + 4);
+	uint32_t l = alcatraz_ctl_get_le32(hdr + 8);
+	uint32_t want;
+
+	if (alcatraz_ctl_get_le32(hdr) != ALCATRAZ_CTL_MAGIC)
+		return -1;
+	if (from_guest) {
+		switch (t) {
+		case ALCATRAZ_CTL_EVENT:  want = ALCATRAZ_CTL_EVENT_LEN; break;
+		case ALCATRAZ_CTL_STATUS: want = ALCATRAZ_CTL_STATUS_LEN; break;
+		default: return -1;
+		}
+		if (l != want)
+			return -1;
+	} else {
+		switch (t) {
+		case ALCATRAZ_CTL_ARG:
+		case ALCATRAZ_CTL_ENV:
+			if (l > ALCATRAZ_CTL_MAX_STRING)
+				return -1;
+			break;
+		case ALCATRAZ_CTL_WORKDIR:
+			if (l == 0 || l > ALCATRAZ_CTL_MAX_WORKDIR)
+				return -1;
+			break;
+		case ALCATRAZ_CTL_STDIO:     want = ALCATRAZ_CTL_STDIO_LEN; goto fixed;
+		case ALCATRAZ_CTL_END:       want = ALCATRAZ_CTL_END_LEN; goto fixed;
+		case ALCATRAZ_CTL_STDIN_EOF: want = ALCATRAZ_CTL_STDIN_EOF_LEN; goto fixed;
+		case ALCATRAZ_CTL_SIGNAL:    want = ALCATRAZ_CTL_SIGNAL_LEN; goto fixed;
+		case ALCATRAZ_CTL_WINSIZE:   want = ALCATRAZ_CTL_WINSIZE_LEN; goto fixed;
+		default:
+			return -1;
+		fixed:
+			if (l != want)
+				return -1;
+			break;
+		}
+	}
+	*type = t;
+	*len = l;
+	return 0;
+}
+
+/*
+ * Map a STATUS record to the CLI exit status.  Out-of-range values from a
+ * hostile guest become a runtime error rather than being trusted.
+ */
+static inline int alcatraz_ctl_status_to_exit(uint32_t kind, int32_t value)
+{
+	switch (kind) {
+	case ALCATRAZ_CTL_ST_EXITED:
+		return (value >= 0 && value <= 255) ? value : ALCATRAZ_EXIT_RUNTIME;
+	case ALCATRAZ_CTL_ST_SIGNALED:
+		return (value >= 1 && value <= (int32_t)ALCATRAZ_CTL_MAX_SIGNO) ?
+		       128 + value : ALCATRAZ_EXIT_RUNTIME;
+	case ALCATRAZ_CTL_ST_EXEC_FAILED:
+		if (value == ALCATRAZ_CTL_ENOENT || value == ALCATRAZ_CTL_ENOTDIR)
+			return ALCATRAZ_EXIT_NOTFOUND;
+		return ALCATRAZ_EXIT_NOEXEC;
+	case ALCATRAZ_CTL_ST_INIT_ERROR:
+	default:
+		return ALCATRAZ_EXIT_RUNTIME;
+	}
+}
+
+#endif /* ALCATRAZ_CONTROL_PROTO_H */
