@@ -1,0 +1,281 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * libalcatraz: run untrusted code in KVM microVMs.
+ *
+ * The API follows liburing/libseccomp conventions: one prefix (alcatraz_),
+ * opaque handles, and every function that can fail returns 0 (or a positive
+ * value where documented) on success and a negative errno value on failure.
+ * No function sets errno, and the library never calls exit() or abort()
+ * because of anything a guest does.
+ *
+ * Threading: distinct handles may be used from distinct threads at the same
+ * time; the library keeps no global mutable state. One VM handle may be waited
+ * on (alcatraz_vm_wait) from one thread while another thread calls
+ * alcatraz_vm_kill() on it.
+ *
+ * Typical use:
+ *
+ *	struct alcatraz_config *cfg;
+ *	struct alcatraz_vm *vm;
+ *	struct alcatraz_result res;
+ *
+ *	alcatraz_config_new(&cfg);
+ *	alcatraz_config_set_guest_image(cfg, "hello.img");
+ *	alcatraz_vm_create(cfg, &vm);
+ *	alcatraz_config_free(cfg);          // the VM keeps its own copy
+ *	alcatraz_vm_start(vm);
+ *	alcatraz_vm_wait(vm, -1);
+ *	alcatraz_vm_result(vm, &res);
+ *	alcatraz_vm_destroy(vm);
+ */
+#ifndef ALCATRAZ_ALCATRAZ_H
+#define ALCATRAZ_ALCATRAZ_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define ALCATRAZ_VERSION_MAJOR 0
+#define ALCATRAZ_VERSION_MINOR 1
+
+/* Errors specific to Alcatraz, beyond the errno range. */
+enum {
+	ALCATRAZ_E_BASE = 4096,
+	/* /dev/kvm is present but cannot run a Linux guest usefully (kvm_pvm). */
+	ALCATRAZ_E_SLOWKVM = 4097,
+	/* The image is not a format the loader understands. */
+	ALCATRAZ_E_BADIMAGE = 4098,
+	/* The sandbox (seccomp, namespaces) could not be installed. */
+	ALCATRAZ_E_SANDBOX = 4099,
+};
+
+/** Opaque VM configuration. */
+struct alcatraz_config;
+/** Opaque VM instance. */
+struct alcatraz_vm;
+
+/** How a VM ended. */
+enum alcatraz_exit_kind {
+	ALCATRAZ_EXIT_RUNNING = 0,  /* not ended yet (or never started) */
+	ALCATRAZ_EXIT_STATUS,       /* the guest reported an exit status */
+	ALCATRAZ_EXIT_SIGNALED,     /* the guest's command was killed by a signal */
+	ALCATRAZ_EXIT_HALT,         /* every vCPU halted (raw guests without irqchip) */
+	ALCATRAZ_EXIT_RESET,        /* the guest asked for a reset (i8042, triple fault not included) */
+	ALCATRAZ_EXIT_SHUTDOWN,     /* the guest powered off without reporting a status */
+	ALCATRAZ_EXIT_CRASH,        /* triple fault or an unrecoverable vCPU state */
+	ALCATRAZ_EXIT_TIMEOUT,      /* the configured timeout expired */
+	ALCATRAZ_EXIT_KILLED,       /* alcatraz_vm_kill() was called */
+	ALCATRAZ_EXIT_ERROR,        /* a host-side error; see error and message */
+	ALCATRAZ_EXIT_SANDBOX,      /* the VMM broke its sandbox and was killed */
+};
+
+/** Wall-clock milestones of a run, in nanoseconds since alcatraz_vm_start(); 0 = not reached. */
+struct alcatraz_timings {
+	uint64_t vmm_ready_ns;     /* VM built, first KVM_RUN about to happen */
+	uint64_t first_exit_ns;    /* first exit to the VMM from the guest */
+	uint64_t init_start_ns;    /* Linux guests: alcatraz-init reported its start */
+	uint64_t cmd_start_ns;     /* Linux guests: the command was started */
+	uint64_t end_ns;           /* the VM ended */
+	uint64_t reserved[3];
+};
+
+/** The outcome of a VM, valid once alcatraz_vm_wait() returned 0. */
+struct alcatraz_result {
+	enum alcatraz_exit_kind kind;
+	/* STATUS: the exit status (0-255). SIGNALED: the signal number. */
+	int status;
+	/* ERROR/SANDBOX: a negative errno-style code. */
+	int error;
+	/* Human-readable one-line explanation (always NUL-terminated). */
+	char message[256];
+	struct alcatraz_timings timings;
+	uint64_t reserved[8];
+};
+
+/**
+ * alcatraz_strerror - describe an error code
+ * @err: a negative (or positive) errno value, or an ALCATRAZ_E_* code
+ *
+ * Returns a static string; never NULL.
+ */
+const char *alcatraz_strerror(int err);
+
+/**
+ * alcatraz_exit_kind_name - short name of an exit kind ("status", "timeout", ...)
+ */
+const char *alcatraz_exit_kind_name(enum alcatraz_exit_kind kind);
+
+/**
+ * alcatraz_version - the library version as "major.minor.patch"
+ */
+const char *alcatraz_version(void);
+
+/* ------------------------------------------------------------------------ */
+/* Configuration                                                            */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * alcatraz_config_new - allocate a configuration with defaults
+ * @out: receives the new handle
+ *
+ * Defaults: 1 vCPU, 128 MiB, no timeout, serial console discarded.
+ * Returns 0 or -ENOMEM.
+ */
+int alcatraz_config_new(struct alcatraz_config **out);
+
+/** alcatraz_config_free - release a configuration (NULL is allowed). */
+void alcatraz_config_free(struct alcatraz_config *cfg);
+
+/**
+ * alcatraz_config_set_vcpus - number of vCPUs
+ * Returns -EINVAL for 0 or more than 64.
+ */
+int alcatraz_config_set_vcpus(struct alcatraz_config *cfg, unsigned int n);
+
+/**
+ * alcatraz_config_set_memory_mib - guest RAM in MiB
+ * Returns -EINVAL for less than 2 MiB or more than 3072 MiB (RAM sits below
+ * the 32-bit MMIO hole). alcatraz_vm_create() fails with -ENOMEM when the
+ * host does not have that much memory.
+ */
+int alcatraz_config_set_memory_mib(struct alcatraz_config *cfg, uint64_t mib);
+
+/**
+ * alcatraz_config_set_guest_image - run a raw 64-bit freestanding image
+ * @path: flat binary, loaded at guest-physical 0x100000 and entered there in
+ *        64-bit mode, CPL0, with an identity map of the first 4 GiB,
+ *        RSP at the top of RAM minus 64 KiB per vCPU and RDI = vCPU index.
+ *
+ * Mutually exclusive with alcatraz_config_set_kernel().
+ * Returns -EINVAL on an empty path, -ENOMEM.
+ */
+int alcatraz_config_set_guest_image(struct alcatraz_config *cfg, const char *path);
+
+/**
+ * alcatraz_config_set_kernel - boot a Linux kernel (vmlinux ELF or bzImage)
+ * Mutually exclusive with alcatraz_config_set_guest_image().
+ */
+int alcatraz_config_set_kernel(struct alcatraz_config *cfg, const char *path);
+
+/** alcatraz_config_set_initrd - initial ramdisk for a Linux kernel. */
+int alcatraz_config_set_initrd(struct alcatraz_config *cfg, const char *path);
+
+/** alcatraz_config_set_cmdline - kernel command line (at most 4095 bytes). */
+int alcatraz_config_set_cmdline(struct alcatraz_config *cfg, const char *cmdline);
+
+/**
+ * alcatraz_config_set_serial_fd - where the guest's COM1 output goes
+ * @fd: a file descriptor the library writes to (it is dup'ed), or -1 to
+ *      discard the output (the default).
+ */
+int alcatraz_config_set_serial_fd(struct alcatraz_config *cfg, int fd);
+
+/**
+ * alcatraz_config_set_log_fd - where the VMM writes its own diagnostics
+ * @fd: dup'ed; -1 (the default) discards them.
+ */
+int alcatraz_config_set_log_fd(struct alcatraz_config *cfg, int fd);
+
+/**
+ * alcatraz_config_set_timeout_ms - stop the VM after this long (0 = never)
+ *
+ * The VM ends with ALCATRAZ_EXIT_TIMEOUT; running vCPUs are kicked out of
+ * KVM_RUN with immediate_exit and a signal.
+ */
+int alcatraz_config_set_timeout_ms(struct alcatraz_config *cfg, uint64_t ms);
+
+/** How the in-kernel interrupt controller is chosen. */
+enum alcatraz_irqchip {
+	ALCATRAZ_IRQCHIP_AUTO = 0, /* on for Linux kernels, off for raw images */
+	ALCATRAZ_IRQCHIP_ON,       /* in-kernel LAPIC/IOAPIC/PIC and PIT */
+	ALCATRAZ_IRQCHIP_OFF,      /* none: HLT exits to the VMM */
+};
+
+/**
+ * alcatraz_config_set_irqchip - choose the in-kernel irqchip mode
+ *
+ * With the irqchip a halted vCPU sleeps inside KVM; without it, HLT is seen
+ * by the VMM and a VM whose every vCPU halted ends with ALCATRAZ_EXIT_HALT.
+ */
+int alcatraz_config_set_irqchip(struct alcatraz_config *cfg, enum alcatraz_irqchip mode);
+
+/**
+ * alcatraz_config_set_allow_slow_kvm - let Linux kernels start on kvm_pvm
+ *
+ * By default alcatraz_vm_create() refuses a Linux kernel with
+ * -ALCATRAZ_E_SLOWKVM on a host whose /dev/kvm emulates guest kernel code,
+ * because such a guest crawls for seconds and then usually fails. Raw images
+ * are always allowed.
+ */
+int alcatraz_config_set_allow_slow_kvm(struct alcatraz_config *cfg, bool allow);
+
+/* ------------------------------------------------------------------------ */
+/* VM lifecycle                                                             */
+/* ------------------------------------------------------------------------ */
+
+/**
+ * alcatraz_vm_create - build a VM from a configuration
+ * @cfg: the configuration; copied, so it may be freed afterwards
+ * @out: receives the VM handle
+ *
+ * Opens /dev/kvm, allocates guest memory and loads the image; no guest code
+ * runs yet. On failure nothing is leaked.
+ * Returns 0, or -ENOENT (/dev/kvm or image missing), -EACCES (/dev/kvm not
+ * accessible), -ENOMEM, -EINVAL (no image configured, bad combination),
+ * -ALCATRAZ_E_BADIMAGE, or another negative errno from KVM.
+ */
+int alcatraz_vm_create(const struct alcatraz_config *cfg, struct alcatraz_vm **out);
+
+/**
+ * alcatraz_vm_start - start running the guest's vCPUs in background threads
+ * Returns 0, -EALREADY if already started, or a negative errno.
+ */
+int alcatraz_vm_start(struct alcatraz_vm *vm);
+
+/**
+ * alcatraz_vm_wait - wait for the VM to end
+ * @timeout_ms: how long to wait; -1 waits forever, 0 polls
+ *
+ * Returns 0 once the VM has ended (then alcatraz_vm_result() is valid),
+ * -ETIMEDOUT if it is still running after @timeout_ms, -EINVAL if it was
+ * never started.
+ */
+int alcatraz_vm_wait(struct alcatraz_vm *vm, int timeout_ms);
+
+/**
+ * alcatraz_vm_kill - stop a running VM; it ends with ALCATRAZ_EXIT_KILLED
+ * Returns 0 (also when it had already ended).
+ */
+int alcatraz_vm_kill(struct alcatraz_vm *vm);
+
+/**
+ * alcatraz_vm_result - read how the VM ended
+ * Returns 0, or -EBUSY while the VM still runs.
+ */
+int alcatraz_vm_result(struct alcatraz_vm *vm, struct alcatraz_result *res);
+
+/**
+ * alcatraz_vm_destroy - kill (if needed) and free a VM (NULL is allowed)
+ */
+void alcatraz_vm_destroy(struct alcatraz_vm *vm);
+
+/**
+ * alcatraz_kvm_probe - check that this host can run VMs
+ * @msg: receives a one-line explanation (may be NULL)
+ * @len: size of @msg
+ *
+ * Returns 0 when /dev/kvm is usable at hardware speed, -ALCATRAZ_E_SLOWKVM
+ * when it is usable but is a software-assisted implementation (kvm_pvm) on
+ * which Linux guests cannot boot usefully, or -ENOENT/-EACCES/-ENXIO.
+ */
+int alcatraz_kvm_probe(char *msg, size_t len);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* ALCATRAZ_ALCATRAZ_H */

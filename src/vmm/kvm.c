@@ -1,0 +1,92 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * /dev/kvm: open it, check the API, create the VM and its memory slot and
+ * the in-kernel interrupt controllers. Raw ioctls only.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "vmm.h"
+
+/* Below 4 GiB, above any RAM size whose slot could start at 0 without
+ * colliding: KVM needs three pages for the real-mode TSS and one for the
+ * identity map on Intel; harmless elsewhere. */
+#define KVM_TSS_ADDR 0xfffbd000ULL
+#define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
+
+int kvm_open(int *kvm_fd)
+{
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	int ver = ioctl(fd, KVM_GET_API_VERSION, 0);
+	if (ver != KVM_API_VERSION) {
+		close(fd);
+		return -ENXIO;
+	}
+	if (ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0 ||
+	    ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0) {
+		close(fd);
+		return -ENXIO;
+	}
+	*kvm_fd = fd;
+	return 0;
+}
+
+/* kvm_pvm runs guest ring 0 by emulation (see docs/environment notes): it is
+ * a KVM that works but cannot boot Linux at a useful speed. */
+int kvm_is_pvm(void)
+{
+	struct stat st;
+	return stat("/sys/module/kvm_pvm", &st) == 0;
+}
+
+int kvm_setup_vm(struct vm *vm)
+{
+	int fd, ret;
+
+	fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+	if (fd < 0)
+		return -errno;
+	vm->vm_fd = fd;
+	/* O_CLOEXEC is not settable through KVM_CREATE_VM. */
+	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
+
+	if (ioctl(fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0)
+		vm_log(vm, LOG_DEBUG, "KVM_SET_TSS_ADDR: %s (ignored)", strerror(errno));
+	uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
+	if (ioctl(fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
+		vm_log(vm, LOG_DEBUG, "KVM_SET_IDENTITY_MAP_ADDR: %s (ignored)", strerror(errno));
+
+	if (vm->irqchip) {
+		if (ioctl(fd, KVM_CREATE_IRQCHIP, 0) < 0) {
+			ret = -errno;
+			vm_log(vm, LOG_ERR, "KVM_CREATE_IRQCHIP: %s", strerror(-ret));
+			return ret;
+		}
+		struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+		if (ioctl(fd, KVM_CREATE_PIT2, &pit) < 0) {
+			ret = -errno;
+			vm_log(vm, LOG_ERR, "KVM_CREATE_PIT2: %s", strerror(-ret));
+			return ret;
+		}
+	}
+
+	struct kvm_userspace_memory_region region = {
+		.slot = 0,
+		.guest_phys_addr = 0,
+		.memory_size = vm->mem.size,
+		.userspace_addr = (uintptr_t)vm->mem.host,
+	};
+	if (ioctl(fd, KVM_SET_USER_MEMORY_REGION, &region) < 0) {
+		ret = -errno;
+		vm_log(vm, LOG_ERR, "KVM_SET_USER_MEMORY_REGION: %s", strerror(-ret));
+		return ret;
+	}
+	return 0;
+}

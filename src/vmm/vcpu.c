@@ -1,0 +1,306 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * vCPU threads and the exit dispatcher. Each vCPU thread loops on KVM_RUN and
+ * hands every exit to a handler from a const table indexed by exit reason;
+ * an unknown reason ends the VM with an error instead of crashing the VMM.
+ *
+ * Stopping: the kick signal stays blocked in the vCPU thread and is unblocked
+ * only inside KVM_RUN (KVM_SET_SIGNAL_MASK), so it interrupts the guest but is
+ * never delivered to a handler. The library therefore installs no signal
+ * handler and cannot disturb the embedding program's own.
+ */
+#include <errno.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+#include "vmm.h"
+
+#define VCPU_KICK_SIGNAL SIGUSR2
+
+enum exit_action { EXIT_CONTINUE, EXIT_STOP };
+
+typedef enum exit_action (*exit_handler_t)(struct vcpu *vcpu);
+
+int vcpu_create(struct vm *vm, unsigned int index)
+{
+	struct vcpu *vcpu = &vm->vcpus[index];
+	int mmap_size, ret;
+
+	memset(vcpu, 0, sizeof(*vcpu));
+	vcpu->vm = vm;
+	vcpu->index = index;
+	vcpu->fd = -1;
+
+	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
+	if (vcpu->fd < 0) {
+		ret = -errno;
+		vcpu->fd = -1;
+		return ret;
+	}
+	(void)fcntl_cloexec(vcpu->fd);
+	mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (mmap_size < (int)sizeof(struct kvm_run))
+		return mmap_size < 0 ? -errno : -ENXIO;
+	vcpu->run = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
+	if (vcpu->run == MAP_FAILED) {
+		vcpu->run = NULL;
+		return -errno;
+	}
+	vcpu->run_size = (size_t)mmap_size;
+	return cpuid_apply(vm, vcpu);
+}
+
+void vcpu_destroy(struct vcpu *vcpu)
+{
+	if (vcpu->run)
+		munmap(vcpu->run, vcpu->run_size);
+	if (vcpu->fd >= 0)
+		close(vcpu->fd);
+	vcpu->run = NULL;
+	vcpu->fd = -1;
+}
+
+void vcpu_dump_regs(struct vcpu *vcpu)
+{
+	struct kvm_regs r;
+	struct kvm_sregs s;
+	struct vm *vm = vcpu->vm;
+
+	if (ioctl(vcpu->fd, KVM_GET_REGS, &r) < 0 || ioctl(vcpu->fd, KVM_GET_SREGS, &s) < 0) {
+		vm_log(vm, LOG_ERR, "vcpu%u: cannot read registers: %s", vcpu->index, strerror(errno));
+		return;
+	}
+	vm_log(vm, LOG_ERR,
+	       "vcpu%u: rip=%016llx rsp=%016llx rflags=%08llx rax=%016llx rbx=%016llx "
+	       "rcx=%016llx rdx=%016llx rsi=%016llx rdi=%016llx rbp=%016llx",
+	       vcpu->index, r.rip, r.rsp, r.rflags, r.rax, r.rbx, r.rcx, r.rdx, r.rsi, r.rdi,
+	       r.rbp);
+	vm_log(vm, LOG_ERR,
+	       "vcpu%u: cr0=%llx cr2=%llx cr3=%llx cr4=%llx efer=%llx cs=%04x(l=%u dpl=%u) "
+	       "idt=%llx/%x gdt=%llx/%x",
+	       vcpu->index, s.cr0, s.cr2, s.cr3, s.cr4, s.efer, s.cs.selector, s.cs.l, s.cs.dpl,
+	       s.idt.base, s.idt.limit, s.gdt.base, s.gdt.limit);
+}
+
+static enum exit_action handle_io(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint64_t span, end;
+	uint8_t *data;
+
+	/* KVM fills these, but the page is shared memory: check before use. */
+	if (run->io.size != 1 && run->io.size != 2 && run->io.size != 4)
+		goto bad;
+	span = (uint64_t)run->io.size * run->io.count;
+	if (__builtin_add_overflow(run->io.data_offset, span, &end) || end > vcpu->run_size)
+		goto bad;
+	data = (uint8_t *)run + run->io.data_offset;
+	for (uint32_t i = 0; i < run->io.count; i++)
+		bus_access(&vcpu->vm->pio, run->io.port, data + i * run->io.size, run->io.size,
+			   run->io.direction == KVM_EXIT_IO_OUT);
+	return EXIT_CONTINUE;
+bad:
+	vm_end(vcpu->vm, ALCATRAZ_EXIT_ERROR, 0, -EPROTO, "vcpu%u: malformed I/O exit", vcpu->index);
+	return EXIT_STOP;
+}
+
+static enum exit_action handle_mmio(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint32_t len = run->mmio.len;
+
+	if (len == 0 || len > sizeof(run->mmio.data)) {
+		vm_end(vcpu->vm, ALCATRAZ_EXIT_ERROR, 0, -EPROTO, "vcpu%u: malformed MMIO exit",
+		       vcpu->index);
+		return EXIT_STOP;
+	}
+	if (!bus_access(&vcpu->vm->mmio, run->mmio.phys_addr, run->mmio.data, len,
+			run->mmio.is_write)) {
+		/* Rate-limit: a guest probing memory must not flood the log. */
+		uint64_t n = vcpu->vm->mmio.unclaimed;
+		if (n <= 8)
+			vm_log(vcpu->vm, LOG_WARN,
+			       "vcpu%u: %s of %u bytes at unowned guest-physical %#llx ignored%s",
+			       vcpu->index, run->mmio.is_write ? "write" : "read", len,
+			       (unsigned long long)run->mmio.phys_addr,
+			       n == 8 ? " (further ones not logged)" : "");
+	}
+	return EXIT_CONTINUE;
+}
+
+static enum exit_action handle_hlt(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+	bool all;
+
+	pthread_mutex_lock(&vm->lock);
+	vcpu->halted = true;
+	all = ++vm->halted_vcpus == vm->nr_vcpus;
+	pthread_mutex_unlock(&vm->lock);
+	if (all)
+		vm_end(vm, ALCATRAZ_EXIT_HALT, 0, 0, "every vCPU halted");
+	/* Without an irqchip nothing can wake this vCPU again. */
+	return EXIT_STOP;
+}
+
+static enum exit_action handle_shutdown(struct vcpu *vcpu)
+{
+	vcpu_dump_regs(vcpu);
+	vm_end(vcpu->vm, ALCATRAZ_EXIT_CRASH, 0, 0, "vcpu%u: triple fault", vcpu->index);
+	return EXIT_STOP;
+}
+
+static enum exit_action handle_system_event(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	switch (vcpu->run->system_event.type) {
+	case KVM_SYSTEM_EVENT_SHUTDOWN:
+		vm_end(vm, ALCATRAZ_EXIT_SHUTDOWN, 0, 0, "guest powered off");
+		break;
+	case KVM_SYSTEM_EVENT_RESET:
+		vm_end(vm, ALCATRAZ_EXIT_RESET, 0, 0, "guest requested a reset");
+		break;
+	default:
+		vcpu_dump_regs(vcpu);
+		vm_end(vm, ALCATRAZ_EXIT_CRASH, 0, 0, "vcpu%u: system event %u", vcpu->index,
+		       vcpu->run->system_event.type);
+		break;
+	}
+	return EXIT_STOP;
+}
+
+static enum exit_action handle_internal_error(struct vcpu *vcpu)
+{
+	struct kvm_run *run = vcpu->run;
+	uint32_t sub = run->internal.suberror;
+
+	vcpu_dump_regs(vcpu);
+	vm_end(vcpu->vm, ALCATRAZ_EXIT_CRASH, 0, 0, "vcpu%u: KVM internal error %u%s", vcpu->index,
+	       sub, sub == KVM_INTERNAL_ERROR_EMULATION ? " (instruction emulation failed)" : "");
+	return EXIT_STOP;
+}
+
+static enum exit_action handle_fail_entry(struct vcpu *vcpu)
+{
+	vcpu_dump_regs(vcpu);
+	vm_end(vcpu->vm, ALCATRAZ_EXIT_CRASH, 0, 0, "vcpu%u: VM entry failed, reason %#llx",
+	       vcpu->index,
+	       (unsigned long long)vcpu->run->fail_entry.hardware_entry_failure_reason);
+	return EXIT_STOP;
+}
+
+static enum exit_action handle_intr(struct vcpu *vcpu)
+{
+	return EXIT_CONTINUE;
+}
+
+static const exit_handler_t exit_handlers[] = {
+	[KVM_EXIT_IO] = handle_io,
+	[KVM_EXIT_MMIO] = handle_mmio,
+	[KVM_EXIT_HLT] = handle_hlt,
+	[KVM_EXIT_SHUTDOWN] = handle_shutdown,
+	[KVM_EXIT_SYSTEM_EVENT] = handle_system_event,
+	[KVM_EXIT_INTERNAL_ERROR] = handle_internal_error,
+	[KVM_EXIT_FAIL_ENTRY] = handle_fail_entry,
+	[KVM_EXIT_INTR] = handle_intr,
+};
+
+static enum exit_action dispatch_exit(struct vcpu *vcpu)
+{
+	uint32_t reason = vcpu->run->exit_reason;
+
+	if (reason < ARRAY_SIZE(exit_handlers) && exit_handlers[reason])
+		return exit_handlers[reason](vcpu);
+	vcpu_dump_regs(vcpu);
+	vm_end(vcpu->vm, ALCATRAZ_EXIT_ERROR, 0, -ENOSYS, "vcpu%u: unhandled KVM exit reason %u",
+	       vcpu->index, reason);
+	return EXIT_STOP;
+}
+
+static void drain_kick(void)
+{
+	sigset_t set;
+	struct timespec zero = { 0, 0 };
+
+	sigemptyset(&set);
+	sigaddset(&set, VCPU_KICK_SIGNAL);
+	while (sigtimedwait(&set, NULL, &zero) > 0)
+		;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	struct vm *vm = vcpu->vm;
+	bool first = true;
+
+	while (!vm->stopping) {
+		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
+			if (errno == EINTR || errno == EAGAIN) {
+				drain_kick();
+				continue;
+			}
+			int err = -errno;
+			vcpu_dump_regs(vcpu);
+			vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, err, "vcpu%u: KVM_RUN: %s", vcpu->index,
+			       strerror(-err));
+			break;
+		}
+		if (first) {
+			vm_mark(vm, &vm->result.timings.first_exit_ns);
+			first = false;
+		}
+		if (dispatch_exit(vcpu) == EXIT_STOP)
+			break;
+	}
+
+	pthread_mutex_lock(&vm->lock);
+	bool last = --vm->running_vcpus == 0;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+	if (last)
+		vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, -EPIPE, "every vCPU stopped");
+	return NULL;
+}
+
+int vcpu_start(struct vcpu *vcpu)
+{
+	sigset_t kick, old, run_mask;
+	struct {
+		struct kvm_signal_mask hdr;
+		uint8_t bits[8];
+	} km;
+	int ret;
+
+	sigemptyset(&kick);
+	sigaddset(&kick, VCPU_KICK_SIGNAL);
+	/* The mask KVM_RUN runs with: the thread's own, minus the kick. */
+	pthread_sigmask(SIG_BLOCK, NULL, &run_mask);
+	sigdelset(&run_mask, VCPU_KICK_SIGNAL);
+	km.hdr.len = 8; /* the kernel's sigset size on x86-64 */
+	memcpy(km.bits, &run_mask, 8);
+	if (ioctl(vcpu->fd, KVM_SET_SIGNAL_MASK, &km) < 0)
+		return -errno;
+
+	/* The new thread inherits the kick blocked. */
+	pthread_sigmask(SIG_BLOCK, &kick, &old);
+	ret = -pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret == 0)
+		vcpu->thread_started = true;
+	return ret;
+}
+
+void vcpu_kick(struct vcpu *vcpu)
+{
+	if (!vcpu->thread_started || !vcpu->run)
+		return;
+	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
+	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+}

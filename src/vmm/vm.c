@@ -1,0 +1,318 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * VM lifecycle: build (memory, KVM objects, devices, image, vCPUs), run
+ * (vCPU threads plus a watchdog for the timeout), end exactly once, and tear
+ * down in reverse. Creation stops at the first failing step and names it.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "vmm.h"
+
+void vm_mark(struct vm *vm, uint64_t *milestone)
+{
+	uint64_t zero = 0, now = vmm_now_ns() - vm->start_ns;
+
+	if (now == 0)
+		now = 1;
+	__atomic_compare_exchange_n(milestone, &zero, now, false, __ATOMIC_RELAXED,
+				    __ATOMIC_RELAXED);
+}
+
+void vm_end(struct vm *vm, enum alcatraz_exit_kind kind, int status, int error,
+	    const char *fmt, ...)
+{
+	va_list ap;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->ended) {
+		pthread_mutex_unlock(&vm->lock);
+		return;
+	}
+	vm->result.kind = kind;
+	vm->result.status = status;
+	vm->result.error = error;
+	va_start(ap, fmt);
+	vsnprintf(vm->result.message, sizeof(vm->result.message), fmt, ap);
+	va_end(ap);
+	vm->ended = true;
+	__atomic_store_n(&vm->stopping, 1, __ATOMIC_SEQ_CST);
+	vm_mark(vm, &vm->result.timings.end_ns);
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+
+	vm_log(vm, kind == ALCATRAZ_EXIT_STATUS ? LOG_DEBUG : LOG_INFO, "VM ended (%s): %s",
+	       alcatraz_exit_kind_name(kind), vm->result.message);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+}
+
+static void deadline_after(struct timespec *ts, uint64_t ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
+static void *watchdog_thread(void *arg)
+{
+	struct vm *vm = arg;
+	struct timespec deadline;
+	bool expired = false;
+
+	deadline_after(&deadline, vm->cfg.timeout_ms);
+	pthread_mutex_lock(&vm->lock);
+	while (!vm->ended && !expired)
+		expired = pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline) == ETIMEDOUT;
+	pthread_mutex_unlock(&vm->lock);
+	if (expired)
+		vm_end(vm, ALCATRAZ_EXIT_TIMEOUT, 0, 0, "timed out after %llu ms",
+		       (unsigned long long)vm->cfg.timeout_ms);
+	return NULL;
+}
+
+static int step_kvm(struct vm *vm)
+{
+	int ret = kvm_open(&vm->kvm_fd);
+	if (ret)
+		return ret;
+	ret = gmem_init(&vm->mem, vm->cfg.mem_bytes);
+	if (ret)
+		return ret;
+	return kvm_setup_vm(vm);
+}
+
+static int step_buses(struct vm *vm)
+{
+	int ret = bus_init(&vm->pio);
+	if (ret)
+		return ret;
+	return bus_init(&vm->mmio);
+}
+
+static int step_image(struct vm *vm)
+{
+	if (vm->cfg.image_path)
+		return raw_image_load(vm);
+	if (vm->cfg.kernel_path)
+		return linux_load(vm);
+	return -EINVAL;
+}
+
+static int step_vcpus(struct vm *vm)
+{
+	int ret = cpuid_build(vm);
+	if (ret)
+		return ret;
+	for (unsigned int i = 0; i < vm->cfg.vcpus; i++) {
+		ret = vcpu_create(vm, i);
+		vm->nr_vcpus = i + 1; /* so teardown sees the partly built one */
+		if (ret)
+			return ret;
+		ret = vm->cfg.image_path ? raw_image_setup_vcpu(vm, &vm->vcpus[i])
+					 : linux_setup_vcpu(vm, &vm->vcpus[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+struct init_step {
+	const char *name;
+	int (*fn)(struct vm *vm);
+};
+
+/* Order matters: devices need the VM fd, the image needs RAM, and vCPUs need
+ * the image's entry point and the CPUID that depends on the irqchip. */
+static const struct init_step init_steps[] = {
+	{ "kvm", step_kvm },
+	{ "buses", step_buses },
+	{ "serial", serial_device_init },
+	{ "i8042", i8042_device_init },
+	{ "exit device", exitdev_device_init },
+	{ "image", step_image },
+	{ "platform", platform_devices_init },
+	{ "vcpus", step_vcpus },
+};
+
+static void vm_free(struct vm *vm)
+{
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_destroy(&vm->vcpus[i]);
+	platform_devices_fini(vm);
+	serial_free(vm->serial);
+	free(vm->cpuid);
+	if (vm->vm_fd >= 0)
+		close(vm->vm_fd);
+	if (vm->kvm_fd >= 0)
+		close(vm->kvm_fd);
+	gmem_fini(&vm->mem);
+	bus_fini(&vm->pio);
+	bus_fini(&vm->mmio);
+	if (vm->cfg.serial_fd >= 0)
+		close(vm->cfg.serial_fd);
+	if (vm->cfg.log_fd >= 0)
+		close(vm->cfg.log_fd);
+	free(vm->cfg.image_path);
+	free(vm->cfg.kernel_path);
+	free(vm->cfg.initrd_path);
+	free(vm->cfg.cmdline);
+	pthread_cond_destroy(&vm->cond);
+	pthread_mutex_destroy(&vm->lock);
+	pthread_mutex_destroy(&vm->log_lock);
+	free(vm);
+}
+
+/* cfg's fds are taken over by the VM (also on failure). */
+int vm_create(const struct vm_config *cfg, struct vm **out)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+	pthread_condattr_t ca;
+	int ret = 0;
+
+	if (!vm) {
+		if (cfg->serial_fd >= 0)
+			close(cfg->serial_fd);
+		if (cfg->log_fd >= 0)
+			close(cfg->log_fd);
+		return -ENOMEM;
+	}
+	vm->cfg = *cfg;
+	vm->kvm_fd = vm->vm_fd = -1;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->log_lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&vm->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	/* Strings are owned by the VM from here on. */
+	vm->cfg.image_path = cfg->image_path ? strdup(cfg->image_path) : NULL;
+	vm->cfg.kernel_path = cfg->kernel_path ? strdup(cfg->kernel_path) : NULL;
+	vm->cfg.initrd_path = cfg->initrd_path ? strdup(cfg->initrd_path) : NULL;
+	vm->cfg.cmdline = cfg->cmdline ? strdup(cfg->cmdline) : NULL;
+	if ((cfg->image_path && !vm->cfg.image_path) || (cfg->kernel_path && !vm->cfg.kernel_path) ||
+	    (cfg->initrd_path && !vm->cfg.initrd_path) || (cfg->cmdline && !vm->cfg.cmdline)) {
+		vm_free(vm);
+		return -ENOMEM;
+	}
+	switch (cfg->irqchip) {
+	case ALCATRAZ_IRQCHIP_ON:
+		vm->irqchip = true;
+		break;
+	case ALCATRAZ_IRQCHIP_OFF:
+		vm->irqchip = false;
+		break;
+	default:
+		vm->irqchip = cfg->kernel_path != NULL;
+		break;
+	}
+	vm->nr_vcpus = 0;
+
+	for (size_t i = 0; i < ARRAY_SIZE(init_steps); i++) {
+		ret = init_steps[i].fn(vm);
+		if (ret) {
+			vm_log(vm, LOG_ERR, "VM setup failed at step '%s': %s", init_steps[i].name,
+			       alcatraz_strerror(ret));
+			vm_free(vm);
+			return ret;
+		}
+	}
+	*out = vm;
+	return 0;
+}
+
+int vm_start(struct vm *vm)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	if (vm->started) {
+		pthread_mutex_unlock(&vm->lock);
+		return -EALREADY;
+	}
+	vm->started = true;
+	vm->start_ns = vmm_now_ns();
+	vm->running_vcpus = vm->nr_vcpus;
+	pthread_mutex_unlock(&vm->lock);
+
+	if (vm->cfg.timeout_ms) {
+		ret = -pthread_create(&vm->watchdog, NULL, watchdog_thread, vm);
+		if (ret) {
+			vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, ret, "cannot start the watchdog");
+			return 0;
+		}
+		vm->watchdog_started = true;
+	}
+	vm_mark(vm, &vm->result.timings.vmm_ready_ns);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++) {
+		ret = vcpu_start(&vm->vcpus[i]);
+		if (ret) {
+			/* Threads that never started will not decrement the count. */
+			pthread_mutex_lock(&vm->lock);
+			vm->running_vcpus -= vm->nr_vcpus - i;
+			pthread_mutex_unlock(&vm->lock);
+			vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, ret, "cannot start vcpu%u: %s", i,
+			       strerror(-ret));
+			break;
+		}
+	}
+	return 0;
+}
+
+int vm_wait(struct vm *vm, int timeout_ms)
+{
+	struct timespec deadline;
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	if (!vm->started) {
+		pthread_mutex_unlock(&vm->lock);
+		return -EINVAL;
+	}
+	if (timeout_ms >= 0)
+		deadline_after(&deadline, (uint64_t)timeout_ms);
+	/* "Ended" for the caller means every vCPU thread has stopped too, so
+	 * all guest output has reached its sink when this returns. */
+	while (!(vm->ended && vm->running_vcpus == 0) && ret == 0) {
+		if (timeout_ms < 0)
+			ret = pthread_cond_wait(&vm->cond, &vm->lock);
+		else
+			ret = pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline);
+	}
+	ret = vm->ended && vm->running_vcpus == 0 ? 0 : -ETIMEDOUT;
+	pthread_mutex_unlock(&vm->lock);
+	if (ret == 0) {
+		pthread_mutex_lock(&vm->pio.lock);
+		serial_flush(vm->serial);
+		pthread_mutex_unlock(&vm->pio.lock);
+	}
+	return ret;
+}
+
+void vm_kill(struct vm *vm)
+{
+	vm_end(vm, ALCATRAZ_EXIT_KILLED, 0, 0, "killed by the host");
+}
+
+void vm_destroy(struct vm *vm)
+{
+	if (!vm)
+		return;
+	if (vm->started) {
+		vm_kill(vm);
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+			if (vm->vcpus[i].thread_started)
+				pthread_join(vm->vcpus[i].thread, NULL);
+		if (vm->watchdog_started)
+			pthread_join(vm->watchdog, NULL);
+	}
+	vm_free(vm);
+}

@@ -1,0 +1,224 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The micro-VMM's private core types. One VM = one struct vm; each vCPU runs
+ * in its own thread; devices hang off two buses (port I/O and MMIO).
+ *
+ * Guest memory is hostile input: nothing outside memory.c does arithmetic on
+ * guest-physical addresses; everything goes through gmem_ptr()/gmem_read()/
+ * gmem_write(), which check the whole [gpa, gpa+len) range.
+ */
+#ifndef ALCATRAZ_VMM_H
+#define ALCATRAZ_VMM_H
+
+#include <pthread.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <linux/kvm.h>
+
+#include "alcatraz/alcatraz.h"
+
+#define VMM_MAX_VCPUS 64
+#define VMM_MAX_DEVICES 32
+
+#define __must_check __attribute__((warn_unused_result))
+#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
+
+struct vm;
+struct vcpu;
+
+/* ---------------------------------------------------------------- memory */
+
+/* Guest RAM: one contiguous slot at guest-physical 0, with guard pages on
+ * both sides of the host mapping so a host-side overrun faults instead of
+ * reaching other heap data. */
+struct guest_mem {
+	uint8_t *host;        /* guest-physical 0 */
+	uint64_t size;        /* bytes of RAM */
+	void *map_base;       /* whole mapping including guards */
+	size_t map_len;
+};
+
+int gmem_init(struct guest_mem *m, uint64_t size) __must_check;
+void gmem_fini(struct guest_mem *m);
+/* Host pointer to [gpa, gpa+len) if it lies entirely in RAM, else NULL.
+ * len 0 is rejected: a zero-length guest buffer is never useful here. */
+void *gmem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len);
+int gmem_read(const struct guest_mem *m, uint64_t gpa, void *dst, uint64_t len) __must_check;
+int gmem_write(struct guest_mem *m, uint64_t gpa, const void *src, uint64_t len) __must_check;
+
+/* ------------------------------------------------------------------ bus */
+
+/* A device region on the port-I/O or MMIO bus. Accesses are 1, 2, 4 or 8
+ * bytes; offset is relative to base and always < len. */
+struct bus_ops {
+	void (*read)(void *opaque, uint64_t offset, void *data, uint32_t size);
+	void (*write)(void *opaque, uint64_t offset, const void *data, uint32_t size);
+};
+
+struct bus_region {
+	const char *name;
+	uint64_t base;
+	uint64_t len;
+	const struct bus_ops *ops;
+	void *opaque;
+};
+
+struct bus {
+	struct bus_region regions[VMM_MAX_DEVICES];
+	unsigned int count;
+	pthread_mutex_t lock;   /* serialises device emulation across vCPUs */
+	uint64_t unclaimed;     /* accesses nothing owned (logged, then counted) */
+};
+
+int bus_init(struct bus *b) __must_check;
+void bus_fini(struct bus *b);
+int bus_register(struct bus *b, const char *name, uint64_t base, uint64_t len,
+		 const struct bus_ops *ops, void *opaque) __must_check;
+/* Returns true when a device owned the access; unowned reads yield all ones. */
+bool bus_access(struct bus *b, uint64_t addr, void *data, uint32_t size, bool is_write);
+
+/* ------------------------------------------------------------------- log */
+
+enum log_level { LOG_ERR, LOG_WARN, LOG_INFO, LOG_DEBUG };
+
+void vm_log(struct vm *vm, enum log_level lvl, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+/* ------------------------------------------------------------------ vcpu */
+
+struct vcpu {
+	struct vm *vm;
+	unsigned int index;
+	int fd;
+	struct kvm_run *run;
+	size_t run_size;
+	pthread_t thread;
+	bool thread_started;
+	bool halted;
+};
+
+/* ------------------------------------------------------------------- vm */
+
+/* The VMM-side copy of the public configuration. */
+struct vm_config {
+	unsigned int vcpus;
+	uint64_t mem_bytes;
+	char *image_path;      /* raw guest */
+	char *kernel_path;     /* Linux */
+	char *initrd_path;
+	char *cmdline;
+	int serial_fd;         /* owned (dup'ed) or -1 */
+	int log_fd;            /* owned (dup'ed) or -1 */
+	uint64_t timeout_ms;
+	enum alcatraz_irqchip irqchip;
+};
+
+struct vm {
+	struct vm_config cfg;
+	int kvm_fd;
+	int vm_fd;
+	bool irqchip;
+	struct guest_mem mem;
+	struct bus pio;
+	struct bus mmio;
+	struct vcpu vcpus[VMM_MAX_VCPUS];
+	unsigned int nr_vcpus;
+	struct kvm_cpuid2 *cpuid;   /* filtered template; per-vCPU ids patched */
+
+	/* Devices. */
+	struct serial *serial;
+
+	/* Lifecycle. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	bool started;
+	bool ended;
+	unsigned int running_vcpus;
+	unsigned int halted_vcpus;
+	volatile int stopping;       /* read by vCPU threads without the lock */
+	pthread_t watchdog;
+	bool watchdog_started;
+	uint64_t start_ns;
+	struct alcatraz_result result;
+	pthread_mutex_t log_lock;
+};
+
+/* vm.c */
+int vm_create(const struct vm_config *cfg, struct vm **out) __must_check;
+int vm_start(struct vm *vm) __must_check;
+int vm_wait(struct vm *vm, int timeout_ms);
+void vm_kill(struct vm *vm);
+void vm_destroy(struct vm *vm);
+/* Ends the VM once (first caller wins) and stops every vCPU. */
+void vm_end(struct vm *vm, enum alcatraz_exit_kind kind, int status, int error,
+	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+void vm_mark(struct vm *vm, uint64_t *milestone);
+uint64_t vmm_now_ns(void);
+
+/* kvm.c: thin wrappers over /dev/kvm */
+int kvm_open(int *kvm_fd) __must_check;
+int kvm_setup_vm(struct vm *vm) __must_check;
+int kvm_is_pvm(void);
+
+/* cpuid.c */
+int cpuid_build(struct vm *vm) __must_check;
+int cpuid_apply(struct vm *vm, struct vcpu *vcpu) __must_check;
+/* Filters one entry of KVM's supported CPUID to what this VMM provides. */
+void cpuid_filter_entry(struct kvm_cpuid_entry2 *e, bool irqchip, unsigned int nr_vcpus);
+
+/* vcpu.c */
+int vcpu_create(struct vm *vm, unsigned int index) __must_check;
+void vcpu_destroy(struct vcpu *vcpu);
+int vcpu_start(struct vcpu *vcpu) __must_check;
+void vcpu_kick(struct vcpu *vcpu);
+void vcpu_dump_regs(struct vcpu *vcpu);
+
+/* x86.c: processor state for entering guests */
+#define X86_BOOT_GDT 0x1000ULL
+#define X86_BOOT_PML4 0x2000ULL
+#define X86_BOOT_PDPT 0x3000ULL
+#define X86_BOOT_PD 0x4000ULL /* four pages: identity map of 4 GiB */
+int x86_build_identity_map(struct vm *vm) __must_check;
+int x86_enter_long_mode(struct vcpu *vcpu, uint64_t rip, uint64_t rsp, uint64_t rdi,
+			uint64_t rsi) __must_check;
+
+/* loader_raw.c */
+#define RAW_IMAGE_BASE 0x100000ULL
+#define RAW_STACK_PER_VCPU 0x10000ULL
+int raw_image_load(struct vm *vm) __must_check;
+int raw_image_setup_vcpu(struct vm *vm, struct vcpu *vcpu) __must_check;
+
+/* linux.c: Linux boot (bzImage or vmlinux ELF with a PVH note) */
+int linux_load(struct vm *vm) __must_check;
+int linux_setup_vcpu(struct vm *vm, struct vcpu *vcpu) __must_check;
+
+/* platform.c: devices that only Linux guests get (virtio-mmio) */
+int platform_devices_init(struct vm *vm) __must_check;
+void platform_devices_fini(struct vm *vm);
+
+/* Legacy devices (one file each). */
+#define SERIAL_COM1_BASE 0x3f8
+#define SERIAL_COM1_IRQ 4
+#define I8042_PORT_DATA 0x60
+#define I8042_PORT_CMD 0x64
+#define EXITDEV_PORT 0xf4
+
+struct serial;
+struct serial *serial_new(int out_fd, void (*raise_irq)(void *ctx, int level), void *ctx);
+void serial_free(struct serial *s);
+void serial_flush(struct serial *s);
+extern const struct bus_ops serial_ops;
+
+int serial_device_init(struct vm *vm) __must_check;
+int i8042_device_init(struct vm *vm) __must_check;
+int exitdev_device_init(struct vm *vm) __must_check;
+
+/* File helpers. */
+int read_whole_file(const char *path, uint64_t max, uint8_t **data, uint64_t *len) __must_check;
+int fcntl_cloexec(int fd);
+int fcntl_dup_cloexec(int fd);
+
+#endif /* ALCATRAZ_VMM_H */

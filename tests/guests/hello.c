@@ -1,0 +1,8 @@
+/* Says hello on COM1 and exits with status 0. */
+#include "guest.h"
+
+int guest_main(unsigned long cpu, unsigned long ncpus)
+{
+	puts_serial("Hello from an Alcatraz tiny guest!\n");
+	return 0;
+}
