@@ -76,6 +76,9 @@ have_artifacts() {
 if [ $config_only = 0 ]; then
 	if have_artifacts "$outdir"; then
 		log "up to date: $outdir/vmlinux"
+		# Build systems compare mtimes: an unchanged rebuild must still
+		# leave outputs newer than the inputs that triggered it.
+		touch "$outdir/vmlinux" "$outdir/bzImage"
 		exit 0
 	fi
 	cache=${ALCATRAZ_KERNEL_CACHE:-}
