@@ -74,8 +74,13 @@
  *  - ALCATRAZ_CTL_STDIO_STDERR_PORT: stderr goes to the virtio-console port
  *    named ALCATRAZ_CTL_STDERR_PORT_NAME (a second port of a multiport
  *    virtio-console device) if the guest finds it, else to hvc0.
- * In both modes the command runs as a session leader with hvc0 as its
- * controlling terminal.
+ * The host must not put stdin bytes into the console's receive queue before
+ * it has received EVENT(CMD_START): until then the tty may still be in its
+ * boot-time cooked mode, which would echo and translate them.
+ * The command runs as a session leader.  In TTY mode hvc0 is its
+ * controlling terminal; in pipe mode it has none, because the exit of a
+ * session leader hangs up its controlling (non-pty) terminal and would cut
+ * the console off under init's feet.
  *
  * Exit status (mapped by the host, see alcatraz_ctl_status_to_exit):
  *   EXITED      value = exit code (0..255)   -> value
