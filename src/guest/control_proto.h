@@ -180,10 +180,10 @@ enum alcatraz_ctl_status_kind {
 #define ALCATRAZ_CTL_ENOTDIR  20
 
 /* CLI exit statuses that do not come from the command itself. */
-#define ALCATRAZ_EXIT_TIMEOUT      124
-#define ALCATRAZ_EXIT_RUNTIME      125
-#define ALCATRAZ_EXIT_NOEXEC       126
-#define ALCATRAZ_EXIT_NOTFOUND     127
+#define ALCATRAZ_CTL_EXIT_TIMEOUT      124
+#define ALCATRAZ_CTL_EXIT_RUNTIME      125
+#define ALCATRAZ_CTL_EXIT_NOEXEC       126
+#define ALCATRAZ_CTL_EXIT_NOTFOUND     127
 
 static inline void alcatraz_ctl_put_le16(uint8_t *p, uint16_t v)
 {
@@ -290,17 +290,17 @@ static inline int alcatraz_ctl_status_to_exit(uint32_t kind, int32_t value)
 {
 	switch (kind) {
 	case ALCATRAZ_CTL_ST_EXITED:
-		return (value >= 0 && value <= 255) ? value : ALCATRAZ_EXIT_RUNTIME;
+		return (value >= 0 && value <= 255) ? value : ALCATRAZ_CTL_EXIT_RUNTIME;
 	case ALCATRAZ_CTL_ST_SIGNALED:
 		return (value >= 1 && value <= (int32_t)ALCATRAZ_CTL_MAX_SIGNO) ?
-		       128 + value : ALCATRAZ_EXIT_RUNTIME;
+		       128 + value : ALCATRAZ_CTL_EXIT_RUNTIME;
 	case ALCATRAZ_CTL_ST_EXEC_FAILED:
 		if (value == ALCATRAZ_CTL_ENOENT || value == ALCATRAZ_CTL_ENOTDIR)
-			return ALCATRAZ_EXIT_NOTFOUND;
-		return ALCATRAZ_EXIT_NOEXEC;
+			return ALCATRAZ_CTL_EXIT_NOTFOUND;
+		return ALCATRAZ_CTL_EXIT_NOEXEC;
 	case ALCATRAZ_CTL_ST_INIT_ERROR:
 	default:
-		return ALCATRAZ_EXIT_RUNTIME;
+		return ALCATRAZ_CTL_EXIT_RUNTIME;
 	}
 }
 
