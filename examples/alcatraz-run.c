@@ -88,7 +88,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+g:c:m:t:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:g:c:m:t:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
 			o->guest = optarg;

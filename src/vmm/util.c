@@ -34,7 +34,7 @@ int read_whole_file(const char *path, uint64_t max, uint8_t **data, uint64_t *le
 		goto out;
 	}
 	if (!S_ISREG(st.st_mode)) {
-		ret = S_ISDIR(st.st_mode) ? -EISDIR : -EINVAL;
+		ret = S_ISDIR(st.st_mode) ? -EISDIR : -ALCATRAZ_E_BADIMAGE;
 		goto out;
 	}
 	if ((uint64_t)st.st_size > max) {
