@@ -1,0 +1,32 @@
+#!/bin/bash
+# Installs what Alcatraz needs on a fresh Debian 12 machine (run as root).
+# Everything comes from Debian's own packages.
+set -euo pipefail
+
+packages=(
+	# build
+	gcc libc6-dev make meson ninja-build pkg-config binutils
+	liburing-dev libseccomp-dev check valgrind python3
+	# the guest kernel, built from Debian's source
+	linux-source-6.1 bc flex bison libelf-dev libssl-dev xz-utils
+	# the lab: an emulated AMD-V machine running Debian's cloud kernel and kvm_amd
+	qemu-system-x86 linux-image-cloud-amd64 linux-headers-cloud-amd64
+	busybox-static cpio kmod
+)
+
+if [ "$(id -u)" != 0 ]; then
+	echo "setup.sh: run as root (it installs Debian packages with apt-get)" >&2
+	exit 1
+fi
+missing=()
+for p in "${packages[@]}"; do
+	dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q "install ok installed" || missing+=("$p")
+done
+if [ ${#missing[@]} -eq 0 ]; then
+	echo "setup.sh: all ${#packages[@]} packages are installed"
+	exit 0
+fi
+echo "setup.sh: installing ${missing[*]}"
+export DEBIAN_FRONTEND=noninteractive
+apt-get update -q
+apt-get install -y -q --no-install-recommends "${missing[@]}"
