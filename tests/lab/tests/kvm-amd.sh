@@ -1,0 +1,16 @@
+#!/bin/sh
+# Lab test: kvm_amd is loaded with nested paging and /dev/kvm is there.
+fail=0
+check() { # description command...
+    d=$1; shift
+    if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; fail=$((fail + 1)); fi
+}
+dmesg_has() { dmesg | grep -q "$1"; }
+check "dmesg says 'SVM: kvm: Nested Paging enabled'" dmesg_has 'SVM: kvm: Nested Paging enabled'
+check "/sys/module/kvm_amd is there" test -d /sys/module/kvm_amd
+check "kvm_amd npt=Y" grep -qx Y /sys/module/kvm_amd/parameters/npt
+check "kvm_amd nested=1" grep -qx 1 /sys/module/kvm_amd/parameters/nested
+check "/dev/kvm is a character device" test -c /dev/kvm
+check "the CPU has svm and npt" grep -q ' svm .* npt' /proc/cpuinfo
+echo "kvm-amd: $fail failed"
+[ "$fail" = 0 ]
