@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * /sys/kernel/hyperbox: state, counters, violations, protected ranges.
+ * This side runs in L1, so it reads only what L1 may read: the counters
+ * page (read-only in the NPT) and copies taken before launch.
+ */
+#include <linux/kobject.h>
+#include <linux/sysfs.h>
+#include <linux/slab.h>
+#include <linux/workqueue.h>
+#include <linux/cpumask.h>
+#include "hyperbox.h"
+
+
+
+static struct kobject *hv_kobj;
+static const struct hv_shared *hv_sh;
+static const char *const *hv_exit_names;
+static struct hv_range *hv_ranges_copy;
+static unsigned int hv_nr_ranges;
+static struct hv_policy hv_pol;
+static u64 hv_log_seen;
+
+static u64 hv_ping(void)
+{
+	u64 rax = HV_HC_MAGIC;
+
+	asm volatile("vmmcall" : "+a"(rax) : "b"((u64)HV_HC_PING) : "memory");
+	return rax;
+}
+
+static ssize_t state_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	unsigned int n = 0, cpu;
+	bool here;
+
+	for_each_online_cpu(cpu)
+		n += hv_cpu_is_launched(cpu);
+	cpu = get_cpu();
+	/* Proof from Ring -1 itself, not from our own bookkeeping. */
+	here = hv_cpu_is_launched(cpu) && hv_ping() == 0x600d;
+	put_cpu();
+	return sysfs_emit(buf, "%s cpus=%u/%u\n", here ? "active" : "inactive", n, num_online_cpus());
+}
+
+static u64 sum(size_t off)
+{
+	unsigned int cpu;
+	u64 s = 0;
+
+	for_each_possible_cpu(cpu)
+		s += *(const u64 *)((const char *)&hv_sh->cpu[cpu] + off);
+	return s;
+}
+
+static ssize_t exits_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	ssize_t n = 0;
+	int i;
+
+	for (i = 0; hv_exit_names[i]; i++)
+		n += sysfs_emit_at(buf, n, "%s %llu\n", hv_exit_names[i],
+				   sum(offsetof(struct hv_cpu_stats, exits[i])));
+	n += sysfs_emit_at(buf, n, "l2_runs %llu\nshadow_fills %llu\nshadow_resets %llu\n",
+			   sum(offsetof(struct hv_cpu_stats, l2_runs)),
+			   sum(offsetof(struct hv_cpu_stats, shadow_fills)),
+			   sum(offsetof(struct hv_cpu_stats, shadow_resets)));
+	return n;
+}
+
+static ssize_t violations_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	ssize_t n = 0;
+	int i;
+
+	for (i = 0; i < HV_V_NR; i++)
+		n += sysfs_emit_at(buf, n, "%s %llu\n", hv_violation_names[i],
+				   sum(offsetof(struct hv_cpu_stats, violations[i])));
+	return n;
+}
+
+static ssize_t protected_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	ssize_t n = 0;
+	unsigned int i;
+
+	for (i = 0; i < hv_nr_ranges && n < PAGE_SIZE - 64; i++)
+		n += sysfs_emit_at(buf, n, "%-8s %#012llx-%#012llx %s\n",
+				   hv_prot_names[hv_ranges_copy[i].kind], hv_ranges_copy[i].start,
+				   hv_ranges_copy[i].end - 1,
+				   hv_ranges_copy[i].kind == HV_PROT_HIDDEN ? "none" : "r-x");
+	return n;
+}
+
+static ssize_t policy_show(struct kobject *k, struct kobj_attribute *a, char *buf)
+{
+	return sysfs_emit(buf, "protect_kernel=%d lock_tables=%d pin_cr=%d pin_msrs=%d nested=%d text_poke=%d allow_unload=%d\n",
+			  hv_pol.protect_kernel, hv_pol.lock_tables, hv_pol.pin_cr, hv_pol.pin_msrs,
+			  hv_pol.nested, hv_pol.text_poke, hv_pol.allow_unload);
+}
+
+static struct kobj_attribute hv_attrs[] = {
+	__ATTR_RO(state), __ATTR_RO(exits), __ATTR_RO(violations), __ATTR_RO(protected),
+	__ATTR_RO(policy),
+};
+static struct attribute *hv_attr_list[] = {
+	&hv_attrs[0].attr, &hv_attrs[1].attr, &hv_attrs[2].attr, &hv_attrs[3].attr,
+	&hv_attrs[4].attr, NULL,
+};
+static const struct attribute_group hv_group = { .attrs = hv_attr_list };
+
+int hv_sysfs_init(struct hv *hv)
+{
+	unsigned int i, n = 0;
+	int ret;
+
+	hv_sh = hv->shared;
+	hv_exit_names = hv->ops->exit_names;
+	hv_pol = hv->pol;
+	/* The arena blocks are listed as "hidden" ranges here, for display. */
+	hv_ranges_copy = kcalloc(hv->nr_ranges + hv->arena.nr, sizeof(*hv_ranges_copy), GFP_KERNEL);
+	if (!hv_ranges_copy)
+		return -ENOMEM;
+	for (i = 0; i < hv->arena.nr; i++)
+		hv_ranges_copy[n++] = (struct hv_range){ hv->arena.pa[i],
+			hv->arena.pa[i] + (PAGE_SIZE << HV_ARENA_ORDER), HV_PROT_HIDDEN };
+	for (i = 0; i < hv->nr_ranges; i++)
+		hv_ranges_copy[n++] = hv->ranges[i];
+	hv_nr_ranges = n;
+	hv_kobj = kobject_create_and_add("hyperbox", kernel_kobj);
+	if (!hv_kobj)
+		goto nomem;
+	ret = sysfs_create_group(hv_kobj, &hv_group);
+	if (ret) {
+		kobject_put(hv_kobj);
+		kfree(hv_ranges_copy);
+		return ret;
+	}
+	return 0;
+nomem:
+	kfree(hv_ranges_copy);
+	return -ENOMEM;
+}
+
+void hv_sysfs_exit(void)
+{
+	sysfs_remove_group(hv_kobj, &hv_group);
+	kobject_put(hv_kobj);
+	kfree(hv_ranges_copy);
+}
+
+/* The host cannot printk (it may have interrupted printk); L1 prints its log. */
+static void hv_log_drain(struct work_struct *w);
+static DECLARE_DELAYED_WORK(hv_log_work, hv_log_drain);
+
+static void hv_log_drain(struct work_struct *w)
+{
+	u64 head = READ_ONCE(hv_sh->log_head);
+
+	if (head - hv_log_seen > HV_LOG_SIZE)
+		hv_log_seen = head - HV_LOG_SIZE;
+	while (hv_log_seen < head) {
+		const struct hv_log_entry *e = &hv_sh->log[++hv_log_seen % HV_LOG_SIZE];
+		struct hv_log_entry copy = *e;
+
+		smp_rmb();
+		if (READ_ONCE(e->seq) != hv_log_seen || copy.seq != hv_log_seen)
+			continue;
+		if (copy.what < HV_V_NR)
+			pr_warn(HV_NAME ": cpu%u %s %s at rip=%#llx addr=%#llx value=%#llx\n",
+				copy.cpu, copy.what == HV_V_TEXT_POKE_OK ? "allowed" : "denied",
+				hv_violation_names[copy.what], copy.rip, copy.addr, copy.value);
+		else
+			pr_warn(HV_NAME ": cpu%u unexpected nested page fault at rip=%#llx gpa=%#llx err=%#llx\n",
+				copy.cpu, copy.rip, copy.addr, copy.value);
+	}
+	schedule_delayed_work(&hv_log_work, HZ / 10);
+}
+
+void hv_log_drain_start(void)
+{
+	schedule_delayed_work(&hv_log_work, 0);
+}
+
+void hv_log_drain_stop(void)
+{
+	cancel_delayed_work_sync(&hv_log_work);
+	hv_log_drain(NULL);
+	cancel_delayed_work_sync(&hv_log_work);
+}

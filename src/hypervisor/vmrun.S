@@ -1,0 +1,147 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * World switch for AMD-V.  Kept apart from C: the host loop owns its stack,
+ * and between VMRUN and the save of the guest's registers nothing else may
+ * run.  Offsets come from svm.h and are checked at compile time in svm.c.
+ */
+#include <linux/linkage.h>
+#include <asm/unwind_hints.h>
+#include <asm/nospec-branch.h>
+#include "svm.h"
+
+#define HV_HC_MAGIC	0x48594258424f5831
+#define HV_HC_DEVIRT	2
+
+	.text
+
+/*
+ * int hv_svm_launch(sc, rip_slot, rsp_slot, host_rsp, host_cr3)
+ * Saves the caller's frame, points the VMCB's RIP/RSP at .Lresume on this
+ * stack and enters the host loop on the host stack.  The CPU comes back to
+ * .Lresume as the guest, with RAX from the VMCB (0), or with -errno if the
+ * first VMRUN was refused.
+ */
+SYM_FUNC_START(hv_svm_launch)
+	push	%rbp
+	push	%rbx
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+	pushfq
+	lea	.Lresume(%rip), %rax
+	mov	%rax, (%rsi)
+	mov	%rsp, (%rdx)
+	mov	%r8, %cr3
+	mov	%rcx, %rsp
+	jmp	hv_svm_loop
+.Lresume:
+	popfq
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbx
+	pop	%rbp
+	RET
+SYM_FUNC_END(hv_svm_launch)
+
+/*
+ * int hv_svm_devirt_call(void): as the guest, ask the host to leave.  The
+ * host resumes here after the VMMCALL, in the real machine, with RAX = 0.
+ */
+SYM_FUNC_START(hv_svm_devirt_call)
+	push	%rbp
+	push	%rbx
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+	pushfq
+	movabs	$HV_HC_MAGIC, %rax
+	mov	$HV_HC_DEVIRT, %ebx
+	vmmcall
+	popfq
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbx
+	pop	%rbp
+	RET
+SYM_FUNC_END(hv_svm_devirt_call)
+
+/*
+ * The host loop.  [rsp] holds the struct svm_cpu pointer for this CPU.
+ * Hidden guest state (FS/GS/TR/LDTR, syscall MSRs) is switched with
+ * VMLOAD/VMSAVE around VMRUN; the host never uses it (no per-CPU data, no
+ * stack protector in host code).
+ */
+SYM_CODE_START(hv_svm_loop)
+	UNWIND_HINT_EMPTY
+.Lrun:
+	mov	(%rsp), %rax
+	mov	SVMC_RUN_PA(%rax), %rax
+	vmload	%rax
+	vmrun	%rax
+	vmsave	%rax
+	push	%rbx
+	push	%rcx
+	push	%rdx
+	push	%rbp
+	push	%rsi
+	push	%rdi
+	push	%r8
+	push	%r9
+	push	%r10
+	push	%r11
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+	mov	%rsp, %rsi
+	mov	SVMC_REGS_SIZE(%rsp), %rdi
+	call	hv_svm_exit
+	test	%eax, %eax
+	jnz	.Lleave
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%r11
+	pop	%r10
+	pop	%r9
+	pop	%r8
+	pop	%rdi
+	pop	%rsi
+	pop	%rbp
+	pop	%rdx
+	pop	%rcx
+	pop	%rbx
+	jmp	.Lrun
+
+/*
+ * Leave Ring -1 on this CPU: reload L1's hidden state and control registers
+ * and jump to L1's RIP on L1's stack; the code there restores what it
+ * needs (see hv_svm_launch and hv_svm_devirt_call).
+ */
+.Lleave:
+	mov	SVMC_REGS_SIZE(%rsp), %r12
+	mov	SVMC_VMCB01_PA(%r12), %rax
+	vmload	%rax
+	mov	SVMC_LEAVE_CR3(%r12), %rax
+	mov	%rax, %cr3
+	mov	SVMC_LEAVE_CR4(%r12), %rax
+	mov	%rax, %cr4
+	mov	SVMC_LEAVE_RSP(%r12), %rsp
+	stgi
+	mov	$0xc0000080, %ecx
+	mov	SVMC_LEAVE_EFER(%r12), %rax
+	mov	%rax, %rdx
+	shr	$32, %rdx
+	wrmsr
+	mov	SVMC_LEAVE_RAX(%r12), %rax
+	mov	SVMC_LEAVE_RIP(%r12), %rcx
+	ANNOTATE_RETPOLINE_SAFE
+	jmp	*%rcx
+SYM_CODE_END(hv_svm_loop)
