@@ -1,0 +1,255 @@
+#!/usr/bin/env python3
+# SPDX-License-Identifier: GPL-2.0-only
+"""Host-side test of alcatraz-init in its --test mode.
+
+The init runs as an ordinary process: a socketpair stands in for the vsock
+control connection and a pty for the virtio console.  This script plays the
+VMM's side of control_proto.h and checks statuses, stdio and timing events.
+
+usage: test_init.py PATH/TO/alcatraz-init
+"""
+import os
+import random
+import socket
+import struct
+import subprocess
+import sys
+import threading
+import time
+
+MAGIC = 0x31434C41
+ARG, ENV, WORKDIR, STDIO, END, STDIN_EOF, SIGNAL, WINSIZE = 1, 2, 3, 4, 5, 6, 7, 8
+EVENT, STATUS = 16, 17
+EV_INIT_START, EV_CMD_START = 1, 2
+EXITED, SIGNALED, EXEC_FAILED, INIT_ERROR = 1, 2, 3, 4
+STDIO_TTY = 1
+
+INIT = os.path.abspath(sys.argv[1])
+failures = []
+
+
+def rec(rtype, payload=b""):
+    return struct.pack("<III", MAGIC, rtype, len(payload)) + payload
+
+
+class Run:
+    """One init process with its fake console and control channel."""
+
+    def __init__(self, control=True, cmdline=None):
+        self.master, slave = os.openpty()
+        self.slave_path = os.ttyname(slave)
+        os.close(slave)
+        args = [INIT, "--test", "--console", self.slave_path]
+        pass_fds = ()
+        self.sock = None
+        if control:
+            self.sock, theirs = socket.socketpair()
+            args += ["--control-fd", str(theirs.fileno())]
+            pass_fds = (theirs.fileno(),)
+        if cmdline is not None:
+            args += ["--cmdline", cmdline]
+        # Our own pty slave stays open so the console survives the
+        # session leader's hangup in tty mode, as hvc0 does in a guest.
+        self.keep = os.open(self.slave_path, os.O_RDWR | os.O_NOCTTY)
+        self.proc = subprocess.Popen(args, pass_fds=pass_fds, stderr=subprocess.PIPE,
+                                     start_new_session=True)
+        if control:
+            theirs.close()
+        self.out = bytearray()
+        self.done = threading.Event()
+        self.reader = threading.Thread(target=self._read_console, daemon=True)
+        self.reader.start()
+        self.buf = b""
+
+    def _read_console(self):
+        while True:
+            try:
+                data = os.read(self.master, 65536)
+            except OSError:
+                break
+            if not data:
+                break
+            self.out += data
+
+    def recv(self, timeout=20):
+        self.sock.settimeout(timeout)
+        while len(self.buf) < 12:
+            try:
+                chunk = self.sock.recv(4096)
+            except ConnectionResetError:
+                return None
+            if not chunk:
+                return None
+            self.buf += chunk
+        magic, rtype, length = struct.unpack("<III", self.buf[:12])
+        assert magic == MAGIC, hex(magic)
+        while len(self.buf) < 12 + length:
+            chunk = self.sock.recv(4096)
+            if not chunk:
+                return None
+            self.buf += chunk
+        payload, self.buf = self.buf[12:12 + length], self.buf[12 + length:]
+        return rtype, payload
+
+    def send(self, data):
+        self.sock.sendall(data)
+
+    def command(self, argv, env=(), workdir=None, stdio=None):
+        data = b"".join(rec(ARG, a.encode()) for a in argv)
+        data += b"".join(rec(ENV, e.encode()) for e in env)
+        if workdir:
+            data += rec(WORKDIR, workdir.encode())
+        if stdio is not None:
+            data += rec(STDIO, struct.pack("<I", stdio))
+        self.send(data + rec(END))
+
+    def finish(self):
+        """Collect STATUS, wait for the process; returns (kind, value)."""
+        status = None
+        while True:
+            r = self.recv()
+            if r is None:
+                break
+            rtype, payload = r
+            assert rtype in (EVENT, STATUS), rtype
+            if rtype == STATUS:
+                assert status is None, "two STATUS records"
+                status = struct.unpack("<IiQ", payload)[:2]
+        rc = self.proc.wait(timeout=20)
+        self.err = self.proc.stderr.read().decode(errors="replace")
+        assert rc == 0, f"init exited {rc}: {self.err}"
+        time.sleep(0.05)  # let the reader drain the pty
+        os.close(self.keep)
+        self.reader.join(timeout=2)
+        os.close(self.master)
+        return status
+
+
+def check(name, cond, detail=""):
+    print(("ok   " if cond else "FAIL ") + name + ("" if cond else f": {detail}"))
+    if not cond:
+        failures.append(name)
+
+
+def simple(name, argv, want, out=None, **kw):
+    r = Run()
+    ev = r.recv()
+    check(name + ": INIT_START", ev and ev[0] == EVENT and struct.unpack("<I", ev[1][:4])[0] == EV_INIT_START, ev)
+    r.command(argv, **kw)
+    r.send(rec(STDIN_EOF, struct.pack("<Q", 0)))
+    st = r.finish()
+    check(name + ": status", st == want, f"{st} != {want}; stderr: {r.err}")
+    if out is not None:
+        check(name + ": output", bytes(r.out) == out, f"{bytes(r.out)!r} != {out!r}")
+
+
+def main():
+    simple("echo", ["echo", "hello", "world"], (EXITED, 0), b"hello world\n")
+    simple("exit 7", ["sh", "-c", "exit 7"], (EXITED, 7))
+    simple("kill -9", ["sh", "-c", "kill -9 $$"], (SIGNALED, 9))
+    simple("not found", ["/no/such/program"], (EXEC_FAILED, 2))
+    simple("not found via PATH", ["no-such-program-xyz"], (EXEC_FAILED, 2))
+    simple("not executable", ["/etc/passwd"], (EXEC_FAILED, 13))
+    simple("env and workdir", ["sh", "-c", 'echo "$FOO:$(pwd):$PATH"'], (EXITED, 0),
+           b"bar baz:/tmp:/bin:/usr/bin\n", env=["FOO=bar baz", "PATH=/bin:/usr/bin"], workdir="/tmp")
+    simple("default PATH", ["sh", "-c", 'echo "$PATH"'], (EXITED, 0),
+           b"/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin\n")
+    simple("bad workdir", ["true"], (INIT_ERROR, 2), workdir="/no/such/dir")
+    simple("orphans", ["sh", "-c", "(sleep 0.2; echo late) & echo early"], (EXITED, 0))
+    simple("raw output", ["printf", "a\\nb\\r\\n\\003\\004"], (EXITED, 0), b"a\nb\r\n\x03\x04")
+
+    # Binary stdin through the relay, with an exact end of file.
+    r = Run()
+    r.recv()
+    r.command(["sh", "-c", "cat; echo done"])
+    ev = r.recv()
+    check("stdin: CMD_START", ev and ev[0] == EVENT and struct.unpack("<I", ev[1][:4])[0] == EV_CMD_START, ev)
+    data = bytes(random.Random(4).randrange(256) for _ in range(300000))
+
+    def feed():
+        os.write(r.master, data[:1000])
+        time.sleep(0.05)
+        view = memoryview(data)[1000:]
+        while view:
+            n = os.write(r.master, view[:4096])
+            view = view[n:]
+    t = threading.Thread(target=feed)
+    t.start()
+    r.send(rec(STDIN_EOF, struct.pack("<Q", len(data))))
+    st = r.finish()
+    t.join()
+    check("stdin: status", st == (EXITED, 0), st)
+    check("stdin: byte-exact", bytes(r.out) == data + b"done\n",
+          f"got {len(r.out)} bytes, want {len(data) + 5}")
+
+    # A command that does not read stdin must not hang the relay.
+    r = Run()
+    r.recv()
+    r.command(["true"])
+    r.recv()
+    os.write(r.master, b"x" * 1000)
+    r.send(rec(STDIN_EOF, struct.pack("<Q", 1000)))
+    check("unread stdin", r.finish() == (EXITED, 0))
+
+    # Forwarded signal.
+    r = Run()
+    r.recv()
+    r.command(["sleep", "30"])
+    r.recv()
+    time.sleep(0.2)
+    r.send(rec(SIGNAL, struct.pack("<I", 15)))
+    check("signal forwarding", r.finish() == (SIGNALED, 15))
+
+    # Interactive mode: a controlling tty, cooked output.
+    r = Run()
+    r.recv()
+    r.command(["sh", "-c", "test -t 0 && tty && echo x"], stdio=STDIO_TTY)
+    st = r.finish()
+    check("tty mode: status", st == (EXITED, 0), f"{st} {r.err}")
+    check("tty mode: output", bytes(r.out) == r.slave_path.encode() + b"\r\nx\r\n", bytes(r.out))
+
+    # Protocol errors end the run with INIT_ERROR/EPROTO.
+    for name, bad in [("bad magic", struct.pack("<III", 0x12345678, ARG, 1) + b"x"),
+                      ("NUL in arg", rec(ARG, b"a\0b") + rec(END)),
+                      ("no args", rec(END)),
+                      ("env without =", rec(ARG, b"true") + rec(ENV, b"FOO") + rec(END)),
+                      ("relative workdir", rec(ARG, b"true") + rec(WORKDIR, b"tmp") + rec(END)),
+                      ("oversized arg", struct.pack("<III", MAGIC, ARG, 200000)),
+                      ("unknown stdio flag", rec(ARG, b"true") + rec(STDIO, struct.pack("<I", 8)) + rec(END)),
+                      ("guest record type", rec(STATUS, bytes(16)))]:
+        r = Run()
+        r.recv()
+        r.send(bad)
+        st = r.finish()
+        check("protocol: " + name, st == (INIT_ERROR, 71), st)
+
+    # Host hangs up before END.
+    r = Run()
+    r.recv()
+    r.send(rec(ARG, b"true"))
+    r.sock.shutdown(socket.SHUT_WR)
+    r.proc.wait(timeout=20)
+    check("host hangup", r.proc.returncode == 0)
+    os.close(r.keep)
+
+    # Fallback: the command from the kernel command line, no control channel.
+    r = Run(control=False, cmdline='quiet alcatraz.cmd="/bin/sh,-c,echo fb; exit 3" x=y')
+    r.proc.wait(timeout=20)
+    time.sleep(0.1)
+    os.close(r.keep)
+    r.reader.join(timeout=2)
+    check("fallback cmd", b"fb\r\n" in r.out and b"alcatraz-init: exited 3" in r.out, bytes(r.out))
+    r = Run(control=False, cmdline="alcatraz.cmd64=" +
+            __import__("base64").b64encode(b"printf\0%s-%s\0a b\0c").decode())
+    r.proc.wait(timeout=20)
+    time.sleep(0.1)
+    os.close(r.keep)
+    r.reader.join(timeout=2)
+    check("fallback cmd64", b"a b-c" in r.out and b"exited 0" in r.out, bytes(r.out))
+
+    print(f"{len(failures)} failure(s)")
+    return 1 if failures else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
