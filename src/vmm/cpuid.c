@@ -10,8 +10,6 @@
 
 #include "vmm.h"
 
-#define CPUID_MAX_ENTRIES 256
-
 /* Leaf 1 */
 #define ECX_VMX (1u << 5)
 #define ECX_MONITOR (1u << 3)
@@ -53,17 +51,13 @@ void cpuid_filter_entry(struct kvm_cpuid_entry2 *e, bool irqchip, unsigned int n
 
 int cpuid_build(struct vm *vm)
 {
-	size_t sz = sizeof(struct kvm_cpuid2) + CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
-	struct kvm_cpuid2 *c = calloc(1, sz);
+	const struct kvm_cpuid2 *supported = kvm_host_facts()->cpuid;
+	size_t sz = sizeof(*supported) + supported->nent * sizeof(supported->entries[0]);
+	struct kvm_cpuid2 *c = malloc(sz);
 
 	if (!c)
 		return -ENOMEM;
-	c->nent = CPUID_MAX_ENTRIES;
-	if (ioctl(vm->kvm_fd, KVM_GET_SUPPORTED_CPUID, c) < 0) {
-		int err = -errno;
-		free(c);
-		return err;
-	}
+	memcpy(c, supported, sz);
 	for (uint32_t i = 0; i < c->nent; i++)
 		cpuid_filter_entry(&c->entries[i], vm->irqchip, vm->cfg.vcpus);
 	vm->cpuid = c;

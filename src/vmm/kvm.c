@@ -5,7 +5,9 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/stat.h>
@@ -19,21 +21,64 @@
 #define KVM_TSS_ADDR 0xfffbd000ULL
 #define KVM_IDENTITY_MAP_ADDR 0xfffbc000ULL
 
+/*
+ * Facts about this host's KVM that cannot change while the process lives:
+ * computed once, then only read. Every VM used to pay five ioctls for them,
+ * and system calls are the bulk of VM creation time.
+ */
+static struct kvm_host_facts facts;
+static pthread_once_t facts_once = PTHREAD_ONCE_INIT;
+
+static void facts_probe(void)
+{
+	size_t sz = sizeof(struct kvm_cpuid2) + KVM_CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
+	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+
+	if (fd < 0) {
+		facts.err = -errno;
+		return;
+	}
+	facts.err = -ENXIO;
+	if (ioctl(fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION ||
+	    ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0 ||
+	    ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0)
+		goto out;
+	facts.vcpu_mmap_size = ioctl(fd, KVM_GET_VCPU_MMAP_SIZE, 0);
+	if (facts.vcpu_mmap_size < (int)sizeof(struct kvm_run))
+		goto out;
+	facts.cpuid = calloc(1, sz);
+	if (!facts.cpuid) {
+		facts.err = -ENOMEM;
+		goto out;
+	}
+	facts.cpuid->nent = KVM_CPUID_MAX_ENTRIES;
+	if (ioctl(fd, KVM_GET_SUPPORTED_CPUID, facts.cpuid) < 0) {
+		facts.err = -errno;
+		free(facts.cpuid);
+		facts.cpuid = NULL;
+		goto out;
+	}
+	facts.err = 0;
+out:
+	close(fd);
+}
+
+const struct kvm_host_facts *kvm_host_facts(void)
+{
+	pthread_once(&facts_once, facts_probe);
+	return &facts;
+}
+
 int kvm_open(int *kvm_fd)
 {
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	const struct kvm_host_facts *f = kvm_host_facts();
+	int fd;
+
+	if (f->err)
+		return f->err;
+	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	int ver = ioctl(fd, KVM_GET_API_VERSION, 0);
-	if (ver != KVM_API_VERSION) {
-		close(fd);
-		return -ENXIO;
-	}
-	if (ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0 ||
-	    ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0) {
-		close(fd);
-		return -ENXIO;
-	}
 	*kvm_fd = fd;
 	return 0;
 }
@@ -53,15 +98,20 @@ int kvm_setup_vm(struct vm *vm)
 	fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
 	if (fd < 0)
 		return -errno;
+	/* KVM returns VM and vCPU fds with O_CLOEXEC already set. */
 	vm->vm_fd = fd;
-	/* O_CLOEXEC is not settable through KVM_CREATE_VM. */
-	(void)fcntl(fd, F_SETFD, FD_CLOEXEC);
 
-	if (ioctl(fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0)
-		vm_log(vm, LOG_DEBUG, "KVM_SET_TSS_ADDR: %s (ignored)", strerror(errno));
-	uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
-	if (ioctl(fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
-		vm_log(vm, LOG_DEBUG, "KVM_SET_IDENTITY_MAP_ADDR: %s (ignored)", strerror(errno));
+	/* Only guests that start outside 64-bit mode (Linux's PVH entry) may
+	 * need KVM's real-mode helpers on Intel; raw guests start in 64-bit
+	 * mode and skip the two system calls. */
+	if (!vm->cfg.image_path) {
+		if (ioctl(fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0)
+			vm_log(vm, LOG_DEBUG, "KVM_SET_TSS_ADDR: %s (ignored)", strerror(errno));
+		uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
+		if (ioctl(fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
+			vm_log(vm, LOG_DEBUG, "KVM_SET_IDENTITY_MAP_ADDR: %s (ignored)",
+			       strerror(errno));
+	}
 
 	if (vm->irqchip) {
 		if (ioctl(fd, KVM_CREATE_IRQCHIP, 0) < 0) {

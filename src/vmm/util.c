@@ -11,14 +11,6 @@
 
 #include "vmm.h"
 
-int fcntl_cloexec(int fd)
-{
-	int flags = fcntl(fd, F_GETFD);
-	if (flags < 0 || fcntl(fd, F_SETFD, flags | FD_CLOEXEC) < 0)
-		return -errno;
-	return 0;
-}
-
 int read_whole_file(const char *path, uint64_t max, uint8_t **data, uint64_t *len)
 {
 	struct stat st;

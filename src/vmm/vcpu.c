@@ -42,10 +42,7 @@ int vcpu_create(struct vm *vm, unsigned int index)
 		vcpu->fd = -1;
 		return ret;
 	}
-	(void)fcntl_cloexec(vcpu->fd);
-	mmap_size = ioctl(vm->kvm_fd, KVM_GET_VCPU_MMAP_SIZE, 0);
-	if (mmap_size < (int)sizeof(struct kvm_run))
-		return mmap_size < 0 ? -errno : -ENXIO;
+	mmap_size = kvm_host_facts()->vcpu_mmap_size;
 	vcpu->run = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED) {
 		vcpu->run = NULL;

@@ -40,10 +40,20 @@ static const uint64_t boot_gdt[] = {
 	0x00cf93000000ffffULL, /* 0x18: data, DPL 0 */
 };
 
+static bool host_has_1g_pages(void)
+{
+	const struct kvm_cpuid2 *c = kvm_host_facts()->cpuid;
+
+	for (uint32_t i = 0; c && i < c->nent; i++)
+		if (c->entries[i].function == 0x80000001)
+			return c->entries[i].edx & (1u << 26); /* Page1GB */
+	return false;
+}
+
 int x86_build_identity_map(struct vm *vm)
 {
 	uint64_t pml4e = X86_BOOT_PDPT | PTE_P | PTE_W;
-	uint64_t pdpt[512] = { 0 };
+	uint64_t pdpt[4];
 	uint64_t pd[512];
 	int ret;
 
@@ -53,6 +63,13 @@ int x86_build_identity_map(struct vm *vm)
 	ret = gmem_write(&vm->mem, X86_BOOT_PML4, &pml4e, sizeof(pml4e));
 	if (ret)
 		return ret;
+	/* Fresh guest RAM is zero, so only the used entries are written: every
+	 * page the VMM touches here costs a host page fault at VM creation. */
+	if (host_has_1g_pages()) {
+		for (unsigned int g = 0; g < 4; g++)
+			pdpt[g] = ((uint64_t)g << 30) | PTE_P | PTE_W | PTE_PS;
+		return gmem_write(&vm->mem, X86_BOOT_PDPT, pdpt, sizeof(pdpt));
+	}
 	for (unsigned int g = 0; g < 4; g++) {
 		uint64_t pd_gpa = X86_BOOT_PD + g * 0x1000ULL;
 		pdpt[g] = pd_gpa | PTE_P | PTE_W;
