@@ -163,6 +163,15 @@ int kvm_open(int *kvm_fd) __must_check;
 int kvm_setup_vm(struct vm *vm) __must_check;
 int kvm_is_pvm(void);
 
+#define KVM_CPUID_MAX_ENTRIES 256
+/* Immutable facts about the host's KVM, probed once per process. */
+struct kvm_host_facts {
+	int err;                   /* 0, or why /dev/kvm is unusable */
+	int vcpu_mmap_size;
+	struct kvm_cpuid2 *cpuid;  /* KVM_GET_SUPPORTED_CPUID */
+};
+const struct kvm_host_facts *kvm_host_facts(void);
+
 /* cpuid.c */
 int cpuid_build(struct vm *vm) __must_check;
 int cpuid_apply(struct vm *vm, struct vcpu *vcpu) __must_check;
@@ -218,7 +227,6 @@ int exitdev_device_init(struct vm *vm) __must_check;
 
 /* File helpers. */
 int read_whole_file(const char *path, uint64_t max, uint8_t **data, uint64_t *len) __must_check;
-int fcntl_cloexec(int fd);
 int fcntl_dup_cloexec(int fd);
 
 #endif /* ALCATRAZ_VMM_H */
