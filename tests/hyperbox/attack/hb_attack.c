@@ -1,0 +1,186 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Attack replays against Hyper-box, built for the tests only.  Each replay
+ * does what a kernel-level attacker would, undoes it at once if it was not
+ * blocked (so an unprotected lab survives), and prints one line:
+ *   hb_attack: BLOCKED <what> ...   or   hb_attack: NOT-BLOCKED <what> ...
+ *   hb_attack: SKIP <what> ...
+ * tests/hyperbox/attacks.sh asserts those lines and Hyper-box's counters.
+ */
+#include <linux/module.h>
+#include <linux/mm.h>
+#include <linux/vmalloc.h>
+#include <linux/uaccess.h>
+#include <linux/printk.h>
+#include <linux/gfp.h>
+#include <linux/io.h>
+#include <asm/msr.h>
+#include <asm/special_insns.h>
+#include <asm/svm.h>
+
+static unsigned long hidden_pa;
+module_param(hidden_pa, ulong, 0444);
+MODULE_PARM_DESC(hidden_pa, "A physical address of Hyper-box memory (from /sys/kernel/hyperbox/protected); 0 skips the nested replay");
+
+#define R(fmt, ...) pr_info("hb_attack: " fmt "\n", ##__VA_ARGS__)
+
+/* A write to kernel text through a writable alias of the physical page. */
+static void replay_text_write(void)
+{
+	u8 *target = (u8 *)_printk, old = *target, *alias;
+	struct page *pg = virt_to_page(target);
+	long ret;
+
+	alias = vmap(&pg, 1, VM_MAP, PAGE_KERNEL);
+	if (!alias) {
+		R("SKIP text_write (vmap failed)");
+		return;
+	}
+	/* The same byte: harmless if it lands, and the NPT sees a write either way. */
+	pagefault_disable();
+	__put_kernel_nofault(alias + offset_in_page(target), &old, u8, fault);
+	ret = 0;
+	goto done;
+fault:
+	ret = -EFAULT;
+done:
+	pagefault_enable();
+	vunmap(alias);
+	if (ret)
+		R("BLOCKED text_write at %pS (writable alias): %ld", target, ret);
+	else
+		R("NOT-BLOCKED text_write at %pS", target);
+}
+
+static void replay_cr(const char *what, int cr, unsigned long bit)
+{
+	unsigned long flags, before, after;
+
+	local_irq_save(flags);
+	before = cr == 0 ? native_read_cr0() : native_read_cr4();
+	if (!(before & bit)) {
+		local_irq_restore(flags);
+		R("SKIP %s (bit not set by this kernel/CPU)", what);
+		return;
+	}
+	if (cr == 0) {
+		asm volatile("mov %0, %%cr0" : : "r"(before & ~bit) : "memory");
+		after = native_read_cr0();
+		if (!(after & bit))
+			asm volatile("mov %0, %%cr0" : : "r"(before) : "memory");
+	} else {
+		asm volatile("mov %0, %%cr4" : : "r"(before & ~bit) : "memory");
+		after = native_read_cr4();
+		if (!(after & bit))
+			asm volatile("mov %0, %%cr4" : : "r"(before) : "memory");
+	}
+	local_irq_restore(flags);
+	if (after & bit)
+		R("BLOCKED %s: CR%d still %#lx after writing %#lx", what, cr, after, before & ~bit);
+	else
+		R("NOT-BLOCKED %s", what);
+}
+
+static void replay_lstar(void)
+{
+	unsigned long flags;
+	u64 before, after;
+
+	local_irq_save(flags);
+	before = native_read_msr(MSR_LSTAR);
+	native_write_msr(MSR_LSTAR, (u32)(before + 0x1000), (before + 0x1000) >> 32);
+	after = native_read_msr(MSR_LSTAR);
+	if (after != before)
+		native_write_msr(MSR_LSTAR, (u32)before, before >> 32);
+	local_irq_restore(flags);
+	if (after == before)
+		R("BLOCKED lstar_write: LSTAR still %#llx", before);
+	else
+		R("NOT-BLOCKED lstar_write");
+}
+
+/*
+ * L1 builds a nested page table mapping Hyper-box memory at L2 address 0
+ * and runs VMRUN.  Hyper-box must refuse the VMCB (VMEXIT_INVALID).
+ */
+static void replay_nested_map(void)
+{
+	u64 *pml4, *pdpt, *pd, *pt, efer, hsave_old;
+	struct page *hsave;
+	struct vmcb *vmcb;
+	unsigned long flags;
+	u64 code;
+
+	if (!hidden_pa) {
+		R("SKIP nested_map_hidden (no hidden_pa given)");
+		return;
+	}
+	vmcb = (void *)get_zeroed_page(GFP_KERNEL);
+	pml4 = (void *)get_zeroed_page(GFP_KERNEL);
+	pdpt = (void *)get_zeroed_page(GFP_KERNEL);
+	pd = (void *)get_zeroed_page(GFP_KERNEL);
+	pt = (void *)get_zeroed_page(GFP_KERNEL);
+	hsave = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!vmcb || !pml4 || !pdpt || !pd || !pt || !hsave) {
+		R("SKIP nested_map_hidden (no memory)");
+		goto out;
+	}
+	pml4[0] = __pa(pdpt) | 7;
+	pdpt[0] = __pa(pd) | 7;
+	pd[0] = __pa(pt) | 7;
+	pt[0] = (hidden_pa & PAGE_MASK) | 7;		/* L2 page 0 -> Hyper-box, writable */
+
+	vmcb->control.intercepts[INTERCEPT_WORD4] = 1;	/* VMRUN intercept (bit 128) */
+	vmcb->control.asid = 1;
+	vmcb->control.nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
+	vmcb->control.nested_cr3 = __pa(pml4);
+	vmcb->save.efer = EFER_SVME | EFER_LME | EFER_LMA;
+	vmcb->save.cr0 = X86_CR0_PE | X86_CR0_PG;
+	vmcb->save.cr4 = X86_CR4_PAE;
+	vmcb->save.cs.attrib = 0x29b;
+	vmcb->control.exit_code = 0x1234;
+
+	local_irq_save(flags);
+	efer = native_read_msr(MSR_EFER);
+	hsave_old = native_read_msr(MSR_VM_HSAVE_PA);
+	native_write_msr(MSR_EFER, (u32)(efer | EFER_SVME), (efer | EFER_SVME) >> 32);
+	native_write_msr(MSR_VM_HSAVE_PA, (u32)(u64)page_to_phys(hsave), (u64)page_to_phys(hsave) >> 32);
+	asm volatile("clgi; vmrun %%rax; stgi" : : "a"(__pa(vmcb)) : "memory", "cc");
+	native_write_msr(MSR_VM_HSAVE_PA, (u32)hsave_old, hsave_old >> 32);
+	native_write_msr(MSR_EFER, (u32)efer, efer >> 32);
+	local_irq_restore(flags);
+	code = vmcb->control.exit_code | ((u64)vmcb->control.exit_code_hi << 32);
+	if (code == (u64)SVM_EXIT_ERR)
+		R("BLOCKED nested_map_hidden: VMRUN with L2 page 0 -> %#lx refused, exit code VMEXIT_INVALID",
+		  hidden_pa);
+	else
+		R("NOT-BLOCKED nested_map_hidden: exit code %#llx", code);
+out:
+	free_page((unsigned long)vmcb);
+	free_page((unsigned long)pml4);
+	free_page((unsigned long)pdpt);
+	free_page((unsigned long)pd);
+	free_page((unsigned long)pt);
+	if (hsave)
+		__free_page(hsave);
+}
+
+static int __init hb_attack_init(void)
+{
+	replay_text_write();
+	replay_cr("cr4_smep_clear", 4, X86_CR4_SMEP);
+	replay_cr("cr0_wp_clear", 0, X86_CR0_WP);
+	replay_lstar();
+	replay_nested_map();
+	R("done");
+	return 0;
+}
+
+static void __exit hb_attack_exit(void)
+{
+}
+
+module_init(hb_attack_init);
+module_exit(hb_attack_exit);
+MODULE_LICENSE("GPL");
+MODULE_DESCRIPTION("Hyper-box attack replays (tests only)");
