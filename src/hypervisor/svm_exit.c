@@ -287,7 +287,8 @@ int __hv_host hv_svm_exit(struct svm_cpu *sc, struct hv_regs *regs)
 		svm_fatal(sc);
 	}
 	fn = code < ARRAY_SIZE(svm_l1_handlers) ? svm_l1_handlers[code] : NULL;
-	c->stats->exits[fn && svm_l1_stat[code] ? svm_l1_stat[code] - 1 : SVM_X_OTHER]++;
+	if (code != SVM_EXIT_MSR)	/* counted as read or write by its handler */
+		c->stats->exits[fn && svm_l1_stat[code] ? svm_l1_stat[code] - 1 : SVM_X_OTHER]++;
 	if (!fn) {
 		svm_inject(c, 6, false, 0);
 		goto out;

@@ -1,0 +1,101 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * hb-kvmtest: a minimal KVM user (static, for the lab) until the project's
+ * tiny guests run there.  A real-mode guest writes "hello\n" to port 0x3f8,
+ * counts to N in a loop, writes the count's low byte, and halts.
+ *   hb-kvmtest [--hold SEC]   (--hold: create a VM and sleep, nothing else)
+ * Prints the guest's output and "exit: hlt" / "exit: <reason>"; status 0
+ * when the guest halted after its output, 2 on a failed VM entry, 1 else.
+ */
+#include <fcntl.h>
+#include <linux/kvm.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+static const unsigned char code[] = {
+	0xbe, 0x20, 0x00,		/* mov si, msg */
+	0xba, 0xf8, 0x03,		/* mov dx, 0x3f8 */
+	0xac,				/* l: lodsb */
+	0x84, 0xc0,			/* test al, al */
+	0x74, 0x03,			/* jz done */
+	0xee,				/* out dx, al */
+	0xeb, 0xf8,			/* jmp l */
+	0x66, 0xb9, 0x40, 0x42, 0x0f, 0x00,	/* done: mov ecx, 1000000 */
+	0x66, 0x31, 0xc0,		/* xor eax, eax */
+	0x66, 0x40,			/* m: inc eax */
+	0xe2, 0xfc,			/* loop m (cx in 16-bit: uses cx) */
+	0xee,				/* out dx, al */
+	0xf4,				/* hlt */
+	0, 0, 0,
+	'h', 'e', 'l', 'l', 'o', '\n', 0,
+};
+
+int main(int argc, char **argv)
+{
+	int kvm = open("/dev/kvm", O_RDWR), vm, vcpu;
+	struct kvm_userspace_memory_region mem;
+	struct kvm_sregs sregs;
+	struct kvm_regs regs;
+	struct kvm_run *run;
+	unsigned char *ram;
+
+	if (kvm < 0 || (vm = ioctl(kvm, KVM_CREATE_VM, 0)) < 0) {
+		perror("hb-kvmtest: /dev/kvm");
+		return 1;
+	}
+	if (argc == 3 && !strcmp(argv[1], "--hold")) {
+		vcpu = ioctl(vm, KVM_CREATE_VCPU, 0);
+		sleep(atoi(argv[2]));
+		return vcpu < 0;
+	}
+	ram = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
+	memcpy(ram, code, sizeof(code));
+	mem = (struct kvm_userspace_memory_region){ .slot = 0, .guest_phys_addr = 0,
+		.memory_size = 0x10000, .userspace_addr = (unsigned long)ram };
+	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &mem) < 0 ||
+	    (vcpu = ioctl(vm, KVM_CREATE_VCPU, 0)) < 0) {
+		perror("hb-kvmtest: vm setup");
+		return 1;
+	}
+	run = mmap(NULL, ioctl(kvm, KVM_GET_VCPU_MMAP_SIZE, 0), PROT_READ | PROT_WRITE, MAP_SHARED, vcpu, 0);
+	ioctl(vcpu, KVM_GET_SREGS, &sregs);
+	sregs.cs.base = 0;
+	sregs.cs.selector = 0;
+	ioctl(vcpu, KVM_SET_SREGS, &sregs);
+	memset(&regs, 0, sizeof(regs));
+	regs.rip = 0;
+	regs.rflags = 2;
+	ioctl(vcpu, KVM_SET_REGS, &regs);
+	for (;;) {
+		if (ioctl(vcpu, KVM_RUN, 0) < 0) {
+			perror("hb-kvmtest: KVM_RUN");
+			return 1;
+		}
+		switch (run->exit_reason) {
+		case KVM_EXIT_IO:
+			if (run->io.direction == KVM_EXIT_IO_OUT && run->io.port == 0x3f8) {
+				unsigned char ch = *((unsigned char *)run + run->io.data_offset);
+
+				if (ch == '\n' || (ch >= ' ' && ch < 127))
+					putchar(ch);
+				else
+					printf("[%02x]", ch);
+			}
+			break;
+		case KVM_EXIT_HLT:
+			printf("\nexit: hlt\n");
+			return 0;
+		case KVM_EXIT_FAIL_ENTRY:
+			printf("\nexit: fail_entry reason=%#llx\n",
+			       (unsigned long long)run->fail_entry.hardware_entry_failure_reason);
+			return 2;
+		default:
+			printf("\nexit: reason %u\n", run->exit_reason);
+			return 1;
+		}
+	}
+}
