@@ -14,7 +14,7 @@ trap 'rm -rf -- "$tmp"' EXIT
 exp=$tmp/expected
 mkdir -p "$exp"
 if [[ -w /dev/kvm ]]; then
-    while read -r name want args; do
+    while read -r name _want args; do
         [[ -z $name || $name == '#'* ]] && continue
         # shellcheck disable=SC2086  # args are split on purpose
         (cd "$guests" && "$run" $args > "$exp/$name.out" 2> "$exp/$name.err" < /dev/null)
