@@ -116,6 +116,7 @@ int __hv_host hv_insn_fetch(struct hv_cpu *c, struct hv_insn *in)
 			in->op[2] = in->bytes[i++];
 			in->oplen = 3;
 			break;
+		case 0x00:		/* group 6 (LTR): ModRM */
 		case 0x20: case 0x22:	/* MOV CR: ModRM, register form */
 			in->has_modrm = true;
 			in->modrm_off = i;

@@ -235,6 +235,17 @@ static int __hv_host store_bytes(struct hv_cpu *c, enum hv_store_path path, u64 
 	u64 gpa;
 	size_t i;
 
+	if (path == HV_STORE_GDT_TLS && len == 1) {
+		/* The TSS descriptor's type byte: only the busy bit may change (KVM's reload_tss). */
+		if (hv_gva_to_gpa(c->hv, c->g.cr3, gva, &gpa, NULL))
+			return -EPERM;
+		r = hv_range_find(c->hv, gpa);
+		if (!r || r->kind != HV_PROT_GDT || (gpa & ~PAGE_MASK) != GDT_ENTRY_TSS * 8 + 5 ||
+		    ((*(u8 *)__va(gpa) ^ src[0]) & ~2))
+			return -EPERM;
+		WRITE_ONCE(*(u8 *)__va(gpa), src[0]);
+		return 0;
+	}
 	if (path == HV_STORE_GDT_TLS) {
 		u64 d;
 
@@ -268,8 +279,9 @@ static int __hv_host store_emulate(struct hv_cpu *c, enum hv_store_path path)
 	int reg, size;
 	u8 b;
 
-	if (c->g.cpl != 0 || c->g.rip < hv->text_start || c->g.rip >= hv->text_end ||
-	    hv_insn_fetch(c, &in))
+	/* text_poke runs from kernel text; the GDT paths are checked by value instead. */
+	if (c->g.cpl != 0 || hv_insn_fetch(c, &in) || (path == HV_STORE_TEXT_POKE &&
+	    (c->g.rip < hv->text_start || c->g.rip >= hv->text_end)))
 		return -EPERM;
 	if (in.op[0] == 0x88 || in.op[0] == 0x89) {
 		reg = ((in.modrm >> 3) & 7) | (in.rex_r ? 8 : 0);
@@ -300,6 +312,40 @@ static int __hv_host store_emulate(struct hv_cpu *c, enum hv_store_path path)
 	return 0;
 }
 
+/*
+ * LTR of the kernel's own TSS: the CPU sets the busy bit in the (locked)
+ * GDT.  The host does what LTR does: marks the descriptor busy and loads TR
+ * through the vendor (the selector must be the TSS entry and an available
+ * 64-bit TSS).
+ */
+static int __hv_host ltr_emulate(struct hv_cpu *c)
+{
+	struct hv_insn in;
+	u64 lo, hi, gpa;
+	u16 sel;
+
+	if (c->g.cpl != 0 || hv_insn_fetch(c, &in) || in.op[0] != 0x0f || in.op[1] != 0x00 ||
+	    ((in.modrm >> 3) & 7) != 3 || (in.modrm >> 6) != 3 || !c->hv->ops->load_tr)
+		return -EPERM;
+	sel = hv_gpr_get(c, (in.modrm & 7) | (in.rex_b ? 8 : 0));
+	if (sel != GDT_ENTRY_TSS * 8 ||
+	    hv_gva_to_gpa(c->hv, c->g.cr3, c->hv->ops->gdt_base(c) + sel, &gpa, NULL))
+		return -EPERM;
+	if (!hv_range_find(c->hv, gpa) || hv_range_find(c->hv, gpa)->kind != HV_PROT_GDT ||
+	    (gpa & 15) || (gpa & ~PAGE_MASK) + 16 > PAGE_SIZE)
+		return -EPERM;
+	lo = *(u64 *)__va(gpa);
+	hi = *(u64 *)__va(gpa + 8);
+	if (((lo >> 40) & 0x1f) != 0x09 || !(lo & (1ULL << 47)))
+		return -EPERM;		/* not an available, present 64-bit TSS */
+	lo |= 2ULL << 40;		/* busy */
+	WRITE_ONCE(*(u64 *)__va(gpa), lo);
+	c->hv->ops->load_tr(c, sel, ((lo >> 16) & 0xffffff) | ((lo >> 32) & 0xff000000) | (hi << 32),
+			    (lo & 0xffff) | ((lo >> 32) & 0xf0000), ((lo >> 40) & 0xff) | ((lo >> 44) & 0xf00));
+	c->g.rip += in.len;
+	return 0;
+}
+
 static int __hv_host text_poke_emulate(struct hv_cpu *c)
 {
 	if (!c->hv->pol.text_poke || (c->g.cr3 & PTE_ADDR) != c->hv->poking_cr3 ||
@@ -322,7 +368,8 @@ int __hv_host hv_protect_npf(struct hv_cpu *c, u64 gpa, u64 err)
 
 	if (r && kind == HV_PROT_TEXT && (err & 2) && !text_poke_emulate(c))
 		return 0;
-	if (r && kind == HV_PROT_GDT && (err & 2) && !store_emulate(c, HV_STORE_GDT_TLS))
+	if (r && kind == HV_PROT_GDT && (err & 2) &&
+	    (!store_emulate(c, HV_STORE_GDT_TLS) || !ltr_emulate(c)))
 		return 0;
 	if (!r && !hv_arena_contains(&c->hv->arena, gpa) && gpa < c->hv->npt_top)
 		return -EINVAL;		/* not ours: the vendor reports it */

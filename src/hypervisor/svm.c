@@ -275,6 +275,21 @@ int __hv_host svm_skip(struct hv_cpu *c)
 	return 0;
 }
 
+static u64 __hv_host svm_gdt_base(struct hv_cpu *c)
+{
+	return to_svm(c)->vmcb01->save.gdtr.base;
+}
+
+static void __hv_host svm_load_tr(struct hv_cpu *c, u16 sel, u64 base, u32 limit, u16 attrib)
+{
+	struct vmcb_seg *tr = &to_svm(c)->vmcb01->save.tr;
+
+	tr->selector = sel;
+	tr->base = base;
+	tr->limit = limit;
+	tr->attrib = attrib;
+}
+
 const struct hv_vendor_ops hv_svm_ops = {
 	.name = "svm",
 	.probe = svm_probe,
@@ -283,5 +298,7 @@ const struct hv_vendor_ops hv_svm_ops = {
 	.devirt = svm_devirt,
 	.flush_npt = svm_flush_npt,
 	.inject = svm_inject,
+	.gdt_base = svm_gdt_base,
+	.load_tr = svm_load_tr,
 	.exit_names = svm_exit_names,
 };
