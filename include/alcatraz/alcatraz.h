@@ -213,6 +213,20 @@ int alcatraz_config_set_irqchip(struct alcatraz_config *cfg, enum alcatraz_irqch
  */
 int alcatraz_config_set_allow_slow_kvm(struct alcatraz_config *cfg, bool allow);
 
+/**
+ * alcatraz_config_set_insecure_no_sandbox - run the VMM without its sandbox
+ *
+ * By default every VM's VMM runs in its own child process, jailed (new
+ * mount, PID, network, IPC and UTS namespaces, and a user namespace when not
+ * root; an empty read-only root; no capabilities; no_new_privs; bounded
+ * files and tasks), and each of its threads runs under its own seccomp allow
+ * list. When that cannot be set up, alcatraz_vm_create() fails with
+ * -ALCATRAZ_E_SANDBOX and the VM never starts. Passing true here runs the
+ * VMM unconfined inside the calling process instead: a guest that escapes
+ * the VMM then owns the caller. For debugging only.
+ */
+int alcatraz_config_set_insecure_no_sandbox(struct alcatraz_config *cfg, bool insecure);
+
 /* ------------------------------------------------------------------------ */
 /* VM lifecycle                                                             */
 /* ------------------------------------------------------------------------ */

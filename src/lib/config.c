@@ -156,3 +156,11 @@ int alcatraz_config_set_allow_slow_kvm(struct alcatraz_config *cfg, bool allow)
 	cfg->allow_slow_kvm = allow;
 	return 0;
 }
+
+int alcatraz_config_set_insecure_no_sandbox(struct alcatraz_config *cfg, bool insecure)
+{
+	if (!cfg)
+		return -EINVAL;
+	cfg->no_sandbox = insecure;
+	return 0;
+}

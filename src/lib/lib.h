@@ -26,6 +26,7 @@ struct alcatraz_config {
 	uint64_t timeout_ms;
 	enum alcatraz_irqchip irqchip;
 	bool allow_slow_kvm;
+	bool no_sandbox;   /* explicit, loud opt-out of the jail and seccomp */
 };
 
 /* Checks a whole configuration; 0 or -EINVAL. */

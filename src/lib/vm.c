@@ -8,9 +8,13 @@
 #include <unistd.h>
 
 #include "lib.h"
+#include "supervisor.h"
 #include "vmm.h"
 
+/* Exactly one of the two is set: the jailed VMM process (the default) or,
+ * with the explicit insecure opt-out, a VMM inside this process. */
 struct alcatraz_vm {
+	struct jailed_vm *jailed;
 	struct vm *vm;
 };
 
@@ -64,7 +68,20 @@ int alcatraz_vm_create(const struct alcatraz_config *cfg, struct alcatraz_vm **o
 	/* The VM owns its own descriptors, so the config stays reusable. */
 	vc.serial_fd = dup_or_none(cfg->serial_fd);
 	vc.log_fd = dup_or_none(cfg->log_fd);
-	ret = vm_create(&vc, &h->vm);
+	if (cfg->no_sandbox) {
+		if (vc.log_fd >= 0)
+			dprintf(vc.log_fd, "alcatraz: warning: INSECURE: the VMM runs without its "
+					   "sandbox, inside the calling process\n");
+		ret = vm_create(&vc, &h->vm); /* takes the fds over */
+	} else {
+		vc.seccomp = true;
+		ret = jailed_create(&vc, &h->jailed);
+		/* The VMM process has its own copies now. */
+		if (vc.serial_fd >= 0)
+			close(vc.serial_fd);
+		if (vc.log_fd >= 0)
+			close(vc.log_fd);
+	}
 	if (ret) {
 		free(h);
 		return ret;
@@ -75,18 +92,24 @@ int alcatraz_vm_create(const struct alcatraz_config *cfg, struct alcatraz_vm **o
 
 int alcatraz_vm_start(struct alcatraz_vm *h)
 {
-	return h ? vm_start(h->vm) : -EINVAL;
+	if (!h)
+		return -EINVAL;
+	return h->jailed ? jailed_start(h->jailed) : vm_start(h->vm);
 }
 
 int alcatraz_vm_wait(struct alcatraz_vm *h, int timeout_ms)
 {
-	return h ? vm_wait(h->vm, timeout_ms) : -EINVAL;
+	if (!h)
+		return -EINVAL;
+	return h->jailed ? jailed_wait(h->jailed, timeout_ms) : vm_wait(h->vm, timeout_ms);
 }
 
 int alcatraz_vm_kill(struct alcatraz_vm *h)
 {
 	if (!h)
 		return -EINVAL;
+	if (h->jailed)
+		return jailed_kill(h->jailed);
 	vm_kill(h->vm);
 	return 0;
 }
@@ -97,6 +120,8 @@ int alcatraz_vm_result(struct alcatraz_vm *h, struct alcatraz_result *res)
 
 	if (!h || !res)
 		return -EINVAL;
+	if (h->jailed)
+		return jailed_result(h->jailed, res);
 	ret = vm_wait(h->vm, 0);
 	if (ret == -ETIMEDOUT)
 		return -EBUSY;
@@ -114,7 +139,10 @@ void alcatraz_vm_destroy(struct alcatraz_vm *h)
 {
 	if (!h)
 		return;
-	vm_destroy(h->vm);
+	if (h->jailed)
+		jailed_destroy(h->jailed);
+	else
+		vm_destroy(h->vm);
 	free(h);
 }
 
@@ -142,3 +170,13 @@ int alcatraz_kvm_probe(char *msg, size_t len)
 		snprintf(msg, len, "/dev/kvm is usable");
 	return 0;
 }
+
+#ifdef ALCATRAZ_TEST_HOOKS
+/* Test builds only: the supervisor's pid, for inspecting the jailed VMM. */
+pid_t jailed_reaper_pid(struct jailed_vm *j);
+pid_t alcatraz_test_reaper_pid(struct alcatraz_vm *h);
+pid_t alcatraz_test_reaper_pid(struct alcatraz_vm *h)
+{
+	return h && h->jailed ? jailed_reaper_pid(h->jailed) : -1;
+}
+#endif

@@ -18,6 +18,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 
+#include "sandbox.h"
 #include "vmm.h"
 
 #define VCPU_KICK_SIGNAL SIGUSR2
@@ -237,6 +238,21 @@ static void *vcpu_thread(void *arg)
 	struct vm *vm = vcpu->vm;
 	bool first = true;
 
+	/* Before the first guest instruction: a vCPU thread that cannot be
+	 * confined never runs the guest (fail closed). */
+	if (vm->cfg.seccomp) {
+		int err = seccomp_install(VMM_THREAD_VCPU);
+		if (err) {
+			vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, -ALCATRAZ_E_SANDBOX,
+			       "vcpu%u: cannot install its seccomp filter: %s", vcpu->index,
+			       strerror(-err));
+			goto out;
+		}
+		pthread_mutex_lock(&vm->lock);
+		vm->confined_threads++;
+		pthread_cond_broadcast(&vm->cond);
+		pthread_mutex_unlock(&vm->lock);
+	}
 	while (!vm->stopping) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -256,7 +272,7 @@ static void *vcpu_thread(void *arg)
 		if (dispatch_exit(vcpu) == EXIT_STOP)
 			break;
 	}
-
+out:
 	pthread_mutex_lock(&vm->lock);
 	bool last = --vm->running_vcpus == 0;
 	pthread_cond_broadcast(&vm->cond);

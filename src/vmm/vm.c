@@ -11,6 +11,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "sandbox.h"
 #include "vmm.h"
 
 void vm_mark(struct vm *vm, uint64_t *milestone)
@@ -69,6 +70,18 @@ static void *watchdog_thread(void *arg)
 	bool expired = false;
 
 	deadline_after(&deadline, vm->cfg.timeout_ms);
+	if (vm->cfg.seccomp) {
+		int err = seccomp_install(VMM_THREAD_WATCHDOG);
+		if (err) {
+			vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, -ALCATRAZ_E_SANDBOX,
+			       "watchdog: cannot install its seccomp filter: %s", strerror(-err));
+			return NULL;
+		}
+		pthread_mutex_lock(&vm->lock);
+		vm->confined_threads++;
+		pthread_cond_broadcast(&vm->cond);
+		pthread_mutex_unlock(&vm->lock);
+	}
 	pthread_mutex_lock(&vm->lock);
 	while (!vm->ended && !expired)
 		expired = pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline) == ETIMEDOUT;
@@ -263,6 +276,15 @@ int vm_start(struct vm *vm)
 			       strerror(-ret));
 			break;
 		}
+	}
+	if (vm->cfg.seccomp) {
+		/* Report "started" only once every thread is confined, so no
+		 * caller ever sees an unfiltered VMM thread. */
+		unsigned int want = vm->nr_vcpus + (vm->watchdog_started ? 1 : 0);
+		pthread_mutex_lock(&vm->lock);
+		while (vm->confined_threads < want && !vm->ended)
+			pthread_cond_wait(&vm->cond, &vm->lock);
+		pthread_mutex_unlock(&vm->lock);
 	}
 	return 0;
 }

@@ -114,6 +114,26 @@ struct vm_config {
 	int log_fd;            /* owned (dup'ed) or -1 */
 	uint64_t timeout_ms;
 	enum alcatraz_irqchip irqchip;
+	bool seccomp;          /* each VMM thread installs its seccomp list */
+
+	/* Linux guests (issue 4). Owned by the VM from vm_create() on, also on
+	 * failure: platform_devices_fini() releases them. */
+	char **argv;           /* NULL-terminated command; NULL = none */
+	char **envp;           /* NULL-terminated "KEY=VALUE" list or NULL */
+	char *workdir;
+	/* The two fds below are meaningful (and owned) only when argv is set. */
+	int stdin_fd;          /* owned, or -1: the command's stdin is empty */
+	int stdout_fd;         /* owned, or -1: the command's output is discarded */
+	struct vm_disk *disks; /* the first is /dev/vda */
+	unsigned int nr_disks;
+	bool root_disk;        /* boot from disks[0] (ext4) */
+	uint8_t *initrd_data;  /* in-memory initramfs (instead of initrd_path) */
+	uint64_t initrd_len;
+};
+
+struct vm_disk {
+	char *path;
+	bool readonly;
 };
 
 struct vm {
@@ -131,12 +151,23 @@ struct vm {
 	/* Devices. */
 	struct serial *serial;
 
+	/* Linux guests: boot state, virtio devices, device thread (issue 4). */
+	struct linux_boot *boot;
+	struct virtio_dev *virtio[12];
+	unsigned int nr_virtio;
+	char *virtio_cmdline;
+	struct evloop *evloop;
+	struct virtio_dev *console_dev;
+	struct virtio_dev *vsock_dev;
+	struct control *control;
+
 	/* Lifecycle. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
 	bool started;
 	bool ended;
 	unsigned int running_vcpus;
+	unsigned int confined_threads; /* threads whose seccomp filter is in */
 	unsigned int halted_vcpus;
 	volatile int stopping;       /* read by vCPU threads without the lock */
 	pthread_t watchdog;
@@ -203,6 +234,10 @@ int raw_image_setup_vcpu(struct vm *vm, struct vcpu *vcpu) __must_check;
 /* linux.c: Linux boot (bzImage or vmlinux ELF with a PVH note) */
 int linux_load(struct vm *vm) __must_check;
 int linux_setup_vcpu(struct vm *vm, struct vcpu *vcpu) __must_check;
+/* Writes the command line (with `extra` appended), boot parameters, memory
+ * map and MP table; called by platform.c once the devices are known. */
+int linux_finish(struct vm *vm, const char *extra) __must_check;
+void linux_free(struct vm *vm);
 
 /* platform.c: devices that only Linux guests get (virtio-mmio) */
 int platform_devices_init(struct vm *vm) __must_check;

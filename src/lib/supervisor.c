@@ -1,0 +1,352 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The jailed VMM process and its supervisor. Layout:
+ *
+ *   caller (libalcatraz) --socket-- VMM process (PID 1 of a new PID namespace)
+ *        \-- reaper: the forked child that created the PID namespace; it
+ *            only waits for the VMM and exits
+ *
+ * The VMM opens what it needs (/dev/kvm, images, disks), then enters the
+ * jail, then runs the guest. Every VMM thread carries its own seccomp list.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "jail.h"
+#include "sandbox.h"
+#include "supervisor.h"
+#include "vmm.h"
+
+enum msg_type { MSG_CREATED = 1, MSG_START, MSG_STARTED, MSG_KILL, MSG_RESULT };
+
+struct msg {
+	uint32_t type;
+	int32_t err;
+	char text[256];
+	struct alcatraz_result res;
+};
+
+struct jailed_vm {
+	pid_t pid;      /* the reaper */
+	int sock;
+	bool started, ended;
+	struct alcatraz_result res;
+	int violation;  /* syscall number reported by the VMM's SIGSYS handler, or -1 */
+};
+
+static int send_msg(int sock, uint32_t type, int err, const char *text,
+		    const struct alcatraz_result *res)
+{
+	struct msg m;
+
+	memset(&m, 0, sizeof(m));
+	m.type = type;
+	m.err = err;
+	if (text)
+		snprintf(m.text, sizeof(m.text), "%s", text);
+	if (res)
+		m.res = *res;
+	return send(sock, &m, sizeof(m), MSG_NOSIGNAL) == sizeof(m) ? 0 : -EPIPE;
+}
+
+#ifdef ALCATRAZ_TEST_HOOKS
+#include <fcntl.h>
+#include <sys/stat.h>
+/* Test builds only: misbehave on purpose once the guest runs, so tests can
+ * check that the sandbox stops each act. Never compiled into releases. */
+static void test_hook_after_start(struct vm *vm)
+{
+	const char *act = getenv("ALCATRAZ_TEST_VIOLATE");
+	if (!act)
+		return;
+	usleep(20000);
+	if (!strcmp(act, "execve"))
+		execl("/bin/sh", "sh", "-c", "true", (char *)NULL);
+	else if (!strcmp(act, "socket"))
+		(void)!socket(AF_INET, SOCK_STREAM, 0);
+	else if (!strcmp(act, "open"))
+		(void)!open("/etc/passwd", O_RDONLY);
+	else if (!strcmp(act, "fork"))
+		(void)!fork();
+}
+
+static void test_hook_in_jail(struct vm *vm)
+{
+	struct stat st;
+	if (!getenv("ALCATRAZ_TEST_PROBE_FS"))
+		return;
+	vm_log(vm, LOG_ERR, "jail probe: /etc/passwd %s, /dev/kvm %s, /proc %s",
+	       stat("/etc/passwd", &st) ? strerror(errno) : "VISIBLE",
+	       stat("/dev/kvm", &st) ? strerror(errno) : "VISIBLE",
+	       stat("/proc/self", &st) ? strerror(errno) : "VISIBLE");
+}
+#else
+static void test_hook_after_start(struct vm *vm) { }
+static void test_hook_in_jail(struct vm *vm) { }
+#endif
+
+/* The VMM process. Never returns. */
+static void __attribute__((noreturn)) vmm_main(const struct vm_config *vc, int sock)
+{
+	struct vm *vm = NULL;
+	char why[200];
+	struct msg m;
+	int ret;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	ret = vm_create(vc, &vm);
+	if (ret) {
+		send_msg(sock, MSG_CREATED, ret, NULL, NULL);
+		_exit(1);
+	}
+	ret = sandbox_report_violations(sock);
+	if (!ret)
+		ret = jail_enter(why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "installing the SIGSYS reporter: %s", strerror(-ret));
+	if (ret) {
+		send_msg(sock, MSG_CREATED, -ALCATRAZ_E_SANDBOX, why, NULL);
+		_exit(1);
+	}
+	test_hook_in_jail(vm);
+	send_msg(sock, MSG_CREATED, 0, NULL, NULL);
+
+	/* Wait for START (or KILL before it). */
+	if (recv(sock, &m, sizeof(m), 0) != sizeof(m) || m.type != MSG_START)
+		_exit(0);
+	ret = vm_start(vm);
+	if (!ret) {
+		ret = jail_forbid_new_tasks();
+		if (!ret)
+			ret = seccomp_install(VMM_THREAD_CONTROL);
+		if (ret) {
+			vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, -ALCATRAZ_E_SANDBOX,
+			       "cannot confine the VMM's control thread: %s", strerror(-ret));
+		}
+	}
+	send_msg(sock, MSG_STARTED, ret, NULL, NULL);
+	test_hook_after_start(vm);
+
+	/* Serve KILL until the VM ends; vm_wait polls so KILL stays prompt. */
+	for (;;) {
+		struct pollfd p = { .fd = sock, .events = POLLIN };
+		if (vm_wait(vm, 0) == 0)
+			break;
+		if (poll(&p, 1, 5) > 0) {
+			if (recv(sock, &m, sizeof(m), 0) != sizeof(m) || m.type == MSG_KILL)
+				vm_kill(vm);
+		}
+	}
+	vm_wait(vm, -1);
+	pthread_mutex_lock(&vm->lock);
+	struct alcatraz_result res = vm->result;
+	pthread_mutex_unlock(&vm->lock);
+	send_msg(sock, MSG_RESULT, 0, NULL, &res);
+	_exit(0);
+}
+
+/* The reaper: PID 1's parent. It holds no secrets and only waits. */
+static void __attribute__((noreturn)) reaper_main(const struct vm_config *vc, int sock)
+{
+	int status;
+	pid_t vmm;
+
+	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	if (unshare(CLONE_NEWPID) < 0) {
+		char why[128];
+		snprintf(why, sizeof(why), "creating a PID namespace: %s", strerror(errno));
+		send_msg(sock, MSG_CREATED, -ALCATRAZ_E_SANDBOX, why, NULL);
+		_exit(1);
+	}
+	vmm = fork();
+	if (vmm == 0)
+		vmm_main(vc, sock);
+	close(sock);
+	if (vmm < 0)
+		_exit(1);
+	while (waitpid(vmm, &status, 0) < 0 && errno == EINTR)
+		;
+	_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+}
+
+static int recv_msg(struct jailed_vm *j, struct msg *m, int timeout_ms)
+{
+	struct pollfd p = { .fd = j->sock, .events = POLLIN };
+	char buf[sizeof(*m)];
+	ssize_t n;
+
+	for (;;) {
+		int r = poll(&p, 1, timeout_ms);
+		if (r < 0 && errno == EINTR)
+			continue;
+		if (r == 0)
+			return -ETIMEDOUT;
+		n = recv(j->sock, buf, sizeof(buf), 0);
+		if (n == (ssize_t)sizeof(*m)) {
+			memcpy(m, buf, sizeof(*m));
+			return 0;
+		}
+		/* The SIGSYS reporter's line, then the socket closes. */
+		if (n > 8 && !memcmp(buf, "SANDBOX ", 8)) {
+			j->violation = atoi(buf + 8);
+			continue;
+		}
+		return -EPIPE;
+	}
+}
+
+/* The VMM process is gone without a result: say how it died. */
+static void vmm_died(struct jailed_vm *j)
+{
+	int status = 0;
+
+	if (j->pid > 0 && waitpid(j->pid, &status, 0) == j->pid)
+		j->pid = -1;
+	memset(&j->res, 0, sizeof(j->res));
+	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+	if (j->violation >= 0 || code == 128 + SIGSYS) {
+		j->res.kind = ALCATRAZ_EXIT_SANDBOX;
+		j->res.error = -ALCATRAZ_E_SANDBOX;
+		snprintf(j->res.message, sizeof(j->res.message),
+			 "sandbox violation: the VMM attempted %s and was killed with SIGSYS",
+			 j->violation >= 0 ? seccomp_syscall_name(j->violation) : "a forbidden system call");
+	} else {
+		j->res.kind = ALCATRAZ_EXIT_ERROR;
+		j->res.error = -EPIPE;
+		snprintf(j->res.message, sizeof(j->res.message),
+			 "the VMM process ended unexpectedly (status %d)", code);
+	}
+	j->ended = true;
+}
+
+int jailed_create(const struct vm_config *vc, struct jailed_vm **out)
+{
+	struct jailed_vm *j = calloc(1, sizeof(*j));
+	int sv[2];
+	struct msg m;
+	int ret;
+
+	if (!j)
+		return -ENOMEM;
+	j->violation = -1;
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
+		ret = -errno;
+		free(j);
+		return ret;
+	}
+	j->pid = fork();
+	if (j->pid == 0) {
+		close(sv[0]);
+		reaper_main(vc, sv[1]);
+	}
+	close(sv[1]);
+	if (j->pid < 0) {
+		ret = -errno;
+		close(sv[0]);
+		free(j);
+		return ret;
+	}
+	j->sock = sv[0];
+	ret = recv_msg(j, &m, -1);
+	if (ret == 0 && m.type == MSG_CREATED && m.err == 0) {
+		*out = j;
+		return 0;
+	}
+	if (ret == 0 && m.text[0] && vc->log_fd >= 0)
+		dprintf(vc->log_fd, "alcatraz: error: sandbox: %s\n", m.text);
+	ret = ret ? ret : (m.err ? m.err : -EPROTO);
+	jailed_destroy(j);
+	return ret;
+}
+
+int jailed_start(struct jailed_vm *j)
+{
+	struct msg m;
+	int ret;
+
+	if (j->started)
+		return -EALREADY;
+	j->started = true;
+	if (send_msg(j->sock, MSG_START, 0, NULL, NULL) < 0 || recv_msg(j, &m, -1) < 0 ||
+	    m.type != MSG_STARTED) {
+		vmm_died(j);
+		return 0; /* the VM has ended; its result says why */
+	}
+	ret = m.err;
+	return ret;
+}
+
+int jailed_wait(struct jailed_vm *j, int timeout_ms)
+{
+	struct msg m;
+	int ret;
+
+	if (!j->started)
+		return -EINVAL;
+	if (j->ended)
+		return 0;
+	ret = recv_msg(j, &m, timeout_ms);
+	if (ret == -ETIMEDOUT)
+		return ret;
+	if (ret == 0 && m.type == MSG_RESULT) {
+		j->res = m.res;
+		j->ended = true;
+		return 0;
+	}
+	vmm_died(j);
+	return 0;
+}
+
+int jailed_kill(struct jailed_vm *j)
+{
+	if (!j->ended && send_msg(j->sock, MSG_KILL, 0, NULL, NULL) < 0 && j->pid > 0)
+		kill(j->pid, SIGKILL);
+	return 0;
+}
+
+int jailed_result(struct jailed_vm *j, struct alcatraz_result *res)
+{
+	int ret = jailed_wait(j, 0);
+
+	if (ret == -ETIMEDOUT || ret == -EINVAL)
+		return -EBUSY;
+	*res = j->res;
+	return 0;
+}
+
+#ifdef ALCATRAZ_TEST_HOOKS
+pid_t jailed_reaper_pid(struct jailed_vm *j);
+pid_t jailed_reaper_pid(struct jailed_vm *j)
+{
+	return j->pid;
+}
+#endif
+
+void jailed_destroy(struct jailed_vm *j)
+{
+	if (!j)
+		return;
+	if (j->started && !j->ended) {
+		jailed_kill(j);
+		if (jailed_wait(j, 2000) == -ETIMEDOUT && j->pid > 0)
+			kill(j->pid, SIGKILL);
+	}
+	if (j->pid > 0) {
+		/* The reaper's death takes the VMM (PID 1 of its namespace) along. */
+		kill(j->pid, SIGKILL);
+		while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
+			;
+	}
+	close(j->sock);
+	free(j);
+}

@@ -1,0 +1,20 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The jail a VMM process enters once it has opened everything it needs:
+ * fresh mount, network, IPC and UTS namespaces (and a user namespace when not
+ * root), an empty tmpfs as its root, no capabilities, no_new_privs, and a
+ * bounded number of files. Every step fails closed.
+ */
+#ifndef ALCATRAZ_JAIL_H
+#define ALCATRAZ_JAIL_H
+
+#include <stddef.h>
+
+/* Enters the jail. On failure returns -errno and writes which step failed
+ * into @why. */
+int jail_enter(char *why, size_t why_len);
+
+/* After the VMM's threads exist: no further processes or threads. */
+int jail_forbid_new_tasks(void);
+
+#endif
