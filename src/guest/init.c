@@ -640,114 +640,150 @@ static void child_fail(int errfd, enum child_stage stage, int err)
 	_exit(127);
 }
 
+/*
+ * In the child: become a session leader, wire up stdio and exec.
+ * Pipe mode: stdin is `in_fd` (the relay pipe), stdout/stderr the console,
+ * opened afresh (blocking, and no controlling tty: see control_proto.h).
+ * TTY mode: `in_fd` is a pty slave that becomes the controlling terminal
+ * and all of stdio; init copies between its master and the console.
+ */
 static __attribute__((noreturn))
-void child_run(struct command *cmd, int errfd, int stdin_fd, const char *stderr_port)
+void child_run(struct command *cmd, int errfd, int in_fd, const char *stderr_port)
 {
 	bool tty = cmd->stdio & ALCATRAZ_CTL_STDIO_TTY;
 	sigset_t none;
-	int cons, errout;
+	int out, errout;
 
 	sigemptyset(&none);
 	sigprocmask(SIG_SETMASK, &none, NULL);
 	signal(SIGPIPE, SIG_DFL);
 	if (setsid() < 0)
 		child_fail(errfd, STAGE_SETUP, errno);
-	cons = open(g.console, O_RDWR | (tty ? 0 : O_NOCTTY));
-	if (cons < 0)
-		child_fail(errfd, STAGE_SETUP, errno);
-	/* Job control needs a controlling terminal; it only works on a tty. */
-	if (tty && isatty(cons))
-		ioctl(cons, TIOCSCTTY, 0);
-	errout = cons;
+	if (tty) {
+		if (ioctl(in_fd, TIOCSCTTY, 0) < 0)
+			child_fail(errfd, STAGE_SETUP, errno);
+		out = in_fd;
+	} else {
+		out = open(g.console, O_RDWR | O_NOCTTY);
+		if (out < 0)
+			child_fail(errfd, STAGE_SETUP, errno);
+	}
+	errout = out;
 	if (stderr_port) {
 		errout = open(stderr_port, O_WRONLY | O_NOCTTY);
 		if (errout < 0)
-			errout = cons;
+			errout = out;
 	}
-	if (dup2(tty ? cons : stdin_fd, 0) < 0 || dup2(cons, 1) < 0 || dup2(errout, 2) < 0)
+	if (dup2(in_fd, 0) < 0 || dup2(out, 1) < 0 || dup2(errout, 2) < 0)
 		child_fail(errfd, STAGE_SETUP, errno);
-	if (cons > 2)
-		close(cons);
-	if (errout > 2 && errout != cons)
+	if (errout > 2 && errout != out)
 		close(errout);
-	if (stdin_fd > 2)
-		close(stdin_fd);
+	if (out > 2 && out != in_fd)
+		close(out);
+	if (in_fd > 2)
+		close(in_fd);
 	if (cmd->workdir && chdir(cmd->workdir) < 0)
 		child_fail(errfd, STAGE_SETUP, errno);
 	child_fail(errfd, STAGE_EXEC, exec_search(cmd->argv, cmd->envp));
 	__builtin_unreachable();
 }
 
-/* Bytes from the console to the command's stdin pipe, in pipe mode. */
-struct relay {
-	int in;          /* console, non-blocking, own file description */
-	int out;         /* write end of the stdin pipe, -1 once closed */
-	bool reading;    /* still taking bytes from the console */
-	bool have_target;
+/*
+ * A one-way byte pump between non-blocking descriptors, driven by the
+ * poll loop: console -> stdin pipe or pty master, pty master -> console.
+ */
+struct pump {
+	int in, out;      /* not owned; out = -1 once the pump is done */
+	bool reading;     /* still taking bytes from `in` */
+	bool counted;     /* stop after `target` bytes (STDIN_EOF) */
+	bool close_out;   /* close `out` when done: the stdin pipe's EOF */
 	uint64_t target, got;
 	size_t off, len;
 	uint8_t buf[RELAY_BUF];
 };
 
-static void relay_close_out(struct relay *r)
+static void pump_done_out(struct pump *p)
 {
-	if (r->out >= 0)
-		close(r->out);
-	r->out = -1;
-	r->len = r->off = 0;
+	if (p->out >= 0 && p->close_out)
+		close(p->out);
+	p->out = -1;
+	p->len = p->off = 0;
 }
 
-/* Close the pipe once everything the host announced has been relayed. */
-static void relay_check_done(struct relay *r)
+static void pump_check_done(struct pump *p)
 {
-	if (r->have_target && r->got >= r->target) {
-		r->reading = false;
-		if (r->len == 0)
-			relay_close_out(r);
-	}
-	if (!r->reading && r->len == 0)
-		relay_close_out(r);
+	if (p->counted && p->got >= p->target)
+		p->reading = false;
+	if (!p->reading && p->len == 0)
+		pump_done_out(p);
 }
 
-static void relay_read(struct relay *r)
+static void pump_read(struct pump *p)
 {
-	size_t want = sizeof(r->buf);
+	size_t want = sizeof(p->buf);
 	ssize_t n;
 
-	if (r->have_target && r->target - r->got < want)
-		want = (size_t)(r->target - r->got);
-	n = read(r->in, r->buf, want);
+	if (p->counted && p->target - p->got < want)
+		want = (size_t)(p->target - p->got);
+	n = read(p->in, p->buf, want);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n <= 0) {
-		/* Hangup: no more input will ever come. */
-		r->reading = false;
+		/* EOF, or EIO from a hung-up tty / a pty without slaves. */
+		p->reading = false;
 	} else {
-		r->got += (uint64_t)n;
-		/* The command may have closed its stdin: drain and drop. */
-		if (r->out >= 0) {
-			r->off = 0;
-			r->len = (size_t)n;
+		p->got += (uint64_t)n;
+		/* With the reader gone, keep consuming so the host never
+		 * blocks on a full queue, but drop the bytes. */
+		if (p->out >= 0) {
+			p->off = 0;
+			p->len = (size_t)n;
 		}
 	}
-	relay_check_done(r);
+	pump_check_done(p);
 }
 
-static void relay_write(struct relay *r)
+static void pump_write(struct pump *p)
 {
-	ssize_t n = write(r->out, r->buf + r->off, r->len);
+	ssize_t n = write(p->out, p->buf + p->off, p->len);
 
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
 	if (n < 0) {
-		/* EPIPE: the reader is gone; keep consuming the console so the
-		 * host never blocks on a full queue, but drop the bytes. */
-		relay_close_out(r);
+		/* EPIPE: the command closed its stdin. */
+		bool keep_reading = p->reading;
+
+		pump_done_out(p);
+		p->reading = keep_reading;
 		return;
 	}
-	r->off += (size_t)n;
-	r->len -= (size_t)n;
-	relay_check_done(r);
+	p->off += (size_t)n;
+	p->len -= (size_t)n;
+	pump_check_done(p);
+}
+
+/*
+ * After the command ended: move what the pty still holds to the console,
+ * for at most `ms`, since background processes may keep writing.
+ */
+static void pump_drain(struct pump *p, int ms)
+{
+	uint64_t deadline = now_ns() + (uint64_t)ms * 1000000u;
+	int timeout_ms = 20; /* quiet this long: nothing more is coming */
+
+	while (p->out >= 0 && now_ns() < deadline) {
+		struct pollfd pfd = { .fd = p->len ? p->out : p->in,
+				      .events = p->len ? POLLOUT : POLLIN };
+
+		if (!p->len && !p->reading)
+			break;
+		if (poll(&pfd, 1, timeout_ms) <= 0)
+			break;
+		if (p->len)
+			pump_write(p);
+		else
+			pump_read(p);
+	}
 }
 
 /* Records after END, read incrementally so the loop never blocks on them. */
@@ -757,8 +793,8 @@ struct ctl_in {
 	bool open;
 };
 
-static void handle_post_end(struct ctl_in *c, struct relay *rl, pid_t child,
-			    bool child_alive, int cons)
+static void handle_post_end(struct ctl_in *c, struct pump *in, pid_t child,
+			    bool child_alive, int winsize_fd)
 {
 	uint32_t type, len;
 	size_t need = ALCATRAZ_CTL_HDR_SIZE;
@@ -791,10 +827,11 @@ static void handle_post_end(struct ctl_in *c, struct relay *rl, pid_t child,
 
 		switch (type) {
 		case ALCATRAZ_CTL_STDIN_EOF:
-			if (rl && !rl->have_target) {
-				rl->have_target = true;
-				rl->target = alcatraz_ctl_get_le64(p);
-				relay_check_done(rl);
+			/* In tty mode end of input is the user's ^D, in band. */
+			if (in && in->close_out && !in->counted) {
+				in->counted = true;
+				in->target = alcatraz_ctl_get_le64(p);
+				pump_check_done(in);
 			}
 			break;
 		case ALCATRAZ_CTL_SIGNAL: {
@@ -812,8 +849,9 @@ static void handle_post_end(struct ctl_in *c, struct relay *rl, pid_t child,
 				.ws_col = alcatraz_ctl_get_le16(p + 2),
 			};
 
-			if (cons >= 0)
-				ioctl(cons, TIOCSWINSZ, &ws);
+			/* On the pty master this also signals SIGWINCH. */
+			if (winsize_fd >= 0)
+				ioctl(winsize_fd, TIOCSWINSZ, &ws);
 			break;
 		}
 		}
@@ -837,6 +875,26 @@ static void status_of(int wst, uint32_t *kind, int32_t *value)
 	}
 }
 
+/* A pty pair without glibc's grantpt (which may consult NSS). */
+static int open_pty(int *master, int *slave)
+{
+	int unlock = 0;
+
+	*master = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+	if (*master < 0)
+		return -errno;
+	if (ioctl(*master, TIOCSPTLCK, &unlock) < 0)
+		goto fail;
+	*slave = ioctl(*master, TIOCGPTPEER, O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (*slave < 0)
+		goto fail;
+	return 0;
+fail:
+	unlock = -errno;
+	close(*master);
+	return unlock;
+}
+
 /*
  * Run the command and wait for it, reaping every other process on the
  * way.  Returns the STATUS kind/value.
@@ -845,10 +903,11 @@ static void run_command(struct command *cmd, uint32_t *kind, int32_t *value)
 {
 	bool tty = cmd->stdio & ALCATRAZ_CTL_STDIO_TTY;
 	static char stderr_port[PATH_MAX];
+	static struct pump in, out;
 	const char *port = NULL;
-	struct relay *rl = NULL;
 	struct ctl_in cin = { .open = g.ctl >= 0 };
-	int errpipe[2], inpipe[2] = { -1, -1 }, cons, sfd, msg[2];
+	int errpipe[2], child_in = -1, dest = -1, master = -1, cons, sfd = -1, msg[2], r;
+	struct pump *pumps[2] = { &in, NULL };
 	sigset_t mask;
 	pid_t child;
 	ssize_t n;
@@ -863,11 +922,11 @@ static void run_command(struct command *cmd, uint32_t *kind, int32_t *value)
 		klog(3, "opening console %s: %s", g.console, strerror(errno));
 		return;
 	}
-	if (isatty(cons) && !tty) {
+	if (isatty(cons)) {
 		struct termios t;
 
-		/* Byte-exact output and input: no echo, no CR/LF rewriting, no
-		 * signal characters. */
+		/* Byte-exact in both directions: no echo, no CR/LF rewriting,
+		 * no signal characters.  In tty mode the pty does the cooking. */
 		if (tcgetattr(cons, &t) == 0) {
 			cfmakeraw(&t);
 			t.c_cc[VMIN] = 1;
@@ -879,17 +938,28 @@ static void run_command(struct command *cmd, uint32_t *kind, int32_t *value)
 	    wait_for(find_port, stderr_port, 1000))
 		port = stderr_port;
 
-	if (!tty) {
-		rl = calloc(1, sizeof(*rl));
-		if (!rl || pipe2(inpipe, O_CLOEXEC) < 0) {
-			*value = rl ? errno : ENOMEM;
+	if (tty) {
+		r = open_pty(&master, &child_in);
+		if (r) {
+			*value = -r;
+			klog(3, "allocating a pty: %s", strerror(-r));
 			goto out;
 		}
-		rl->in = cons;
-		rl->out = inpipe[1];
-		rl->reading = true;
-		fcntl(rl->out, F_SETFL, O_NONBLOCK);
+		dest = master;
+		out = (struct pump){ .in = master, .out = cons, .reading = true };
+		pumps[1] = &out;
+	} else {
+		int p[2];
+
+		if (pipe2(p, O_CLOEXEC) < 0) {
+			*value = errno;
+			goto out;
+		}
+		child_in = p[0];
+		dest = p[1];
+		fcntl(dest, F_SETFL, O_NONBLOCK);
 	}
+	in = (struct pump){ .in = cons, .out = dest, .reading = true, .close_out = !tty };
 	if (pipe2(errpipe, O_CLOEXEC) < 0) {
 		*value = errno;
 		goto out;
@@ -904,10 +974,10 @@ static void run_command(struct command *cmd, uint32_t *kind, int32_t *value)
 		goto out;
 	}
 	if (child == 0)
-		child_run(cmd, errpipe[1], inpipe[0], port);
+		child_run(cmd, errpipe[1], child_in, port);
 	close(errpipe[1]);
-	if (inpipe[0] >= 0)
-		close(inpipe[0]);
+	close(child_in);
+	child_in = -1;
 
 	/* EOF means execve succeeded (the pipe is close-on-exec). */
 	do
@@ -939,8 +1009,8 @@ static void run_command(struct command *cmd, uint32_t *kind, int32_t *value)
 		fcntl(g.ctl, F_SETFL, fcntl(g.ctl, F_GETFL) | O_NONBLOCK);
 
 	while (alive) {
-		struct pollfd pfd[4];
-		int np = 0, i_sig, i_ctl = -1, i_in = -1, i_out = -1;
+		struct pollfd pfd[6];
+		int np = 0, i_sig, i_ctl = -1, idx[2][2] = { { -1, -1 }, { -1, -1 } };
 
 		pfd[np] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		i_sig = np++;
@@ -948,13 +1018,19 @@ static void run_command(struct command *cmd, uint32_t *kind, int32_t *value)
 			pfd[np] = (struct pollfd){ .fd = g.ctl, .events = POLLIN };
 			i_ctl = np++;
 		}
-		if (rl && rl->reading && rl->len == 0) {
-			pfd[np] = (struct pollfd){ .fd = rl->in, .events = POLLIN };
-			i_in = np++;
-		}
-		if (rl && rl->out >= 0 && rl->len > 0) {
-			pfd[np] = (struct pollfd){ .fd = rl->out, .events = POLLOUT };
-			i_out = np++;
+		for (int k = 0; k < 2; k++) {
+			struct pump *p = pumps[k];
+
+			if (!p)
+				continue;
+			if (p->reading && p->len == 0) {
+				pfd[np] = (struct pollfd){ .fd = p->in, .events = POLLIN };
+				idx[k][0] = np++;
+			}
+			if (p->out >= 0 && p->len > 0) {
+				pfd[np] = (struct pollfd){ .fd = p->out, .events = POLLOUT };
+				idx[k][1] = np++;
+			}
 		}
 		if (poll(pfd, (nfds_t)np, -1) < 0) {
 			if (errno == EINTR)
@@ -977,18 +1053,30 @@ static void run_command(struct command *cmd, uint32_t *kind, int32_t *value)
 			}
 		}
 		if (i_ctl >= 0 && pfd[i_ctl].revents)
-			handle_post_end(&cin, rl, child, alive, cons);
-		if (i_in >= 0 && pfd[i_in].revents)
-			relay_read(rl);
-		if (i_out >= 0 && pfd[i_out].revents)
-			relay_write(rl);
+			handle_post_end(&cin, &in, child, alive, master);
+		for (int k = 0; k < 2; k++) {
+			if (idx[k][0] >= 0 && pfd[idx[k][0]].revents)
+				pump_read(pumps[k]);
+			if (idx[k][1] >= 0 && pfd[idx[k][1]].revents)
+				pump_write(pumps[k]);
+		}
 	}
-	close(sfd);
+	/*
+	 * Whatever the command wrote to the pty before exiting is still in
+	 * the pty; background processes may keep it open, so only take what
+	 * is there now.
+	 */
+	if (tty)
+		pump_drain(&out, 1000);
 out:
-	if (rl) {
-		relay_close_out(rl);
-		free(rl);
-	}
+	if (sfd >= 0)
+		close(sfd);
+	if (child_in >= 0)
+		close(child_in);
+	if (in.close_out)
+		pump_done_out(&in);
+	if (master >= 0)
+		close(master);
 	close(cons);
 }
 

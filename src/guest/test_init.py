@@ -206,7 +206,35 @@ def main():
     r.command(["sh", "-c", "test -t 0 && tty && echo x"], stdio=STDIO_TTY)
     st = r.finish()
     check("tty mode: status", st == (EXITED, 0), f"{st} {r.err}")
-    check("tty mode: output", bytes(r.out) == r.slave_path.encode() + b"\r\nx\r\n", bytes(r.out))
+    check("tty mode: output", bytes(r.out).startswith(b"/dev/pts/") and bytes(r.out).endswith(b"\r\nx\r\n")
+          and r.slave_path.encode() not in r.out, bytes(r.out))
+
+    # Interactive input: cooked by the command's own pty (echo, ICRNL).
+    r = Run()
+    r.recv()
+    r.command(["sh", "-c", "read line; echo got:$line; exit 5"], stdio=STDIO_TTY)
+    r.recv()
+    time.sleep(0.3)
+    os.write(r.master, b"hi there\r")
+    st = r.finish()
+    check("tty input: status", st == (EXITED, 5), f"{st} {r.err}")
+    check("tty input: output", b"hi there\r\n" in r.out and b"got:hi there\r\n" in r.out, bytes(r.out))
+
+    # ^C in the input stream interrupts the foreground job.
+    r = Run()
+    r.recv()
+    r.command(["sleep", "30"], stdio=STDIO_TTY)
+    r.recv()
+    time.sleep(0.3)
+    os.write(r.master, b"\x03")
+    check("tty ^C", r.finish() == (SIGNALED, 2))
+
+    # Output written just before exit is not lost to the hangup.
+    r = Run()
+    r.recv()
+    r.command(["sh", "-c", "i=0; while [ $i -lt 2000 ]; do echo line $i; i=$((i+1)); done"], stdio=STDIO_TTY)
+    r.finish()
+    check("tty output complete", r.out.count(b"\r\n") == 2000 and b"line 1999\r\n" in r.out, len(r.out))
 
     # Protocol errors end the run with INIT_ERROR/EPROTO.
     for name, bad in [("bad magic", struct.pack("<III", 0x12345678, ARG, 1) + b"x"),
