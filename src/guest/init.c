@@ -1216,12 +1216,17 @@ int main(int argc, char **argv)
 			else
 				g.ctl = r;
 		}
+		/* Tell the host at once: its boot timings should not include
+		 * the waits below. */
+		if (g.ctl >= 0)
+			send_event(ALCATRAZ_CTL_EV_INIT_START, g.t_start);
 		install_busybox_links();
 	}
 	g.console = pick_console();
 
-	if (g.ctl >= 0) {
+	if (g.test && g.ctl >= 0)
 		send_event(ALCATRAZ_CTL_EV_INIT_START, g.t_start);
+	if (g.ctl >= 0) {
 		r = recv_command(g.ctl, &cmd);
 		if (r) {
 			klog(3, "receiving the command: %s", strerror(-r));
