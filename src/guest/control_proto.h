@@ -67,20 +67,22 @@
  *    the console's receive queue in all.  Init closes the pipe once it has
  *    relayed that many bytes.  A host whose stdin is /dev/null or closed
  *    sends STDIN_EOF{0} right after END.
- *  - ALCATRAZ_CTL_STDIO_TTY: interactive mode.  hvc0 is left in cooked mode
- *    and is the command's stdin, stdout, stderr and controlling terminal;
- *    the host is expected to put its own terminal in raw mode.  STDIN_EOF
- *    is ignored (the user types ^D); WINSIZE sets the window size.
+ *  - ALCATRAZ_CTL_STDIO_TTY: interactive mode.  The command gets a pty as
+ *    its stdin, stdout, stderr and controlling terminal (job control, ^C,
+ *    echo and line editing happen there, as over ssh -t); init copies bytes
+ *    between the pty and hvc0, which stays raw.  The host is expected to put
+ *    its own terminal in raw mode.  STDIN_EOF is ignored (the user types
+ *    ^D); WINSIZE sets the pty's window size (and sends SIGWINCH).
  *  - ALCATRAZ_CTL_STDIO_STDERR_PORT: stderr goes to the virtio-console port
  *    named ALCATRAZ_CTL_STDERR_PORT_NAME (a second port of a multiport
  *    virtio-console device) if the guest finds it, else to hvc0.
  * The host must not put stdin bytes into the console's receive queue before
  * it has received EVENT(CMD_START): until then the tty may still be in its
  * boot-time cooked mode, which would echo and translate them.
- * The command runs as a session leader.  In TTY mode hvc0 is its
- * controlling terminal; in pipe mode it has none, because the exit of a
- * session leader hangs up its controlling (non-pty) terminal and would cut
- * the console off under init's feet.
+ * The command runs as a session leader.  hvc0 is never its controlling
+ * terminal: the exit of a session leader hangs up its controlling (non-pty)
+ * terminal, which would flush output still queued and cut the console off
+ * under init's feet.  In pipe mode it has no controlling terminal at all.
  *
  * Exit status (mapped by the host, see alcatraz_ctl_status_to_exit):
  *   EXITED      value = exit code (0..255)   -> value
