@@ -104,6 +104,11 @@ static void __attribute__((noreturn)) vmm_main(const struct vm_config *vc, int s
 	int ret;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	ret = jail_unshare(why, sizeof(why));
+	if (ret) {
+		send_msg(sock, MSG_CREATED, -ALCATRAZ_E_SANDBOX, why, NULL);
+		_exit(1);
+	}
 	ret = vm_create(vc, &vm);
 	if (ret) {
 		send_msg(sock, MSG_CREATED, ret, NULL, NULL);

@@ -101,9 +101,8 @@ static int drop_capabilities(char *why, size_t len)
 	return 0;
 }
 
-int jail_enter(char *why, size_t len)
+int jail_unshare(char *why, size_t len)
 {
-	struct rlimit files = { JAIL_MAX_FILES, JAIL_MAX_FILES };
 	int flags = CLONE_NEWNS | CLONE_NEWNET | CLONE_NEWIPC | CLONE_NEWUTS;
 
 	errno = 0;
@@ -111,6 +110,14 @@ int jail_enter(char *why, size_t len)
 		return fail(why, len, "creating a user namespace");
 	if (unshare(flags) < 0)
 		return fail(why, len, "creating mount/net/ipc/uts namespaces");
+	return 0;
+}
+
+int jail_enter(char *why, size_t len)
+{
+	struct rlimit files = { JAIL_MAX_FILES, JAIL_MAX_FILES };
+
+	errno = 0;
 	int ret = pivot_to_empty_root(why, len);
 	if (ret)
 		return ret;

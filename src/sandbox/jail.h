@@ -10,8 +10,15 @@
 
 #include <stddef.h>
 
-/* Enters the jail. On failure returns -errno and writes which step failed
- * into @why. */
+/* Step 1, while the process is still single-threaded (unshare of mount
+ * namespaces requires it): new namespaces. Host files stay reachable until
+ * step 2, so the VM can still open its images. On failure returns -errno and
+ * writes which step failed into @why. */
+int jail_unshare(char *why, size_t why_len);
+
+/* Step 2, once everything is open: the empty root, rlimits, no_new_privs,
+ * non-dumpable, and no capabilities (for the calling thread and every thread
+ * it creates afterwards). */
 int jail_enter(char *why, size_t why_len);
 
 /* After the VMM's threads exist: no further processes or threads. */
