@@ -288,6 +288,79 @@ void alcatraz_vm_destroy(struct alcatraz_vm *vm);
  */
 int alcatraz_kvm_probe(char *msg, size_t len);
 
+/* ------------------------------------------------------------------------ */
+/* Linux guests: command, standard I/O, disks, root filesystem              */
+/* ------------------------------------------------------------------------ */
+/*
+ * A VM with a kernel and a command boots Linux with alcatraz-init as PID 1,
+ * which receives the command over a virtio-vsock control channel and runs
+ * it with its standard streams on the virtio console. The VM ends when the
+ * command ends: ALCATRAZ_EXIT_STATUS with its status (126: not executable,
+ * 127: not found), or ALCATRAZ_EXIT_SIGNALED with the signal number.
+ * Unless an initrd is given, the library writes the initramfs itself from
+ * alcatraz-init and a static busybox (or from a host directory).
+ */
+
+/**
+ * alcatraz_config_set_command - the command to run in the guest
+ * @argv: NULL-terminated; argv[0] is looked up in the guest's PATH
+ * Returns -EINVAL (empty), -E2BIG (beyond execve limits), -ENOMEM.
+ */
+int alcatraz_config_set_command(struct alcatraz_config *cfg, const char *const *argv);
+
+/** alcatraz_config_add_env - add "KEY=VALUE" to the command's environment. */
+int alcatraz_config_add_env(struct alcatraz_config *cfg, const char *key_value);
+
+/** alcatraz_config_set_workdir - the command's working directory (absolute). */
+int alcatraz_config_set_workdir(struct alcatraz_config *cfg, const char *dir);
+
+/**
+ * alcatraz_config_set_stdio - the command's standard streams on the host
+ * @in_fd:  read for the command's stdin (dup'ed); -1: empty stdin
+ * @out_fd: receives the command's stdout and stderr (dup'ed); -1: discarded
+ * @err_fd: reserved for a separate stderr; pass -1
+ * Default: empty stdin, output discarded.
+ */
+int alcatraz_config_set_stdio(struct alcatraz_config *cfg, int in_fd, int out_fd, int err_fd);
+
+/**
+ * alcatraz_config_add_disk - attach a raw disk image (virtio-blk)
+ * Disks appear as /dev/vda, /dev/vdb, ... in the order added (after the
+ * root disk, which is always /dev/vda). alcatraz_vm_create() fails with
+ * -EBUSY when another VM holds the image's lock. At most 8 disks.
+ */
+int alcatraz_config_add_disk(struct alcatraz_config *cfg, const char *path, bool readonly);
+
+/** alcatraz_config_set_root_disk - boot from an ext4 image (read-write, /dev/vda). */
+int alcatraz_config_set_root_disk(struct alcatraz_config *cfg, const char *path);
+
+/** alcatraz_config_set_rootfs_dir - pack a host directory as the initramfs. */
+int alcatraz_config_set_rootfs_dir(struct alcatraz_config *cfg, const char *dir);
+
+/**
+ * alcatraz_config_set_guest_init - the files the default initramfs is made of
+ * @init: the static alcatraz-init (NULL: ALCATRAZ_INIT, then the installed
+ *        and the build-tree copies)
+ * @busybox: a static busybox (NULL: ALCATRAZ_BUSYBOX, then /bin/busybox)
+ */
+int alcatraz_config_set_guest_init(struct alcatraz_config *cfg, const char *init,
+				   const char *busybox);
+
+/**
+ * alcatraz_default_kernel - find the default guest kernel
+ * @buf: receives its path
+ * Looks at $ALCATRAZ_KERNEL, the installed <datadir>/alcatraz/vmlinux and
+ * the build tree's kernel/vmlinux. Returns 0, -ENOENT, or -ENAMETOOLONG.
+ */
+int alcatraz_default_kernel(char *buf, size_t len);
+
+/**
+ * alcatraz_result_exit_code - a result as a shell exit status
+ * The command's status; 128+n for signal n; 124 timeout; 137 killed;
+ * 125 for every runtime error. HALT/SHUTDOWN/RESET give 0.
+ */
+int alcatraz_result_exit_code(const struct alcatraz_result *res);
+
 #ifdef __cplusplus
 }
 #endif

@@ -37,6 +37,7 @@ void alcatraz_config_free(struct alcatraz_config *cfg)
 		close(cfg->serial_fd);
 	if (cfg->log_fd >= 0)
 		close(cfg->log_fd);
+	guest_config_free(cfg);
 	free(cfg);
 }
 

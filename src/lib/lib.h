@@ -27,7 +27,35 @@ struct alcatraz_config {
 	enum alcatraz_irqchip irqchip;
 	bool allow_slow_kvm;
 	bool no_sandbox;   /* explicit, loud opt-out of the jail and seccomp */
+
+	/* Linux guests (guest_config.c). */
+	char **argv;
+	char **envp;
+	unsigned int envc;
+	char *workdir;
+	bool stdio_set;          /* the fds below are valid (owned) only then */
+	int stdin_fd, stdout_fd;
+	struct alcatraz_disk *disks;
+	unsigned int nr_disks;
+	char *root_disk;
+	char *rootfs_dir;
+	char *init_path, *busybox_path;
 };
+
+struct alcatraz_disk {
+	char *path;
+	bool readonly;
+};
+
+struct vm_config;
+/* guest_config.c: release the Linux-guest fields of a configuration. */
+void guest_config_free(struct alcatraz_config *cfg);
+/* Fills the Linux-guest part of a VM configuration (deep copies, dup'ed
+ * fds, the initramfs); vm_create() owns the result, also on failure. */
+int guest_config_fill(const struct alcatraz_config *cfg, struct vm_config *vc);
+/* Releases what guest_config_fill() put in vc when vm_create() is not
+ * reached in this process. */
+void guest_vm_config_free(struct vm_config *vc);
 
 /* Checks a whole configuration; 0 or -EINVAL. */
 int config_validate(const struct alcatraz_config *cfg);

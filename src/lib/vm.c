@@ -65,6 +65,13 @@ int alcatraz_vm_create(const struct alcatraz_config *cfg, struct alcatraz_vm **o
 	vc.cmdline = cfg->cmdline;
 	vc.timeout_ms = cfg->timeout_ms;
 	vc.irqchip = cfg->irqchip;
+	/* Linux guests: command, stdio, disks, initramfs (guest_config.c). */
+	ret = guest_config_fill(cfg, &vc);
+	if (ret) {
+		guest_vm_config_free(&vc);
+		free(h);
+		return ret;
+	}
 	/* The VM owns its own descriptors, so the config stays reusable. */
 	vc.serial_fd = dup_or_none(cfg->serial_fd);
 	vc.log_fd = dup_or_none(cfg->log_fd);
@@ -76,6 +83,8 @@ int alcatraz_vm_create(const struct alcatraz_config *cfg, struct alcatraz_vm **o
 	} else {
 		vc.seccomp = true;
 		ret = jailed_create(&vc, &h->jailed);
+		/* The VMM process has its own copy of the guest part too. */
+		guest_vm_config_free(&vc);
 		/* The VMM process has its own copies now. */
 		if (vc.serial_fd >= 0)
 			close(vc.serial_fd);

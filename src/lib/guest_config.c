@@ -1,0 +1,404 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Linux guests at the API: the command, its environment and stdio, disks,
+ * and the initramfs the library writes at VM creation (alcatraz-init as
+ * /init plus a static busybox, or a packed host directory).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "alcatraz_paths.h"
+#include "cpio.h"
+#include "lib.h"
+#include "vmm.h"
+
+#ifndef ALCATRAZ_DATADIR
+#define ALCATRAZ_DATADIR "/usr/local/share"
+#endif
+#ifndef ALCATRAZ_LIBEXECDIR
+#define ALCATRAZ_LIBEXECDIR "/usr/local/libexec"
+#endif
+#ifndef ALCATRAZ_BUILD_ROOT
+#define ALCATRAZ_BUILD_ROOT "."
+#endif
+
+#define MAX_DISKS 8
+#define MAX_ARGS 4096
+
+static void free_strv(char **v)
+{
+	for (char **p = v; p && *p; p++)
+		free(*p);
+	free(v);
+}
+
+static char **dup_strv(char *const *v, unsigned int extra_slots)
+{
+	size_t n = 0;
+	char **out;
+
+	while (v && v[n])
+		n++;
+	out = calloc(n + 1 + extra_slots, sizeof(*out));
+	if (!out)
+		return NULL;
+	for (size_t i = 0; i < n; i++) {
+		out[i] = strdup(v[i]);
+		if (!out[i]) {
+			free_strv(out);
+			return NULL;
+		}
+	}
+	return out;
+}
+
+void guest_config_free(struct alcatraz_config *cfg)
+{
+	free_strv(cfg->argv);
+	free_strv(cfg->envp);
+	free(cfg->workdir);
+	if (cfg->stdio_set) {
+		if (cfg->stdin_fd >= 0)
+			close(cfg->stdin_fd);
+		if (cfg->stdout_fd >= 0)
+			close(cfg->stdout_fd);
+	}
+	for (unsigned int i = 0; i < cfg->nr_disks; i++)
+		free(cfg->disks[i].path);
+	free(cfg->disks);
+	free(cfg->root_disk);
+	free(cfg->rootfs_dir);
+	free(cfg->init_path);
+	free(cfg->busybox_path);
+}
+
+static int replace_string(char **dst, const char *src)
+{
+	char *copy;
+
+	if (!src || !*src || strlen(src) > 4095)
+		return -EINVAL;
+	copy = strdup(src);
+	if (!copy)
+		return -ENOMEM;
+	free(*dst);
+	*dst = copy;
+	return 0;
+}
+
+int alcatraz_config_set_command(struct alcatraz_config *cfg, const char *const *argv)
+{
+	char **copy;
+	size_t n = 0;
+
+	if (!cfg || !argv || !argv[0] || !argv[0][0])
+		return -EINVAL;
+	while (argv[n])
+		if (++n > MAX_ARGS)
+			return -E2BIG;
+	copy = dup_strv((char *const *)argv, 0);
+	if (!copy)
+		return -ENOMEM;
+	free_strv(cfg->argv);
+	cfg->argv = copy;
+	return 0;
+}
+
+int alcatraz_config_add_env(struct alcatraz_config *cfg, const char *kv)
+{
+	char **grown, *copy;
+
+	if (!cfg || !kv || kv[0] == '=' || !strchr(kv, '='))
+		return -EINVAL;
+	if (cfg->envc >= MAX_ARGS)
+		return -E2BIG;
+	copy = strdup(kv);
+	grown = realloc(cfg->envp, (cfg->envc + 2) * sizeof(*grown));
+	if (!copy || !grown) {
+		free(copy);
+		if (grown)
+			cfg->envp = grown;
+		return -ENOMEM;
+	}
+	grown[cfg->envc++] = copy;
+	grown[cfg->envc] = NULL;
+	cfg->envp = grown;
+	return 0;
+}
+
+int alcatraz_config_set_workdir(struct alcatraz_config *cfg, const char *dir)
+{
+	if (!cfg || !dir || dir[0] != '/')
+		return -EINVAL;
+	return replace_string(&cfg->workdir, dir);
+}
+
+static int dup_fd(int fd)
+{
+	int copy;
+
+	if (fd < 0)
+		return -1;
+	copy = fcntl(fd, F_DUPFD_CLOEXEC, 3);
+	return copy < 0 ? -errno : copy;
+}
+
+int alcatraz_config_set_stdio(struct alcatraz_config *cfg, int in_fd, int out_fd, int err_fd)
+{
+	int in, out;
+
+	if (!cfg || in_fd < -1 || out_fd < -1 || err_fd != -1)
+		return -EINVAL;
+	in = dup_fd(in_fd);
+	if (in < -1)
+		return in;
+	out = dup_fd(out_fd);
+	if (out < -1) {
+		if (in >= 0)
+			close(in);
+		return out;
+	}
+	if (cfg->stdio_set) {
+		if (cfg->stdin_fd >= 0)
+			close(cfg->stdin_fd);
+		if (cfg->stdout_fd >= 0)
+			close(cfg->stdout_fd);
+	}
+	cfg->stdin_fd = in;
+	cfg->stdout_fd = out;
+	cfg->stdio_set = true;
+	return 0;
+}
+
+int alcatraz_config_add_disk(struct alcatraz_config *cfg, const char *path, bool readonly)
+{
+	struct alcatraz_disk *grown;
+	char *copy = NULL;
+	int ret;
+
+	if (!cfg || cfg->nr_disks >= MAX_DISKS)
+		return -EINVAL;
+	ret = replace_string(&copy, path);
+	if (ret)
+		return ret;
+	grown = realloc(cfg->disks, (cfg->nr_disks + 1) * sizeof(*grown));
+	if (!grown) {
+		free(copy);
+		return -ENOMEM;
+	}
+	grown[cfg->nr_disks++] = (struct alcatraz_disk){ .path = copy, .readonly = readonly };
+	cfg->disks = grown;
+	return 0;
+}
+
+int alcatraz_config_set_root_disk(struct alcatraz_config *cfg, const char *path)
+{
+	return cfg ? replace_string(&cfg->root_disk, path) : -EINVAL;
+}
+
+int alcatraz_config_set_rootfs_dir(struct alcatraz_config *cfg, const char *dir)
+{
+	return cfg ? replace_string(&cfg->rootfs_dir, dir) : -EINVAL;
+}
+
+int alcatraz_config_set_guest_init(struct alcatraz_config *cfg, const char *init,
+				   const char *busybox)
+{
+	int ret = 0;
+
+	if (!cfg)
+		return -EINVAL;
+	if (init)
+		ret = replace_string(&cfg->init_path, init);
+	if (!ret && busybox)
+		ret = replace_string(&cfg->busybox_path, busybox);
+	return ret;
+}
+
+/* The first readable file among candidates; env may be NULL. */
+static int find_file(const char *env, const char *const *candidates, char *buf, size_t len)
+{
+	const char *e = env ? getenv(env) : NULL;
+
+	if (e && *e) {
+		if (access(e, R_OK) < 0)
+			return -ENOENT;
+		if ((size_t)snprintf(buf, len, "%s", e) >= len)
+			return -ENAMETOOLONG;
+		return 0;
+	}
+	for (const char *const *c = candidates; *c; c++) {
+		if (access(*c, R_OK) == 0) {
+			if ((size_t)snprintf(buf, len, "%s", *c) >= len)
+				return -ENAMETOOLONG;
+			return 0;
+		}
+	}
+	return -ENOENT;
+}
+
+int alcatraz_default_kernel(char *buf, size_t len)
+{
+	static const char *const candidates[] = {
+		ALCATRAZ_DATADIR "/alcatraz/vmlinux",
+		ALCATRAZ_BUILD_ROOT "/kernel/vmlinux",
+		NULL,
+	};
+
+	if (!buf || !len)
+		return -EINVAL;
+	return find_file("ALCATRAZ_KERNEL", candidates, buf, len);
+}
+
+int alcatraz_result_exit_code(const struct alcatraz_result *r)
+{
+	if (!r)
+		return 125;
+	switch (r->kind) {
+	case ALCATRAZ_EXIT_STATUS:
+		return r->status & 0xff;
+	case ALCATRAZ_EXIT_SIGNALED:
+		return 128 + (r->status & 0x7f);
+	case ALCATRAZ_EXIT_HALT:
+	case ALCATRAZ_EXIT_SHUTDOWN:
+	case ALCATRAZ_EXIT_RESET:
+		return 0;
+	case ALCATRAZ_EXIT_TIMEOUT:
+		return 124;
+	case ALCATRAZ_EXIT_KILLED:
+		return 137;
+	default:
+		return 125;
+	}
+}
+
+static int build_initramfs(const struct alcatraz_config *cfg, struct vm_config *vc)
+{
+	static const char *const init_candidates[] = {
+		ALCATRAZ_LIBEXECDIR "/alcatraz/alcatraz-init",
+		ALCATRAZ_BUILD_ROOT "/src/guest/alcatraz-init",
+		NULL,
+	};
+	static const char *const busybox_candidates[] = { "/bin/busybox", "/usr/bin/busybox", NULL };
+	static const char *const dirs[] = { "bin", "sbin", "usr/bin", "usr/sbin", "etc", "root",
+					    "proc", "sys", "dev", "tmp", "run", "mnt" };
+	char init[4096], busybox[4096];
+	struct cpio_writer *w;
+	struct stat st;
+	size_t len;
+	int ret;
+
+	if (cfg->init_path)
+		snprintf(init, sizeof(init), "%s", cfg->init_path);
+	else if (find_file("ALCATRAZ_INIT", init_candidates, init, sizeof(init)))
+		return -ENOENT;
+	if (cfg->busybox_path)
+		snprintf(busybox, sizeof(busybox), "%s", cfg->busybox_path);
+	else if (find_file("ALCATRAZ_BUSYBOX", busybox_candidates, busybox, sizeof(busybox)))
+		busybox[0] = '\0'; /* a rootfs may bring its own tools */
+	if (cfg->rootfs_dir && (stat(cfg->rootfs_dir, &st) < 0 || !S_ISDIR(st.st_mode)))
+		return -ENOTDIR;
+
+	ret = cpio_writer_new(&w);
+	if (ret)
+		return ret;
+	/* The archive is copied into guest RAM beside the kernel. */
+	cpio_writer_set_limit(w, (size_t)(cfg->mem_mib << 20) / 2);
+	if (cfg->rootfs_dir)
+		ret = cpio_add_tree(w, "", cfg->rootfs_dir, 0);
+	for (size_t i = 0; !ret && !cfg->rootfs_dir && i < sizeof(dirs) / sizeof(dirs[0]); i++)
+		ret = cpio_add_dir(w, dirs[i], 0755);
+	/* The kernel opens /dev/console for PID 1 before devtmpfs is mounted. */
+	if (!ret)
+		ret = cpio_add_node(w, "dev/console", S_IFCHR | 0600, 5, 1);
+	if (!ret)
+		ret = cpio_add_node(w, "dev/null", S_IFCHR | 0666, 1, 3);
+	/* Always our init: it is the other end of the control channel. */
+	if (!ret)
+		ret = cpio_add_path(w, "init", init, 0);
+	/* busybox --install runs in the guest (alcatraz-init), not here. */
+	if (!ret && busybox[0] && !cfg->rootfs_dir)
+		ret = cpio_add_path(w, "bin/busybox", busybox, 0);
+	if (!ret)
+		ret = cpio_finish(w);
+	if (!ret) {
+		vc->initrd_data = cpio_steal(w, &len);
+		vc->initrd_len = len;
+		if (!vc->initrd_data)
+			ret = -ENOMEM;
+	}
+	cpio_writer_free(w);
+	return ret;
+}
+
+int guest_config_fill(const struct alcatraz_config *cfg, struct vm_config *vc)
+{
+	unsigned int nd = cfg->nr_disks + (cfg->root_disk ? 1 : 0), k = 0;
+	int ret;
+
+	if (!cfg->argv) {
+		if (cfg->envp || cfg->workdir || cfg->nr_disks || cfg->root_disk || cfg->rootfs_dir)
+			return -EINVAL; /* these only make sense with a command */
+		return 0;
+	}
+	if (!cfg->kernel_path)
+		return -EINVAL; /* a command needs a Linux kernel */
+	vc->argv = dup_strv(cfg->argv, 0);
+	vc->envp = cfg->envp ? dup_strv(cfg->envp, 0) : NULL;
+	vc->workdir = cfg->workdir ? strdup(cfg->workdir) : NULL;
+	vc->stdin_fd = cfg->stdio_set ? dup_fd(cfg->stdin_fd) : -1;
+	vc->stdout_fd = cfg->stdio_set ? dup_fd(cfg->stdout_fd) : -1;
+	if (vc->stdin_fd < -1 || vc->stdout_fd < -1) {
+		ret = vc->stdin_fd < -1 ? vc->stdin_fd : vc->stdout_fd;
+		if (vc->stdin_fd < -1)
+			vc->stdin_fd = -1;
+		if (vc->stdout_fd < -1)
+			vc->stdout_fd = -1;
+		return ret;
+	}
+	if (!vc->argv || (cfg->envp && !vc->envp) || (cfg->workdir && !vc->workdir))
+		return -ENOMEM;
+	if (nd) {
+		vc->disks = calloc(nd, sizeof(*vc->disks));
+		if (!vc->disks)
+			return -ENOMEM;
+		if (cfg->root_disk)
+			vc->disks[k++] = (struct vm_disk){ .path = strdup(cfg->root_disk) };
+		for (unsigned int i = 0; i < cfg->nr_disks; i++)
+			vc->disks[k++] = (struct vm_disk){ .path = strdup(cfg->disks[i].path),
+							   .readonly = cfg->disks[i].readonly };
+		vc->nr_disks = nd;
+		for (unsigned int i = 0; i < nd; i++)
+			if (!vc->disks[i].path)
+				return -ENOMEM;
+		vc->root_disk = cfg->root_disk != NULL;
+	}
+	if (!cfg->initrd_path) {
+		ret = build_initramfs(cfg, vc);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+void guest_vm_config_free(struct vm_config *vc)
+{
+	free_strv(vc->argv);
+	free_strv(vc->envp);
+	free(vc->workdir);
+	if (vc->argv) {
+		if (vc->stdin_fd >= 0)
+			close(vc->stdin_fd);
+		if (vc->stdout_fd >= 0)
+			close(vc->stdout_fd);
+	}
+	for (unsigned int i = 0; i < vc->nr_disks; i++)
+		free(vc->disks[i].path);
+	free(vc->disks);
+	free(vc->initrd_data);
+}

@@ -1,0 +1,341 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Control channel, host side (see control.h). Records from the guest are
+ * validated from their header alone before any payload is taken, as the
+ * protocol requires; the guest only ever sends fixed-size EVENT and STATUS
+ * records, so the receive buffer is a fixed array.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control.h"
+#include "virtio/virtio.h"
+/* Last: it defines CLI status macros whose names overlap the public enum. */
+#include "../guest/control_proto.h"
+
+struct control {
+	pthread_mutex_t lock;
+	uint8_t *out;            /* records queued for the guest */
+	size_t out_len, out_off, out_cap;
+	uint8_t rx[ALCATRAZ_CTL_HDR_SIZE + 16];
+	size_t rx_have;
+	uint32_t rx_type, rx_len;
+	bool connected, got_init, sent_end, got_status;
+	unsigned int events;
+	bool stdin_eof;          /* the host's stdin has ended */
+	bool stdin_eof_sent;
+	uint64_t stdin_total;
+};
+
+static int out_reserve(struct control *c, size_t more)
+{
+	size_t need;
+
+	if (__builtin_add_overflow(c->out_len, more, &need))
+		return -ENOMEM;
+	if (need <= c->out_cap)
+		return 0;
+	size_t cap = c->out_cap ? c->out_cap : 4096;
+	while (cap < need)
+		cap *= 2;
+	uint8_t *p = realloc(c->out, cap);
+	if (!p)
+		return -ENOMEM;
+	c->out = p;
+	c->out_cap = cap;
+	return 0;
+}
+
+static int put_record(struct control *c, uint32_t type, const void *payload, uint32_t len)
+{
+	int ret = out_reserve(c, ALCATRAZ_CTL_HDR_SIZE + (size_t)len);
+
+	if (ret)
+		return ret;
+	alcatraz_ctl_put_hdr(c->out + c->out_len, type, len);
+	c->out_len += ALCATRAZ_CTL_HDR_SIZE;
+	if (len)
+		memcpy(c->out + c->out_len, payload, len);
+	c->out_len += len;
+	return 0;
+}
+
+static int put_string(struct control *c, uint32_t type, const char *s)
+{
+	return put_record(c, type, s, (uint32_t)strlen(s));
+}
+
+/* Checked at creation so a command the guest would refuse fails early with
+ * a clear error instead of a protocol error later. */
+static int check_command(const struct vm_config *cfg)
+{
+	uint64_t total = 0;
+	unsigned int n = 0;
+
+	if (!cfg->argv || !cfg->argv[0])
+		return -EINVAL;
+	for (char **a = cfg->argv; *a; a++, n++) {
+		size_t l = strlen(*a);
+		if (l > ALCATRAZ_CTL_MAX_STRING || n >= ALCATRAZ_CTL_MAX_ARGS)
+			return -E2BIG;
+		total += l + 1;
+	}
+	n = 0;
+	for (char **e = cfg->envp; e && *e; e++, n++) {
+		size_t l = strlen(*e);
+		if (l > ALCATRAZ_CTL_MAX_STRING || n >= ALCATRAZ_CTL_MAX_ENVS)
+			return -E2BIG;
+		if (!strchr(*e, '=') || **e == '=')
+			return -EINVAL;
+		total += l + 1;
+	}
+	if (total > ALCATRAZ_CTL_MAX_TOTAL)
+		return -E2BIG;
+	if (cfg->workdir && (cfg->workdir[0] != '/' || strlen(cfg->workdir) > ALCATRAZ_CTL_MAX_WORKDIR))
+		return -EINVAL;
+	return 0;
+}
+
+int control_new(struct vm *vm)
+{
+	struct control *c;
+	int ret = check_command(&vm->cfg);
+
+	if (ret)
+		return ret;
+	c = calloc(1, sizeof(*c));
+	if (!c)
+		return -ENOMEM;
+	pthread_mutex_init(&c->lock, NULL);
+	/* No stdin at all: the command sees an empty one. */
+	c->stdin_eof = vm->cfg.stdin_fd < 0;
+	vm->control = c;
+	return 0;
+}
+
+void control_free(struct vm *vm)
+{
+	struct control *c = vm->control;
+
+	if (!c)
+		return;
+	pthread_mutex_destroy(&c->lock);
+	free(c->out);
+	free(c);
+	vm->control = NULL;
+}
+
+/* Lock held. */
+static void maybe_send_stdin_eof(struct control *c)
+{
+	uint8_t p[ALCATRAZ_CTL_STDIN_EOF_LEN];
+
+	if (!c->sent_end || !c->stdin_eof || c->stdin_eof_sent)
+		return;
+	alcatraz_ctl_put_le64(p, c->stdin_total);
+	if (put_record(c, ALCATRAZ_CTL_STDIN_EOF, p, sizeof(p)) == 0)
+		c->stdin_eof_sent = true;
+}
+
+/* Lock held. */
+static int send_command(struct vm *vm, struct control *c)
+{
+	int ret = 0;
+
+	for (char **a = vm->cfg.argv; *a && !ret; a++)
+		ret = put_string(c, ALCATRAZ_CTL_ARG, *a);
+	for (char **e = vm->cfg.envp; e && *e && !ret; e++)
+		ret = put_string(c, ALCATRAZ_CTL_ENV, *e);
+	if (!ret && vm->cfg.workdir)
+		ret = put_string(c, ALCATRAZ_CTL_WORKDIR, vm->cfg.workdir);
+	if (!ret)
+		ret = put_record(c, ALCATRAZ_CTL_END, NULL, 0);
+	if (ret)
+		return ret;
+	c->sent_end = true;
+	maybe_send_stdin_eof(c);
+	return 0;
+}
+
+static void finish(struct vm *vm, uint32_t kind, int32_t value)
+{
+	/* Output the command wrote before it exited is in the console queue
+	 * already (the guest drains before STATUS); it must precede the end. */
+	virtio_console_drain(vm);
+	switch (kind) {
+	case ALCATRAZ_CTL_ST_EXITED:
+		if (value >= 0 && value <= 255) {
+			vm_end(vm, ALCATRAZ_EXIT_STATUS, value, 0, "command exited with status %d",
+			       value);
+			return;
+		}
+		break;
+	case ALCATRAZ_CTL_ST_SIGNALED:
+		if (value >= 1 && value <= (int32_t)ALCATRAZ_CTL_MAX_SIGNO) {
+			vm_end(vm, ALCATRAZ_EXIT_SIGNALED, value, 0, "command killed by signal %d",
+			       value);
+			return;
+		}
+		break;
+	case ALCATRAZ_CTL_ST_EXEC_FAILED: {
+		int st = alcatraz_ctl_status_to_exit(kind, value);
+		vm_end(vm, ALCATRAZ_EXIT_STATUS, st, 0, "%s (errno %d in the guest)",
+		       st == ALCATRAZ_CTL_EXIT_NOTFOUND ? "command not found" : "command not executable",
+		       value);
+		return;
+	}
+	case ALCATRAZ_CTL_ST_INIT_ERROR:
+		vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, value > 0 && value < 4096 ? -value : -EPROTO,
+		       "guest init failed before the command started (errno %d)", value);
+		return;
+	default:
+		break;
+	}
+	vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, -EPROTO, "guest sent an invalid status (%u, %d)", kind,
+	       value);
+}
+
+static int protocol_error(struct vm *vm, const char *what)
+{
+	vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, -EPROTO, "control channel: %s", what);
+	return -EPROTO;
+}
+
+/* One complete record from the guest. Lock held. */
+static int handle_record(struct vm *vm, struct control *c)
+{
+	const uint8_t *p = c->rx + ALCATRAZ_CTL_HDR_SIZE;
+
+	if (c->got_status)
+		return protocol_error(vm, "record after STATUS");
+	if (c->rx_type == ALCATRAZ_CTL_EVENT) {
+		uint32_t ev = alcatraz_ctl_get_le32(p);
+
+		if (++c->events > ALCATRAZ_CTL_MAX_EVENTS)
+			return protocol_error(vm, "too many events");
+		if (ev == ALCATRAZ_CTL_EV_INIT_START && !c->got_init) {
+			c->got_init = true;
+			vm_mark(vm, &vm->result.timings.init_start_ns);
+			if (send_command(vm, c))
+				return protocol_error(vm, "out of memory");
+		} else if (ev == ALCATRAZ_CTL_EV_CMD_START && c->got_init) {
+			vm_mark(vm, &vm->result.timings.cmd_start_ns);
+		} else {
+			return protocol_error(vm, "unexpected event");
+		}
+		return 0;
+	}
+	/* STATUS (the header check admits nothing else from the guest). */
+	c->got_status = true;
+	finish(vm, alcatraz_ctl_get_le32(p), (int32_t)alcatraz_ctl_get_le32(p + 4));
+	return 0;
+}
+
+int control_receive(struct vm *vm, const uint8_t *data, size_t len)
+{
+	struct control *c = vm->control;
+	int ret = 0;
+
+	if (!c)
+		return -EPROTO;
+	pthread_mutex_lock(&c->lock);
+	while (len && ret == 0) {
+		size_t want = c->rx_have < ALCATRAZ_CTL_HDR_SIZE
+				      ? ALCATRAZ_CTL_HDR_SIZE - c->rx_have
+				      : ALCATRAZ_CTL_HDR_SIZE + c->rx_len - c->rx_have;
+		size_t n = len < want ? len : want;
+
+		memcpy(c->rx + c->rx_have, data, n);
+		c->rx_have += n;
+		data += n;
+		len -= n;
+		if (c->rx_have == ALCATRAZ_CTL_HDR_SIZE) {
+			if (alcatraz_ctl_check_hdr(c->rx, 1, &c->rx_type, &c->rx_len) ||
+			    c->rx_len > sizeof(c->rx) - ALCATRAZ_CTL_HDR_SIZE) {
+				ret = protocol_error(vm, "bad record header");
+				break;
+			}
+		}
+		if (c->rx_have >= ALCATRAZ_CTL_HDR_SIZE &&
+		    c->rx_have == ALCATRAZ_CTL_HDR_SIZE + c->rx_len) {
+			ret = handle_record(vm, c);
+			c->rx_have = 0;
+		}
+	}
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
+size_t control_take(struct vm *vm, void *buf, size_t max)
+{
+	struct control *c = vm->control;
+	size_t n;
+
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	n = c->out_len - c->out_off;
+	if (n > max)
+		n = max;
+	memcpy(buf, c->out + c->out_off, n);
+	c->out_off += n;
+	if (c->out_off >= c->out_len)
+		c->out_off = c->out_len = 0;
+	pthread_mutex_unlock(&c->lock);
+	return n;
+}
+
+bool control_has_output(struct vm *vm)
+{
+	struct control *c = vm->control;
+	bool any;
+
+	if (!c)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	any = c->out_len > c->out_off;
+	pthread_mutex_unlock(&c->lock);
+	return any;
+}
+
+void control_connected(struct vm *vm)
+{
+	struct control *c = vm->control;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->connected = true;
+	pthread_mutex_unlock(&c->lock);
+}
+
+void control_disconnected(struct vm *vm)
+{
+	struct control *c = vm->control;
+	bool early;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	early = c->connected && !c->got_status;
+	c->connected = false;
+	pthread_mutex_unlock(&c->lock);
+	if (early)
+		vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, -EPIPE,
+		       "guest closed the control channel without a status");
+}
+
+void control_stdin_eof(struct vm *vm, uint64_t total)
+{
+	struct control *c = vm->control;
+
+	if (!c)
+		return;
+	pthread_mutex_lock(&c->lock);
+	c->stdin_eof = true;
+	c->stdin_total = total;
+	maybe_send_stdin_eof(c);
+	pthread_mutex_unlock(&c->lock);
+	virtio_vsock_flush(vm);
+}

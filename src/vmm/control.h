@@ -1,0 +1,27 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * The host side of the control channel to alcatraz-init (the protocol is
+ * src/guest/control_proto.h): it sends the command when init says it has
+ * started, forwards the end of stdin, and turns the guest's STATUS into the
+ * VM's result. It sees only a byte stream; vsock.c carries it.
+ */
+#ifndef ALCATRAZ_CONTROL_H
+#define ALCATRAZ_CONTROL_H
+
+#include "vmm.h"
+
+int control_new(struct vm *vm) __must_check;
+void control_free(struct vm *vm);
+/* The guest connected / the connection closed. */
+void control_connected(struct vm *vm);
+void control_disconnected(struct vm *vm);
+/* Bytes from the guest; a negative return is a protocol error (the VM has
+ * then been ended with a runtime error). */
+int control_receive(struct vm *vm, const uint8_t *data, size_t len);
+/* Bytes queued for the guest: copy out (and consume) up to max of them. */
+size_t control_take(struct vm *vm, void *buf, size_t max);
+bool control_has_output(struct vm *vm);
+/* The host's stdin ended after `total` bytes (console.c). */
+void control_stdin_eof(struct vm *vm, uint64_t total);
+
+#endif

@@ -1,0 +1,168 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * The device/event thread (see evloop.h). A handful of descriptors, so the
+ * poll set is rebuilt on every round; that is what lets each source decide
+ * afresh whether it wants input.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "evloop.h"
+#include "sandbox.h"
+
+#define EVLOOP_MAX 48
+
+struct ev_source {
+	int fd;
+	ev_want_fn want;
+	ev_cb_fn cb;
+	void *opaque;
+};
+
+struct evloop {
+	struct vm *vm;
+	struct ev_source src[EVLOOP_MAX];
+	unsigned int n;
+	int wake_fd;
+	volatile int stop;
+	pthread_t thread;
+	bool started;
+	/* Start-up handshake: the thread reports whether its filter is in. */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int start_status;   /* 1 = pending, 0 = running, < 0 = failed */
+};
+
+int evloop_new(struct vm *vm, struct evloop **out)
+{
+	struct evloop *ev = calloc(1, sizeof(*ev));
+
+	if (!ev)
+		return -ENOMEM;
+	ev->vm = vm;
+	pthread_mutex_init(&ev->lock, NULL);
+	pthread_cond_init(&ev->cond, NULL);
+	ev->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	if (ev->wake_fd < 0) {
+		int err = -errno;
+		free(ev);
+		return err;
+	}
+	*out = ev;
+	return 0;
+}
+
+int evloop_add(struct evloop *ev, int fd, ev_want_fn want, ev_cb_fn cb, void *opaque)
+{
+	if (!ev || ev->started)
+		return -EINVAL;
+	if (ev->n >= EVLOOP_MAX)
+		return -ENOSPC;
+	ev->src[ev->n++] = (struct ev_source){ .fd = fd, .want = want, .cb = cb, .opaque = opaque };
+	return 0;
+}
+
+void evloop_wake(struct evloop *ev)
+{
+	uint64_t one = 1;
+
+	if (ev) {
+		ssize_t n = write(ev->wake_fd, &one, sizeof(one));
+		(void)n;
+	}
+}
+
+static void *evloop_thread(void *arg)
+{
+	struct evloop *ev = arg;
+	struct pollfd pfd[EVLOOP_MAX + 1];
+	int idx[EVLOOP_MAX + 1];
+	int err = 0;
+
+	/* Confined before it touches any guest-controlled data. */
+	if (ev->vm->cfg.seccomp)
+		err = seccomp_install(VMM_THREAD_EVENT);
+	pthread_mutex_lock(&ev->lock);
+	ev->start_status = err;
+	pthread_cond_broadcast(&ev->cond);
+	pthread_mutex_unlock(&ev->lock);
+	if (err)
+		return NULL;
+
+	while (!__atomic_load_n(&ev->stop, __ATOMIC_ACQUIRE)) {
+		unsigned int n = 0;
+
+		pfd[n] = (struct pollfd){ .fd = ev->wake_fd, .events = POLLIN };
+		idx[n++] = -1;
+		for (unsigned int i = 0; i < ev->n; i++) {
+			short want = ev->src[i].want ? ev->src[i].want(ev->src[i].opaque) : POLLIN;
+			if (!want)
+				continue;
+			pfd[n] = (struct pollfd){ .fd = ev->src[i].fd, .events = want };
+			idx[n++] = (int)i;
+		}
+		if (poll(pfd, n, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			vm_end(ev->vm, ALCATRAZ_EXIT_ERROR, 0, -errno, "device thread: poll failed");
+			break;
+		}
+		if (pfd[0].revents) {
+			uint64_t v;
+			ssize_t r = read(ev->wake_fd, &v, sizeof(v));
+			(void)r;
+		}
+		for (unsigned int k = 1; k < n; k++) {
+			if (!pfd[k].revents)
+				continue;
+			struct ev_source *s = &ev->src[idx[k]];
+			s->cb(s->opaque, s->fd, pfd[k].revents);
+		}
+	}
+	return NULL;
+}
+
+int evloop_start(struct evloop *ev)
+{
+	sigset_t all, old;
+	int ret;
+
+	/* No signal of the embedding program is ever handled here. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_BLOCK, &all, &old);
+	ev->start_status = 1;
+	ret = -pthread_create(&ev->thread, NULL, evloop_thread, ev);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret)
+		return ret;
+	ev->started = true;
+	pthread_mutex_lock(&ev->lock);
+	while (ev->start_status == 1)
+		pthread_cond_wait(&ev->cond, &ev->lock);
+	ret = ev->start_status;
+	pthread_mutex_unlock(&ev->lock);
+	if (ret)
+		vm_log(ev->vm, LOG_ERR, "device thread: cannot install its seccomp filter: %s",
+		       strerror(-ret));
+	return ret ? -ALCATRAZ_E_SANDBOX : 0;
+}
+
+void evloop_free(struct evloop *ev)
+{
+	if (!ev)
+		return;
+	if (ev->started) {
+		__atomic_store_n(&ev->stop, 1, __ATOMIC_RELEASE);
+		evloop_wake(ev);
+		pthread_join(ev->thread, NULL);
+	}
+	close(ev->wake_fd);
+	pthread_cond_destroy(&ev->cond);
+	pthread_mutex_destroy(&ev->lock);
+	free(ev);
+}

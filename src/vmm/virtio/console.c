@@ -1,0 +1,204 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * virtio-console (virtio 1.2, section 5.3), a single port: the command's
+ * standard streams. Output is written to the sink exactly as the guest
+ * queued it; input is read from the host's stdin into a bounce buffer only
+ * when the guest has posted receive buffers, so a guest that stops reading
+ * pushes back on the host instead of growing a queue here.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "evloop.h"
+#include "virtio.h"
+
+#define VIRTIO_ID_CONSOLE 3
+#define Q_RX 0
+#define Q_TX 1
+#define STDIN_CHUNK 65536
+
+struct console {
+	struct virtio_dev *dev;
+	int in_fd, out_fd;
+	uint8_t *pending;       /* stdin bytes read but not yet delivered */
+	size_t pending_len, pending_off;
+	bool in_eof;
+	uint64_t in_total;      /* stdin bytes read in all */
+	bool out_broken;        /* the sink failed: keep consuming, drop bytes */
+	struct vq_elem elem;    /* no allocation on the I/O path (seccomp: no mmap) */
+};
+
+static void write_all(struct console *c, const struct iovec *iov, unsigned int n)
+{
+	for (unsigned int i = 0; i < n && !c->out_broken; i++) {
+		const uint8_t *p = iov[i].iov_base;
+		size_t left = iov[i].iov_len;
+
+		while (left) {
+			ssize_t w = write(c->out_fd, p, left);
+			if (w < 0 && errno == EINTR)
+				continue;
+			if (w < 0 && errno == EAGAIN) {
+				struct pollfd pfd = { .fd = c->out_fd, .events = POLLOUT };
+				(void)poll(&pfd, 1, 100);
+				continue;
+			}
+			if (w <= 0) {
+				/* The reader went away: the guest must not stall. */
+				c->out_broken = true;
+				break;
+			}
+			p += w;
+			left -= (size_t)w;
+		}
+	}
+}
+
+/* Device lock held. */
+static void process_tx(struct console *c)
+{
+	struct virtio_dev *d = c->dev;
+	struct vq_elem *e = &c->elem;
+	bool any = false;
+
+	while (virtio_pop(d, Q_TX, e) > 0) {
+		if (c->out_fd >= 0)
+			write_all(c, e->out, e->n_out);
+		(void)vq_push(&d->vm->mem, &d->vqs[Q_TX], e->head, 0);
+		any = true;
+	}
+	if (any)
+		virtio_signal_used(d, Q_TX);
+}
+
+/* Moves pending stdin bytes into receive buffers. Device lock held. */
+static void process_rx(struct console *c)
+{
+	struct virtio_dev *d = c->dev;
+	struct vq_elem *e = &c->elem;
+	bool any = false;
+
+	if (c->pending_off >= c->pending_len)
+		return;
+	while (c->pending_off < c->pending_len && virtio_pop(d, Q_RX, e) > 0) {
+		size_t n = buf_to_iov(e->in, e->n_in, 0, c->pending + c->pending_off,
+				      c->pending_len - c->pending_off);
+		c->pending_off += n;
+		(void)vq_push(&d->vm->mem, &d->vqs[Q_RX], e->head, (uint32_t)n);
+		any = true;
+	}
+	if (c->pending_off >= c->pending_len)
+		c->pending_off = c->pending_len = 0;
+	if (any)
+		virtio_signal_used(d, Q_RX);
+}
+
+static void console_notify(struct virtio_dev *d, unsigned int q)
+{
+	struct console *c = d->priv;
+
+	if (q == Q_TX)
+		process_tx(c);
+	else if (q == Q_RX)
+		process_rx(c); /* new buffers: the loop re-asks want() next round */
+}
+
+static short stdin_want(void *opaque)
+{
+	struct console *c = opaque;
+	short want = 0;
+
+	pthread_mutex_lock(&c->dev->lock);
+	if (!c->in_eof && c->pending_len == 0 && virtio_dev_live(c->dev) &&
+	    vq_has_avail(&c->dev->vm->mem, &c->dev->vqs[Q_RX]))
+		want = POLLIN;
+	pthread_mutex_unlock(&c->dev->lock);
+	return want;
+}
+
+static void stdin_ready(void *opaque, int fd, short revents)
+{
+	struct console *c = opaque;
+	ssize_t n;
+
+	do
+		n = read(fd, c->pending, STDIN_CHUNK);
+	while (n < 0 && errno == EINTR);
+	if (n < 0 && errno == EAGAIN)
+		return;
+	if (n <= 0) {
+		c->in_eof = true;
+		control_stdin_eof(c->dev->vm, c->in_total);
+		return;
+	}
+	pthread_mutex_lock(&c->dev->lock);
+	c->pending_len = (size_t)n;
+	c->pending_off = 0;
+	c->in_total += (uint64_t)n;
+	process_rx(c);
+	pthread_mutex_unlock(&c->dev->lock);
+}
+
+void virtio_console_drain(struct vm *vm)
+{
+	struct virtio_dev *d = vm->console_dev;
+
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->lock);
+	process_tx(d->priv);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void console_reset(struct virtio_dev *d)
+{
+	struct console *c = d->priv;
+
+	c->pending_off = c->pending_len = 0;
+}
+
+static void console_free(struct virtio_dev *d)
+{
+	struct console *c = d->priv;
+
+	free(c->pending);
+	free(c);
+}
+
+static const struct virtio_dev_ops console_ops = {
+	.notify = console_notify,
+	.reset = console_reset,
+	.free = console_free,
+};
+
+int virtio_console_init(struct vm *vm)
+{
+	struct console *c = calloc(1, sizeof(*c));
+	int ret;
+
+	if (!c)
+		return -ENOMEM;
+	c->pending = malloc(STDIN_CHUNK);
+	if (!c->pending) {
+		free(c);
+		return -ENOMEM;
+	}
+	c->in_fd = vm->cfg.argv ? vm->cfg.stdin_fd : -1;
+	c->out_fd = vm->cfg.argv ? vm->cfg.stdout_fd : -1;
+	c->in_eof = c->in_fd < 0;
+	ret = virtio_dev_add(vm, "console", VIRTIO_ID_CONSOLE, 0, 2, &console_ops, c, &c->dev);
+	if (ret) {
+		free(c->pending);
+		free(c);
+		return ret;
+	}
+	c->dev->config_len = 12; /* cols, rows, max_nr_ports, emerg_wr: unused */
+	vm->console_dev = c->dev;
+	if (c->in_fd >= 0)
+		ret = evloop_add(vm->evloop, c->in_fd, stdin_want, stdin_ready, c);
+	return ret;
+}

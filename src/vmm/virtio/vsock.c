@@ -1,0 +1,313 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * virtio-vsock (virtio 1.2, section 5.10), emulated in-process: the only
+ * peer is the control channel, so the device accepts exactly one stream
+ * connection, from the guest to host CID 2 on the control port, and resets
+ * everything else. Flow control is the spec's credit scheme: we never send
+ * more than the guest advertised room for, and we consume what the guest
+ * sends at once, so our own credit is returned as soon as half is used.
+ */
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "control.h"
+#include "virtio.h"
+#include "../../guest/control_proto.h"
+
+#define VIRTIO_ID_VSOCK 19
+#define Q_RX 0
+#define Q_TX 1
+#define Q_EVENT 2
+
+#define GUEST_CID 3
+#define TYPE_STREAM 1
+#define OP_REQUEST 1
+#define OP_RESPONSE 2
+#define OP_RST 3
+#define OP_SHUTDOWN 4
+#define OP_RW 5
+#define OP_CREDIT_UPDATE 6
+#define OP_CREDIT_REQUEST 7
+
+#define HOST_BUF_ALLOC (256u * 1024u)
+#define MAX_PKT_PAYLOAD 65536u
+#define CTL_QUEUE 16
+
+struct vsock_hdr {
+	uint64_t src_cid;
+	uint64_t dst_cid;
+	uint32_t src_port;
+	uint32_t dst_port;
+	uint32_t len;
+	uint16_t type;
+	uint16_t op;
+	uint32_t flags;
+	uint32_t buf_alloc;
+	uint32_t fwd_cnt;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct vsock_hdr) == 44, "virtio_vsock_hdr is 44 bytes");
+
+struct ctl_pkt {
+	uint16_t op;
+	uint32_t host_port, guest_port;
+};
+
+struct vsock {
+	struct virtio_dev *dev;
+	bool connected, used;       /* one connection per VM, ever */
+	uint32_t guest_port;
+	uint32_t peer_buf_alloc, peer_fwd_cnt;
+	uint32_t tx_cnt;            /* payload bytes sent to the guest */
+	uint32_t fwd_cnt;           /* payload bytes received and consumed */
+	uint32_t fwd_reported;      /* fwd_cnt as last told to the guest */
+	struct ctl_pkt ctl[CTL_QUEUE];
+	unsigned int nctl;
+	uint8_t *buf;               /* staging for one packet's payload */
+	struct vq_elem elem;
+};
+
+static void queue_ctl(struct vsock *v, uint16_t op, uint32_t host_port, uint32_t guest_port)
+{
+	if (v->nctl >= CTL_QUEUE)
+		return; /* a guest flooding us with bad packets loses replies */
+	v->ctl[v->nctl++] = (struct ctl_pkt){ op, host_port, guest_port };
+}
+
+static uint32_t peer_credit(const struct vsock *v)
+{
+	uint32_t in_flight = v->tx_cnt - v->peer_fwd_cnt;
+
+	return in_flight > v->peer_buf_alloc ? 0 : v->peer_buf_alloc - in_flight;
+}
+
+/* Sends queued control packets and control-channel data into the guest's
+ * receive buffers. Device lock held. */
+static void flush_rx(struct vsock *v)
+{
+	struct virtio_dev *d = v->dev;
+	struct vq_elem *e = &v->elem;
+	bool any = false;
+
+	for (;;) {
+		struct vsock_hdr h = { .src_cid = ALCATRAZ_CTL_HOST_CID, .dst_cid = GUEST_CID,
+				       .type = TYPE_STREAM };
+		uint32_t n = 0;
+		bool data = false;
+
+		if (v->nctl == 0) {
+			data = v->connected && peer_credit(v) > 0 && control_has_output(d->vm);
+			if (!data)
+				break;
+		}
+		if (virtio_pop(d, Q_RX, e) <= 0)
+			break;
+		if (e->in_len < sizeof(h)) {
+			virtio_dev_needs_reset(d, "receive buffer smaller than a packet header");
+			break;
+		}
+		if (data) {
+			uint64_t room = e->in_len - sizeof(h);
+			uint32_t max = peer_credit(v);
+			if (max > room)
+				max = (uint32_t)room;
+			if (max > MAX_PKT_PAYLOAD)
+				max = MAX_PKT_PAYLOAD;
+			n = (uint32_t)control_take(d->vm, v->buf, max);
+			h.op = OP_RW;
+			h.src_port = ALCATRAZ_CTL_VSOCK_PORT;
+			h.dst_port = v->guest_port;
+			v->tx_cnt += n;
+		} else {
+			struct ctl_pkt *p = &v->ctl[0];
+			h.op = p->op;
+			h.src_port = p->host_port;
+			h.dst_port = p->guest_port;
+			memmove(&v->ctl[0], &v->ctl[1], --v->nctl * sizeof(v->ctl[0]));
+		}
+		h.len = n;
+		h.buf_alloc = HOST_BUF_ALLOC;
+		h.fwd_cnt = v->fwd_cnt;
+		v->fwd_reported = v->fwd_cnt;
+		buf_to_iov(e->in, e->n_in, 0, &h, sizeof(h));
+		if (n)
+			buf_to_iov(e->in, e->n_in, sizeof(h), v->buf, n);
+		(void)vq_push(&d->vm->mem, &d->vqs[Q_RX], e->head, (uint32_t)sizeof(h) + n);
+		any = true;
+	}
+	if (any)
+		virtio_signal_used(d, Q_RX);
+}
+
+static void disconnect(struct vsock *v)
+{
+	if (!v->connected)
+		return;
+	v->connected = false;
+	control_disconnected(v->dev->vm);
+}
+
+/* One packet from the guest. Device lock held. */
+static void handle_tx(struct vsock *v, const struct vq_elem *e)
+{
+	struct vm *vm = v->dev->vm;
+	struct vsock_hdr h;
+	bool ours;
+
+	if (iov_to_buf(e->out, e->n_out, 0, &h, sizeof(h)) != sizeof(h))
+		return; /* not even a header: dropped */
+	if (h.src_cid != GUEST_CID || h.dst_cid != ALCATRAZ_CTL_HOST_CID)
+		return; /* misaddressed: nobody to answer */
+	if (h.type != TYPE_STREAM) {
+		if (h.op != OP_RST)
+			queue_ctl(v, OP_RST, h.dst_port, h.src_port);
+		return;
+	}
+	ours = v->connected && h.src_port == v->guest_port &&
+	       h.dst_port == ALCATRAZ_CTL_VSOCK_PORT;
+	if (ours) {
+		v->peer_buf_alloc = h.buf_alloc;
+		v->peer_fwd_cnt = h.fwd_cnt;
+	}
+	switch (h.op) {
+	case OP_REQUEST:
+		if (h.dst_port == ALCATRAZ_CTL_VSOCK_PORT && !v->used) {
+			v->used = v->connected = true;
+			v->guest_port = h.src_port;
+			v->peer_buf_alloc = h.buf_alloc;
+			v->peer_fwd_cnt = h.fwd_cnt;
+			queue_ctl(v, OP_RESPONSE, h.dst_port, h.src_port);
+			control_connected(vm);
+		} else {
+			queue_ctl(v, OP_RST, h.dst_port, h.src_port);
+		}
+		break;
+	case OP_RW: {
+		uint64_t off = sizeof(h);
+		if (!ours) {
+			queue_ctl(v, OP_RST, h.dst_port, h.src_port);
+			break;
+		}
+		if (h.len > e->out_len - sizeof(h) || h.len > HOST_BUF_ALLOC) {
+			virtio_dev_needs_reset(v->dev, "packet length beyond its buffer");
+			break;
+		}
+		while (off < sizeof(h) + (uint64_t)h.len) {
+			size_t chunk = sizeof(h) + h.len - off;
+			if (chunk > MAX_PKT_PAYLOAD)
+				chunk = MAX_PKT_PAYLOAD;
+			iov_to_buf(e->out, e->n_out, off, v->buf, chunk);
+			off += chunk;
+			if (control_receive(vm, v->buf, chunk) < 0) {
+				queue_ctl(v, OP_RST, ALCATRAZ_CTL_VSOCK_PORT, v->guest_port);
+				v->connected = false;
+				return;
+			}
+		}
+		v->fwd_cnt += h.len;
+		if (v->fwd_cnt - v->fwd_reported >= HOST_BUF_ALLOC / 2)
+			queue_ctl(v, OP_CREDIT_UPDATE, ALCATRAZ_CTL_VSOCK_PORT, v->guest_port);
+		break;
+	}
+	case OP_CREDIT_UPDATE:
+		break; /* credit already taken from the header */
+	case OP_CREDIT_REQUEST:
+		if (ours)
+			queue_ctl(v, OP_CREDIT_UPDATE, ALCATRAZ_CTL_VSOCK_PORT, v->guest_port);
+		break;
+	case OP_SHUTDOWN:
+		if (ours) {
+			queue_ctl(v, OP_RST, ALCATRAZ_CTL_VSOCK_PORT, v->guest_port);
+			disconnect(v);
+		}
+		break;
+	case OP_RST:
+		if (ours)
+			disconnect(v);
+		break;
+	default:
+		if (ours || h.op == OP_RESPONSE)
+			queue_ctl(v, OP_RST, h.dst_port, h.src_port);
+		break;
+	}
+}
+
+static void vsock_notify(struct virtio_dev *d, unsigned int q)
+{
+	struct vsock *v = d->priv;
+
+	if (q == Q_TX) {
+		bool any = false;
+		while (virtio_pop(d, Q_TX, &v->elem) > 0) {
+			uint16_t head = v->elem.head;
+			handle_tx(v, &v->elem);
+			(void)vq_push(&d->vm->mem, &d->vqs[Q_TX], head, 0);
+			any = true;
+		}
+		if (any)
+			virtio_signal_used(d, Q_TX);
+	}
+	/* Q_EVENT: we never send transport events; its buffers just wait. */
+	flush_rx(v);
+}
+
+void virtio_vsock_flush(struct vm *vm)
+{
+	struct virtio_dev *d = vm->vsock_dev;
+
+	if (!d)
+		return;
+	pthread_mutex_lock(&d->lock);
+	if (virtio_dev_live(d))
+		flush_rx(d->priv);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static void vsock_reset(struct virtio_dev *d)
+{
+	struct vsock *v = d->priv;
+
+	/* A driver reset drops the connection (5.10.6.6). */
+	v->nctl = 0;
+	disconnect(v);
+}
+
+static void vsock_free(struct virtio_dev *d)
+{
+	struct vsock *v = d->priv;
+
+	free(v->buf);
+	free(v);
+}
+
+static const struct virtio_dev_ops vsock_ops = {
+	.notify = vsock_notify,
+	.reset = vsock_reset,
+	.free = vsock_free,
+};
+
+int virtio_vsock_init(struct vm *vm)
+{
+	struct vsock *v = calloc(1, sizeof(*v));
+	uint64_t cid = GUEST_CID;
+	int ret;
+
+	if (!v)
+		return -ENOMEM;
+	v->buf = malloc(MAX_PKT_PAYLOAD);
+	if (!v->buf) {
+		free(v);
+		return -ENOMEM;
+	}
+	ret = virtio_dev_add(vm, "vsock", VIRTIO_ID_VSOCK, 0, 3, &vsock_ops, v, &v->dev);
+	if (ret) {
+		free(v->buf);
+		free(v);
+		return ret;
+	}
+	memcpy(v->dev->config, &cid, sizeof(cid));
+	v->dev->config_len = sizeof(cid);
+	vm->vsock_dev = v->dev;
+	return 0;
+}
