@@ -21,6 +21,7 @@
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/close_range.h>
 
 #include "jail.h"
 #include "sandbox.h"
@@ -95,6 +96,31 @@ static void test_hook_after_start(struct vm *vm) { }
 static void test_hook_in_jail(struct vm *vm) { }
 #endif
 
+static int cmp_int(const void *a, const void *b)
+{
+	return *(const int *)a - *(const int *)b;
+}
+
+/* The VMM process starts as a copy of the embedding program: close every
+ * descriptor it inherited except the few the VM was given, so a compromised
+ * VMM cannot write to the program's sockets or files. */
+static void close_inherited_fds(const struct vm_config *vc, int sock)
+{
+	int keep[] = { 0, 1, 2, sock, vc->serial_fd, vc->log_fd, vc->stdin_fd, vc->stdout_fd };
+	unsigned int n = sizeof(keep) / sizeof(keep[0]);
+	int next = 0;
+
+	qsort(keep, n, sizeof(keep[0]), cmp_int);
+	for (unsigned int i = 0; i < n; i++) {
+		if (keep[i] < next)
+			continue; /* -1 entries and duplicates */
+		if (keep[i] > next)
+			close_range((unsigned int)next, (unsigned int)keep[i] - 1, 0);
+		next = keep[i] + 1;
+	}
+	close_range((unsigned int)next, ~0U, 0);
+}
+
 /* The VMM process. Never returns. */
 static void __attribute__((noreturn)) vmm_main(const struct vm_config *vc, int sock)
 {
@@ -104,6 +130,7 @@ static void __attribute__((noreturn)) vmm_main(const struct vm_config *vc, int s
 	int ret;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	close_inherited_fds(vc, sock);
 	ret = jail_unshare(why, sizeof(why));
 	if (ret) {
 		send_msg(sock, MSG_CREATED, -ALCATRAZ_E_SANDBOX, why, NULL);

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <unistd.h>
 
 #include <alcatraz/alcatraz.h>
@@ -130,6 +131,39 @@ START_TEST(every_vmm_thread_is_filtered)
 }
 END_TEST
 
+START_TEST(inherited_fds_are_closed)
+{
+	/* Not close-on-exec, as a careless embedding program might leave it. */
+	int secret = memfd_create("alcatraz-test-secret", 0);
+	ck_assert_int_ge(secret, 0);
+	struct alcatraz_vm *vm = start_vm(endless, -1, 10000);
+	char path[512], link[512];
+	pid_t pid = vmm_pid_of(vm);
+	int fds = 0;
+
+	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
+	DIR *d = opendir(path);
+	ck_assert_ptr_nonnull(d);
+	struct dirent *e;
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/fd/%s", pid, e->d_name);
+		ssize_t n = readlink(path, link, sizeof(link) - 1);
+		if (n < 0)
+			continue;
+		link[n] = 0;
+		fds++;
+		ck_assert_msg(!strstr(link, "alcatraz-test-secret"), "VMM holds fd %s -> %s",
+			      e->d_name, link);
+	}
+	closedir(d);
+	alcatraz_vm_destroy(vm);
+	close(secret);
+	ck_assert_int_gt(fds, 0);
+}
+END_TEST
+
 START_TEST(host_files_are_not_visible)
 {
 	int p[2];
@@ -231,6 +265,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, fork_is_killed);
 	tcase_add_test(tc, every_vmm_thread_is_filtered);
 	tcase_add_test(tc, host_files_are_not_visible);
+	tcase_add_test(tc, inherited_fds_are_closed);
 	tcase_add_test(tc, create_destroy_cycles_leak_nothing);
 	suite_add_tcase(s, tc);
 	SRunner *sr = srunner_create(s);
