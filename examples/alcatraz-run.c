@@ -1,9 +1,14 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * alcatraz-run: run a guest in a microVM and exit with its status.
+ * alcatraz-run: run a command in a Linux microVM (or a raw tiny guest) and
+ * exit with its status.
  *
- * Exit status: the guest's own status; 124 on timeout; 125 with a one-line
- * message on a runtime error (including a crashed guest); 137 when killed.
+ *   alcatraz-run [OPTIONS] -- COMMAND [ARGS...]
+ *   alcatraz-run [OPTIONS] --guest IMAGE
+ *
+ * Exit status: the command's own status; 128+n when killed by signal n;
+ * 126 not executable; 127 not found; 124 on timeout; 125 with a one-line
+ * message on a runtime error (including a crashed guest).
  */
 #include <errno.h>
 #include <getopt.h>
@@ -19,9 +24,24 @@
 #define EXIT_TIMEOUT 124
 #define EXIT_RUNTIME 125
 
+#define MAX_LIST 64
+
 struct options {
 	const char *guest;
 	const char *kernel;
+	const char *initrd;
+	const char *cmdline;
+	const char *rootfs;
+	const char *root_disk;
+	const char *workdir;
+	const char *disks[MAX_LIST];
+	unsigned int nr_disks;
+	const char *envs[MAX_LIST];
+	unsigned int nr_envs;
+	char **command;
+	int stats;
+	int serial;
+	int no_sandbox;
 	unsigned long cpus;
 	unsigned long memory_mib;
 	double timeout_s;
@@ -32,9 +52,22 @@ struct options {
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: alcatraz-run [OPTIONS] --guest IMAGE\n"
-		"Run a guest in a KVM microVM and exit with its status.\n"
+		"Usage: alcatraz-run [OPTIONS] -- COMMAND [ARGS...]\n"
+		"       alcatraz-run [OPTIONS] --guest IMAGE\n"
+		"Run a command in a KVM microVM and exit with its status.\n"
 		"\n"
+		"  -k, --kernel PATH     guest kernel (vmlinux or bzImage; default: $ALCATRAZ_KERNEL,\n"
+		"                        the installed one, then the build tree's)\n"
+		"      --rootfs DIR      pack DIR as the root file system (default: busybox)\n"
+		"      --disk IMG[,ro]   attach a raw disk image (repeatable; /dev/vdX)\n"
+		"      --root-disk IMG   boot from an ext4 image\n"
+		"  -e, --env K=V         set an environment variable (repeatable)\n"
+		"  -w, --workdir DIR     working directory of the command\n"
+		"      --initrd PATH     use this initramfs instead of building one\n"
+		"      --cmdline ARGS    extra kernel command line\n"
+		"      --stats           print timings as JSON on standard error\n"
+		"      --serial          show the guest kernel's log on standard error\n"
+		"      --insecure-no-sandbox  run the VMM unjailed, in this process\n"
 		"  -g, --guest IMAGE     raw 64-bit guest image (entered at 1 MiB)\n"
 		"  -c, --cpus N          vCPUs (default 1)\n"
 		"  -m, --memory MIB      guest RAM in MiB (default 128)\n"
@@ -44,8 +77,8 @@ static void usage(FILE *f)
 		"  -h, --help            show this help\n"
 		"  -V, --version         show the version\n"
 		"\n"
-		"Exit status: the guest's status; 124 timeout; 125 runtime error or guest\n"
-		"crash; 137 killed.\n");
+		"Exit status: the command's status; 128+n killed by signal n; 126 not\n"
+		"executable; 127 not found; 124 timeout; 125 runtime error.\n");
 }
 
 static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -73,9 +106,21 @@ static int parse_ulong(const char *s, unsigned long *out)
 
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_IRQCHIP = 256 };
+	enum { OPT_IRQCHIP = 256, OPT_ROOTFS, OPT_DISK, OPT_ROOT_DISK, OPT_INITRD, OPT_CMDLINE,
+	       OPT_STATS, OPT_SERIAL, OPT_NO_SANDBOX };
 	static const struct option longopts[] = {
 		{ "guest", required_argument, NULL, 'g' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "rootfs", required_argument, NULL, OPT_ROOTFS },
+		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "root-disk", required_argument, NULL, OPT_ROOT_DISK },
+		{ "env", required_argument, NULL, 'e' },
+		{ "workdir", required_argument, NULL, 'w' },
+		{ "initrd", required_argument, NULL, OPT_INITRD },
+		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
+		{ "stats", no_argument, NULL, OPT_STATS },
+		{ "serial", no_argument, NULL, OPT_SERIAL },
+		{ "insecure-no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -88,10 +133,51 @@ static int parse_args(int argc, char **argv, struct options *o)
 	int c;
 
 	opterr = 0;
-	while ((c = getopt_long(argc, argv, "+:g:c:m:t:vhV", longopts, NULL)) != -1) {
+	while ((c = getopt_long(argc, argv, "+:g:k:e:w:c:m:t:vhV", longopts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
 			o->guest = optarg;
+			break;
+		case 'k':
+			o->kernel = optarg;
+			break;
+		case OPT_ROOTFS:
+			o->rootfs = optarg;
+			break;
+		case OPT_DISK:
+			if (o->nr_disks >= 8)
+				return die("at most 8 --disk options");
+			o->disks[o->nr_disks++] = optarg;
+			break;
+		case OPT_ROOT_DISK:
+			o->root_disk = optarg;
+			break;
+		case 'e':
+			if (!strchr(optarg, '=') || optarg[0] == '=')
+				return die("--env wants KEY=VALUE, not '%s'", optarg);
+			if (o->nr_envs >= MAX_LIST)
+				return die("at most %d --env options", MAX_LIST);
+			o->envs[o->nr_envs++] = optarg;
+			break;
+		case 'w':
+			if (optarg[0] != '/')
+				return die("--workdir wants an absolute path, not '%s'", optarg);
+			o->workdir = optarg;
+			break;
+		case OPT_INITRD:
+			o->initrd = optarg;
+			break;
+		case OPT_CMDLINE:
+			o->cmdline = optarg;
+			break;
+		case OPT_STATS:
+			o->stats = 1;
+			break;
+		case OPT_SERIAL:
+			o->serial = 1;
+			break;
+		case OPT_NO_SANDBOX:
+			o->no_sandbox = 1;
 			break;
 		case 'c':
 			if (parse_ulong(optarg, &o->cpus) || o->cpus == 0 || o->cpus > 64)
@@ -136,9 +222,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 		}
 	}
 	if (optind < argc)
-		return die("unexpected argument '%s' (see --help)", argv[optind]);
-	if (!o->guest)
-		return die("nothing to run: give --guest IMAGE (see --help)");
+		o->command = argv + optind;
+	if (o->guest && o->command)
+		return die("--guest runs a raw image and takes no command");
+	if (!o->guest && !o->command)
+		return die("nothing to run: give -- COMMAND [ARGS...] or --guest IMAGE (see --help)");
 	return 0;
 }
 
@@ -208,6 +296,138 @@ static int run(const struct options *o)
 	return status_of(&res);
 }
 
+static void print_stats(const struct alcatraz_result *r, int code)
+{
+	const struct alcatraz_timings *t = &r->timings;
+
+	/* Milestones in ms since the VM started; null when not reached. */
+	fprintf(stderr, "{\"vmm_start_ms\": %.3f", t->vmm_ready_ns / 1e6);
+#define FIELD(name, v)                                                   \
+	do {                                                             \
+		if (v)                                                   \
+			fprintf(stderr, ", \"" name "\": %.3f", (v) / 1e6); \
+		else                                                     \
+			fprintf(stderr, ", \"" name "\": null");          \
+	} while (0)
+	FIELD("kernel_entry_ms", t->first_exit_ns);
+	FIELD("init_start_ms", t->init_start_ns);
+	FIELD("cmd_start_ms", t->cmd_start_ns);
+	FIELD("exit_ms", t->end_ns);
+#undef FIELD
+	fprintf(stderr, ", \"end\": \"%s\", \"exit_code\": %d}\n", alcatraz_exit_kind_name(r->kind),
+		code);
+}
+
+static int split_disk(const char *arg, char *path, size_t len, bool *ro)
+{
+	const char *comma = strrchr(arg, ',');
+
+	*ro = false;
+	if (comma && !strcmp(comma, ",ro")) {
+		*ro = true;
+	} else if (comma && !strcmp(comma, ",rw")) {
+	} else {
+		comma = NULL;
+	}
+	size_t n = comma ? (size_t)(comma - arg) : strlen(arg);
+	if (n == 0 || n >= len)
+		return -1;
+	memcpy(path, arg, n);
+	path[n] = '\0';
+	return 0;
+}
+
+static int run_command(const struct options *o)
+{
+	struct alcatraz_config *cfg = NULL;
+	struct alcatraz_vm *vm = NULL;
+	struct alcatraz_result res;
+	char kernel[4096], msg[256], path[4096];
+	int ret, code;
+
+	/* A kvm_pvm host would crawl for seconds and then fail: say so now. */
+	ret = alcatraz_kvm_probe(msg, sizeof(msg));
+	if (ret == -ALCATRAZ_E_SLOWKVM)
+		return die("%s (run it in the lab: tests/lab/run)", msg);
+	if (ret)
+		return die("%s", msg);
+	if (o->kernel) {
+		snprintf(kernel, sizeof(kernel), "%s", o->kernel);
+	} else if (alcatraz_default_kernel(kernel, sizeof(kernel))) {
+		return die("no guest kernel: build it with 'ninja -C build kernel' (kernel/README.md), "
+			   "or give --kernel PATH or ALCATRAZ_KERNEL");
+	}
+	if (access(kernel, R_OK) < 0)
+		return die("cannot read kernel '%s': %s", kernel, strerror(errno));
+	if (o->rootfs && access(o->rootfs, R_OK | X_OK) < 0)
+		return die("cannot read rootfs directory '%s': %s", o->rootfs, strerror(errno));
+	ret = alcatraz_config_new(&cfg);
+	if (ret)
+		return die("%s", alcatraz_strerror(ret));
+	if ((ret = alcatraz_config_set_kernel(cfg, kernel)) ||
+	    (ret = alcatraz_config_set_command(cfg, (const char *const *)o->command)) ||
+	    (ret = alcatraz_config_set_vcpus(cfg, (unsigned int)o->cpus)) ||
+	    (ret = alcatraz_config_set_memory_mib(cfg, o->memory_mib)) ||
+	    (ret = alcatraz_config_set_stdio(cfg, STDIN_FILENO, STDOUT_FILENO, -1)) ||
+	    (ret = alcatraz_config_set_timeout_ms(cfg, (uint64_t)(o->timeout_s * 1000.0))) ||
+	    (o->serial && (ret = alcatraz_config_set_serial_fd(cfg, STDERR_FILENO))) ||
+	    (o->no_sandbox && (ret = alcatraz_config_set_insecure_no_sandbox(cfg, true))) ||
+	    (o->verbose && (ret = alcatraz_config_set_log_fd(cfg, STDERR_FILENO))) ||
+	    (o->workdir && (ret = alcatraz_config_set_workdir(cfg, o->workdir))) ||
+	    (o->rootfs && (ret = alcatraz_config_set_rootfs_dir(cfg, o->rootfs))) ||
+	    (o->root_disk && (ret = alcatraz_config_set_root_disk(cfg, o->root_disk))) ||
+	    (o->initrd && (ret = alcatraz_config_set_initrd(cfg, o->initrd))) ||
+	    (o->cmdline && (ret = alcatraz_config_set_cmdline(cfg, o->cmdline))))
+		goto bad;
+	for (unsigned int i = 0; i < o->nr_envs; i++)
+		if ((ret = alcatraz_config_add_env(cfg, o->envs[i])))
+			goto bad;
+	for (unsigned int i = 0; i < o->nr_disks; i++) {
+		bool ro;
+		if (split_disk(o->disks[i], path, sizeof(path), &ro)) {
+			alcatraz_config_free(cfg);
+			return die("--disk wants IMG or IMG,ro, not '%s'", o->disks[i]);
+		}
+		if (access(path, ro ? R_OK : R_OK | W_OK) < 0) {
+			alcatraz_config_free(cfg);
+			return die("cannot open disk '%s': %s", path, strerror(errno));
+		}
+		if ((ret = alcatraz_config_add_disk(cfg, path, ro)))
+			goto bad;
+	}
+	ret = alcatraz_vm_create(cfg, &vm);
+	alcatraz_config_free(cfg);
+	if (ret) {
+		if (ret == -ENOENT && !o->initrd)
+			return die("cannot create the VM: alcatraz-init or busybox not found (set "
+				   "ALCATRAZ_INIT / ALCATRAZ_BUSYBOX)%s",
+				   o->verbose ? "" : " or see --verbose");
+		if (ret == -EBUSY)
+			return die("a disk image is locked by another VM");
+		return die("cannot create the VM: %s%s", alcatraz_strerror(ret),
+			   o->verbose ? "" : " (run with --verbose for details)");
+	}
+	ret = alcatraz_vm_start(vm);
+	if (ret == 0)
+		ret = alcatraz_vm_wait(vm, -1);
+	if (ret == 0)
+		ret = alcatraz_vm_result(vm, &res);
+	alcatraz_vm_destroy(vm);
+	if (ret)
+		return die("%s", alcatraz_strerror(ret));
+	code = alcatraz_result_exit_code(&res);
+	if (code == 125)
+		die("%s", res.message[0] ? res.message : "the VM failed");
+	else if (res.kind == ALCATRAZ_EXIT_TIMEOUT)
+		fprintf(stderr, "alcatraz-run: %s\n", res.message);
+	if (o->stats)
+		print_stats(&res, code);
+	return code;
+bad:
+	alcatraz_config_free(cfg);
+	return die("bad configuration: %s", alcatraz_strerror(ret));
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { .cpus = 1, .memory_mib = 128, .irqchip = ALCATRAZ_IRQCHIP_AUTO };
@@ -216,5 +436,5 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret;
 	fflush(stdout);
-	return run(&o);
+	return o.command ? run_command(&o) : run(&o);
 }
