@@ -73,10 +73,22 @@ static int pivot_to_empty_root(char *why, size_t len)
 		return fail(why, len, "entering the jail's root");
 	/* pivot_root(".", ".") stacks the old root under the new one; the
 	 * detach below removes it (see pivot_root(2)). */
-	if (syscall(SYS_pivot_root, ".", ".") < 0)
+	if (syscall(SYS_pivot_root, ".", ".") == 0) {
+		if (umount2(".", MNT_DETACH) < 0)
+			return fail(why, len, "detaching the host's root");
+	} else if (errno == EINVAL) {
+		/* The host runs from an initramfs, whose rootfs cannot be
+		 * pivoted away: move the tmpfs over "/" and chroot into it, as
+		 * switch_root does. The old root stays mounted underneath but
+		 * no path or descriptor reaches it, and without CAP_SYS_CHROOT
+		 * (dropped below) there is no way back out. */
+		if (mount(".", "/", NULL, MS_MOVE, NULL) < 0)
+			return fail(why, len, "moving the jail's tmpfs over /");
+		if (chroot(".") < 0)
+			return fail(why, len, "chroot into the jail");
+	} else {
 		return fail(why, len, "pivot_root");
-	if (umount2(".", MNT_DETACH) < 0)
-		return fail(why, len, "detaching the host's root");
+	}
 	if (chdir("/") < 0)
 		return fail(why, len, "chdir /");
 	if (mount(NULL, "/", NULL, MS_REMOUNT | MS_BIND | MS_RDONLY | MS_NOSUID | MS_NODEV | MS_NOEXEC,
