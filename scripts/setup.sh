@@ -12,6 +12,8 @@ packages=(
 	# the lab: an emulated AMD-V machine running Debian's cloud kernel and kvm_amd
 	qemu-system-x86 linux-image-cloud-amd64 linux-headers-cloud-amd64
 	busybox-static cpio kmod
+	# the VT-x lab: Bochs emulating an Intel CPU with VMX and EPT, booted from a GRUB ISO
+	bochs bochsbios vgabios bochs-term grub-pc-bin grub-common xorriso mtools
 )
 
 if [ "$(id -u)" != 0 ]; then

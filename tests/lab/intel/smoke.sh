@@ -1,0 +1,36 @@
+#!/bin/sh
+# VT-x lab smoke test (tests/lab/run --vendor intel): kvm_intel is loaded
+# with EPT, unrestricted guest, VPID and shadow VMCS, and the project's tiny
+# guest runs through alcatraz-run on it (nested in Bochs's VMX).
+fail=0
+check() { # description command...
+    d=$1; shift
+    if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; fail=$((fail + 1)); fi
+}
+param() { # name value
+    grep -qx "$2" "/sys/module/kvm_intel/parameters/$1"
+}
+check "the CPU has vmx and ept" grep -q ' vmx .* ept' /proc/cpuinfo
+check "/sys/module/kvm_intel is there" test -d /sys/module/kvm_intel
+check "kvm_intel ept=Y" param ept Y
+check "kvm_intel unrestricted_guest=Y" param unrestricted_guest Y
+check "kvm_intel vpid=Y" param vpid Y
+check "kvm_intel enable_shadow_vmcs=Y" param enable_shadow_vmcs Y
+check "/dev/kvm is a character device" test -c /dev/kvm
+run=/alcatraz/build/examples/alcatraz-run
+img=/alcatraz/build/tests/guests/hello.img
+if [ -x "$run" ] && [ -f "$img" ]; then
+    t0=$(cut -d' ' -f1 /proc/uptime)
+    out=$("$run" --guest "$img" 2>/tmp/hello.err < /dev/null)
+    rc=$?
+    t1=$(cut -d' ' -f1 /proc/uptime)
+    echo "hello: status $rc in $(awk "BEGIN{printf \"%.2f\", $t1 - $t0}") s: $out"
+    [ -s /tmp/hello.err ] && sed 's/^/hello stderr: /' /tmp/hello.err
+    check "alcatraz-run --guest hello.img exits 0" test "$rc" = 0
+    check "hello.img says hello" test "$out" = "Hello from an Alcatraz tiny guest!"
+else
+    echo "FAIL: $run or $img is missing (build alcatraz-run and the tiny guests)"
+    fail=$((fail + 1))
+fi
+echo "intel-smoke: $fail failed"
+[ "$fail" = 0 ]
