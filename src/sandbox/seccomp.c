@@ -30,6 +30,13 @@ static const int common_calls[] = {
 	SCMP_SYS(clock_gettime), SCMP_SYS(restart_syscall),
 };
 
+/* ASan's runtime tears down each thread's alternate signal stack behind the
+ * program's back. Allowed in sanitizer builds only, which are test builds. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SANITIZER_BUILD 1
+static const int sanitizer_calls[] = { SCMP_SYS(sigaltstack), SCMP_SYS(sched_yield) };
+#endif
+
 static const int vcpu_calls[] = {
 	SCMP_SYS(rt_sigtimedwait), /* draining the kick signal */
 };
@@ -126,10 +133,18 @@ int seccomp_install(enum vmm_thread_role role)
 	ret = add_all(ctx, common_calls, sizeof(common_calls) / sizeof(common_calls[0]));
 	if (!ret)
 		ret = add_all(ctx, r->calls, r->nr_calls);
+#ifdef SANITIZER_BUILD
+	if (!ret)
+		ret = add_all(ctx, sanitizer_calls, sizeof(sanitizer_calls) / sizeof(sanitizer_calls[0]));
+#endif
 	for (unsigned int i = 0; !ret && i < r->nr_ioctls; i++)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(ioctl), 1,
 				       SCMP_A1(SCMP_CMP_EQ, r->ioctls[i]));
-	if (!ret && r->mmap) {
+	bool want_mmap = r->mmap;
+#ifdef SANITIZER_BUILD
+	want_mmap = true; /* ASan allocates shadow and stacks in every thread */
+#endif
+	if (!ret && want_mmap) {
 		ret = seccomp_rule_add(ctx, SCMP_ACT_ALLOW, SCMP_SYS(mmap), 1,
 				       SCMP_A2(SCMP_CMP_MASKED_EQ, PROT_EXEC, 0));
 		if (!ret)
