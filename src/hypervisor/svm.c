@@ -25,6 +25,7 @@ static void svm_build_bug_checks(void)
 	BUILD_BUG_ON(offsetof(struct svm_cpu, leave_rip) != SVMC_LEAVE_RIP);
 	BUILD_BUG_ON(offsetof(struct svm_cpu, leave_rax) != SVMC_LEAVE_RAX);
 	BUILD_BUG_ON(offsetof(struct svm_cpu, leave_efer) != SVMC_LEAVE_EFER);
+	BUILD_BUG_ON(offsetof(struct svm_cpu, run_sti) != SVMC_RUN_STI);
 	BUILD_BUG_ON(sizeof(struct hv_regs) != SVMC_REGS_SIZE);
 	BUILD_BUG_ON(SVM_X_NR > HV_NR_EXIT_IDX);
 }

@@ -12,6 +12,7 @@
 #define SVMC_LEAVE_RIP	40
 #define SVMC_LEAVE_RAX	48
 #define SVMC_LEAVE_EFER	56
+#define SVMC_RUN_STI	64
 #define SVMC_REGS_SIZE	(14 * 8)
 
 #ifndef __ASSEMBLY__
@@ -25,6 +26,7 @@ struct svm_cpu {
 	u64 run_pa;		/* VMCB entered next: vmcb01 (L1) or vmcb02 (L2) */
 	u64 vmcb01_pa;
 	u64 leave_cr3, leave_cr4, leave_rsp, leave_rip, leave_rax, leave_efer;
+	u64 run_sti;		/* host IF=1 around VMRUN: physical interrupts exit L2 */
 
 	struct hv_cpu hv;
 	struct vmcb *vmcb01, *run;

@@ -18,34 +18,96 @@
  */
 #include <linux/mm.h>
 #include <linux/string.h>
+#include <asm/cpufeature.h>
+#include <asm/processor.h>
 #include "svm.h"
 
 #define PTE_P	(1ULL << 0)
 #define PTE_W	(1ULL << 1)
+#define PTE_U	(1ULL << 2)
+#define PTE_A	(1ULL << 5)
+#define PTE_D	(1ULL << 6)
 #define PTE_PS	(1ULL << 7)
+#define PTE_NX	(1ULL << 63)
 #define PTE_ADDR 0x000ffffffffff000ULL
 #define NPT_MAX_TABLES 8192		/* bounds the host's time per VMRUN */
+#define SHADOW_POOL 256			/* shadow NPT pages per CPU (root apart) */
+#define L2_ASID 2			/* L1 runs with ASID 1; every L2 with 2 */
+
+/* NPF error code bits (EXITINFO1) */
+#define PF_P	(1ULL << 0)
+#define PF_W	(1ULL << 1)
+#define PF_RSVD	(1ULL << 3)
+#define PF_ID	(1ULL << 4)
 
 struct svm_nested {
 	struct vmcb vmcb12;		/* private copy of L1's VMCB */
 	/* syscall MSRs as loaded by L1's VMLOAD: for L2 only, never for L1 */
 	u64 star, lstar, cstar, sfmask;
 	unsigned int tables;
+	/* the hardware VMCB for L2, built from vmcb12 at each VMRUN */
+	struct vmcb *vmcb02;
+	u64 vmcb02_pa, vmcb12_pa;
+	/* L2's MSR map: L1's OR'ed with msrpm_forced; all-ones I/O map */
+	u8 *msrpm02, *msrpm_forced;
+	u64 msrpm02_pa, iopm_pa;
+	/* shadow of L1's nested page table (L2 gpa -> host pa), filled on faults */
+	u64 *shadow_root;
+	u64 shadow_root_pa;
+	u64 *pool;
+	u64 pool_pa;
+	unsigned int pool_used;
+	bool shadow_ok, flush, flushbyasid;
+	u64 ncr3;			/* L1's nested_cr3 the shadow reflects */
+	u32 asid12;			/* and L1's ASID for it */
+	u64 rsvd_mask;			/* address bits above MAXPHYADDR */
+};
+
+/* MSRs L2 may access without an exit when L1 passes them through. */
+static const u32 l2_msr_passthrough[] = {
+	MSR_FS_BASE, MSR_GS_BASE, MSR_KERNEL_GS_BASE, MSR_IA32_SYSENTER_CS,
+	MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
+	MSR_SYSCALL_MASK, MSR_TSC_AUX, MSR_IA32_SPEC_CTRL, MSR_IA32_PRED_CMD, MSR_IA32_FLUSH_CMD,
 };
 
 int svm_nested_setup(struct hv *hv, struct svm_cpu *sc)
 {
-	sc->n = hv_arena_alloc(&hv->arena, sizeof(*sc->n), NULL);
-	sc->vgif = true;
-	return sc->n ? 0 : -ENOMEM;
-}
+	struct svm_nested *n;
+	unsigned int i;
 
+	sc->vgif = true;
+	n = sc->n = hv_arena_alloc(&hv->arena, sizeof(*sc->n), NULL);
+	if (!n)
+		return -ENOMEM;
+	n->vmcb02 = hv_arena_alloc(&hv->arena, PAGE_SIZE, &n->vmcb02_pa);
+	n->msrpm02 = hv_arena_alloc(&hv->arena, 2 * PAGE_SIZE, &n->msrpm02_pa);
+	n->msrpm_forced = hv_arena_alloc(&hv->arena, 2 * PAGE_SIZE, NULL);
+	/* 12 KiB I/O map, all ones: every port access by L2 exits (and goes to L1) */
+	if (!n->vmcb02 || !n->msrpm02 || !n->msrpm_forced ||
+	    !hv_arena_alloc(&hv->arena, 3 * PAGE_SIZE, &n->iopm_pa))
+		return -ENOMEM;
+	memset(__va(n->iopm_pa), 0xff, 3 * PAGE_SIZE);
+	n->shadow_root = hv_arena_alloc(&hv->arena, PAGE_SIZE, &n->shadow_root_pa);
+	n->pool = hv_arena_alloc(&hv->arena, SHADOW_POOL * PAGE_SIZE, &n->pool_pa);
+	if (!n->shadow_root || !n->pool)
+		return -ENOMEM;
+	memset(n->msrpm_forced, 0xff, 2 * PAGE_SIZE);
+	for (i = 0; i < ARRAY_SIZE(l2_msr_passthrough); i++) {
+		int bit = svm_msrpm_bit(l2_msr_passthrough[i]);
+
+		n->msrpm_forced[bit / 8] &= ~(3 << (bit % 8));
+	}
+	n->flushbyasid = boot_cpu_has(X86_FEATURE_FLUSHBYASID);
+	n->rsvd_mask = GENMASK_ULL(51, boot_cpu_data.x86_phys_bits);
+	return 0;
+}
 static void __hv_host set_gif(struct svm_cpu *sc, bool on)
 {
 	/*
 	 * GIF=0 must hold L1's interrupts.  With V_INTR_MASKING the physical
-	 * interrupt mask is the host's RFLAGS.IF, which is 0 in the host loop,
-	 * so interrupts stay pending until STGI.
+	 * interrupt mask is the host's RFLAGS.IF, which is 0 in the host loop
+	 * while L1 runs (the loop sets IF only around VMRUN of an L2), so
+	 * interrupts stay pending until STGI.
 	 */
 	sc->vgif = on;
 	if (on)
@@ -91,8 +153,8 @@ static int __hv_host npt_validate(struct svm_cpu *sc, u64 table_pa, int level, u
 	for (i = 0; i < 512; i++) {
 		u64 e = READ_ONCE(t[i]), pa = e & PTE_ADDR;
 
-		if (!(e & PTE_P))
-			continue;
+		if (!(e & PTE_P) || (e & sc->n->rsvd_mask))
+			continue;	/* not present, or faults as reserved */
 		if (level == 1 || ((level == 2 || level == 3) && (e & PTE_PS))) {
 			u64 size = 1ULL << (12 + 9 * (level - 1));
 
@@ -112,7 +174,7 @@ static int __hv_host npt_validate(struct svm_cpu *sc, u64 table_pa, int level, u
 	return -1;
 }
 
-/* #VMEXIT to L1 after its VMRUN: exit code into L1's VMCB, L1 resumes with GIF=0. */
+/* #VMEXIT to L1 after its VMRUN failed a check: exit code into L1's VMCB, L1 resumes with GIF=0. */
 static void __hv_host vmexit_to_l1(struct svm_cpu *sc, u64 vmcb12_pa, u64 code)
 {
 	struct vmcb_control_area *ctl = &sc->n->vmcb12.control;
@@ -131,14 +193,200 @@ static void __hv_host vmexit_to_l1(struct svm_cpu *sc, u64 vmcb12_pa, u64 code)
 	set_gif(sc, false);
 }
 
+/* ---- shadow nested page table ---- */
+
+static void __hv_host shadow_reset(struct svm_cpu *sc)
+{
+	struct svm_nested *n = sc->n;
+
+	memset(n->shadow_root, 0, PAGE_SIZE);
+	n->pool_used = 0;
+	n->flush = true;
+	sc->hv.stats->shadow_resets++;
+}
+
+/* The next-level table under *e, allocated from the pool if absent; NULL if the pool is empty. */
+static u64 *__hv_host shadow_next(struct svm_nested *n, u64 *e)
+{
+	u64 *t;
+
+	if (*e & PTE_P)
+		return n->pool + (((*e & PTE_ADDR) - n->pool_pa) >> 3);
+	if (n->pool_used == SHADOW_POOL)
+		return NULL;
+	t = n->pool + n->pool_used * 512;
+	memset(t, 0, PAGE_SIZE);
+	*e = (n->pool_pa + (u64)n->pool_used * PAGE_SIZE) | PTE_P | PTE_W | PTE_U;
+	n->pool_used++;
+	return t;
+}
+
+static int __hv_host shadow_map(struct svm_cpu *sc, u64 gpa, u64 leaf)
+{
+	struct svm_nested *n = sc->n;
+	u64 *t = n->shadow_root;
+	int level;
+
+	for (level = 4; level > 1; level--) {
+		t = shadow_next(n, &t[(gpa >> (12 + 9 * (level - 1))) & 511]);
+		if (!t)
+			return -ENOMEM;
+	}
+	WRITE_ONCE(t[(gpa >> 12) & 511], leaf);
+	return 0;
+}
+
+enum { SHADOW_FILLED, SHADOW_REFLECT, SHADOW_REFUSE };
+
+/*
+ * L2 faulted on the shadow at gpa.  Walk L1's nested table the way the CPU
+ * would (every level must be present, user, and writable/executable for
+ * such an access), then either fill the shadow with that translation, after
+ * Hyper-box's own checks, or hand the fault to L1 with the error code L1's
+ * table gives.  Accessed and dirty bits are set in L1's table as the CPU
+ * would set them.
+ */
+static int __hv_host shadow_fault(struct svm_cpu *sc, u64 gpa, u64 *err)
+{
+	struct hv_cpu *c = &sc->hv;
+	struct svm_nested *n = sc->n;
+	bool write = *err & PF_W, exec = *err & PF_ID, w = true, x = true, u = true;
+	u64 table = n->ncr3 & PTE_ADDR, e = 0, hpa, size;
+	u64 *ents[4];
+	int level, nents = 0, v;
+
+	*err &= ~(PF_P | PF_RSVD);
+	for (level = 4; level >= 1; level--) {
+		u64 *p = hv_gmem_map(c->hv, table + ((gpa >> (12 + 9 * (level - 1))) & 511) * 8, 8, true);
+
+		if (!p) {
+			hv_violation(c, HV_V_NESTED_HIDDEN, table, gpa);
+			return SHADOW_REFUSE;
+		}
+		e = READ_ONCE(*p);
+		if (!(e & PTE_P))
+			return SHADOW_REFLECT;
+		if ((e & n->rsvd_mask) || (level == 4 && (e & PTE_PS))) {
+			*err |= PF_P | PF_RSVD;
+			return SHADOW_REFLECT;
+		}
+		ents[nents++] = p;
+		w &= !!(e & PTE_W);
+		u &= !!(e & PTE_U);
+		x &= !(e & PTE_NX);
+		if (level == 1 || ((level == 2 || level == 3) && (e & PTE_PS)))
+			break;
+		table = e & PTE_ADDR;
+	}
+	size = 1ULL << (12 + 9 * (level - 1));
+	if (!u || (write && !w) || (exec && !x)) {
+		*err |= PF_P;
+		return SHADOW_REFLECT;
+	}
+	hpa = ((e & PTE_ADDR & ~(size - 1)) | (gpa & (size - 1))) & PTE_ADDR;
+	v = leaf_check(c->hv, hpa, PAGE_SIZE, false);
+	if (v < 0 && hpa >= c->hv->npt_top)
+		v = HV_V_NESTED_HIDDEN;
+	if (v >= 0 || (write && leaf_check(c->hv, hpa, PAGE_SIZE, true) >= 0)) {
+		hv_violation(c, v >= 0 ? v : HV_V_NESTED_PROTECTED, hpa, gpa);
+		return SHADOW_REFUSE;
+	}
+	/* Writable in the shadow only once dirty, and never over protected memory. */
+	for (level = 0; level < nents; level++)
+		if (!(READ_ONCE(*ents[level]) & PTE_A))
+			__atomic_fetch_or(ents[level], PTE_A, __ATOMIC_RELAXED);
+	if (write && !(e & PTE_D))
+		__atomic_fetch_or(ents[nents - 1], PTE_D, __ATOMIC_RELAXED);
+	w = w && (write || (e & PTE_D)) && leaf_check(c->hv, hpa, PAGE_SIZE, true) < 0;
+	if (shadow_map(sc, gpa, hpa | PTE_P | PTE_U | (w ? PTE_W : 0) | (x ? 0 : PTE_NX))) {
+		shadow_reset(sc);
+		if (shadow_map(sc, gpa, hpa | PTE_P | PTE_U | (w ? PTE_W : 0) | (x ? 0 : PTE_NX)))
+			return SHADOW_REFUSE;
+	}
+	c->stats->shadow_fills++;
+	return SHADOW_FILLED;
+}
+
+/* ---- VMRUN: the hardware VMCB for L2 ---- */
+
+static const u32 l2_forced[] = {
+	INTERCEPT_INTR, INTERCEPT_NMI, INTERCEPT_SHUTDOWN, INTERCEPT_VMRUN, INTERCEPT_VMLOAD,
+	INTERCEPT_VMSAVE, INTERCEPT_STGI, INTERCEPT_CLGI, INTERCEPT_SKINIT, INTERCEPT_INVLPGA,
+	INTERCEPT_MSR_PROT, INTERCEPT_IOIO_PROT,
+};
+
+/* The hidden state L1 loaded with VMLOAD (held in vmcb01 and n) goes to L2, and back. */
+static void __hv_host hidden_copy(struct svm_cpu *sc, struct vmcb_save_area *to,
+				  const struct vmcb_save_area *from)
+{
+	to->fs = from->fs;
+	to->gs = from->gs;
+	to->tr = from->tr;
+	to->ldtr = from->ldtr;
+	to->kernel_gs_base = from->kernel_gs_base;
+	to->sysenter_cs = from->sysenter_cs;
+	to->sysenter_esp = from->sysenter_esp;
+	to->sysenter_eip = from->sysenter_eip;
+}
+
+static int __hv_host build_vmcb02(struct svm_cpu *sc)
+{
+	struct svm_nested *n = sc->n;
+	const struct vmcb *v12 = &n->vmcb12;
+	struct vmcb *v2 = n->vmcb02;
+	const struct vmcb_save_area *l1 = &sc->vmcb01->save;
+	u64 *m = (u64 *)n->msrpm02, *f = (u64 *)n->msrpm_forced;
+	unsigned int i;
+
+	if (hv_gmem_read(sc->hv.hv, v12->control.msrpm_base_pa & PAGE_MASK, n->msrpm02, 2 * PAGE_SIZE))
+		return -EFAULT;
+	for (i = 0; i < 2 * PAGE_SIZE / 8; i++)
+		m[i] |= f[i];
+
+	v2->save = v12->save;
+	hidden_copy(sc, &v2->save, l1);
+	v2->save.star = n->star ? n->star : l1->star;
+	v2->save.lstar = n->lstar ? n->lstar : l1->lstar;
+	v2->save.cstar = n->cstar ? n->cstar : l1->cstar;
+	v2->save.sfmask = n->sfmask ? n->sfmask : l1->sfmask;
+
+	memset(&v2->control, 0, sizeof(v2->control));
+	for (i = 0; i < MAX_INTERCEPT; i++)
+		v2->control.intercepts[i] = v12->control.intercepts[i];
+	for (i = 0; i < ARRAY_SIZE(l2_forced); i++)
+		svm_set_intercept(v2, l2_forced[i]);
+	v2->control.pause_filter_thresh = v12->control.pause_filter_thresh;
+	v2->control.pause_filter_count = v12->control.pause_filter_count;
+	v2->control.iopm_base_pa = n->iopm_pa;
+	v2->control.msrpm_base_pa = n->msrpm02_pa;
+	v2->control.tsc_offset = v12->control.tsc_offset;
+	v2->control.asid = L2_ASID;
+	v2->control.tlb_ctl = !n->flush ? TLB_CONTROL_DO_NOTHING :
+			      n->flushbyasid ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL_ASID;
+	n->flush = false;
+	/* Physical interrupts always exit (host IF=1 around VMRUN); L1's V_* bits for L2. */
+	v2->control.int_ctl = (v12->control.int_ctl & (V_TPR_MASK | V_IRQ_INJECTION_BITS_MASK)) |
+			      V_INTR_MASKING_MASK;
+	v2->control.int_vector = v12->control.int_vector;
+	v2->control.int_state = v12->control.int_state & SVM_INTERRUPT_SHADOW_MASK;
+	v2->control.event_inj = v12->control.event_inj;
+	v2->control.event_inj_err = v12->control.event_inj_err;
+	v2->control.nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
+	/* Without nested paging in L1's VMCB, L2 addresses are L1's: L1's own NPT applies. */
+	v2->control.nested_cr3 = v12->control.nested_ctl & SVM_NESTED_CTL_NP_ENABLE ?
+				 n->shadow_root_pa : sc->hv.hv->npt_root_pa;
+	return 0;
+}
+
 static void __hv_host nested_vmrun(struct svm_cpu *sc)
 {
 	struct hv_cpu *c = &sc->hv;
-	struct vmcb *v12 = &sc->n->vmcb12;
+	struct svm_nested *n = sc->n;
+	struct vmcb *v12 = &n->vmcb12;
 	u64 pa = c->g.rax, bad = 0;
 	int viol = -1;
 
-	if (hv_gmem_read(c->hv, pa, v12, sizeof(*v12))) {
+	if (!hv_gmem_map(c->hv, pa, PAGE_SIZE, true) || hv_gmem_read(c->hv, pa, v12, sizeof(*v12))) {
 		svm_inject(c, 13, true, 0);
 		return;
 	}
@@ -149,21 +397,44 @@ static void __hv_host nested_vmrun(struct svm_cpu *sc)
 		return;
 	}
 	if (v12->control.nested_ctl & SVM_NESTED_CTL_NP_ENABLE) {
-		sc->n->tables = 0;
-		viol = npt_validate(sc, v12->control.nested_cr3 & PTE_ADDR, 4, &bad);
+		u64 ncr3 = v12->control.nested_cr3 & PTE_ADDR;
+
+		/*
+		 * L1 changes its table and then flushes (TLB_CONTROL or a new
+		 * ASID), as it must for the TLB: the shadow is dropped then, and
+		 * L1's whole table is validated again.  Entries L1 adds later
+		 * are checked as the shadow is filled.
+		 */
+		if (!n->shadow_ok || ncr3 != n->ncr3 || v12->control.asid != n->asid12 ||
+		    v12->control.tlb_ctl != TLB_CONTROL_DO_NOTHING) {
+			n->shadow_ok = false;
+			n->tables = 0;
+			viol = npt_validate(sc, ncr3, 4, &bad);
+			if (viol < 0) {
+				shadow_reset(sc);
+				n->ncr3 = ncr3;
+				n->asid12 = v12->control.asid;
+				n->shadow_ok = true;
+			}
+		}
+	} else if (v12->control.tlb_ctl != TLB_CONTROL_DO_NOTHING || v12->control.asid != n->asid12) {
+		n->asid12 = v12->control.asid;
+		n->shadow_ok = false;
+		n->flush = true;
 	}
 	if (viol >= 0) {
 		hv_violation(c, viol, bad, v12->control.nested_cr3);
 		vmexit_to_l1(sc, pa, SVM_EXIT_ERR);
 		return;
 	}
-	/*
-	 * Running L2 on the hardware (VMCB02 built from the copy, shadowed
-	 * nested table, #VMEXIT emulation) is not implemented yet: a VMCB
-	 * that passed the checks is refused too, and logged as such.
-	 */
-	hv_log(c, HV_V_NR + 1, c->g.rip, pa, 0);
-	vmexit_to_l1(sc, pa, SVM_EXIT_ERR);
+	if (build_vmcb02(sc)) {
+		vmexit_to_l1(sc, pa, SVM_EXIT_ERR);
+		return;
+	}
+	n->vmcb12_pa = pa;
+	sc->run = n->vmcb02;
+	sc->run_pa = n->vmcb02_pa;
+	sc->run_sti = 1;
 }
 
 /* The VMLOAD/VMSAVE state (APM: FS, GS, TR, LDTR, KernelGSBase, STAR..SFMASK, SYSENTER_*). */
@@ -259,7 +530,128 @@ void __hv_host svm_nested_l1_exit(struct svm_cpu *sc, u32 code)
 	c->g.rip += 3;
 }
 
+/*
+ * #VMEXIT from L2 to L1, as the CPU would do it: L2's state and the exit
+ * into L1's VMCB, L1 resumes after its VMRUN with GIF=0.  L1's registers
+ * other than RAX/RSP/RIP are whatever L2 left (KVM saves them itself), and
+ * the VMLOAD/VMSAVE state stays L2's until L1 saves and reloads it.
+ */
+static void __hv_host reflect_to_l1(struct svm_cpu *sc, u64 info1)
+{
+	struct hv_cpu *c = &sc->hv;
+	struct svm_nested *n = sc->n;
+	struct vmcb *v12 = &n->vmcb12, *v2 = n->vmcb02;
+	struct vmcb_save_area *s12 = &v12->save, *s2 = &v2->save;
+	const u32 vbits = V_TPR_MASK | V_IRQ_MASK;
+
+	s12->es = s2->es;
+	s12->cs = s2->cs;
+	s12->ss = s2->ss;
+	s12->ds = s2->ds;
+	s12->gdtr = s2->gdtr;
+	s12->idtr = s2->idtr;
+	s12->cpl = s2->cpl;
+	s12->efer = s2->efer;
+	s12->cr0 = s2->cr0;
+	s12->cr2 = s2->cr2;
+	s12->cr3 = s2->cr3;
+	s12->cr4 = s2->cr4;
+	s12->dr6 = s2->dr6;
+	s12->dr7 = s2->dr7;
+	s12->rflags = s2->rflags;
+	s12->rip = s2->rip;
+	s12->rsp = s2->rsp;
+	s12->rax = s2->rax;
+	v12->control.int_ctl = (v12->control.int_ctl & ~vbits) | (v2->control.int_ctl & vbits);
+	v12->control.int_state = v2->control.int_state & SVM_INTERRUPT_SHADOW_MASK;
+	v12->control.exit_code = v2->control.exit_code;
+	v12->control.exit_code_hi = v2->control.exit_code_hi;
+	v12->control.exit_info_1 = info1;
+	v12->control.exit_info_2 = v2->control.exit_info_2;
+	v12->control.exit_int_info = v2->control.exit_int_info;
+	v12->control.exit_int_info_err = v2->control.exit_int_info_err;
+	v12->control.event_inj = 0;
+	v12->control.event_inj_err = 0;
+	v12->control.next_rip = 0;
+	hv_gmem_write(c->hv, n->vmcb12_pa + offsetof(struct vmcb_control_area, int_ctl),
+		      &v12->control.int_ctl, offsetof(struct vmcb_control_area, nested_ctl) -
+		      offsetof(struct vmcb_control_area, int_ctl));
+	hv_gmem_write(c->hv, n->vmcb12_pa + offsetof(struct vmcb_control_area, event_inj),
+		      &v12->control.event_inj, 8);
+	hv_gmem_write(c->hv, n->vmcb12_pa + offsetof(struct vmcb_control_area, next_rip),
+		      &v12->control.next_rip, 8);
+	hv_gmem_write(c->hv, n->vmcb12_pa + offsetof(struct vmcb, save), s12, sizeof(*s12));
+
+	/* The CPU's VMLOAD/VMSAVE state is L2's now. */
+	hidden_copy(sc, &sc->vmcb01->save, s2);
+	n->star = s2->star;
+	n->lstar = s2->lstar;
+	n->cstar = s2->cstar;
+	n->sfmask = s2->sfmask;
+
+	sc->run = sc->vmcb01;
+	sc->run_pa = sc->vmcb01_pa;
+	sc->run_sti = 0;
+	set_gif(sc, false);
+	c->stats->exits[SVM_X_L2_REFLECTED]++;
+}
+
+/* Every exit while L2 runs.  Hyper-box's own exits stay here; the rest go to L1. */
 void __hv_host svm_nested_l2_exit(struct svm_cpu *sc)
 {
-	/* No L2 is ever entered yet (see nested_vmrun). */
+	struct hv_cpu *c = &sc->hv;
+	struct svm_nested *n = sc->n;
+	struct vmcb *v2 = n->vmcb02;
+	u32 code = v2->control.exit_code;
+	u64 info1 = v2->control.exit_info_1;
+
+	v2->control.event_inj = 0;
+	switch (code) {
+	case SVM_EXIT_NPF:
+		if (!(n->vmcb12.control.nested_ctl & SVM_NESTED_CTL_NP_ENABLE)) {
+			/* L1's own NPT refused it: L1 gave L2 memory it must not have. */
+			hv_violation(c, HV_V_NESTED_HIDDEN, v2->control.exit_info_2, info1);
+			break;
+		}
+		switch (shadow_fault(sc, v2->control.exit_info_2, &info1)) {
+		case SHADOW_FILLED:
+			goto resume;
+		case SHADOW_REFLECT:
+			reflect_to_l1(sc, info1);
+			return;
+		}
+		break;
+	case SVM_EXIT_VMRUN:
+	case SVM_EXIT_VMLOAD:
+	case SVM_EXIT_VMSAVE:
+	case SVM_EXIT_STGI:
+	case SVM_EXIT_CLGI:
+	case SVM_EXIT_SKINIT:
+	case SVM_EXIT_INVLPGA:
+		if (!svm_has_intercept(&n->vmcb12.control, code - SVM_EXIT_INTR + INTERCEPT_INTR)) {
+			svm_inject(c, 6, false, 0);	/* L2 has no SVM of its own */
+			return;
+		}
+		reflect_to_l1(sc, info1);
+		return;
+	case SVM_EXIT_ERR:
+		hv_log(c, HV_V_NR + 1, c->g.rip, n->vmcb12_pa, v2->control.exit_info_1);
+		reflect_to_l1(sc, info1);
+		return;
+	default:
+		reflect_to_l1(sc, info1);
+		return;
+	}
+	/* Refused: L1 gets VMEXIT_INVALID, as for a VMCB that fails the checks at VMRUN. */
+	v2->control.exit_code = (u32)SVM_EXIT_ERR;
+	v2->control.exit_code_hi = ~0U;	/* VMEXIT_INVALID is -1 */
+	v2->control.exit_int_info = 0;
+	reflect_to_l1(sc, 0);
+	return;
+resume:
+	/* Exits kept here: an event being delivered is delivered again. */
+	if (v2->control.exit_int_info & SVM_EXITINTINFO_VALID) {
+		v2->control.event_inj = v2->control.exit_int_info;
+		v2->control.event_inj_err = v2->control.exit_int_info_err;
+	}
 }

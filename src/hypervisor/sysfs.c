@@ -171,7 +171,7 @@ static void hv_log_drain(struct work_struct *w)
 				copy.cpu, copy.what == HV_V_TEXT_POKE_OK ? "allowed" : "denied",
 				hv_violation_names[copy.what], copy.rip, copy.addr, copy.value);
 		else if (copy.what == HV_V_NR + 1)
-			pr_warn(HV_NAME ": cpu%u nested VMRUN of VMCB %#llx passed validation but running L2 is not implemented yet: VMEXIT_INVALID\n",
+			pr_warn(HV_NAME ": cpu%u nested VMRUN of VMCB %#llx: the CPU refused the L2 control block (VMEXIT_INVALID), given to L1\n",
 				copy.cpu, copy.addr);
 		else
 			pr_warn(HV_NAME ": cpu%u unexpected nested page fault at rip=%#llx gpa=%#llx err=%#llx\n",

@@ -81,9 +81,18 @@ SYM_CODE_START(hv_svm_loop)
 	UNWIND_HINT_EMPTY
 .Lrun:
 	mov	(%rsp), %rax
+	cmpq	$0, SVMC_RUN_STI(%rax)
 	mov	SVMC_RUN_PA(%rax), %rax
-	vmload	%rax
+	je	1f
+	/*
+	 * An L2 runs with V_INTR_MASKING: physical interrupts are then masked
+	 * by the host's IF, so IF=1 makes them exit.  GIF=0 holds them until
+	 * VMRUN; after #VMEXIT GIF is 0 again and CLI restores IF=0.
+	 */
+	sti
+1:	vmload	%rax
 	vmrun	%rax
+	cli
 	vmsave	%rax
 	push	%rbx
 	push	%rcx
