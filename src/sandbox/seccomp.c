@@ -46,6 +46,7 @@ static const int event_calls[] = {
 	SCMP_SYS(epoll_wait), SCMP_SYS(epoll_pwait), SCMP_SYS(epoll_ctl), SCMP_SYS(getrandom),
 	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(preadv), SCMP_SYS(pwritev),
 	SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(close), SCMP_SYS(timerfd_settime),
+	SCMP_SYS(io_uring_enter), /* the restricted disk ring (io_engine.c) */
 };
 
 static const int io_calls[] = {
