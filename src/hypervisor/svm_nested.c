@@ -604,6 +604,7 @@ void __hv_host svm_nested_l2_exit(struct svm_cpu *sc)
 	struct vmcb *v2 = n->vmcb02;
 	u32 code = v2->control.exit_code;
 	u64 info1 = v2->control.exit_info_1;
+	u32 ii;
 
 	v2->control.event_inj = 0;
 	switch (code) {
@@ -649,8 +650,15 @@ void __hv_host svm_nested_l2_exit(struct svm_cpu *sc)
 	reflect_to_l1(sc, 0);
 	return;
 resume:
-	/* Exits kept here: an event being delivered is delivered again. */
-	if (v2->control.exit_int_info & SVM_EXITINTINFO_VALID) {
+	/*
+	 * Exits kept here: an event being delivered is delivered again, except
+	 * INTn and INT3/INTO: RIP still points at the instruction, which runs
+	 * again (injected, they would push the wrong return address).
+	 */
+	ii = v2->control.exit_int_info;
+	if ((ii & SVM_EXITINTINFO_VALID) && (ii & SVM_EXITINTINFO_TYPE_MASK) != SVM_EXITINTINFO_TYPE_SOFT &&
+	    !((ii & SVM_EXITINTINFO_TYPE_MASK) == SVM_EXITINTINFO_TYPE_EXEPT &&
+	      ((ii & SVM_EXITINTINFO_VEC_MASK) == 3 || (ii & SVM_EXITINTINFO_VEC_MASK) == 4))) {
 		v2->control.event_inj = v2->control.exit_int_info;
 		v2->control.event_inj_err = v2->control.exit_int_info_err;
 	}
