@@ -1,0 +1,88 @@
+#!/bin/sh
+# Description: Linux microVMs end to end (issue 4), run inside the lab:
+#   tests/lab/run --cpus 2 tests/e2e/e2e.sh
+# Each check prints "PASS name" or "FAIL name: why"; the script exits 1 when
+# any failed. Everything runs in one lab boot because boots are slow.
+B=${ALCATRAZ_BUILD:-/alcatraz/build}
+export ALCATRAZ_KERNEL=${ALCATRAZ_KERNEL:-$B/kernel/vmlinux}
+export ALCATRAZ_INIT=${ALCATRAZ_INIT:-$B/src/guest/alcatraz-init}
+R="$B/examples/alcatraz-run"
+API="$B/examples/run-command"
+# The VMM jail cannot pivot_root from the lab's initramfs root yet.
+NOSB=${E2E_SANDBOX_FLAG---insecure-no-sandbox}
+[ -n "$NOSB" ] && export ALCATRAZ_INSECURE_NO_SANDBOX=1
+run() { "$R" $NOSB "$@"; }
+T=/tmp/e2e; mkdir -p $T
+fails=0
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+# expect NAME WANT_STATUS GOT_STATUS [WANT_OUT GOT_OUT]
+expect() {
+	if [ "$3" != "$2" ]; then fail "$1" "status $3, want $2"; return; fi
+	if [ $# -ge 5 ] && [ "$5" != "$4" ]; then fail "$1" "output '$5', want '$4'"; return; fi
+	pass "$1"
+}
+
+# Test data: 10 MiB holding every byte value (NUL, ^C, ^D, CR, DEL...).
+i=0; while [ $i -lt 256 ]; do printf "\\$(printf %o $i)"; i=$((i + 1)); done > $T/p
+for k in 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15 16; do cat $T/p $T/p > $T/q && mv $T/q $T/p; done
+head -c 10485760 $T/p > $T/pattern; rm -f $T/p
+want_md5=$(md5sum < $T/pattern | cut -d' ' -f1)
+
+t0=$(date +%s)
+out=$(run -- echo hello world); expect echo 0 $? "hello world" "$out"
+run -- sh -c 'exit 7'; expect exit-7 7 $?
+run -- sh -c 'kill -9 $$'; expect kill-9 137 $?
+run -- /no/such/command 2>$T/err; expect missing-command 127 $?
+run -- /etc 2>/dev/null; expect not-executable 126 $?
+out=$(echo "through cat" | run -- cat); expect stdin-cat 0 $? "through cat" "$out"
+out=$(run -- cat < /dev/null); expect stdin-empty 0 $? "" "$out"
+out=$(run -- md5sum < $T/pattern | cut -d' ' -f1); expect stdin-10MiB 0 $? "$want_md5 " "$out "
+
+# 10 MiB of output, byte-exact: the guest reads the pattern from a disk.
+cp $T/pattern $T/disk.img
+out=$(run --disk $T/disk.img,ro -- head -c 10485760 /dev/vda | md5sum | cut -d' ' -f1)
+expect output-10MiB 0 $? "$want_md5" "$out"
+
+out=$(run --cpus 2 -- nproc); expect nproc-2 0 $? 2 "$out"
+
+# A disk: write in one VM, read back in another (and on the host).
+dd if=/dev/zero of=$T/rw.img bs=1M count=16 2>/dev/null
+run --disk $T/rw.img -- sh -c 'echo disk-data-42 | dd of=/dev/vda conv=fsync 2>/dev/null'
+st=$?
+out=$(run --disk $T/rw.img,ro -- head -n 1 /dev/vda); expect disk-write-read $st 0 "disk-data-42" "$out"
+out=$(head -n 1 $T/rw.img); expect disk-on-host 0 0 "disk-data-42" "$out"
+run --disk $T/rw.img,ro -- sh -c 'echo x | dd of=/dev/vda conv=fsync 2>/dev/null'
+st=$?; [ $st -ne 0 ] && pass disk-ro-refuses-writes || fail disk-ro-refuses-writes "status 0"
+
+out=$(run --env FOO=bar --workdir /tmp -- sh -c 'echo $FOO $(pwd)'); expect env-workdir 0 $? "bar /tmp" "$out"
+
+s=$(date +%s); run --timeout 3 -- sleep 60 2>/dev/null; st=$?; e=$(($(date +%s) - s))
+expect timeout 124 $st; [ $e -lt 30 ] || fail timeout-prompt "took $e s"
+
+# Bad input: clear errors, status 125, never a crash.
+echo "not a kernel" > $T/junk
+run --kernel $T/junk -- true 2>$T/err; expect bad-kernel 125 $?
+grep -q "alcatraz-run: " $T/err || fail bad-kernel-message "$(cat $T/err)"
+run --rootfs /no/such/dir -- true 2>$T/err; expect bad-rootfs 125 $?
+run --disk /no/such.img -- true 2>$T/err; expect bad-disk 125 $?
+flock -x $T/rw.img sleep 20 & lk=$!; sleep 1
+run --disk $T/rw.img -- true 2>$T/err; expect locked-disk 125 $?
+grep -q locked $T/err || fail locked-disk-message "$(cat $T/err)"
+kill $lk 2>/dev/null
+
+# The library API example gets the same results.
+out=$("$API" echo hello world 2>/dev/null); expect api-echo 0 $? "hello world" "$out"
+"$API" sh -c 'exit 7' 2>/dev/null; expect api-exit-7 7 $?
+"$API" sh -c 'kill -9 $$' 2>/dev/null; expect api-kill-9 137 $?
+"$API" /no/such/command 2>/dev/null; expect api-missing 127 $?
+"$API" --timeout 3 sleep 60 2>/dev/null; expect api-timeout 124 $?
+
+# --stats JSON.
+run --stats -- true 2>$T/stats; st=$?
+grep -q '"init_start_ms": [0-9]' $T/stats && grep -q '"cmd_start_ms": [0-9]' $T/stats &&
+	expect stats 0 $st || fail stats "$(cat $T/stats)"
+cat $T/stats
+
+echo "e2e: $fails failed, in $(($(date +%s) - t0)) s"
+[ $fails -eq 0 ]
