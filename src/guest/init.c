@@ -17,6 +17,7 @@
  *   alcatraz.cmd64=BASE64      fallback command, NUL-separated argv
  *   alcatraz.novsock           do not try the control channel at all
  *   alcatraz.poweroff          power off even without an ACPI DSDT
+ *   alcatraz.debug             trace what init does to the kernel log
  *
  * For host-side tests it also runs as an ordinary process:
  *   alcatraz-init --test --control-fd N --console PATH [--cmdline STRING]
@@ -69,6 +70,7 @@ struct command {
 
 static struct {
 	bool test;            /* not PID 1: host-side test run */
+	bool debug;           /* alcatraz.debug: trace to the kernel log */
 	int kmsg;             /* /dev/kmsg, or stderr in test mode */
 	int ctl;              /* control connection, -1 in fallback mode */
 	const char *console;  /* path of the command's console */
@@ -107,6 +109,9 @@ static void klog(int level, const char *fmt, ...)
 		/* nowhere left to complain */
 	}
 }
+
+/* Traces at KERN_ERR so they pass "quiet"; only with alcatraz.debug. */
+#define dbg(...) do { if (g.debug) klog(3, "debug: " __VA_ARGS__); } while (0)
 
 static int write_full(int fd, const void *buf, size_t len)
 {
@@ -704,6 +709,8 @@ struct pump {
 
 static void pump_done_out(struct pump *p)
 {
+	if (p->out >= 0)
+		dbg("pump %d->%d: done after %llu bytes", p->in, p->out, (unsigned long long)p->got);
 	if (p->out >= 0 && p->close_out)
 		close(p->out);
 	p->out = -1;
@@ -728,6 +735,8 @@ static void pump_read(struct pump *p)
 	n = read(p->in, p->buf, want);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	dbg("pump %d->%d: read %zd (%s), %llu so far", p->in, p->out, n,
+	    n < 0 ? strerror(errno) : "ok", (unsigned long long)(p->got + (n > 0 ? (uint64_t)n : 0)));
 	if (n <= 0) {
 		/* EOF, or EIO from a hung-up tty / a pty without slaves. */
 		p->reading = false;
@@ -828,6 +837,7 @@ static void handle_post_end(struct ctl_in *c, struct pump *in, pid_t child,
 		switch (type) {
 		case ALCATRAZ_CTL_STDIN_EOF:
 			/* In tty mode end of input is the user's ^D, in band. */
+			dbg("STDIN_EOF %llu", (unsigned long long)alcatraz_ctl_get_le64(p));
 			if (in && in->close_out && !in->counted) {
 				in->counted = true;
 				in->target = alcatraz_ctl_get_le64(p);
@@ -965,6 +975,8 @@ static void run_command(struct command *cmd, uint32_t *kind, int32_t *value)
 		goto out;
 	}
 
+	dbg("starting %s (%zu args, %zu env) on %s, %s mode", cmd->argv[0], cmd->argc,
+	    cmd->envc, g.console, tty ? "tty" : "pipe");
 	send_event(ALCATRAZ_CTL_EV_CMD_START, now_ns());
 	child = fork();
 	if (child < 0) {
@@ -1046,6 +1058,7 @@ static void run_command(struct command *cmd, uint32_t *kind, int32_t *value)
 			while (read(sfd, &si, sizeof(si)) > 0)
 				;
 			while ((pid = waitpid(-1, &wst, WNOHANG)) > 0) {
+				dbg("reaped %d, status 0x%x", (int)pid, wst);
 				if (pid == child) {
 					status_of(wst, kind, value);
 					alive = false;
@@ -1128,16 +1141,36 @@ static __attribute__((noreturn)) void finish(uint32_t kind, int32_t value, bool 
 	}
 	klog(6, "command ended: kind %u value %d after %llu ms", kind, value,
 	     (unsigned long long)((now_ns() - g.t_start) / 1000000));
-	send_status(kind, value);
 	if (g.ctl >= 0) {
+		/* The poll loop made the socket non-blocking; STATUS must not be
+		 * dropped for want of vsock credit. */
+		fcntl(g.ctl, F_SETFL, fcntl(g.ctl, F_GETFL) & ~O_NONBLOCK);
+		send_status(kind, value);
+		dbg("STATUS sent");
+	}
+	if (g.ctl >= 0 && !g.test) {
+		/*
+		 * A vsock write only queues the packet for a kernel worker, and
+		 * a reboot now could stop the CPUs before it reaches the virtqueue.
+		 * The host ends the VM as soon as it has STATUS; give it a moment
+		 * to do so (or to close the connection) before rebooting anyway.
+		 */
+		struct pollfd pfd = { .fd = g.ctl, .events = POLLIN | POLLRDHUP };
+		uint64_t deadline = now_ns() + 1000000000ull;
+		bool closed = false;
 		char sink[256];
 
-		/* EOF after STATUS; swallow unread host records so the close
-		 * is orderly rather than a reset that could overtake STATUS. */
-		shutdown(g.ctl, SHUT_WR);
 		fcntl(g.ctl, F_SETFL, fcntl(g.ctl, F_GETFL) | O_NONBLOCK);
-		while (read(g.ctl, sink, sizeof(sink)) > 0)
-			;
+		while (!closed && now_ns() < deadline &&
+		       poll(&pfd, 1, (int)((deadline - now_ns()) / 1000000) + 1) > 0) {
+			ssize_t n = read(g.ctl, sink, sizeof(sink));
+
+			closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
+		}
+		if (!closed)
+			klog(4, "the host did not end the VM within 1 s of STATUS; rebooting");
+	} else if (g.ctl >= 0) {
+		shutdown(g.ctl, SHUT_WR);
 		close(g.ctl);
 	}
 	power_off();
@@ -1200,6 +1233,8 @@ int main(int argc, char **argv)
 			close(fd);
 		}
 	}
+	g.debug = cmdline_get("alcatraz.debug", NULL, 0);
+	dbg("started, control channel %s", g.ctl >= 0 || !g.test ? "expected" : "absent");
 	signal(SIGPIPE, SIG_IGN);
 	sigemptyset(&mask);
 	sigaddset(&mask, SIGCHLD);
@@ -1223,6 +1258,7 @@ int main(int argc, char **argv)
 		install_busybox_links();
 	}
 	g.console = pick_console();
+	dbg("console %s, control fd %d", g.console, g.ctl);
 
 	if (g.test && g.ctl >= 0)
 		send_event(ALCATRAZ_CTL_EV_INIT_START, g.t_start);
