@@ -168,7 +168,8 @@ static int __init hv_init(void)
 	struct hv *hv;
 	int ret;
 
-	hv_ops = &hv_svm_ops;
+	/* Intel (and CPUs that only have VT-x) take the VT-x backend; the probe names what is missing. */
+	hv_ops = boot_cpu_data.x86_vendor == X86_VENDOR_INTEL ? &hv_vmx_ops : &hv_svm_ops;
 	ret = hv_ops->probe();
 	if (ret)
 		return ret;

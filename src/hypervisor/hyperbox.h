@@ -134,8 +134,13 @@ struct hv_vendor_ops {
 	u64 (*gdt_base)(struct hv_cpu *c);
 	void (*load_tr)(struct hv_cpu *c, u16 sel, u64 base, u32 limit, u16 attrib);
 	const char *const *exit_names;		/* indexed like hv_cpu_stats.exits */
+	/* ORed into every present leaf of L1's NPT/EPT (EPT: memory type); 0 for NPT. */
+	u64 npt_leaf_bits;
+	/* L1's hypercall instruction: VMCALL (VT-x) instead of VMMCALL (AMD-V). */
+	bool hc_vmcall;
 };
 extern const struct hv_vendor_ops hv_svm_ops;
+extern const struct hv_vendor_ops hv_vmx_ops;
 
 /* Generic per-CPU state: first member of the vendor's per-CPU struct. */
 struct hv_cpu {

@@ -46,7 +46,7 @@ int hv_npt_build(struct hv *hv, u64 top)
 			return -ENOMEM;
 		pdpt[i] = pd_pa | NPT_TABLE;
 		for (pa = 0; pa < (1ULL << 30); pa += 1ULL << 21)
-			pd[pa >> 21] = (((u64)i << 30) + pa) | NPT_TABLE | NPT_PS;
+			pd[pa >> 21] = (((u64)i << 30) + pa) | NPT_TABLE | NPT_PS | hv->ops->npt_leaf_bits;
 	}
 	hv->npt_top = top;
 	return 0;
@@ -72,7 +72,8 @@ u64 *__hv_host hv_npt_pte(struct hv *hv, u64 pa, bool *large)
 
 static int npt_split(struct hv *hv, u64 *pde)
 {
-	u64 base = *pde & NPT_ADDR & ~((1ULL << 21) - 1), flags = *pde & (NPT_P | NPT_W | NPT_U);
+	u64 base = *pde & NPT_ADDR & ~((1ULL << 21) - 1);
+	u64 flags = (*pde & (NPT_P | NPT_W | NPT_U)) | hv->ops->npt_leaf_bits;
 	u64 pt_pa, *pt;
 	unsigned int i;
 
@@ -91,7 +92,8 @@ static int npt_split(struct hv *hv, u64 *pde)
  */
 int hv_npt_protect(struct hv *hv, u64 pa, u64 len, int perm)
 {
-	u64 end = pa + len, *e, bits = (perm & 1 ? NPT_P | NPT_U : 0) | (perm & 2 ? NPT_W : 0);
+	u64 end = pa + len, *e, bits = (perm & 1 ? NPT_P | NPT_U | hv->ops->npt_leaf_bits : 0) |
+					(perm & 2 ? NPT_W : 0);
 	bool large;
 	int ret;
 

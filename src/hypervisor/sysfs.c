@@ -16,6 +16,7 @@
 static struct kobject *hv_kobj;
 static const struct hv_shared *hv_sh;
 static const char *const *hv_exit_names;
+static bool hv_hc_vmcall;
 static struct hv_range *hv_ranges_copy;
 static unsigned int hv_nr_ranges;
 static struct hv_policy hv_pol;
@@ -25,7 +26,10 @@ static u64 hv_ping(void)
 {
 	u64 rax = HV_HC_MAGIC;
 
-	asm volatile("vmmcall" : "+a"(rax) : "b"((u64)HV_HC_PING) : "memory");
+	if (hv_hc_vmcall)
+		asm volatile("vmcall" : "+a"(rax) : "b"((u64)HV_HC_PING) : "memory");
+	else
+		asm volatile("vmmcall" : "+a"(rax) : "b"((u64)HV_HC_PING) : "memory");
 	return rax;
 }
 
@@ -116,6 +120,7 @@ int hv_sysfs_init(struct hv *hv)
 
 	hv_sh = hv->shared;
 	hv_exit_names = hv->ops->exit_names;
+	hv_hc_vmcall = hv->ops->hc_vmcall;
 	hv_pol = hv->pol;
 	/* The arena blocks are listed as "hidden" ranges here, for display. */
 	hv_ranges_copy = kcalloc(hv->nr_ranges + hv->arena.nr, sizeof(*hv_ranges_copy), GFP_KERNEL);

@@ -1,0 +1,138 @@
+/* SPDX-License-Identifier: GPL-2.0-only */
+/*
+ * World switch for VT-x.  VM exits land in hv_vmx_exit_entry on the host
+ * stack (HOST_RSP) and private page table (HOST_CR3); between the exit and
+ * the save of the guest's registers nothing else may run.  Offsets come from
+ * vmx.h and are checked at compile time in vmx.c.
+ */
+#include <linux/linkage.h>
+#include <asm/unwind_hints.h>
+#include <asm/nospec-branch.h>
+#include "vmx.h"
+
+#define HV_HC_MAGIC	0x48594258424f5831
+#define HV_HC_DEVIRT	2
+#define VMCS_GUEST_RSP	0x681c
+#define VMCS_GUEST_RIP	0x681e
+
+	.text
+
+/*
+ * int hv_vmx_launch(void): the VMCS is current and filled.  Points its
+ * guest RIP/RSP at .Lresume on this stack and launches; the CPU continues
+ * at .Lresume as the guest with every register as it was (RAX = 0).  If
+ * VMLAUNCH fails, returns -EIO in the real machine.
+ */
+SYM_FUNC_START(hv_vmx_launch)
+	push	%rbp
+	push	%rbx
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+	pushfq
+	mov	$VMCS_GUEST_RSP, %edx
+	vmwrite	%rsp, %rdx
+	lea	.Lresume(%rip), %rax
+	mov	$VMCS_GUEST_RIP, %edx
+	vmwrite	%rax, %rdx
+	xor	%eax, %eax
+	vmlaunch
+	mov	$-5, %eax		/* -EIO: VMfailValid or VMfailInvalid */
+.Lresume:
+	popfq
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbx
+	pop	%rbp
+	RET
+SYM_FUNC_END(hv_vmx_launch)
+
+/*
+ * int hv_vmx_devirt_call(void): as the guest, ask the host to leave.  The
+ * host resumes here after the VMCALL, outside VMX, with RAX = 0.
+ */
+SYM_FUNC_START(hv_vmx_devirt_call)
+	push	%rbp
+	push	%rbx
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+	pushfq
+	movabs	$HV_HC_MAGIC, %rax
+	mov	$HV_HC_DEVIRT, %ebx
+	vmcall
+	popfq
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%rbx
+	pop	%rbp
+	RET
+SYM_FUNC_END(hv_vmx_devirt_call)
+
+/*
+ * Every VM exit.  RSP = HOST_RSP: [rsp + 8] holds the struct vmx_cpu
+ * pointer.  Guest RSP/RIP/RFLAGS are in the VMCS, the rest is saved here
+ * in struct hv_regs order with RAX above it.
+ */
+SYM_CODE_START(hv_vmx_exit_entry)
+	UNWIND_HINT_EMPTY
+	push	%rax
+	push	%rbx
+	push	%rcx
+	push	%rdx
+	push	%rbp
+	push	%rsi
+	push	%rdi
+	push	%r8
+	push	%r9
+	push	%r10
+	push	%r11
+	push	%r12
+	push	%r13
+	push	%r14
+	push	%r15
+	mov	%rsp, %rsi
+	mov	VMXC_CPU_SLOT(%rsp), %rdi
+	call	hv_vmx_exit
+	test	%eax, %eax
+	jnz	.Lleave
+	pop	%r15
+	pop	%r14
+	pop	%r13
+	pop	%r12
+	pop	%r11
+	pop	%r10
+	pop	%r9
+	pop	%r8
+	pop	%rdi
+	pop	%rsi
+	pop	%rbp
+	pop	%rdx
+	pop	%rcx
+	pop	%rbx
+	pop	%rax
+	vmresume
+	/* VMRESUME failed: L1's state is beyond repair. */
+	sub	$VMXC_REGS_SIZE, %rsp
+	mov	VMXC_CPU_SLOT(%rsp), %rdi
+	call	hv_vmx_resume_failed
+	ud2
+
+/*
+ * Leave Ring -1 on this CPU: hv_vmx_exit already ran VMXOFF and put back
+ * L1's control registers and segment bases; jump to L1's RIP on L1's stack.
+ */
+.Lleave:
+	mov	VMXC_CPU_SLOT(%rsp), %r12
+	mov	VMXC_LEAVE_RSP(%r12), %rsp
+	mov	VMXC_LEAVE_RAX(%r12), %rax
+	mov	VMXC_LEAVE_RIP(%r12), %rcx
+	ANNOTATE_RETPOLINE_SAFE
+	jmp	*%rcx
+SYM_CODE_END(hv_vmx_exit_entry)
