@@ -42,8 +42,12 @@
 
 struct svm_nested {
 	struct vmcb vmcb12;		/* private copy of L1's VMCB */
-	/* syscall MSRs as loaded by L1's VMLOAD: for L2 only, never for L1 */
+	/*
+	 * Syscall MSRs as loaded by L1's VMLOAD (or left by L2): for L2 only,
+	 * never for L1, whose values are pinned.  Valid once msrs_loaded.
+	 */
 	u64 star, lstar, cstar, sfmask;
+	bool msrs_loaded;
 	unsigned int tables;
 	/* the hardware VMCB for L2, built from vmcb12 at each VMRUN */
 	struct vmcb *vmcb02;
@@ -345,10 +349,10 @@ static int __hv_host build_vmcb02(struct svm_cpu *sc)
 
 	v2->save = v12->save;
 	hidden_copy(sc, &v2->save, l1);
-	v2->save.star = n->star ? n->star : l1->star;
-	v2->save.lstar = n->lstar ? n->lstar : l1->lstar;
-	v2->save.cstar = n->cstar ? n->cstar : l1->cstar;
-	v2->save.sfmask = n->sfmask ? n->sfmask : l1->sfmask;
+	v2->save.star = n->msrs_loaded ? n->star : l1->star;
+	v2->save.lstar = n->msrs_loaded ? n->lstar : l1->lstar;
+	v2->save.cstar = n->msrs_loaded ? n->cstar : l1->cstar;
+	v2->save.sfmask = n->msrs_loaded ? n->sfmask : l1->sfmask;
 
 	memset(&v2->control, 0, sizeof(v2->control));
 	for (i = 0; i < MAX_INTERCEPT; i++)
@@ -455,6 +459,7 @@ static void __hv_host nested_vmload(struct svm_cpu *sc, const struct vmcb_save_a
 	sc->n->lstar = from->lstar;
 	sc->n->cstar = from->cstar;
 	sc->n->sfmask = from->sfmask;
+	sc->n->msrs_loaded = true;
 }
 
 static void __hv_host nested_vmsave(struct svm_cpu *sc, struct vmcb_save_area *to)
@@ -469,10 +474,10 @@ static void __hv_host nested_vmsave(struct svm_cpu *sc, struct vmcb_save_area *t
 	to->sysenter_cs = from->sysenter_cs;
 	to->sysenter_esp = from->sysenter_esp;
 	to->sysenter_eip = from->sysenter_eip;
-	to->star = sc->n->star ? sc->n->star : from->star;
-	to->lstar = sc->n->lstar ? sc->n->lstar : from->lstar;
-	to->cstar = sc->n->cstar ? sc->n->cstar : from->cstar;
-	to->sfmask = sc->n->sfmask ? sc->n->sfmask : from->sfmask;
+	to->star = sc->n->msrs_loaded ? sc->n->star : from->star;
+	to->lstar = sc->n->msrs_loaded ? sc->n->lstar : from->lstar;
+	to->cstar = sc->n->msrs_loaded ? sc->n->cstar : from->cstar;
+	to->sfmask = sc->n->msrs_loaded ? sc->n->sfmask : from->sfmask;
 }
 
 /* L1 executed an SVM instruction.  Faults follow the APM's order: #UD, then #GP. */
@@ -497,6 +502,7 @@ void __hv_host svm_nested_l1_exit(struct svm_cpu *sc, u32 code)
 		return;
 	case SVM_EXIT_INVLPGA:
 		/* L2's translations live under our own ASID: flush them all. */
+		sc->n->flush = true;
 		c->g.rip += 3;
 		return;
 	case SVM_EXIT_VMRUN:
@@ -588,6 +594,7 @@ static void __hv_host reflect_to_l1(struct svm_cpu *sc, u64 info1)
 	n->lstar = s2->lstar;
 	n->cstar = s2->cstar;
 	n->sfmask = s2->sfmask;
+	n->msrs_loaded = true;
 
 	sc->run = sc->vmcb01;
 	sc->run_pa = sc->vmcb01_pa;
