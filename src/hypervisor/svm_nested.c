@@ -316,7 +316,9 @@ static int __hv_host shadow_fault(struct svm_cpu *sc, u64 gpa, u64 *err)
 static const u32 l2_forced[] = {
 	INTERCEPT_INTR, INTERCEPT_NMI, INTERCEPT_SHUTDOWN, INTERCEPT_VMRUN, INTERCEPT_VMLOAD,
 	INTERCEPT_VMSAVE, INTERCEPT_STGI, INTERCEPT_CLGI, INTERCEPT_SKINIT, INTERCEPT_INVLPGA,
-	INTERCEPT_MSR_PROT, INTERCEPT_IOIO_PROT,
+	INTERCEPT_MSR_PROT, INTERCEPT_IOIO_PROT, INTERCEPT_INVD,
+	/* #DB and #AC can loop in delivery forever without an exit (a CPU hang) */
+	INTERCEPT_EXCEPTION_OFFSET + DB_VECTOR, INTERCEPT_EXCEPTION_OFFSET + AC_VECTOR,
 };
 
 /* The hidden state L1 loaded with VMLOAD (held in vmcb01 and n) goes to L2, and back. */
@@ -405,15 +407,17 @@ static void __hv_host nested_vmrun(struct svm_cpu *sc)
 
 		/*
 		 * L1 changes its table and then flushes (TLB_CONTROL or a new
-		 * ASID), as it must for the TLB: the shadow is dropped then, and
-		 * L1's whole table is validated again.  Entries L1 adds later
-		 * are checked as the shadow is filled.
+		 * ASID), as it must for the TLB: the shadow is dropped then.  A
+		 * new root is validated whole, so that a bad table is refused at
+		 * VMRUN; every entry is checked again as the shadow is filled,
+		 * which is what keeps L2 out of Hyper-box memory.
 		 */
 		if (!n->shadow_ok || ncr3 != n->ncr3 || v12->control.asid != n->asid12 ||
 		    v12->control.tlb_ctl != TLB_CONTROL_DO_NOTHING) {
 			n->shadow_ok = false;
 			n->tables = 0;
-			viol = npt_validate(sc, ncr3, 4, &bad);
+			if (ncr3 != n->ncr3)
+				viol = npt_validate(sc, ncr3, 4, &bad);
 			if (viol < 0) {
 				shadow_reset(sc);
 				n->ncr3 = ncr3;
@@ -489,6 +493,11 @@ void __hv_host svm_nested_l1_exit(struct svm_cpu *sc, u32 code)
 
 	if (!c->hv->pol.nested || !sc->vsvme || code == SVM_EXIT_SKINIT) {
 		svm_inject(c, 6, false, 0);
+		return;
+	}
+	/* Intercepts come before the CPL check: a user process gets the #GP here. */
+	if (c->g.cpl != 0) {
+		svm_inject(c, 13, true, 0);
 		return;
 	}
 	switch (code) {
