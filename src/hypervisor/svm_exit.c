@@ -63,6 +63,10 @@ static int __hv_host svm_exit_vmmcall(struct svm_cpu *sc)
 		c->g.rax = 0x600d;
 		return 0;
 	case HV_HC_DEVIRT:
+		if (c->g.cpl != 0) {	/* only the kernel (rollback, unload) */
+			c->g.rax = -EPERM;
+			return 0;
+		}
 		return svm_leave(sc, 0);
 	default:
 		c->g.rax = -ENOSYS;
