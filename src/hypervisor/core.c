@@ -12,6 +12,7 @@
 #include <linux/mm.h>
 #include <linux/ioport.h>
 #include "hyperbox.h"
+#include "monitor.h"
 
 static bool protect_kernel = true;
 module_param(protect_kernel, bool, 0444);
@@ -144,6 +145,8 @@ static int hv_prepare(struct hv **out)
 		per_cpu(hv_cpu_ptr, cpu) = c;
 	}
 	ret = hv_phys_top() ? hv_npt_build(hv, hv_phys_top()) : -ENOENT;
+	if (!ret)
+		ret = hv_monitor_prepare(hv);
 	if (!ret)
 		ret = hv_protect_collect(hv);
 	if (!ret)

@@ -24,6 +24,7 @@
 
 struct hv;
 struct hv_cpu;
+struct hv_mon;
 
 /* Guest general registers saved by the entry asm (RAX/RSP live in the VMCB/VMCS). */
 struct hv_regs {
@@ -176,6 +177,7 @@ struct hv {
 	u64 shared_pa;
 	size_t shared_size;
 	struct hv_cpu *cpus[NR_CPUS];
+	struct hv_mon *mon;			/* escape monitor (monitor.c); NULL when off */
 };
 
 /* arena-allocated global state; the only pointer L1 can see is in module data */

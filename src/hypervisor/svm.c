@@ -12,6 +12,7 @@
 #include <asm/special_insns.h>
 #include <asm/tlbflush.h>
 #include "svm.h"
+#include "monitor.h"
 
 #define HOST_STACK_SIZE	(4 * PAGE_SIZE)
 
@@ -219,6 +220,7 @@ static int svm_launch(struct hv_cpu *c)
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
 	wrmsrl(MSR_VM_HSAVE_PA, sc->hsave_pa);
 	svm_fill_vmcb(sc);
+	svm_mon_vmcb_setup(sc);
 	sc->leave_cr3 = sc->vmcb01->save.cr3;
 	sc->leave_cr4 = sc->vmcb01->save.cr4;
 	sc->leave_efer = efer;
@@ -237,6 +239,7 @@ static int svm_launch(struct hv_cpu *c)
 			    c->host_stack_top, hv->host_cr3);
 	if (ret) {
 		/* The first VMRUN was refused; the host loop already put GIF and CR3 back. */
+		svm_mon_launch_failed();
 		wrmsrl(MSR_VM_HSAVE_PA, 0);
 		wrmsrl(MSR_EFER, efer);
 	}

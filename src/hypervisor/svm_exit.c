@@ -9,6 +9,7 @@
 #include <asm/processor-flags.h>
 #include <asm/processor.h>
 #include "svm.h"
+#include "monitor.h"
 
 u8 *svm_msrpm;
 
@@ -43,6 +44,7 @@ static int __hv_host svm_leave(struct svm_cpu *sc, u64 ret)
 	sc->leave_cr4 = v->save.cr4;
 	/* If L1 turned SVM on (kvm_amd), it keeps running on bare metal. */
 	sc->leave_efer = (v->save.efer & ~EFER_SVME) | (sc->vsvme ? EFER_SVME : 0);
+	svm_mon_leave(sc);
 	/* raw WRMSR: the paravirt/tracing wrappers are L1 code paths */
 	asm volatile("wrmsr" : : "c"(MSR_VM_HSAVE_PA), "a"((u32)sc->vhsave_pa),
 		     "d"((u32)(sc->vhsave_pa >> 32)));
@@ -69,7 +71,7 @@ static int __hv_host svm_exit_vmmcall(struct svm_cpu *sc)
 		}
 		return svm_leave(sc, 0);
 	default:
-		c->g.rax = -ENOSYS;
+		c->g.rax = hv_mon_hypercall(c);
 		return 0;
 	}
 }
@@ -242,6 +244,10 @@ static const svm_exit_fn svm_l1_handlers[SVM_EXIT_NPF + 1] = {
 	[SVM_EXIT_INVLPGA] = svm_exit_svm_insn,
 	[SVM_EXIT_SHUTDOWN] = svm_exit_shutdown,
 	[SVM_EXIT_NPF] = svm_exit_npf,
+	/* escape monitor (monitor_svm.c): intercepted only when it is on */
+	[SVM_EXIT_EXCP_BASE + DB_VECTOR] = svm_mon_exit_db,
+	[SVM_EXIT_READ_DR0 ... SVM_EXIT_WRITE_DR7] = svm_mon_exit_dr,
+	[SVM_EXIT_SWINT] = svm_mon_exit_swint,
 };
 
 static const u8 svm_l1_stat[SVM_EXIT_NPF + 1] = {

@@ -10,6 +10,7 @@
 #include <linux/workqueue.h>
 #include <linux/cpumask.h>
 #include "hyperbox.h"
+#include "monitor.h"
 
 
 
@@ -141,6 +142,8 @@ int hv_sysfs_init(struct hv *hv)
 		kfree(hv_ranges_copy);
 		return ret;
 	}
+	if (hv_monitor_l1_init(hv_kobj))
+		pr_warn(HV_NAME ": monitor: no /dev/hyperbox or status file\n");
 	return 0;
 nomem:
 	kfree(hv_ranges_copy);
@@ -149,6 +152,7 @@ nomem:
 
 void hv_sysfs_exit(void)
 {
+	hv_monitor_l1_exit();
 	sysfs_remove_group(hv_kobj, &hv_group);
 	kobject_put(hv_kobj);
 	kfree(hv_ranges_copy);

@@ -23,6 +23,7 @@
 #include <unistd.h>
 #include <linux/close_range.h>
 
+#include "hyperbox_register.h"
 #include "jail.h"
 #include "sandbox.h"
 #include "supervisor.h"
@@ -130,6 +131,7 @@ static void __attribute__((noreturn)) vmm_main(const struct vm_config *vc, int s
 	int ret;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	hyperbox_register_self(vc->log_fd); /* before the VM exists: Hyper-box refuses it later */
 	close_inherited_fds(vc, sock);
 	ret = jail_unshare(why, sizeof(why));
 	if (ret) {

@@ -1,0 +1,179 @@
+// SPDX-License-Identifier: GPL-2.0-only
+/*
+ * Escape monitor, AMD-V glue: the debug registers, the #DB intercept, L1's
+ * own debug-register accesses, and the INTn intercept for int 0x80.
+ *
+ * The monitor owns DR0-3 on every CPU.  L1's MOV to/from DR0-3 and DR7
+ * exit and see a private copy (so ptrace/perf hardware breakpoints do not
+ * work while the monitor runs; software breakpoints and single-stepping
+ * do).  A #DB that is not one of ours is given back to L1 unchanged.
+ *
+ * The breakpoints are also armed with a native MOV to DR7 before the first
+ * VMRUN: QEMU's TCG (7.2) only honours breakpoints armed that way, and on
+ * hardware the host never executes the watched kernel functions.
+ */
+#include <linux/kernel.h>
+#include <asm/irq_vectors.h>
+#include <asm/processor-flags.h>
+#include <asm/trapnr.h>
+#include "svm.h"
+#include "monitor.h"
+
+#define DR7_FIXED	0x400ULL
+#define DR6_CLEAR	0xffff0ff0ULL
+
+/* Raw MOVs: the paravirt wrappers are L1 code paths, and QEMU needs the real instruction. */
+#define DR_GET(n, v)	asm volatile("mov %%db" #n ", %0" : "=r"(v))
+#define DR_SET(n, v)	asm volatile("mov %0, %%db" #n : : "r"((u64)(v)))
+
+static u64 svm_mon_dr7(void)
+{
+	u64 v = DR7_FIXED;
+	int i;
+
+	for (i = 0; i < HV_BP_NR; i++)
+		v |= 1ULL << (i * 2);	/* Ln: local enable, execute, length 1 */
+	return v;
+}
+
+/* On the CPU, IRQs off, just before the first VMRUN (svm_launch). */
+void svm_mon_vmcb_setup(struct svm_cpu *sc)
+{
+	struct hv *hv = sc->hv.hv;
+	struct vmcb *v = sc->vmcb01;
+	u64 *vdr;
+	int i;
+
+	if (!hv->mon)
+		return;
+	for (i = 0; i < 4; i++) {
+		svm_set_intercept(v, INTERCEPT_DR0_READ + i);
+		svm_set_intercept(v, INTERCEPT_DR0_WRITE + i);
+	}
+	svm_set_intercept(v, INTERCEPT_DR7_READ);
+	svm_set_intercept(v, INTERCEPT_DR7_WRITE);
+	svm_set_intercept(v, INTERCEPT_EXCEPTION_OFFSET + DB_VECTOR);
+	if (hv_mon_int80_enabled(hv))
+		svm_set_intercept(v, INTERCEPT_INTn);
+	/* L1 keeps what it had, virtually. */
+	vdr = hv_mon_vdr(&sc->hv, 0);
+	DR_GET(0, vdr[0]);
+	DR_GET(1, vdr[1]);
+	DR_GET(2, vdr[2]);
+	DR_GET(3, vdr[3]);
+	DR_GET(7, *hv_mon_vdr(&sc->hv, 7));
+	DR_SET(0, hv_mon_bp_addr(hv, 0));
+	DR_SET(1, hv_mon_bp_addr(hv, 1));
+	DR_SET(2, hv_mon_bp_addr(hv, 2));
+	DR_SET(3, hv_mon_bp_addr(hv, 3));
+	v->save.dr7 = svm_mon_dr7();
+	v->save.dr6 = DR6_CLEAR;
+	DR_SET(7, svm_mon_dr7());
+}
+
+/* The first VMRUN was refused: the kernel runs on bare metal again. */
+void svm_mon_launch_failed(void)
+{
+	DR_SET(7, DR7_FIXED);
+}
+
+/* Host, leaving Ring -1 on this CPU. */
+void __hv_host svm_mon_leave(struct svm_cpu *sc)
+{
+	if (sc->hv.hv->mon)
+		DR_SET(7, DR7_FIXED);
+}
+
+int __hv_host svm_mon_exit_db(struct svm_cpu *sc)
+{
+	struct hv_cpu *c = &sc->hv;
+	struct vmcb *v = sc->vmcb01;
+	int i;
+
+	for (i = 0; i < HV_BP_NR && c->g.cpl == 0; i++) {
+		if (c->g.rip != hv_mon_bp_addr(c->hv, i))
+			continue;
+		v->save.dr6 = DR6_CLEAR;
+		if (hv_mon_breakpoint(c, i))
+			v->save.rflags |= X86_EFLAGS_RF;
+		return 0;
+	}
+	/* Single step, INT1 or L1's own: deliver it as the CPU would have. */
+	hv_mon_count_reflected(c);
+	svm_inject(c, DB_VECTOR, false, 0);
+	return 0;
+}
+
+/* Prefixes and REX, then the opcode; *len counts everything up to the opcode. */
+static int __hv_host mon_opcode(struct hv_cpu *c, u8 *b, int n, int *at, bool *rex_r, bool *rex_b)
+{
+	int i = 0;
+
+	if (hv_gva_read(c->hv, c->g.cr3, c->g.rip, b, n) && hv_gva_read(c->hv, c->g.cr3, c->g.rip, b, 4))
+		return -EFAULT;
+	while (i < 4 && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf2 || b[i] == 0xf3 ||
+			 b[i] == 0x2e || b[i] == 0x36 || b[i] == 0x3e || b[i] == 0x26 ||
+			 b[i] == 0x64 || b[i] == 0x65))
+		i++;
+	*rex_r = *rex_b = false;
+	if ((b[i] & 0xf0) == 0x40 && c->g.cpl == 0) {
+		*rex_r = b[i] & 4;
+		*rex_b = b[i] & 1;
+		i++;
+	}
+	*at = i;
+	return 0;
+}
+
+/* MOV to/from DR0-3 or DR7 by L1: its private copy. */
+int __hv_host svm_mon_exit_dr(struct svm_cpu *sc)
+{
+	struct hv_cpu *c = &sc->hv;
+	u32 code = sc->vmcb01->control.exit_code;
+	bool rex_r, rex_b, write = code >= SVM_EXIT_WRITE_DR0;
+	int dr = code & 0xf, at, gpr;
+	u8 b[8];
+
+	if (c->g.cpl != 0) {
+		svm_inject(c, X86_TRAP_GP, true, 0);
+		return 0;
+	}
+	if (mon_opcode(c, b, sizeof(b), &at, &rex_r, &rex_b) || at > 4 || b[at] != 0x0f ||
+	    b[at + 1] != (write ? 0x23 : 0x21) || (b[at + 2] >> 6) != 3 || rex_r ||
+	    ((b[at + 2] >> 3) & 7) != dr || (dr > 3 && dr != 7)) {
+		svm_inject(c, X86_TRAP_UD, false, 0);
+		return 0;
+	}
+	gpr = (b[at + 2] & 7) | (rex_b ? 8 : 0);
+	if (write)
+		*hv_mon_vdr(c, dr) = hv_gpr_get(c, gpr);
+	else
+		hv_gpr_set(c, gpr, *hv_mon_vdr(c, dr));
+	c->g.rip += at + 3;
+	return 0;
+}
+
+/*
+ * INT n (intercepted only when the 32-bit entry is refused).  int 0x80
+ * from user space gets the #GP a kernel without the 32-bit gate would
+ * give (SIGSEGV); everything else is delivered as the CPU would have.
+ */
+int __hv_host svm_mon_exit_swint(struct svm_cpu *sc)
+{
+	struct hv_cpu *c = &sc->hv;
+	bool rex_r, rex_b;
+	int at;
+	u8 b[8];
+
+	if (mon_opcode(c, b, sizeof(b), &at, &rex_r, &rex_b) || b[at] != 0xcd) {
+		svm_inject(c, X86_TRAP_GP, true, 0);
+		return 0;
+	}
+	if (b[at + 1] == IA32_SYSCALL_VECTOR && c->g.cpl == 3 && hv_mon_int80(c)) {
+		svm_inject(c, X86_TRAP_GP, true, IA32_SYSCALL_VECTOR * 8 + 2);
+		return 0;
+	}
+	c->g.rip += at + 2;
+	sc->vmcb01->control.event_inj = b[at + 1] | SVM_EVTINJ_TYPE_SOFT | SVM_EVTINJ_VALID;
+	return 0;
+}
