@@ -10,6 +10,7 @@
 #include <string.h>
 
 #include "control.h"
+#include "evloop.h"
 #include "virtio/virtio.h"
 /* Last: it defines CLI status macros whose names overlap the public enum. */
 #include "../guest/control_proto.h"
@@ -22,6 +23,7 @@ struct control {
 	size_t rx_have;
 	uint32_t rx_type, rx_len;
 	bool connected, got_init, sent_end, got_status;
+	volatile bool cmd_started;   /* read by the console without the lock */
 	unsigned int events;
 	bool stdin_eof;          /* the host's stdin has ended */
 	bool stdin_eof_sent;
@@ -221,6 +223,9 @@ static int handle_record(struct vm *vm, struct control *c)
 				return protocol_error(vm, "out of memory");
 		} else if (ev == ALCATRAZ_CTL_EV_CMD_START && c->got_init) {
 			vm_mark(vm, &vm->result.timings.cmd_start_ns);
+			/* Now the console is in raw mode and relayed: stdin may flow. */
+			__atomic_store_n(&c->cmd_started, true, __ATOMIC_RELEASE);
+			evloop_wake(vm->evloop);
 		} else {
 			return protocol_error(vm, "unexpected event");
 		}
@@ -324,6 +329,13 @@ void control_disconnected(struct vm *vm)
 	if (early)
 		vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, -EPIPE,
 		       "guest closed the control channel without a status");
+}
+
+bool control_stdin_open(struct vm *vm)
+{
+	struct control *c = vm->control;
+
+	return !c || __atomic_load_n(&c->cmd_started, __ATOMIC_ACQUIRE);
 }
 
 void control_stdin_eof(struct vm *vm, uint64_t total)

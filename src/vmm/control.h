@@ -21,6 +21,10 @@ int control_receive(struct vm *vm, const uint8_t *data, size_t len);
 /* Bytes queued for the guest: copy out (and consume) up to max of them. */
 size_t control_take(struct vm *vm, void *buf, size_t max);
 bool control_has_output(struct vm *vm);
+/* Whether the command runs, so stdin bytes can be delivered: before that
+ * the guest's console may still be in cooked mode, and input sent then
+ * could be echoed or flushed. */
+bool control_stdin_open(struct vm *vm);
 /* The host's stdin ended after `total` bytes (console.c). */
 void control_stdin_eof(struct vm *vm, uint64_t total);
 

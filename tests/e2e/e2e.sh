@@ -11,7 +11,8 @@ API="$B/examples/run-command"
 # The VMM jail cannot pivot_root from the lab's initramfs root yet.
 NOSB=${E2E_SANDBOX_FLAG---insecure-no-sandbox}
 [ -n "$NOSB" ] && export ALCATRAZ_INSECURE_NO_SANDBOX=1
-run() { "$R" $NOSB "$@"; }
+# Every VM gets a deadline so one hang cannot eat the whole lab run.
+run() { "$R" $NOSB --timeout ${E2E_VM_TIMEOUT:-300} "$@"; }
 T=/tmp/e2e; mkdir -p $T
 fails=0
 pass() { echo "PASS $1"; }
@@ -30,6 +31,7 @@ head -c 10485760 $T/p > $T/pattern; rm -f $T/p
 want_md5=$(md5sum < $T/pattern | cut -d' ' -f1)
 
 t0=$(date +%s)
+echo "e2e: test data ready"
 out=$(run -- echo hello world); expect echo 0 $? "hello world" "$out"
 run -- sh -c 'exit 7'; expect exit-7 7 $?
 run -- sh -c 'kill -9 $$'; expect kill-9 137 $?
@@ -57,7 +59,7 @@ st=$?; [ $st -ne 0 ] && pass disk-ro-refuses-writes || fail disk-ro-refuses-writ
 
 out=$(run --env FOO=bar --workdir /tmp -- sh -c 'echo $FOO $(pwd)'); expect env-workdir 0 $? "bar /tmp" "$out"
 
-s=$(date +%s); run --timeout 3 -- sleep 60 2>/dev/null; st=$?; e=$(($(date +%s) - s))
+s=$(date +%s); "$R" $NOSB --timeout 3 -- sleep 60 2>/dev/null; st=$?; e=$(($(date +%s) - s))
 expect timeout 124 $st; [ $e -lt 30 ] || fail timeout-prompt "took $e s"
 
 # Bad input: clear errors, status 125, never a crash.

@@ -113,7 +113,8 @@ static short stdin_want(void *opaque)
 	short want = 0;
 
 	pthread_mutex_lock(&c->dev->lock);
-	if (!c->in_eof && c->pending_len == 0 && virtio_dev_live(c->dev) &&
+	if (!c->in_eof && c->pending_len == 0 && control_stdin_open(c->dev->vm) &&
+	    virtio_dev_live(c->dev) &&
 	    vq_has_avail(&c->dev->vm->mem, &c->dev->vqs[Q_RX]))
 		want = POLLIN;
 	pthread_mutex_unlock(&c->dev->lock);
