@@ -224,7 +224,8 @@ static void __exit hv_exit(void)
 {
 	hv_log_drain_stop();
 	if (hv_cpuhp >= 0)
-		cpuhp_remove_state(hv_cpuhp);
+		/* _nocalls: the teardown callback refuses (-EBUSY), which the core BUG()s on */
+		cpuhp_remove_state_nocalls(hv_cpuhp);
 	cpus_read_lock();
 	on_each_cpu(hv_devirt_one, NULL, 1);
 	cpus_read_unlock();
