@@ -29,13 +29,15 @@
 #include <linux/string.h>
 #include <linux/user_namespace.h>
 #include <asm/current.h>
+#include <asm/msr.h>
 #include <asm/ptrace.h>
 #include <asm/segment.h>
 #include <asm/unistd.h>
 #include "monitor.h"
 
 const char *const hv_mon_act_names[HV_ACT_NR] = {
-	"spawn", "exec", "cred_gain", "cred_path", "cred_tamper", "umh", "int80", "register",
+	"spawn", "exec", "cred_gain", "cred_path", "cred_tamper", "umh", "int80", "syscall32",
+	"register",
 };
 
 static const char *const hv_bp_syms[HV_BP_NR] = {
@@ -118,6 +120,7 @@ struct hv_mon {
 	u64 bp[HV_BP_NR];
 	u64 refuse, refuse_kill;	/* L1 functions the refused paths return through */
 	u64 exec_start, exec_end;	/* begin_new_exec: every exec commits here */
+	u64 cstar, compat_entry;	/* the kernel's 32-bit SYSCALL entry, and ours */
 	u64 page_offset, init_user_ns;
 	struct { u64 start, end; } legit[HV_MON_LEGIT_MAX];
 	unsigned int nlegit;
@@ -162,6 +165,8 @@ int hv_monitor_prepare(struct hv *hv)
 	}
 	m->refuse = (u64)hv_mon_refuse;
 	m->refuse_kill = (u64)hv_mon_refuse_kill;
+	rdmsrl(MSR_CSTAR, m->cstar);
+	m->compat_entry = (u64)hv_mon_compat_entry;
 	m->page_offset = PAGE_OFFSET;
 	m->init_user_ns = (u64)&init_user_ns;
 	for (i = 0; i < ARRAY_SIZE(hv_mon_legit_callers); i++) {
@@ -580,6 +585,23 @@ bool __hv_host hv_mon_int80(struct hv_cpu *c)
 	mon_read_task(c, t.task, &t);
 	mon_log(c, HV_ACT_INT80, &t, m->mode == HV_MON_ENFORCE, c->g.rax, c->g.rip);
 	return m->mode == HV_MON_ENFORCE;
+}
+
+bool __hv_host hv_mon_syscall32(struct hv_cpu *c)
+{
+	struct hv_mon *m = c->hv->mon;
+	struct mon_task t = {};
+
+	t.task = mon_current(c);
+	mon_read_task(c, t.task, &t);
+	mon_log(c, HV_ACT_SYSCALL32, &t, m->mode == HV_MON_ENFORCE, c->g.rax, c->g.regs->rcx);
+	return m->mode == HV_MON_ENFORCE;
+}
+
+/* CSTAR for L1: ours while 32-bit calls are refused, else (and on leaving) the kernel's. */
+u64 __hv_host hv_mon_cstar(const struct hv *hv, bool refused)
+{
+	return refused ? hv->mon->compat_entry : hv->mon->cstar;
 }
 
 /* HV_HC_MON_REGISTER: the L1 side checked the caller (monitor_dev.c); CPL 0 only. */

@@ -30,6 +30,7 @@ enum hv_mon_act {
 	HV_ACT_CRED_TAMPER,	/* credentials changed without commit_creds */
 	HV_ACT_UMH,		/* usermode helper from a registered VMM's kernel context */
 	HV_ACT_INT80,		/* 32-bit system call through int 0x80 */
+	HV_ACT_SYSCALL32,	/* 32-bit system call through SYSCALL (CSTAR) */
 	HV_ACT_REGISTER,	/* a VMM was registered */
 	HV_ACT_NR
 };
@@ -69,6 +70,9 @@ bool hv_mon_int80_enabled(const struct hv *hv);
 int hv_mon_breakpoint(struct hv_cpu *c, int idx);
 /* int 0x80 at CPL 3: true if it must be refused. */
 bool hv_mon_int80(struct hv_cpu *c);
+/* 32-bit SYSCALL arrived at hv_mon_compat_entry: true if it must be refused. */
+bool hv_mon_syscall32(struct hv_cpu *c);
+u64 hv_mon_cstar(const struct hv *hv, bool refused);
 u64 hv_mon_hypercall(struct hv_cpu *c);
 u64 *hv_mon_vdr(struct hv_cpu *c, int dr);	/* L1's virtual DR0-3 (0-3) and DR7 (7) */
 void hv_mon_count_reflected(struct hv_cpu *c);
@@ -82,12 +86,14 @@ void svm_mon_leave(struct svm_cpu *sc);
 int svm_mon_exit_db(struct svm_cpu *sc);
 int svm_mon_exit_dr(struct svm_cpu *sc);
 int svm_mon_exit_swint(struct svm_cpu *sc);
+bool svm_mon_compat_syscall(struct svm_cpu *sc);
 
 /* monitor_dev.c: L1 side: /dev/hyperbox, sysfs, log, refusal helpers */
 int hv_monitor_l1_init(struct kobject *parent);
 void hv_monitor_l1_exit(void);
 long hv_mon_refuse(long act);
 long hv_mon_refuse_kill(long act);
+void hv_mon_compat_entry(void);	/* monitor_stub.S */
 struct hv_mon_shared *hv_mon_shared_l1(void);
 
 #endif

@@ -32,7 +32,7 @@ module_param_named(monitor, hv_mon_mode_param, int, 0444);
 MODULE_PARM_DESC(monitor, "Escape monitor: 0 off, 1 log only, 2 enforce (default)");
 bool hv_mon_compat32_param = true;
 module_param_named(monitor_compat32, hv_mon_compat32_param, bool, 0444);
-MODULE_PARM_DESC(monitor_compat32, "Refuse the 32-bit system call entry int 0x80 (kills the caller)");
+MODULE_PARM_DESC(monitor_compat32, "Refuse the 32-bit system call entries int 0x80 and SYSCALL (SIGSEGV)");
 
 static struct hv_mon_shared *hv_mon_sh;
 static struct kobject *hv_mon_kobj;
@@ -179,7 +179,8 @@ static void hv_mon_print(const struct hv_mon_log_entry *e)
 	const char *what = e->act == HV_ACT_REGISTER ? "noted" :
 			   !e->enforced ? "logged (not enforced)" :
 			   e->act == HV_ACT_UMH ? "refused" :
-			   e->act == HV_ACT_INT80 ? "refused with SIGSEGV" : "refused, task killed";
+			   e->act == HV_ACT_INT80 || e->act == HV_ACT_SYSCALL32 ? "refused with SIGSEGV" :
+			   "refused, task killed";
 
 	switch (e->act) {
 	case HV_ACT_SPAWN:
@@ -205,6 +206,10 @@ static void hv_mon_print(const struct hv_mon_log_entry *e)
 	case HV_ACT_UMH:
 		pr_warn(HV_NAME ": monitor: %s: usermode helper from registered VMM pid %u tgid %u (%.16s) kernel context (subprocess_info %#llx)\n",
 			what, e->pid, e->tgid, e->comm, e->ev1);
+		break;
+	case HV_ACT_SYSCALL32:
+		pr_warn(HV_NAME ": monitor: %s: pid %u (%.16s) uid %u used the 32-bit SYSCALL entry (eax %llu) before %#llx\n",
+			what, e->pid, e->comm, e->uid, e->ev1 & 0xffffffff, e->ev2 & 0xffffffff);
 		break;
 	case HV_ACT_INT80:
 		pr_warn(HV_NAME ": monitor: %s: pid %u (%.16s) uid %u used int 0x80 (eax %llu) at %#llx\n",

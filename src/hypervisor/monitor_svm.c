@@ -53,8 +53,10 @@ void svm_mon_vmcb_setup(struct svm_cpu *sc)
 	svm_set_intercept(v, INTERCEPT_DR7_READ);
 	svm_set_intercept(v, INTERCEPT_DR7_WRITE);
 	svm_set_intercept(v, INTERCEPT_EXCEPTION_OFFSET + DB_VECTOR);
-	if (hv_mon_int80_enabled(hv))
+	if (hv_mon_int80_enabled(hv)) {
 		svm_set_intercept(v, INTERCEPT_INTn);
+		v->save.cstar = hv_mon_cstar(hv, true);	/* pinned from here on (pin_msrs) */
+	}
 	/* L1 keeps what it had, virtually. */
 	vdr = hv_mon_vdr(&sc->hv, 0);
 	DR_GET(0, vdr[0]);
@@ -80,8 +82,11 @@ void svm_mon_launch_failed(void)
 /* Host, leaving Ring -1 on this CPU. */
 void __hv_host svm_mon_leave(struct svm_cpu *sc)
 {
-	if (sc->hv.hv->mon)
-		DR_SET(7, DR7_FIXED);
+	if (!sc->hv.hv->mon)
+		return;
+	DR_SET(7, DR7_FIXED);
+	/* .Lleave VMLOADs vmcb01: the bare-metal kernel gets its own 32-bit entry back. */
+	sc->vmcb01->save.cstar = hv_mon_cstar(sc->hv.hv, false);
 }
 
 int __hv_host svm_mon_exit_db(struct svm_cpu *sc)
@@ -176,4 +181,38 @@ int __hv_host svm_mon_exit_swint(struct svm_cpu *sc)
 	c->g.rip += at + 2;
 	sc->vmcb01->control.event_inj = b[at + 1] | SVM_EVTINJ_TYPE_SOFT | SVM_EVTINJ_VALID;
 	return 0;
+}
+
+/*
+ * VMMCALL at hv_mon_compat_entry: a 32-bit SYSCALL.  Refused: do what
+ * SYSRET would (back to compatibility mode at RCX with RFLAGS from R11),
+ * then #GP there, as a CPU without the entry would fault (SIGSEGV).
+ * Logged only: continue into the kernel's entry as if CSTAR pointed there.
+ */
+bool __hv_host svm_mon_compat_syscall(struct svm_cpu *sc)
+{
+	struct hv_cpu *c = &sc->hv;
+	struct vmcb *v = sc->vmcb01;
+	u16 sel;
+
+	if (!c->hv->mon || c->g.cpl != 0 || c->g.rip != hv_mon_cstar(c->hv, true))
+		return false;
+	if (!hv_mon_syscall32(c)) {
+		c->g.rip = hv_mon_cstar(c->hv, false);
+		return true;
+	}
+	sel = v->save.star >> 48;
+	v->save.cs.selector = sel | 3;
+	v->save.cs.attrib = 0xcfb;	/* code, read, accessed, S, DPL 3, P, D, G */
+	v->save.cs.base = 0;
+	v->save.cs.limit = 0xffffffff;
+	v->save.ss.selector = (sel + 8) | 3;
+	v->save.ss.attrib = 0xcf3;	/* data, write, accessed, S, DPL 3, P, B, G */
+	v->save.ss.base = 0;
+	v->save.ss.limit = 0xffffffff;
+	v->save.cpl = 3;
+	v->save.rflags = (c->g.regs->r11 & ~(X86_EFLAGS_RF | X86_EFLAGS_VM)) | X86_EFLAGS_FIXED;
+	c->g.rip = (u32)c->g.regs->rcx;
+	svm_inject(c, X86_TRAP_GP, true, 0);
+	return true;
 }

@@ -55,6 +55,8 @@ static int __hv_host svm_exit_vmmcall(struct svm_cpu *sc)
 {
 	struct hv_cpu *c = &sc->hv;
 
+	if (svm_mon_compat_syscall(sc))	/* a 32-bit SYSCALL the monitor refuses */
+		return 0;
 	if (c->g.rax != HV_HC_MAGIC) {
 		svm_inject(c, 6, false, 0);	/* #UD: what a CPU gives outside guest mode */
 		return 0;
