@@ -24,12 +24,13 @@
 #include <linux/close_range.h>
 
 #include "hyperbox_register.h"
+#include "cgroup.h"
 #include "jail.h"
 #include "sandbox.h"
 #include "supervisor.h"
 #include "vmm.h"
 
-enum msg_type { MSG_CREATED = 1, MSG_START, MSG_STARTED, MSG_KILL, MSG_RESULT };
+enum msg_type { MSG_CREATED = 1, MSG_START, MSG_STARTED, MSG_KILL, MSG_RESULT, MSG_GO };
 
 struct msg {
 	uint32_t type;
@@ -42,6 +43,7 @@ struct jailed_vm {
 	pid_t pid;      /* the reaper */
 	int sock;
 	bool started, ended;
+	struct vm_cgroup cgroup;
 	struct alcatraz_result res;
 	int violation;  /* syscall number reported by the VMM's SIGSYS handler, or -1 */
 };
@@ -196,6 +198,11 @@ static void __attribute__((noreturn)) reaper_main(const struct vm_config *vc, in
 	pid_t vmm;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Wait until the library has put us in our cgroup, so the VMM is born
+	 * inside it. */
+	struct msg go;
+	if (recv(sock, &go, sizeof(go), 0) != sizeof(go) || go.type != MSG_GO)
+		_exit(1);
 	if (unshare(CLONE_NEWPID) < 0) {
 		char why[128];
 		snprintf(why, sizeof(why), "creating a PID namespace: %s", strerror(errno));
@@ -291,6 +298,18 @@ int jailed_create(const struct vm_config *vc, struct jailed_vm **out)
 		return ret;
 	}
 	j->sock = sv[0];
+	char why[300];
+	if (vm_cgroup_create(&j->cgroup, j->pid, vc->mem_bytes, vc->vcpus, why, sizeof(why)) == 0) {
+		if (vc->log_fd >= 0)
+			dprintf(vc->log_fd, "alcatraz: info: cgroup v2 limits applied: %s\n",
+				j->cgroup.path);
+	} else if (vc->log_fd >= 0) {
+		dprintf(vc->log_fd, "alcatraz: info: cgroup v2 limits not applied: %s\n", why);
+	}
+	if (send_msg(j->sock, MSG_GO, 0, NULL, NULL) < 0) {
+		jailed_destroy(j);
+		return -EPIPE;
+	}
 	ret = recv_msg(j, &m, -1);
 	if (ret == 0 && m.type == MSG_CREATED && m.err == 0) {
 		*out = j;
@@ -381,6 +400,7 @@ void jailed_destroy(struct jailed_vm *j)
 		while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
 			;
 	}
+	vm_cgroup_remove(&j->cgroup);
 	close(j->sock);
 	free(j);
 }

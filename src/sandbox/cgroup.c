@@ -1,0 +1,154 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+#include <errno.h>
+#include <fcntl.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cgroup.h"
+
+/* What the VMM itself may use beyond guest RAM: its code, thread stacks,
+ * device buffers and the kernel's page tables for guest memory. */
+#define VMM_MEM_MARGIN (64ULL << 20)
+#define VMM_TASKS_MARGIN 8
+
+static int write_str(const char *dir, const char *file, const char *val)
+{
+	char path[2048];
+	int fd, ret = 0;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	fd = open(path, O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static int read_str(const char *path, char *buf, size_t len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	ssize_t n;
+
+	if (fd < 0)
+		return -errno;
+	n = read(fd, buf, len - 1);
+	close(fd);
+	if (n < 0)
+		return -errno;
+	buf[n] = 0;
+	return 0;
+}
+
+/* The cgroup2 mount point, from /proc/self/mountinfo. */
+static int find_cgroup2(char *mnt, size_t len)
+{
+	char line[1024];
+	FILE *f = fopen("/proc/self/mountinfo", "re");
+	int ret = -ENOENT;
+
+	if (!f)
+		return -errno;
+	while (fgets(line, sizeof(line), f)) {
+		char *sep = strstr(line, " - cgroup2 ");
+		char point[512];
+		if (!sep)
+			continue;
+		if (sscanf(line, "%*s %*s %*s %*s %511s", point) == 1) {
+			snprintf(mnt, len, "%s", point);
+			ret = 0;
+			break;
+		}
+	}
+	fclose(f);
+	return ret;
+}
+
+static bool has_controllers(const char *dir, const char *file)
+{
+	char path[2048], buf[512];
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	if (read_str(path, buf, sizeof(buf)))
+		return false;
+	return strstr(buf, "memory") && strstr(buf, "pids") && strstr(buf, "cpu");
+}
+
+int vm_cgroup_create(struct vm_cgroup *cg, pid_t pid, uint64_t mem_bytes, unsigned int vcpus,
+		     char *why, size_t len)
+{
+	char mnt[512], self[1024] = "", parent[1600], val[64];
+	char line[1024];
+	int ret;
+
+	cg->path[0] = 0;
+	if (find_cgroup2(mnt, sizeof(mnt))) {
+		snprintf(why, len, "no cgroup v2 hierarchy is mounted");
+		return -ENOENT;
+	}
+	FILE *f = fopen("/proc/self/cgroup", "re");
+	while (f && fgets(line, sizeof(line), f))
+		if (!strncmp(line, "0::", 3)) {
+			snprintf(self, sizeof(self), "%s", line + 3);
+			self[strcspn(self, "\n")] = 0;
+		}
+	if (f)
+		fclose(f);
+	snprintf(parent, sizeof(parent), "%s%s", mnt, strcmp(self, "/") ? self : "");
+	/* The controllers must be delegated to our children; enabling them
+	 * ourselves only works where the no-internal-process rule allows. */
+	if (!has_controllers(parent, "cgroup.subtree_control") &&
+	    write_str(parent, "cgroup.subtree_control", "+memory +pids +cpu") < 0 &&
+	    !has_controllers(parent, "cgroup.subtree_control")) {
+		snprintf(why, len, "the memory, pids and cpu controllers are not available in %s",
+			 parent);
+		return -EOPNOTSUPP;
+	}
+	ret = snprintf(cg->path, sizeof(cg->path), "%s/alcatraz-vm-%d", parent, (int)pid);
+	if (ret < 0 || (size_t)ret >= sizeof(cg->path)) {
+		cg->path[0] = 0;
+		snprintf(why, len, "cgroup path too long");
+		return -ENAMETOOLONG;
+	}
+	if (mkdir(cg->path, 0700) < 0) {
+		ret = -errno;
+		snprintf(why, len, "mkdir %s: %s", cg->path, strerror(-ret));
+		cg->path[0] = 0;
+		return ret;
+	}
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)(mem_bytes + VMM_MEM_MARGIN));
+	if ((ret = write_str(cg->path, "memory.max", val)))
+		goto fail;
+	/* Guest RAM must not be pushed to swap behind the limit's back; the
+	 * file is absent without swap accounting, which is fine. */
+	(void)write_str(cg->path, "memory.swap.max", "0");
+	snprintf(val, sizeof(val), "%u", vcpus + VMM_TASKS_MARGIN);
+	if ((ret = write_str(cg->path, "pids.max", val)))
+		goto fail;
+	snprintf(val, sizeof(val), "%u 100000", vcpus * 100000);
+	if ((ret = write_str(cg->path, "cpu.max", val)))
+		goto fail;
+	snprintf(val, sizeof(val), "%d", (int)pid);
+	if ((ret = write_str(cg->path, "cgroup.procs", val)))
+		goto fail;
+	return 0;
+fail:
+	snprintf(why, len, "setting limits in %s: %s", cg->path, strerror(-ret));
+	rmdir(cg->path);
+	cg->path[0] = 0;
+	return ret;
+}
+
+void vm_cgroup_remove(struct vm_cgroup *cg)
+{
+	if (!cg->path[0])
+		return;
+	/* The kernel refuses while tasks remain; they are gone by now. */
+	for (int i = 0; i < 50 && rmdir(cg->path) < 0 && errno == EBUSY; i++)
+		usleep(2000);
+	cg->path[0] = 0;
+}

@@ -1,0 +1,28 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Resource limits for one VMM process through cgroup v2: memory (guest RAM
+ * plus a margin for the VMM), number of tasks, and CPU time (one CPU per
+ * vCPU). Applied where a cgroup v2 hierarchy with those controllers is
+ * writable (a pure v2 host, a hybrid host's unified mount with controllers);
+ * elsewhere the reason is reported and the VM runs without them, since
+ * seccomp and RLIMIT_NPROC already bound what the VMM can spawn.
+ */
+#ifndef ALCATRAZ_CGROUP_H
+#define ALCATRAZ_CGROUP_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+struct vm_cgroup {
+	char path[512]; /* empty when no cgroup was made */
+};
+
+/* Creates a cgroup for @pid (moved into it) with the limits. 0 on success;
+ * -errno with @why set when limits cannot be applied here. */
+int vm_cgroup_create(struct vm_cgroup *cg, pid_t pid, uint64_t mem_bytes, unsigned int vcpus,
+		     char *why, size_t why_len);
+/* Removes the cgroup once its processes are gone. */
+void vm_cgroup_remove(struct vm_cgroup *cg);
+
+#endif
