@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <alcatraz/alcatraz.h>
@@ -296,12 +297,20 @@ static int run(const struct options *o)
 	return status_of(&res);
 }
 
-static void print_stats(const struct alcatraz_result *r, int code)
+static uint64_t now_ns(void)
+{
+	struct timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+}
+
+static void print_stats(const struct alcatraz_result *r, int code, uint64_t create_ns)
 {
 	const struct alcatraz_timings *t = &r->timings;
 
-	/* Milestones in ms since the VM started; null when not reached. */
-	fprintf(stderr, "{\"vmm_start_ms\": %.3f", t->vmm_ready_ns / 1e6);
+	/* Milestones in ms since alcatraz_vm_start() (the VMM start); null
+	 * when not reached. Kernel entry is the first KVM_RUN. */
+	fprintf(stderr, "{\"create_ms\": %.3f, \"vmm_start_ms\": 0", create_ns / 1e6);
 #define FIELD(name, v)                                                   \
 	do {                                                             \
 		if (v)                                                   \
@@ -309,7 +318,8 @@ static void print_stats(const struct alcatraz_result *r, int code)
 		else                                                     \
 			fprintf(stderr, ", \"" name "\": null");          \
 	} while (0)
-	FIELD("kernel_entry_ms", t->first_exit_ns);
+	FIELD("kernel_entry_ms", t->vmm_ready_ns);
+	FIELD("first_exit_ms", t->first_exit_ns);
 	FIELD("init_start_ms", t->init_start_ns);
 	FIELD("cmd_start_ms", t->cmd_start_ns);
 	FIELD("exit_ms", t->end_ns);
@@ -343,6 +353,7 @@ static int run_command(const struct options *o)
 	struct alcatraz_vm *vm = NULL;
 	struct alcatraz_result res;
 	char kernel[4096], msg[256], path[4096];
+	uint64_t create_ns;
 	int ret, code;
 
 	/* A kvm_pvm host would crawl for seconds and then fail: say so now. */
@@ -395,7 +406,9 @@ static int run_command(const struct options *o)
 		if ((ret = alcatraz_config_add_disk(cfg, path, ro)))
 			goto bad;
 	}
+	create_ns = now_ns();
 	ret = alcatraz_vm_create(cfg, &vm);
+	create_ns = now_ns() - create_ns;
 	alcatraz_config_free(cfg);
 	if (ret) {
 		if (ret == -ENOENT && !o->initrd)
@@ -421,7 +434,7 @@ static int run_command(const struct options *o)
 	else if (res.kind == ALCATRAZ_EXIT_TIMEOUT)
 		fprintf(stderr, "alcatraz-run: %s\n", res.message);
 	if (o->stats)
-		print_stats(&res, code);
+		print_stats(&res, code, create_ns);
 	return code;
 bad:
 	alcatraz_config_free(cfg);

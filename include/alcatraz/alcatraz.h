@@ -331,7 +331,11 @@ int alcatraz_config_set_stdio(struct alcatraz_config *cfg, int in_fd, int out_fd
  */
 int alcatraz_config_add_disk(struct alcatraz_config *cfg, const char *path, bool readonly);
 
-/** alcatraz_config_set_root_disk - boot from an ext4 image (read-write, /dev/vda). */
+/**
+ * alcatraz_config_set_root_disk - boot from an ext4 image (read-write, /dev/vda)
+ * The image is the root file system and must hold the static alcatraz-init
+ * at /sbin/alcatraz-init; no initramfs is used.
+ */
 int alcatraz_config_set_root_disk(struct alcatraz_config *cfg, const char *path);
 
 /** alcatraz_config_set_rootfs_dir - pack a host directory as the initramfs. */

@@ -378,7 +378,9 @@ int guest_config_fill(const struct alcatraz_config *cfg, struct vm_config *vc)
 				return -ENOMEM;
 		vc->root_disk = cfg->root_disk != NULL;
 	}
-	if (!cfg->initrd_path) {
+	/* A root disk brings its own init (/sbin/alcatraz-init, see
+	 * alcatraz_config_set_root_disk); no initramfs then. */
+	if (!cfg->initrd_path && !cfg->root_disk) {
 		ret = build_initramfs(cfg, vc);
 		if (ret)
 			return ret;

@@ -34,7 +34,7 @@ static char *build_cmdline(struct vm *vm)
 	if (vm->cfg.serial_fd < 0)
 		fputs(" quiet", f);
 	if (vm->cfg.root_disk)
-		fputs(" root=/dev/vda rootfstype=ext4 rw", f);
+		fputs(" root=/dev/vda rootfstype=ext4 rw init=/sbin/alcatraz-init", f);
 	if (vm->cfg.cmdline)
 		fprintf(f, " %s", vm->cfg.cmdline);
 	for (unsigned int i = 0; i < vm->nr_virtio; i++)

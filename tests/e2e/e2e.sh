@@ -68,10 +68,11 @@ run --kernel $T/junk -- true 2>$T/err; expect bad-kernel 125 $?
 grep -q "alcatraz-run: " $T/err || fail bad-kernel-message "$(cat $T/err)"
 run --rootfs /no/such/dir -- true 2>$T/err; expect bad-rootfs 125 $?
 run --disk /no/such.img -- true 2>$T/err; expect bad-disk 125 $?
-flock -x $T/rw.img sleep 20 & lk=$!; sleep 1
+# A disk in use by a running VM is locked against a second writer.
+"$R" $NOSB --timeout 60 --disk $T/rw.img -- sleep 30 & lk=$!; sleep 3
 run --disk $T/rw.img -- true 2>$T/err; expect locked-disk 125 $?
 grep -q locked $T/err || fail locked-disk-message "$(cat $T/err)"
-kill $lk 2>/dev/null
+kill $lk 2>/dev/null; wait $lk 2>/dev/null
 
 # The library API example gets the same results.
 out=$("$API" echo hello world 2>/dev/null); expect api-echo 0 $? "hello world" "$out"
@@ -80,9 +81,15 @@ out=$("$API" echo hello world 2>/dev/null); expect api-echo 0 $? "hello world" "
 "$API" /no/such/command 2>/dev/null; expect api-missing 127 $?
 "$API" --timeout 3 sleep 60 2>/dev/null; expect api-timeout 124 $?
 
+# A root disk (ext4 with /sbin/alcatraz-init), when the runner added one.
+if [ -f /alcatraz/add/root.ext4 ]; then
+	cp /alcatraz/add/root.ext4 $T/root.ext4
+	out=$(run --root-disk $T/root.ext4 -- cat /etc/marker); expect root-disk 0 $? from-root-disk "$out"
+fi
+
 # --stats JSON.
 run --stats -- true 2>$T/stats; st=$?
-grep -q '"init_start_ms": [0-9]' $T/stats && grep -q '"cmd_start_ms": [0-9]' $T/stats &&
+grep -q '"init_start_ms": [0-9]' $T/stats && grep -q '"kernel_entry_ms": [0-9]' $T/stats && grep -q '"cmd_start_ms": [0-9]' $T/stats &&
 	expect stats 0 $st || fail stats "$(cat $T/stats)"
 cat $T/stats
 

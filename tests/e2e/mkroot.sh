@@ -1,0 +1,13 @@
+#!/bin/sh
+# mkroot.sh OUT INIT: an ext4 root-disk image for the e2e tests, holding
+# alcatraz-init at /sbin/alcatraz-init, a static busybox and /etc/marker.
+set -e
+out=$1 init=$2
+d=$(mktemp -d)
+trap 'rm -rf "$d"' EXIT
+mkdir -p "$d/sbin" "$d/bin" "$d/dev" "$d/proc" "$d/sys" "$d/tmp" "$d/run" "$d/etc"
+cp "$init" "$d/sbin/alcatraz-init"
+cp /bin/busybox "$d/bin/busybox"
+echo from-root-disk > "$d/etc/marker"
+rm -f "$out"
+mkfs.ext4 -q -d "$d" "$out" 32M
