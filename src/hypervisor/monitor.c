@@ -159,6 +159,8 @@ int hv_monitor_prepare(struct hv *hv)
 	m->mode = hv_mon_mode_param;
 	m->compat32 = hv_mon_compat32_param;
 	for (i = 0; i < HV_BP_NR; i++) {
+		if (!(hv_mon_watch_param & (1U << i)))
+			continue;	/* left unwatched: address 0 never matches, DR7 leaves it off */
 		m->bp[i] = hv_sym(hv_bp_syms[i]);
 		if (!m->bp[i])
 			return -ENOENT;
@@ -194,8 +196,8 @@ int hv_monitor_prepare(struct hv *hv)
 	if (ret)
 		return ret;
 	hv->mon = m;
-	pr_info(HV_NAME ": monitor: %s, 32-bit entry %s, %u legitimate commit_creds callers found\n",
-		m->mode == HV_MON_ENFORCE ? "enforcing" : "logging only",
+	pr_info(HV_NAME ": monitor: %s, watching %#x, 32-bit entries %s, %u legitimate commit_creds callers found\n",
+		m->mode == HV_MON_ENFORCE ? "enforcing" : "logging only", hv_mon_watch_param & 0xf,
 		m->compat32 ? "refused" : "allowed", m->nlegit);
 	return 0;
 }

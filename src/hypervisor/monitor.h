@@ -62,6 +62,7 @@ struct hv_mon_shared {
 int hv_monitor_prepare(struct hv *hv);
 extern int hv_mon_mode_param;
 extern bool hv_mon_compat32_param;
+extern unsigned int hv_mon_watch_param;
 
 /* monitor.c: host side, called by the vendor's exit handlers */
 u64 hv_mon_bp_addr(const struct hv *hv, int idx);

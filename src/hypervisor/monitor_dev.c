@@ -30,6 +30,9 @@
 int hv_mon_mode_param = HV_MON_ENFORCE;
 module_param_named(monitor, hv_mon_mode_param, int, 0444);
 MODULE_PARM_DESC(monitor, "Escape monitor: 0 off, 1 log only, 2 enforce (default)");
+unsigned int hv_mon_watch_param = (1U << HV_BP_NR) - 1;
+module_param_named(monitor_watch, hv_mon_watch_param, uint, 0444);
+MODULE_PARM_DESC(monitor_watch, "Watched paths, one bit each: 1 commit_creds, 2 kernel_clone, 4 cap_capable, 8 usermode helper (default 15)");
 bool hv_mon_compat32_param = true;
 module_param_named(monitor_compat32, hv_mon_compat32_param, bool, 0444);
 MODULE_PARM_DESC(monitor_compat32, "Refuse the 32-bit system call entries int 0x80 and SYSCALL (SIGSEGV)");

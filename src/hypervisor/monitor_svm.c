@@ -26,13 +26,14 @@
 #define DR_GET(n, v)	asm volatile("mov %%db" #n ", %0" : "=r"(v))
 #define DR_SET(n, v)	asm volatile("mov %0, %%db" #n : : "r"((u64)(v)))
 
-static u64 svm_mon_dr7(void)
+static u64 svm_mon_dr7(const struct hv *hv)
 {
 	u64 v = DR7_FIXED;
 	int i;
 
 	for (i = 0; i < HV_BP_NR; i++)
-		v |= 1ULL << (i * 2);	/* Ln: local enable, execute, length 1 */
+		if (hv_mon_bp_addr(hv, i))
+			v |= 1ULL << (i * 2);	/* Ln: local enable, execute, length 1 */
 	return v;
 }
 
@@ -68,9 +69,9 @@ void svm_mon_vmcb_setup(struct svm_cpu *sc)
 	DR_SET(1, hv_mon_bp_addr(hv, 1));
 	DR_SET(2, hv_mon_bp_addr(hv, 2));
 	DR_SET(3, hv_mon_bp_addr(hv, 3));
-	v->save.dr7 = svm_mon_dr7();
+	v->save.dr7 = svm_mon_dr7(hv);
 	v->save.dr6 = DR6_CLEAR;
-	DR_SET(7, svm_mon_dr7());
+	DR_SET(7, svm_mon_dr7(hv));
 }
 
 /* The first VMRUN was refused: the kernel runs on bare metal again. */
