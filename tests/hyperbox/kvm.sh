@@ -55,6 +55,18 @@ run_all /tmp/with
 t3=$(cut -d' ' -f1 /proc/uptime)
 
 echo "--- hb-kvmtest with Hyper-box:"; cat /tmp/with/kvmtest.out
+# L1 misuse from user mode: the fault a CPU gives, and no way out of Ring -1.
+# (a VM is held open so that kvm_amd keeps EFER.SVME on: else the CPU's answer is #UD)
+"$kvmtest" --hold 4 > /dev/null 2>&1 & hold=$!
+sleep 1
+"$kvmtest" --svm-misuse > /tmp/misuse.out 2>&1; cat /tmp/misuse.out
+wait $hold
+for i in clgi stgi vmload vmsave vmrun; do
+	check "user-mode $i gets #GP" grep -q "^user $i: SIGSEGV" /tmp/misuse.out
+done
+check "user-mode leave hypercall refused, Ring -1 stays" sh -c \
+	'grep -q "^user leave hypercall: rax=-1$" /tmp/misuse.out && grep -q "^active cpus=2/2" /sys/kernel/hyperbox/state'
+
 check "hb-kvmtest: guest halted after its output" test "$(tr -d '\n' < /tmp/with/kvmtest.out)" = "hello@exit: hlt"
 for f in /tmp/without/*.status; do
 	n=$(basename "$f" .status)

@@ -4,6 +4,8 @@
  * tiny guests run there.  A real-mode guest writes "hello\n" to port 0x3f8,
  * counts to N in a loop, writes the count's low byte, and halts.
  *   hb-kvmtest [--hold SEC]   (--hold: create a VM and sleep, nothing else)
+ *   hb-kvmtest --svm-misuse   SVM instructions and Hyper-box's leave
+ *                             hypercall from user mode: prints what each got
  * Prints the guest's output and "exit: hlt" / "exit: <reason>"; status 0
  * when the guest halted after its output, 2 on a failed VM entry, 1 else.
  */
@@ -13,7 +15,9 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <signal.h>
 #include <sys/mman.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 static const unsigned char code[] = {
@@ -34,6 +38,49 @@ static const unsigned char code[] = {
 	'h', 'e', 'l', 'l', 'o', '\n', 0,
 };
 
+/* Runs one instruction in a child; returns the signal that killed it (0: none). */
+static int try_insn(int which)
+{
+	pid_t pid = fork();
+	int st;
+
+	if (pid == 0) {
+		switch (which) {
+		case 0: asm volatile("clgi"); break;
+		case 1: asm volatile("stgi"); break;
+		case 2: asm volatile("vmload %%rax" : : "a"(0UL) : "memory"); break;
+		case 3: asm volatile("vmsave %%rax" : : "a"(0UL) : "memory"); break;
+		case 4: asm volatile("vmrun %%rax" : : "a"(0UL) : "memory"); break;
+		}
+		_exit(0);
+	}
+	if (pid < 0 || waitpid(pid, &st, 0) != pid)
+		return -1;
+	return WIFSIGNALED(st) ? WTERMSIG(st) : 0;
+}
+
+static int svm_misuse(void)
+{
+	static const char *const names[] = { "clgi", "stgi", "vmload", "vmsave", "vmrun" };
+	unsigned long rax = 0x48594258424f5831UL, rbx = 2;	/* HV_HC_MAGIC, HV_HC_DEVIRT */
+	int i, sig;
+
+	for (i = 0; i < 5; i++) {
+		sig = try_insn(i);
+		printf("user %s: %s\n", names[i], sig == SIGSEGV ? "SIGSEGV (#GP)" :
+		       sig == SIGILL ? "SIGILL (#UD)" : sig ? "other signal" : "no fault");
+	}
+	fflush(stdout);
+	if (fork() == 0) {
+		asm volatile("vmmcall" : "+a"(rax), "+b"(rbx) : : "rcx", "rdx", "memory");
+		printf("user leave hypercall: rax=%ld\n", (long)rax);
+		fflush(stdout);
+		_exit(0);
+	}
+	wait(NULL);
+	return 0;
+}
+
 int main(int argc, char **argv)
 {
 	int kvm = open("/dev/kvm", O_RDWR), vm, vcpu;
@@ -43,6 +90,8 @@ int main(int argc, char **argv)
 	struct kvm_run *run;
 	unsigned char *ram;
 
+	if (argc == 2 && !strcmp(argv[1], "--svm-misuse"))
+		return svm_misuse();
 	if (kvm < 0 || (vm = ioctl(kvm, KVM_CREATE_VM, 0)) < 0) {
 		perror("hb-kvmtest: /dev/kvm");
 		return 1;
