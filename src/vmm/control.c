@@ -99,6 +99,20 @@ static int check_command(const struct vm_config *cfg)
 	return 0;
 }
 
+/* Bytes of every record the host sends, STDIN_EOF included. */
+static size_t command_bytes(const struct vm_config *cfg)
+{
+	size_t n = 2 * ALCATRAZ_CTL_HDR_SIZE + ALCATRAZ_CTL_STDIN_EOF_LEN; /* END, STDIN_EOF */
+
+	for (char **a = cfg->argv; *a; a++)
+		n += ALCATRAZ_CTL_HDR_SIZE + strlen(*a);
+	for (char **e = cfg->envp; e && *e; e++)
+		n += ALCATRAZ_CTL_HDR_SIZE + strlen(*e);
+	if (cfg->workdir)
+		n += ALCATRAZ_CTL_HDR_SIZE + strlen(cfg->workdir);
+	return n;
+}
+
 int control_new(struct vm *vm)
 {
 	struct control *c;
@@ -110,6 +124,14 @@ int control_new(struct vm *vm)
 	if (!c)
 		return -ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
+	/* Everything the host will ever send, allocated now: the device thread
+	 * then never allocates (its seccomp list has no mmap). */
+	ret = out_reserve(c, command_bytes(&vm->cfg));
+	if (ret) {
+		pthread_mutex_destroy(&c->lock);
+		free(c);
+		return ret;
+	}
 	/* No stdin at all: the command sees an empty one. */
 	c->stdin_eof = vm->cfg.stdin_fd < 0;
 	vm->control = c;
