@@ -12,6 +12,8 @@
 
 #include <alcatraz/alcatraz.h>
 
+#include "check_main.h"
+
 static const char *guest_dir;
 
 struct outcome {
@@ -212,13 +214,10 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-	char msg[256];
-	int ret = alcatraz_kvm_probe(msg, sizeof(msg));
+	int skip = skip_without_kvm();
 
-	if (ret && ret != -ALCATRAZ_E_SLOWKVM) {
-		printf("SKIP: %s\n", msg);
-		return 77;
-	}
+	if (skip)
+		return skip;
 	guest_dir = argc > 1 ? argv[1] : "tests/guests";
 
 	Suite *s = suite_create("guests");
@@ -236,9 +235,5 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, many_vms_at_once);
 	tcase_add_test(tc, bad_images);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

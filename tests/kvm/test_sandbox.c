@@ -18,6 +18,8 @@
 
 #include <alcatraz/alcatraz.h>
 
+#include "check_main.h"
+
 pid_t alcatraz_test_reaper_pid(struct alcatraz_vm *h);
 /* Internal (src/sandbox), reached through the test-hooks library. */
 int seccomp_allowed_count(int role);
@@ -246,13 +248,10 @@ END_TEST
 
 int main(int argc, char **argv)
 {
-	char msg[256];
-	int ret = alcatraz_kvm_probe(msg, sizeof(msg));
+	int skip = skip_without_kvm();
 
-	if (ret && ret != -ALCATRAZ_E_SLOWKVM) {
-		printf("SKIP: %s\n", msg);
-		return 77;
-	}
+	if (skip)
+		return skip;
 	const char *dir = argc > 1 ? argv[1] : "tests/guests";
 	snprintf(endless, sizeof(endless), "%s/endless.img", dir);
 	snprintf(hello, sizeof(hello), "%s/hello.img", dir);
@@ -274,9 +273,5 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, inherited_fds_are_closed);
 	tcase_add_test(tc, create_destroy_cycles_leak_nothing);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

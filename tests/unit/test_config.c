@@ -4,6 +4,7 @@
 #include <stdlib.h>
 
 #include "lib.h"
+#include "check_main.h"
 
 START_TEST(defaults_and_setters)
 {
@@ -83,9 +84,5 @@ int main(void)
 	tcase_add_test(tc, create_refuses_bad_config);
 	tcase_add_test(tc, strerror_is_total);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "vmm.h"
+#include "check_main.h"
 
 static struct guest_mem m;
 
@@ -87,9 +88,5 @@ int main(void)
 	tcase_add_test(tc, bad_sizes);
 	tcase_add_test_raise_signal(tc, guard_page_after_ram, SIGSEGV);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

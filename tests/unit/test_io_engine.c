@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "io_engine.h"
+#include "check_main.h"
 
 static char path[] = "/tmp/alcatraz-io-XXXXXX";
 static int fd;
@@ -157,9 +158,5 @@ int main(void)
 	tcase_add_test(tc, uring_restrictions_hold);
 	tcase_add_test(tc, bad_requests);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

@@ -5,6 +5,7 @@
 #include <unistd.h>
 
 #include "vmm.h"
+#include "check_main.h"
 
 static int pipefd[2];
 static struct serial *s;
@@ -130,9 +131,5 @@ int main(void)
 	tcase_add_test(tc, loopback_maps_modem_lines);
 	tcase_add_test(tc, thre_interrupt);
 	suite_add_tcase(su, tc);
-	SRunner *sr = srunner_create(su);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(su);
 }
