@@ -365,7 +365,7 @@ static int run_command(const struct options *o)
 	if (o->kernel) {
 		snprintf(kernel, sizeof(kernel), "%s", o->kernel);
 	} else if (alcatraz_default_kernel(kernel, sizeof(kernel))) {
-		return die("no guest kernel: build it with 'ninja -C build kernel' (kernel/README.md), "
+		return die("no guest kernel: build it with 'meson compile -C build guest-kernel' (kernel/README.md), "
 			   "or give --kernel PATH or ALCATRAZ_KERNEL");
 	}
 	if (access(kernel, R_OK) < 0)
