@@ -112,9 +112,16 @@ int __hv_host hv_insn_fetch(struct hv_cpu *c, struct hv_insn *in)
 		in->op[1] = in->bytes[i++];
 		in->oplen = 2;
 		switch (in->op[1]) {
-		case 0x01:		/* group 7: fixed third byte for the SVM ones */
-			in->op[2] = in->bytes[i++];
-			in->oplen = 3;
+		case 0x01:		/* group 7: fixed third byte for the SVM ones, */
+			if ((in->bytes[i] >> 6) == 3) {
+				in->op[2] = in->bytes[i++];
+				in->oplen = 3;
+				break;
+			}
+			in->has_modrm = true;	/* or a memory operand (LGDT, LIDT) */
+			in->modrm_off = i;
+			in->modrm = in->bytes[i];
+			i += modrm_len(&in->bytes[i]);
 			break;
 		case 0x00:		/* group 6 (LTR): ModRM */
 		case 0x20: case 0x22:	/* MOV CR: ModRM, register form */

@@ -131,6 +131,8 @@ struct hv_vendor_ops {
 	void (*flush_npt)(struct hv_cpu *c);
 	/* Host: queue an exception for the guest. */
 	void (*inject)(struct hv_cpu *c, u8 vector, bool has_err, u32 err);
+	/* Host, optional: queue a #PF with this CR2 (a denied store then faults as on a CPU). */
+	void (*inject_pf)(struct hv_cpu *c, u64 cr2, u32 err);
 	/* Host: guest GDT base, and load TR as LTR would (for the LTR path). */
 	u64 (*gdt_base)(struct hv_cpu *c);
 	void (*load_tr)(struct hv_cpu *c, u16 sel, u64 base, u32 limit, u16 attrib);

@@ -356,10 +356,50 @@ static int __hv_host text_poke_emulate(struct hv_cpu *c)
 }
 
 /*
+ * A denied data access to a kernel address is answered with the #PF a CPU
+ * gives for an unmapped page (not-present, CR2 = the address): the kernel
+ * then takes its ordinary path, the exception fixup for *_nofault()
+ * accessors (-EFAULT, no warning) or an oops.  Only when the instruction's
+ * address is known and translates to the faulting page; else #GP.
+ */
+static bool __hv_host deny_as_pf(struct hv_cpu *c, u64 gpa, u64 err)
+{
+	struct hv_insn in;
+	u64 ea, pa;
+	int i;
+
+	if (!c->hv->ops->inject_pf || (err & 0x10) || c->g.cpl != 0 || hv_insn_fetch(c, &in))
+		return false;
+	if (in.has_modrm && (in.modrm >> 6) != 3) {
+		if (hv_insn_ea(c, &in, &ea))
+			return false;
+	} else if ((in.op[0] == 0xa4 || in.op[0] == 0xa5 || in.op[0] == 0xaa || in.op[0] == 0xab) &&
+		   (err & 2)) {
+		ea = hv_gpr_get(c, HV_RDI);
+	} else {
+		return false;
+	}
+	if (ea < 0xffff800000000000ULL)
+		return false;		/* a user address would be "fixed" by the mm and retried */
+	/* The access may straddle two pages: CR2 is where the faulting page starts. */
+	for (i = 0; i < 2; i++) {
+		u64 va = i ? (ea + 15) & PAGE_MASK : ea;
+
+		if (!hv_gva_to_gpa(c->hv, c->g.cr3, va, &pa, NULL) &&
+		    (pa & PAGE_MASK) == (gpa & PAGE_MASK)) {
+			c->hv->ops->inject_pf(c, va, err & 2);
+			return true;
+		}
+	}
+	return false;
+}
+
+/*
  * A nested page fault taken by L1.  Every NPT restriction is deliberate, so
  * any fault is either the text_poke path or a violation: the access is
- * dropped and L1 gets #GP, which the kernel's exception fixup turns into
- * -EFAULT for *_nofault() accessors and an oops otherwise.
+ * dropped and L1 gets a #PF (see deny_as_pf) or #GP, which the kernel's
+ * exception fixup turns into -EFAULT for *_nofault() accessors and an oops
+ * otherwise.
  */
 int __hv_host hv_protect_npf(struct hv_cpu *c, u64 gpa, u64 err)
 {
@@ -375,6 +415,7 @@ int __hv_host hv_protect_npf(struct hv_cpu *c, u64 gpa, u64 err)
 		return -EINVAL;		/* not ours: the vendor reports it */
 	hv_violation(c, (err & 2) || kind == HV_PROT_HIDDEN ? write_violation[kind] : HV_V_HIDDEN_ACCESS,
 		     gpa, err);
-	c->hv->ops->inject(c, 13, true, 0);
+	if (!deny_as_pf(c, gpa, err))
+		c->hv->ops->inject(c, 13, true, 0);
 	return 0;
 }

@@ -192,6 +192,10 @@ static void svm_fill_vmcb(struct svm_cpu *sc)
 	svm_set_intercept(v, INTERCEPT_CPUID);
 	svm_set_intercept(v, INTERCEPT_MSR_PROT);
 	svm_set_intercept(v, INTERCEPT_SHUTDOWN);
+	if (hv->pol.lock_tables) {
+		svm_set_intercept(v, INTERCEPT_LOAD_IDTR);
+		svm_set_intercept(v, INTERCEPT_LOAD_GDTR);
+	}
 	if (hv->pol.pin_cr) {
 		svm_set_intercept(v, INTERCEPT_CR0_WRITE);
 		svm_set_intercept(v, INTERCEPT_CR4_WRITE);
@@ -261,6 +265,12 @@ void __hv_host svm_inject(struct hv_cpu *c, u8 vector, bool has_err, u32 err)
 	sc->run->control.event_inj_err = err;
 }
 
+static void __hv_host svm_inject_pf(struct hv_cpu *c, u64 cr2, u32 err)
+{
+	to_svm(c)->run->save.cr2 = cr2;
+	svm_inject(c, 14, true, err);
+}
+
 static void __hv_host svm_flush_npt(struct hv_cpu *c)
 {
 	to_svm(c)->vmcb01->control.tlb_ctl = TLB_CONTROL_FLUSH_ALL_ASID;
@@ -302,6 +312,7 @@ const struct hv_vendor_ops hv_svm_ops = {
 	.devirt = svm_devirt,
 	.flush_npt = svm_flush_npt,
 	.inject = svm_inject,
+	.inject_pf = svm_inject_pf,
 	.gdt_base = svm_gdt_base,
 	.load_tr = svm_load_tr,
 	.exit_names = svm_exit_names,

@@ -220,6 +220,40 @@ static int __hv_host svm_exit_npf(struct svm_cpu *sc)
 	return 0;
 }
 
+/*
+ * LIDT/LGDT with the tables locked: only a reload of the same locked table
+ * (any alias of its physical page, same limit) is done; anything else is
+ * dropped and counted.  The kernel reloads its tables only at CPU bring-up
+ * (before launch), resume and reboot.
+ */
+static int __hv_host svm_exit_load_dtr(struct svm_cpu *sc)
+{
+	struct hv_cpu *c = &sc->hv;
+	bool idt = sc->vmcb01->control.exit_code == SVM_EXIT_IDTR_WRITE;
+	struct vmcb_seg *cur = idt ? &sc->vmcb01->save.idtr : &sc->vmcb01->save.gdtr;
+	const struct hv_range *r;
+	struct hv_insn in;
+	u64 ea, base, pa_new, pa_cur;
+	u16 limit;
+
+	if (hv_insn_fetch(c, &in) || in.op[0] != 0x0f || in.op[1] != 0x01 ||
+	    ((in.modrm >> 3) & 7) != (idt ? 3 : 2) || (in.modrm >> 6) == 3 ||
+	    hv_insn_ea(c, &in, &ea) || hv_gva_read(c->hv, c->g.cr3, ea, &limit, 2) ||
+	    hv_gva_read(c->hv, c->g.cr3, ea + 2, &base, 8)) {
+		svm_inject(c, 13, true, 0);
+		return 0;
+	}
+	c->g.rip += in.len;
+	r = hv_gva_to_gpa(c->hv, c->g.cr3, base, &pa_new, NULL) ? NULL : hv_range_find(c->hv, pa_new);
+	if (r && r->kind == (idt ? HV_PROT_IDT : HV_PROT_GDT) && limit == cur->limit &&
+	    !hv_gva_to_gpa(c->hv, c->g.cr3, cur->base, &pa_cur, NULL) && pa_cur == pa_new) {
+		cur->base = base;
+		return 0;
+	}
+	hv_violation(c, idt ? HV_V_IDT_WRITE : HV_V_GDT_WRITE, base, limit);
+	return 0;
+}
+
 static int __hv_host svm_exit_svm_insn(struct svm_cpu *sc)
 {
 	svm_nested_l1_exit(sc, sc->vmcb01->control.exit_code);
@@ -246,6 +280,8 @@ static const svm_exit_fn svm_l1_handlers[SVM_EXIT_NPF + 1] = {
 	[SVM_EXIT_INVLPGA] = svm_exit_svm_insn,
 	[SVM_EXIT_SHUTDOWN] = svm_exit_shutdown,
 	[SVM_EXIT_NPF] = svm_exit_npf,
+	[SVM_EXIT_IDTR_WRITE] = svm_exit_load_dtr,
+	[SVM_EXIT_GDTR_WRITE] = svm_exit_load_dtr,
 	/* escape monitor (monitor_svm.c): intercepted only when it is on */
 	[SVM_EXIT_EXCP_BASE + DB_VECTOR] = svm_mon_exit_db,
 	[SVM_EXIT_READ_DR0 ... SVM_EXIT_WRITE_DR7] = svm_mon_exit_dr,

@@ -16,9 +16,9 @@
 
 /*
  * int hv_svm_launch(sc, rip_slot, rsp_slot, host_rsp, host_cr3)
- * Saves the caller's frame, points the VMCB's RIP/RSP at .Lresume on this
+ * Saves the caller's frame, points the VMCB's RIP/RSP at hv_svm_resume on this
  * stack and enters the host loop on the host stack.  The CPU comes back to
- * .Lresume as the guest, with RAX from the VMCB (0), or with -errno if the
+ * hv_svm_resume as the guest, with RAX from the VMCB (0), or with -errno if the
  * first VMRUN was refused.
  */
 SYM_FUNC_START(hv_svm_launch)
@@ -29,13 +29,18 @@ SYM_FUNC_START(hv_svm_launch)
 	push	%r14
 	push	%r15
 	pushfq
-	lea	.Lresume(%rip), %rax
+	lea	hv_svm_resume(%rip), %rax
 	mov	%rax, (%rsi)
 	mov	%rsp, (%rdx)
 	mov	%r8, %cr3
 	mov	%rcx, %rsp
 	jmp	hv_svm_loop
-.Lresume:
+SYM_FUNC_END(hv_svm_launch)
+
+/* Where L1 first runs, as the guest: entered by VMRUN, not by a branch. */
+SYM_CODE_START_LOCAL(hv_svm_resume)
+	UNWIND_HINT_EMPTY
+	ANNOTATE_NOENDBR
 	popfq
 	pop	%r15
 	pop	%r14
@@ -44,7 +49,7 @@ SYM_FUNC_START(hv_svm_launch)
 	pop	%rbx
 	pop	%rbp
 	RET
-SYM_FUNC_END(hv_svm_launch)
+SYM_CODE_END(hv_svm_resume)
 
 /*
  * int hv_svm_devirt_call(void): as the guest, ask the host to leave.  The

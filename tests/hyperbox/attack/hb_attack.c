@@ -17,6 +17,7 @@
 #include <asm/msr.h>
 #include <asm/special_insns.h>
 #include <asm/svm.h>
+#include <asm/desc.h>
 
 static unsigned long hidden_pa;
 module_param(hidden_pa, ulong, 0444);
@@ -165,6 +166,33 @@ out:
 		__free_page(hsave);
 }
 
+/* LIDT of an IDT the attacker controls (a copy, so that an unprotected lab survives). */
+static void replay_lidt(void)
+{
+	struct desc_ptr cur, fake, after;
+	unsigned long flags;
+	void *copy = (void *)get_zeroed_page(GFP_KERNEL);
+
+	if (!copy) {
+		R("SKIP lidt_fake (no memory)");
+		return;
+	}
+	local_irq_save(flags);
+	store_idt(&cur);
+	memcpy(copy, (void *)cur.address, min_t(unsigned long, cur.size + 1, PAGE_SIZE));
+	fake.address = (unsigned long)copy;
+	fake.size = cur.size;
+	asm volatile("lidt %0" : : "m"(fake));
+	store_idt(&after);
+	asm volatile("lidt %0" : : "m"(cur));
+	local_irq_restore(flags);
+	if (after.address == cur.address)
+		R("BLOCKED lidt_fake: IDTR still %#lx, not %#lx", cur.address, fake.address);
+	else
+		R("NOT-BLOCKED lidt_fake: IDTR was %#lx", after.address);
+	free_page((unsigned long)copy);
+}
+
 static int __init hb_attack_init(void)
 {
 	replay_text_write();
@@ -172,6 +200,7 @@ static int __init hb_attack_init(void)
 	replay_cr("cr0_wp_clear", 0, X86_CR0_WP);
 	replay_lstar();
 	replay_nested_map();
+	replay_lidt();
 	R("done");
 	return 0;
 }
