@@ -229,6 +229,12 @@ static void kick(struct virtio_dev *d, uint32_t qi)
 
 	if (qi >= d->nr_queues)
 		return;
+	if (d->ops->inline_queues & (1u << qi)) {
+		/* Device lock held (reg_write). */
+		if (virtio_dev_live(d) && d->ops->notify)
+			d->ops->notify(d, qi);
+		return;
+	}
 	ssize_t n = write(d->vqs[qi].kick_fd, &one, sizeof(one));
 	(void)n;
 }
@@ -406,7 +412,8 @@ int virtio_dev_add(struct vm *vm, const char *name, uint32_t device_id, uint64_t
 		goto fail;
 	/* With ioeventfds a notification costs no exit to user space. */
 	for (unsigned int i = 0; i < nr_queues && d->ioeventfd; i++)
-		register_ioeventfd(d, i, true);
+		if (!(ops->inline_queues & (1u << i)))
+			register_ioeventfd(d, i, true);
 	if (!d->ioeventfd)
 		vm_log(vm, LOG_DEBUG, "virtio-%s: no ioeventfd, notifications exit", name);
 	vm->virtio[vm->nr_virtio++] = d;
@@ -430,7 +437,7 @@ void virtio_dev_free(struct virtio_dev *d)
 	for (unsigned int i = 0; i < d->nr_queues; i++) {
 		if (d->vqs[i].kick_fd < 0)
 			continue;
-		if (d->ioeventfd && d->vm->vm_fd >= 0)
+		if (d->ioeventfd && d->vm->vm_fd >= 0 && !(d->ops->inline_queues & (1u << i)))
 			register_ioeventfd(d, i, false);
 		close(d->vqs[i].kick_fd);
 	}

@@ -92,6 +92,10 @@ struct virtio_dev_ops {
 	void (*reset)(struct virtio_dev *d);
 	/* Teardown after the event thread stopped. */
 	void (*free)(struct virtio_dev *d);
+	/* Queues (bit per index) whose notification is handled right in the
+	 * vCPU thread that wrote QueueNotify, for drivers that spin until the
+	 * buffer is used (hvc's put_chars): no thread hand-off per buffer. */
+	uint32_t inline_queues;
 };
 
 struct virtio_dev {
