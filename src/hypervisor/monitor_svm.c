@@ -163,25 +163,47 @@ int __hv_host svm_mon_exit_dr(struct svm_cpu *sc)
  * INT n (intercepted only when the 32-bit entry is refused).  int 0x80
  * from user space gets the #GP a kernel without the 32-bit gate would
  * give (SIGSEGV); everything else is delivered as the CPU would have.
+ * QEMU's TCG also reports INT3, INTO and INT1 here (the kernel's text_poke
+ * uses INT3 on SMP): those become the trap-style exception they raise,
+ * after the instruction, as a CPU delivers them.
  */
 int __hv_host svm_mon_exit_swint(struct svm_cpu *sc)
 {
 	struct hv_cpu *c = &sc->hv;
+	struct vmcb *v = sc->vmcb01;
 	bool rex_r, rex_b;
 	int at;
 	u8 b[8];
 
-	if (mon_opcode(c, b, sizeof(b), &at, &rex_r, &rex_b) || b[at] != 0xcd) {
+	if (mon_opcode(c, b, sizeof(b), &at, &rex_r, &rex_b)) {
 		svm_inject(c, X86_TRAP_GP, true, 0);
 		return 0;
 	}
-	if (b[at + 1] == IA32_SYSCALL_VECTOR && c->g.cpl == 3 && hv_mon_int80(c)) {
-		svm_inject(c, X86_TRAP_GP, true, IA32_SYSCALL_VECTOR * 8 + 2);
+	switch (b[at]) {
+	case 0xcd:
+		if (b[at + 1] == IA32_SYSCALL_VECTOR && c->g.cpl == 3 && hv_mon_int80(c)) {
+			svm_inject(c, X86_TRAP_GP, true, IA32_SYSCALL_VECTOR * 8 + 2);
+			return 0;
+		}
+		c->g.rip += at + 2;
+		v->control.event_inj = b[at + 1] | SVM_EVTINJ_TYPE_SOFT | SVM_EVTINJ_VALID;
+		return 0;
+	case 0xcc:
+		c->g.rip += at + 1;
+		v->control.event_inj = X86_TRAP_BP | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID;
+		return 0;
+	case 0xce:
+		c->g.rip += at + 1;
+		v->control.event_inj = X86_TRAP_OF | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID;
+		return 0;
+	case 0xf1:
+		c->g.rip += at + 1;
+		v->control.event_inj = X86_TRAP_DB | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID;
+		return 0;
+	default:
+		svm_inject(c, X86_TRAP_GP, true, 0);
 		return 0;
 	}
-	c->g.rip += at + 2;
-	sc->vmcb01->control.event_inj = b[at + 1] | SVM_EVTINJ_TYPE_SOFT | SVM_EVTINJ_VALID;
-	return 0;
 }
 
 /*
