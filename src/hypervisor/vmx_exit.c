@@ -372,8 +372,7 @@ int __hv_host hv_vmx_exit(struct vmx_cpu *vc, struct hv_regs *regs)
 		c->stats->exits[fn && vmx_l1_stat[basic] ? vmx_l1_stat[basic] - 1 : VMX_X_OTHER]++;
 	c->launched = true;
 	if (!fn) {
-		hv_log(c, HV_V_NR + 2, c->g.rip, basic, vmcs_read(EXIT_QUALIFICATION));
-		vmx_inject(c, 6, false, 0);
+		vmx_inject(c, 6, false, 0);	/* counted as "other" */
 		goto out;
 	}
 	ret = fn(vc);

@@ -9,9 +9,14 @@
  * L1's VMCS pointers are guest-physical: each is checked with
  * hv_gmem_map() so that none can name Hyper-box memory.
  *
- * Running L2 is not implemented yet: VMLAUNCH/VMRESUME fail with
- * VMfailValid(7, "VM entry with invalid control fields"), as the AMD-V
- * backend answers VMRUN with VMEXIT_INVALID.
+ * VMLAUNCH/VMRESUME: L1's EPT pointer is checked and every EPT table it
+ * reaches is walked (read through hv_gmem_map, so a table in Hyper-box
+ * memory is itself a violation): no leaf may map Hyper-box memory, or
+ * protected memory writable.  A failed check is VMfailValid(7, "VM entry
+ * with invalid control fields"), counted and logged as
+ * nested_map_hidden/nested_map_protected.  Running L2 on the hardware is not
+ * implemented yet: a VMCS that passes is refused the same way (the AMD-V
+ * backend's first version answered VMRUN with VMEXIT_INVALID likewise).
  */
 #include <linux/mm.h>
 #include <linux/string.h>
@@ -32,8 +37,15 @@
 #define VMXERR_VMXON_IN_ROOT		15
 #define VMXERR_BAD_INV_OPERAND		28
 
+#define EPT_RWX		7ULL
+#define EPT_W		(1ULL << 1)
+#define EPT_PS		(1ULL << 7)
+#define EPT_ADDR	0x000ffffffffff000ULL
+#define EPT_MAX_TABLES	8192		/* bounds the host's time per VMLAUNCH */
+
 struct vmx_nested {
 	bool vmxon;
+	unsigned int tables;		/* EPT tables walked by the current check */
 	u64 vmxon_ptr, cur;	/* L1's current-VMCS pointer */
 };
 
@@ -126,6 +138,108 @@ static int __hv_host read_operand(struct hv_cpu *c, void *dst, size_t len)
 static bool __hv_host vmcs_ptr_ok(struct hv_cpu *c, u64 pa)
 {
 	return !(pa & ~PAGE_MASK) && pa < c->hv->npt_top && hv_gmem_map(c->hv, pa, PAGE_SIZE, true);
+}
+
+/* Does [pa, pa + len) touch Hyper-box memory, or (if writable) protected memory? */
+static int __hv_host ept_leaf_check(struct hv *hv, u64 pa, u64 len, bool writable)
+{
+	unsigned int i;
+
+	for (i = 0; i < hv->arena.nr; i++)
+		if (pa < hv->arena.pa[i] + (PAGE_SIZE << HV_ARENA_ORDER) && hv->arena.pa[i] < pa + len)
+			return HV_V_NESTED_HIDDEN;
+	for (i = 0; i < hv->nr_ranges; i++) {
+		const struct hv_range *r = &hv->ranges[i];
+
+		if (pa < r->end && r->start < pa + len && (r->kind == HV_PROT_HIDDEN || writable))
+			return r->kind == HV_PROT_HIDDEN ? HV_V_NESTED_HIDDEN : HV_V_NESTED_PROTECTED;
+	}
+	return -1;
+}
+
+/* -1 if the EPT table at table_pa (level 4..1) and all below it are acceptable, else the violation. */
+static int __hv_host ept_validate(struct vmx_cpu *vc, u64 table_pa, int level, u64 *bad)
+{
+	struct hv *hv = vc->hv.hv;
+	const u64 *t;
+	int i, v;
+
+	if (++vc->n->tables > EPT_MAX_TABLES) {
+		*bad = table_pa;
+		return HV_V_NESTED_VMCB;
+	}
+	t = hv_gmem_map(hv, table_pa, PAGE_SIZE, false);
+	if (!t) {
+		*bad = table_pa;
+		return HV_V_NESTED_HIDDEN;
+	}
+	for (i = 0; i < 512; i++) {
+		u64 e = READ_ONCE(t[i]), pa = e & EPT_ADDR;
+
+		if (!(e & EPT_RWX))
+			continue;		/* not present */
+		if (level == 1 || ((level == 2 || level == 3) && (e & EPT_PS))) {
+			u64 size = 1ULL << (12 + 9 * (level - 1));
+
+			pa &= ~(size - 1);
+			v = ept_leaf_check(hv, pa, size, e & EPT_W);
+			if (v >= 0) {
+				*bad = pa;
+				return v;
+			}
+			continue;
+		}
+		v = ept_validate(vc, pa, level - 1, bad);
+		if (v >= 0)
+			return v;
+	}
+	return -1;
+}
+
+static u64 __hv_host vmcs12_read(struct hv_cpu *c, struct vmx_cpu *vc, u64 field)
+{
+	u64 v = 0;
+
+	hv_gmem_read(c->hv, vc->n->cur + vmcs12_off(field), &v, 8);
+	return v;
+}
+
+/* VMLAUNCH/VMRESUME from L1: the checks before any L2 could run. */
+static void __hv_host nested_vmentry(struct vmx_cpu *vc, bool launch)
+{
+	struct hv_cpu *c = &vc->hv;
+	u32 state = 0;
+	u64 proc, proc2, eptp, bad = 0;
+	int viol;
+
+	hv_gmem_read(c->hv, vc->n->cur + VMCS12_LAUNCHED, &state, 4);
+	if (launch && state) {
+		vm_fail(c, vc, VMXERR_VMLAUNCH_NOT_CLEAR);
+		return;
+	}
+	if (!launch && !state) {
+		vm_fail(c, vc, VMXERR_VMRESUME_NOT_LAUNCHED);
+		return;
+	}
+	proc = vmcs12_read(c, vc, CPU_BASED_VM_EXEC_CONTROL);
+	proc2 = vmcs12_read(c, vc, SECONDARY_VM_EXEC_CONTROL);
+	eptp = vmcs12_read(c, vc, EPT_POINTER);
+	/* Without EPT, L2 would run on L1's paging of host-physical memory: never. */
+	if (!(proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS) || !(proc2 & SECONDARY_EXEC_ENABLE_EPT) ||
+	    ((eptp & VMX_EPTP_MT_MASK) != VMX_EPTP_MT_WB && (eptp & VMX_EPTP_MT_MASK) != VMX_EPTP_MT_UC) ||
+	    (eptp & VMX_EPTP_PWL_MASK) != VMX_EPTP_PWL_4 || (eptp & 0xf80)) {
+		vm_fail(c, vc, VMXERR_ENTRY_BAD_CONTROLS);
+		return;
+	}
+	vc->n->tables = 0;
+	viol = ept_validate(vc, eptp & EPT_ADDR, 4, &bad);
+	if (viol >= 0) {
+		hv_violation(c, viol, bad, eptp);
+		vm_fail(c, vc, VMXERR_ENTRY_BAD_CONTROLS);
+		return;
+	}
+	/* Running L2 is not implemented yet (see the header comment). */
+	vm_fail(c, vc, VMXERR_ENTRY_BAD_CONTROLS);
 }
 
 void __hv_host vmx_nested_exit(struct vmx_cpu *vc, u32 reason)
@@ -269,9 +383,7 @@ void __hv_host vmx_nested_exit(struct vmx_cpu *vc, u32 reason)
 			vm_fail(c, vc, 0);
 			break;
 		}
-		/* Not implemented yet: no L2 runs (see the header comment). */
-		hv_log(c, HV_V_NR + 1, c->g.rip, n->cur, reason);
-		vm_fail(c, vc, VMXERR_ENTRY_BAD_CONTROLS);
+		nested_vmentry(vc, reason == EXIT_REASON_VMLAUNCH);
 		break;
 	case EXIT_REASON_INVEPT:
 	case EXIT_REASON_INVVPID: {

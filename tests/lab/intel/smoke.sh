@@ -1,7 +1,8 @@
 #!/bin/sh
 # VT-x lab smoke test (tests/lab/run --vendor intel): kvm_intel is loaded
 # with EPT, unrestricted guest, VPID and shadow VMCS, and the project's tiny
-# guest runs through alcatraz-run on it (nested in Bochs's VMX).
+# guest runs through alcatraz-run on it (nested in Bochs's VMX).  With
+# --module hyperbox.ko also: Hyper-box's refusal while kvm_intel owns VMX.
 fail=0
 check() { # description command...
     d=$1; shift
@@ -32,5 +33,11 @@ else
     echo "FAIL: $run or $img is missing (build alcatraz-run and the tiny guests)"
     fail=$((fail + 1))
 fi
+# With Hyper-box given (--module): it refuses to load while kvm_intel owns VMX.
+if [ -f /alcatraz/modules/hyperbox.ko ]; then
+    sh /alcatraz/tests/lab/intel/bad-input.sh in-use
+    check "hyperbox refuses while kvm_intel owns VMX" test $? = 0
+fi
 echo "intel-smoke: $fail failed"
+sleep 0.2    # let the console drain before power-off
 [ "$fail" = 0 ]
