@@ -23,6 +23,7 @@
 #include <asm/processor.h>
 #include <asm/special_insns.h>
 #include "vmx.h"
+#include "monitor.h"
 
 #define HOST_STACK_SIZE	(4 * PAGE_SIZE)
 #define VMX_VPID_L1	1
@@ -137,6 +138,14 @@ static int vmx_probe(void)
 		return -ENODEV;
 	}
 	vmx_caps.shadow_vmcs = false;	/* L1's VMCS is emulated: no shadowing offered yet */
+	/*
+	 * The escape monitor's exits (#DB, MOV DR, INT n, CSTAR stub) exist
+	 * only in the AMD-V glue so far: run without it rather than claim it.
+	 */
+	if (hv_mon_mode_param != HV_MON_OFF) {
+		pr_warn(HV_NAME ": monitor: not available on VT-x yet; running with the monitor off\n");
+		hv_mon_mode_param = HV_MON_OFF;
+	}
 	rdmsrl(MSR_IA32_VMX_CR0_FIXED0, vmx_caps.cr0_fixed0);
 	rdmsrl(MSR_IA32_VMX_CR0_FIXED1, vmx_caps.cr0_fixed1);
 	rdmsrl(MSR_IA32_VMX_CR4_FIXED0, vmx_caps.cr4_fixed0);
