@@ -239,6 +239,7 @@ static int svm_launch(struct hv_cpu *c)
 		hv->sfmask = sc->vmcb01->save.sfmask;
 	}
 	asm volatile("clgi");
+	svm_nested_load_host_idt(sc);	/* the host's own IDT, from here on */
 	ret = hv_svm_launch(sc, &sc->vmcb01->save.rip, &sc->vmcb01->save.rsp,
 			    c->host_stack_top, hv->host_cr3);
 	if (ret) {

@@ -49,7 +49,7 @@ enum {
 	SVM_X_CR0_WRITE, SVM_X_CR4_WRITE, SVM_X_CPUID, SVM_X_MSR_READ, SVM_X_MSR_WRITE,
 	SVM_X_VMRUN, SVM_X_VMMCALL, SVM_X_VMLOAD, SVM_X_VMSAVE, SVM_X_STGI, SVM_X_CLGI,
 	SVM_X_SKINIT, SVM_X_INVLPGA, SVM_X_NPF, SVM_X_SHUTDOWN, SVM_X_OTHER,
-	SVM_X_L2_EXIT, SVM_X_L2_REFLECTED, SVM_X_NR
+	SVM_X_L2_EXIT, SVM_X_L2_REFLECTED, SVM_X_NMI, SVM_X_LOAD_DTR, SVM_X_NR
 };
 
 static inline void svm_set_intercept(struct vmcb *v, unsigned int bit)
@@ -76,10 +76,13 @@ extern u8 *svm_msrpm;
 int svm_nested_setup(struct hv *hv, struct svm_cpu *sc);
 void svm_nested_l1_exit(struct svm_cpu *sc, u32 code);
 void svm_nested_l2_exit(struct svm_cpu *sc);
+void svm_nested_l1_nmi(struct svm_cpu *sc);
+void svm_nested_load_host_idt(struct svm_cpu *sc);
 int svm_msr_l1(struct svm_cpu *sc, u32 msr, bool write, u64 *val);
 
 /* vmrun.S */
 int hv_svm_launch(struct svm_cpu *sc, u64 *rip_slot, u64 *rsp_slot, u64 host_rsp, u64 host_cr3);
 int hv_svm_devirt_call(void);
+void hv_host_nmi(void);
 #endif
 #endif

@@ -21,6 +21,7 @@ const char *const svm_exit_names[SVM_X_NR + 1] = {
 	[SVM_X_SKINIT] = "skinit", [SVM_X_INVLPGA] = "invlpga", [SVM_X_NPF] = "npf",
 	[SVM_X_SHUTDOWN] = "shutdown", [SVM_X_OTHER] = "other",
 	[SVM_X_L2_EXIT] = "l2_exit", [SVM_X_L2_REFLECTED] = "l2_reflected_to_l1",
+	[SVM_X_NMI] = "nmi_held_for_l1", [SVM_X_LOAD_DTR] = "lidt_lgdt",
 };
 
 typedef int (*svm_exit_fn)(struct svm_cpu *sc);
@@ -44,6 +45,13 @@ static int __hv_host svm_leave(struct svm_cpu *sc, u64 ret)
 	sc->leave_cr4 = v->save.cr4;
 	/* If L1 turned SVM on (kvm_amd), it keeps running on bare metal. */
 	sc->leave_efer = (v->save.efer & ~EFER_SVME) | (sc->vsvme ? EFER_SVME : 0);
+	/* L1's IDT and GDT again (the host ran on its own); GIF=0 until .Lleave's STGI */
+	{
+		struct { u16 limit; u64 base; } __packed idtr = { v->save.idtr.limit, v->save.idtr.base },
+						       gdtr = { v->save.gdtr.limit, v->save.gdtr.base };
+
+		asm volatile("lidt %0; lgdt %1" : : "m"(idtr), "m"(gdtr));
+	}
 	svm_mon_leave(sc);
 	/* raw WRMSR: the paravirt/tracing wrappers are L1 code paths */
 	asm volatile("wrmsr" : : "c"(MSR_VM_HSAVE_PA), "a"((u32)sc->vhsave_pa),
@@ -254,6 +262,12 @@ static int __hv_host svm_exit_load_dtr(struct svm_cpu *sc)
 	return 0;
 }
 
+static int __hv_host svm_exit_nmi(struct svm_cpu *sc)
+{
+	svm_nested_l1_nmi(sc);
+	return 0;
+}
+
 static int __hv_host svm_exit_svm_insn(struct svm_cpu *sc)
 {
 	svm_nested_l1_exit(sc, sc->vmcb01->control.exit_code);
@@ -269,6 +283,7 @@ static const svm_exit_fn svm_l1_handlers[SVM_EXIT_NPF + 1] = {
 	[SVM_EXIT_WRITE_CR0] = svm_exit_cr,
 	[SVM_EXIT_WRITE_CR4] = svm_exit_cr,
 	[SVM_EXIT_CPUID] = svm_exit_cpuid,
+	[SVM_EXIT_NMI] = svm_exit_nmi,
 	[SVM_EXIT_MSR] = svm_exit_msr,
 	[SVM_EXIT_VMMCALL] = svm_exit_vmmcall,
 	[SVM_EXIT_VMRUN] = svm_exit_svm_insn,
@@ -295,7 +310,8 @@ static const u8 svm_l1_stat[SVM_EXIT_NPF + 1] = {
 	[SVM_EXIT_VMSAVE] = SVM_X_VMSAVE + 1, [SVM_EXIT_STGI] = SVM_X_STGI + 1,
 	[SVM_EXIT_CLGI] = SVM_X_CLGI + 1, [SVM_EXIT_SKINIT] = SVM_X_SKINIT + 1,
 	[SVM_EXIT_INVLPGA] = SVM_X_INVLPGA + 1, [SVM_EXIT_SHUTDOWN] = SVM_X_SHUTDOWN + 1,
-	[SVM_EXIT_NPF] = SVM_X_NPF + 1,
+	[SVM_EXIT_NPF] = SVM_X_NPF + 1, [SVM_EXIT_NMI] = SVM_X_NMI + 1,
+	[SVM_EXIT_IDTR_WRITE] = SVM_X_LOAD_DTR + 1, [SVM_EXIT_GDTR_WRITE] = SVM_X_LOAD_DTR + 1,
 };
 
 /* Called from vmrun.S after every #VMEXIT; non-zero means leave Ring -1. */

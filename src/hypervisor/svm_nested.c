@@ -20,6 +20,7 @@
 #include <linux/string.h>
 #include <asm/cpufeature.h>
 #include <asm/processor.h>
+#include <asm/segment.h>
 #include "svm.h"
 
 #define PTE_P	(1ULL << 0)
@@ -65,6 +66,9 @@ struct svm_nested {
 	u64 ncr3;			/* L1's nested_cr3 the shadow reflects */
 	u32 asid12;			/* and L1's ASID for it */
 	u64 rsvd_mask;			/* address bits above MAXPHYADDR */
+	bool nmi_pending;		/* an NMI held for L1 while its GIF is 0 */
+	u64 host_idt[2 * 256];		/* the host's IDT: an NMI gate only */
+	u64 host_gdt[GDT_ENTRIES];	/* a copy of L1's: the gate's CS, IRET's SS */
 };
 
 /* MSRs L2 may access without an exit when L1 passes them through. */
@@ -107,17 +111,66 @@ int svm_nested_setup(struct hv *hv, struct svm_cpu *sc)
 }
 static void __hv_host set_gif(struct svm_cpu *sc, bool on)
 {
+	struct vmcb_control_area *ctl = &sc->vmcb01->control;
+
 	/*
 	 * GIF=0 must hold L1's interrupts.  With V_INTR_MASKING the physical
 	 * interrupt mask is the host's RFLAGS.IF, which is 0 in the host loop
 	 * while L1 runs (the loop sets IF only around VMRUN of an L2), so
-	 * interrupts stay pending until STGI.
+	 * interrupts stay pending until STGI.  NMIs exit instead (see
+	 * svm_nested_l1_nmi) and are given to L1 at STGI.
 	 */
 	sc->vgif = on;
-	if (on)
-		sc->vmcb01->control.int_ctl &= ~V_INTR_MASKING_MASK;
-	else
-		sc->vmcb01->control.int_ctl |= V_INTR_MASKING_MASK;
+	if (on) {
+		ctl->int_ctl &= ~V_INTR_MASKING_MASK;
+		ctl->intercepts[INTERCEPT_NMI / 32] &= ~(1U << (INTERCEPT_NMI % 32));
+		if (sc->n->nmi_pending && !(ctl->event_inj & SVM_EVTINJ_VALID)) {
+			ctl->event_inj = 2 | SVM_EVTINJ_TYPE_NMI | SVM_EVTINJ_VALID;
+			sc->n->nmi_pending = false;
+		}
+	} else {
+		ctl->int_ctl |= V_INTR_MASKING_MASK;
+		svm_set_intercept(sc->vmcb01, INTERCEPT_NMI);
+	}
+}
+
+/* L1 had an NMI coming while its GIF is 0: take it in the host now, give it at STGI. */
+void __hv_host svm_nested_l1_nmi(struct svm_cpu *sc)
+{
+	/*
+	 * The host's gate is an IRET.  PAUSE gives the NMI an instruction
+	 * boundary with GIF=1 also under QEMU's TCG, which checks for
+	 * interrupts only when it leaves a chain of translated blocks.
+	 */
+	asm volatile("stgi; pause; clgi" : : : "memory");
+	sc->n->nmi_pending = true;
+	if (sc->vgif)
+		set_gif(sc, true);
+}
+
+/*
+ * On the CPU, before launch, GIF=0: the host runs on its own IDT and GDT
+ * (VMRUN keeps the host's in HSAVE).  L1's GDT sits in the fixmap, which
+ * the host page table does not map, and L1's IDT is L1's code.
+ */
+void svm_nested_load_host_idt(struct svm_cpu *sc)
+{
+	u64 *g = &sc->n->host_idt[2 * 2], a = (u64)hv_host_nmi;
+	struct { u16 limit; u64 base; } __packed idtr = { sizeof(sc->n->host_idt) - 1,
+							   (u64)sc->n->host_idt }, gdtr;
+
+	asm volatile("sgdt %0" : "=m"(gdtr));
+	memcpy(sc->n->host_gdt, (void *)gdtr.base,
+	       min_t(size_t, gdtr.limit + 1, sizeof(sc->n->host_gdt)));
+	gdtr.limit = sizeof(sc->n->host_gdt) - 1;
+	gdtr.base = (u64)sc->n->host_gdt;
+	asm volatile("lgdt %0" : : "m"(gdtr));
+
+	/* 64-bit interrupt gate, DPL 0, present, no IST: runs on the host stack */
+	g[0] = (a & 0xffff) | ((u64)__KERNEL_CS << 16) | (0x8eULL << 40) |
+	       (((a >> 16) & 0xffff) << 48);
+	g[1] = a >> 32;
+	asm volatile("lidt %0" : : "m"(idtr));
 }
 
 /* Does [pa, pa + len) touch Hyper-box memory, or (if writable) protected memory? */

@@ -7,6 +7,7 @@
 #include <linux/linkage.h>
 #include <asm/unwind_hints.h>
 #include <asm/nospec-branch.h>
+#include <asm/ibt.h>
 #include "svm.h"
 
 #define HV_HC_MAGIC	0x48594258424f5831
@@ -159,3 +160,14 @@ SYM_CODE_START(hv_svm_loop)
 	ANNOTATE_RETPOLINE_SAFE
 	jmp	*%rcx
 SYM_CODE_END(hv_svm_loop)
+
+/*
+ * The host's NMI gate (svm_nested.c builds the host IDT around it).  An
+ * NMI that L1 may not take yet (virtual GIF=0) exits to the host, which
+ * takes it here with STGI;CLGI and keeps it for L1's STGI.
+ */
+SYM_CODE_START(hv_host_nmi)
+	UNWIND_HINT_IRET_REGS
+	ENDBR
+	iretq
+SYM_CODE_END(hv_host_nmi)

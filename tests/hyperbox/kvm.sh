@@ -87,11 +87,27 @@ for f in /tmp/without/*.status; do
 	fi
 done
 [ $linux = 1 ] && check "Linux microVM printed its output" grep -q "hello from linux" /tmp/with/linux.out
+
+# NMIs while KVM runs guests (sysrq-l sends NMIs to every CPU): an NMI that
+# comes while KVM's GIF is 0 is held and given at its STGI, as a CPU does.
+( i=0; while [ $i -lt 25 ]; do echo l > /proc/sysrq-trigger; sleep 0.3; i=$((i + 1)); done ) > /dev/null 2>&1 &
+storm=$!
+if [ $linux = 1 ]; then
+	timeout 300 "$R" --insecure-no-sandbox --cpus 2 -- sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo loop $i; exit 3' \
+		> /tmp/storm.out 2>&1 < /dev/null
+	check "Linux microVM under an NMI storm (status 3, output)" test "$?:$(cat /tmp/storm.out)" = "3:loop 20000"
+fi
+for i in 1 2 3; do
+	check "hb-kvmtest under an NMI storm ($i)" test "$(timeout 60 "$kvmtest" | tr -d '\n')" = "hello@exit: hlt"
+done
+wait $storm
+check "NMIs were delivered to L1 (NMI backtraces)" sh -c 'dmesg | grep -q "NMI backtrace for cpu"'
+
 [ $linux = 1 ] || echo "note: no Linux microVM (build/kernel/vmlinux or alcatraz-init missing)"
 check "L2 ran on the hardware (l2_runs > 0)" sh -c 'grep -q "^l2_runs [1-9]" /sys/kernel/hyperbox/exits'
 check "no nested violations" sh -c '! grep -E "^nested_" /sys/kernel/hyperbox/violations | grep -qv " 0$"'
 echo "time without Hyper-box: $(awk "BEGIN{print $t1 - $t0}") s, with: $(awk "BEGIN{print $t3 - $t2}") s"
 dmesg | grep "hyperbox:" | tail -5
-grep -E "^(vmrun|vmload|vmsave|stgi|clgi|npf|l2_|shadow_)" /sys/kernel/hyperbox/exits
+grep -E "^(vmrun|vmload|vmsave|stgi|clgi|npf|l2_|shadow_|nmi|lidt)" /sys/kernel/hyperbox/exits
 echo "hyperbox-kvm: $fail failed"
 [ $fail = 0 ]
