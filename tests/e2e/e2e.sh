@@ -8,8 +8,9 @@ export ALCATRAZ_KERNEL=${ALCATRAZ_KERNEL:-$B/kernel/vmlinux}
 export ALCATRAZ_INIT=${ALCATRAZ_INIT:-$B/src/guest/alcatraz-init}
 R="$B/examples/alcatraz-run"
 API="$B/examples/run-command"
-# The VMM jail cannot pivot_root from the lab's initramfs root yet.
-NOSB=${E2E_SANDBOX_FLAG---insecure-no-sandbox}
+# The VMM runs jailed, as by default; E2E_SANDBOX_FLAG=--insecure-no-sandbox
+# runs the same checks on an unconfined VMM (for telling the two apart).
+NOSB=${E2E_SANDBOX_FLAG-}
 [ -n "$NOSB" ] && export ALCATRAZ_INSECURE_NO_SANDBOX=1
 # Every VM gets a deadline so one hang cannot eat the whole lab run.
 run() { "$R" $NOSB --timeout ${E2E_VM_TIMEOUT:-300} "$@"; }
