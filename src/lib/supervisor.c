@@ -173,12 +173,15 @@ static void __attribute__((noreturn)) vmm_main(const struct vm_config *vc, int s
 	send_msg(sock, MSG_STARTED, ret, NULL, NULL);
 	test_hook_after_start(vm);
 
-	/* Serve KILL until the VM ends; vm_wait polls so KILL stays prompt. */
+	/* Serve KILL until the VM ends: sleep on the socket and the VM's end
+	 * event together. */
 	for (;;) {
-		struct pollfd p = { .fd = sock, .events = POLLIN };
+		struct pollfd p[2] = { { .fd = sock, .events = POLLIN },
+				       { .fd = vm->end_fd, .events = POLLIN } };
 		if (vm_wait(vm, 0) == 0)
 			break;
-		if (poll(&p, 1, 5) > 0) {
+		if (poll(p, vm->end_fd >= 0 ? 2 : 1, vm->end_fd >= 0 ? -1 : 5) > 0 &&
+		    (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			if (recv(sock, &m, sizeof(m), 0) != sizeof(m) || m.type == MSG_KILL)
 				vm_kill(vm);
 		}

@@ -8,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/eventfd.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -45,6 +46,10 @@ void vm_end(struct vm *vm, enum alcatraz_exit_kind kind, int status, int error,
 	vm_mark(vm, &vm->result.timings.end_ns);
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
+	if (vm->end_fd >= 0) {
+		uint64_t one = 1;
+		(void)!write(vm->end_fd, &one, sizeof(one));
+	}
 
 	vm_log(vm, kind == ALCATRAZ_EXIT_STATUS ? LOG_DEBUG : LOG_INFO, "VM ended (%s): %s",
 	       alcatraz_exit_kind_name(kind), vm->result.message);
@@ -167,6 +172,8 @@ static void vm_free(struct vm *vm)
 		close(vm->vm_fd);
 	if (vm->kvm_fd >= 0)
 		close(vm->kvm_fd);
+	if (vm->end_fd >= 0)
+		close(vm->end_fd);
 	gmem_fini(&vm->mem);
 	bus_fini(&vm->pio);
 	bus_fini(&vm->mmio);
@@ -200,6 +207,9 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
 	}
 	vm->cfg = *cfg;
 	vm->kvm_fd = vm->vm_fd = -1;
+	/* Lets a process that drives this VM (the jailed VMM's control loop)
+	 * sleep in poll() until the VM ends, instead of polling. */
+	vm->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->log_lock, NULL);
 	pthread_condattr_init(&ca);

@@ -170,6 +170,7 @@ struct vm {
 	unsigned int confined_threads; /* threads whose seccomp filter is in */
 	unsigned int halted_vcpus;
 	volatile int stopping;       /* read by vCPU threads without the lock */
+	int end_fd;                  /* eventfd, readable once the VM has ended */
 	pthread_t watchdog;
 	bool watchdog_started;
 	uint64_t start_ns;
