@@ -204,7 +204,7 @@ int hv_monitor_prepare(struct hv *hv)
 	hv->mon = m;
 	pr_info(HV_NAME ": monitor: %s, watching %#x, 32-bit entries %s, %u legitimate commit_creds callers found\n",
 		m->mode == HV_MON_ENFORCE ? "enforcing" : "logging only", hv_mon_watch_param & 0xf,
-		m->compat32 ? "refused" : "allowed", m->nlegit);
+		!m->compat32 ? "allowed" : m->mode == HV_MON_ENFORCE ? "refused" : "watched", m->nlegit);
 	return 0;
 }
 

@@ -162,7 +162,8 @@ static ssize_t status_show(struct kobject *k, struct kobj_attribute *a, char *bu
 
 	n = sysfs_emit(buf, "mode %s\ncompat32 %s\nregistered %llu\nregister_refused %d\n",
 		       hv_mon_mode_param == HV_MON_ENFORCE ? "enforce" : "log",
-		       hv_mon_compat32_param ? "refused" : "allowed",
+		       !hv_mon_compat32_param ? "allowed" :
+		       hv_mon_mode_param == HV_MON_ENFORCE ? "refused" : "watched",
 		       READ_ONCE(hv_mon_sh->registered_live), atomic_read(&hv_mon_refused));
 	for (i = 0; i < HV_ACT_NR; i++)
 		n += sysfs_emit_at(buf, n, "%s %llu\n", hv_mon_act_names[i], READ_ONCE(hv_mon_sh->acts[i]));
