@@ -4,7 +4,9 @@
  * (tests/monitor/monitor.sh).  One subcommand per act; exit 0 means the
  * subcommand saw what it was built to see, see each one.
  */
+#ifndef _GNU_SOURCE
 #define _GNU_SOURCE
+#endif
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
