@@ -2,11 +2,12 @@
 # VT-x lab, bad input for Hyper-box (tests/lab/run --vendor intel --module
 # hyperbox.ko; kvm_intel loaded at boot).  One refusal line per insmod, the
 # module not loaded, the machine fine afterwards.
-#   bad-input.sh in-use    VMX owned by kvm_intel (a VM is running): "already in use"
+#   bad-input.sh in-use    VMX owned by kvm_intel (a VM exists): "already in use"
 #   bad-input.sh no-ept    (CPU model core2_penryn_t9600) "has VMX but no EPT"
 #   bad-input.sh no-vmx    (CPU model p4_prescott_celeron_336) "has no VT-x"
-#   bad-input.sh locked    (kernel booted with clearcpuid=vmx, so the
-#                          feature-control MSR got locked with VMX off)
+#   bad-input.sh locked    "VMX is disabled and locked by firmware": for a
+#                          real machine whose firmware disabled VT-x (Bochs
+#                          always starts with the MSR locked, VMX on)
 # Several cases may be given; each is checked in turn.  Exit 0 pass, 1 fail.
 M=/alcatraz/modules
 fail=0
@@ -27,11 +28,14 @@ refused() { # case expected-text
 for c in "$@"; do
 	case $c in
 	in-use)
-		run=/alcatraz/build/examples/alcatraz-run
-		"$run" --timeout 30 --guest /alcatraz/build/tests/guests/endless.img > /dev/null 2>&1 &
+		# kvm_intel turns CR4.VMXE on (VMXON) when a VM is created; hb-kvmtest --hold
+		# creates one and sleeps.  (A guest spinning in L2 starves the lab's shell in Bochs.)
+		hold=/alcatraz/add/hb-kvmtest
+		[ -x $hold ] || { echo "FAIL: in-use: $hold missing (--add build/tests/hyperbox/hb-kvmtest)"; fail=$((fail + 1)); continue; }
+		$hold --hold 20 > /dev/null 2>&1 &
 		vm=$!
-		sleep 3		# kvm_intel turns CR4.VMXE on when its first VM is created
-		check "in-use: the VM is running" test -d /proc/$vm
+		sleep 2
+		check "in-use: a VM exists (hb-kvmtest holding it)" test -d /proc/$vm
 		refused in-use 'VMX already in use'
 		kill $vm 2>/dev/null; wait $vm 2>/dev/null
 		;;
