@@ -15,9 +15,9 @@ _start:
 	movl	$msg, %ebp
 	movl	$len, %edx
 	syscall
-	movl	$1, %eax		/* exit */
+	movl	$1, %eax		/* exit, through int 0x80: only the first call matters */
 	xorl	%ebx, %ebx
-	syscall
+	int	$0x80
 	hlt
 	.data
 msg:	.ascii	"syscall32: alive\n"
