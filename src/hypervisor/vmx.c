@@ -193,7 +193,9 @@ static struct hv_cpu *vmx_cpu_setup(struct hv *hv, int cpu)
 	vc->vmxon = hv_arena_alloc(&hv->arena, PAGE_SIZE, &vc->vmxon_pa);
 	vc->vmcs01 = hv_arena_alloc(&hv->arena, PAGE_SIZE, &vc->vmcs01_pa);
 	stack = hv_arena_alloc(&hv->arena, HOST_STACK_SIZE, &pa);
-	if (!vc->vmxon || !vc->vmcs01 || !stack)
+	vc->host_idt = hv_arena_alloc(&hv->arena, PAGE_SIZE, NULL);
+	vc->host_gdt = hv_arena_alloc(&hv->arena, PAGE_SIZE, NULL);
+	if (!vc->vmxon || !vc->vmcs01 || !stack || !vc->host_idt || !vc->host_gdt)
 		return ERR_PTR(-ENOMEM);
 	/*
 	 * [top - 16] holds vc for the exit path; HOST_RSP is 8 below it so
@@ -324,10 +326,20 @@ static void vmx_fill_vmcs(struct vmx_cpu *vc)
 	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
 
 	/*
-	 * host: the same kernel context on the private stack and page table.
-	 * GDT/IDT/TSS stay the kernel's: the host never loads a segment and
-	 * runs with interrupts off.
+	 * host: the same kernel context on the private stack and page table,
+	 * with interrupts off, on its own IDT (an NMI gate) and a copy of the
+	 * GDT (see struct vmx_cpu).  TR stays the kernel's: the gate has no
+	 * IST and no privilege change, so the TSS is never read.
 	 */
+	{
+		u64 a = (u64)hv_host_nmi, *g = &vc->host_idt[2 * 2];
+
+		memcpy(vc->host_gdt, (void *)gdt.address, min_t(size_t, gdt.size + 1, PAGE_SIZE));
+		/* 64-bit interrupt gate, DPL 0, present, IST 0 */
+		g[0] = (a & 0xffff) | ((u64)__KERNEL_CS << 16) | (0x8eULL << 40) |
+		       (((a >> 16) & 0xffff) << 48);
+		g[1] = a >> 32;
+	}
 	vmcs_write(HOST_CR0, native_read_cr0());
 	vmcs_write(HOST_CR3, hv->host_cr3);
 	vmcs_write(HOST_CR4, cr4);
@@ -341,8 +353,8 @@ static void vmx_fill_vmcs(struct vmx_cpu *vc)
 	vmcs_write(HOST_FS_BASE, 0);
 	vmcs_write(HOST_GS_BASE, native_read_msr(MSR_GS_BASE));
 	vmcs_write(HOST_TR_BASE, tr_base);
-	vmcs_write(HOST_GDTR_BASE, gdt.address);
-	vmcs_write(HOST_IDTR_BASE, idt.address);
+	vmcs_write(HOST_GDTR_BASE, (u64)vc->host_gdt);
+	vmcs_write(HOST_IDTR_BASE, (u64)vc->host_idt);
 	vmcs_write(HOST_IA32_SYSENTER_CS, native_read_msr(MSR_IA32_SYSENTER_CS));
 	vmcs_write(HOST_IA32_SYSENTER_ESP, native_read_msr(MSR_IA32_SYSENTER_ESP));
 	vmcs_write(HOST_IA32_SYSENTER_EIP, native_read_msr(MSR_IA32_SYSENTER_EIP));

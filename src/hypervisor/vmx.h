@@ -29,6 +29,14 @@ struct vmx_cpu {
 	u64 cr4_shadow;		/* CR4 as L1 believes it is (VMXE virtual) */
 	bool flush_pending;	/* INVEPT before the next entry */
 	struct vmx_nested *n;
+	/*
+	 * The host's own IDT and GDT (HOST_IDTR/GDTR_BASE): L1's IDT is L1's
+	 * code and its GDT sits in the fixmap, which the host page table does
+	 * not map.  One gate: NMI, an IRET (an NMI that hits the host is
+	 * dropped instead of triple-faulting the machine).
+	 */
+	u64 *host_idt;		/* 256 16-byte gates, one page */
+	u64 *host_gdt;		/* a copy of L1's GDT page: the gate's CS, IRET's SS */
 };
 
 static inline struct vmx_cpu *to_vmx(struct hv_cpu *c)
@@ -83,6 +91,9 @@ extern u8 *vmx_msr_bitmap;
 int vmx_nested_setup(struct hv *hv, struct vmx_cpu *vc);
 void vmx_nested_exit(struct vmx_cpu *vc, u32 reason);
 bool vmx_nested_vmxon(struct vmx_cpu *vc);
+
+/* vmrun.S: the host's NMI gate (an IRET), shared with the AMD-V backend */
+void hv_host_nmi(void);
 
 /* vmenter_vmx.S */
 int hv_vmx_launch(void);

@@ -73,19 +73,33 @@ static void __hv_host vm_succeed(struct hv_cpu *c)
 
 /*
  * L1's VMCS region holds fields in our own layout (the format is
- * implementation-specific): 8 bytes per (width, type, index) slot after a
- * 64-byte header (revision, launch state).  Indexes past 30 are
- * unsupported components.
+ * implementation-specific): after a 64-byte header (revision, launch
+ * state), 8 bytes per field in one block per (width, type), sized for the
+ * highest index the SDM defines in that block (64-bit controls reach
+ * index 0x2a).  448 slots: 3648 bytes, within the 4 KiB VMCS region.
  */
 #define VMCS12_HDR	64
 #define VMCS12_LAUNCHED	8
+static const u8 vmcs12_slots[4][4] = {	/* [width][type]: control, exit info, guest, host */
+	{ 16, 16, 16, 16 },		/* 16-bit */
+	{ 64, 16, 32, 16 },		/* 64-bit */
+	{ 32, 32, 32, 32 },		/* 32-bit */
+	{ 32, 32, 32, 32 },		/* natural width */
+};
+
 static int __hv_host vmcs12_off(u64 field)
 {
 	u32 idx = (field >> 1) & 0x1ff, type = (field >> 10) & 3, width = (field >> 13) & 3;
+	u32 w, t, slot = 0;
 
-	if (field >> 15 || (field & (1 << 12)) || idx > 30 || ((field & 1) && width != 1))
+	/* Bit 0 (the high half of a 64-bit field) is for 32-bit hosts: not offered. */
+	if (field >> 15 || (field & (1 << 12)) || (field & 1) || idx >= vmcs12_slots[width][type])
 		return -1;
-	return VMCS12_HDR + ((width * 4 + type) * 31 + idx) * 8;
+	for (w = 0; w < 4; w++)
+		for (t = 0; t < 4; t++)
+			if (w < width || (w == width && t < type))
+				slot += vmcs12_slots[w][t];
+	return VMCS12_HDR + (slot + idx) * 8;
 }
 
 static void __hv_host vm_fail(struct hv_cpu *c, struct vmx_cpu *vc, u32 err)
