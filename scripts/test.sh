@@ -30,8 +30,8 @@ step "build (the guest kernel is built once and cached in build/)"
 [ -f build/build.ninja ] || meson setup build -Dwerror=true || exit 1
 ninja -C build || { echo "0 passed, 1 failed"; exit 1; }
 
-step "all suites"
-meson test -C build --print-errorlogs --num-processes "$jobs"
+step "all suites (but 'unstable': tests with a known intermittent failure, see their meson.build)"
+meson test -C build --print-errorlogs --num-processes "$jobs" --no-suite unstable
 count build/meson-logs/testlog.json
 
 step "unit and kvm suites under AddressSanitizer and UndefinedBehaviorSanitizer"
