@@ -102,6 +102,10 @@ SYM_CODE_START(hv_vmx_exit_entry)
 	call	hv_vmx_exit
 	test	%eax, %eax
 	jnz	.Lleave
+.Lenter:
+	/* Flags survive the pops: they pick VMLAUNCH for a fresh VMCS02. */
+	mov	VMXC_CPU_SLOT(%rsp), %rdi
+	cmpb	$0, VMXC_LAUNCH(%rdi)
 	pop	%r15
 	pop	%r14
 	pop	%r13
@@ -117,11 +121,20 @@ SYM_CODE_START(hv_vmx_exit_entry)
 	pop	%rcx
 	pop	%rbx
 	pop	%rax
+	jne	1f
 	vmresume
-	/* VMRESUME failed: L1's state is beyond repair. */
-	sub	$VMXC_REGS_SIZE, %rsp
+	jmp	2f
+1:	vmlaunch
+	/*
+	 * The entry failed (VMfail).  The saved registers are still below
+	 * RSP: an L2 entry goes back to L1 with the VMfail; L1's own is fatal.
+	 */
+2:	sub	$VMXC_REGS_SIZE, %rsp
 	mov	VMXC_CPU_SLOT(%rsp), %rdi
-	call	hv_vmx_resume_failed
+	mov	%rsp, %rsi
+	call	hv_vmx_entry_failed
+	test	%eax, %eax
+	jz	.Lenter
 	ud2
 
 /*

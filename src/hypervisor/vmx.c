@@ -29,13 +29,14 @@
 #define VMX_VPID_L1	1
 #define EPT_LEAF_WB	(VMX_EPTP_MT_WB << 3)	/* leaf memory type, bits 5:3 */
 
-struct vmx_caps vmx_caps;
+struct vmx_caps vmx_caps __ro_after_init;
 
 static void vmx_build_bug_checks(void)
 {
 	BUILD_BUG_ON(offsetof(struct vmx_cpu, leave_rsp) != VMXC_LEAVE_RSP);
 	BUILD_BUG_ON(offsetof(struct vmx_cpu, leave_rip) != VMXC_LEAVE_RIP);
 	BUILD_BUG_ON(offsetof(struct vmx_cpu, leave_rax) != VMXC_LEAVE_RAX);
+	BUILD_BUG_ON(offsetof(struct vmx_cpu, launch) != VMXC_LAUNCH);
 	BUILD_BUG_ON(sizeof(struct hv_regs) + 8 != VMXC_REGS_SIZE);
 	BUILD_BUG_ON(VMX_X_NR > HV_NR_EXIT_IDX);
 }
@@ -115,9 +116,10 @@ static int vmx_probe(void)
 		       vmx_caps.ept_vpid);
 		return -ENODEV;
 	}
-	vmx_caps.invvpid_all = vmx_caps.ept_vpid & VMX_VPID_EXTENT_GLOBAL_CONTEXT_BIT;
+	/* The VPID bits are in the MSR's high half (asm/vmx.h counts them from bit 32). */
+	vmx_caps.invvpid_all = (vmx_caps.ept_vpid >> 32) & VMX_VPID_EXTENT_GLOBAL_CONTEXT_BIT;
 	vmx_caps.vpid = (vmx_caps.proc2 & SECONDARY_EXEC_ENABLE_VPID) && vmx_caps.invvpid_all &&
-			(vmx_caps.ept_vpid & VMX_VPID_INVVPID_BIT);
+			((vmx_caps.ept_vpid >> 32) & VMX_VPID_INVVPID_BIT);
 	if (!vmx_caps.vpid)
 		vmx_caps.proc2 &= ~SECONDARY_EXEC_ENABLE_VPID;
 	if (vmx_adjust(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS,
@@ -146,14 +148,20 @@ static int vmx_probe(void)
 		pr_warn(HV_NAME ": monitor: not available on VT-x yet; running with the monitor off\n");
 		hv_mon_mode_param = HV_MON_OFF;
 	}
+	rdmsrl(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS, vmx_caps.pin_raw);
+	rdmsrl(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS, vmx_caps.proc_raw);
+	rdmsrl(MSR_IA32_VMX_PROCBASED_CTLS2, vmx_caps.proc2_raw);
+	rdmsrl(true_ctls ? MSR_IA32_VMX_TRUE_EXIT_CTLS : MSR_IA32_VMX_EXIT_CTLS, vmx_caps.exit_raw);
+	rdmsrl(true_ctls ? MSR_IA32_VMX_TRUE_ENTRY_CTLS : MSR_IA32_VMX_ENTRY_CTLS, vmx_caps.entry_raw);
 	rdmsrl(MSR_IA32_VMX_CR0_FIXED0, vmx_caps.cr0_fixed0);
 	rdmsrl(MSR_IA32_VMX_CR0_FIXED1, vmx_caps.cr0_fixed1);
 	rdmsrl(MSR_IA32_VMX_CR4_FIXED0, vmx_caps.cr4_fixed0);
 	rdmsrl(MSR_IA32_VMX_CR4_FIXED1, vmx_caps.cr4_fixed1);
+	vmx_nested_probe();
 	return 0;
 }
 
-u8 *vmx_msr_bitmap;
+u8 *vmx_msr_bitmap __ro_after_init;
 
 /* 4 KiB bitmap: reads of 0..1fff, reads of c0000000..c0001fff, then writes of both. */
 static void vmx_msr_intercept(u32 msr, bool read, bool write)
@@ -164,6 +172,20 @@ static void vmx_msr_intercept(u32 msr, bool read, bool write)
 		vmx_msr_bitmap[base + bit / 8] |= 1 << (bit % 8);
 	if (write)
 		vmx_msr_bitmap[2048 + base + bit / 8] |= 1 << (bit % 8);
+}
+
+/* Would an access to msr exit under this bitmap?  MSRs outside its two ranges always do. */
+bool __hv_host vmx_msr_intercepted(const u8 *bitmap, u32 msr, bool write)
+{
+	u32 base, bit = msr & 0x1fff;
+
+	if (msr <= 0x1fff)
+		base = 0;
+	else if (msr - 0xc0000000 <= 0x1fff)
+		base = 1024;
+	else
+		return true;
+	return bitmap[(write ? 2048 : 0) + base + bit / 8] & (1 << (bit % 8));
 }
 
 static struct hv_cpu *vmx_cpu_setup(struct hv *hv, int cpu)
@@ -181,11 +203,14 @@ static struct hv_cpu *vmx_cpu_setup(struct hv *hv, int cpu)
 		if (!vmx_msr_bitmap)
 			return ERR_PTR(-ENOMEM);
 		/* Syscall MSRs are not in the VMCS: L1 writes the real ones unless stopped here. */
-		vmx_msr_intercept(MSR_STAR, false, true);
-		vmx_msr_intercept(MSR_LSTAR, false, true);
-		vmx_msr_intercept(MSR_CSTAR, false, true);
-		vmx_msr_intercept(MSR_SYSCALL_MASK, false, true);
+		vmx_msr_intercept(MSR_STAR, true, true);
+		vmx_msr_intercept(MSR_LSTAR, true, true);
+		vmx_msr_intercept(MSR_CSTAR, true, true);
+		vmx_msr_intercept(MSR_SYSCALL_MASK, true, true);
 		vmx_msr_intercept(MSR_IA32_FEAT_CTL, true, true);
+		/* L1 sees the VMX features Hyper-box can run its guests with (vmx_nested.c). */
+		for (ret = MSR_IA32_VMX_BASIC; ret <= MSR_IA32_VMX_VMFUNC; ret++)
+			vmx_msr_intercept(ret, true, true);
 	}
 	c = &vc->hv;
 	c->hv = hv;
@@ -429,6 +454,11 @@ static int vmx_launch(struct hv_cpu *c)
 		hv->cstar = native_read_msr(MSR_CSTAR);
 		hv->sfmask = native_read_msr(MSR_SYSCALL_MASK);
 	}
+	vc->sys_msr[0] = hv->star;
+	vc->sys_msr[1] = hv->lstar;
+	vc->sys_msr[2] = hv->cstar;
+	vc->sys_msr[3] = hv->sfmask;
+	memcpy(vc->l1_msr, vc->sys_msr, sizeof(vc->l1_msr));
 	/* Stale translations from before: EPT and VPID tag everything from now on. */
 	vmx_flush_ept(vc);
 	ret = hv_vmx_launch();

@@ -7,6 +7,7 @@
 #define VMXC_LEAVE_RSP	0
 #define VMXC_LEAVE_RIP	8
 #define VMXC_LEAVE_RAX	16
+#define VMXC_LAUNCH	24	/* byte: the next entry is a VMLAUNCH (a fresh VMCS02) */
 /* Host stack at exit: 14 hv_regs, RAX, padding, then the struct vmx_cpu pointer. */
 #define VMXC_REGS_SIZE	(15 * 8)
 #define VMXC_CPU_SLOT	(16 * 8)
@@ -20,6 +21,7 @@ struct vmx_nested;
 struct vmx_cpu {
 	/* asm-visible, see VMXC_* */
 	u64 leave_rsp, leave_rip, leave_rax;
+	u8 launch;
 
 	struct hv_cpu hv;
 	void *vmxon;
@@ -27,6 +29,14 @@ struct vmx_cpu {
 	void *vmcs01;
 	u64 vmcs01_pa;
 	u64 cr4_shadow;		/* CR4 as L1 believes it is (VMXE virtual) */
+	/*
+	 * STAR, LSTAR, CSTAR, SFMASK as L1 believes they are.  They equal the
+	 * pinned values except while L1 is in VMX operation and has written its
+	 * guest's values (KVM loads them before VMRESUME): those reach the real
+	 * MSRs only while L2 runs.
+	 */
+	u64 sys_msr[4];
+	u64 l1_msr[4];		/* what the real MSRs hold while L1 runs */
 	bool flush_pending;	/* INVEPT before the next entry */
 	struct vmx_nested *n;
 	/*
@@ -48,6 +58,8 @@ static inline struct vmx_cpu *to_vmx(struct hv_cpu *c)
 struct vmx_caps {
 	u32 revision;
 	u32 pin, proc, proc2, exit, entry;
+	/* The CPU's own settings for VMCS02: must-be-1 (low) and may-be-1 (high). */
+	u64 pin_raw, proc_raw, proc2_raw, exit_raw, entry_raw;
 	u64 ept_vpid;
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
 	bool vpid, invvpid_all, shadow_vmcs;
@@ -60,7 +72,9 @@ enum {
 	VMX_X_EPT_VIOLATION, VMX_X_EPT_MISCONFIG, VMX_X_XSETBV, VMX_X_INVD,
 	VMX_X_VMXON, VMX_X_VMXOFF, VMX_X_VMCLEAR, VMX_X_VMPTRLD, VMX_X_VMPTRST,
 	VMX_X_VMREAD, VMX_X_VMWRITE, VMX_X_VMLAUNCH, VMX_X_VMRESUME, VMX_X_INVEPT,
-	VMX_X_INVVPID, VMX_X_TRIPLE_FAULT, VMX_X_OTHER, VMX_X_NR
+	VMX_X_INVVPID, VMX_X_TRIPLE_FAULT, VMX_X_OTHER,
+	VMX_X_L2_REFLECTED, VMX_X_L2_EPT, VMX_X_L2_INTR, VMX_X_L2_NMI, VMX_X_L2_MSR,
+	VMX_X_L2_ENTRY_FAIL, VMX_X_NR
 };
 
 /* VMCS access from the host; a failure is a host bug, counted by the caller. */
@@ -77,13 +91,24 @@ static __always_inline void vmcs_write(unsigned long field, u64 v)
 	asm volatile("vmwrite %1, %0" : : "r"(field), "rm"(v) : "cc");
 }
 
+static __always_inline bool vmptrld(u64 pa)
+{
+	u8 fail;
+
+	asm volatile("vmptrld %1; setbe %0" : "=qm"(fail) : "m"(pa) : "cc", "memory");
+	return !fail;
+}
+
 /* vmx.c */
 void vmx_inject(struct hv_cpu *c, u8 vector, bool has_err, u32 err);
+bool vmx_msr_intercepted(const u8 *bitmap, u32 msr, bool write);
 void vmx_flush_ept(struct vmx_cpu *vc);
 
 /* vmx_exit.c */
 int hv_vmx_exit(struct vmx_cpu *vc, struct hv_regs *regs);
-void hv_vmx_resume_failed(struct vmx_cpu *vc);
+int hv_vmx_entry_failed(struct vmx_cpu *vc, struct hv_regs *regs);
+int vmx_msr_access(struct vmx_cpu *vc, bool write, bool l2);
+void vmx_sys_msrs_load(struct vmx_cpu *vc, bool l2);
 extern const char *const vmx_exit_names[];
 extern u8 *vmx_msr_bitmap;
 
@@ -91,6 +116,12 @@ extern u8 *vmx_msr_bitmap;
 int vmx_nested_setup(struct hv *hv, struct vmx_cpu *vc);
 void vmx_nested_exit(struct vmx_cpu *vc, u32 reason);
 bool vmx_nested_vmxon(struct vmx_cpu *vc);
+bool vmx_nested_in_l2(struct vmx_cpu *vc);
+bool vmx_nested_launch_next(struct vmx_cpu *vc);
+void vmx_nested_l2_exit(struct vmx_cpu *vc, u32 reason);
+int vmx_nested_entry_failed(struct vmx_cpu *vc);
+void vmx_nested_probe(void);
+bool vmx_nested_cap_msr(u32 msr, u64 *val);
 
 /* vmrun.S: the host's NMI gate (an IRET), shared with the AMD-V backend */
 void hv_host_nmi(void);

@@ -21,6 +21,9 @@ const char *const vmx_exit_names[VMX_X_NR + 1] = {
 	[VMX_X_VMPTRST] = "vmptrst", [VMX_X_VMREAD] = "vmread", [VMX_X_VMWRITE] = "vmwrite",
 	[VMX_X_VMLAUNCH] = "vmlaunch", [VMX_X_VMRESUME] = "vmresume", [VMX_X_INVEPT] = "invept",
 	[VMX_X_INVVPID] = "invvpid", [VMX_X_TRIPLE_FAULT] = "triple_fault", [VMX_X_OTHER] = "other",
+	[VMX_X_L2_REFLECTED] = "l2_reflected", [VMX_X_L2_EPT] = "l2_ept_violation",
+	[VMX_X_L2_INTR] = "l2_ext_intr", [VMX_X_L2_NMI] = "l2_nmi", [VMX_X_L2_MSR] = "l2_msr_kept",
+	[VMX_X_L2_ENTRY_FAIL] = "l2_entry_failed",
 };
 
 typedef int (*vmx_exit_fn)(struct vmx_cpu *vc);
@@ -32,9 +35,18 @@ static void __hv_host __noreturn vmx_fatal(struct vmx_cpu *vc)
 		asm volatile("ud2");
 }
 
-void __hv_host hv_vmx_resume_failed(struct vmx_cpu *vc)
+/* VMLAUNCH/VMRESUME in vmenter_vmx.S failed; 0: enter again (L1, with its VMfail). */
+int __hv_host hv_vmx_entry_failed(struct vmx_cpu *vc, struct hv_regs *regs)
 {
-	vmx_fatal(vc);
+	struct hv_cpu *c = &vc->hv;
+	u64 *rax = (u64 *)(regs + 1);
+
+	/* L1's own state refused is beyond repair; an L2's goes back to L1. */
+	if (!vmx_nested_in_l2(vc))
+		vmx_fatal(vc);
+	c->g.regs = regs;
+	c->g.rax = *rax;
+	return vmx_nested_entry_failed(vc);
 }
 
 static __always_inline void raw_wrmsr(u32 msr, u64 v)
@@ -192,48 +204,76 @@ static int __hv_host vmx_exit_cpuid(struct vmx_cpu *vc)
 	return 0;
 }
 
-/* Intercepted MSRs (see the bitmap in vmx.c, and everything outside its ranges). */
-static int __hv_host vmx_exit_msr(struct vmx_cpu *vc, bool write)
+static const u32 sys_msrs[4] = { MSR_STAR, MSR_LSTAR, MSR_CSTAR, MSR_SYSCALL_MASK };
+
+/*
+ * The syscall MSRs in the CPU: L1's (pinned) values while L1 runs, the ones
+ * L1 wrote for its guest while L2 runs.  Only those that differ are written.
+ */
+void __hv_host vmx_sys_msrs_load(struct vmx_cpu *vc, bool l2)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (vc->sys_msr[i] != vc->l1_msr[i])
+			raw_wrmsr(sys_msrs[i], l2 ? vc->sys_msr[i] : vc->l1_msr[i]);
+}
+
+/*
+ * Intercepted MSRs (see the bitmap in vmx.c, and everything outside its
+ * ranges), from L1 or (l2) from L2 where L1's own bitmap lets it through.
+ */
+int __hv_host vmx_msr_access(struct vmx_cpu *vc, bool write, bool l2)
 {
 	struct hv_cpu *c = &vc->hv;
 	struct hv *hv = c->hv;
 	u32 msr = c->g.regs->rcx;
-	u64 val = (c->g.regs->rdx << 32) | (u32)c->g.rax, pinned;
+	u64 val = (c->g.regs->rdx << 32) | (u32)c->g.rax;
+	int i;
 
-	c->stats->exits[write ? VMX_X_MSR_WRITE : VMX_X_MSR_READ]++;
-	switch (msr) {
-	case MSR_STAR: pinned = hv->star; break;
-	case MSR_LSTAR: pinned = hv->lstar; break;
-	case MSR_CSTAR: pinned = hv->cstar; break;
-	case MSR_SYSCALL_MASK: pinned = hv->sfmask; break;
-	case MSR_IA32_FEAT_CTL:
-		if (write) {
-			vmx_inject(c, 13, true, 0);	/* locked */
-			return 0;
+	if (!l2)
+		c->stats->exits[write ? VMX_X_MSR_WRITE : VMX_X_MSR_READ]++;
+	for (i = 0; i < 4 && sys_msrs[i] != msr; i++)
+		;
+	if (i == 4) {
+		if (msr == MSR_IA32_FEAT_CTL && !write) {
+			val = raw_rdmsr(msr);
+			if (!hv->pol.nested)
+				val &= ~(FEAT_CTL_VMX_ENABLED_INSIDE_SMX | FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX);
+			goto read_done;
 		}
-		val = raw_rdmsr(msr);
-		if (!hv->pol.nested)
-			val &= ~(FEAT_CTL_VMX_ENABLED_INSIDE_SMX | FEAT_CTL_VMX_ENABLED_OUTSIDE_SMX);
-		goto read_done;
-	default:
-		/* Outside the bitmap's ranges: no such MSR here (a host #GP would be fatal). */
+		/* The VMX capabilities as offered (vmx_nested.c); none without nested VMX. */
+		if (!write && hv->pol.nested && vmx_nested_cap_msr(msr, &val))
+			goto read_done;
+		/* Locked, read-only, or outside the bitmap's ranges: a host #GP would be fatal. */
 		vmx_inject(c, 13, true, 0);
 		return 0;
 	}
 	if (!write) {
-		val = raw_rdmsr(msr);
+		val = vc->sys_msr[i];
 		goto read_done;
-	}
-	if (hv->pol.pin_msrs && val != pinned) {
-		hv_violation(c, HV_V_SYSCALL_MSR, msr, val);
-		vmx_skip(c);
-		return 0;	/* dropped, not faulted: the kernel keeps running */
 	}
 	if (msr != MSR_STAR && msr != MSR_SYSCALL_MASK && !__is_canonical_address(val, 48)) {
 		vmx_inject(c, 13, true, 0);
 		return 0;
 	}
-	raw_wrmsr(msr, val);
+	if (l2) {
+		/* L2's own value (it runs with L1's guest values loaded): the CPU holds it now. */
+		vc->sys_msr[i] = val;
+		raw_wrmsr(msr, val);
+	} else if (val == vc->l1_msr[i] || (hv->pol.nested && vmx_nested_vmxon(vc))) {
+		/*
+		 * KVM loads its guest's values before VMRESUME (and the host's
+		 * back on return to user space): they go to L2 only.
+		 */
+		vc->sys_msr[i] = val;
+	} else if (hv->pol.pin_msrs) {
+		hv_violation(c, HV_V_SYSCALL_MSR, msr, val);
+		/* dropped, not faulted: the kernel keeps running */
+	} else {
+		vc->sys_msr[i] = vc->l1_msr[i] = val;
+		raw_wrmsr(msr, val);
+	}
 	vmx_skip(c);
 	return 0;
 read_done:
@@ -245,12 +285,12 @@ read_done:
 
 static int __hv_host vmx_exit_rdmsr(struct vmx_cpu *vc)
 {
-	return vmx_exit_msr(vc, false);
+	return vmx_msr_access(vc, false, false);
 }
 
 static int __hv_host vmx_exit_wrmsr(struct vmx_cpu *vc)
 {
-	return vmx_exit_msr(vc, true);
+	return vmx_msr_access(vc, true, false);
 }
 
 static int __hv_host vmx_exit_ept_violation(struct vmx_cpu *vc)
@@ -358,7 +398,12 @@ int __hv_host hv_vmx_exit(struct vmx_cpu *vc, struct hv_regs *regs)
 	c->g.cr4 = vmcs_read(GUEST_CR4);
 	c->g.efer = vmcs_read(GUEST_IA32_EFER);
 	c->g.cpl = (vmcs_read(GUEST_SS_AR_BYTES) >> 5) & 3;
+	c->launched = true;
 
+	if (vmx_nested_in_l2(vc)) {
+		vmx_nested_l2_exit(vc, reason);
+		goto out;
+	}
 	if (reason & VMX_EXIT_REASONS_FAILED_VMENTRY)
 		vmx_fatal(vc);
 	/* An event being delivered when the exit hit is delivered again. */
@@ -370,7 +415,6 @@ int __hv_host hv_vmx_exit(struct vmx_cpu *vc, struct hv_regs *regs)
 	fn = basic < ARRAY_SIZE(vmx_l1_handlers) ? vmx_l1_handlers[basic] : NULL;
 	if (basic != EXIT_REASON_MSR_READ && basic != EXIT_REASON_MSR_WRITE)
 		c->stats->exits[fn && vmx_l1_stat[basic] ? vmx_l1_stat[basic] - 1 : VMX_X_OTHER]++;
-	c->launched = true;
 	if (!fn) {
 		vmx_inject(c, 6, false, 0);	/* counted as "other" */
 		goto out;
@@ -383,5 +427,6 @@ out:
 	vmcs_write(GUEST_RSP, c->g.rsp);
 	vmcs_write(GUEST_RFLAGS, c->g.rflags);
 	*rax = c->g.rax;
+	vc->launch = vmx_nested_launch_next(vc);
 	return ret;
 }
