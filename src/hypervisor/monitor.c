@@ -525,6 +525,11 @@ void __hv_host hv_mon_count_reflected(struct hv_cpu *c)
 	c->hv->mon->sh->db_reflected++;
 }
 
+void __hv_host hv_mon_count_refetch(struct hv_cpu *c)
+{
+	c->hv->mon->sh->int_refetched++;
+}
+
 int __hv_host hv_mon_breakpoint(struct hv_cpu *c, int idx)
 {
 	struct hv_mon *m = c->hv->mon;

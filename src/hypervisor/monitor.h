@@ -54,6 +54,7 @@ struct hv_mon_shared {
 	u64 acts[HV_ACT_NR];		/* decisions, per act */
 	u64 bp_hits[HV_BP_NR];		/* breakpoint exits, per path */
 	u64 checks, int80_passed, db_reflected, registered_live;
+	u64 int_refetched;		/* INT n exits whose instruction had changed */
 	u64 log_head;
 	struct hv_mon_log_entry log[HV_MON_LOG_SIZE];
 };
@@ -77,6 +78,7 @@ u64 hv_mon_cstar(const struct hv *hv, bool refused);
 u64 hv_mon_hypercall(struct hv_cpu *c);
 u64 *hv_mon_vdr(struct hv_cpu *c, int dr);	/* L1's virtual DR0-3 (0-3) and DR7 (7) */
 void hv_mon_count_reflected(struct hv_cpu *c);
+void hv_mon_count_refetch(struct hv_cpu *c);
 
 /* monitor_svm.c: AMD-V glue (hooks in svm.c and svm_exit.c) */
 struct svm_cpu;

@@ -169,8 +169,9 @@ static ssize_t status_show(struct kobject *k, struct kobj_attribute *a, char *bu
 		n += sysfs_emit_at(buf, n, "%s %llu\n", hv_mon_act_names[i], READ_ONCE(hv_mon_sh->acts[i]));
 	for (i = 0; i < HV_BP_NR; i++)
 		n += sysfs_emit_at(buf, n, "hits_%s %llu\n", bp[i], READ_ONCE(hv_mon_sh->bp_hits[i]));
-	n += sysfs_emit_at(buf, n, "checks %llu\ndb_reflected %llu\n",
-			   READ_ONCE(hv_mon_sh->checks), READ_ONCE(hv_mon_sh->db_reflected));
+	n += sysfs_emit_at(buf, n, "checks %llu\ndb_reflected %llu\nint_refetched %llu\n",
+			   READ_ONCE(hv_mon_sh->checks), READ_ONCE(hv_mon_sh->db_reflected),
+			   READ_ONCE(hv_mon_sh->int_refetched));
 	return n;
 }
 

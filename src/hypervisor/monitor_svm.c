@@ -166,7 +166,52 @@ int __hv_host svm_mon_exit_dr(struct svm_cpu *sc)
  * QEMU's TCG also reports INT3, INTO and INT1 here (the kernel's text_poke
  * uses INT3 on SMP): those become the trap-style exception they raise,
  * after the instruction, as a CPU delivers them.
+ *
+ * The exit carries no vector (no decode assist under QEMU), so the
+ * instruction is read back, and it may have changed since it was fetched:
+ * text_poke_bp() on another CPU restores the patched site's first byte
+ * while this CPU is still in here.  An INT3 that is gone was never
+ * delivered, so L1 simply fetches again (what a CPU may do with
+ * cross-modified code).  A decision is taken only on the bytes read, so a
+ * user thread rewriting its own int 0x80 cannot slip past the check.  The
+ * retries are bounded so that an instruction the decoder does not know
+ * cannot loop: it gets #GP as before.
  */
+#define SWINT_MAX_RETRIES 64
+
+static int __hv_host swint_retry(struct svm_cpu *sc)
+{
+	struct hv_cpu *c = &sc->hv;
+	u64 gpa;
+	u8 *p;
+
+	/*
+	 * QEMU's TCG can keep a stale translation of the old INT3: another CPU
+	 * may translate the block between QEMU dropping the page's blocks and
+	 * the patching store landing, and then nothing drops it again.  A
+	 * locked no-op on the byte is a store to a code page, which makes QEMU
+	 * drop every block holding it; on hardware it changes nothing (locked,
+	 * so a concurrent patch of the byte is never undone).
+	 */
+	if (!hv_gva_to_gpa(c->hv, c->g.cr3, c->g.rip, &gpa, NULL)) {
+		p = hv_gmem_map(c->hv, gpa, 1, false);
+		if (p)
+			asm volatile("lock orb $0, %0" : "+m" (*p));
+	}
+
+	if (sc->swint_rip == c->g.rip && ++sc->swint_retries > SWINT_MAX_RETRIES) {
+		sc->swint_retries = 0;
+		svm_inject(c, X86_TRAP_GP, true, 0);
+		return 0;
+	}
+	if (sc->swint_rip != c->g.rip) {
+		sc->swint_rip = c->g.rip;
+		sc->swint_retries = 1;
+	}
+	hv_mon_count_refetch(c);
+	return 0;
+}
+
 int __hv_host svm_mon_exit_swint(struct svm_cpu *sc)
 {
 	struct hv_cpu *c = &sc->hv;
@@ -175,35 +220,34 @@ int __hv_host svm_mon_exit_swint(struct svm_cpu *sc)
 	int at;
 	u8 b[8];
 
-	if (mon_opcode(c, b, sizeof(b), &at, &rex_r, &rex_b)) {
-		svm_inject(c, X86_TRAP_GP, true, 0);
-		return 0;
-	}
+	if (mon_opcode(c, b, sizeof(b), &at, &rex_r, &rex_b))
+		return swint_retry(sc);	/* unmapped now: the refetch faults */
 	switch (b[at]) {
 	case 0xcd:
 		if (b[at + 1] == IA32_SYSCALL_VECTOR && c->g.cpl == 3 && hv_mon_int80(c)) {
 			svm_inject(c, X86_TRAP_GP, true, IA32_SYSCALL_VECTOR * 8 + 2);
-			return 0;
+			break;
 		}
 		c->g.rip += at + 2;
 		v->control.event_inj = b[at + 1] | SVM_EVTINJ_TYPE_SOFT | SVM_EVTINJ_VALID;
-		return 0;
+		break;
 	case 0xcc:
 		c->g.rip += at + 1;
 		v->control.event_inj = X86_TRAP_BP | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID;
-		return 0;
+		break;
 	case 0xce:
 		c->g.rip += at + 1;
 		v->control.event_inj = X86_TRAP_OF | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID;
-		return 0;
+		break;
 	case 0xf1:
 		c->g.rip += at + 1;
 		v->control.event_inj = X86_TRAP_DB | SVM_EVTINJ_TYPE_EXEPT | SVM_EVTINJ_VALID;
-		return 0;
+		break;
 	default:
-		svm_inject(c, X86_TRAP_GP, true, 0);
-		return 0;
+		return swint_retry(sc);
 	}
+	sc->swint_retries = 0;
+	return 0;
 }
 
 /*

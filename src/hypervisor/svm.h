@@ -37,6 +37,9 @@ struct svm_cpu {
 	bool vsvme, vgif;
 	u64 vhsave_pa;
 	struct svm_nested *n;
+	/* monitor: INT n exits whose instruction changed (monitor_svm.c) */
+	u64 swint_rip;
+	unsigned int swint_retries;
 };
 
 static inline struct svm_cpu *to_svm(struct hv_cpu *c)
