@@ -137,7 +137,14 @@ int hv_protect_collect(struct hv *hv)
 		       HV_PROT_STATS);
 	if (!ret && hv->pol.lock_tables) {
 		store_idt(&idt);
-		ret = add_virt(hv, idt.address, idt.address + idt.size + 1, HV_PROT_IDT);
+		/*
+		 * The table, not the limit: VT-x VM exits (kvm_intel) leave
+		 * IDTR's limit at 0xffff, which would lock the pages after the
+		 * IDT (the GDT's among them) as IDT.
+		 */
+		ret = add_virt(hv, idt.address,
+			       idt.address + min_t(unsigned long, idt.size + 1, IDT_ENTRIES * sizeof(gate_desc)),
+			       HV_PROT_IDT);
 		for_each_possible_cpu(cpu)
 			if (!ret)
 				ret = add_virt(hv, (unsigned long)get_cpu_gdt_rw(cpu),
