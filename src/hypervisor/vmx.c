@@ -459,8 +459,17 @@ static int vmx_launch(struct hv_cpu *c)
 	vc->sys_msr[2] = hv->cstar;
 	vc->sys_msr[3] = hv->sfmask;
 	memcpy(vc->l1_msr, vc->sys_msr, sizeof(vc->l1_msr));
-	/* Stale translations from before: EPT and VPID tag everything from now on. */
+	/*
+	 * Stale translations from before: EPT and VPID tag everything from now
+	 * on, and a kvm_intel loaded earlier may have left entries under the
+	 * VPIDs L1 and L2 get here.
+	 */
 	vmx_flush_ept(vc);
+	if (vmx_caps.vpid) {
+		struct { u64 vpid, gva; } d = { 0, 0 };
+
+		asm volatile("invvpid %0, %1" : : "m"(d), "r"((u64)VMX_VPID_EXTENT_ALL_CONTEXT) : "cc", "memory");
+	}
 	ret = hv_vmx_launch();
 	if (ret) {
 		u64 err = vmcs_read(VM_INSTRUCTION_ERROR);

@@ -660,22 +660,6 @@ static bool __hv_host nested_vmentry(struct vmx_cpu *vc, bool launch)
 	entry = v12(n, VM_ENTRY_CONTROLS);
 	eptp = v12(n, EPT_POINTER);
 	vpid = v12(n, VIRTUAL_PROCESSOR_ID) & 0xffff;
-	if (!ctl_ok(pin, ctl_cap(MSR_IA32_VMX_TRUE_PINBASED_CTLS, MSR_IA32_VMX_PINBASED_CTLS)) ||
-	    !ctl_ok(proc, ctl_cap(MSR_IA32_VMX_TRUE_PROCBASED_CTLS, MSR_IA32_VMX_PROCBASED_CTLS)) ||
-	    !ctl_ok(proc2, ctl_cap(MSR_IA32_VMX_PROCBASED_CTLS2, MSR_IA32_VMX_PROCBASED_CTLS2)) ||
-	    !ctl_ok(exit, ctl_cap(MSR_IA32_VMX_TRUE_EXIT_CTLS, MSR_IA32_VMX_EXIT_CTLS)) ||
-	    !ctl_ok(entry, ctl_cap(MSR_IA32_VMX_TRUE_ENTRY_CTLS, MSR_IA32_VMX_ENTRY_CTLS)) ||
-	    ((proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST) && !(proc2 & SECONDARY_EXEC_ENABLE_EPT)) ||
-	    ((proc2 & SECONDARY_EXEC_ENABLE_VPID) && !vpid) ||
-	    ((pin & PIN_BASED_VIRTUAL_NMIS) && !(pin & PIN_BASED_NMI_EXITING)) ||
-	    v12(n, CR3_TARGET_COUNT) > 4 ||
-	    ((proc & CPU_BASED_USE_MSR_BITMAPS) && (v12(n, MSR_BITMAP) & ~PAGE_MASK)) ||
-	    v12(n, VM_EXIT_MSR_STORE_COUNT) || v12(n, VM_EXIT_MSR_LOAD_COUNT) ||
-	    v12(n, VM_ENTRY_MSR_LOAD_COUNT)) {
-		hv_log(c, HV_V_NR + 1, c->g.rip, n->cur, proc2 << 32 | proc);
-		vm_fail(c, vc, VMXERR_ENTRY_BAD_CONTROLS);
-		return false;
-	}
 	if (proc2 & SECONDARY_EXEC_ENABLE_EPT) {
 		if (((eptp & VMX_EPTP_MT_MASK) != VMX_EPTP_MT_WB && (eptp & VMX_EPTP_MT_MASK) != VMX_EPTP_MT_UC) ||
 		    (eptp & VMX_EPTP_PWL_MASK) != VMX_EPTP_PWL_4 || (eptp & 0xfc0) || (eptp & n->rsvd_mask)) {
@@ -684,15 +668,17 @@ static bool __hv_host nested_vmentry(struct vmx_cpu *vc, bool launch)
 		}
 		eptp &= EPT_ADDR;
 		/*
-		 * L1 changes its EPT and then flushes (INVEPT), as it must for
-		 * the TLB: the shadow is dropped then.  A new root is walked
-		 * whole so that a bad table is refused at entry; every entry is
-		 * checked again as the shadow is filled, which is what keeps L2
-		 * out of Hyper-box memory.
+		 * Checked before the other controls, so that an EPT reaching
+		 * Hyper-box memory is refused and counted whatever else is
+		 * wrong with the VMCS.  L1 changes its EPT and then flushes
+		 * (INVEPT), as it must for the TLB: the shadow is dropped then.
+		 * A new root is walked whole so that a bad table is refused at
+		 * entry; every entry is checked again as the shadow is filled,
+		 * which is what keeps L2 out of Hyper-box memory.
 		 */
 		if (!n->shadow_ok || eptp != n->eptp12) {
 			n->tables = 0;
-			if (eptp != n->eptp12 || !n->shadow_ok)
+			if (eptp != n->eptp12)
 				viol = hv_nested_validate(c->hv, eptp, 4, EPT_RWX, n->rsvd_mask, &n->tables, &bad);
 			if (viol >= 0) {
 				n->shadow_ok = false;
@@ -705,6 +691,21 @@ static bool __hv_host nested_vmentry(struct vmx_cpu *vc, bool launch)
 			n->eptp12 = eptp;
 			n->shadow_ok = true;
 		}
+	}
+	if (!ctl_ok(pin, ctl_cap(MSR_IA32_VMX_TRUE_PINBASED_CTLS, MSR_IA32_VMX_PINBASED_CTLS)) ||
+	    !ctl_ok(proc, ctl_cap(MSR_IA32_VMX_TRUE_PROCBASED_CTLS, MSR_IA32_VMX_PROCBASED_CTLS)) ||
+	    !ctl_ok(proc2, ctl_cap(MSR_IA32_VMX_PROCBASED_CTLS2, MSR_IA32_VMX_PROCBASED_CTLS2)) ||
+	    !ctl_ok(exit, ctl_cap(MSR_IA32_VMX_TRUE_EXIT_CTLS, MSR_IA32_VMX_EXIT_CTLS)) ||
+	    !ctl_ok(entry, ctl_cap(MSR_IA32_VMX_TRUE_ENTRY_CTLS, MSR_IA32_VMX_ENTRY_CTLS)) ||
+	    ((proc2 & SECONDARY_EXEC_UNRESTRICTED_GUEST) && !(proc2 & SECONDARY_EXEC_ENABLE_EPT)) ||
+	    ((proc2 & SECONDARY_EXEC_ENABLE_VPID) && !vpid) ||
+	    ((pin & PIN_BASED_VIRTUAL_NMIS) && !(pin & PIN_BASED_NMI_EXITING)) ||
+	    v12(n, CR3_TARGET_COUNT) > 4 ||
+	    ((proc & CPU_BASED_USE_MSR_BITMAPS) && (v12(n, MSR_BITMAP) & ~PAGE_MASK)) ||
+	    v12(n, VM_EXIT_MSR_STORE_COUNT) || v12(n, VM_EXIT_MSR_LOAD_COUNT) ||
+	    v12(n, VM_ENTRY_MSR_LOAD_COUNT)) {
+		vm_fail(c, vc, VMXERR_ENTRY_BAD_CONTROLS);
+		return false;
 	}
 	if (build_msr02(vc)) {
 		vm_fail(c, vc, VMXERR_ENTRY_BAD_CONTROLS);
