@@ -22,6 +22,7 @@
 #include <asm/processor.h>
 #include <asm/segment.h>
 #include "svm.h"
+#include "nested_walk.h"
 
 #define PTE_P	(1ULL << 0)
 #define PTE_W	(1ULL << 1)
@@ -31,7 +32,6 @@
 #define PTE_PS	(1ULL << 7)
 #define PTE_NX	(1ULL << 63)
 #define PTE_ADDR 0x000ffffffffff000ULL
-#define NPT_MAX_TABLES 8192		/* bounds the host's time per VMRUN */
 #define SHADOW_POOL 256			/* shadow NPT pages per CPU (root apart) */
 #define L2_ASID 2			/* L1 runs with ASID 1; every L2 with 2 */
 
@@ -57,11 +57,7 @@ struct svm_nested {
 	u8 *msrpm02, *msrpm_forced;
 	u64 msrpm02_pa, iopm_pa;
 	/* shadow of L1's nested page table (L2 gpa -> host pa), filled on faults */
-	u64 *shadow_root;
-	u64 shadow_root_pa;
-	u64 *pool;
-	u64 pool_pa;
-	unsigned int pool_used;
+	struct hv_shadow shadow;
 	bool shadow_ok, flush, flushbyasid;
 	u64 ncr3;			/* L1's nested_cr3 the shadow reflects */
 	u32 asid12;			/* and L1's ASID for it */
@@ -95,9 +91,7 @@ int svm_nested_setup(struct hv *hv, struct svm_cpu *sc)
 	    !hv_arena_alloc(&hv->arena, 3 * PAGE_SIZE, &n->iopm_pa))
 		return -ENOMEM;
 	memset(__va(n->iopm_pa), 0xff, 3 * PAGE_SIZE);
-	n->shadow_root = hv_arena_alloc(&hv->arena, PAGE_SIZE, &n->shadow_root_pa);
-	n->pool = hv_arena_alloc(&hv->arena, SHADOW_POOL * PAGE_SIZE, &n->pool_pa);
-	if (!n->shadow_root || !n->pool)
+	if (hv_shadow_init(hv, &n->shadow, SHADOW_POOL))
 		return -ENOMEM;
 	memset(n->msrpm_forced, 0xff, 2 * PAGE_SIZE);
 	for (i = 0; i < ARRAY_SIZE(l2_msr_passthrough); i++) {
@@ -173,62 +167,11 @@ void svm_nested_load_host_idt(struct svm_cpu *sc)
 	asm volatile("lidt %0" : : "m"(idtr));
 }
 
-/* Does [pa, pa + len) touch Hyper-box memory, or (if writable) protected memory? */
-static int __hv_host leaf_check(struct hv *hv, u64 pa, u64 len, bool writable)
-{
-	unsigned int i;
-
-	for (i = 0; i < hv->arena.nr; i++)
-		if (pa < hv->arena.pa[i] + (PAGE_SIZE << HV_ARENA_ORDER) && hv->arena.pa[i] < pa + len)
-			return HV_V_NESTED_HIDDEN;
-	for (i = 0; i < hv->nr_ranges; i++) {
-		const struct hv_range *r = &hv->ranges[i];
-
-		if (pa < r->end && r->start < pa + len &&
-		    (r->kind == HV_PROT_HIDDEN || writable))
-			return r->kind == HV_PROT_HIDDEN ? HV_V_NESTED_HIDDEN : HV_V_NESTED_PROTECTED;
-	}
-	return -1;
-}
-
 /* Returns -1 if the table at table_pa (level 4..1) is acceptable, else the violation. */
 static int __hv_host npt_validate(struct svm_cpu *sc, u64 table_pa, int level, u64 *bad)
 {
-	struct hv *hv = sc->hv.hv;
-	const u64 *t;
-	int i, v;
-
-	if (++sc->n->tables > NPT_MAX_TABLES) {
-		*bad = table_pa;
-		return HV_V_NESTED_VMCB;
-	}
-	t = hv_gmem_map(hv, table_pa, PAGE_SIZE, false);
-	if (!t) {
-		*bad = table_pa;
-		return HV_V_NESTED_HIDDEN;
-	}
-	for (i = 0; i < 512; i++) {
-		u64 e = READ_ONCE(t[i]), pa = e & PTE_ADDR;
-
-		if (!(e & PTE_P) || (e & sc->n->rsvd_mask))
-			continue;	/* not present, or faults as reserved */
-		if (level == 1 || ((level == 2 || level == 3) && (e & PTE_PS))) {
-			u64 size = 1ULL << (12 + 9 * (level - 1));
-
-			pa &= ~(size - 1);
-			v = leaf_check(hv, pa, size, e & PTE_W);
-		} else {
-			v = npt_validate(sc, pa, level - 1, bad);
-			if (v >= 0)
-				return v;
-			continue;
-		}
-		if (v >= 0) {
-			*bad = pa;
-			return v;
-		}
-	}
-	return -1;
+	/* not present, or faults as reserved: skipped */
+	return hv_nested_validate(sc->hv.hv, table_pa, level, PTE_P, sc->n->rsvd_mask, &sc->n->tables, bad);
 }
 
 /* #VMEXIT to L1 after its VMRUN failed a check: exit code into L1's VMCB, L1 resumes with GIF=0. */
@@ -254,43 +197,14 @@ static void __hv_host vmexit_to_l1(struct svm_cpu *sc, u64 vmcb12_pa, u64 code)
 
 static void __hv_host shadow_reset(struct svm_cpu *sc)
 {
-	struct svm_nested *n = sc->n;
-
-	memset(n->shadow_root, 0, PAGE_SIZE);
-	n->pool_used = 0;
-	n->flush = true;
+	hv_shadow_reset(&sc->n->shadow);
+	sc->n->flush = true;
 	sc->hv.stats->shadow_resets++;
-}
-
-/* The next-level table under *e, allocated from the pool if absent; NULL if the pool is empty. */
-static u64 *__hv_host shadow_next(struct svm_nested *n, u64 *e)
-{
-	u64 *t;
-
-	if (*e & PTE_P)
-		return n->pool + (((*e & PTE_ADDR) - n->pool_pa) >> 3);
-	if (n->pool_used == SHADOW_POOL)
-		return NULL;
-	t = n->pool + n->pool_used * 512;
-	memset(t, 0, PAGE_SIZE);
-	*e = (n->pool_pa + (u64)n->pool_used * PAGE_SIZE) | PTE_P | PTE_W | PTE_U;
-	n->pool_used++;
-	return t;
 }
 
 static int __hv_host shadow_map(struct svm_cpu *sc, u64 gpa, u64 leaf)
 {
-	struct svm_nested *n = sc->n;
-	u64 *t = n->shadow_root;
-	int level;
-
-	for (level = 4; level > 1; level--) {
-		t = shadow_next(n, &t[(gpa >> (12 + 9 * (level - 1))) & 511]);
-		if (!t)
-			return -ENOMEM;
-	}
-	WRITE_ONCE(t[(gpa >> 12) & 511], leaf);
-	return 0;
+	return hv_shadow_map(&sc->n->shadow, gpa, leaf);
 }
 
 enum { SHADOW_FILLED, SHADOW_REFLECT, SHADOW_REFUSE };
@@ -341,10 +255,10 @@ static int __hv_host shadow_fault(struct svm_cpu *sc, u64 gpa, u64 *err)
 		return SHADOW_REFLECT;
 	}
 	hpa = ((e & PTE_ADDR & ~(size - 1)) | (gpa & (size - 1))) & PTE_ADDR;
-	v = leaf_check(c->hv, hpa, PAGE_SIZE, false);
+	v = hv_nested_leaf_check(c->hv, hpa, PAGE_SIZE, false);
 	if (v < 0 && hpa >= c->hv->npt_top)
 		v = HV_V_NESTED_HIDDEN;
-	if (v >= 0 || (write && leaf_check(c->hv, hpa, PAGE_SIZE, true) >= 0)) {
+	if (v >= 0 || (write && hv_nested_leaf_check(c->hv, hpa, PAGE_SIZE, true) >= 0)) {
 		hv_violation(c, v >= 0 ? v : HV_V_NESTED_PROTECTED, hpa, gpa);
 		return SHADOW_REFUSE;
 	}
@@ -354,7 +268,7 @@ static int __hv_host shadow_fault(struct svm_cpu *sc, u64 gpa, u64 *err)
 			__atomic_fetch_or(ents[level], PTE_A, __ATOMIC_RELAXED);
 	if (write && !(e & PTE_D))
 		__atomic_fetch_or(ents[nents - 1], PTE_D, __ATOMIC_RELAXED);
-	w = w && (write || (e & PTE_D)) && leaf_check(c->hv, hpa, PAGE_SIZE, true) < 0;
+	w = w && (write || (e & PTE_D)) && hv_nested_leaf_check(c->hv, hpa, PAGE_SIZE, true) < 0;
 	if (shadow_map(sc, gpa, hpa | PTE_P | PTE_U | (w ? PTE_W : 0) | (x ? 0 : PTE_NX))) {
 		shadow_reset(sc);
 		if (shadow_map(sc, gpa, hpa | PTE_P | PTE_U | (w ? PTE_W : 0) | (x ? 0 : PTE_NX)))
@@ -433,7 +347,7 @@ static int __hv_host build_vmcb02(struct svm_cpu *sc)
 	v2->control.nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
 	/* Without nested paging in L1's VMCB, L2 addresses are L1's: L1's own NPT applies. */
 	v2->control.nested_cr3 = v12->control.nested_ctl & SVM_NESTED_CTL_NP_ENABLE ?
-				 n->shadow_root_pa : sc->hv.hv->npt_root_pa;
+				 n->shadow.root_pa : sc->hv.hv->npt_root_pa;
 	return 0;
 }
 
