@@ -94,11 +94,12 @@ if [ -f $M/hb_attack_vmx.ko ]; then
 	for r in vmxon_without_cr4_vmxe vmxon_twice vmptrld_vmxon_region vmresume_clear_vmcs; do
 		check "VMX misuse $r gets the CPU's answer" sh -c "dmesg | grep -q 'hb_attack_vmx: OK $r'"
 	done
-	for r in vmptrld_hidden nested_map_hidden; do
+	for r in vmptrld_hidden nested_map_hidden nested_fill_hidden; do
 		check "replay $r blocked" sh -c "dmesg | grep -q 'hb_attack_vmx: BLOCKED $r'"
 	done
 	va=$(awk '$1 == "nested_map_hidden" { print $2 }' /sys/kernel/hyperbox/violations)
-	check "violation nested_map_hidden counted by the EPT check ($vb -> $va)" test "$va" -gt "$vb"
+	# one at VMLAUNCH (the whole-EPT check), one at the shadow EPT fill
+	check "violation nested_map_hidden counted by both EPT checks ($vb -> $va)" test "$va" -ge $((vb + 2))
 	check "violation nested_map_hidden logged with rip" sh -c \
 		"dmesg | grep -q 'hyperbox: cpu[0-9]* denied nested_map_hidden at rip=0x'"
 fi

@@ -6,6 +6,11 @@
  * and for the misuse checks (the outcome a real CPU gives):
  *   hb_attack_vmx: OK <what> ... | WRONG <what> ...
  * tests/lab/intel/hyperbox.sh asserts the lines and Hyper-box's counters.
+ *
+ * nested_fill_hidden runs a real L2 (a few real-mode instructions under an
+ * EPT that passes the check at VMLAUNCH), then points a leaf of that EPT at
+ * Hyper-box memory without INVEPT and lets L2 read it: only the check at
+ * the shadow EPT fill stands in the way.
  */
 #include <linux/module.h>
 #include <linux/mm.h>
@@ -16,6 +21,8 @@
 #include <asm/processor.h>
 #include <asm/tlbflush.h>
 #include <asm/vmx.h>
+#include <asm/desc.h>
+#include <asm/special_insns.h>
 
 static unsigned long hidden_pa;
 module_param(hidden_pa, ulong, 0444);
@@ -72,14 +79,187 @@ static long vmx_launch(void)
 	return fl & (X86_EFLAGS_CF | X86_EFLAGS_ZF);
 }
 
+
+/* A control word: what we want, within what the (filtered) capability MSR allows. */
+static u32 ctl(u32 msr, u32 true_msr, bool use_true, u32 want)
+{
+	u64 cap;
+
+	rdmsrl(use_true ? true_msr : msr, cap);
+	return (want | (u32)cap) & (u32)(cap >> 32);
+}
+
+/*
+ * VMLAUNCH (resume = 0) or VMRESUME of the current VMCS with HOST_RSP/RIP
+ * pointing back here.  L2 only changes AL, so the other registers survive
+ * the round trip.  Returns 0 after a VM exit, 1 after a VMfail.
+ */
+static noinline unsigned long l2_enter(unsigned long resume)
+{
+	unsigned long fail;
+
+	/* RBX (fail) is 0 at the VM exit: L2 leaves it alone. */
+	asm volatile("push %%rbp\n\t"
+		     "xor %[f], %[f]\n\t"
+		     "mov $0x6c14, %%rdx\n\t"		/* HOST_RSP */
+		     "vmwrite %%rsp, %%rdx\n\t"
+		     "lea 2f(%%rip), %%rax\n\t"
+		     "mov $0x6c16, %%rdx\n\t"		/* HOST_RIP */
+		     "vmwrite %%rax, %%rdx\n\t"
+		     "test %[r], %[r]\n\t"
+		     "jnz 1f\n\t"
+		     "vmlaunch\n\t"
+		     "jmp 3f\n"
+		     "1:\tvmresume\n"
+		     "3:\tmov $1, %[f]\n"
+		     "2:\tpop %%rbp"
+		     : [f] "=&b"(fail) : [r] "c"(resume) : "rax", "rdx", "cc", "memory");
+	return fail;
+}
+
+/* The segment base of a GDT system descriptor (TR) as the CPU loaded it. */
+static u64 tr_base(void)
+{
+	struct desc_ptr gdt;
+	u16 tr;
+	u64 lo, hi;
+
+	native_store_gdt(&gdt);
+	asm volatile("str %0" : "=r"(tr));
+	lo = *(u64 *)(gdt.address + (tr & ~7));
+	hi = *(u64 *)(gdt.address + (tr & ~7) + 8);
+	return ((lo >> 16) & 0xffffff) | ((lo >> 32) & 0xff000000) | (hi << 32);
+}
+
+/*
+ * A real-mode L2 at guest-physical 0: "mov al, [0x1000]; hlt; mov al,
+ * [0x2000]; hlt".  pages: PML4, PDPT, PD, PT, code, data.  Returns the exit
+ * reason of the second run, or -1 with the reason written to why.
+ */
+static long fill_replay(u64 vmcs_pa, u64 *p[6], unsigned long hidden, const char **why)
+{
+	static const u8 code[] = { 0xa0, 0x00, 0x10, 0xf4, 0xa0, 0x00, 0x20, 0xf4 };
+	struct desc_ptr gdt, idt;
+	bool tr = rdmsrl_safe(MSR_IA32_VMX_BASIC, &(u64){0}) == 0 &&
+		  (({ u64 b; rdmsrl(MSR_IA32_VMX_BASIC, b); b; }) & (1ULL << 55));
+	u64 cr0f0, cr0f1, cr4f0, cr4f1, v;
+
+	memcpy(p[4], code, sizeof(code));
+	p[0][0] = __pa(p[1]) | EPT_RWX;
+	p[1][0] = __pa(p[2]) | EPT_RWX;
+	p[2][0] = __pa(p[3]) | EPT_RWX;
+	p[3][0] = __pa(p[4]) | EPT_RWX | (VMX_EPTP_MT_WB << 3);
+	p[3][1] = __pa(p[5]) | EPT_RWX | (VMX_EPTP_MT_WB << 3);
+	rdmsrl(MSR_IA32_VMX_CR0_FIXED0, cr0f0);
+	rdmsrl(MSR_IA32_VMX_CR0_FIXED1, cr0f1);
+	rdmsrl(MSR_IA32_VMX_CR4_FIXED0, cr4f0);
+	rdmsrl(MSR_IA32_VMX_CR4_FIXED1, cr4f1);
+	native_store_gdt(&gdt);
+	store_idt(&idt);
+
+	vmx_write(PIN_BASED_VM_EXEC_CONTROL, ctl(MSR_IA32_VMX_PINBASED_CTLS, MSR_IA32_VMX_TRUE_PINBASED_CTLS, tr,
+						 PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING));
+	vmx_write(CPU_BASED_VM_EXEC_CONTROL, ctl(MSR_IA32_VMX_PROCBASED_CTLS, MSR_IA32_VMX_TRUE_PROCBASED_CTLS, tr,
+						 CPU_BASED_HLT_EXITING | CPU_BASED_ACTIVATE_SECONDARY_CONTROLS));
+	vmx_write(SECONDARY_VM_EXEC_CONTROL, ctl(MSR_IA32_VMX_PROCBASED_CTLS2, MSR_IA32_VMX_PROCBASED_CTLS2, false,
+						 SECONDARY_EXEC_ENABLE_EPT | SECONDARY_EXEC_UNRESTRICTED_GUEST));
+	vmx_write(VM_EXIT_CONTROLS, ctl(MSR_IA32_VMX_EXIT_CTLS, MSR_IA32_VMX_TRUE_EXIT_CTLS, tr,
+					VM_EXIT_HOST_ADDR_SPACE_SIZE));
+	vmx_write(VM_ENTRY_CONTROLS, ctl(MSR_IA32_VMX_ENTRY_CTLS, MSR_IA32_VMX_TRUE_ENTRY_CTLS, tr, 0) &
+		  ~VM_ENTRY_IA32E_MODE);
+	vmx_write(EXCEPTION_BITMAP, 0);
+	vmx_write(CR3_TARGET_COUNT, 0);
+	vmx_write(VM_EXIT_MSR_STORE_COUNT, 0);
+	vmx_write(VM_EXIT_MSR_LOAD_COUNT, 0);
+	vmx_write(VM_ENTRY_MSR_LOAD_COUNT, 0);
+	vmx_write(VM_ENTRY_INTR_INFO_FIELD, 0);
+	vmx_write(CR0_GUEST_HOST_MASK, 0);
+	vmx_write(CR4_GUEST_HOST_MASK, 0);
+	vmx_write(VMCS_LINK_POINTER, -1ULL);
+	vmx_write(EPT_POINTER, __pa(p[0]) | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4);
+
+	/* L2: real mode, unrestricted guest */
+	vmx_write(GUEST_CR0, (cr0f0 & ~(u64)(X86_CR0_PE | X86_CR0_PG)) & cr0f1);
+	vmx_write(GUEST_CR3, 0);
+	vmx_write(GUEST_CR4, cr4f0 & cr4f1);
+	vmx_write(GUEST_DR7, 0x400);
+	vmx_write(GUEST_IA32_DEBUGCTL, 0);
+	vmx_write(GUEST_RSP, 0x800);
+	vmx_write(GUEST_RIP, 0);
+	vmx_write(GUEST_RFLAGS, 2);
+	for (v = 0; v < 6; v++) {	/* ES, CS, SS, DS, FS, GS */
+		vmx_write(GUEST_ES_SELECTOR + 2 * v, 0);
+		vmx_write(GUEST_ES_BASE + 2 * v, 0);
+		vmx_write(GUEST_ES_LIMIT + 2 * v, 0xffff);
+		vmx_write(GUEST_ES_AR_BYTES + 2 * v, v == 1 ? 0x9b : 0x93);
+	}
+	vmx_write(GUEST_LDTR_SELECTOR, 0);
+	vmx_write(GUEST_LDTR_AR_BYTES, 0x10000);
+	vmx_write(GUEST_TR_SELECTOR, 0);
+	vmx_write(GUEST_TR_BASE, 0);
+	vmx_write(GUEST_TR_LIMIT, 0xffff);
+	vmx_write(GUEST_TR_AR_BYTES, 0x8b);
+	vmx_write(GUEST_GDTR_BASE, 0);
+	vmx_write(GUEST_GDTR_LIMIT, 0xffff);
+	vmx_write(GUEST_IDTR_BASE, 0);
+	vmx_write(GUEST_IDTR_LIMIT, 0xffff);
+	vmx_write(GUEST_INTERRUPTIBILITY_INFO, 0);
+	vmx_write(GUEST_ACTIVITY_STATE, 0);
+	vmx_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);
+
+	/* L1 comes back as it is now */
+	vmx_write(HOST_CR0, native_read_cr0());
+	vmx_write(HOST_CR3, __native_read_cr3());
+	vmx_write(HOST_CR4, native_read_cr4());
+	vmx_write(HOST_CS_SELECTOR, __KERNEL_CS);
+	vmx_write(HOST_SS_SELECTOR, __KERNEL_DS);
+	vmx_write(HOST_DS_SELECTOR, 0);
+	vmx_write(HOST_ES_SELECTOR, 0);
+	vmx_write(HOST_FS_SELECTOR, 0);
+	vmx_write(HOST_GS_SELECTOR, 0);
+	vmx_write(HOST_TR_SELECTOR, GDT_ENTRY_TSS * 8);
+	rdmsrl(MSR_FS_BASE, v);
+	vmx_write(HOST_FS_BASE, v);
+	rdmsrl(MSR_GS_BASE, v);
+	vmx_write(HOST_GS_BASE, v);
+	vmx_write(HOST_TR_BASE, tr_base());
+	vmx_write(HOST_GDTR_BASE, gdt.address);
+	vmx_write(HOST_IDTR_BASE, idt.address);
+	rdmsrl(MSR_IA32_SYSENTER_CS, v);
+	vmx_write(HOST_IA32_SYSENTER_CS, v);
+	rdmsrl(MSR_IA32_SYSENTER_ESP, v);
+	vmx_write(HOST_IA32_SYSENTER_ESP, v);
+	rdmsrl(MSR_IA32_SYSENTER_EIP, v);
+	vmx_write(HOST_IA32_SYSENTER_EIP, v);
+
+	if (l2_enter(0)) {
+		*why = "VMLAUNCH of the benign EPT failed";
+		R("  VM-instruction error %llu", vmx_read(VM_INSTRUCTION_ERROR));
+		return -1;
+	}
+	if ((vmx_read(VM_EXIT_REASON) & 0xffff) != EXIT_REASON_HLT) {
+		*why = "the first run did not end at HLT";
+		R("  exit reason %#llx qualification %#llx", vmx_read(VM_EXIT_REASON), vmx_read(EXIT_QUALIFICATION));
+		return -1;
+	}
+	/* The same EPT root, changed behind Hyper-box's back: GPA 0x2000 -> Hyper-box memory. */
+	p[3][2] = (hidden & PAGE_MASK) | EPT_RWX | (VMX_EPTP_MT_WB << 3);
+	vmx_write(GUEST_RIP, 4);
+	if (l2_enter(1)) {
+		*why = "VMRESUME failed";
+		return -1;
+	}
+	return vmx_read(VM_EXIT_REASON);
+}
+
 static void replays(void)
 {
 	u64 basic, vmxon_pa, vmcs_pa, pml4_pa, bad;
-	u64 *pages[6];
+	u64 *pages[12];
 	long f;
 	int i;
 
-	for (i = 0; i < 6; i++) {
+	for (i = 0; i < 12; i++) {
 		pages[i] = (u64 *)get_zeroed_page(GFP_KERNEL);
 		if (!pages[i]) {
 			R("SKIP all (no memory)");
@@ -151,13 +331,26 @@ static void replays(void)
 	  f ? "BLOCKED" : "NOT-BLOCKED", hidden_pa & PAGE_MASK,
 	  f == X86_EFLAGS_ZF ? "VMfailValid" : f ? "VMfailInvalid" : "entered", vmx_read(VM_INSTRUCTION_ERROR));
 	vmx_insn_m64(2, &vmcs_pa);
+	/* attack: the EPT changed after the check, L2 reads Hyper-box memory through it */
+	if (!vmx_insn_m64(1, &vmcs_pa)) {
+		const char *why = "";
+		long r = fill_replay(vmcs_pa, &pages[6], hidden_pa, &why);
+
+		if (r < 0)
+			R("SKIP nested_fill_hidden (%s)", why);
+		else
+			R("%s nested_fill_hidden: L2 read of GPA 0x2000 -> %#lx: exit reason %ld%s",
+			  r == EXIT_REASON_TRIPLE_FAULT ? "BLOCKED" : "NOT-BLOCKED", hidden_pa & PAGE_MASK, r,
+			  r == EXIT_REASON_TRIPLE_FAULT ? " (triple fault: L2 stopped)" : "");
+		vmx_insn_m64(2, &vmcs_pa);
+	}
 vmxoff:
 	asm volatile("vmxoff" ::: "cc");
 off:
 	cr4_clear_bits(X86_CR4_VMXE);
 	local_irq_enable();
 out:
-	for (i = 0; i < 6; i++)
+	for (i = 0; i < 12; i++)
 		if (pages[i])
 			free_page((unsigned long)pages[i]);
 }
