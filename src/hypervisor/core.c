@@ -35,6 +35,14 @@ MODULE_PARM_DESC(text_poke, "Let text_poke() patch kernel text through the verif
 static bool allow_unload;
 module_param(allow_unload, bool, 0444);
 MODULE_PARM_DESC(allow_unload, "Allow rmmod (leaves Ring -1 on every CPU); default: refuse");
+/*
+ * The all-or-none launch has a rollback path that real machines rarely
+ * take (a CPU whose launch fails after the others succeeded).  Tests name a
+ * CPU here to take it on purpose; the load must then fail cleanly.
+ */
+static int fail_launch_on_cpu = -1;
+module_param(fail_launch_on_cpu, int, 0444);
+MODULE_PARM_DESC(fail_launch_on_cpu, "Testing: do not launch on this CPU at load, so that the launch is rolled back (-1: off)");
 
 struct hv *hv_global;		/* arena: only touched before launch and after leaving */
 static const struct hv_vendor_ops *hv_ops;
@@ -61,6 +69,8 @@ static void hv_launch_one(void *info)
 
 static void hv_launch_one_self(void *unused)
 {
+	if (smp_processor_id() == fail_launch_on_cpu)
+		return;
 	hv_launch_one(this_cpu_read(hv_cpu_ptr));
 }
 

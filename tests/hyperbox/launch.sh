@@ -4,6 +4,13 @@
 M=/alcatraz/modules
 fail=0
 check() { d=$1; shift; if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; fail=$((fail + 1)); fi; }
+# All or none: a launch that fails on one CPU is undone on the others.
+insmod $M/hyperbox.ko fail_launch_on_cpu=1 2>/dev/null
+check "a launch failing on CPU 1 refuses the load" test $? != 0
+check "one line: launched on CPU 0 of 0-1 only, rolled back" sh -c \
+	'dmesg | grep -q "hyperbox: refusing to load: launched on CPU(s) 0 of 0-1 only; rolled back"'
+check "nothing left loaded" sh -c '! test -d /sys/module/hyperbox && ! test -d /sys/kernel/hyperbox'
+for i in 1 2 3 4; do (j=0; while [ $j -lt 200 ]; do j=$((j+1)); done; ls /proc > /dev/null) & done; wait
 insmod $M/hyperbox.ko
 check "insmod hyperbox" test $? = 0
 check "dmesg: Ring -1 active on 2 CPU(s)" sh -c 'dmesg | grep -q "hyperbox: Ring -1 active on 2 CPU(s)"'
