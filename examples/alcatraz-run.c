@@ -22,7 +22,6 @@
 
 #include <alcatraz/alcatraz.h>
 
-#define EXIT_TIMEOUT 124
 #define EXIT_RUNTIME 125
 
 #define MAX_LIST 64
@@ -231,27 +230,36 @@ static int parse_args(int argc, char **argv, struct options *o)
 	return 0;
 }
 
-static int status_of(const struct alcatraz_result *r)
+/*
+ * The exit status of a finished VM, with the line on standard error that a
+ * 124 or a runtime error promises.  A command's 125 may be alcatraz-init's
+ * own failure (a bad --workdir...), which only the message explains; a raw
+ * guest's 125 is just what it wrote to the exit device.
+ */
+static int exit_code_of(const struct alcatraz_result *r, bool command)
 {
-	switch (r->kind) {
-	case ALCATRAZ_EXIT_STATUS:
-		return r->status & 0xff;
-	case ALCATRAZ_EXIT_SIGNALED:
-		return 128 + (r->status & 0x7f);
-	case ALCATRAZ_EXIT_HALT:
-	case ALCATRAZ_EXIT_SHUTDOWN:
-	case ALCATRAZ_EXIT_RESET:
-		return 0;
-	case ALCATRAZ_EXIT_TIMEOUT:
+	int code = alcatraz_result_exit_code(r);
+
+	if (r->kind == ALCATRAZ_EXIT_TIMEOUT)
 		fprintf(stderr, "alcatraz-run: %s\n", r->message);
-		return EXIT_TIMEOUT;
-	case ALCATRAZ_EXIT_KILLED:
-		return 137;
-	case ALCATRAZ_EXIT_CRASH:
-		return die("guest crashed: %s", r->message);
-	default:
-		return die("%s", r->message[0] ? r->message : "the VM failed");
-	}
+	else if (r->kind == ALCATRAZ_EXIT_CRASH && !command)
+		die("guest crashed: %s", r->message);
+	else if (code == EXIT_RUNTIME && (command || r->kind != ALCATRAZ_EXIT_STATUS))
+		die("%s", r->message[0] ? r->message : "the VM failed");
+	return code;
+}
+
+/* Runs a created VM to its end and destroys it: 0, or the CLI's 125. */
+static int run_to_end(struct alcatraz_vm *vm, struct alcatraz_result *res)
+{
+	int ret = alcatraz_vm_start(vm);
+
+	if (ret == 0)
+		ret = alcatraz_vm_wait(vm, -1);
+	if (ret == 0)
+		ret = alcatraz_vm_result(vm, res);
+	alcatraz_vm_destroy(vm);
+	return ret ? die("%s", alcatraz_strerror(ret)) : 0;
 }
 
 static int run(const struct options *o)
@@ -286,15 +294,10 @@ static int run(const struct options *o)
 		return die("cannot create the VM: %s%s", alcatraz_strerror(ret),
 			   o->verbose ? "" : " (run with --verbose for details)");
 	}
-	ret = alcatraz_vm_start(vm);
-	if (ret == 0)
-		ret = alcatraz_vm_wait(vm, -1);
-	if (ret == 0)
-		ret = alcatraz_vm_result(vm, &res);
-	alcatraz_vm_destroy(vm);
+	ret = run_to_end(vm, &res);
 	if (ret)
-		return die("%s", alcatraz_strerror(ret));
-	return status_of(&res);
+		return ret;
+	return exit_code_of(&res, false);
 }
 
 static uint64_t now_ns(void)
@@ -420,19 +423,10 @@ static int run_command(const struct options *o)
 		return die("cannot create the VM: %s%s", alcatraz_strerror(ret),
 			   o->verbose ? "" : " (run with --verbose for details)");
 	}
-	ret = alcatraz_vm_start(vm);
-	if (ret == 0)
-		ret = alcatraz_vm_wait(vm, -1);
-	if (ret == 0)
-		ret = alcatraz_vm_result(vm, &res);
-	alcatraz_vm_destroy(vm);
+	ret = run_to_end(vm, &res);
 	if (ret)
-		return die("%s", alcatraz_strerror(ret));
-	code = alcatraz_result_exit_code(&res);
-	if (code == 125)
-		die("%s", res.message[0] ? res.message : "the VM failed");
-	else if (res.kind == ALCATRAZ_EXIT_TIMEOUT)
-		fprintf(stderr, "alcatraz-run: %s\n", res.message);
+		return ret;
+	code = exit_code_of(&res, true);
 	if (o->stats)
 		print_stats(&res, code, create_ns);
 	return code;
