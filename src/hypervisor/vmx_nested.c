@@ -390,8 +390,8 @@ static bool __hv_host canonical(u64 a)
 
 /*
  * The SDM's checks on the host state L1 gets back at the VM exit (VMfailValid(8)
- * when they fail), plus Hyper-box's: with lock_tables L1's IDT and GDT must be
- * the locked ones it runs on now.  What passes can be loaded into VMCS01 as
+ * when they fail), plus Hyper-box's: with lock_tables L1's IDT, GDT and TSS
+ * must be the ones it runs on now (no LIDT/LGDT/LTR by the back door).  What passes can be loaded into VMCS01 as
  * L1's state without VMCS01's own entry failing.
  */
 static bool __hv_host host_state_ok(struct vmx_cpu *vc)
@@ -436,7 +436,9 @@ static bool __hv_host host_state_ok(struct vmx_cpu *vc)
 			return false;
 	}
 	if (hv->pol.lock_tables && (v12(n, HOST_IDTR_BASE) != vmcs_read(GUEST_IDTR_BASE) ||
-				    v12(n, HOST_GDTR_BASE) != vmcs_read(GUEST_GDTR_BASE))) {
+				    v12(n, HOST_GDTR_BASE) != vmcs_read(GUEST_GDTR_BASE) ||
+				    v12(n, HOST_TR_BASE) != vmcs_read(GUEST_TR_BASE) ||
+				    v12(n, HOST_TR_SELECTOR) != vmcs_read(GUEST_TR_SELECTOR))) {
 		hv_violation(&vc->hv, HV_V_NESTED_VMCB, v12(n, HOST_IDTR_BASE), v12(n, HOST_GDTR_BASE));
 		return false;
 	}

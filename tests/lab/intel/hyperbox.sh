@@ -2,7 +2,8 @@
 # VT-x lab, one boot (tests/lab/run --vendor intel --no-kvm --module hyperbox.ko
 # [--module hb_attack.ko] [--module hb_attack_vmx.ko] [--add hb-kvmtest]):
 #   1. kvm_intel alone: hb-kvmtest and the tiny guests (tests/lab/tests/guest-cases)
-#      through alcatraz-run; outputs and statuses kept; kvm_intel unloaded.
+#      through alcatraz-run (and a Linux microVM when build/kernel/vmlinux and
+#      alcatraz-init were added); outputs and statuses kept; kvm_intel unloaded.
 #   2. Hyper-box's late launch on every CPU, EPT protections, attack replays
 #      and VMX misuse.
 #   3. kvm_intel on top of Hyper-box: the same runs, with the same outputs
@@ -17,11 +18,21 @@ B=/alcatraz/build
 R=$B/examples/alcatraz-run
 cases=/alcatraz/tests/lab/tests/guest-cases
 kvmtest=/alcatraz/add/hb-kvmtest
-# run_all DIR: hb-kvmtest and every tiny guest; outputs and statuses into DIR
+# With --add of the guest kernel and alcatraz-init (lab-intel-hyperbox-linux): a Linux microVM too.
+export ALCATRAZ_KERNEL=$B/kernel/vmlinux ALCATRAZ_INIT=$B/src/guest/alcatraz-init
+linux=0
+[ -f "$ALCATRAZ_KERNEL" ] && [ -x "$ALCATRAZ_INIT" ] && [ -x "$R" ] && linux=1
+# run_all DIR: hb-kvmtest, every tiny guest, the microVM; outputs and statuses into DIR
 run_all() {
 	d=$1; mkdir -p "$d"
 	if [ -x "$kvmtest" ]; then
 		timeout 120 "$kvmtest" > "$d/kvmtest.out" 2>&1; echo $? > "$d/kvmtest.status"
+	fi
+	if [ $linux = 1 ]; then
+		# The VMM jail cannot pivot_root from the lab's initramfs root (see tests/e2e).
+		timeout 600 "$R" --insecure-no-sandbox -- sh -c 'echo hello from linux; grep -c ^processor /proc/cpuinfo; exit 7' \
+			> "$d/linux.out" 2> "$d/linux.err" < /dev/null
+		echo $? > "$d/linux.status"
 	fi
 	[ -x "$R" ] && [ -f "$cases" ] || return 0
 	while read -r name want args; do
@@ -75,7 +86,7 @@ echo "a hidden range starts at $hidden"
 if [ -f $M/hb_attack.ko ]; then
 	insmod $M/hb_attack.ko
 	dmesg | grep hb_attack:
-	sleep 1		# the log drain runs every 100 ms
+	sleep 0.3	# the log drain runs every 100 ms
 	for r in text_write cr0_wp_clear lstar_write; do
 		check "replay $r blocked" sh -c "dmesg | grep -q 'hb_attack: BLOCKED $r'"
 	done
@@ -90,7 +101,7 @@ if [ -f $M/hb_attack_vmx.ko ]; then
 	vb=$(awk '$1 == "nested_map_hidden" { print $2 }' /sys/kernel/hyperbox/violations)
 	insmod $M/hb_attack_vmx.ko hidden_pa=$(printf %d "$hidden")
 	dmesg | grep hb_attack_vmx:
-	sleep 1
+	sleep 0.3
 	for r in vmxon_without_cr4_vmxe vmxon_twice vmptrld_vmxon_region vmresume_clear_vmcs; do
 		check "VMX misuse $r gets the CPU's answer" sh -c "dmesg | grep -q 'hb_attack_vmx: OK $r'"
 	done
@@ -125,6 +136,8 @@ echo "on Hyper-box: guests took $(awk "BEGIN{printf \"%.2f\", $t1 - $t0}") s"
 [ -f /tmp/with/kvmtest.status ] &&
 	check "hb-kvmtest on Hyper-box: the guest halted after its output" \
 		test "$(tr -d '\n' < /tmp/with/kvmtest.out)" = "hello@exit: hlt"
+[ $linux = 1 ] && check "Linux microVM on Hyper-box printed its output (status 7)" \
+	sh -c 'test "$(cat /tmp/with/linux.status)" = 7 && grep -q "^hello from linux$" /tmp/with/linux.out'
 check "every tiny guest has its expected status on Hyper-box" test ! -s /tmp/with/wrong
 [ -s /tmp/with/wrong ] && cat /tmp/with/wrong
 for f in /tmp/without/*.status; do
