@@ -57,7 +57,7 @@ int alcatraz_config_set_memory_mib(struct alcatraz_config *cfg, uint64_t mib)
 	return 0;
 }
 
-static int set_string(char **dst, const char *src, size_t max)
+int config_set_string(char **dst, const char *src, size_t max)
 {
 	char *copy;
 
@@ -73,22 +73,22 @@ static int set_string(char **dst, const char *src, size_t max)
 
 int alcatraz_config_set_guest_image(struct alcatraz_config *cfg, const char *path)
 {
-	return cfg ? set_string(&cfg->image_path, path, PATH_MAX_LEN) : -EINVAL;
+	return cfg ? config_set_string(&cfg->image_path, path, PATH_MAX_LEN) : -EINVAL;
 }
 
 int alcatraz_config_set_kernel(struct alcatraz_config *cfg, const char *path)
 {
-	return cfg ? set_string(&cfg->kernel_path, path, PATH_MAX_LEN) : -EINVAL;
+	return cfg ? config_set_string(&cfg->kernel_path, path, PATH_MAX_LEN) : -EINVAL;
 }
 
 int alcatraz_config_set_initrd(struct alcatraz_config *cfg, const char *path)
 {
-	return cfg ? set_string(&cfg->initrd_path, path, PATH_MAX_LEN) : -EINVAL;
+	return cfg ? config_set_string(&cfg->initrd_path, path, PATH_MAX_LEN) : -EINVAL;
 }
 
 int alcatraz_config_set_cmdline(struct alcatraz_config *cfg, const char *cmdline)
 {
-	return cfg ? set_string(&cfg->cmdline, cmdline, CMDLINE_MAX_LEN) : -EINVAL;
+	return cfg ? config_set_string(&cfg->cmdline, cmdline, CMDLINE_MAX_LEN) : -EINVAL;
 }
 
 static int set_fd(int *dst, int fd)

@@ -77,20 +77,6 @@ void guest_config_free(struct alcatraz_config *cfg)
 	free(cfg->busybox_path);
 }
 
-static int replace_string(char **dst, const char *src)
-{
-	char *copy;
-
-	if (!src || !*src || strlen(src) > 4095)
-		return -EINVAL;
-	copy = strdup(src);
-	if (!copy)
-		return -ENOMEM;
-	free(*dst);
-	*dst = copy;
-	return 0;
-}
-
 int alcatraz_config_set_command(struct alcatraz_config *cfg, const char *const *argv)
 {
 	char **copy;
@@ -135,7 +121,7 @@ int alcatraz_config_set_workdir(struct alcatraz_config *cfg, const char *dir)
 {
 	if (!cfg || !dir || dir[0] != '/')
 		return -EINVAL;
-	return replace_string(&cfg->workdir, dir);
+	return config_set_string(&cfg->workdir, dir, PATH_MAX_LEN);
 }
 
 static int dup_fd(int fd)
@@ -183,7 +169,7 @@ int alcatraz_config_add_disk(struct alcatraz_config *cfg, const char *path, bool
 
 	if (!cfg || cfg->nr_disks >= MAX_DISKS)
 		return -EINVAL;
-	ret = replace_string(&copy, path);
+	ret = config_set_string(&copy, path, PATH_MAX_LEN);
 	if (ret)
 		return ret;
 	grown = realloc(cfg->disks, (cfg->nr_disks + 1) * sizeof(*grown));
@@ -198,12 +184,12 @@ int alcatraz_config_add_disk(struct alcatraz_config *cfg, const char *path, bool
 
 int alcatraz_config_set_root_disk(struct alcatraz_config *cfg, const char *path)
 {
-	return cfg ? replace_string(&cfg->root_disk, path) : -EINVAL;
+	return cfg ? config_set_string(&cfg->root_disk, path, PATH_MAX_LEN) : -EINVAL;
 }
 
 int alcatraz_config_set_rootfs_dir(struct alcatraz_config *cfg, const char *dir)
 {
-	return cfg ? replace_string(&cfg->rootfs_dir, dir) : -EINVAL;
+	return cfg ? config_set_string(&cfg->rootfs_dir, dir, PATH_MAX_LEN) : -EINVAL;
 }
 
 int alcatraz_config_set_guest_init(struct alcatraz_config *cfg, const char *init,
@@ -214,9 +200,9 @@ int alcatraz_config_set_guest_init(struct alcatraz_config *cfg, const char *init
 	if (!cfg)
 		return -EINVAL;
 	if (init)
-		ret = replace_string(&cfg->init_path, init);
+		ret = config_set_string(&cfg->init_path, init, PATH_MAX_LEN);
 	if (!ret && busybox)
-		ret = replace_string(&cfg->busybox_path, busybox);
+		ret = config_set_string(&cfg->busybox_path, busybox, PATH_MAX_LEN);
 	return ret;
 }
 

@@ -4,6 +4,7 @@
 #define ALCATRAZ_LIB_H
 
 #include <stdbool.h>
+#include <stddef.h>
 #include <stdint.h>
 
 #include "alcatraz/alcatraz.h"
@@ -46,6 +47,10 @@ struct alcatraz_disk {
 	char *path;
 	bool readonly;
 };
+
+/* config.c: replaces *dst with a copy of src, a non-empty string of at most
+ * max bytes; *dst is left alone on failure.  0, -EINVAL or -ENOMEM. */
+int config_set_string(char **dst, const char *src, size_t max);
 
 struct vm_config;
 /* guest_config.c: release the Linux-guest fields of a configuration. */
