@@ -163,7 +163,12 @@ bool vq_wants_interrupt(const struct guest_mem *m, const struct virtq *q)
 	return !(flags & VRING_AVAIL_F_NO_INTERRUPT);
 }
 
-size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t off, void *buf, size_t len)
+/*
+ * One walk for both directions, so the offset arithmetic that skips `off`
+ * bytes of a guest-supplied chain exists once.
+ */
+static size_t iov_copy(const struct iovec *iov, unsigned int n, size_t off, uint8_t *buf,
+		       size_t len, bool to_iov)
 {
 	size_t done = 0;
 
@@ -175,31 +180,26 @@ size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t off, void *buf
 		size_t chunk = iov[i].iov_len - off;
 		if (chunk > len - done)
 			chunk = len - done;
-		memcpy((uint8_t *)buf + done, (uint8_t *)iov[i].iov_base + off, chunk);
+		if (to_iov)
+			memcpy((uint8_t *)iov[i].iov_base + off, buf + done, chunk);
+		else
+			memcpy(buf + done, (uint8_t *)iov[i].iov_base + off, chunk);
 		done += chunk;
 		off = 0;
 	}
 	return done;
 }
 
+size_t iov_to_buf(const struct iovec *iov, unsigned int n, size_t off, void *buf, size_t len)
+{
+	return iov_copy(iov, n, off, buf, len, false);
+}
+
 size_t buf_to_iov(const struct iovec *iov, unsigned int n, size_t off, const void *buf,
 		  size_t len)
 {
-	size_t done = 0;
-
-	for (unsigned int i = 0; i < n && done < len; i++) {
-		if (off >= iov[i].iov_len) {
-			off -= iov[i].iov_len;
-			continue;
-		}
-		size_t chunk = iov[i].iov_len - off;
-		if (chunk > len - done)
-			chunk = len - done;
-		memcpy((uint8_t *)iov[i].iov_base + off, (const uint8_t *)buf + done, chunk);
-		done += chunk;
-		off = 0;
-	}
-	return done;
+	/* iov_copy only reads buf in this direction. */
+	return iov_copy(iov, n, off, (uint8_t *)buf, len, true);
 }
 
 unsigned int iov_slice(const struct iovec *src, unsigned int n, size_t off, size_t len,
