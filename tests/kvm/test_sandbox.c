@@ -95,6 +95,27 @@ static pid_t vmm_pid_of(struct alcatraz_vm *vm)
 	return child;
 }
 
+/* The VMM's threads and fds are both walked as /proc/PID/SUB. */
+static DIR *open_proc_dir(pid_t pid, const char *sub)
+{
+	char path[64];
+
+	snprintf(path, sizeof(path), "/proc/%d/%s", pid, sub);
+	DIR *d = opendir(path);
+	ck_assert_ptr_nonnull(d);
+	return d;
+}
+
+/* readdir() without "." and "..". */
+static struct dirent *next_entry(DIR *d)
+{
+	struct dirent *e;
+
+	while ((e = readdir(d)) && e->d_name[0] == '.')
+		;
+	return e;
+}
+
 START_TEST(every_vmm_thread_is_filtered)
 {
 	struct alcatraz_vm *vm = start_vm(endless, -1, 10000);
@@ -102,13 +123,9 @@ START_TEST(every_vmm_thread_is_filtered)
 	int threads = 0, filtered = 0;
 	pid_t pid = vmm_pid_of(vm);
 
-	snprintf(path, sizeof(path), "/proc/%d/task", pid);
-	DIR *d = opendir(path);
-	ck_assert_ptr_nonnull(d);
+	DIR *d = open_proc_dir(pid, "task");
 	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
+	while ((e = next_entry(d))) {
 		snprintf(path, sizeof(path), "/proc/%d/task/%s/status", pid, e->d_name);
 		FILE *f = fopen(path, "r");
 		if (!f)
@@ -143,13 +160,9 @@ START_TEST(inherited_fds_are_closed)
 	pid_t pid = vmm_pid_of(vm);
 	int fds = 0;
 
-	snprintf(path, sizeof(path), "/proc/%d/fd", pid);
-	DIR *d = opendir(path);
-	ck_assert_ptr_nonnull(d);
+	DIR *d = open_proc_dir(pid, "fd");
 	struct dirent *e;
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
+	while ((e = next_entry(d))) {
 		snprintf(path, sizeof(path), "/proc/%d/fd/%s", pid, e->d_name);
 		ssize_t n = readlink(path, link, sizeof(link) - 1);
 		if (n < 0)

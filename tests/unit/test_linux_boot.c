@@ -5,6 +5,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "check_main.h"
 #include "linux_boot.h"
 
 #define MEM (64ULL << 20)
@@ -183,9 +184,5 @@ int main(void)
 	tcase_add_test(tc, bzimage_garbage);
 	tcase_add_test(tc, mptable_checksums);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }

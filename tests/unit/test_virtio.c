@@ -5,8 +5,9 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "vmm.h"
+#include "check_main.h"
 #include "virtio/virtio.h"
+#include "vmm.h"
 
 #define MEM (1 << 20)
 #define NUM 8
@@ -223,9 +224,5 @@ int main(void)
 	tcase_add_test(tc, layout_checks);
 	tcase_add_test(tc, iov_helpers);
 	suite_add_tcase(s, tc);
-	SRunner *sr = srunner_create(s);
-	srunner_run_all(sr, CK_NORMAL);
-	int failed = srunner_ntests_failed(sr);
-	srunner_free(sr);
-	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+	return run_suite(s);
 }
