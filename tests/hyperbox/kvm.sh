@@ -73,6 +73,10 @@ for f in /tmp/without/*.status; do
 	same=yes
 	cmp -s "$f" "/tmp/with/$n.status" || same=no
 	for x in out err; do
+		# A guest stopped by its timeout (124) has printed as far as it got
+		# in that time, which depends on the machine's load: status and
+		# error only.
+		[ "$x" = out ] && [ "$(cat "$f")" = 124 ] && continue
 		[ -f "/tmp/without/$n.$x" ] && { cmp -s "/tmp/without/$n.$x" "/tmp/with/$n.$x" || same=no; }
 	done
 	if [ $same = yes ]; then
@@ -109,5 +113,10 @@ check "no nested violations" sh -c '! grep -E "^nested_" /sys/kernel/hyperbox/vi
 echo "time without Hyper-box: $(awk "BEGIN{print $t1 - $t0}") s, with: $(awk "BEGIN{print $t3 - $t2}") s"
 dmesg | grep "hyperbox:" | tail -5
 grep -E "^(vmrun|vmload|vmsave|stgi|clgi|npf|l2_|shadow_|nmi|lidt)" /sys/kernel/hyperbox/exits
+# INT3s of text_poke_bp that were gone when read back (kvm_amd's VM creation
+# flips static keys in __schedule): each was refetched, none became a #GP.
+grep -E "^int_refetched" /sys/kernel/hyperbox/monitor/status 2>/dev/null
+# (an oops header carries "[#n]"; the user-mode misuse above logs plain "traps:" lines)
+check "no oops or lockup in L1" sh -c '! dmesg | grep -q -e "\[#[0-9]*\]" -e "BUG:"'
 echo "hyperbox-kvm: $fail failed"
 [ $fail = 0 ]

@@ -32,7 +32,7 @@ t1=$(cut -d' ' -f1 /proc/uptime)
 kill $(jobs -p) 2>/dev/null; wait 2>/dev/null
 echo "toggled a static key $((2 * N)) times in $(echo "$t1 $t0" | awk '{print $1 - $2}') s"
 check "all toggles done" test $i = "$N"
-check "no oops, no #GP, no stray int3" sh -c '! dmesg | grep -q -e "general protection" -e "Oops" -e "BUG:" -e "int3"'
+check "no oops (#GP, stray int3) or lockup" sh -c '! dmesg | grep -q -e "\[#[0-9]*\]" -e "BUG:"'
 check "Ring -1 still active on both CPUs" sh -c 'grep -q "^active cpus=2/2" /sys/kernel/hyperbox/state'
 check "no violations from the kernel's own patching" sh -c \
 	'! grep -v "^text_poke_allowed" /sys/kernel/hyperbox/violations | grep -qv " 0$"'
