@@ -9,6 +9,7 @@
 #include <asm/nospec-branch.h>
 #include <asm/ibt.h>
 #include "svm.h"
+#include "entry_regs.h"
 
 #define HV_HC_MAGIC	0x48594258424f5831
 #define HV_HC_DEVIRT	2
@@ -23,13 +24,7 @@
  * first VMRUN was refused.
  */
 SYM_FUNC_START(hv_svm_launch)
-	push	%rbp
-	push	%rbx
-	push	%r12
-	push	%r13
-	push	%r14
-	push	%r15
-	pushfq
+	HV_SAVE_CALLEE
 	lea	hv_svm_resume(%rip), %rax
 	mov	%rax, (%rsi)
 	mov	%rsp, (%rdx)
@@ -42,13 +37,7 @@ SYM_FUNC_END(hv_svm_launch)
 SYM_CODE_START_LOCAL(hv_svm_resume)
 	UNWIND_HINT_EMPTY
 	ANNOTATE_NOENDBR
-	popfq
-	pop	%r15
-	pop	%r14
-	pop	%r13
-	pop	%r12
-	pop	%rbx
-	pop	%rbp
+	HV_RESTORE_CALLEE
 	RET
 SYM_CODE_END(hv_svm_resume)
 
@@ -57,23 +46,11 @@ SYM_CODE_END(hv_svm_resume)
  * host resumes here after the VMMCALL, in the real machine, with RAX = 0.
  */
 SYM_FUNC_START(hv_svm_devirt_call)
-	push	%rbp
-	push	%rbx
-	push	%r12
-	push	%r13
-	push	%r14
-	push	%r15
-	pushfq
+	HV_SAVE_CALLEE
 	movabs	$HV_HC_MAGIC, %rax
 	mov	$HV_HC_DEVIRT, %ebx
 	vmmcall
-	popfq
-	pop	%r15
-	pop	%r14
-	pop	%r13
-	pop	%r12
-	pop	%rbx
-	pop	%rbp
+	HV_RESTORE_CALLEE
 	RET
 SYM_FUNC_END(hv_svm_devirt_call)
 
@@ -100,39 +77,13 @@ SYM_CODE_START(hv_svm_loop)
 	vmrun	%rax
 	cli
 	vmsave	%rax
-	push	%rbx
-	push	%rcx
-	push	%rdx
-	push	%rbp
-	push	%rsi
-	push	%rdi
-	push	%r8
-	push	%r9
-	push	%r10
-	push	%r11
-	push	%r12
-	push	%r13
-	push	%r14
-	push	%r15
+	HV_PUSH_GPRS
 	mov	%rsp, %rsi
 	mov	SVMC_REGS_SIZE(%rsp), %rdi
 	call	hv_svm_exit
 	test	%eax, %eax
 	jnz	.Lleave
-	pop	%r15
-	pop	%r14
-	pop	%r13
-	pop	%r12
-	pop	%r11
-	pop	%r10
-	pop	%r9
-	pop	%r8
-	pop	%rdi
-	pop	%rsi
-	pop	%rbp
-	pop	%rdx
-	pop	%rcx
-	pop	%rbx
+	HV_POP_GPRS
 	jmp	.Lrun
 
 /*
