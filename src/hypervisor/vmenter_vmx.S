@@ -149,3 +149,23 @@ SYM_CODE_START(hv_vmx_exit_entry)
 	ANNOTATE_RETPOLINE_SAFE
 	jmp	*%rcx
 SYM_CODE_END(hv_vmx_exit_entry)
+
+/*
+ * The host's NMI gate.  An NMI that arrives while the host runs (between
+ * a VM exit and the next entry) belongs to L1: mark it in struct vmx_cpu,
+ * found through this CPU's own IDT (gate 255's high half), and return;
+ * hv_vmx_exit gives it to L1 before the next entry.
+ */
+SYM_CODE_START(hv_vmx_host_nmi)
+	UNWIND_HINT_IRET_REGS
+	ENDBR
+	push	%rax
+	sub	$16, %rsp
+	sidt	(%rsp)
+	mov	2(%rsp), %rax
+	mov	VMXC_IDT_CPU(%rax), %rax
+	movb	$1, VMXC_NMI(%rax)
+	add	$16, %rsp
+	pop	%rax
+	iretq
+SYM_CODE_END(hv_vmx_host_nmi)

@@ -37,6 +37,7 @@ static void vmx_build_bug_checks(void)
 	BUILD_BUG_ON(offsetof(struct vmx_cpu, leave_rip) != VMXC_LEAVE_RIP);
 	BUILD_BUG_ON(offsetof(struct vmx_cpu, leave_rax) != VMXC_LEAVE_RAX);
 	BUILD_BUG_ON(offsetof(struct vmx_cpu, launch) != VMXC_LAUNCH);
+	BUILD_BUG_ON(offsetof(struct vmx_cpu, nmi_pending) != VMXC_NMI);
 	BUILD_BUG_ON(sizeof(struct hv_regs) + 8 != VMXC_REGS_SIZE);
 	BUILD_BUG_ON(VMX_X_NR > HV_NR_EXIT_IDX);
 }
@@ -357,7 +358,10 @@ static void vmx_fill_vmcs(struct vmx_cpu *vc)
 	 * IST and no privilege change, so the TSS is never read.
 	 */
 	{
-		u64 a = (u64)hv_host_nmi, *g = &vc->host_idt[2 * 2];
+		u64 a = (u64)hv_vmx_host_nmi, *g = &vc->host_idt[2 * 2];
+
+		/* for the gate: where this CPU's pending NMI goes (gate 255 stays not present) */
+		vc->host_idt[VMXC_IDT_CPU / 8] = (u64)vc;
 
 		memcpy(vc->host_gdt, (void *)gdt.address, min_t(size_t, gdt.size + 1, PAGE_SIZE));
 		/* 64-bit interrupt gate, DPL 0, present, IST 0 */

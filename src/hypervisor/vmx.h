@@ -8,6 +8,9 @@
 #define VMXC_LEAVE_RIP	8
 #define VMXC_LEAVE_RAX	16
 #define VMXC_LAUNCH	24	/* byte: the next entry is a VMLAUNCH (a fresh VMCS02) */
+#define VMXC_NMI	25	/* byte: an NMI hit the host; L1 gets it (hv_vmx_host_nmi) */
+/* The host IDT's gate 255 is not present; its high half holds the struct vmx_cpu pointer. */
+#define VMXC_IDT_CPU	(255 * 16 + 8)
 /* Host stack at exit: 14 hv_regs, RAX, padding, then the struct vmx_cpu pointer. */
 #define VMXC_REGS_SIZE	(15 * 8)
 #define VMXC_CPU_SLOT	(16 * 8)
@@ -22,6 +25,7 @@ struct vmx_cpu {
 	/* asm-visible, see VMXC_* */
 	u64 leave_rsp, leave_rip, leave_rax;
 	u8 launch;
+	u8 nmi_pending;
 
 	struct hv_cpu hv;
 	void *vmxon;
@@ -74,7 +78,7 @@ enum {
 	VMX_X_VMREAD, VMX_X_VMWRITE, VMX_X_VMLAUNCH, VMX_X_VMRESUME, VMX_X_INVEPT,
 	VMX_X_INVVPID, VMX_X_TRIPLE_FAULT, VMX_X_OTHER,
 	VMX_X_L2_REFLECTED, VMX_X_L2_EPT, VMX_X_L2_INTR, VMX_X_L2_NMI, VMX_X_L2_MSR,
-	VMX_X_L2_ENTRY_FAIL, VMX_X_NR
+	VMX_X_L2_ENTRY_FAIL, VMX_X_HOST_NMI, VMX_X_NR
 };
 
 /* VMCS access from the host; a failure is a host bug, counted by the caller. */
@@ -123,8 +127,8 @@ int vmx_nested_entry_failed(struct vmx_cpu *vc);
 void vmx_nested_probe(void);
 bool vmx_nested_cap_msr(u32 msr, u64 *val);
 
-/* vmrun.S: the host's NMI gate (an IRET), shared with the AMD-V backend */
-void hv_host_nmi(void);
+/* vmenter_vmx.S: the host's NMI gate (marks the NMI for L1, IRET) */
+void hv_vmx_host_nmi(void);
 
 /* vmenter_vmx.S */
 int hv_vmx_launch(void);

@@ -10,6 +10,7 @@
 #include <asm/msr-index.h>
 #include <asm/processor-flags.h>
 #include <asm/processor.h>
+#include <asm/trapnr.h>
 #include "vmx.h"
 
 const char *const vmx_exit_names[VMX_X_NR + 1] = {
@@ -23,7 +24,7 @@ const char *const vmx_exit_names[VMX_X_NR + 1] = {
 	[VMX_X_INVVPID] = "invvpid", [VMX_X_TRIPLE_FAULT] = "triple_fault", [VMX_X_OTHER] = "other",
 	[VMX_X_L2_REFLECTED] = "l2_reflected", [VMX_X_L2_EPT] = "l2_ept_violation",
 	[VMX_X_L2_INTR] = "l2_ext_intr", [VMX_X_L2_NMI] = "l2_nmi", [VMX_X_L2_MSR] = "l2_msr_kept",
-	[VMX_X_L2_ENTRY_FAIL] = "l2_entry_failed",
+	[VMX_X_L2_ENTRY_FAIL] = "l2_entry_failed", [VMX_X_HOST_NMI] = "nmi_held_for_l1",
 };
 
 typedef int (*vmx_exit_fn)(struct vmx_cpu *vc);
@@ -378,6 +379,23 @@ static const u8 vmx_l1_stat[EXIT_REASON_XSETBV + 1] = {
 	[EXIT_REASON_XSETBV] = VMX_X_XSETBV + 1,
 };
 
+/*
+ * An NMI the host took (hv_vmx_host_nmi) goes to L1 as an injected NMI,
+ * when L1 runs next and can take one (no event being injected, no MOV SS
+ * shadow, NMIs not blocked); else it waits for a later exit.  While L2
+ * runs it waits for the next VM exit to L1 (a timer interrupt at the
+ * latest).
+ */
+static void __hv_host vmx_give_nmi(struct vmx_cpu *vc)
+{
+	if (vmx_nested_in_l2(vc) || (vmcs_read(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK) ||
+	    (vmcs_read(GUEST_INTERRUPTIBILITY_INFO) & (GUEST_INTR_STATE_MOV_SS | GUEST_INTR_STATE_NMI)))
+		return;
+	WRITE_ONCE(vc->nmi_pending, 0);
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, X86_TRAP_NMI | INTR_TYPE_NMI_INTR | INTR_INFO_VALID_MASK);
+	vc->hv.stats->exits[VMX_X_HOST_NMI]++;
+}
+
 /* Called from vmenter_vmx.S after every VM exit; non-zero means leave Ring -1. */
 int __hv_host hv_vmx_exit(struct vmx_cpu *vc, struct hv_regs *regs)
 {
@@ -423,6 +441,8 @@ int __hv_host hv_vmx_exit(struct vmx_cpu *vc, struct hv_regs *regs)
 	if (ret)
 		return ret;
 out:
+	if (vc->nmi_pending)
+		vmx_give_nmi(vc);
 	vmcs_write(GUEST_RIP, c->g.rip);
 	vmcs_write(GUEST_RSP, c->g.rsp);
 	vmcs_write(GUEST_RFLAGS, c->g.rflags);

@@ -183,5 +183,5 @@ check "rmmod refused by default" test -d /sys/module/hyperbox
 grep -v " 0$" /sys/kernel/hyperbox/exits
 grep -v " 0$" /sys/kernel/hyperbox/violations
 echo "hyperbox-intel: $fail failed"
-sleep 0.2	# let the console drain before power-off
+sleep 0.5	# let the console drain before power-off (2 CPUs: 0.2 s cut the last lines)
 [ $fail = 0 ]
