@@ -180,8 +180,11 @@ check "no oops" sh -c "! dmesg | grep -q 'Oops\|invalid opcode\|BUG:'"
 check "Ring -1 still active after the VMs" sh -c "grep -q '^active' /sys/kernel/hyperbox/state"
 rmmod hyperbox 2>/dev/null
 check "rmmod refused by default" test -d /sys/module/hyperbox
+# The verdict before and after the counters: Bochs sometimes loses the
+# console's last lines when it exits at power-off.
+echo "hyperbox-intel: $fail failed"
 grep -v " 0$" /sys/kernel/hyperbox/exits
 grep -v " 0$" /sys/kernel/hyperbox/violations
 echo "hyperbox-intel: $fail failed"
-sleep 0.5	# let the console drain before power-off (2 CPUs: 0.2 s cut the last lines)
+sleep 0.5	# let the console drain before power-off
 [ $fail = 0 ]
