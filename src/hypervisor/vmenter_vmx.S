@@ -9,6 +9,7 @@
 #include <asm/unwind_hints.h>
 #include <asm/nospec-branch.h>
 #include "vmx.h"
+#include "entry_regs.h"
 
 #define HV_HC_MAGIC	0x48594258424f5831
 #define HV_HC_DEVIRT	2
@@ -24,13 +25,7 @@
  * VMLAUNCH fails, returns -EIO in the real machine.
  */
 SYM_FUNC_START(hv_vmx_launch)
-	push	%rbp
-	push	%rbx
-	push	%r12
-	push	%r13
-	push	%r14
-	push	%r15
-	pushfq
+	HV_SAVE_CALLEE
 	mov	$VMCS_GUEST_RSP, %edx
 	vmwrite	%rsp, %rdx
 	lea	.Lresume(%rip), %rax
@@ -40,13 +35,7 @@ SYM_FUNC_START(hv_vmx_launch)
 	vmlaunch
 	mov	$-5, %eax		/* -EIO: VMfailValid or VMfailInvalid */
 .Lresume:
-	popfq
-	pop	%r15
-	pop	%r14
-	pop	%r13
-	pop	%r12
-	pop	%rbx
-	pop	%rbp
+	HV_RESTORE_CALLEE
 	RET
 SYM_FUNC_END(hv_vmx_launch)
 
@@ -55,23 +44,11 @@ SYM_FUNC_END(hv_vmx_launch)
  * host resumes here after the VMCALL, outside VMX, with RAX = 0.
  */
 SYM_FUNC_START(hv_vmx_devirt_call)
-	push	%rbp
-	push	%rbx
-	push	%r12
-	push	%r13
-	push	%r14
-	push	%r15
-	pushfq
+	HV_SAVE_CALLEE
 	movabs	$HV_HC_MAGIC, %rax
 	mov	$HV_HC_DEVIRT, %ebx
 	vmcall
-	popfq
-	pop	%r15
-	pop	%r14
-	pop	%r13
-	pop	%r12
-	pop	%rbx
-	pop	%rbp
+	HV_RESTORE_CALLEE
 	RET
 SYM_FUNC_END(hv_vmx_devirt_call)
 
@@ -83,20 +60,7 @@ SYM_FUNC_END(hv_vmx_devirt_call)
 SYM_CODE_START(hv_vmx_exit_entry)
 	UNWIND_HINT_EMPTY
 	push	%rax
-	push	%rbx
-	push	%rcx
-	push	%rdx
-	push	%rbp
-	push	%rsi
-	push	%rdi
-	push	%r8
-	push	%r9
-	push	%r10
-	push	%r11
-	push	%r12
-	push	%r13
-	push	%r14
-	push	%r15
+	HV_PUSH_GPRS
 	mov	%rsp, %rsi
 	mov	VMXC_CPU_SLOT(%rsp), %rdi
 	call	hv_vmx_exit
@@ -106,20 +70,7 @@ SYM_CODE_START(hv_vmx_exit_entry)
 	/* Flags survive the pops: they pick VMLAUNCH for a fresh VMCS02. */
 	mov	VMXC_CPU_SLOT(%rsp), %rdi
 	cmpb	$0, VMXC_LAUNCH(%rdi)
-	pop	%r15
-	pop	%r14
-	pop	%r13
-	pop	%r12
-	pop	%r11
-	pop	%r10
-	pop	%r9
-	pop	%r8
-	pop	%rdi
-	pop	%rsi
-	pop	%rbp
-	pop	%rdx
-	pop	%rcx
-	pop	%rbx
+	HV_POP_GPRS
 	pop	%rax
 	jne	1f
 	vmresume
