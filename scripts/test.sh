@@ -45,7 +45,7 @@ count build-asan/meson-logs/testlog.json
 step "unit suite under valgrind"
 meson test -C build --print-errorlogs --suite unit --num-processes "$jobs" \
 	--wrapper "valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
-count build/meson-logs/testlog.json
+count build/meson-logs/testlog-valgrind.json	# meson names it after the wrapper
 
 echo
 echo "${total_pass} passed, ${total_fail} failed, ${total_skip} skipped"
