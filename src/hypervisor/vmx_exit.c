@@ -381,15 +381,17 @@ static const u8 vmx_l1_stat[EXIT_REASON_XSETBV + 1] = {
 
 /*
  * An NMI the host took (hv_vmx_host_nmi) goes to L1 as an injected NMI,
- * when L1 runs next and can take one (no event being injected, no MOV SS
- * shadow, NMIs not blocked); else it waits for a later exit.  While L2
+ * when L1 runs next and can take one (no event being injected, no STI or
+ * MOV SS shadow, which some CPUs also apply to NMIs, NMIs not blocked);
+ * else it waits for a later exit.  While L2
  * runs it waits for the next VM exit to L1 (a timer interrupt at the
  * latest).
  */
 static void __hv_host vmx_give_nmi(struct vmx_cpu *vc)
 {
 	if (vmx_nested_in_l2(vc) || (vmcs_read(VM_ENTRY_INTR_INFO_FIELD) & INTR_INFO_VALID_MASK) ||
-	    (vmcs_read(GUEST_INTERRUPTIBILITY_INFO) & (GUEST_INTR_STATE_MOV_SS | GUEST_INTR_STATE_NMI)))
+	    (vmcs_read(GUEST_INTERRUPTIBILITY_INFO) &
+	     (GUEST_INTR_STATE_STI | GUEST_INTR_STATE_MOV_SS | GUEST_INTR_STATE_NMI)))
 		return;
 	WRITE_ONCE(vc->nmi_pending, 0);
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, X86_TRAP_NMI | INTR_TYPE_NMI_INTR | INTR_INFO_VALID_MASK);
