@@ -164,7 +164,9 @@ static int hv_prepare(struct hv **out)
 	if (!ret)
 		ret = hv_protect_apply(hv);
 	if (ret) {
-		pr_err(HV_NAME ": refusing to load: building page tables failed (%d)\n", ret);
+		/* -ENOENT: a missing symbol, already named in its own refusal line */
+		if (ret != -ENOENT)
+			pr_err(HV_NAME ": refusing to load: building page tables failed (%d)\n", ret);
 		goto fail;
 	}
 	*out = hv;

@@ -73,8 +73,12 @@ int hv_hostpt_build(struct hv *hv)
 		if (ret)
 			return ret;
 	}
-	kstart = hv_sym("_text") & ~((1UL << 21) - 1);
-	kend = ALIGN(hv_sym("_end"), 1UL << 21);
+	kstart = hv_sym("_text");
+	kend = hv_sym("_end");
+	if (!kstart || !kend)
+		return -ENOENT;
+	kstart &= ~((1UL << 21) - 1);
+	kend = ALIGN(kend, 1UL << 21);
 	for (va = kstart; va < kend; va += 1ULL << 21) {
 		ret = hostpt_map(hv, pml4, va, va - __START_KERNEL_map + phys_base, true);
 		if (ret)
