@@ -147,12 +147,6 @@ int hv_monitor_prepare(struct hv *hv)
 	BUILD_BUG_ON(sizeof(kernel_cap_t) != 8);
 	if (hv_mon_mode_param == HV_MON_OFF)
 		return 0;
-	if (hv->ops != &hv_svm_ops) {
-		/* The exits it needs (DR, #DB, INT n, CSTAR) are wired for AMD-V only so far. */
-		pr_warn(HV_NAME ": monitor: not available with the %s backend yet: VMMs run unmonitored\n",
-			hv->ops->name);
-		return 0;
-	}
 	if (!lookup || !size_of)
 		return -ENOENT;
 	m = hv_arena_alloc(&hv->arena, sizeof(*m), NULL);

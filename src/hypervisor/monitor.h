@@ -91,8 +91,20 @@ int svm_mon_exit_dr(struct svm_cpu *sc);
 int svm_mon_exit_swint(struct svm_cpu *sc);
 bool svm_mon_compat_syscall(struct svm_cpu *sc);
 
+/* monitor_vmx.c: VT-x glue (hooks in vmx.c, vmx_exit.c and vmx_nested.c) */
+struct vmx_cpu;
+void vmx_mon_vmcs_setup(struct vmx_cpu *vc);
+void vmx_mon_launch_failed(struct vmx_cpu *vc);
+void vmx_mon_leave(struct vmx_cpu *vc);
+void vmx_mon_l2_enter(struct vmx_cpu *vc);
+void vmx_mon_l2_refused(struct vmx_cpu *vc);
+u64 vmx_mon_l1_dr7(struct vmx_cpu *vc);
+u64 vmx_mon_dr7_for_l2(struct vmx_cpu *vc, u64 vmcs01_dr7);
+int vmx_mon_exit_exception(struct vmx_cpu *vc);
+int vmx_mon_exit_dr(struct vmx_cpu *vc);
+
 /* monitor_dev.c: L1 side: /dev/hyperbox, sysfs, log, refusal helpers */
-int hv_monitor_l1_init(struct kobject *parent);
+int hv_monitor_l1_init(struct kobject *parent, bool hc_vmcall);
 void hv_monitor_l1_exit(void);
 long hv_mon_refuse(long act);
 long hv_mon_refuse_kill(long act);

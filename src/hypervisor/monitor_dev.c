@@ -74,11 +74,16 @@ static int hv_mon_is_kvm_vm(const void *unused, struct file *f, unsigned int fd)
 	return f->f_path.dentry && !strncmp(f->f_path.dentry->d_name.name, "kvm-", 4);
 }
 
+static bool hv_mon_hc_vmcall;
+
 static long hv_mon_vmmcall(u64 fn, u64 arg)
 {
 	u64 rax = HV_HC_MAGIC;
 
-	asm volatile("vmmcall" : "+a"(rax) : "b"(fn), "c"(arg) : "memory");
+	if (hv_mon_hc_vmcall)
+		asm volatile("vmcall" : "+a"(rax) : "b"(fn), "c"(arg) : "memory");
+	else
+		asm volatile("vmmcall" : "+a"(rax) : "b"(fn), "c"(arg) : "memory");
 	return rax;
 }
 
@@ -247,8 +252,9 @@ static void hv_mon_drain(struct work_struct *w)
 		schedule_delayed_work(&hv_mon_work, HZ / 10);
 }
 
-int hv_monitor_l1_init(struct kobject *parent)
+int hv_monitor_l1_init(struct kobject *parent, bool hc_vmcall)
 {
+	hv_mon_hc_vmcall = hc_vmcall;
 	int ret;
 
 	if (!hv_mon_sh || hv_mon_mode_param == HV_MON_OFF)

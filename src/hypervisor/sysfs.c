@@ -142,7 +142,7 @@ int hv_sysfs_init(struct hv *hv)
 		kfree(hv_ranges_copy);
 		return ret;
 	}
-	if (hv_monitor_l1_init(hv_kobj))
+	if (hv_monitor_l1_init(hv_kobj, hv_hc_vmcall))
 		pr_warn(HV_NAME ": monitor: no /dev/hyperbox or status file\n");
 	return 0;
 nomem:

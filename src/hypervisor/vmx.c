@@ -141,13 +141,15 @@ static int vmx_probe(void)
 		return -ENODEV;
 	}
 	vmx_caps.shadow_vmcs = false;	/* L1's VMCS is emulated: no shadowing offered yet */
-	/*
-	 * The escape monitor's exits (#DB, MOV DR, INT n, CSTAR stub) exist
-	 * only in the AMD-V glue so far: run without it rather than claim it.
-	 */
-	if (hv_mon_mode_param != HV_MON_OFF) {
-		pr_warn(HV_NAME ": monitor: not available on VT-x yet; running with the monitor off\n");
+	/* The monitor's breakpoints live in GUEST_DR7: without loading it at entry, run without them. */
+	if (hv_mon_mode_param != HV_MON_OFF && !(vmx_caps.entry & VM_ENTRY_LOAD_DEBUG_CONTROLS)) {
+		pr_warn(HV_NAME ": monitor: VMX cannot load DR7 at VM entry; running with the monitor off\n");
 		hv_mon_mode_param = HV_MON_OFF;
+	}
+	/* int 0x80, 32-bit SYSCALL and SYSENTER have no VT-x glue yet: say so rather than claim it. */
+	if (hv_mon_mode_param != HV_MON_OFF && hv_mon_compat32_param) {
+		pr_warn(HV_NAME ": monitor: refusing the 32-bit entries is not available on VT-x yet; int 0x80 and 32-bit SYSCALL stay allowed\n");
+		hv_mon_compat32_param = false;
 	}
 	rdmsrl(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS, vmx_caps.pin_raw);
 	rdmsrl(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS, vmx_caps.proc_raw);
@@ -449,6 +451,7 @@ static int vmx_launch(struct hv_cpu *c)
 		return -EIO;
 	}
 	vmx_fill_vmcs(vc);
+	vmx_mon_vmcs_setup(vc);
 	if (c->cpu == 0 || !hv->cr4_pinned) {
 		/* Pin what the kernel set up at boot; every CPU boots with the same bits. */
 		hv->cr0_pinned = hv->pol.pin_cr ? cr0 & X86_CR0_WP : 0;
@@ -480,6 +483,7 @@ static int vmx_launch(struct hv_cpu *c)
 
 		asm volatile("vmxoff" ::: "cc");
 		vmx_write_cr4(cr4);
+		vmx_mon_launch_failed(vc);
 		pr_err(HV_NAME ": refusing to launch on CPU %d: VMLAUNCH failed (VM-instruction error %llu)\n",
 		       c->cpu, err);
 	}

@@ -12,6 +12,7 @@
 #include <asm/processor.h>
 #include <asm/trapnr.h>
 #include "vmx.h"
+#include "monitor.h"
 
 const char *const vmx_exit_names[VMX_X_NR + 1] = {
 	[VMX_X_CR] = "cr_access", [VMX_X_CPUID] = "cpuid", [VMX_X_MSR_READ] = "msr_read",
@@ -25,6 +26,7 @@ const char *const vmx_exit_names[VMX_X_NR + 1] = {
 	[VMX_X_L2_REFLECTED] = "l2_reflected", [VMX_X_L2_EPT] = "l2_ept_violation",
 	[VMX_X_L2_INTR] = "l2_ext_intr", [VMX_X_L2_NMI] = "l2_nmi", [VMX_X_L2_MSR] = "l2_msr_kept",
 	[VMX_X_L2_ENTRY_FAIL] = "l2_entry_failed", [VMX_X_HOST_NMI] = "nmi_held_for_l1",
+	[VMX_X_EXCEPTION] = "exception", [VMX_X_DR] = "dr_access",
 };
 
 typedef int (*vmx_exit_fn)(struct vmx_cpu *vc);
@@ -96,6 +98,7 @@ static int __hv_host vmx_leave(struct vmx_cpu *vc, u64 ret)
 	asm volatile("lidt %0" : : "m"(idt));
 	raw_wrmsr(MSR_FS_BASE, fs);
 	raw_wrmsr(MSR_GS_BASE, gs);
+	vmx_mon_leave(vc);
 	return 1;
 }
 
@@ -119,7 +122,7 @@ static int __hv_host vmx_exit_vmcall(struct vmx_cpu *vc)
 		}
 		return vmx_leave(vc, 0);
 	default:
-		c->g.rax = -ENOSYS;
+		c->g.rax = hv_mon_hypercall(c);
 		return 0;
 	}
 }
@@ -342,7 +345,9 @@ static int __hv_host vmx_exit_vmx_insn(struct vmx_cpu *vc)
 }
 
 static const vmx_exit_fn vmx_l1_handlers[EXIT_REASON_XSETBV + 1] = {
+	[EXIT_REASON_EXCEPTION_NMI] = vmx_mon_exit_exception,	/* #DB, monitor only */
 	[EXIT_REASON_TRIPLE_FAULT] = vmx_exit_fatal,
+	[EXIT_REASON_DR_ACCESS] = vmx_mon_exit_dr,
 	[EXIT_REASON_CPUID] = vmx_exit_cpuid,
 	[EXIT_REASON_INVD] = vmx_exit_skip,
 	[EXIT_REASON_VMCALL] = vmx_exit_vmcall,
@@ -366,6 +371,7 @@ static const vmx_exit_fn vmx_l1_handlers[EXIT_REASON_XSETBV + 1] = {
 };
 
 static const u8 vmx_l1_stat[EXIT_REASON_XSETBV + 1] = {
+	[EXIT_REASON_EXCEPTION_NMI] = VMX_X_EXCEPTION + 1, [EXIT_REASON_DR_ACCESS] = VMX_X_DR + 1,
 	[EXIT_REASON_TRIPLE_FAULT] = VMX_X_TRIPLE_FAULT + 1, [EXIT_REASON_CPUID] = VMX_X_CPUID + 1,
 	[EXIT_REASON_INVD] = VMX_X_INVD + 1, [EXIT_REASON_VMCALL] = VMX_X_VMCALL + 1,
 	[EXIT_REASON_VMCLEAR] = VMX_X_VMCLEAR + 1, [EXIT_REASON_VMLAUNCH] = VMX_X_VMLAUNCH + 1,

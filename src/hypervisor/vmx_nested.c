@@ -45,6 +45,7 @@
 #include <asm/msr.h>
 #include "vmx.h"
 #include "nested_walk.h"
+#include "monitor.h"
 
 #define VMX_NO_VMCS	(~0ULL)
 /* SDM "VM-instruction error numbers" */
@@ -728,7 +729,8 @@ static bool __hv_host nested_vmentry(struct vmx_cpu *vc, bool launch)
 	       (entry & VM_ENTRY_IA32E_MODE ? c->g.efer | EFER_LMA | EFER_LME :
 					      c->g.efer & ~(u64)(EFER_LMA | EFER_LME));
 	pat = entry & VM_ENTRY_LOAD_IA32_PAT ? v12(n, GUEST_IA32_PAT) : vmcs_read(GUEST_IA32_PAT);
-	dr7 = entry & VM_ENTRY_LOAD_DEBUG_CONTROLS ? v12(n, GUEST_DR7) : vmcs_read(GUEST_DR7);
+	dr7 = entry & VM_ENTRY_LOAD_DEBUG_CONTROLS ? v12(n, GUEST_DR7) :
+	      vmx_mon_dr7_for_l2(vc, vmcs_read(GUEST_DR7));
 	debugctl = entry & VM_ENTRY_LOAD_DEBUG_CONTROLS ? v12(n, GUEST_IA32_DEBUGCTL) :
 		   vmcs_read(GUEST_IA32_DEBUGCTL);
 	if (!n->host02)
@@ -770,6 +772,7 @@ static bool __hv_host nested_vmentry(struct vmx_cpu *vc, bool launch)
 	c->g.rsp = v12(n, GUEST_RSP);
 	c->g.rflags = v12(n, GUEST_RFLAGS);
 	vmx_sys_msrs_load(vc, true);
+	vmx_mon_l2_enter(vc);
 	return true;
 }
 
@@ -810,7 +813,7 @@ static void __hv_host load_l1_host_state(struct vmx_cpu *vc, bool nmi)
 	vmcs_write(GUEST_CR4, (cr4 | X86_CR4_VMXE | vmx_caps.cr4_fixed0) & vmx_caps.cr4_fixed1);
 	vmcs_write(CR4_READ_SHADOW, cr4);
 	vmcs_write(GUEST_CR3, v12(n, HOST_CR3));
-	vmcs_write(GUEST_DR7, 0x400);
+	vmcs_write(GUEST_DR7, vmx_mon_l1_dr7(vc));
 	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
 	vmcs_write(GUEST_SYSENTER_CS, v12(n, HOST_IA32_SYSENTER_CS));
 	vmcs_write(GUEST_SYSENTER_ESP, v12(n, HOST_IA32_SYSENTER_ESP));
@@ -1031,6 +1034,7 @@ int __hv_host vmx_nested_entry_failed(struct vmx_cpu *vc)
 	u32 err = vmcs_read(VM_INSTRUCTION_ERROR), clear = 0;
 
 	vmx_sys_msrs_load(vc, false);
+	vmx_mon_l2_refused(vc);
 	vmptrld(vc->vmcs01_pa);
 	n->in_l2 = false;
 	vc->launch = 0;
