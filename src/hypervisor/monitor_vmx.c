@@ -13,10 +13,17 @@
  * not fire while the monitor runs; DR6 is the real register, which the
  * host writes when it gives a #DB back.
  *
- * The 32-bit entries (int 0x80, SYSCALL through CSTAR, SYSENTER from
- * compatibility mode) are not refused on VT-x yet (vmx_probe says so).
+ * int 0x80: VMX has no INT n exit.  While the 32-bit entries are refused,
+ * the gate for vector 0x80 in the kernel's IDT is made DPL 0 (the page is
+ * read-only to L1; the host writes it, and puts DPL 3 back when leaving
+ * Ring -1), so that int 0x80 from user space raises #GP(0x80 * 8 + 2)
+ * instead of entering the kernel, and #GP is in the exception bitmap.
+ * The 32-bit SYSCALL and SYSENTER are not watched on VT-x yet.
  */
 #include <linux/kernel.h>
+#include <asm/desc.h>
+#include <asm/irq_vectors.h>
+#include <asm/set_memory.h>
 #include <asm/processor-flags.h>
 #include <asm/trapnr.h>
 #include <asm/processor.h>
@@ -30,6 +37,14 @@
 /* Exit qualification of a #DB: B0-3, BD, BS as in DR6; bit 16 set for RTM (active low in DR6). */
 #define DBQ_BITS	0x600fULL
 #define DBQ_RTM		0x10000ULL
+
+/* The IDT gate's type byte: present, DPL 3 (as Linux sets it) or DPL 0, 64-bit interrupt gate. */
+#define GATE_DPL3	0xee
+#define GATE_DPL0	0x8e
+#define GP_INT80	(IA32_SYSCALL_VECTOR * 8 + 2)	/* #GP error code: IDT, vector 0x80 */
+
+/* The type byte of IDT gate 0x80, through the direct map; the same IDT on every CPU. */
+static u8 *vmx_mon_gate80;
 
 #define DR_GET(n, v)	asm volatile("mov %%db" #n ", %0" : "=r"(v))
 #define DR_SET(n, v)	asm volatile("mov %0, %%db" #n : : "r"((u64)(v)))
@@ -63,6 +78,28 @@ static void __hv_host vmx_mon_load_vdr(struct hv_cpu *c)
 	DR_SET(3, vdr[3]);
 }
 
+/*
+ * The kernel maps its IDT read-only: the byte is written with CR0.WP clear
+ * (and CR4.CET, which needs WP, clear for that moment), IRQs off.  Only a
+ * gate as Linux sets it is changed, and only back to what it was.
+ */
+static void __hv_host vmx_mon_gate_write(u8 from, u8 to)
+{
+	u64 cr0, cr4;
+
+	if (!vmx_mon_gate80 || READ_ONCE(*vmx_mon_gate80) != from)
+		return;
+	asm volatile("mov %%cr0, %0" : "=r"(cr0));
+	asm volatile("mov %%cr4, %0" : "=r"(cr4));
+	if (cr4 & X86_CR4_CET)
+		asm volatile("mov %0, %%cr4" : : "r"(cr4 & ~X86_CR4_CET) : "memory");
+	asm volatile("mov %0, %%cr0" : : "r"(cr0 & ~X86_CR0_WP) : "memory");
+	WRITE_ONCE(*vmx_mon_gate80, to);
+	asm volatile("mov %0, %%cr0" : : "r"(cr0) : "memory");
+	if (cr4 & X86_CR4_CET)
+		asm volatile("mov %0, %%cr4" : : "r"(cr4) : "memory");
+}
+
 /* On the CPU, IRQs off, VMCS01 current and filled, just before VMLAUNCH. */
 void vmx_mon_vmcs_setup(struct vmx_cpu *vc)
 {
@@ -83,13 +120,26 @@ void vmx_mon_vmcs_setup(struct vmx_cpu *vc)
 	DR_GET(7, *hv_mon_vdr(&vc->hv, 7));
 	vmx_mon_load_bps(hv);
 	vmcs_write(GUEST_DR7, vmx_mon_dr7(hv));
+	if (hv_mon_int80_enabled(hv)) {
+		struct desc_ptr idt;
+
+		store_idt(&idt);
+		if (idt.size >= IA32_SYSCALL_VECTOR * 16 + 15) {
+			vmx_mon_gate80 = __va(slow_virt_to_phys((void *)(idt.address +
+									 IA32_SYSCALL_VECTOR * 16 + 5)));
+			vmx_mon_gate_write(GATE_DPL3, GATE_DPL0);
+		}
+		vmcs_write(EXCEPTION_BITMAP, vmcs_read(EXCEPTION_BITMAP) | (1U << X86_TRAP_GP));
+	}
 }
 
 /* VMLAUNCH was refused: the kernel's own DR0-3 back (DR7 was never changed). */
 void vmx_mon_launch_failed(struct vmx_cpu *vc)
 {
-	if (vc->hv.hv->mon)
+	if (vc->hv.hv->mon) {
 		vmx_mon_load_vdr(&vc->hv);
+		vmx_mon_gate_write(GATE_DPL0, GATE_DPL3);
+	}
 }
 
 /* Host, leaving Ring -1 on this CPU: the bare-metal kernel gets its debug registers back. */
@@ -99,6 +149,8 @@ void __hv_host vmx_mon_leave(struct vmx_cpu *vc)
 		return;
 	vmx_mon_load_vdr(&vc->hv);
 	DR_SET(7, *hv_mon_vdr(&vc->hv, 7));
+	/* The first CPU to leave gives int 0x80 back to everyone: unload leaves them all. */
+	vmx_mon_gate_write(GATE_DPL0, GATE_DPL3);
 }
 
 /*
@@ -175,7 +227,69 @@ static int __hv_host vmx_mon_db(struct vmx_cpu *vc, u32 info)
 	return 0;
 }
 
-/* Exceptions in the exception bitmap: #DB while the monitor is on. */
+/*
+ * #GP(0x80 * 8 + 2) at CPL 3: an int 0x80 that met the DPL-0 gate.
+ * Refused: the #GP goes on to L1 (SIGSEGV, as on AMD-V).  Logged only:
+ * what the gate would have done, past the instruction (prefixes, CD 80,
+ * read back from L1's memory) with vector 0x80 delivered as an external
+ * interrupt, which the gate's DPL does not stop.  Anything unreadable or
+ * not an int 0x80 keeps its #GP.
+ */
+static bool __hv_host vmx_mon_int80(struct vmx_cpu *vc)
+{
+	struct hv_cpu *c = &vc->hv;
+	u8 b[8] = {};	/* a short read near a page end leaves zeros: never a prefix or CD */
+	int i = 0;
+
+	if (hv_mon_int80(c))
+		return false;	/* refused (logged by hv_mon_int80) */
+	if (hv_gva_read(c->hv, c->g.cr3, c->g.rip, b, sizeof(b)) &&
+	    hv_gva_read(c->hv, c->g.cr3, c->g.rip, b, 2))
+		return false;
+	while (i < 4 && (b[i] == 0x66 || b[i] == 0x67 || b[i] == 0xf2 || b[i] == 0xf3 ||
+			 b[i] == 0x2e || b[i] == 0x36 || b[i] == 0x3e || b[i] == 0x26 ||
+			 b[i] == 0x64 || b[i] == 0x65))
+		i++;
+	if (i + 1 >= (int)sizeof(b) || b[i] != 0xcd || b[i + 1] != IA32_SYSCALL_VECTOR)
+		return false;
+	c->g.rip += i + 2;
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, IA32_SYSCALL_VECTOR | INTR_TYPE_EXT_INTR | INTR_INFO_VALID_MASK);
+	return true;
+}
+
+static bool __hv_host contributory(u32 v)
+{
+	return v == X86_TRAP_DE || v == X86_TRAP_TS || v == X86_TRAP_NP || v == X86_TRAP_SS ||
+	       v == X86_TRAP_GP || v == X86_TRAP_PF;
+}
+
+/* #GP: int 0x80 from user space, or L1's own #GP given back. */
+static int __hv_host vmx_mon_gp(struct vmx_cpu *vc, u32 info)
+{
+	struct hv_cpu *c = &vc->hv;
+	u32 err = vmcs_read(VM_EXIT_INTR_ERROR_CODE);
+	u32 idt = vmcs_read(IDT_VECTORING_INFO_FIELD);
+
+	/*
+	 * hv_vmx_exit queued the event being delivered again; for an int 0x80
+	 * that is the INT itself, which would only meet the gate again: the
+	 * outcome is decided here instead.
+	 */
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, 0);
+	if (err == GP_INT80 && c->g.cpl == 3 && hv_mon_int80_enabled(c->hv) && vmx_mon_int80(vc))
+		return 0;
+	/* A #GP while delivering an exception: the CPU would raise #DF for these. */
+	if ((idt & INTR_INFO_VALID_MASK) &&
+	    (idt & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION &&
+	    contributory(idt & INTR_INFO_VECTOR_MASK)) {
+		vmx_inject(c, X86_TRAP_DF, true, 0);
+		return 0;
+	}
+	vmx_inject(c, X86_TRAP_GP, !!(info & INTR_INFO_DELIVER_CODE_MASK), err);
+	return 0;
+}
+
+/* Exceptions in the exception bitmap: #DB, and #GP while int 0x80 is refused. */
 int __hv_host vmx_mon_exit_exception(struct vmx_cpu *vc)
 {
 	struct hv_cpu *c = &vc->hv;
@@ -186,6 +300,10 @@ int __hv_host vmx_mon_exit_exception(struct vmx_cpu *vc)
 	    ((info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION ||
 	     (info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_PRIV_SW_EXCEPTION))
 		return vmx_mon_db(vc, info);
+	if (c->hv->mon && (info & INTR_INFO_VALID_MASK) &&
+	    (info & INTR_INFO_VECTOR_MASK) == X86_TRAP_GP &&
+	    (info & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_HARD_EXCEPTION)
+		return vmx_mon_gp(vc, info);
 	/* Nothing else is in the bitmap: give it back as it came. */
 	if (info & INTR_INFO_VALID_MASK) {
 		vmcs_write(VM_ENTRY_INTR_INFO_FIELD, info & ~INTR_INFO_UNBLOCK_NMI);

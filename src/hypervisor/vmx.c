@@ -146,11 +146,13 @@ static int vmx_probe(void)
 		pr_warn(HV_NAME ": monitor: VMX cannot load DR7 at VM entry; running with the monitor off\n");
 		hv_mon_mode_param = HV_MON_OFF;
 	}
-	/* int 0x80, 32-bit SYSCALL and SYSENTER have no VT-x glue yet: say so rather than claim it. */
-	if (hv_mon_mode_param != HV_MON_OFF && hv_mon_compat32_param) {
-		pr_warn(HV_NAME ": monitor: refusing the 32-bit entries is not available on VT-x yet; int 0x80 and 32-bit SYSCALL stay allowed\n");
-		hv_mon_compat32_param = false;
-	}
+	/*
+	 * int 0x80 is refused (monitor_vmx.c) and SYSCALL outside 64-bit mode
+	 * is #UD on Intel CPUs, but SYSENTER from compatibility mode has no
+	 * glue yet: say so rather than claim it.
+	 */
+	if (hv_mon_mode_param != HV_MON_OFF && hv_mon_compat32_param)
+		pr_warn(HV_NAME ": monitor: SYSENTER from 32-bit programs is not refused on VT-x yet\n");
 	rdmsrl(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS, vmx_caps.pin_raw);
 	rdmsrl(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS, vmx_caps.proc_raw);
 	rdmsrl(MSR_IA32_VMX_PROCBASED_CTLS2, vmx_caps.proc2_raw);

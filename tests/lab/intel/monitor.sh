@@ -1,10 +1,11 @@
 #!/bin/sh
 # VT-x lab test (tests/lab/run --vendor intel): Hyper-box's escape monitor,
 # the AMD-V replays of tests/monitor/monitor.sh, kept in step with it.  Started with --no-kvm: Hyper-box first,
-# then kvm_intel on top, then the test module hb_montest.  On VT-x the
-# 32-bit entries are not refused yet: the int 0x80 program must run, and
-# the load must say so.  SYSCALL outside 64-bit mode is #UD on Intel CPUs
-# (SIGILL), with or without Hyper-box.
+# then kvm_intel on top, then the test module hb_montest.  int 0x80 is
+# refused through the DPL-0 gate and the #GP exit; SYSCALL outside 64-bit
+# mode is #UD on Intel CPUs (SIGILL), with or without Hyper-box; SYSENTER
+# is not watched (the load says so).  Last, in the same boot: unload (the
+# gate is DPL 3 again) and log-only mode (int 0x80 logged and delivered).
 #   1. no false kills: a setuid-root program, su-like changes by root, a busy
 #      loop of archive builds and shell scripts;
 #   2. forged and late registrations are refused;
@@ -25,7 +26,7 @@ act() { awk -v k="$1" '$1 == k { print $2 }' /sys/kernel/hyperbox/monitor/status
 check "control: int 0x80 program runs without Hyper-box" sh -c "$A/hb-int80 | grep -q alive"
 $A/hb-syscall32; rc=$?
 check "control: 32-bit SYSCALL is #UD on an Intel CPU (SIGILL)" test $rc = 132
-insmod $M/hyperbox.ko || { echo "FAIL: insmod hyperbox"; exit 1; }
+insmod $M/hyperbox.ko allow_unload=1 || { echo "FAIL: insmod hyperbox"; exit 1; }
 /alcatraz/lab/load-kvm || { echo "FAIL: kvm_intel on top of Hyper-box"; exit 1; }
 insmod $M/hb_montest.ko || { echo "FAIL: insmod hb_montest"; exit 1; }
 check "/dev/hyperbox exists" test -c /dev/hyperbox
@@ -75,25 +76,41 @@ for m in cred-ptr cred-inplace commit-root; do
 	check "... hostname unchanged" test "$(hostname)" = "$host"
 done
 out=$($A/hb-int80); rc=$?
-check "VT-x: int 0x80 program still runs (32-bit entries not refused yet)" test $rc = 0
+check "static 32-bit int 0x80 program killed (SIGSEGV)" test $rc = 139
+check "... before its first system call" test -z "$out"
 $A/hb-syscall32; rc=$?
 check "VT-x: 32-bit SYSCALL is still #UD (SIGILL)" test $rc = 132
-check "VT-x: the load says the 32-bit entries stay allowed" sh -c \
-	"dmesg | grep -q 'hyperbox: monitor: refusing the 32-bit entries is not available on VT-x yet'"
+check "VT-x: the load says SYSENTER is not watched" sh -c \
+	"dmesg | grep -q 'hyperbox: monitor: SYSENTER from 32-bit programs is not refused on VT-x yet'"
 
 sleep 1		# the log drain runs every 100 ms
 dmesg | grep -E "hyperbox: monitor|hb_montest"
 cat /sys/kernel/hyperbox/monitor/status
-for k in spawn exec umh cred_path; do
+for k in spawn exec umh cred_path int80; do
 	check "act $k counted" test "$(act $k)" -ge 1
 done
 check "act cred_tamper counted twice" test "$(act cred_tamper)" -ge 2
 for w in "creates a process" "executes a program" "usermode helper from registered VMM" \
-	 "credentials changed without commit_creds" "outside the legitimate paths"; do
+	 "credentials changed without commit_creds" "outside the legitimate paths" "used int 0x80"; do
 	check "logged: $w" sh -c "dmesg | grep -q 'hyperbox: monitor: refused.*$w'"
 done
 check "#DB exits reach the monitor (VT-x exception exits)" sh -c 'grep -q "^exception [1-9]" /sys/kernel/hyperbox/exits'
 check "no violations of the core's protections" sh -c \
 	'! grep -v "^text_poke_allowed" /sys/kernel/hyperbox/violations | grep -qv " 0$"'
+
+echo "--- 4. unload, then log-only mode"
+rmmod hb_montest; rmmod kvm_intel; rmmod kvm; rmmod irqbypass
+rmmod hyperbox
+check "unloaded (allow_unload=1)" test ! -d /sys/module/hyperbox
+check "after unload: int 0x80 works again (gate DPL 3)" sh -c "$A/hb-int80 | grep -q alive"
+insmod $M/hyperbox.ko monitor=1 allow_unload=1
+check "log-only monitor loaded" sh -c 'grep -q "^mode log" /sys/kernel/hyperbox/monitor/status'
+out=$($A/hb-int80); rc=$?
+check "log-only: int 0x80 program runs" sh -c "test $rc = 0 && echo '$out' | grep -q alive"
+sleep 1
+check "log-only: act int80 counted" test "$(act int80)" -ge 1
+check "log-only: logged as not enforced" sh -c \
+	'dmesg | grep -q "hyperbox: monitor: logged (not enforced): .*used int 0x80"'
+dmesg | grep "hyperbox: monitor" | tail -n 3
 echo "monitor-intel: $fail failed"
 [ $fail = 0 ]
