@@ -288,7 +288,7 @@ static const u32 l2_forced[] = {
 	INTERCEPT_EXCEPTION_OFFSET + DB_VECTOR, INTERCEPT_EXCEPTION_OFFSET + AC_VECTOR,
 };
 
-/* The hidden state L1 loaded with VMLOAD (held in vmcb01 and n) goes to L2, and back. */
+/* The hidden state VMLOAD/VMSAVE move, but the syscall MSRs (pinned for L1: see nested_vmload). */
 static void __hv_host hidden_copy(struct svm_cpu *sc, struct vmcb_save_area *to,
 				  const struct vmcb_save_area *from)
 {
@@ -415,16 +415,7 @@ static void __hv_host nested_vmrun(struct svm_cpu *sc)
 /* The VMLOAD/VMSAVE state (APM: FS, GS, TR, LDTR, KernelGSBase, STAR..SFMASK, SYSENTER_*). */
 static void __hv_host nested_vmload(struct svm_cpu *sc, const struct vmcb_save_area *from)
 {
-	struct vmcb_save_area *to = &sc->vmcb01->save;
-
-	to->fs = from->fs;
-	to->gs = from->gs;
-	to->tr = from->tr;
-	to->ldtr = from->ldtr;
-	to->kernel_gs_base = from->kernel_gs_base;
-	to->sysenter_cs = from->sysenter_cs;
-	to->sysenter_esp = from->sysenter_esp;
-	to->sysenter_eip = from->sysenter_eip;
+	hidden_copy(sc, &sc->vmcb01->save, from);
 	/* Syscall MSRs stay pinned for L1; L2 gets what L1 loaded. */
 	sc->n->star = from->star;
 	sc->n->lstar = from->lstar;
@@ -437,14 +428,7 @@ static void __hv_host nested_vmsave(struct svm_cpu *sc, struct vmcb_save_area *t
 {
 	const struct vmcb_save_area *from = &sc->vmcb01->save;
 
-	to->fs = from->fs;
-	to->gs = from->gs;
-	to->tr = from->tr;
-	to->ldtr = from->ldtr;
-	to->kernel_gs_base = from->kernel_gs_base;
-	to->sysenter_cs = from->sysenter_cs;
-	to->sysenter_esp = from->sysenter_esp;
-	to->sysenter_eip = from->sysenter_eip;
+	hidden_copy(sc, to, from);
 	to->star = sc->n->msrs_loaded ? sc->n->star : from->star;
 	to->lstar = sc->n->msrs_loaded ? sc->n->lstar : from->lstar;
 	to->cstar = sc->n->msrs_loaded ? sc->n->cstar : from->cstar;
