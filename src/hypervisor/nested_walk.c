@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: GPL-2.0-only
 /*
- * Nested paging helpers shared by svm_nested.c and vmx_nested.c (see
+ * Nested paging helpers shared by svm_nested.c and vmx_shadow_ept.c (see
  * nested_walk.h).  Host code: every address in L1's tables is guest-chosen,
  * so each table is reached through hv_gmem_map and each leaf is checked
  * against the arena and the protected ranges before anything maps it.
