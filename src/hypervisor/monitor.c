@@ -13,8 +13,9 @@
  * At each hit the host identifies the current task from the per-CPU
  * current_task slot and checks it: registered VMMs may not spawn, exec or
  * gain credentials, and every task's credentials must be the ones it last
- * committed (or, first seen, the ones it inherited).  int 0x80 is refused
- * through the INTn intercept, which no 64-bit program pays for.
+ * committed (or, first seen, the ones it inherited).  The 32-bit entries
+ * are refused where no 64-bit program pays for it (the INTn intercept or a
+ * DPL-0 gate for int 0x80, a stub behind CSTAR or SYSENTER_EIP).
  *
  * Everything the host reads of L1 (task_struct, cred, stacks) is data a
  * compromised kernel could forge; the monitor's own state (which tasks are
@@ -37,7 +38,7 @@
 
 const char *const hv_mon_act_names[HV_ACT_NR] = {
 	"spawn", "exec", "cred_gain", "cred_path", "cred_tamper", "umh", "int80", "syscall32",
-	"register",
+	"sysenter", "register",
 };
 
 static const char *const hv_bp_syms[HV_BP_NR] = {
@@ -594,15 +595,27 @@ bool __hv_host hv_mon_int80(struct hv_cpu *c)
 	return m->mode == HV_MON_ENFORCE;
 }
 
-bool __hv_host hv_mon_syscall32(struct hv_cpu *c)
+static bool __hv_host mon_compat_call(struct hv_cpu *c, int act, u64 ev2)
 {
 	struct hv_mon *m = c->hv->mon;
 	struct mon_task t = {};
 
 	t.task = mon_current(c);
 	mon_read_task(c, t.task, &t);
-	mon_log(c, HV_ACT_SYSCALL32, &t, m->mode == HV_MON_ENFORCE, c->g.rax, c->g.regs->rcx);
+	mon_log(c, act, &t, m->mode == HV_MON_ENFORCE, c->g.rax, ev2);
 	return m->mode == HV_MON_ENFORCE;
+}
+
+/* Evidence: the call number, and where SYSRET would return (RCX). */
+bool __hv_host hv_mon_syscall32(struct hv_cpu *c)
+{
+	return mon_compat_call(c, HV_ACT_SYSCALL32, c->g.regs->rcx);
+}
+
+/* Evidence: the call number, and the caller's stack (EBP: SYSENTER saves no return address). */
+bool __hv_host hv_mon_sysenter(struct hv_cpu *c)
+{
+	return mon_compat_call(c, HV_ACT_SYSENTER, c->g.regs->rbp);
 }
 
 /* CSTAR for L1: ours while 32-bit calls are refused, else (and on leaving) the kernel's. */

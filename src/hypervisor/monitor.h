@@ -4,8 +4,9 @@
  *
  * The monitor watches four rare kernel paths with hardware instruction
  * breakpoints (commit_creds, kernel_clone, cap_capable,
- * call_usermodehelper_exec) and refuses the int 0x80 entry.  It never adds
- * an exit to an ordinary system call.  See README.md, "Escape monitor".
+ * call_usermodehelper_exec) and refuses the 32-bit system call entries
+ * (int 0x80, and the 32-bit SYSCALL or SYSENTER as the vendor has them).
+ * It never adds an exit to an ordinary system call.  See README.md, "Escape monitor".
  *
  * Its state lives in the arena (struct hv_mon, host only); its counters and
  * log live in one page L1 may read but not write (struct hv_mon_shared).
@@ -31,6 +32,7 @@ enum hv_mon_act {
 	HV_ACT_UMH,		/* usermode helper from a registered VMM's kernel context */
 	HV_ACT_INT80,		/* 32-bit system call through int 0x80 */
 	HV_ACT_SYSCALL32,	/* 32-bit system call through SYSCALL (CSTAR) */
+	HV_ACT_SYSENTER,	/* 32-bit system call through SYSENTER (VT-x) */
 	HV_ACT_REGISTER,	/* a VMM was registered */
 	HV_ACT_NR
 };
@@ -74,6 +76,8 @@ int hv_mon_breakpoint(struct hv_cpu *c, int idx);
 bool hv_mon_int80(struct hv_cpu *c);
 /* 32-bit SYSCALL arrived at hv_mon_compat_entry: true if it must be refused. */
 bool hv_mon_syscall32(struct hv_cpu *c);
+/* SYSENTER arrived at hv_mon_sysenter_entry: true if it must be refused. */
+bool hv_mon_sysenter(struct hv_cpu *c);
 u64 hv_mon_cstar(const struct hv *hv, bool refused);
 u64 hv_mon_hypercall(struct hv_cpu *c);
 u64 *hv_mon_vdr(struct hv_cpu *c, int dr);	/* L1's virtual DR0-3 (0-3) and DR7 (7) */
@@ -102,6 +106,9 @@ u64 vmx_mon_l1_dr7(struct vmx_cpu *vc);
 u64 vmx_mon_dr7_for_l2(struct vmx_cpu *vc, u64 vmcs01_dr7);
 int vmx_mon_exit_exception(struct vmx_cpu *vc);
 int vmx_mon_exit_dr(struct vmx_cpu *vc);
+bool vmx_mon_sysenter(struct vmx_cpu *vc);
+/* GUEST_SYSENTER_EIP for L1 when L1's host state says host_eip (VMCS12, or L1's WRMSR). */
+u64 vmx_mon_l1_sysenter_eip(struct vmx_cpu *vc, u64 host_eip);
 
 /* monitor_dev.c: L1 side: /dev/hyperbox, sysfs, log, refusal helpers */
 int hv_monitor_l1_init(struct kobject *parent, bool hc_vmcall);
@@ -109,6 +116,7 @@ void hv_monitor_l1_exit(void);
 long hv_mon_refuse(long act);
 long hv_mon_refuse_kill(long act);
 void hv_mon_compat_entry(void);	/* monitor_stub.S */
+void hv_mon_sysenter_entry(void);	/* monitor_stub.S */
 struct hv_mon_shared *hv_mon_shared_l1(void);
 
 #endif

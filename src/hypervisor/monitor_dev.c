@@ -35,7 +35,7 @@ module_param_named(monitor_watch, hv_mon_watch_param, uint, 0444);
 MODULE_PARM_DESC(monitor_watch, "Watched paths, one bit each: 1 commit_creds, 2 kernel_clone, 4 cap_capable, 8 usermode helper (default 15)");
 bool hv_mon_compat32_param = true;
 module_param_named(monitor_compat32, hv_mon_compat32_param, bool, 0444);
-MODULE_PARM_DESC(monitor_compat32, "Refuse the 32-bit system call entries int 0x80 and SYSCALL (SIGSEGV)");
+MODULE_PARM_DESC(monitor_compat32, "Refuse the 32-bit system call entries int 0x80, SYSCALL and SYSENTER (SIGSEGV)");
 
 static struct hv_mon_shared *hv_mon_sh;
 static struct kobject *hv_mon_kobj;
@@ -189,7 +189,8 @@ static void hv_mon_print(const struct hv_mon_log_entry *e)
 	const char *what = e->act == HV_ACT_REGISTER ? "noted" :
 			   !e->enforced ? "logged (not enforced)" :
 			   e->act == HV_ACT_UMH ? "refused" :
-			   e->act == HV_ACT_INT80 || e->act == HV_ACT_SYSCALL32 ? "refused with SIGSEGV" :
+			   e->act == HV_ACT_INT80 || e->act == HV_ACT_SYSCALL32 ||
+			   e->act == HV_ACT_SYSENTER ? "refused with SIGSEGV" :
 			   "refused, task killed";
 
 	switch (e->act) {
@@ -219,6 +220,10 @@ static void hv_mon_print(const struct hv_mon_log_entry *e)
 		break;
 	case HV_ACT_SYSCALL32:
 		pr_warn(HV_NAME ": monitor: %s: pid %u (%.16s) uid %u used the 32-bit SYSCALL entry (eax %llu) before %#llx\n",
+			what, e->pid, e->comm, e->uid, e->ev1 & 0xffffffff, e->ev2 & 0xffffffff);
+		break;
+	case HV_ACT_SYSENTER:
+		pr_warn(HV_NAME ": monitor: %s: pid %u (%.16s) uid %u used SYSENTER (eax %llu) with stack %#llx\n",
 			what, e->pid, e->comm, e->uid, e->ev1 & 0xffffffff, e->ev2 & 0xffffffff);
 		break;
 	case HV_ACT_INT80:

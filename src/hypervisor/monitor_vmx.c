@@ -18,7 +18,14 @@
  * read-only to L1; the host writes it, and puts DPL 3 back when leaving
  * Ring -1), so that int 0x80 from user space raises #GP(0x80 * 8 + 2)
  * instead of entering the kernel, and #GP is in the exception bitmap.
- * The 32-bit SYSCALL and SYSENTER are not watched on VT-x yet.
+ *
+ * SYSENTER from compatibility mode (SYSCALL there is #UD on Intel CPUs):
+ * L1's GUEST_SYSENTER_EIP is hv_mon_sysenter_entry, a VMCALL.  The MSR
+ * exits for L1 (vmx_exit.c), which reads the kernel's own entry, so that
+ * kvm_intel copies that into its VMCS's host state.  SYSENTER saves no
+ * return address: a refused call goes back to CPL 3 at EIP 0 with #GP
+ * (SIGSEGV).  Nothing to undo on leaving Ring -1: the stub is only in the
+ * VMCS, the MSR itself always holds the kernel's entry.
  */
 #include <linux/kernel.h>
 #include <asm/desc.h>
@@ -27,6 +34,7 @@
 #include <asm/processor-flags.h>
 #include <asm/trapnr.h>
 #include <asm/processor.h>
+#include <asm/segment.h>
 #include "vmx.h"
 #include "monitor.h"
 
@@ -36,12 +44,17 @@
 #define DR6_FIXED	0xffff0ff0ULL
 /* Exit qualification of a #DB: B0-3, BD, BS as in DR6; bit 16 set for RTM (active low in DR6). */
 #define DBQ_BITS	0x600fULL
+#define DBQ_BS		0x4000ULL
 #define DBQ_RTM		0x10000ULL
 
 /* The IDT gate's type byte: present, DPL 3 (as Linux sets it) or DPL 0, 64-bit interrupt gate. */
 #define GATE_DPL3	0xee
 #define GATE_DPL0	0x8e
 #define GP_INT80	(IA32_SYSCALL_VECTOR * 8 + 2)	/* #GP error code: IDT, vector 0x80 */
+
+/* VMX access rights of the user's 32-bit segments, as Linux's GDT has them (G, D/B, P, DPL 3, S). */
+#define AR_USER_CODE32	0xc0fb		/* execute/read, accessed */
+#define AR_USER_DATA	0xc0f3		/* read/write, accessed */
 
 /* The type byte of IDT gate 0x80, through the direct map; the same IDT on every CPU. */
 static u8 *vmx_mon_gate80;
@@ -130,6 +143,7 @@ void vmx_mon_vmcs_setup(struct vmx_cpu *vc)
 			vmx_mon_gate_write(GATE_DPL3, GATE_DPL0);
 		}
 		vmcs_write(EXCEPTION_BITMAP, vmcs_read(EXCEPTION_BITMAP) | (1U << X86_TRAP_GP));
+		vmcs_write(GUEST_SYSENTER_EIP, vmx_mon_l1_sysenter_eip(vc, vc->sysenter_eip));
 	}
 }
 
@@ -196,12 +210,92 @@ u64 __hv_host vmx_mon_dr7_for_l2(struct vmx_cpu *vc, u64 vmcs01_dr7)
 	return vc->hv.hv->mon ? *hv_mon_vdr(&vc->hv, 7) : vmcs01_dr7;
 }
 
+/*
+ * L1's SYSENTER_EIP whenever its host state sets one (launch, its WRMSR,
+ * an emulated exit from L2 loading VMCS12's HOST_IA32_SYSENTER_EIP): the
+ * stub while 32-bit entries are refused, else the kernel's entry.  Another
+ * value is a change of a pinned syscall entry: with pin_msrs a
+ * syscall_msr violation, and the pinned entry stays; without, it becomes
+ * L1's entry (and the stub still stands in front of it).  The stub itself
+ * is not a change: it is what L1's value already leads to.
+ */
+u64 __hv_host vmx_mon_l1_sysenter_eip(struct vmx_cpu *vc, u64 host_eip)
+{
+	struct hv_cpu *c = &vc->hv;
+	u64 stub = (u64)hv_mon_sysenter_entry;
+
+	if (host_eip != vc->sysenter_eip && host_eip != stub) {
+		if (c->hv->pol.pin_msrs)
+			hv_violation(c, HV_V_SYSCALL_MSR, MSR_IA32_SYSENTER_EIP, host_eip);
+		else
+			vc->sysenter_eip = host_eip;
+	}
+	return hv_mon_int80_enabled(c->hv) ? stub : vc->sysenter_eip;
+}
+
+/*
+ * L1 at hv_mon_sysenter_entry, at CPL 0: a SYSENTER from user space.
+ * Refused: back to the caller as SYSENTER left it (GPRs, DS/ES/FS/GS and
+ * their bases kept; only IF, VM and RF cleared), at CPL 3 in compatibility
+ * mode, then #GP, which Linux turns into SIGSEGV.  SYSENTER does not record
+ * the caller's mode; Linux's own entry takes every SYSENTER for a 32-bit
+ * call and returns in compatibility mode, and so does this.  The caller's
+ * stack is its EBP, the vDSO's convention that Linux's entry relies on
+ * (IF set back: Linux runs user space with it on).  SYSENTER saves no
+ * return address, so there is no caller EIP to fault at: EIP 0, the
+ * placeholder Linux's own entry puts in pt_regs before it picks the vDSO's
+ * landing pad; the #GP is delivered before anything is fetched there.  RF
+ * is set as a CPU sets it in the image of a fault it delivers (VM entry
+ * pushes RFLAGS as given); TF stays the caller's.  Logged only: on into
+ * the kernel's entry, as if SYSENTER_EIP pointed there.
+ * Returns 1 refused, 0 passed on, -1 not at the stub.
+ */
+static int __hv_host vmx_mon_sysenter_stub(struct vmx_cpu *vc)
+{
+	struct hv_cpu *c = &vc->hv;
+
+	if (!hv_mon_int80_enabled(c->hv) || c->g.cpl != 0 || c->g.rip != (u64)hv_mon_sysenter_entry)
+		return -1;
+	if (!hv_mon_sysenter(c)) {
+		c->g.rip = vc->sysenter_eip;
+		return 0;
+	}
+	vmcs_write(GUEST_CS_SELECTOR, __USER32_CS);
+	vmcs_write(GUEST_CS_AR_BYTES, AR_USER_CODE32);
+	vmcs_write(GUEST_CS_BASE, 0);
+	vmcs_write(GUEST_CS_LIMIT, 0xffffffff);
+	vmcs_write(GUEST_SS_SELECTOR, __USER_DS);
+	vmcs_write(GUEST_SS_AR_BYTES, AR_USER_DATA);
+	vmcs_write(GUEST_SS_BASE, 0);
+	vmcs_write(GUEST_SS_LIMIT, 0xffffffff);
+	c->g.cpl = 3;
+	c->g.rsp = (u32)c->g.regs->rbp;
+	c->g.rip = 0;
+	c->g.rflags |= X86_EFLAGS_IF | X86_EFLAGS_RF | X86_EFLAGS_FIXED;
+	vmx_inject(c, X86_TRAP_GP, true, 0);
+	return 1;
+}
+
+/* VMCALL: true if it was the stub's (handled), false for vmx_exit.c's hypercalls. */
+bool __hv_host vmx_mon_sysenter(struct vmx_cpu *vc)
+{
+	return vmx_mon_sysenter_stub(vc) >= 0;
+}
+
 static int __hv_host vmx_mon_db(struct vmx_cpu *vc, u32 info)
 {
 	struct hv_cpu *c = &vc->hv;
 	u64 q = vmcs_read(EXIT_QUALIFICATION), dr6;
 	int i;
 
+	/*
+	 * SYSENTER keeps the caller's TF, so its single-step trap is taken at
+	 * the stub, before the VMCALL.  Refused: the #GP replaces the trap (a
+	 * faulting instruction completes nothing to trap after).  Passed on:
+	 * the trap is L1's, at the kernel's entry, where Linux expects it.
+	 */
+	if ((q & DBQ_BS) && vmx_mon_sysenter_stub(vc) > 0)
+		return 0;
 	for (i = 0; i < HV_BP_NR && c->g.cpl == 0 && (q & DBQ_BITS & ~0xfULL) == 0; i++) {
 		if (c->g.rip != hv_mon_bp_addr(c->hv, i))
 			continue;

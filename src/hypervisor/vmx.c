@@ -146,13 +146,6 @@ static int vmx_probe(void)
 		pr_warn(HV_NAME ": monitor: VMX cannot load DR7 at VM entry; running with the monitor off\n");
 		hv_mon_mode_param = HV_MON_OFF;
 	}
-	/*
-	 * int 0x80 is refused (monitor_vmx.c) and SYSCALL outside 64-bit mode
-	 * is #UD on Intel CPUs, but SYSENTER from compatibility mode has no
-	 * glue yet: say so rather than claim it.
-	 */
-	if (hv_mon_mode_param != HV_MON_OFF && hv_mon_compat32_param)
-		pr_warn(HV_NAME ": monitor: SYSENTER from 32-bit programs is not refused on VT-x yet\n");
 	rdmsrl(true_ctls ? MSR_IA32_VMX_TRUE_PINBASED_CTLS : MSR_IA32_VMX_PINBASED_CTLS, vmx_caps.pin_raw);
 	rdmsrl(true_ctls ? MSR_IA32_VMX_TRUE_PROCBASED_CTLS : MSR_IA32_VMX_PROCBASED_CTLS, vmx_caps.proc_raw);
 	rdmsrl(MSR_IA32_VMX_PROCBASED_CTLS2, vmx_caps.proc2_raw);
@@ -212,6 +205,11 @@ static struct hv_cpu *vmx_cpu_setup(struct hv *hv, int cpu)
 		vmx_msr_intercept(MSR_LSTAR, true, true);
 		vmx_msr_intercept(MSR_CSTAR, true, true);
 		vmx_msr_intercept(MSR_SYSCALL_MASK, true, true);
+		/*
+		 * SYSENTER_EIP is a VMCS field, pinned like them; reads too, so
+		 * that the monitor's stub there stays out of L1's sight.
+		 */
+		vmx_msr_intercept(MSR_IA32_SYSENTER_EIP, true, true);
 		vmx_msr_intercept(MSR_IA32_FEAT_CTL, true, true);
 		/* L1 sees the VMX features Hyper-box can run its guests with (vmx_nested.c). */
 		for (ret = MSR_IA32_VMX_BASIC; ret <= MSR_IA32_VMX_VMFUNC; ret++)
@@ -350,7 +348,8 @@ static void vmx_fill_vmcs(struct vmx_cpu *vc)
 	vmcs_write(GUEST_IA32_EFER, native_read_msr(MSR_EFER));
 	vmcs_write(GUEST_SYSENTER_CS, native_read_msr(MSR_IA32_SYSENTER_CS));
 	vmcs_write(GUEST_SYSENTER_ESP, native_read_msr(MSR_IA32_SYSENTER_ESP));
-	vmcs_write(GUEST_SYSENTER_EIP, native_read_msr(MSR_IA32_SYSENTER_EIP));
+	vc->sysenter_eip = native_read_msr(MSR_IA32_SYSENTER_EIP);
+	vmcs_write(GUEST_SYSENTER_EIP, vc->sysenter_eip);
 	vmcs_write(GUEST_ACTIVITY_STATE, 0);
 	vmcs_write(GUEST_INTERRUPTIBILITY_INFO, 0);
 	vmcs_write(GUEST_PENDING_DBG_EXCEPTIONS, 0);

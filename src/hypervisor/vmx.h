@@ -41,6 +41,13 @@ struct vmx_cpu {
 	 */
 	u64 sys_msr[4];
 	u64 l1_msr[4];		/* what the real MSRs hold while L1 runs */
+	/*
+	 * IA32_SYSENTER_EIP as L1 believes it is: the kernel's entry, pinned
+	 * like the syscall MSRs.  It is a VMCS field, so no MSR is switched;
+	 * GUEST_SYSENTER_EIP holds the monitor's stub instead while the
+	 * monitor refuses 32-bit entries (monitor_vmx.c).
+	 */
+	u64 sysenter_eip;
 	bool flush_pending;	/* INVEPT before the next entry */
 	struct vmx_nested *n;
 	/*

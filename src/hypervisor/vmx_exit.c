@@ -82,6 +82,7 @@ static int __hv_host vmx_leave(struct vmx_cpu *vc, u64 ret)
 	struct { u16 limit; u64 base; } __packed gdt, idt;
 	u64 cr3 = vmcs_read(GUEST_CR3), cr4 = vmcs_read(GUEST_CR4) & ~X86_CR4_VMXE;
 	u64 fs = vmcs_read(GUEST_FS_BASE), gs = vmcs_read(GUEST_GS_BASE);
+	u64 sysenter_cs = vmcs_read(GUEST_SYSENTER_CS), sysenter_esp = vmcs_read(GUEST_SYSENTER_ESP);
 
 	gdt.base = vmcs_read(GUEST_GDTR_BASE);
 	gdt.limit = vmcs_read(GUEST_GDTR_LIMIT);
@@ -98,6 +99,14 @@ static int __hv_host vmx_leave(struct vmx_cpu *vc, u64 ret)
 	asm volatile("lidt %0" : : "m"(idt));
 	raw_wrmsr(MSR_FS_BASE, fs);
 	raw_wrmsr(MSR_GS_BASE, gs);
+	/*
+	 * The exit loaded the SYSENTER MSRs from the host state (the kernel's
+	 * at launch): L1's are the VMCS's, and for EIP the value L1 believes
+	 * in, never the monitor's stub.
+	 */
+	raw_wrmsr(MSR_IA32_SYSENTER_CS, sysenter_cs);
+	raw_wrmsr(MSR_IA32_SYSENTER_ESP, sysenter_esp);
+	raw_wrmsr(MSR_IA32_SYSENTER_EIP, vc->sysenter_eip);
 	vmx_mon_leave(vc);
 	return 1;
 }
@@ -106,6 +115,9 @@ static int __hv_host vmx_exit_vmcall(struct vmx_cpu *vc)
 {
 	struct hv_cpu *c = &vc->hv;
 
+	/* First: at the monitor's SYSENTER stub, RAX is a user's, whatever it holds. */
+	if (vmx_mon_sysenter(vc))
+		return 0;
 	if (c->g.rax != HV_HC_MAGIC || c->g.cpl != 0) {
 		vmx_inject(c, 6, false, 0);	/* #UD: what a CPU gives outside VMX non-root */
 		return 0;
@@ -224,6 +236,32 @@ void __hv_host vmx_sys_msrs_load(struct vmx_cpu *vc, bool l2)
 }
 
 /*
+ * IA32_SYSENTER_EIP (a VMCS field, so nothing to switch): L1 reads the
+ * value it believes in, the kernel's entry (kvm_intel puts what it reads in
+ * its VMCS's host state), not the monitor's stub; a write goes through
+ * vmx_mon_l1_sysenter_eip(), which pins it as the syscall MSRs are pinned.
+ * L2's is its own, in VMCS02 (current while an L2 exit is handled).
+ */
+static int __hv_host vmx_sysenter_eip(struct vmx_cpu *vc, bool write, bool l2, u64 val)
+{
+	struct hv_cpu *c = &vc->hv;
+
+	if (write) {
+		if (!__is_canonical_address(val, 48)) {
+			vmx_inject(c, 13, true, 0);
+			return 0;
+		}
+		vmcs_write(GUEST_SYSENTER_EIP, l2 ? val : vmx_mon_l1_sysenter_eip(vc, val));
+	} else {
+		val = l2 ? vmcs_read(GUEST_SYSENTER_EIP) : vc->sysenter_eip;
+		c->g.rax = (u32)val;
+		c->g.regs->rdx = val >> 32;
+	}
+	vmx_skip(c);
+	return 0;
+}
+
+/*
  * Intercepted MSRs (see the bitmap in vmx.c, and everything outside its
  * ranges), from L1 or (l2) from L2 where L1's own bitmap lets it through.
  */
@@ -237,6 +275,8 @@ int __hv_host vmx_msr_access(struct vmx_cpu *vc, bool write, bool l2)
 
 	if (!l2)
 		c->stats->exits[write ? VMX_X_MSR_WRITE : VMX_X_MSR_READ]++;
+	if (msr == MSR_IA32_SYSENTER_EIP)
+		return vmx_sysenter_eip(vc, write, l2, val);
 	for (i = 0; i < 4 && sys_msrs[i] != msr; i++)
 		;
 	if (i == 4) {
