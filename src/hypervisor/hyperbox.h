@@ -96,6 +96,7 @@ struct hv_cpu_stats {
 	u64 exits[HV_NR_EXIT_IDX];
 	u64 violations[HV_V_NR];
 	u64 l2_runs, shadow_fills, shadow_resets;
+	u64 svmcs_loads;		/* VT-x: a VMCS12 loaded into the shadow VMCS */
 } ____cacheline_aligned;
 
 struct hv_log_entry {

@@ -57,6 +57,14 @@ const u16 vmcs12_guest_fields[] = {
 };
 const unsigned int vmcs12_nr_guest = ARRAY_SIZE(vmcs12_guest_fields);
 
+/* Exit information L1 reads after a VM exit from L2. */
+const u16 vmcs12_exit_fields[] = {
+	VM_EXIT_REASON, EXIT_QUALIFICATION, GUEST_LINEAR_ADDRESS, GUEST_PHYSICAL_ADDRESS,
+	VM_EXIT_INTR_INFO, VM_EXIT_INTR_ERROR_CODE, IDT_VECTORING_INFO_FIELD,
+	IDT_VECTORING_ERROR_CODE, VM_EXIT_INSTRUCTION_LEN, VMX_INSTRUCTION_INFO,
+};
+const unsigned int vmcs12_nr_exit = ARRAY_SIZE(vmcs12_exit_fields);
+
 /* The control MSR L1 goes by: the TRUE one where the CPU has it (VMX_BASIC bit 55). */
 u64 __hv_host vmcs12_ctl_cap(u32 true_msr, u32 msr)
 {

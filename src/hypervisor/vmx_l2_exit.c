@@ -12,13 +12,6 @@
 #include "monitor.h"
 #include "vmx_nested.h"
 
-/* Exit information L1 reads after a VM exit from L2. */
-static const u16 vmcs12_exit_fields[] = {
-	VM_EXIT_REASON, EXIT_QUALIFICATION, GUEST_LINEAR_ADDRESS, GUEST_PHYSICAL_ADDRESS,
-	VM_EXIT_INTR_INFO, VM_EXIT_INTR_ERROR_CODE, IDT_VECTORING_INFO_FIELD,
-	IDT_VECTORING_ERROR_CODE, VM_EXIT_INSTRUCTION_LEN, VMX_INSTRUCTION_INFO,
-};
-
 /* Access rights VM exit gives L1's host segments (SDM "Loading Host Segment and Descriptor-Table Registers"). */
 #define AR_CODE64	0xa09b		/* G, L, P, S, type 11 */
 #define AR_DATA		0xc093		/* G, D/B, P, S, type 3 */
@@ -58,7 +51,7 @@ static void __hv_host load_l1_host_state(struct vmx_cpu *vc, bool nmi)
 	vmcs_write(GUEST_IA32_DEBUGCTL, 0);
 	vmcs_write(GUEST_SYSENTER_CS, v12(n, HOST_IA32_SYSENTER_CS));
 	vmcs_write(GUEST_SYSENTER_ESP, v12(n, HOST_IA32_SYSENTER_ESP));
-	vmcs_write(GUEST_SYSENTER_EIP, v12(n, HOST_IA32_SYSENTER_EIP));
+	vmcs_write(GUEST_SYSENTER_EIP, vmx_mon_l1_sysenter_eip(vc, v12(n, HOST_IA32_SYSENTER_EIP)));
 	if (exit & VM_EXIT_LOAD_IA32_EFER)
 		vmcs_write(GUEST_IA32_EFER, v12(n, HOST_IA32_EFER));
 	else
@@ -115,7 +108,7 @@ static void __hv_host reflect(struct vmx_cpu *vc, u32 reason, u64 qual, u64 gpa)
 	u64 exit = v12(n, VM_EXIT_CONTROLS), intr;
 	unsigned int i;
 
-	for (i = 0; i < ARRAY_SIZE(vmcs12_exit_fields); i++)
+	for (i = 0; i < vmcs12_nr_exit; i++)
 		v12_set(n, vmcs12_exit_fields[i], vmcs_read(vmcs12_exit_fields[i]));
 	v12_set(n, VM_EXIT_REASON, reason);
 	v12_set(n, EXIT_QUALIFICATION, qual);
@@ -143,7 +136,7 @@ static void __hv_host reflect(struct vmx_cpu *vc, u32 reason, u64 qual, u64 gpa)
 	hv_gmem_write(c->hv, n->cur + VMCS12_HDR, n->v12 + VMCS12_HDR, VMCS12_SIZE - VMCS12_HDR);
 
 	vmx_sys_msrs_load(vc, false);
-	vmptrld(vc->vmcs01_pa);
+	vmx_svmcs_exit(vc);
 	n->in_l2 = false;
 	load_l1_host_state(vc, (reason & 0xffff) == EXIT_REASON_EXCEPTION_NMI &&
 			       (intr & INTR_INFO_VALID_MASK) && (intr & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR);

@@ -35,7 +35,8 @@ int vmx_nested_setup(struct hv *hv, struct vmx_cpu *vc)
 	n->v12 = hv_arena_alloc(&hv->arena, PAGE_SIZE, NULL);
 	n->vmcs02 = hv_arena_alloc(&hv->arena, PAGE_SIZE, &n->vmcs02_pa);
 	n->msr02 = hv_arena_alloc(&hv->arena, PAGE_SIZE, &n->msr02_pa);
-	if (!n->v12 || !n->vmcs02 || !n->msr02 || hv_shadow_init(hv, &n->shadow, SHADOW_POOL))
+	if (!n->v12 || !n->vmcs02 || !n->msr02 || hv_shadow_init(hv, &n->shadow, SHADOW_POOL) ||
+	    vmx_svmcs_setup(hv, n))
 		return -ENOMEM;
 	*(u32 *)n->vmcs02 = vmx_caps.revision;
 	n->rsvd_mask = GENMASK_ULL(51, boot_cpu_data.x86_phys_bits);
@@ -136,7 +137,7 @@ void vmx_nested_probe(void)
 		}
 		l1_cap[i] = v;
 		l1_cap_ok |= 1U << i;
-	}
+	}	vmx_svmcs_probe();
 }
 
 bool __hv_host vmx_nested_cap_msr(u32 msr, u64 *val)
@@ -257,8 +258,8 @@ void __hv_host vmx_nested_exit(struct vmx_cpu *vc, u32 reason)
 		vmx_nested_succeed(c);
 		break;
 	case EXIT_REASON_VMOFF:
+		vmx_svmcs_switch(vc, VMX_NO_VMCS);
 		n->vmxon = false;
-		n->cur = VMX_NO_VMCS;
 		/* Values L1 wrote for its guests' syscall MSRs go with its VMX operation. */
 		memcpy(vc->sys_msr, vc->l1_msr, sizeof(vc->sys_msr));
 		vmx_nested_succeed(c);
@@ -284,7 +285,7 @@ void __hv_host vmx_nested_exit(struct vmx_cpu *vc, u32 reason)
 
 			hv_gmem_write(c->hv, ptr + VMCS12_LAUNCHED, &clear, 4);
 			if (n->cur == ptr)
-				n->cur = VMX_NO_VMCS;
+				vmx_svmcs_switch(vc, VMX_NO_VMCS);
 			vmx_nested_succeed(c);
 			break;
 		}
@@ -293,7 +294,7 @@ void __hv_host vmx_nested_exit(struct vmx_cpu *vc, u32 reason)
 			vmx_nested_fail(c, vc, VMXERR_VMPTRLD_BAD_REVISION);
 			break;
 		}
-		n->cur = ptr;
+		vmx_svmcs_switch(vc, ptr);
 		vmx_nested_succeed(c);
 		break;
 	case EXIT_REASON_VMPTRST: {

@@ -57,6 +57,13 @@ struct vmx_nested {
 	u8 *msr02;			/* L2's MSR bitmap: L1's OR'ed with Hyper-box's */
 	u64 msr02_pa;
 	struct hv_shadow shadow;
+	/* VMCS shadowing (vmx_shadow_vmcs.c) */
+	void *svmcs;			/* this CPU's shadow VMCS */
+	u64 svmcs_pa;
+	u8 *vmread_bm, *vmwrite_bm;	/* set bit: that field exits */
+	u64 vmread_bm_pa, vmwrite_bm_pa;
+	bool svmcs_live;		/* on in VMCS01, holding VMCS12's listed fields */
+	bool svmcs_clear;		/* VMCLEARed once on this CPU */
 };
 
 /* vmx_nested.c */
@@ -68,6 +75,9 @@ int vmcs12_off(u64 field);
 /* Guest state, the same both ways: VMCS12 -> VMCS02 at entry, back at exit. */
 extern const u16 vmcs12_guest_fields[];
 extern const unsigned int vmcs12_nr_guest;
+/* Exit information L1 reads after a VM exit from L2. */
+extern const u16 vmcs12_exit_fields[];
+extern const unsigned int vmcs12_nr_exit;
 u64 vmcs12_ctl_cap(u32 true_msr, u32 msr);
 bool vmcs12_ctl_ok(u64 val, u64 cap);
 bool vmcs12_host_state_ok(struct vmx_cpu *vc);
@@ -96,6 +106,13 @@ void vmx_invept_all(void);
 void vmx_invvpid_l2(void);
 void vmx_shadow_ept_drop(struct vmx_cpu *vc);
 int vmx_shadow_ept_fault(struct vmx_cpu *vc, u64 gpa, u64 *q);
+
+/* vmx_shadow_vmcs.c */
+void vmx_svmcs_probe(void);
+int vmx_svmcs_setup(struct hv *hv, struct vmx_nested *n);
+void vmx_svmcs_switch(struct vmx_cpu *vc, u64 ptr);
+void vmx_svmcs_entry(struct vmx_cpu *vc);
+void vmx_svmcs_exit(struct vmx_cpu *vc);
 
 /* vmx_nested_entry.c */
 bool vmx_nested_vmentry(struct vmx_cpu *vc, bool launch);

@@ -135,6 +135,7 @@ bool __hv_host vmx_nested_vmentry(struct vmx_cpu *vc, bool launch)
 		vmx_nested_fail(c, vc, VMXERR_ENTRY_BAD_CONTROLS);
 		return false;
 	}
+	vmx_svmcs_entry(vc);
 	pin = v12(n, PIN_BASED_VM_EXEC_CONTROL);
 	proc = v12(n, CPU_BASED_VM_EXEC_CONTROL);
 	proc2 = proc & CPU_BASED_ACTIVATE_SECONDARY_CONTROLS ? v12(n, SECONDARY_VM_EXEC_CONTROL) : 0;
