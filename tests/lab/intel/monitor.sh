@@ -5,8 +5,9 @@
 # refused through the DPL-0 gate and the #GP exit; SYSCALL outside 64-bit
 # mode is #UD on Intel CPUs (SIGILL), with or without Hyper-box; SYSENTER
 # is refused through the VMCALL stub behind L1's SYSENTER_EIP (also with
-# TF set, whose trap is taken at the stub), checked before kvm_intel runs
-# a guest (see the note after the replays).  Last, in the same boot:
+# TF set, whose trap is taken at the stub), before kvm_intel runs a guest
+# and again on each CPU after its guests ran (an exit from L2 reloads L1's
+# SYSENTER_EIP from VMCS12's host state).  Last, in the same boot:
 # unload (the gate is DPL 3 again, SYSENTER reaches the kernel) and
 # log-only mode (int 0x80 and SYSENTER logged and delivered).
 #   1. no false kills: a setuid-root program, su-like changes by root, a busy
@@ -35,8 +36,6 @@ out=$($A/hb-sysenter tf); rc=$?
 check "control: SYSENTER with TF: the call runs, then SIGTRAP in user space" sh -c \
 	"test $rc = 133 && echo '$out' | grep -q alive"
 insmod $M/hyperbox.ko allow_unload=1 || { echo "FAIL: insmod hyperbox"; exit 1; }
-# Before kvm_intel runs a guest: an exit from L2 reloads L1's SYSENTER_EIP
-# from VMCS12 (vmx_nested) and does not yet put the stub back.
 out=$($A/hb-sysenter); rc=$?
 check "VT-x: static 32-bit SYSENTER program killed (SIGSEGV)" test $rc = 139
 check "... before its first system call" test -z "$out"
@@ -48,9 +47,12 @@ check "... and the kernel saw no single-step trap of its own" sh -c '! dmesg | g
 . /alcatraz/tests/monitor/replays.sh
 $A/hb-syscall32; rc=$?
 check "VT-x: 32-bit SYSCALL is still #UD (SIGILL)" test $rc = 132
-# Not a check yet: on a CPU where a KVM guest ran, L1's SYSENTER_EIP is
-# VMCS12's host value until load_l1_host_state() asks vmx_mon_l1_sysenter_eip().
-$A/hb-sysenter > /dev/null; echo "note: SYSENTER after KVM guests ran: exit status $?"
+# After KVM guests ran: L1's SYSENTER_EIP came back from VMCS12's host state.
+for mask in 1 2; do
+	out=$(taskset $mask $A/hb-sysenter); rc=$?
+	check "VT-x: SYSENTER after KVM guests ran, CPU mask $mask: killed (SIGSEGV)" \
+		sh -c "test $rc = 139 && test -z '$out'"
+done
 
 sleep 1		# the log drain runs every 100 ms
 dmesg | grep -E "hyperbox: monitor|hb_montest"
