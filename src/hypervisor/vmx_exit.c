@@ -25,7 +25,8 @@ const char *const vmx_exit_names[VMX_X_NR + 1] = {
 	[VMX_X_INVVPID] = "invvpid", [VMX_X_TRIPLE_FAULT] = "triple_fault", [VMX_X_OTHER] = "other",
 	[VMX_X_L2_REFLECTED] = "l2_reflected", [VMX_X_L2_EPT] = "l2_ept_violation",
 	[VMX_X_L2_INTR] = "l2_ext_intr", [VMX_X_L2_NMI] = "l2_nmi", [VMX_X_L2_MSR] = "l2_msr_kept",
-	[VMX_X_L2_ENTRY_FAIL] = "l2_entry_failed", [VMX_X_HOST_NMI] = "nmi_held_for_l1",
+	[VMX_X_L2_ENTRY_FAIL] = "l2_entry_failed", [VMX_X_L2_EXC_KEPT] = "l2_exception_kept",
+	[VMX_X_HOST_NMI] = "nmi_held_for_l1",
 	[VMX_X_EXCEPTION] = "exception", [VMX_X_DR] = "dr_access",
 };
 

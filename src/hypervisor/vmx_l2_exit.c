@@ -182,6 +182,46 @@ static bool __hv_host l1_wants_msr(struct vmx_cpu *vc, u32 msr, bool write)
 	return byte & (1 << (msr % 8));
 }
 
+/*
+ * A #DB or #AC that only Hyper-box intercepts (VMX_L2_FORCED_EXC): L2
+ * gets it as the CPU would have delivered it.  A #DB exit leaves DR6 alone
+ * and reports B0-3, BD, BS (and RTM, active low in DR6) in the
+ * qualification: they go into L2's DR6, which is the real register while
+ * L2 runs, and a general-detect #DB clears DR7.GD as its delivery would.
+ * An exception met while another event was being delivered: that event
+ * is delivered again instead, and the exception recurs if it is a fault.
+ * Returns false when L1 asked for the exception (it gets the exit).
+ */
+static bool __hv_host forced_exception(struct vmx_cpu *vc, u64 q)
+{
+	struct vmx_nested *n = vc->n;
+	u32 intr = vmcs_read(VM_EXIT_INTR_INFO), vec = intr & INTR_INFO_VECTOR_MASK;
+	u64 dr6;
+
+	if ((intr & INTR_INFO_INTR_TYPE_MASK) != INTR_TYPE_HARD_EXCEPTION ||
+	    !(VMX_L2_FORCED_EXC & (1U << vec)) || (v12(n, EXCEPTION_BITMAP) & (1U << vec)))
+		return false;
+	vc->hv.stats->exits[VMX_X_L2_EXC_KEPT]++;
+	/* Bit 12 of the exit's interruption information: the exception hit an IRET that unblocked NMIs. */
+	requeue_event(intr);
+	if (vmcs_read(IDT_VECTORING_INFO_FIELD) & VECTORING_INFO_VALID_MASK)
+		return true;
+	if (vec == 1) {
+		asm volatile("mov %%db6, %0" : "=r"(dr6));
+		dr6 = (dr6 & ~0xfULL) | 0xffff0ff0ULL | (q & 0x600f);
+		if (q & (1ULL << 16))
+			dr6 &= ~(1ULL << 16);
+		asm volatile("mov %0, %%db6" : : "r"(dr6));
+		if (q & (1ULL << 13))
+			vmcs_write(GUEST_DR7, vmcs_read(GUEST_DR7) & ~(1ULL << 13));
+	}
+	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, intr & ~INTR_INFO_UNBLOCK_NMI);
+	if (intr & INTR_INFO_DELIVER_CODE_MASK)
+		vmcs_write(VM_ENTRY_EXCEPTION_ERROR_CODE, vmcs_read(VM_EXIT_INTR_ERROR_CODE));
+	vmcs_write(VM_ENTRY_INSTRUCTION_LEN, 0);
+	return true;
+}
+
 /* Every VM exit while VMCS02 is current.  Hyper-box's own exits stay here; the rest go to L1. */
 void __hv_host vmx_nested_l2_exit(struct vmx_cpu *vc, u32 reason)
 {
@@ -232,6 +272,8 @@ void __hv_host vmx_nested_l2_exit(struct vmx_cpu *vc, u32 reason)
 	case EXIT_REASON_EXCEPTION_NMI:
 		if ((vmcs_read(VM_EXIT_INTR_INFO) & INTR_INFO_INTR_TYPE_MASK) == INTR_TYPE_NMI_INTR)
 			c->stats->exits[VMX_X_L2_NMI]++;
+		else if (forced_exception(vc, q))
+			return;
 		reflect(vc, reason, q, gpa);
 		return;
 	case EXIT_REASON_EXTERNAL_INTERRUPT:

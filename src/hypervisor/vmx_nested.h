@@ -31,6 +31,8 @@
 #define EPT_ADDR	0x000ffffffffff000ULL
 #define EPT_MT_IPAT	0x78ULL		/* leaf memory type (5:3) and ignore-PAT (6) */
 #define VMX_VPID_L2	2
+/* Exceptions VMCS02 always intercepts, whatever L1 asks (delivery loops). */
+#define VMX_L2_FORCED_EXC	((1U << 1) | (1U << 17))
 #define SHADOW_POOL	256		/* shadow EPT pages per CPU (root apart) */
 
 /* VMCS12 in L1 memory: a header (revision at 0, launch state at 8), then the fields (vmcs12.c). */

@@ -50,6 +50,12 @@ static void __hv_host vmcs02_controls(struct vmx_cpu *vc)
 
 	for (i = 0; i < ARRAY_SIZE(vmcs12_ctl_fields); i++)
 		vmcs_write(vmcs12_ctl_fields[i], v12(n, vmcs12_ctl_fields[i]));
+	/*
+	 * #DB and #AC can recur in their own delivery without a VM exit (a
+	 * CPU hang: CVE-2015-5307, CVE-2015-8104): they always exit, and go
+	 * back to L2 when L1 did not ask for them (vmx_l2_exit.c).
+	 */
+	vmcs_write(EXCEPTION_BITMAP, v12(n, EXCEPTION_BITMAP) | VMX_L2_FORCED_EXC);
 	/* Physical interrupts and NMIs always leave L2 (they are L1's or the host's). */
 	vmcs_write(PIN_BASED_VM_EXEC_CONTROL,
 		   pin | PIN_BASED_EXT_INTR_MASK | PIN_BASED_NMI_EXITING | (u32)vmx_caps.pin_raw);

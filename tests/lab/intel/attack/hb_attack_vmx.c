@@ -132,19 +132,17 @@ static u64 tr_base(void)
 }
 
 /*
- * A real-mode L2 at guest-physical 0: "mov al, [0x1000]; hlt; mov al,
- * [0x2000]; hlt".  pages: PML4, PDPT, PD, PT, code, data.  Returns the exit
- * reason of the second run, or -1 with the reason written to why.
+ * The current VMCS for a real-mode L2 (unrestricted guest) starting at
+ * rip, with the EPT pages: PML4, PDPT, PD, PT, code (GPA 0), data
+ * (GPA 0x1000), HLT exiting and no exception intercepted.
  */
-static long fill_replay(u64 vmcs_pa, u64 *p[6], unsigned long hidden, const char **why)
+static void l2_setup(u64 *p[6], u64 rip)
 {
-	static const u8 code[] = { 0xa0, 0x00, 0x10, 0xf4, 0xa0, 0x00, 0x20, 0xf4 };
 	struct desc_ptr gdt, idt;
 	bool tr = rdmsrl_safe(MSR_IA32_VMX_BASIC, &(u64){0}) == 0 &&
 		  (({ u64 b; rdmsrl(MSR_IA32_VMX_BASIC, b); b; }) & (1ULL << 55));
 	u64 cr0f0, cr0f1, cr4f0, cr4f1, v;
 
-	memcpy(p[4], code, sizeof(code));
 	p[0][0] = __pa(p[1]) | EPT_RWX;
 	p[1][0] = __pa(p[2]) | EPT_RWX;
 	p[2][0] = __pa(p[3]) | EPT_RWX;
@@ -185,7 +183,7 @@ static long fill_replay(u64 vmcs_pa, u64 *p[6], unsigned long hidden, const char
 	vmx_write(GUEST_DR7, 0x400);
 	vmx_write(GUEST_IA32_DEBUGCTL, 0);
 	vmx_write(GUEST_RSP, 0x800);
-	vmx_write(GUEST_RIP, 0);
+	vmx_write(GUEST_RIP, rip);
 	vmx_write(GUEST_RFLAGS, 2);
 	for (v = 0; v < 6; v++) {	/* ES, CS, SS, DS, FS, GS */
 		vmx_write(GUEST_ES_SELECTOR + 2 * v, 0);
@@ -231,7 +229,19 @@ static long fill_replay(u64 vmcs_pa, u64 *p[6], unsigned long hidden, const char
 	vmx_write(HOST_IA32_SYSENTER_ESP, v);
 	rdmsrl(MSR_IA32_SYSENTER_EIP, v);
 	vmx_write(HOST_IA32_SYSENTER_EIP, v);
+}
 
+/*
+ * A real-mode L2 at guest-physical 0: "mov al, [0x1000]; hlt; mov al,
+ * [0x2000]; hlt".  Returns the exit reason of the second run, or -1 with
+ * the reason written to why.
+ */
+static long fill_replay(u64 *p[6], unsigned long hidden, const char **why)
+{
+	static const u8 code[] = { 0xa0, 0x00, 0x10, 0xf4, 0xa0, 0x00, 0x20, 0xf4 };
+
+	memcpy(p[4], code, sizeof(code));
+	l2_setup(p, 0);
 	if (l2_enter(0)) {
 		*why = "VMLAUNCH of the benign EPT failed";
 		R("  VM-instruction error %llu", vmx_read(VM_INSTRUCTION_ERROR));
@@ -252,14 +262,83 @@ static long fill_replay(u64 vmcs_pa, u64 *p[6], unsigned long hidden, const char
 	return vmx_read(VM_EXIT_REASON);
 }
 
+/*
+ * L2's own single-step #DB, which L2's VMCS does not intercept: a
+ * real-mode L2 sets TF, its #DB handler stores DR6 at 0x1000 and halts.
+ * On a CPU the #DB goes straight to L2; Hyper-box intercepts #DB for every
+ * L2 (delivery loops) and must hand it back the same: the handler runs,
+ * DR6.BS is set, the frame's IP is the instruction after the traced one.
+ * Returns 0 when it did, -1 with why.
+ */
+static int db_replay(u64 *p[6], const char **why)
+{
+	static const u8 code[] = {
+		0x9c,			/* 0x100 pushf */
+		0x58,			/*       pop ax */
+		0x80, 0xcc, 0x01,	/*       or ah, 1 (TF) */
+		0x50,			/*       push ax */
+		0x9d,			/*       popf */
+		0x90,			/* 0x107 nop: traced, #DB after it */
+		0xf4,			/* 0x108 hlt (not reached) */
+	};
+	static const u8 handler[] = {
+		0x0f, 0x21, 0xf0,		/* 0x200 mov eax, dr6 */
+		0x66, 0xa3, 0x00, 0x10,		/*       mov [0x1000], eax */
+		0xf4,				/*       hlt */
+	};
+	u8 *mem = (u8 *)p[4];
+	u32 dr6;
+	u16 ip;
+	int i;
+
+	memset(mem, 0, PAGE_SIZE);
+	memset(p[5], 0, PAGE_SIZE);
+	memcpy(mem + 0x100, code, sizeof(code));
+	memcpy(mem + 0x200, handler, sizeof(handler));
+	*(u32 *)(mem + 4) = 0x200;		/* IVT vector 1: 0000:0200 */
+	l2_setup(p, 0x100);
+	if (l2_enter(0)) {
+		*why = "VMLAUNCH failed";
+		return -1;
+	}
+	/*
+	 * An interrupt that arrives while L2 runs is an external-interrupt exit
+	 * (Bochs had one pending at the handler's first instruction): let the
+	 * kernel take it, on this CPU, and go on.
+	 */
+	for (i = 0; i < 100 && (vmx_read(VM_EXIT_REASON) & 0xffff) == EXIT_REASON_EXTERNAL_INTERRUPT; i++) {
+		preempt_disable();
+		local_irq_enable();
+		local_irq_disable();
+		preempt_enable();
+		if (l2_enter(1)) {
+			*why = "VMRESUME failed";
+			return -1;
+		}
+	}
+	dr6 = *(u32 *)p[5];
+	ip = *(u16 *)(mem + 0x800 - 6);		/* the #DB frame: IP, CS, FLAGS */
+	R("  exit reason %llu at rip %#llx, DR6 %#x, #DB frame IP %#x",
+	  vmx_read(VM_EXIT_REASON), vmx_read(GUEST_RIP), dr6, ip);
+	if ((vmx_read(VM_EXIT_REASON) & 0xffff) != EXIT_REASON_HLT || vmx_read(GUEST_RIP) != 0x207) {
+		*why = "L2 did not halt in its #DB handler";
+		return -1;
+	}
+	if (!(dr6 & (1U << 14)) || ip != 0x108) {
+		*why = "the handler saw no single-step in DR6, or the wrong IP";
+		return -1;
+	}
+	return 0;
+}
+
 static void replays(void)
 {
-	u64 basic, vmxon_pa, vmcs_pa, pml4_pa, bad;
-	u64 *pages[12];
+	u64 basic, vmxon_pa, vmcs_pa, vmcs2_pa, pml4_pa, bad;
+	u64 *pages[13];
 	long f;
 	int i;
 
-	for (i = 0; i < 12; i++) {
+	for (i = 0; i < 13; i++) {
 		pages[i] = (u64 *)get_zeroed_page(GFP_KERNEL);
 		if (!pages[i]) {
 			R("SKIP all (no memory)");
@@ -269,8 +348,10 @@ static void replays(void)
 	rdmsrl(MSR_IA32_VMX_BASIC, basic);
 	*(u32 *)pages[0] = (u32)basic & 0x7fffffff;
 	*(u32 *)pages[1] = (u32)basic & 0x7fffffff;
+	*(u32 *)pages[12] = (u32)basic & 0x7fffffff;
 	vmxon_pa = __pa(pages[0]);
 	vmcs_pa = __pa(pages[1]);
+	vmcs2_pa = __pa(pages[12]);
 
 	/* misuse 1: VMXON with CR4.VMXE clear is #UD */
 	f = vmx_insn_m64(0, &vmxon_pa);
@@ -313,6 +394,20 @@ static void replays(void)
 		  vmx_read(VM_INSTRUCTION_ERROR) == 5 ? "OK" : "WRONG",
 		  fl == X86_EFLAGS_ZF ? "VMfailValid" : "other", vmx_read(VM_INSTRUCTION_ERROR));
 	}
+	/* L2's own #DB, on a second VMCS; the first stays current and clear */
+	if (!vmx_insn_m64(2, &vmcs2_pa) && !vmx_insn_m64(1, &vmcs2_pa)) {
+		const char *why = "";
+
+		if (db_replay(&pages[6], &why))
+			R("WRONG l2_own_db: %s", why);
+		else
+			R("OK l2_own_db: L2's single-step #DB reached its own handler");
+		vmx_insn_m64(2, &vmcs2_pa);
+		if (vmx_insn_m64(1, &vmcs_pa))
+			goto vmxoff;
+	} else {
+		R("WRONG l2_own_db: VMCLEAR/VMPTRLD of a second VMCS failed");
+	}
 	/* attack: an EPT whose only leaf maps L2 page 0 to Hyper-box memory */
 	if (!hidden_pa) {
 		R("SKIP nested_map_hidden (no hidden_pa given)");
@@ -334,7 +429,7 @@ static void replays(void)
 	/* attack: the EPT changed after the check, L2 reads Hyper-box memory through it */
 	if (!vmx_insn_m64(1, &vmcs_pa)) {
 		const char *why = "";
-		long r = fill_replay(vmcs_pa, &pages[6], hidden_pa, &why);
+		long r = fill_replay(&pages[6], hidden_pa, &why);
 
 		if (r < 0)
 			R("SKIP nested_fill_hidden (%s)", why);
@@ -350,7 +445,7 @@ off:
 	cr4_clear_bits(X86_CR4_VMXE);
 	local_irq_enable();
 out:
-	for (i = 0; i < 12; i++)
+	for (i = 0; i < 13; i++)
 		if (pages[i])
 			free_page((unsigned long)pages[i]);
 }
