@@ -140,7 +140,6 @@ static int vmx_probe(void)
 		pr_err(HV_NAME ": refusing to load: VMX cannot turn CR3 exiting off\n");
 		return -ENODEV;
 	}
-	vmx_caps.shadow_vmcs = false;	/* L1's VMCS is emulated: no shadowing offered yet */
 	/* The monitor's breakpoints live in GUEST_DR7: without loading it at entry, run without them. */
 	if (hv_mon_mode_param != HV_MON_OFF && !(vmx_caps.entry & VM_ENTRY_LOAD_DEBUG_CONTROLS)) {
 		pr_warn(HV_NAME ": monitor: VMX cannot load DR7 at VM entry; running with the monitor off\n");

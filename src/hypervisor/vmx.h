@@ -73,7 +73,7 @@ struct vmx_caps {
 	u64 pin_raw, proc_raw, proc2_raw, exit_raw, entry_raw;
 	u64 ept_vpid;
 	u64 cr0_fixed0, cr0_fixed1, cr4_fixed0, cr4_fixed1;
-	bool vpid, invvpid_all, shadow_vmcs;
+	bool vpid, invvpid_all;
 };
 extern struct vmx_caps vmx_caps;
 
