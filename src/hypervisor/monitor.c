@@ -503,6 +503,38 @@ u64 __hv_host hv_mon_bp_addr(const struct hv *hv, int idx)
 	return hv->mon ? hv->mon->bp[idx] : 0;
 }
 
+u64 __hv_host hv_mon_dr7(const struct hv *hv)
+{
+	u64 v = HV_DR7_FIXED;
+	int i;
+
+	for (i = 0; i < HV_BP_NR; i++)
+		if (hv_mon_bp_addr(hv, i))
+			v |= 1ULL << (i * 2);	/* Ln: local enable, execute, length 1 */
+	return v;
+}
+
+void __hv_host hv_mon_load_bps(const struct hv *hv)
+{
+	HV_DR_SET(0, hv_mon_bp_addr(hv, 0));
+	HV_DR_SET(1, hv_mon_bp_addr(hv, 1));
+	HV_DR_SET(2, hv_mon_bp_addr(hv, 2));
+	HV_DR_SET(3, hv_mon_bp_addr(hv, 3));
+}
+
+void hv_mon_take_drs(struct hv_cpu *c)
+{
+	u64 *vdr = hv_mon_vdr(c, 0);
+
+	/* L1 keeps what it had, virtually. */
+	HV_DR_GET(0, vdr[0]);
+	HV_DR_GET(1, vdr[1]);
+	HV_DR_GET(2, vdr[2]);
+	HV_DR_GET(3, vdr[3]);
+	HV_DR_GET(7, *hv_mon_vdr(c, 7));
+	hv_mon_load_bps(c->hv);
+}
+
 bool hv_mon_int80_enabled(const struct hv *hv)
 {
 	return hv->mon && hv->mon->compat32;

@@ -67,8 +67,22 @@ extern int hv_mon_mode_param;
 extern bool hv_mon_compat32_param;
 extern unsigned int hv_mon_watch_param;
 
+/*
+ * The debug registers, raw: the paravirt wrappers are L1 code paths, and
+ * QEMU needs the real instruction.  DR7 with nothing enabled reads 0x400.
+ */
+#define HV_DR_GET(n, v)	asm volatile("mov %%db" #n ", %0" : "=r"(v))
+#define HV_DR_SET(n, v)	asm volatile("mov %0, %%db" #n : : "r"((u64)(v)))
+#define HV_DR7_FIXED	0x400ULL
+
 /* monitor.c: host side, called by the vendor's exit handlers */
 u64 hv_mon_bp_addr(const struct hv *hv, int idx);
+/* DR7 that arms the watched breakpoints (local, execute, length 1). */
+u64 hv_mon_dr7(const struct hv *hv);
+/* DR0-3 = the watched addresses. */
+void hv_mon_load_bps(const struct hv *hv);
+/* At launch, on the CPU: L1's DR0-3 and DR7 into its virtual copy, then the breakpoints into DR0-3. */
+void hv_mon_take_drs(struct hv_cpu *c);
 bool hv_mon_int80_enabled(const struct hv *hv);
 /* A breakpoint of ours hit: 0 = RIP set by the monitor, 1 = resume with RF. */
 int hv_mon_breakpoint(struct hv_cpu *c, int idx);

@@ -19,30 +19,13 @@
 #include "svm.h"
 #include "monitor.h"
 
-#define DR7_FIXED	0x400ULL
 #define DR6_CLEAR	0xffff0ff0ULL
-
-/* Raw MOVs: the paravirt wrappers are L1 code paths, and QEMU needs the real instruction. */
-#define DR_GET(n, v)	asm volatile("mov %%db" #n ", %0" : "=r"(v))
-#define DR_SET(n, v)	asm volatile("mov %0, %%db" #n : : "r"((u64)(v)))
-
-static u64 svm_mon_dr7(const struct hv *hv)
-{
-	u64 v = DR7_FIXED;
-	int i;
-
-	for (i = 0; i < HV_BP_NR; i++)
-		if (hv_mon_bp_addr(hv, i))
-			v |= 1ULL << (i * 2);	/* Ln: local enable, execute, length 1 */
-	return v;
-}
 
 /* On the CPU, IRQs off, just before the first VMRUN (svm_launch). */
 void svm_mon_vmcb_setup(struct svm_cpu *sc)
 {
 	struct hv *hv = sc->hv.hv;
 	struct vmcb *v = sc->vmcb01;
-	u64 *vdr;
 	int i;
 
 	if (!hv->mon)
@@ -58,26 +41,16 @@ void svm_mon_vmcb_setup(struct svm_cpu *sc)
 		svm_set_intercept(v, INTERCEPT_INTn);
 		v->save.cstar = hv_mon_cstar(hv, true);	/* pinned from here on (pin_msrs) */
 	}
-	/* L1 keeps what it had, virtually. */
-	vdr = hv_mon_vdr(&sc->hv, 0);
-	DR_GET(0, vdr[0]);
-	DR_GET(1, vdr[1]);
-	DR_GET(2, vdr[2]);
-	DR_GET(3, vdr[3]);
-	DR_GET(7, *hv_mon_vdr(&sc->hv, 7));
-	DR_SET(0, hv_mon_bp_addr(hv, 0));
-	DR_SET(1, hv_mon_bp_addr(hv, 1));
-	DR_SET(2, hv_mon_bp_addr(hv, 2));
-	DR_SET(3, hv_mon_bp_addr(hv, 3));
-	v->save.dr7 = svm_mon_dr7(hv);
+	hv_mon_take_drs(&sc->hv);
+	v->save.dr7 = hv_mon_dr7(hv);
 	v->save.dr6 = DR6_CLEAR;
-	DR_SET(7, svm_mon_dr7(hv));
+	HV_DR_SET(7, hv_mon_dr7(hv));
 }
 
 /* The first VMRUN was refused: the kernel runs on bare metal again. */
 void svm_mon_launch_failed(void)
 {
-	DR_SET(7, DR7_FIXED);
+	HV_DR_SET(7, HV_DR7_FIXED);
 }
 
 /* Host, leaving Ring -1 on this CPU. */
@@ -85,7 +58,7 @@ void __hv_host svm_mon_leave(struct svm_cpu *sc)
 {
 	if (!sc->hv.hv->mon)
 		return;
-	DR_SET(7, DR7_FIXED);
+	HV_DR_SET(7, HV_DR7_FIXED);
 	/* .Lleave VMLOADs vmcb01: the bare-metal kernel gets its own 32-bit entry back. */
 	sc->vmcb01->save.cstar = hv_mon_cstar(sc->hv.hv, false);
 }

@@ -38,7 +38,6 @@
 #include "vmx.h"
 #include "monitor.h"
 
-#define DR7_FIXED	0x400ULL
 /* DR7 bits L1 cannot keep: GD (the host decodes MOV DR itself), and reserved 12, 14, 15. */
 #define DR7_DROPPED	((1ULL << 12) | (1ULL << 13) | (1ULL << 14) | (1ULL << 15))
 #define DR6_FIXED	0xffff0ff0ULL
@@ -59,36 +58,14 @@
 /* The type byte of IDT gate 0x80, through the direct map; the same IDT on every CPU. */
 static u8 *vmx_mon_gate80;
 
-#define DR_GET(n, v)	asm volatile("mov %%db" #n ", %0" : "=r"(v))
-#define DR_SET(n, v)	asm volatile("mov %0, %%db" #n : : "r"((u64)(v)))
-
-static u64 __hv_host vmx_mon_dr7(const struct hv *hv)
-{
-	u64 v = DR7_FIXED;
-	int i;
-
-	for (i = 0; i < HV_BP_NR; i++)
-		if (hv_mon_bp_addr(hv, i))
-			v |= 1ULL << (i * 2);	/* Ln: local enable, execute, length 1 */
-	return v;
-}
-
-static void __hv_host vmx_mon_load_bps(const struct hv *hv)
-{
-	DR_SET(0, hv_mon_bp_addr(hv, 0));
-	DR_SET(1, hv_mon_bp_addr(hv, 1));
-	DR_SET(2, hv_mon_bp_addr(hv, 2));
-	DR_SET(3, hv_mon_bp_addr(hv, 3));
-}
-
 static void __hv_host vmx_mon_load_vdr(struct hv_cpu *c)
 {
 	u64 *vdr = hv_mon_vdr(c, 0);
 
-	DR_SET(0, vdr[0]);
-	DR_SET(1, vdr[1]);
-	DR_SET(2, vdr[2]);
-	DR_SET(3, vdr[3]);
+	HV_DR_SET(0, vdr[0]);
+	HV_DR_SET(1, vdr[1]);
+	HV_DR_SET(2, vdr[2]);
+	HV_DR_SET(3, vdr[3]);
 }
 
 /*
@@ -117,22 +94,14 @@ static void __hv_host vmx_mon_gate_write(u8 from, u8 to)
 void vmx_mon_vmcs_setup(struct vmx_cpu *vc)
 {
 	struct hv *hv = vc->hv.hv;
-	u64 *vdr;
 
 	if (!hv->mon)
 		return;
 	vmcs_write(CPU_BASED_VM_EXEC_CONTROL,
 		   vmcs_read(CPU_BASED_VM_EXEC_CONTROL) | CPU_BASED_MOV_DR_EXITING);
 	vmcs_write(EXCEPTION_BITMAP, vmcs_read(EXCEPTION_BITMAP) | (1U << X86_TRAP_DB));
-	/* L1 keeps what it had, virtually. */
-	vdr = hv_mon_vdr(&vc->hv, 0);
-	DR_GET(0, vdr[0]);
-	DR_GET(1, vdr[1]);
-	DR_GET(2, vdr[2]);
-	DR_GET(3, vdr[3]);
-	DR_GET(7, *hv_mon_vdr(&vc->hv, 7));
-	vmx_mon_load_bps(hv);
-	vmcs_write(GUEST_DR7, vmx_mon_dr7(hv));
+	hv_mon_take_drs(&vc->hv);
+	vmcs_write(GUEST_DR7, hv_mon_dr7(hv));
 	if (hv_mon_int80_enabled(hv)) {
 		struct desc_ptr idt;
 
@@ -162,7 +131,7 @@ void __hv_host vmx_mon_leave(struct vmx_cpu *vc)
 	if (!vc->hv.hv->mon)
 		return;
 	vmx_mon_load_vdr(&vc->hv);
-	DR_SET(7, *hv_mon_vdr(&vc->hv, 7));
+	HV_DR_SET(7, *hv_mon_vdr(&vc->hv, 7));
 	/* The first CPU to leave gives int 0x80 back to everyone: unload leaves them all. */
 	vmx_mon_gate_write(GATE_DPL0, GATE_DPL3);
 }
@@ -184,7 +153,7 @@ void __hv_host vmx_mon_l2_enter(struct vmx_cpu *vc)
 void __hv_host vmx_mon_l2_refused(struct vmx_cpu *vc)
 {
 	if (vc->hv.hv->mon)
-		vmx_mon_load_bps(vc->hv.hv);
+		hv_mon_load_bps(vc->hv.hv);
 }
 
 u64 __hv_host vmx_mon_l1_dr7(struct vmx_cpu *vc)
@@ -193,15 +162,15 @@ u64 __hv_host vmx_mon_l1_dr7(struct vmx_cpu *vc)
 	u64 *vdr;
 
 	if (!c->hv->mon)
-		return DR7_FIXED;
+		return HV_DR7_FIXED;
 	vdr = hv_mon_vdr(c, 0);
-	DR_GET(0, vdr[0]);
-	DR_GET(1, vdr[1]);
-	DR_GET(2, vdr[2]);
-	DR_GET(3, vdr[3]);
-	*hv_mon_vdr(c, 7) = DR7_FIXED;
-	vmx_mon_load_bps(c->hv);
-	return vmx_mon_dr7(c->hv);
+	HV_DR_GET(0, vdr[0]);
+	HV_DR_GET(1, vdr[1]);
+	HV_DR_GET(2, vdr[2]);
+	HV_DR_GET(3, vdr[3]);
+	*hv_mon_vdr(c, 7) = HV_DR7_FIXED;
+	hv_mon_load_bps(c->hv);
+	return hv_mon_dr7(c->hv);
 }
 
 /* L2's DR7 when L1 does not load one: L1's own (virtual) DR7, not the monitor's. */
@@ -432,7 +401,7 @@ int __hv_host vmx_mon_exit_dr(struct vmx_cpu *vc)
 	}
 	if (read) {
 		if (dr == 6)
-			DR_GET(6, val);
+			HV_DR_GET(6, val);
 		else
 			val = *hv_mon_vdr(c, dr);
 		hv_gpr_set(c, gpr, val);
@@ -443,9 +412,9 @@ int __hv_host vmx_mon_exit_dr(struct vmx_cpu *vc)
 			return 0;
 		}
 		if (dr == 6)
-			DR_SET(6, val);
+			HV_DR_SET(6, val);
 		else if (dr == 7)
-			*hv_mon_vdr(c, 7) = (val & ~DR7_DROPPED) | DR7_FIXED;
+			*hv_mon_vdr(c, 7) = (val & ~DR7_DROPPED) | HV_DR7_FIXED;
 		else
 			*hv_mon_vdr(c, dr) = val;
 	}

@@ -3,9 +3,8 @@
 # in its log; the guest runs unharmed under the enforcing monitor; without
 # Hyper-box the log says the VM is not protected.  Started with --no-kvm and
 # the build dir (alcatraz-run, tiny guests).  Exit 0 pass, 1 fail.
+. /alcatraz/tests/monitor/lib.sh
 R=/alcatraz/build/examples/alcatraz-run
-fail=0
-check() { d=$1; shift; if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; fail=$((fail + 1)); fi; }
 cd /alcatraz/build/tests/guests || exit 1
 
 /alcatraz/lab/load-kvm || exit 1
@@ -15,7 +14,7 @@ check "without Hyper-box: the guest runs" test $rc = 0
 check "without Hyper-box: the log says the VM is not protected" grep -q "hyperbox: not loaded: this VM is not protected" /tmp/without.err
 rmmod kvm_amd kvm irqbypass
 
-insmod /alcatraz/modules/hyperbox.ko || { echo "FAIL: insmod hyperbox"; exit 1; }
+insmod $M/hyperbox.ko || { echo "FAIL: insmod hyperbox"; exit 1; }
 /alcatraz/lab/load-kvm || exit 1
 "$R" -v --guest hello.img > /tmp/with.out 2> /tmp/with.err; rc=$?
 cat /tmp/with.err /tmp/with.out
@@ -25,7 +24,6 @@ check "... and the log says the VM is protected" grep -q "hyperbox: VM protected
 sleep 1
 dmesg | grep "hyperbox: monitor"
 check "Hyper-box registered the VMM" sh -c 'dmesg | grep -q "hyperbox: monitor: registered VMM pid [0-9]* (alcatraz-run): enforcing"'
-kills=$(awk '$1 ~ /^(spawn|exec|cred_|umh|int80|syscall32)/ { s += $2 } END { print s + 0 }' /sys/kernel/hyperbox/monitor/status)
-check "no decisions against the VMM or anything else" test "$kills" = 0
+check "no decisions against the VMM or anything else" test "$(decisions)" = 0
 echo "monitor-alcatraz: $fail failed"
 [ $fail = 0 ]

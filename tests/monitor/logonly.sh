@@ -2,12 +2,7 @@
 # Lab test: the monitor in logging-only mode (monitor=1): the same replays
 # are logged and counted but not stopped; the policy cannot be changed at
 # run time.  Started with --no-kvm.  Exit 0 pass, 1 fail.
-M=/alcatraz/modules
-A=/alcatraz/add
-T=$A/hb-montest
-fail=0
-check() { d=$1; shift; if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; fail=$((fail + 1)); fi; }
-act() { awk -v k="$1" '$1 == k { print $2 }' /sys/kernel/hyperbox/monitor/status; }
+. /alcatraz/tests/monitor/lib.sh
 
 insmod $M/hyperbox.ko monitor=1 || { echo "FAIL: insmod hyperbox monitor=1"; exit 1; }
 /alcatraz/lab/load-kvm || exit 1

@@ -1,12 +1,14 @@
 # Sourced by tests/monitor/monitor.sh (AMD-V lab) and tests/lab/intel/monitor.sh
 # (VT-x lab) once Hyper-box and KVM are loaded: the vendor-neutral part of
 # the monitor's lab test (no false kills, registration, the VMM and
-# credential replays, int 0x80).  Uses their check(), act(), $M, $A, $T.
+# credential replays, int 0x80).  Uses lib.sh's check(), act(), $M, $A, $T.
 insmod $M/hb_montest.ko || { echo "FAIL: insmod hb_montest"; exit 1; }
 check "/dev/hyperbox exists" test -c /dev/hyperbox
 check "monitor enforcing" sh -c 'grep -q "^mode enforce" /sys/kernel/hyperbox/monitor/status'
 
 echo "--- 1. no false kills"
+# (a vendor's test may have refused its 32-bit entry before: counted from here)
+kills0=$(decisions)
 cp $T /tmp/suid && chmod 4755 /tmp/suid
 check "setuid-root program run by uid 1000 finishes" $T runas 1000 /tmp/suid suid-check
 check "su-like identity changes by root finish" $T su-like
@@ -20,9 +22,7 @@ busy() {
 	done
 }
 check "busy loop (archives, shell scripts, subshells) finishes" busy
-kills=0
-for k in spawn exec cred_gain cred_path cred_tamper umh int80 syscall32; do kills=$((kills + $(act $k))); done
-check "no decisions against legitimate work" test "$kills" = 0
+check "no decisions against legitimate work" test "$(decisions)" = "$kills0"
 grep -E "^(hits_|checks)" /sys/kernel/hyperbox/monitor/status
 
 echo "--- 2. registration"
