@@ -68,28 +68,8 @@ check "user-mode leave hypercall refused, Ring -1 stays" sh -c \
 	'grep -q "^user leave hypercall: rax=-1$" /tmp/misuse.out && grep -q "^active cpus=2/2" /sys/kernel/hyperbox/state'
 
 check "hb-kvmtest: guest halted after its output" test "$(tr -d '\n' < /tmp/with/kvmtest.out)" = "hello@exit: hlt"
-for f in /tmp/without/*.status; do
-	n=$(basename "$f" .status)
-	same=yes
-	cmp -s "$f" "/tmp/with/$n.status" || same=no
-	for x in out err; do
-		# A guest stopped by its timeout (124) has printed as far as it got
-		# in that time, which depends on the machine's load: status and
-		# error only.
-		[ "$x" = out ] && [ "$(cat "$f")" = 124 ] && continue
-		[ -f "/tmp/without/$n.$x" ] && { cmp -s "/tmp/without/$n.$x" "/tmp/with/$n.$x" || same=no; }
-	done
-	if [ $same = yes ]; then
-		echo "ok: $n: same as without Hyper-box (status $(cat "$f"))"
-	else
-		echo "FAIL: $n: differs from the run without Hyper-box"
-		fail=$((fail + 1))
-		for x in status out err; do
-			echo "--- without, $x:"; cat "/tmp/without/$n.$x" 2>/dev/null
-			echo "--- with, $x:"; cat "/tmp/with/$n.$x" 2>/dev/null
-		done
-	fi
-done
+. /alcatraz/tests/lab/compare-runs.sh
+compare_runs /tmp/without /tmp/with
 [ $linux = 1 ] && check "Linux microVM printed its output" grep -q "hello from linux" /tmp/with/linux.out
 
 # NMIs while KVM runs guests (sysrq-l sends NMIs to every CPU): an NMI that

@@ -157,24 +157,8 @@ echo "on Hyper-box: guests took $(awk "BEGIN{printf \"%.2f\", $t1 - $t0}") s"
 	sh -c 'test "$(cat /tmp/with/linux.status)" = 7 && grep -q "^hello from linux$" /tmp/with/linux.out'
 check "every tiny guest has its expected status on Hyper-box" test ! -s /tmp/with/wrong
 [ -s /tmp/with/wrong ] && cat /tmp/with/wrong
-for f in /tmp/without/*.status; do
-	n=$(basename "$f" .status)
-	same=yes
-	cmp -s "$f" "/tmp/with/$n.status" || same=no
-	for x in out err; do
-		[ -f "/tmp/without/$n.$x" ] && { cmp -s "/tmp/without/$n.$x" "/tmp/with/$n.$x" || same=no; }
-	done
-	if [ $same = yes ]; then
-		echo "ok: $n: same as without Hyper-box (status $(cat "$f"))"
-	else
-		echo "FAIL: $n: differs from the run without Hyper-box"
-		fail=$((fail + 1))
-		for x in status out err; do
-			echo "--- without, $x:"; cat "/tmp/without/$n.$x" 2>/dev/null
-			echo "--- with, $x:"; cat "/tmp/with/$n.$x" 2>/dev/null
-		done
-	fi
-done
+. /alcatraz/tests/lab/compare-runs.sh
+compare_runs /tmp/without /tmp/with
 l2a=$(awk '$1 == "l2_runs" { print $2 }' /sys/kernel/hyperbox/exits)
 check "L2 entries reached Hyper-box ($l2b -> $l2a)" test "$l2a" -gt "$l2b"
 check "L2 ran on the shadow EPT (l2_ept_violation, shadow_fills > 0)" sh -c \
