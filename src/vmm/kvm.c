@@ -125,19 +125,6 @@ int kvm_setup_vm(struct vm *vm)
 			vm_log(vm, LOG_ERR, "KVM_CREATE_PIT2: %s", strerror(-ret));
 			return ret;
 		}
-		/*
-		 * PIT ticks the guest missed are dropped, not replayed.  With
-		 * reinjection a guest that fell behind (a loaded or nested
-		 * host, where each 8259 acknowledgement is a slow exit) gets
-		 * the backlog one tick after another and can spend all its
-		 * time in the timer interrupt: a Linux guest under Hyper-box
-		 * in the Bochs lab never got past its PIT phase.  Linux keeps
-		 * time with the TSC and kvmclock, not by counting ticks.
-		 */
-		struct kvm_reinject_control reinject = { .pit_reinject = 0 };
-		if (ioctl(fd, KVM_REINJECT_CONTROL, &reinject) < 0)
-			vm_log(vm, LOG_DEBUG, "KVM_REINJECT_CONTROL: %s (ticks are replayed)",
-			       strerror(errno));
 	}
 
 	struct kvm_userspace_memory_region region = {
