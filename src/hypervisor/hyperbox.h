@@ -22,6 +22,10 @@
 /* Host-side code: never traced, never probed. */
 #define __hv_host notrace __attribute__((__no_stack_protector__))
 
+/* DR6 and DR7 with no status bit and nothing enabled (their fixed-1 bits). */
+#define HV_DR6_FIXED	0xffff0ff0ULL
+#define HV_DR7_FIXED	0x400ULL
+
 struct hv;
 struct hv_cpu;
 struct hv_mon;

@@ -69,11 +69,10 @@ extern unsigned int hv_mon_watch_param;
 
 /*
  * The debug registers, raw: the paravirt wrappers are L1 code paths, and
- * QEMU needs the real instruction.  DR7 with nothing enabled reads 0x400.
+ * QEMU needs the real instruction.
  */
 #define HV_DR_GET(n, v)	asm volatile("mov %%db" #n ", %0" : "=r"(v))
 #define HV_DR_SET(n, v)	asm volatile("mov %0, %%db" #n : : "r"((u64)(v)))
-#define HV_DR7_FIXED	0x400ULL
 
 /* monitor.c: host side, called by the vendor's exit handlers */
 u64 hv_mon_bp_addr(const struct hv *hv, int idx);

@@ -19,8 +19,6 @@
 #include "svm.h"
 #include "monitor.h"
 
-#define DR6_CLEAR	0xffff0ff0ULL
-
 /* On the CPU, IRQs off, just before the first VMRUN (svm_launch). */
 void svm_mon_vmcb_setup(struct svm_cpu *sc)
 {
@@ -43,7 +41,7 @@ void svm_mon_vmcb_setup(struct svm_cpu *sc)
 	}
 	hv_mon_take_drs(&sc->hv);
 	v->save.dr7 = hv_mon_dr7(hv);
-	v->save.dr6 = DR6_CLEAR;
+	v->save.dr6 = HV_DR6_FIXED;
 	HV_DR_SET(7, hv_mon_dr7(hv));
 }
 
@@ -72,7 +70,7 @@ int __hv_host svm_mon_exit_db(struct svm_cpu *sc)
 	for (i = 0; i < HV_BP_NR && c->g.cpl == 0; i++) {
 		if (c->g.rip != hv_mon_bp_addr(c->hv, i))
 			continue;
-		v->save.dr6 = DR6_CLEAR;
+		v->save.dr6 = HV_DR6_FIXED;
 		if (hv_mon_breakpoint(c, i))
 			v->save.rflags |= X86_EFLAGS_RF;
 		return 0;

@@ -40,11 +40,6 @@
 
 /* DR7 bits L1 cannot keep: GD (the host decodes MOV DR itself), and reserved 12, 14, 15. */
 #define DR7_DROPPED	((1ULL << 12) | (1ULL << 13) | (1ULL << 14) | (1ULL << 15))
-#define DR6_FIXED	0xffff0ff0ULL
-/* Exit qualification of a #DB: B0-3, BD, BS as in DR6; bit 16 set for RTM (active low in DR6). */
-#define DBQ_BITS	0x600fULL
-#define DBQ_BS		0x4000ULL
-#define DBQ_RTM		0x10000ULL
 
 /* The IDT gate's type byte: present, DPL 3 (as Linux sets it) or DPL 0, 64-bit interrupt gate. */
 #define GATE_DPL3	0xee
@@ -263,9 +258,9 @@ static int __hv_host vmx_mon_db(struct vmx_cpu *vc, u32 info)
 	 * faulting instruction completes nothing to trap after).  Passed on:
 	 * the trap is L1's, at the kernel's entry, where Linux expects it.
 	 */
-	if ((q & DBQ_BS) && vmx_mon_sysenter_stub(vc) > 0)
+	if ((q & VMX_DBQ_BS) && vmx_mon_sysenter_stub(vc) > 0)
 		return 0;
-	for (i = 0; i < HV_BP_NR && c->g.cpl == 0 && (q & DBQ_BITS & ~0xfULL) == 0; i++) {
+	for (i = 0; i < HV_BP_NR && c->g.cpl == 0 && (q & VMX_DBQ_BITS & ~0xfULL) == 0; i++) {
 		if (c->g.rip != hv_mon_bp_addr(c->hv, i))
 			continue;
 		if (hv_mon_breakpoint(c, i))
@@ -278,9 +273,9 @@ static int __hv_host vmx_mon_db(struct vmx_cpu *vc, u32 info)
 	 * what the CPU would have.  Instruction breakpoints are never L1's
 	 * (its DR0-3 are virtual), so B0-3 are not passed on.
 	 */
-	dr6 = DR6_FIXED | (q & DBQ_BITS & ~0xfULL);
-	if (q & DBQ_RTM)
-		dr6 &= ~DBQ_RTM;
+	dr6 = HV_DR6_FIXED | (q & VMX_DBQ_BITS & ~0xfULL);
+	if (q & VMX_DBQ_RTM)
+		dr6 &= ~VMX_DBQ_RTM;
 	asm volatile("mov %0, %%db6" : : "r"(dr6));
 	hv_mon_count_reflected(c);
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, info & (INTR_INFO_VECTOR_MASK | INTR_INFO_INTR_TYPE_MASK |

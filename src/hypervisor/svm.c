@@ -175,8 +175,8 @@ static void svm_fill_vmcb(struct svm_cpu *sc)
 	v->save.cr2 = native_read_cr2();
 	v->save.cr3 = __native_read_cr3();
 	v->save.cr4 = native_read_cr4();
-	v->save.dr6 = 0xffff0ff0;
-	v->save.dr7 = 0x400;
+	v->save.dr6 = HV_DR6_FIXED;
+	v->save.dr7 = HV_DR7_FIXED;
 	v->save.g_pat = native_read_msr(MSR_IA32_CR_PAT);
 	v->save.cpl = 0;
 	v->save.rax = 0;

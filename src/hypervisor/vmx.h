@@ -16,6 +16,13 @@
 #define VMXC_CPU_SLOT	(16 * 8)
 
 #ifndef __ASSEMBLY__
+
+/* Exit qualification of a #DB: B0-3, BD, BS as in DR6; bit 16 set for RTM (active low in DR6). */
+#define VMX_DBQ_BITS	0x600fULL
+#define VMX_DBQ_BD	0x2000ULL
+#define VMX_DBQ_BS	0x4000ULL
+#define VMX_DBQ_RTM	0x10000ULL
+
 #include <asm/vmx.h>
 #include "hyperbox.h"
 

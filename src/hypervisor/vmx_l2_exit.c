@@ -208,11 +208,11 @@ static bool __hv_host forced_exception(struct vmx_cpu *vc, u64 q)
 		return true;
 	if (vec == 1) {
 		asm volatile("mov %%db6, %0" : "=r"(dr6));
-		dr6 = (dr6 & ~0xfULL) | 0xffff0ff0ULL | (q & 0x600f);
-		if (q & (1ULL << 16))
-			dr6 &= ~(1ULL << 16);
+		dr6 = (dr6 & ~0xfULL) | HV_DR6_FIXED | (q & VMX_DBQ_BITS);
+		if (q & VMX_DBQ_RTM)
+			dr6 &= ~VMX_DBQ_RTM;
 		asm volatile("mov %0, %%db6" : : "r"(dr6));
-		if (q & (1ULL << 13))
+		if (q & VMX_DBQ_BD)
 			vmcs_write(GUEST_DR7, vmcs_read(GUEST_DR7) & ~(1ULL << 13));
 	}
 	vmcs_write(VM_ENTRY_INTR_INFO_FIELD, intr & ~INTR_INFO_UNBLOCK_NMI);
