@@ -6,6 +6,9 @@
  *
  *   run-command [--cpus N] [--timeout SEC] COMMAND [ARGS...]
  *
+ * Environment: ALCATRAZ_KERNEL (the guest kernel), ALCATRAZ_CMDLINE (extra
+ * kernel parameters), ALCATRAZ_INSECURE_NO_SANDBOX (run the VMM unjailed).
+ *
  * Exit status: as alcatraz-run (the command's status, 128+n, 124, 125...).
  */
 #include <stdio.h>
@@ -50,7 +53,9 @@ int main(int argc, char **argv)
 	    (ret = alcatraz_config_set_stdio(cfg, STDIN_FILENO, STDOUT_FILENO, -1)) ||
 	    (ret = alcatraz_config_set_timeout_ms(cfg, (uint64_t)(timeout * 1000))) ||
 	    (getenv("ALCATRAZ_INSECURE_NO_SANDBOX") &&
-	     (ret = alcatraz_config_set_insecure_no_sandbox(cfg, true)))) {
+	     (ret = alcatraz_config_set_insecure_no_sandbox(cfg, true))) ||
+	    (getenv("ALCATRAZ_CMDLINE") &&
+	     (ret = alcatraz_config_set_cmdline(cfg, getenv("ALCATRAZ_CMDLINE"))))) {
 		alcatraz_config_free(cfg);
 		goto fail;
 	}

@@ -95,7 +95,7 @@ const char *pick_console(void)
 {
 	if (g.test)
 		return g.console;
-	if (has_virtio_console() && wait_for(path_exists, HVC_PATH, 2000))
+	if (has_virtio_console() && wait_for(path_exists, HVC_PATH, ANNOUNCED_WAIT_MS))
 		return HVC_PATH;
 	klog(4, "no virtio console, using /dev/console for the command");
 	return "/dev/console";

@@ -12,6 +12,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/time.h>
 #include <termios.h>
 #include <unistd.h>
 
@@ -62,10 +63,15 @@ int ctl_connect(void)
 	 * The VMM listens before the vCPUs start, so a refusal means a
 	 * transport still coming up; retry briefly rather than fail the run.
 	 */
+	/* The kernel's default is 2 s, which a slow host can exceed. */
+	struct timeval patience = { .tv_sec = ANNOUNCED_WAIT_MS / 1000 };
+
 	for (int attempt = 0; attempt < 50; attempt++) {
 		fd = socket(AF_VSOCK, SOCK_STREAM | SOCK_CLOEXEC, 0);
 		if (fd < 0)
 			return -errno;
+		if (setsockopt(fd, AF_VSOCK, SO_VM_SOCKETS_CONNECT_TIMEOUT, &patience, sizeof(patience)) < 0)
+			dbg("vsock connect timeout not set: %s", strerror(errno));
 		if (connect(fd, (struct sockaddr *)&sa, sizeof(sa)) == 0)
 			return fd;
 		err = errno;

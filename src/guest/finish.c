@@ -72,11 +72,13 @@ __attribute__((noreturn)) void finish(uint32_t kind, int32_t value, bool fallbac
 		/*
 		 * A vsock write only queues the packet for a kernel worker, and
 		 * a reboot now could stop the CPUs before it reaches the virtqueue.
-		 * The host ends the VM as soon as it has STATUS; give it a moment
-		 * to do so (or to close the connection) before rebooting anyway.
+		 * The host ends the VM as soon as it has STATUS; let it (or close
+		 * the connection) before rebooting anyway.  A reboot first would
+		 * end the VM without the status and the output still queued, so
+		 * a slow host gets the same patience as everywhere else.
 		 */
 		struct pollfd pfd = { .fd = g.ctl, .events = POLLIN | POLLRDHUP };
-		uint64_t deadline = now_ns() + 1000000000ull;
+		uint64_t deadline = now_ns() + ANNOUNCED_WAIT_MS * 1000000ull;
 		bool closed = false;
 		char sink[256];
 
@@ -88,7 +90,8 @@ __attribute__((noreturn)) void finish(uint32_t kind, int32_t value, bool fallbac
 			closed = n == 0 || (n < 0 && errno != EAGAIN && errno != EINTR);
 		}
 		if (!closed)
-			klog(4, "the host did not end the VM within 1 s of STATUS; rebooting");
+			klog(4, "the host did not end the VM within %d s of STATUS; rebooting",
+			     ANNOUNCED_WAIT_MS / 1000);
 	} else if (g.ctl >= 0) {
 		shutdown(g.ctl, SHUT_WR);
 		close(g.ctl);

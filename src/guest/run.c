@@ -90,7 +90,7 @@ void run_command(struct command *cmd, uint32_t *kind, int32_t *value)
 		}
 	}
 	if ((cmd->stdio & ALCATRAZ_CTL_STDIO_STDERR_PORT) &&
-	    find_stderr_port(stderr_port, 1000))
+	    find_stderr_port(stderr_port, ANNOUNCED_WAIT_MS))
 		port = stderr_port;
 
 	if (tty) {

@@ -20,7 +20,7 @@
 /* Leaf 0x80000001 */
 #define ECX_SVM (1u << 2)
 
-void cpuid_filter_entry(struct kvm_cpuid_entry2 *e, bool irqchip, unsigned int nr_vcpus)
+void cpuid_filter_entry(struct kvm_cpuid_entry2 *e, bool deadline_timer, unsigned int nr_vcpus)
 {
 	switch (e->function) {
 	case 1:
@@ -29,7 +29,16 @@ void cpuid_filter_entry(struct kvm_cpuid_entry2 *e, bool irqchip, unsigned int n
 		/* kvm_pvm's emulator cannot run cmpxchg16b in guest ring 0, and
 		 * no guest we run needs it; hiding it keeps Linux off that path. */
 		e->ecx &= ~ECX_CX16;
-		if (!irqchip)
+		/*
+		 * KVM never reports the TSC-deadline timer as supported, because
+		 * its LAPIC emulates it in software: the VMM says so.  Without it
+		 * Linux calibrates the LAPIC timer against PIT ticks, and where
+		 * that fails (a loaded or nested host) it runs with no per-CPU
+		 * timer at all, waiting on whatever interrupt comes next.
+		 */
+		if (deadline_timer)
+			e->ecx |= ECX_TSC_DEADLINE;
+		else
 			e->ecx &= ~ECX_TSC_DEADLINE;
 		e->ecx |= ECX_HYPERVISOR;
 		/* Logical processor count for the package. */
@@ -59,7 +68,8 @@ int cpuid_build(struct vm *vm)
 		return -ENOMEM;
 	memcpy(c, supported, sz);
 	for (uint32_t i = 0; i < c->nent; i++)
-		cpuid_filter_entry(&c->entries[i], vm->irqchip, vm->cfg.vcpus);
+		cpuid_filter_entry(&c->entries[i], vm->irqchip && kvm_host_facts()->tsc_deadline,
+				   vm->cfg.vcpus);
 	vm->cpuid = c;
 	return 0;
 }

@@ -43,6 +43,7 @@ static void facts_probe(void)
 	    ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_USER_MEMORY) <= 0 ||
 	    ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_IMMEDIATE_EXIT) <= 0)
 		goto out;
+	facts.tsc_deadline = ioctl(fd, KVM_CHECK_EXTENSION, KVM_CAP_TSC_DEADLINE_TIMER) > 0;
 	facts.vcpu_mmap_size = ioctl(fd, KVM_GET_VCPU_MMAP_SIZE, 0);
 	if (facts.vcpu_mmap_size < (int)sizeof(struct kvm_run))
 		goto out;
@@ -125,6 +126,18 @@ int kvm_setup_vm(struct vm *vm)
 			vm_log(vm, LOG_ERR, "KVM_CREATE_PIT2: %s", strerror(-ret));
 			return ret;
 		}
+		/*
+		 * PIT ticks the guest missed are dropped, not replayed.  With
+		 * reinjection a guest that fell behind (a loaded or nested host,
+		 * where each acknowledgement is a slow exit) gets the backlog one
+		 * tick after another and can spend all its time in the timer
+		 * interrupt before its local APIC timer takes over.  Linux keeps
+		 * time with the TSC and kvmclock, not by counting ticks.
+		 */
+		struct kvm_reinject_control reinject = { .pit_reinject = 0 };
+		if (ioctl(fd, KVM_REINJECT_CONTROL, &reinject) < 0)
+			vm_log(vm, LOG_DEBUG, "KVM_REINJECT_CONTROL: %s (ticks are replayed)",
+			       strerror(errno));
 	}
 
 	struct kvm_userspace_memory_region region = {

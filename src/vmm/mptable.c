@@ -75,8 +75,9 @@ int mptable_write(struct guest_mem *m, uint64_t gpa, unsigned int ncpus)
 	put32(p + 4, IOAPIC_BASE);
 	p += MPC_SMALL, entries++;
 	for (unsigned int irq = 0; irq < NR_ISA_IRQS; irq++) {
-		/* KVM wires GSI 0 (the PIT) to IOAPIC pin 2, as PCs do, so ISA
-		 * IRQ 2 (the PIC cascade) has no pin of its own. */
+		/* ISA IRQ n is IOAPIC pin n, as KVM's default GSI routing wires
+		 * them (PCs and QEMU put the PIT on pin 2; KVM does not unless
+		 * the VMM reroutes GSI 0).  IRQ 2 is the PIC cascade. */
 		if (irq == 2)
 			continue;
 		p[0] = 3;                        /* I/O interrupt */
@@ -85,7 +86,7 @@ int mptable_write(struct guest_mem *m, uint64_t gpa, unsigned int ncpus)
 		p[4] = 0;
 		p[5] = (uint8_t)irq;
 		p[6] = ioapic_id;
-		p[7] = (uint8_t)(irq == 0 ? 2 : irq);
+		p[7] = (uint8_t)irq;
 		p += MPC_SMALL, entries++;
 	}
 	p[0] = 4, p[1] = 3, p[4] = 0, p[5] = 0, p[6] = 0xff, p[7] = 0; /* LINT0: ExtINT */

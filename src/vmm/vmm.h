@@ -201,14 +201,19 @@ struct kvm_host_facts {
 	int err;                   /* 0, or why /dev/kvm is unusable */
 	int vcpu_mmap_size;
 	struct kvm_cpuid2 *cpuid;  /* KVM_GET_SUPPORTED_CPUID */
+	bool tsc_deadline;         /* the in-kernel LAPIC emulates the TSC-deadline timer */
 };
 const struct kvm_host_facts *kvm_host_facts(void);
 
 /* cpuid.c */
 int cpuid_build(struct vm *vm) __must_check;
 int cpuid_apply(struct vm *vm, struct vcpu *vcpu) __must_check;
-/* Filters one entry of KVM's supported CPUID to what this VMM provides. */
-void cpuid_filter_entry(struct kvm_cpuid_entry2 *e, bool irqchip, unsigned int nr_vcpus);
+/*
+ * Filters one entry of KVM's supported CPUID to what this VMM provides.
+ * deadline_timer: the guest has KVM's in-kernel LAPIC and KVM emulates its
+ * TSC-deadline mode (KVM_CAP_TSC_DEADLINE_TIMER).
+ */
+void cpuid_filter_entry(struct kvm_cpuid_entry2 *e, bool deadline_timer, unsigned int nr_vcpus);
 
 /* vcpu.c */
 int vcpu_create(struct vm *vm, unsigned int index) __must_check;

@@ -12,6 +12,11 @@ kvmtest=/alcatraz/add/hb-kvmtest
 fail=0
 check() { d=$1; shift; if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; fail=$((fail + 1)); fi; }
 export ALCATRAZ_KERNEL=$B/kernel/vmlinux ALCATRAZ_INIT=$B/src/guest/alcatraz-init
+# Linux guests in the lab run without KVM's paravirtual features: with them,
+# under QEMU's emulated SVM, a guest now and then deadlocked in a spinlock
+# once its timer interrupts flowed (1 boot in 12 without Hyper-box; none in
+# 12 with nopv).  See tests/lab/README.md.
+LX="--cmdline nopv"
 linux=0
 [ -f "$ALCATRAZ_KERNEL" ] && [ -x "$ALCATRAZ_INIT" ] && [ -x "$R" ] && linux=1
 
@@ -29,10 +34,10 @@ run_all() {
 	fi
 	if [ $linux = 1 ]; then
 		# The VMM jail cannot pivot_root from the lab's initramfs root (see tests/e2e).
-		timeout 300 "$R" --insecure-no-sandbox -- sh -c 'echo hello from linux; cat /proc/cpuinfo | grep -c ^processor; exit 7' \
+		timeout 300 "$R" $LX --insecure-no-sandbox -- sh -c 'echo hello from linux; cat /proc/cpuinfo | grep -c ^processor; exit 7' \
 			> "$d/linux.out" 2> "$d/linux.err" < /dev/null
 		echo $? > "$d/linux.status"
-		timeout 300 "$R" --insecure-no-sandbox --cpus 2 -- nproc > "$d/linux2.out" 2> "$d/linux2.err" < /dev/null
+		timeout 300 "$R" $LX --insecure-no-sandbox --cpus 2 -- nproc > "$d/linux2.out" 2> "$d/linux2.err" < /dev/null
 		echo $? > "$d/linux2.status"
 	fi
 }
@@ -77,7 +82,7 @@ compare_runs /tmp/without /tmp/with
 ( i=0; while [ $i -lt 25 ]; do echo l > /proc/sysrq-trigger; sleep 0.3; i=$((i + 1)); done ) > /dev/null 2>&1 &
 storm=$!
 if [ $linux = 1 ]; then
-	timeout 300 "$R" --insecure-no-sandbox --cpus 2 -- sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo loop $i; exit 3' \
+	timeout 300 "$R" $LX --insecure-no-sandbox --cpus 2 -- sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo loop $i; exit 3' \
 		> /tmp/storm.out 2>&1 < /dev/null
 	rc=$?
 	check "Linux microVM under an NMI storm (status 3, output)" test "$rc:$(cat /tmp/storm.out)" = "3:loop 20000"

@@ -173,6 +173,56 @@ START_TEST(mptable_checksums)
 }
 END_TEST
 
+/*
+ * Every ISA interrupt the table announces must reach the IOAPIC pin KVM's
+ * default GSI routing raises for it: a PIT announced on pin 2 while KVM
+ * raises pin 0 left Linux guests without a timer.
+ */
+START_TEST(mptable_irq_pins)
+{
+	struct guest_mem m;
+	const uint8_t *t, *p, *end;
+	uint16_t len, count, seen = 0;
+	bool irq0 = false;
+
+	ck_assert_int_eq(gmem_init(&m, 2 << 20), 0);
+	ck_assert_int_eq(mptable_write(&m, 0x9f000, 2), 0);
+	t = m.host + 0x9f000;
+	memcpy(&len, t + 4, 2);
+	memcpy(&count, t + 34, 2);
+	end = t + len;
+	for (p = t + 44; p < end && seen < count; seen++) {
+		if (p[0] == 0) {		/* processor: 20 bytes, the rest 8 */
+			p += 20;
+			continue;
+		}
+		if (p[0] == 3 && p[4] == 0) {	/* I/O interrupt from the ISA bus */
+			ck_assert_uint_ne(p[5], 2);	/* the cascade has no pin */
+			ck_assert_uint_eq(p[7], p[5]);
+			irq0 |= p[5] == 0;
+		}
+		p += 8;
+	}
+	ck_assert_uint_eq(seen, count);
+	ck_assert(irq0);
+	gmem_fini(&m);
+}
+END_TEST
+
+/* The TSC-deadline bit follows what KVM's LAPIC emulates, whatever KVM reported. */
+START_TEST(cpuid_deadline_timer)
+{
+	struct kvm_cpuid_entry2 e = { .function = 1 };
+
+	cpuid_filter_entry(&e, true, 1);
+	ck_assert(e.ecx & (1u << 24));
+	e.ecx = 1u << 24;
+	cpuid_filter_entry(&e, false, 1);
+	ck_assert(!(e.ecx & (1u << 24)));
+	ck_assert(e.ecx & (1u << 31));		/* hypervisor present */
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("linux_boot");
@@ -183,6 +233,8 @@ int main(void)
 	tcase_add_test(tc, bzimage_valid);
 	tcase_add_test(tc, bzimage_garbage);
 	tcase_add_test(tc, mptable_checksums);
+	tcase_add_test(tc, mptable_irq_pins);
+	tcase_add_test(tc, cpuid_deadline_timer);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
