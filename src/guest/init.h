@@ -19,9 +19,10 @@
 #define RELAY_BUF (64 * 1024)
 /*
  * How long init waits for what the VMM announced (the console, the stderr
- * port, the control connection) and for the VMM to end the VM after STATUS.  Far beyond what hardware needs: on a
- * loaded or nested host the guest's clock runs on while the VMM is slow,
- * and giving up early loses the command's output.
+ * port, the control connection) and for the VMM to end the VM after
+ * STATUS.  Far beyond what hardware needs: on a loaded or nested host the
+ * guest's clock runs on while the VMM is slow, and giving up early loses
+ * the command's output.
  */
 #define ANNOUNCED_WAIT_MS 30000
 
