@@ -66,7 +66,10 @@ enum alcatraz_exit_kind {
 	ALCATRAZ_EXIT_HALT,         /* every vCPU halted (raw guests without irqchip) */
 	ALCATRAZ_EXIT_RESET,        /* the guest asked for a reset (i8042, triple fault not included) */
 	ALCATRAZ_EXIT_SHUTDOWN,     /* the guest powered off without reporting a status */
-	ALCATRAZ_EXIT_CRASH,        /* triple fault or an unrecoverable vCPU state */
+	/* triple fault, an unrecoverable vCPU state, or a Linux guest that reset
+	 * or powered off before alcatraz-init reported the command's status (a
+	 * kernel panic reboots) */
+	ALCATRAZ_EXIT_CRASH,
 	ALCATRAZ_EXIT_TIMEOUT,      /* the configured timeout expired */
 	ALCATRAZ_EXIT_KILLED,       /* alcatraz_vm_kill() was called */
 	ALCATRAZ_EXIT_ERROR,        /* a host-side error; see error and message */
@@ -361,7 +364,8 @@ int alcatraz_default_kernel(char *buf, size_t len);
 /**
  * alcatraz_result_exit_code - a result as a shell exit status
  * The command's status; 128+n for signal n; 124 timeout; 137 killed;
- * 125 for every runtime error. HALT/SHUTDOWN/RESET give 0.
+ * 125 for every runtime error and CRASH. HALT/SHUTDOWN/RESET give 0: raw
+ * guests end that way, Linux guests only after their status (see CRASH).
  */
 int alcatraz_result_exit_code(const struct alcatraz_result *res);
 

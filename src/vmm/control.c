@@ -353,6 +353,19 @@ void control_disconnected(struct vm *vm)
 		       "guest closed the control channel without a status");
 }
 
+bool control_awaits_status(struct vm *vm)
+{
+	struct control *c = vm->control;
+	bool waiting;
+
+	if (!c)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	waiting = !c->got_status;
+	pthread_mutex_unlock(&c->lock);
+	return waiting;
+}
+
 bool control_stdin_open(struct vm *vm)
 {
 	struct control *c = vm->control;

@@ -15,6 +15,8 @@ void control_free(struct vm *vm);
 /* The guest connected / the connection closed. */
 void control_connected(struct vm *vm);
 void control_disconnected(struct vm *vm);
+/* alcatraz-init runs and has not sent STATUS yet.  Takes the channel's lock. */
+bool control_awaits_status(struct vm *vm);
 /* Bytes from the guest; a negative return is a protocol error (the VM has
  * then been ended with a runtime error). */
 int control_receive(struct vm *vm, const uint8_t *data, size_t len);

@@ -16,7 +16,7 @@ static void i8042_write(void *opaque, uint64_t offset, const void *data, uint32_
 	struct vm *vm = opaque;
 
 	if (offset == I8042_PORT_CMD - I8042_PORT_DATA && ((const uint8_t *)data)[0] == 0xfe)
-		vm_end(vm, ALCATRAZ_EXIT_RESET, 0, 0, "guest reset the machine (i8042)");
+		vm_guest_ended(vm, ALCATRAZ_EXIT_RESET, "guest reset the machine (i8042)");
 }
 
 static const struct bus_ops i8042_ops = { .read = i8042_read, .write = i8042_write };

@@ -159,10 +159,10 @@ static enum exit_action handle_system_event(struct vcpu *vcpu)
 
 	switch (vcpu->run->system_event.type) {
 	case KVM_SYSTEM_EVENT_SHUTDOWN:
-		vm_end(vm, ALCATRAZ_EXIT_SHUTDOWN, 0, 0, "guest powered off");
+		vm_guest_ended(vm, ALCATRAZ_EXIT_SHUTDOWN, "guest powered off");
 		break;
 	case KVM_SYSTEM_EVENT_RESET:
-		vm_end(vm, ALCATRAZ_EXIT_RESET, 0, 0, "guest requested a reset");
+		vm_guest_ended(vm, ALCATRAZ_EXIT_RESET, "guest requested a reset");
 		break;
 	default:
 		vcpu_dump_regs(vcpu);

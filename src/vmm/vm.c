@@ -12,6 +12,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "sandbox.h"
 #include "vmm.h"
 
@@ -55,6 +56,16 @@ void vm_end(struct vm *vm, enum alcatraz_exit_kind kind, int status, int error,
 	       alcatraz_exit_kind_name(kind), vm->result.message);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
+}
+
+void vm_guest_ended(struct vm *vm, enum alcatraz_exit_kind kind, const char *what)
+{
+	if (control_awaits_status(vm))
+		vm_end(vm, ALCATRAZ_EXIT_CRASH, 0, 0,
+		       "%s before alcatraz-init reported the command's status "
+		       "(a guest kernel panic? --serial shows its log)", what);
+	else
+		vm_end(vm, kind, 0, 0, "%s", what);
 }
 
 static void deadline_after(struct timespec *ts, uint64_t ms)

@@ -187,6 +187,13 @@ void vm_destroy(struct vm *vm);
 /* Ends the VM once (first caller wins) and stops every vCPU. */
 void vm_end(struct vm *vm, enum alcatraz_exit_kind kind, int status, int error,
 	    const char *fmt, ...) __attribute__((format(printf, 5, 6)));
+/*
+ * The guest reset or powered off (kind RESET or SHUTDOWN).  A Linux guest
+ * whose alcatraz-init has not reported the command's status yet ends as a
+ * CRASH instead: a kernel panic reboots (panic=-1), and exit 0 would hide it.
+ * Not with the control channel's lock held.
+ */
+void vm_guest_ended(struct vm *vm, enum alcatraz_exit_kind kind, const char *what);
 void vm_mark(struct vm *vm, uint64_t *milestone);
 uint64_t vmm_now_ns(void);
 

@@ -54,6 +54,16 @@ run -- sh -c 'exit 7'; expect exit-7 7 $?
 run -- sh -c 'kill -9 $$'; expect kill-9 137 $?
 run -- /no/such/command 2>$T/err; expect missing-command 127 $?
 run -- /etc 2>/dev/null; expect not-executable 126 $?
+# A guest that ends before init reports the command's status is a failure,
+# not a success: a reboot (the kernel closes the control channel first) and
+# a kernel panic (panic=-1 resets at once).  The panic: memory runs out
+# while nothing may be killed for it (oom_score_adj -1000 for all).
+run -- reboot -f 2>/dev/null; expect reboot-before-status 125 $?
+run -- sh -c 'echo -1000 > /proc/self/oom_score_adj
+	for i in 1 2 3; do dd if=/dev/zero of=/dev/null bs=60M count=1 & done; wait' 2>$T/err
+expect kernel-panic 125 $?
+grep -q "reset the machine (i8042) before alcatraz-init reported the command's status" $T/err ||
+	fail kernel-panic-message "$(cat $T/err)"
 out=$(echo "through cat" | run -- cat); expect stdin-cat 0 $? "through cat" "$out"
 out=$(run -- cat < /dev/null); expect stdin-empty 0 $? "" "$out"
 out=$(run -- md5sum < $T/pattern | cut -d' ' -f1); expect stdin-10MiB 0 $? "$want_md5 " "$out "
