@@ -20,6 +20,25 @@ LX="--cmdline nopv"
 linux=0
 [ -f "$ALCATRAZ_KERNEL" ] && [ -x "$ALCATRAZ_INIT" ] && [ -x "$R" ] && linux=1
 
+# lx NAME WANT DIR -- ALCATRAZ-RUN-ARGS: a Linux microVM into DIR/NAME.*,
+# run once more if its status is not WANT.  The lab's emulated SVM (QEMU
+# 7.2's TCG) can deliver an interrupt a second time, with IF=0, after a VMRUN
+# that injected it; the guest then panics or deadlocks, with or without
+# Hyper-box (tests/lab/README.md has the evidence).  The first end is
+# printed and counted; a second failure is the test's failure.
+retries=0
+lx() {
+	n=$1 want=$2 d=$3; shift 4
+	timeout 300 "$R" --timeout 150 "$@" > "$d/$n.out" 2> "$d/$n.err" < /dev/null; st=$?
+	if [ "$st" != "$want" ]; then
+		retries=$((retries + 1))
+		echo "retry: $n ($d) ended with status $st, want $want; its last words:"
+		tail -n 6 "$d/$n.err"
+		timeout 300 "$R" --timeout 150 "$@" > "$d/$n.out" 2> "$d/$n.err" < /dev/null; st=$?
+	fi
+	echo $st > "$d/$n.status"
+}
+
 # run_all DIR: every workload, outputs and statuses into DIR
 run_all() {
 	d=$1; mkdir -p "$d"
@@ -34,11 +53,9 @@ run_all() {
 	fi
 	if [ $linux = 1 ]; then
 		# The VMM jail cannot pivot_root from the lab's initramfs root (see tests/e2e).
-		timeout 300 "$R" $LX --insecure-no-sandbox -- sh -c 'echo hello from linux; cat /proc/cpuinfo | grep -c ^processor; exit 7' \
-			> "$d/linux.out" 2> "$d/linux.err" < /dev/null
-		echo $? > "$d/linux.status"
-		timeout 300 "$R" $LX --insecure-no-sandbox --cpus 2 -- nproc > "$d/linux2.out" 2> "$d/linux2.err" < /dev/null
-		echo $? > "$d/linux2.status"
+		lx linux 7 "$d" -- $LX --insecure-no-sandbox -- \
+			sh -c 'echo hello from linux; cat /proc/cpuinfo | grep -c ^processor; exit 7'
+		lx linux2 0 "$d" -- $LX --insecure-no-sandbox --cpus 2 -- nproc
 	fi
 }
 
@@ -77,29 +94,29 @@ check "hb-kvmtest: guest halted after its output" test "$(tr -d '\n' < /tmp/with
 compare_runs /tmp/without /tmp/with
 [ $linux = 1 ] && check "Linux microVM printed its output" grep -q "hello from linux" /tmp/with/linux.out
 
-# NMIs while KVM runs guests (sysrq-l sends NMIs to every CPU): an NMI that
-# comes while KVM's GIF is 0 is held and given at its STGI, as a CPU does.
-( i=0; while [ $i -lt 25 ]; do echo l > /proc/sysrq-trigger; sleep 0.3; i=$((i + 1)); done ) > /dev/null 2>&1 &
+# NMIs while KVM runs guests (sysrq-l sends NMIs to every CPU), until the
+# runs below have ended: an NMI that comes while KVM's GIF is 0 is held and
+# given at its STGI, as a CPU does.
+( while [ ! -e /tmp/storm.stop ]; do echo l > /proc/sysrq-trigger; sleep 0.3; done ) > /dev/null 2>&1 &
 storm=$!
 if [ $linux = 1 ]; then
 	# The guest's kernel log, quiet but for errors and panics, goes to storm.err.
-	timeout 300 "$R" --cmdline "nopv quiet" --serial --insecure-no-sandbox --cpus 2 -- \
-		sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo loop $i; exit 3' \
-		> /tmp/storm.out 2> /tmp/storm.err < /dev/null
-	rc=$?
+	lx storm 3 /tmp -- --cmdline "nopv quiet" --serial --insecure-no-sandbox --cpus 2 -- \
+		sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo loop $i; exit 3'
+	rc=$(cat /tmp/storm.status)
 	check "Linux microVM under an NMI storm (status 3, output)" test "$rc:$(cat /tmp/storm.out)" = "3:loop 20000"
-	# Once seen in CI (the VM reached its 300 s timeout): keep what a diagnosis needs.
 	if [ "$rc" != 3 ]; then
 		echo "--- storm microVM: status $rc, output:"; cat /tmp/storm.out
 		echo "--- its errors and kernel log:"; tail -n 40 /tmp/storm.err
-		echo "--- L1's last messages:"; dmesg | tail -n 40
+		echo "--- L1's last messages (but the NMI backtraces):"
+		dmesg | grep -v -e "NMI backtrace" -e "^\[[ 0-9.]*\]  " | tail -n 20
 		grep -v " 0$" /sys/kernel/hyperbox/exits
 	fi
 fi
 for i in 1 2 3; do
 	check "hb-kvmtest under an NMI storm ($i)" test "$(timeout 60 "$kvmtest" | tr -d '\n')" = "hello@exit: hlt"
 done
-wait $storm
+touch /tmp/storm.stop; wait $storm
 check "NMIs were delivered to L1 (NMI backtraces)" sh -c 'dmesg | grep -q "NMI backtrace for cpu"'
 
 [ $linux = 1 ] || echo "note: no Linux microVM (build/kernel/vmlinux or alcatraz-init missing)"
@@ -113,5 +130,5 @@ grep -E "^(vmrun|vmload|vmsave|stgi|clgi|npf|l2_|shadow_|nmi|lidt)" /sys/kernel/
 grep -E "^int_refetched" /sys/kernel/hyperbox/monitor/status 2>/dev/null
 # (an oops header carries "[#n]"; the user-mode misuse above logs plain "traps:" lines)
 check "no oops or lockup in L1" sh -c '! dmesg | grep -q -e "\[#[0-9]*\]" -e "BUG:"'
-echo "hyperbox-kvm: $fail failed"
+echo "hyperbox-kvm: $fail failed; Linux microVM runs retried: $retries"
 [ $fail = 0 ]
