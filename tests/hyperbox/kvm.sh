@@ -12,29 +12,35 @@ kvmtest=/alcatraz/add/hb-kvmtest
 fail=0
 check() { d=$1; shift; if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; fail=$((fail + 1)); fi; }
 export ALCATRAZ_KERNEL=$B/kernel/vmlinux ALCATRAZ_INIT=$B/src/guest/alcatraz-init
-# Linux guests in the lab run without KVM's paravirtual features: with them,
-# under QEMU's emulated SVM, a guest now and then deadlocked in a spinlock
-# once its timer interrupts flowed (1 boot in 12 without Hyper-box; none in
-# 12 with nopv).  See tests/lab/README.md.
-LX="--cmdline nopv"
 linux=0
 [ -f "$ALCATRAZ_KERNEL" ] && [ -x "$ALCATRAZ_INIT" ] && [ -x "$R" ] && linux=1
 
-# lx NAME WANT DIR -- ALCATRAZ-RUN-ARGS: a Linux microVM into DIR/NAME.*,
-# run once more if its status is not WANT.  The lab's emulated SVM (QEMU
-# 7.2's TCG) can deliver an interrupt a second time, with IF=0, after a VMRUN
-# that injected it; the guest then panics or deadlocks, with or without
-# Hyper-box (tests/lab/README.md has the evidence).  The first end is
-# printed and counted; a second failure is the test's failure.
+# lx NAME WANT DIR -- ALCATRAZ-RUN-ARGS: a Linux microVM into
+# DIR/NAME.{out,err,status}, its kernel's messages (quiet: errors and panics
+# only) into DIR/NAME.klog; run once more if its status is not WANT.  The
+# lab's emulated SVM (QEMU 7.2's TCG) can deliver an interrupt a second time,
+# with IF=0, after a VMRUN that injected it; the guest then panics or
+# deadlocks, with or without Hyper-box (tests/lab/README.md has the
+# evidence).  The first end is printed and counted; a second failure is the
+# test's failure.  Guests run without KVM's paravirtual features (nopv):
+# with them a guest deadlocked more often under that emulator.
 retries=0
+lx_once() {
+	timeout 300 "$R" --timeout 150 --serial --cmdline "nopv quiet" "$@" \
+		> "$d/$n.out" 2> "$d/$n.all" < /dev/null
+	st=$?
+	grep -a '^\[ *[0-9]*\.[0-9]*\] ' "$d/$n.all" > "$d/$n.klog"
+	grep -av '^\[ *[0-9]*\.[0-9]*\] ' "$d/$n.all" > "$d/$n.err"
+}
 lx() {
 	n=$1 want=$2 d=$3; shift 4
-	timeout 300 "$R" --timeout 150 "$@" > "$d/$n.out" 2> "$d/$n.err" < /dev/null; st=$?
+	lx_once "$@"
 	if [ "$st" != "$want" ]; then
 		retries=$((retries + 1))
 		echo "retry: $n ($d) ended with status $st, want $want; its last words:"
 		tail -n 6 "$d/$n.err"
-		timeout 300 "$R" --timeout 150 "$@" > "$d/$n.out" 2> "$d/$n.err" < /dev/null; st=$?
+		echo "--- its kernel's errors:"; tail -n 40 "$d/$n.klog"
+		lx_once "$@"
 	fi
 	echo $st > "$d/$n.status"
 }
@@ -53,9 +59,9 @@ run_all() {
 	fi
 	if [ $linux = 1 ]; then
 		# The VMM jail cannot pivot_root from the lab's initramfs root (see tests/e2e).
-		lx linux 7 "$d" -- $LX --insecure-no-sandbox -- \
+		lx linux 7 "$d" -- --insecure-no-sandbox -- \
 			sh -c 'echo hello from linux; cat /proc/cpuinfo | grep -c ^processor; exit 7'
-		lx linux2 0 "$d" -- $LX --insecure-no-sandbox --cpus 2 -- nproc
+		lx linux2 0 "$d" -- --insecure-no-sandbox --cpus 2 -- nproc
 	fi
 }
 
@@ -100,14 +106,14 @@ compare_runs /tmp/without /tmp/with
 ( while [ ! -e /tmp/storm.stop ]; do echo l > /proc/sysrq-trigger; sleep 0.3; done ) > /dev/null 2>&1 &
 storm=$!
 if [ $linux = 1 ]; then
-	# The guest's kernel log, quiet but for errors and panics, goes to storm.err.
-	lx storm 3 /tmp -- --cmdline "nopv quiet" --serial --insecure-no-sandbox --cpus 2 -- \
+	lx storm 3 /tmp -- --insecure-no-sandbox --cpus 2 -- \
 		sh -c 'i=0; while [ $i -lt 20000 ]; do i=$((i+1)); done; echo loop $i; exit 3'
 	rc=$(cat /tmp/storm.status)
 	check "Linux microVM under an NMI storm (status 3, output)" test "$rc:$(cat /tmp/storm.out)" = "3:loop 20000"
 	if [ "$rc" != 3 ]; then
 		echo "--- storm microVM: status $rc, output:"; cat /tmp/storm.out
-		echo "--- its errors and kernel log:"; tail -n 40 /tmp/storm.err
+		echo "--- its errors:"; cat /tmp/storm.err
+		echo "--- its kernel's errors:"; tail -n 40 /tmp/storm.klog
 		echo "--- L1's last messages (but the NMI backtraces):"
 		dmesg | grep -v -e "NMI backtrace" -e "^\[[ 0-9.]*\]  " | tail -n 20
 		grep -v " 0$" /sys/kernel/hyperbox/exits
