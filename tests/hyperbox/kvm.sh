@@ -136,8 +136,10 @@ grep -E "^(vmrun|vmload|vmsave|stgi|clgi|npf|l2_|shadow_|nmi|lidt)" /sys/kernel/
 grep -E "^int_refetched" /sys/kernel/hyperbox/monitor/status 2>/dev/null
 # (an oops header carries "[#n]"; the user-mode misuse above logs plain "traps:" lines)
 check "no oops or lockup in L1" sh -c '! dmesg | grep -q -e "\[#[0-9]*\]" -e "BUG:"'
-# The emulator's double delivery hit about 1 storm microVM in 16: two retries
-# in one run say something else is wrong.
-check "at most one Linux microVM run retried ($retries)" test "$retries" -le 1
+# The emulator's double delivery hit 1 storm microVM in 16 on an idle host,
+# and 3 of 40 microVMs while an e2e run loaded the host (its odds grow with
+# wall-clock time: QEMU's round-robin kick comes every 100 ms).  More than
+# two of the five microVMs retried in one run says something else is wrong.
+check "at most two Linux microVM runs retried ($retries)" test "$retries" -le 2
 echo "hyperbox-kvm: $fail failed; Linux microVM runs retried: $retries"
 [ $fail = 0 ]
