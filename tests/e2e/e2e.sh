@@ -19,6 +19,8 @@ NOSB=${E2E_SANDBOX_FLAG-}
 LX="--cmdline nopv"
 export ALCATRAZ_CMDLINE=nopv
 T=/tmp/e2e; mkdir -p $T; : > $T/retries
+# vm ARGS: alcatraz-run as every check here runs it (jailed or not, nopv).
+vm() { "$R" $NOSB $LX "$@"; }
 # run ARGS: alcatraz-run with the lab's flags and a deadline (one hang cannot
 # eat the whole lab run).  A guest that crashed (a triple fault, or a reset
 # before init's status) runs once more when its stdin can be read again:
@@ -26,12 +28,13 @@ T=/tmp/e2e; mkdir -p $T; : > $T/retries
 # with IF=0 (tests/lab/README.md).  Its output is held until the end, so a
 # crashed run's partial output is not mixed in.  Retries are listed at the
 # end, and a second one fails the run.
+run_once() { vm --timeout ${E2E_VM_TIMEOUT:-300} "$@" > $T/run.out 2> $T/run.err; }
 run() {
-	"$R" $NOSB $LX --timeout ${E2E_VM_TIMEOUT:-300} "$@" > $T/run.out 2> $T/run.err; st=$?
+	run_once "$@"; st=$?
 	if [ $st = 125 ] && [ ! -p /dev/stdin ] && [ ! -f /dev/stdin ] &&
 	   grep -q -e "triple fault" -e "before alcatraz-init reported" $T/run.err; then
 		echo "$*: $(tr '\n' ' ' < $T/run.err)" >> $T/retries
-		"$R" $NOSB $LX --timeout ${E2E_VM_TIMEOUT:-300} "$@" > $T/run.out 2> $T/run.err; st=$?
+		run_once "$@"; st=$?
 	fi
 	cat $T/run.out; cat $T/run.err >&2
 	return $st
@@ -74,7 +77,7 @@ run -- /etc 2>/dev/null; expect not-executable 126 $?
 # a kernel panic (panic=-1 resets at once).  The panic: memory runs out
 # while nothing may be killed for it (oom_score_adj -1000 for all).
 run -- reboot -f 2>/dev/null; expect reboot-before-status 125 $?
-"$R" $NOSB $LX --timeout 300 -- sh -c 'echo -1000 > /proc/self/oom_score_adj
+vm --timeout 300 -- sh -c 'echo -1000 > /proc/self/oom_score_adj
 	for i in 1 2 3; do dd if=/dev/zero of=/dev/null bs=60M count=1 & done; wait' 2>$T/err
 expect kernel-panic 125 $?
 grep -q "reset the machine (i8042) before alcatraz-init reported the command's status" $T/err ||
@@ -101,7 +104,7 @@ st=$?; [ $st -ne 0 ] && pass disk-ro-refuses-writes || fail disk-ro-refuses-writ
 
 out=$(run --env FOO=bar --workdir /tmp -- sh -c 'echo $FOO $(pwd)'); expect env-workdir 0 $? "bar /tmp" "$out"
 
-s=$(date +%s); "$R" $NOSB $LX --timeout 3 -- sleep 60 2>/dev/null; st=$?; e=$(($(date +%s) - s))
+s=$(date +%s); vm --timeout 3 -- sleep 60 2>/dev/null; st=$?; e=$(($(date +%s) - s))
 expect timeout 124 $st; [ $e -lt 30 ] || fail timeout-prompt "took $e s"
 
 # Bad input: clear errors, status 125, never a crash.
@@ -111,6 +114,7 @@ grep -q "alcatraz-run: " $T/err || fail bad-kernel-message "$(cat $T/err)"
 run --rootfs /no/such/dir -- true 2>$T/err; expect bad-rootfs 125 $?
 run --disk /no/such.img -- true 2>$T/err; expect bad-disk 125 $?
 # A disk in use by a running VM is locked against a second writer.
+# Not through vm(): $lk must be alcatraz-run itself, for the kill below.
 "$R" $NOSB $LX --timeout 60 --disk $T/rw.img -- sleep 30 & lk=$!; sleep 3
 run --disk $T/rw.img -- true 2>$T/err; expect locked-disk 125 $?
 grep -q locked $T/err || fail locked-disk-message "$(cat $T/err)"
