@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Benchmark: create a VM, run a tiny guest to its first exit, destroy it.
  * Alcatraz (public API, 64-bit entry, devices, vCPU thread) against a minimal

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs inside the lab (tests/lab/run): the main job, alcatraz-run on the
 # default guest kernel and root filesystem, with real nested KVM. The build
 # dir sits at another path in the lab, so the defaults are pointed at it.

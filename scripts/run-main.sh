@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The main job: build Alcatraz (the guest kernel too, once), then run a
 # command in a Linux microVM with alcatraz-run on the default guest.
 #

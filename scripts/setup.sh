@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Installs what Alcatraz needs on a fresh Debian 12 machine (run as root).
 # Everything comes from Debian's own packages.
 set -euo pipefail

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs the whole test suite: build, every meson suite (unit, kvm, lab, ...),
 # then the unit and KVM suites again under ASan+UBSan and the unit suite under
 # valgrind. Prints "N passed, N failed" last. Usage: scripts/test.sh

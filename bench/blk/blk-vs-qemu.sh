@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Description: virtio-blk sequential throughput (not a test). Runs inside the
 # lab, where Alcatraz and QEMU use the same real (nested) KVM:
 #   bench/blk/run.sh     (from the host: boots the lab with QEMU added)

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Description: boot-to-init time of Alcatraz vs QEMU -M microvm (not a test).
 # Runs inside the lab, where both use the same real (nested) KVM:
 #   bench/boot/run.sh            (from the host: boots the lab with QEMU added)

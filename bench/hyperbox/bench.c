@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* hb-bench: getpid loop, fork+exec loop, CPU-bound loop; prints ns per unit. */
 #include <stdio.h>
 #include <stdlib.h>

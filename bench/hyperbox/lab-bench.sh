@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Inside the lab: the benchmark without, then with Hyper-box; ratios.
 # With the build dir in the lab (run.sh copies it when alcatraz-run is
 # built), also a Linux microVM boot through alcatraz-run on kvm_amd: kvm_amd

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # bench/hyperbox/run.sh [BUILD_DIR]: one lab run, with and without Hyper-box.
 # Not a test: prints ratios (goals: CPU-bound <= 1.02x, syscalls <= 1.2x),
 # and a Linux microVM boot on kvm_amd when the build has alcatraz-run.

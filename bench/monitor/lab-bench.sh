@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Inside the lab: the same workloads with no Hyper-box ("none"), Hyper-box
 # with the escape monitor off ("hyperbox", monitor=0) and enforcing
 # ("monitor", monitor=2), and enforcing with no breakpoint armed

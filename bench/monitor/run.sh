@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # bench/monitor/run.sh [BUILD_DIR]: one lab run; getpid loop, fork+exec loop,
 # CPU-bound loop and a Linux microVM boot with no Hyper-box, Hyper-box with
 # the escape monitor off, and with it on; ratios.  Not a test.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The kernel command line.  The kernel does not pass dotted parameters to
  * init, so they are read back from /proc/cmdline; alcatraz.cmd= and

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Which console device carries the command's stdio, and where its stderr
  * port is.  virtio-console announces ports asynchronously, so these wait

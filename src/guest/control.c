@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The control channel: init's side of the vsock conversation described in
  * control_proto.h.  Records before END are read with blocking reads (init

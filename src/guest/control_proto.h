@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Alcatraz control channel: the wire protocol between the VMM (host) and
  * alcatraz-init (PID 1 in the guest).

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The child side of the fork: everything between fork and execve.  Errors
  * travel back to init over a close-on-exec pipe, because the child's exit

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The end of the VM.  STATUS is the last thing the host waits for, so
  * everything it must not lose (disk data, console output) is flushed first.

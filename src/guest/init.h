@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * What the pieces of alcatraz-init share.  Nothing outside src/guest
  * includes this: the only interface init has with the host is

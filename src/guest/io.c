@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Whole-buffer reads and writes: a stream socket or a pipe may move fewer
  * bytes than asked, and a record must go out or come in entire.

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * alcatraz-init's own diagnostics.  The console belongs to the command, so
  * they go to /dev/kmsg, which the guest kernel prints on the serial port

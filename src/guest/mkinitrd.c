@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * alcatraz-mkinitrd: write the default Alcatraz initramfs (alcatraz-init
  * as /init plus a static busybox with its applet links) or pack a

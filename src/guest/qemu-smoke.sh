@@ -1,5 +1,5 @@
 #!/bin/bash
-# SPDX-License-Identifier: GPL-2.0-only
+# SPDX-License-Identifier: LGPL-2.1-or-later
 #
 # Boot the guest kernel with alcatraz-init under QEMU (TCG, microvm) and
 # check that init runs a command given on the kernel command line (its

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The stdio relay.  hvc0 stays raw and never becomes the command's
  * controlling terminal (see control_proto.h), so init copies bytes between

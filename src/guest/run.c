@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Running the command: stdio wiring, fork, and the loop that reaps every
  * process, forwards the host's records and drives the relays until the

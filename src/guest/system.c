@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * A bare kernel gives PID 1 an empty rootfs; what commands take for
  * granted (/proc, /dev, /tmp, a hostname, a working lo) is set up here.

@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-# SPDX-License-Identifier: GPL-2.0-only
+# SPDX-License-Identifier: LGPL-2.1-or-later
 """Host-side test of alcatraz-init in its --test mode.
 
 The init runs as an ordinary process: a socketpair stands in for the vsock

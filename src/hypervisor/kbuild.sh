@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: GPL-2.0-only
 # kbuild.sh SRCDIR OUT.ko [KDIR]: build an out-of-tree module from a copy of
 # SRCDIR (so the source tree stays clean) and copy the .ko to OUT.ko.
 set -e

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * cpio "newc" writer, from the format description in the Linux kernel's
  * Documentation/driver-api/early-userspace/buffer-format.rst and cpio(5):

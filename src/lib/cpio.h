@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * cpio "newc" (SVR4, magic 070701) archive writer, as consumed by the Linux
  * initramfs unpacker.  The archive is built in a growable memory buffer so

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Description: Linux microVMs end to end (issue 4), run inside the lab:
 #   tests/lab/run --cpus 2 tests/e2e/e2e.sh
 # Each check prints "PASS name" or "FAIL name: why"; the script exits 1 when

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # mkroot.sh OUT INIT: an ext4 root-disk image for the e2e tests, holding
 # alcatraz-init at /sbin/alcatraz-init, a static busybox and /etc/marker.
 set -e

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Never ends: the VMM must stop it at its timeout. */
 #include "guest.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Reports exit status 42 through the exit device. */
 #include "guest.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Exits at once: one VM exit, for measuring VM create-to-first-exit cost. */
 #include "guest.h"
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Helpers shared by the tiny guests: port I/O and the serial port. */
 #ifndef TINY_GUEST_H
 #define TINY_GUEST_H

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Halts with interrupts off: without an irqchip the VM ends as "halt". */
 #include "guest.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Says hello on COM1 and exits with status 0. */
 #include "guest.h"
 

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Touches guest-physical addresses outside RAM: a write and a read in the
  * 32-bit MMIO hole and just below 4 GiB. Nothing owns them, so the VMM must

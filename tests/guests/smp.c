@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Every vCPU reports in turn: vCPU n waits for vCPU n-1's turn to pass, so
  * the lines come out whole and in order; the last one exits with status 0.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Entry for tiny guests. The VMM enters here in 64-bit mode at CPL0 with
  * RSP set per vCPU, RDI = vCPU index and RSI = vCPU count. main()'s return

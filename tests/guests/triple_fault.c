@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Raises an exception with no IDT: the CPU escalates to a triple fault. */
 #include "guest.h"
 

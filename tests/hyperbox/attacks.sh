@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Lab test: the attack replays (tests/hyperbox/attack) are blocked, each
 # logged with its RIP and counted.  cr4_smep_clear is SKIP on CPUs without
 # SMEP (the lab's qemu64); cr0_wp_clear covers CR pinning there.

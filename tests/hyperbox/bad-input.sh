@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Lab test: with SVM already taken (kvm_amd loaded and running... the lab
 # loads kvm_amd at boot, which turns EFER.SVME on when a VM is created), or
 # on a CPU without SVM, Hyper-box refuses with one clear line.  Here: the

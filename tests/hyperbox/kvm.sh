@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Lab test: KVM on top of Hyper-box runs its guests (L2) on the hardware with
 # the same results as KVM alone.  One lab boot, started with --no-kvm:
 #   1. kvm_amd alone: hb-kvmtest, the tiny guests (tests/lab/tests/guest-cases)

@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * hb-kvmtest: a minimal KVM user (static, for the lab) until the project's
  * tiny guests run there.  A real-mode guest writes "hello\n" to port 0x3f8,

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Lab test: late launch on every CPU, sysfs state and counters, hidden
 # memory, unload refused by default.  Exit 0 pass, 1 fail.
 M=/alcatraz/modules

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Lab test: on a CPU Hyper-box cannot use, insmod is refused with one clear
 # dmesg line and nothing is left loaded.  The lab's CPU is cut down with the
 # kernel's clearcpuid= (ALCATRAZ_LAB_APPEND), so the kernel sees:

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Lab test: on a kernel that lacks a symbol Hyper-box needs, insmod is
 # refused with one line naming it, and nothing is left: the next load
 # works.  The module's hide_symbol= (testing) makes one lookup fail, in each

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /* Shared tail of the Check test programs: run a suite, exit 0/1, or 77 to
  * skip where /dev/kvm cannot run guests. */
 #ifndef ALCATRAZ_CHECK_MAIN_H

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Description: alcatraz-run's exit statuses, output and one-line errors on bad input.
 # Usage: cli.sh ALCATRAZ_RUN GUEST_DIR
 set -u

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Description: every tiny guest boots on /dev/kvm through the public API with
  * the expected serial output and ending. Skips (77) where /dev/kvm is absent.

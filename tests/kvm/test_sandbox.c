@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Description: the VMM sandbox. A VMM built with test hooks misbehaves after
  * its guest started (execve, socket, open, fork) and each attempt must kill

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # The runner's bad-input handling: clear one-line errors, status 125, before
 # anything boots (so this test boots nothing).
 set -u

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # --no-kvm, --module, --add and script arguments, checked in one lab boot with
 # a stock module of the lab kernel (dummy.ko).
 set -u

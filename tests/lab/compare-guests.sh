@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs the tiny guests of tests/lab/tests/guest-cases with alcatraz-run on the
 # host, then the same in the lab (tests/lab/tests/guests.sh), which compares
 # output and exit statuses.  One lab boot.

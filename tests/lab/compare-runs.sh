@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Sourced by tests/hyperbox/kvm.sh (AMD-V) and tests/lab/intel/hyperbox.sh
 # (VT-x): compare_runs WITHOUT WITH compares each run of KVM's guests made
 # without Hyper-box (WITHOUT/NAME.status, .out, .err) with the same run on

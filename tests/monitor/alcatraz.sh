@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Lab test: libalcatraz registers each jailed VMM with Hyper-box and says so
 # in its log; the guest runs unharmed under the enforcing monitor; without
 # Hyper-box the log says the VM is not protected.  Started with --no-kvm and

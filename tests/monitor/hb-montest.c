@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * hb-montest: the user-space half of the escape-monitor replays in the lab
  * (tests/monitor/monitor.sh).  One subcommand per act; exit 0 means the

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * hb-int80: a static 32-bit program that makes its system calls through
  * int 0x80: write(1, "int80: alive\n"), then exit(0).  With the monitor's

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Sourced first by the monitor's lab tests (tests/monitor/monitor.sh,
 # logonly.sh, tests/lab/intel/monitor.sh): where the lab puts the modules
 # and programs, and the check/act helpers the tests and replays.sh use.

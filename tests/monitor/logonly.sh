@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Lab test: the monitor in logging-only mode (monitor=1): the same replays
 # are logged and counted but not stopped; the policy cannot be changed at
 # run time.  Started with --no-kvm.  Exit 0 pass, 1 fail.

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Lab test: Hyper-box's escape monitor (issue 7).  Started with --no-kvm:
 # Hyper-box first, then kvm_amd on top, then the test module hb_montest.
 #   1. no false kills: a setuid-root program, su-like changes by root, a busy

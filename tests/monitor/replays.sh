@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Sourced by tests/monitor/monitor.sh (AMD-V lab) and tests/lab/intel/monitor.sh
 # (VT-x lab) once Hyper-box and KVM are loaded: the vendor-neutral part of
 # the monitor's lab test (no false kills, registration, the VMM and

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * hb-syscall32: a static 32-bit program that makes its system calls with
  * the SYSCALL instruction (the 32-bit entry behind CSTAR, which the vDSO

@@ -1,4 +1,4 @@
-/* SPDX-License-Identifier: GPL-2.0-only */
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * hb-sysenter: a static 32-bit program that makes its system calls with
  * SYSENTER, the way the 32-bit vDSO's __kernel_vsyscall does on Intel CPUs:

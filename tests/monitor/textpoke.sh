@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Lab test (2 CPUs): the kernel patches its own text while the other CPU
 # runs through the patched sites, with Hyper-box and its monitor enforcing.
 # A static key toggle is text_poke_bp(): INT3 on the site, the rest, then

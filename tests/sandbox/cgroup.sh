@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Description: inside the lab (a pure cgroup v2 host once mounted), each VMM
 # process runs in its own cgroup with memory, pids and cpu limits, and the
 # cgroup is removed with the VM. Usage: tests/lab/run tests/sandbox/cgroup.sh

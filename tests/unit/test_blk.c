@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Description: virtio-blk answers every malformed or forbidden request
  * (beyond the disk, a length that is not whole sectors, an overflowing

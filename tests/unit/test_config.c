@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Description: configuration setters and validation refuse bad input. */
 #include <check.h>
 #include <errno.h>

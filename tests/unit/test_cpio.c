@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Description: the cpio newc writer round-trips through an independent reader and GNU cpio. */
 #include <check.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Description: guest-memory accessors reject every range not wholly in RAM. */
 #include <check.h>
 #include <errno.h>

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Description: the disk I/O engines move bytes exactly (several requests in
  * flight, flush ordered after writes), and the io_uring engine refuses every

@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Description: kernel image parsers (ELF/PVH, bzImage) and the MP table reject garbage. */
 #include <check.h>
 #include <errno.h>

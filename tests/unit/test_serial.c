@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Description: the 8250 UART model: output, line buffering, registers, IRQs. */
 #include <check.h>
 #include <stdlib.h>

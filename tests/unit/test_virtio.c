@@ -1,3 +1,4 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /* Description: split-virtqueue parsing refuses every hostile descriptor chain. */
 #include <check.h>
 #include <errno.h>

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # VT-x lab, bad input for Hyper-box (tests/lab/run --vendor intel --module
 # hyperbox.ko; kvm_intel loaded at boot).  One refusal line per insmod, the
 # module not loaded, the machine fine afterwards.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/lab/intel/bochs.sh: the VT-x lab's boot, sourced by tests/lab/run
 # for --vendor intel.  Bochs has no -kernel option, so the kernel and the
 # initramfs go on a GRUB rescue ISO; both serial ports are files (com1 the

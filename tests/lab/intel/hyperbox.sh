@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # VT-x lab, one boot (tests/lab/run --vendor intel --no-kvm --module hyperbox.ko
 # [--module hb_attack.ko] [--module hb_attack_vmx.ko] [--add hb-kvmtest]):
 #   1. kvm_intel alone: hb-kvmtest and the tiny guests (tests/lab/tests/guest-cases)

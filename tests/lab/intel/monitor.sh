@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # VT-x lab test (tests/lab/run --vendor intel): Hyper-box's escape monitor,
 # the AMD-V replays (tests/monitor/replays.sh, shared with monitor.sh).  Started with --no-kvm: Hyper-box first,
 # then kvm_intel on top, then the test module hb_montest.  int 0x80 is

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # VT-x lab smoke test (tests/lab/run --vendor intel): kvm_intel is loaded
 # with EPT, unrestricted guest, VPID and shadow VMCS, and the project's tiny
 # guest runs through alcatraz-run on it (nested in Bochs's VMX).  With

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Lab test: --no-kvm, --module, --add and script arguments reach the lab.
 # Usage (via the runner): files.sh MODULE-NAME ADDED-FILE 'an argument'
 fail=0

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Lab test: the tiny guests run under alcatraz-run inside the lab (nested KVM
 # on kvm_amd) with the same output and exit statuses as on the host.
 # /alcatraz/expected/NAME.{status,out,err} come from tests/lab/compare-guests.sh;

@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # Lab test: kvm_amd is loaded with nested paging and /dev/kvm is there.
 fail=0
 check() { # description command...
