@@ -7,6 +7,7 @@
 #include <string.h>
 
 #include "check_main.h"
+#include "evloop.h"
 #include "virtio/virtio.h"
 #include "vmm.h"
 
@@ -192,6 +193,22 @@ START_TEST(layout_checks)
 }
 END_TEST
 
+/* A queue the device uses although its size is 0 (never made ready through
+ * the transport, which checks the layout): refused, no division by zero. */
+START_TEST(zero_size_queue)
+{
+	desc(0, 0x10000, 8, 0, 0);
+	avail(0);
+	q.num = 0;
+	ck_assert_int_eq(vq_pop(&m, &q, &e), -EINVAL);
+	ck_assert_int_eq(q.last_avail, 0);
+	ck_assert_int_eq(vq_push(&m, &q, 0, 8), -EINVAL);
+	uint16_t used_idx = 0xffff;
+	ck_assert_int_eq(gmem_read(&m, USED + 2, &used_idx, 2), 0);
+	ck_assert_int_eq(used_idx, 0);
+}
+END_TEST
+
 START_TEST(iov_helpers)
 {
 	char a[4], b[6], out[10];
@@ -205,9 +222,461 @@ START_TEST(iov_helpers)
 }
 END_TEST
 
+/* ------------------------------------------------- transport (mmio.c) */
+
+#define R_DRV_FEAT 0x020
+#define R_DRV_FEAT_SEL 0x024
+#define R_QUEUE_SEL 0x030
+#define R_QUEUE_NUM_MAX 0x034
+#define R_QUEUE_NUM 0x038
+#define R_QUEUE_READY 0x044
+#define R_ISR 0x060
+#define R_STATUS 0x070
+#define R_DESC 0x080
+#define R_DRIVER 0x090
+#define R_DEVICE 0x0a0
+#define ACK 1
+#define DRV 2
+#define DRV_OK 4
+#define FEAT_OK 8
+#define NEEDS_RESET 0x40
+#define FAILED 0x80
+#define OFFERED_BIT 3  /* a device feature the test device offers */
+#define NEW_DESC 0x4000
+#define NEW_AVAIL 0x5000
+#define NEW_USED 0x6000
+
+static struct vm *vm;
+static struct virtio_dev *d;
+static unsigned int n_driver_ok, n_reset, n_served;
+
+/* The test device uses every chain of queue 0 and returns it with len 1. */
+static void t_notify(struct virtio_dev *dev, unsigned int qi)
+{
+	struct vq_elem el;
+
+	while (virtio_pop(dev, qi, &el) > 0) {
+		ck_assert_int_eq(vq_push(&dev->vm->mem, &dev->vqs[qi], el.head, 1), 0);
+		n_served++;
+	}
+}
+
+static void t_driver_ok(struct virtio_dev *dev)
+{
+	(void)dev;
+	n_driver_ok++;
+}
+
+static void t_reset(struct virtio_dev *dev)
+{
+	(void)dev;
+	n_reset++;
+}
+
+static const struct virtio_dev_ops t_ops = {
+	.notify = t_notify, .driver_ok = t_driver_ok, .reset = t_reset,
+};
+
+static void wr(uint32_t off, uint32_t v)
+{
+	virtio_mmio_ops.write(d, off, &v, 4);
+}
+
+static uint32_t rd(uint32_t off)
+{
+	uint32_t v;
+	virtio_mmio_ops.read(d, off, &v, 4);
+	return v;
+}
+
+static void mmio_setup(void)
+{
+	vm = calloc(1, sizeof(*vm));
+	ck_assert_ptr_nonnull(vm);
+	vm->cfg.log_fd = vm->cfg.serial_fd = vm->cfg.stdin_fd = -1;
+	vm->vm_fd = vm->kvm_fd = vm->end_fd = -1;
+	pthread_mutex_init(&vm->log_lock, NULL);
+	ck_assert_int_eq(gmem_init(&vm->mem, MEM), 0);
+	ck_assert_int_eq(bus_init(&vm->mmio), 0);
+	ck_assert_int_eq(evloop_new(vm, &vm->evloop), 0);
+	ck_assert_int_eq(virtio_dev_add(vm, "test", 99, 1ULL << OFFERED_BIT, 2, &t_ops, NULL, &d),
+			 0);
+	n_driver_ok = n_reset = n_served = 0;
+}
+
+static void mmio_teardown(void)
+{
+	virtio_dev_free(d);
+	evloop_free(vm->evloop);
+	bus_fini(&vm->mmio);
+	gmem_fini(&vm->mem);
+	pthread_mutex_destroy(&vm->log_lock);
+	free(vm);
+}
+
+static void set_features(uint64_t f)
+{
+	wr(R_DRV_FEAT_SEL, 0);
+	wr(R_DRV_FEAT, (uint32_t)f);
+	wr(R_DRV_FEAT_SEL, 1);
+	wr(R_DRV_FEAT, (uint32_t)(f >> 32));
+}
+
+static void set_queue(uint32_t sel, uint32_t num, uint32_t dsc, uint32_t drv, uint32_t dev)
+{
+	wr(R_QUEUE_SEL, sel);
+	wr(R_QUEUE_NUM, num);
+	wr(R_DESC, dsc);
+	wr(R_DESC + 4, 0);
+	wr(R_DRIVER, drv);
+	wr(R_DRIVER + 4, 0);
+	wr(R_DEVICE, dev);
+	wr(R_DEVICE + 4, 0);
+}
+
+/* The spec's initialisation sequence (3.1.1) up to FEATURES_OK. */
+static void up_to_features_ok(void)
+{
+	wr(R_STATUS, ACK);
+	wr(R_STATUS, ACK | DRV);
+	set_features(1ULL << VIRTIO_F_VERSION_1_BIT);
+	wr(R_STATUS, ACK | DRV | FEAT_OK);
+	ck_assert_uint_eq(rd(R_STATUS), ACK | DRV | FEAT_OK);
+}
+
+/* ... and on to DRIVER_OK with queue 0 at DESC/AVAIL/USED. */
+static void bring_up(void)
+{
+	unsigned int before = n_driver_ok;
+
+	up_to_features_ok();
+	set_queue(0, NUM, DESC, AVAIL, USED);
+	wr(R_QUEUE_READY, 1);
+	wr(R_STATUS, ACK | DRV | FEAT_OK | DRV_OK);
+	ck_assert_uint_eq(rd(R_STATUS), ACK | DRV | FEAT_OK | DRV_OK);
+	ck_assert(virtio_dev_live(d));
+	ck_assert_uint_eq(n_driver_ok, before + 1);
+}
+
+static void kick0(void)
+{
+	pthread_mutex_lock(&d->lock);
+	if (virtio_dev_live(d))
+		d->ops->notify(d, 0);
+	pthread_mutex_unlock(&d->lock);
+}
+
+static uint16_t used_idx_at(uint64_t used)
+{
+	uint16_t idx;
+	ck_assert_int_eq(gmem_read(&vm->mem, used + 2, &idx, 2), 0);
+	return idx;
+}
+
+/* Makes chain `head` (one writable descriptor) available in the ring at
+ * `av`, whose index the test keeps in guest memory. */
+static void offer_at(uint64_t dtab, uint64_t av, uint16_t head)
+{
+	uint8_t b[16] = { 0 };
+	uint64_t addr = 0x10000;
+	uint32_t len = 64;
+	uint16_t flags = F_WRITE, idx;
+
+	memcpy(b, &addr, 8);
+	memcpy(b + 8, &len, 4);
+	memcpy(b + 12, &flags, 2);
+	ck_assert_int_eq(gmem_write(&vm->mem, dtab + 16ULL * head, b, 16), 0);
+	ck_assert_int_eq(gmem_read(&vm->mem, av + 2, &idx, 2), 0);
+	ck_assert_int_eq(gmem_write(&vm->mem, av + 4 + 2 * (idx % NUM), &head, 2), 0);
+	idx++;
+	ck_assert_int_eq(gmem_write(&vm->mem, av + 2, &idx, 2), 0);
+}
+
+START_TEST(status_bring_up_per_spec)
+{
+	bring_up();
+	offer_at(DESC, AVAIL, 0);
+	kick0();
+	ck_assert_uint_eq(n_served, 1);
+	ck_assert_uint_eq(used_idx_at(USED), 1);
+	/* Writing the same bits again changes nothing. */
+	wr(R_STATUS, ACK | DRV | FEAT_OK | DRV_OK);
+	ck_assert_uint_eq(rd(R_STATUS), ACK | DRV | FEAT_OK | DRV_OK);
+	ck_assert_uint_eq(n_driver_ok, 1);
+}
+END_TEST
+
+/* Clearing DRIVER_OK without a reset: ignored, and the device asks for a
+ * reset; the live queue stays where it was and is not served any more. */
+START_TEST(status_clear_driver_ok_is_refused)
+{
+	bring_up();
+	wr(R_STATUS, ACK | DRV | FEAT_OK);
+	ck_assert_uint_eq(rd(R_STATUS), ACK | DRV | FEAT_OK | DRV_OK | NEEDS_RESET);
+	ck_assert_uint_eq(rd(R_ISR) & 2, 2); /* configuration change */
+	ck_assert(!virtio_dev_live(d));
+	/* The queue registers stay locked. */
+	wr(R_QUEUE_SEL, 0);
+	wr(R_QUEUE_READY, 0);
+	set_queue(0, NUM / 2, NEW_DESC, NEW_AVAIL, NEW_USED);
+	wr(R_QUEUE_SEL, 0);
+	ck_assert_uint_eq(rd(R_QUEUE_READY), 1);
+	ck_assert_uint_eq(rd(R_QUEUE_NUM), NUM);
+	ck_assert_uint_eq(rd(R_DESC), DESC);
+	ck_assert_uint_eq(rd(R_DRIVER), AVAIL);
+	ck_assert_uint_eq(rd(R_DEVICE), USED);
+	/* Setting DRIVER_OK again does not revive it. */
+	wr(R_STATUS, ACK | DRV | FEAT_OK | DRV_OK);
+	ck_assert(!virtio_dev_live(d));
+	ck_assert_uint_eq(n_driver_ok, 1);
+	offer_at(DESC, AVAIL, 1);
+	kick0();
+	ck_assert_uint_eq(n_served, 0);
+}
+END_TEST
+
+/* The attack of the review: clear DRIVER_OK, move and resize the live
+ * queue, set DRIVER_OK again, kick. Nothing at the new place is used. */
+START_TEST(status_moved_live_queue_not_served)
+{
+	bring_up();
+	wr(R_STATUS, ACK | DRV);
+	wr(R_QUEUE_SEL, 0);
+	wr(R_QUEUE_READY, 0);
+	set_queue(0, NUM / 2, NEW_DESC, NEW_AVAIL, NEW_USED);
+	wr(R_QUEUE_READY, 1);
+	wr(R_STATUS, ACK | DRV | FEAT_OK | DRV_OK);
+	offer_at(NEW_DESC, NEW_AVAIL, 0);
+	kick0();
+	ck_assert_uint_eq(n_served, 0);
+	ck_assert_uint_eq(used_idx_at(NEW_USED), 0);
+	ck_assert_uint_eq(d->vqs[0].desc, DESC);
+	ck_assert_uint_eq(d->vqs[0].num, NUM);
+}
+END_TEST
+
+/* Clearing FEATURES_OK alone must not make the features writable. */
+START_TEST(status_clear_features_ok_is_refused)
+{
+	up_to_features_ok();
+	wr(R_STATUS, ACK | DRV);
+	ck_assert_uint_eq(rd(R_STATUS), ACK | DRV | FEAT_OK | NEEDS_RESET);
+	set_features((1ULL << VIRTIO_F_VERSION_1_BIT) | (1ULL << OFFERED_BIT));
+	ck_assert_uint_eq(d->driver_features, 1ULL << VIRTIO_F_VERSION_1_BIT);
+}
+END_TEST
+
+START_TEST(status_clear_ack_is_refused)
+{
+	wr(R_STATUS, ACK | DRV);
+	wr(R_STATUS, DRV);
+	ck_assert_uint_eq(rd(R_STATUS), ACK | DRV | NEEDS_RESET);
+	/* Nothing but a reset or FAILED is taken from now on. */
+	set_features(1ULL << VIRTIO_F_VERSION_1_BIT);
+	ck_assert_uint_eq(d->driver_features, 0);
+	wr(R_STATUS, ACK | DRV | FEAT_OK);
+	ck_assert_uint_eq(rd(R_STATUS), ACK | DRV | NEEDS_RESET);
+	wr(R_STATUS, ACK | DRV | FAILED);
+	ck_assert_uint_eq(rd(R_STATUS), ACK | DRV | NEEDS_RESET | FAILED);
+}
+END_TEST
+
+START_TEST(status_features_frozen_after_features_ok)
+{
+	up_to_features_ok();
+	set_features((1ULL << VIRTIO_F_VERSION_1_BIT) | (1ULL << OFFERED_BIT));
+	ck_assert_uint_eq(d->driver_features, 1ULL << VIRTIO_F_VERSION_1_BIT);
+	ck_assert_uint_eq(rd(R_STATUS), ACK | DRV | FEAT_OK);
+}
+END_TEST
+
+/* Unacceptable features: FEATURES_OK is not set (the rest of the write is),
+ * the driver may fix its features and try again. */
+START_TEST(status_features_ok_refused)
+{
+	wr(R_STATUS, ACK | DRV);
+	set_features(1ULL << OFFERED_BIT); /* no VERSION_1: a legacy driver */
+	wr(R_STATUS, ACK | DRV | FEAT_OK);
+	ck_assert_uint_eq(rd(R_STATUS), ACK | DRV);
+	set_features((1ULL << VIRTIO_F_VERSION_1_BIT) | (1ULL << 5)); /* 5 not offered */
+	wr(R_STATUS, ACK | DRV | FEAT_OK);
+	ck_assert_uint_eq(rd(R_STATUS), ACK | DRV);
+	set_features((1ULL << VIRTIO_F_VERSION_1_BIT) | (1ULL << OFFERED_BIT));
+	wr(R_STATUS, ACK | DRV | FEAT_OK);
+	ck_assert_uint_eq(rd(R_STATUS), ACK | DRV | FEAT_OK);
+}
+END_TEST
+
+START_TEST(status_driver_ok_without_features_ok)
+{
+	wr(R_STATUS, ACK | DRV);
+	set_features(1ULL << VIRTIO_F_VERSION_1_BIT);
+	set_queue(0, NUM, DESC, AVAIL, USED);
+	wr(R_QUEUE_READY, 1);
+	wr(R_STATUS, ACK | DRV | DRV_OK);
+	ck_assert_uint_eq(rd(R_STATUS), ACK | DRV | DRV_OK | NEEDS_RESET);
+	ck_assert_uint_eq(n_driver_ok, 0);
+	ck_assert(!virtio_dev_live(d));
+}
+END_TEST
+
+/* FAILED stops the device; only a reset brings it back. */
+START_TEST(status_failed_then_reset)
+{
+	bring_up();
+	wr(R_STATUS, ACK | DRV | FEAT_OK | DRV_OK | FAILED);
+	ck_assert(!virtio_dev_live(d));
+	offer_at(DESC, AVAIL, 0);
+	kick0();
+	ck_assert_uint_eq(n_served, 0);
+	wr(R_STATUS, 0);
+	ck_assert_uint_eq(rd(R_STATUS), 0);
+	ck_assert_uint_eq(n_reset, 1);
+	bring_up();
+}
+END_TEST
+
+/* Write 0 resets every register; the device then comes up again. */
+START_TEST(status_reset_clears_everything)
+{
+	bring_up();
+	wr(R_STATUS, ACK | DRV); /* NEEDS_RESET */
+	wr(R_STATUS, 0);
+	ck_assert_uint_eq(rd(R_STATUS), 0);
+	ck_assert_uint_eq(rd(R_ISR), 0);
+	ck_assert_uint_eq(d->driver_features, 0);
+	wr(R_QUEUE_SEL, 0);
+	ck_assert_uint_eq(rd(R_QUEUE_READY), 0);
+	ck_assert_uint_eq(rd(R_QUEUE_NUM), 0);
+	ck_assert_uint_eq(rd(R_DESC), 0);
+	ck_assert_uint_eq(n_reset, 1);
+	memset(vm->mem.host + AVAIL, 0, 0x3000); /* fresh rings */
+	bring_up();
+	offer_at(DESC, AVAIL, 0);
+	kick0();
+	ck_assert_uint_eq(n_served, 1);
+}
+END_TEST
+
+/* 0x10 and 0x20 are undefined and 0x40 is the device's: ignored in writes. */
+START_TEST(status_undefined_bits_ignored)
+{
+	wr(R_STATUS, ACK | 0x10 | 0x20 | NEEDS_RESET);
+	ck_assert_uint_eq(rd(R_STATUS), ACK);
+	wr(R_STATUS, ACK | DRV | 0x30);
+	ck_assert_uint_eq(rd(R_STATUS), ACK | DRV);
+}
+END_TEST
+
+/* Before DRIVER_OK: a queue's registers are writable while it is not ready,
+ * frozen while it is, writable again once it is disabled. */
+START_TEST(queue_registers_follow_ready)
+{
+	up_to_features_ok();
+	set_queue(0, NUM, DESC, AVAIL, USED);
+	wr(R_QUEUE_READY, 1);
+	ck_assert_uint_eq(rd(R_QUEUE_READY), 1);
+	set_queue(0, NUM / 2, NEW_DESC, NEW_AVAIL, NEW_USED);
+	ck_assert_uint_eq(rd(R_QUEUE_NUM), NUM);
+	ck_assert_uint_eq(rd(R_DESC), DESC);
+	ck_assert_uint_eq(rd(R_DRIVER), AVAIL);
+	ck_assert_uint_eq(rd(R_DEVICE), USED);
+	wr(R_QUEUE_READY, 0);
+	set_queue(0, NUM / 2, NEW_DESC, NEW_AVAIL, NEW_USED);
+	ck_assert_uint_eq(rd(R_QUEUE_NUM), NUM / 2);
+	ck_assert_uint_eq(rd(R_DESC), NEW_DESC);
+	ck_assert_uint_eq(rd(R_DRIVER), NEW_AVAIL);
+	ck_assert_uint_eq(rd(R_DEVICE), NEW_USED);
+	wr(R_QUEUE_READY, 1);
+	wr(R_STATUS, ACK | DRV | FEAT_OK | DRV_OK);
+	ck_assert(virtio_dev_live(d));
+	offer_at(NEW_DESC, NEW_AVAIL, 0);
+	kick0();
+	ck_assert_uint_eq(used_idx_at(NEW_USED), 1);
+}
+END_TEST
+
+/* After DRIVER_OK: no queue register changes, QueueReady included, for a
+ * ready queue and for one the driver never enabled. */
+START_TEST(queue_registers_frozen_when_live)
+{
+	bring_up();
+	wr(R_QUEUE_SEL, 0);
+	wr(R_QUEUE_READY, 0);
+	ck_assert_uint_eq(rd(R_QUEUE_READY), 1);
+	set_queue(0, NUM / 2, NEW_DESC, NEW_AVAIL, NEW_USED);
+	ck_assert_uint_eq(rd(R_QUEUE_NUM), NUM);
+	ck_assert_uint_eq(rd(R_DESC), DESC);
+	set_queue(1, NUM, NEW_DESC, NEW_AVAIL, NEW_USED);
+	wr(R_QUEUE_READY, 1);
+	ck_assert_uint_eq(rd(R_QUEUE_READY), 0);
+	ck_assert_uint_eq(rd(R_QUEUE_NUM), 0);
+	ck_assert_uint_eq(rd(R_DESC), 0);
+	ck_assert(virtio_dev_live(d));
+}
+END_TEST
+
+START_TEST(queue_bad_layout_needs_reset)
+{
+	up_to_features_ok();
+	set_queue(0, 6, DESC, AVAIL, USED); /* not a power of two */
+	wr(R_QUEUE_READY, 1);
+	ck_assert_uint_eq(rd(R_QUEUE_READY), 0);
+	ck_assert_uint_eq(rd(R_STATUS), ACK | DRV | FEAT_OK | NEEDS_RESET);
+	wr(R_STATUS, 0);
+	up_to_features_ok();
+	set_queue(0, VIRTQ_MAX_SIZE + 1, DESC, AVAIL, USED);
+	ck_assert_uint_eq(rd(R_QUEUE_NUM), 0);
+	wr(R_QUEUE_READY, 1);
+	ck_assert_uint_eq(rd(R_QUEUE_READY), 0);
+	ck_assert_uint_eq(rd(R_STATUS) & NEEDS_RESET, NEEDS_RESET);
+	wr(R_STATUS, 0);
+	up_to_features_ok();
+	set_queue(0, NUM, DESC, AVAIL, MEM - 8); /* used ring leaves RAM */
+	wr(R_QUEUE_READY, 1);
+	ck_assert_uint_eq(rd(R_QUEUE_READY), 0);
+	ck_assert_uint_eq(rd(R_STATUS) & NEEDS_RESET, NEEDS_RESET);
+}
+END_TEST
+
+START_TEST(queue_sel_out_of_range)
+{
+	up_to_features_ok();
+	set_queue(2, NUM, DESC, AVAIL, USED);
+	wr(R_QUEUE_READY, 1);
+	ck_assert_uint_eq(rd(R_QUEUE_NUM_MAX), 0);
+	ck_assert_uint_eq(rd(R_QUEUE_NUM), 0);
+	ck_assert_uint_eq(rd(R_QUEUE_READY), 0);
+	ck_assert_uint_eq(rd(R_DESC), 0);
+	ck_assert_uint_eq(rd(R_STATUS), ACK | DRV | FEAT_OK);
+	wr(R_QUEUE_SEL, 0);
+	ck_assert_uint_eq(rd(R_QUEUE_NUM_MAX), VIRTQ_MAX_SIZE);
+	ck_assert_uint_eq(rd(R_QUEUE_NUM), 0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("virtio");
+	TCase *tm = tcase_create("mmio");
+	tcase_add_checked_fixture(tm, mmio_setup, mmio_teardown);
+	tcase_add_test(tm, status_bring_up_per_spec);
+	tcase_add_test(tm, status_clear_driver_ok_is_refused);
+	tcase_add_test(tm, status_moved_live_queue_not_served);
+	tcase_add_test(tm, status_clear_features_ok_is_refused);
+	tcase_add_test(tm, status_clear_ack_is_refused);
+	tcase_add_test(tm, status_features_frozen_after_features_ok);
+	tcase_add_test(tm, status_features_ok_refused);
+	tcase_add_test(tm, status_driver_ok_without_features_ok);
+	tcase_add_test(tm, status_failed_then_reset);
+	tcase_add_test(tm, status_reset_clears_everything);
+	tcase_add_test(tm, status_undefined_bits_ignored);
+	tcase_add_test(tm, queue_registers_follow_ready);
+	tcase_add_test(tm, queue_registers_frozen_when_live);
+	tcase_add_test(tm, queue_bad_layout_needs_reset);
+	tcase_add_test(tm, queue_sel_out_of_range);
+	suite_add_tcase(s, tm);
+
 	TCase *tc = tcase_create("queue");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, valid_chain);
@@ -223,6 +692,7 @@ int main(void)
 	tcase_add_test(tc, indirect_refused);
 	tcase_add_test(tc, failed_pop_consumes_nothing);
 	tcase_add_test(tc, layout_checks);
+	tcase_add_test(tc, zero_size_queue);
 	tcase_add_test(tc, iov_helpers);
 	suite_add_tcase(s, tc);
 	return run_suite(s);

@@ -52,6 +52,10 @@
 #define STATUS_FEATURES_OK 8
 #define STATUS_NEEDS_RESET 0x40
 #define STATUS_FAILED 0x80
+/* The bits a driver sets; 0x10 and 0x20 are undefined, NEEDS_RESET is the
+ * device's. */
+#define STATUS_DRIVER_BITS \
+	(STATUS_ACKNOWLEDGE | STATUS_DRIVER | STATUS_FEATURES_OK | STATUS_DRIVER_OK | STATUS_FAILED)
 
 #define ISR_USED 1
 #define ISR_CONFIG 2
@@ -197,30 +201,50 @@ static struct virtq *writable_queue(struct virtio_dev *d)
 	return q;
 }
 
+/* Acceptable: only offered features, and only modern drivers. */
+static bool features_ok(const struct virtio_dev *d)
+{
+	return !(d->driver_features & ~d->features) &&
+	       (d->driver_features & (1ULL << VIRTIO_F_VERSION_1_BIT));
+}
+
+/*
+ * The device status state machine (virtio 1.2, 2.1 and 3.1.1). Writing 0
+ * resets; any other write may only add bits. The driver MUST NOT clear a
+ * status bit (2.1.1), and clearing DRIVER_OK or FEATURES_OK would unlock the
+ * queue and feature registers of a live device, so such a write is ignored
+ * as a whole and the device asks for a reset (DEVICE_NEEDS_RESET, 2.1.2).
+ * Once NEEDS_RESET or FAILED is set, only a reset brings the device back; the
+ * driver may still add FAILED. FEATURES_OK is not set when the features are
+ * unacceptable (2.2.2), which the driver sees when it reads Status back.
+ */
 static void write_status(struct virtio_dev *d, uint32_t v)
 {
+	uint32_t old = d->status & STATUS_DRIVER_BITS, add;
+
 	if (v == 0) {
 		dev_reset(d);
 		return;
 	}
-	v &= 0xff;
-	if ((v & STATUS_FEATURES_OK) && !(d->status & STATUS_FEATURES_OK)) {
-		/* Only offered features, and only modern drivers. */
-		if ((d->driver_features & ~d->features) ||
-		    !(d->driver_features & (1ULL << VIRTIO_F_VERSION_1_BIT)))
-			v &= ~STATUS_FEATURES_OK;
-	}
-	if ((v & STATUS_DRIVER_OK) && !(d->status & STATUS_DRIVER_OK)) {
-		d->status = v | (d->status & STATUS_NEEDS_RESET);
-		if (!(d->status & STATUS_FEATURES_OK)) {
-			virtio_dev_needs_reset(d, "DRIVER_OK without FEATURES_OK");
-			return;
-		}
-		if (d->ops->driver_ok)
-			d->ops->driver_ok(d);
+	v &= STATUS_DRIVER_BITS;
+	if (old & ~v) {
+		virtio_dev_needs_reset(d, "driver cleared a status bit without a reset");
 		return;
 	}
-	d->status = v | (d->status & STATUS_NEEDS_RESET);
+	add = v & ~old;
+	if (d->status & (STATUS_NEEDS_RESET | STATUS_FAILED))
+		add &= STATUS_FAILED;
+	if ((add & STATUS_FEATURES_OK) && !features_ok(d))
+		add &= ~STATUS_FEATURES_OK;
+	d->status |= add;
+	if (!(add & STATUS_DRIVER_OK))
+		return;
+	if (!(d->status & STATUS_FEATURES_OK)) {
+		virtio_dev_needs_reset(d, "DRIVER_OK without FEATURES_OK");
+		return;
+	}
+	if (d->ops->driver_ok)
+		d->ops->driver_ok(d);
 }
 
 static void kick(struct virtio_dev *d, uint32_t qi)
@@ -248,7 +272,9 @@ static void reg_write(struct virtio_dev *d, uint64_t off, uint32_t v)
 		d->dev_feat_sel = v;
 		break;
 	case REG_DRIVER_FEATURES:
-		if (!(d->status & STATUS_FEATURES_OK) && d->drv_feat_sel < 2)
+		/* Frozen from FEATURES_OK on (3.1.1), which only a reset clears. */
+		if (!(d->status & (STATUS_FEATURES_OK | STATUS_NEEDS_RESET | STATUS_FAILED)) &&
+		    d->drv_feat_sel < 2)
 			set_half(&d->driver_features, d->drv_feat_sel == 1, v);
 		break;
 	case REG_DRIVER_FEATURES_SEL:

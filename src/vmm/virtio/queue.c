@@ -83,6 +83,10 @@ int vq_pop(const struct guest_mem *m, struct virtq *q, struct vq_elem *e)
 
 	if (!q->ready)
 		return 0;
+	/* Ready implies a checked layout, but the ring arithmetic below must
+	 * not trust that: a size of 0 would divide by zero. */
+	if (q->num == 0)
+		return -EINVAL;
 	if (read_avail_idx(m, q, &avail_idx))
 		return -EINVAL;
 	if (avail_idx == q->last_avail)
@@ -140,9 +144,12 @@ void vq_unpop(struct virtq *q)
 int vq_push(struct guest_mem *m, struct virtq *q, uint16_t head, uint32_t len)
 {
 	uint32_t elem[2] = { head, len };
-	uint64_t at = q->used + 4 + 8ULL * (q->used_idx % q->num);
 	uint16_t idx = (uint16_t)(q->used_idx + 1);
+	uint64_t at;
 
+	if (q->num == 0)
+		return -EINVAL;
+	at = q->used + 4 + 8ULL * (q->used_idx % q->num);
 	if (gmem_write(m, at, elem, sizeof(elem)))
 		return -EFAULT;
 	/* The element must be visible before the index that publishes it. */
