@@ -110,6 +110,15 @@ static void flush_rx(struct vsock *v)
 		if (data) {
 			uint64_t room = e->in_len - sizeof(h);
 			uint32_t max = peer_credit(v);
+			/* A data packet carries at least one byte: an OP_RW of
+			 * length 0 means nothing, and sending one per buffer
+			 * would empty the ring for nothing. A driver that posts
+			 * receive buffers with no room past the header cannot
+			 * receive data at all: the device stops. */
+			if (room == 0) {
+				virtio_dev_needs_reset(d, "receive buffer with no room for data");
+				break;
+			}
 			if (max > room)
 				max = (uint32_t)room;
 			if (max > MAX_PKT_PAYLOAD)
