@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/lab/chroot-debian.sh ROOT [--cache DIR] COMMAND [ARGS...]
 #
 # Runs COMMAND inside ROOT (a root made by mkroot-debian.sh) with /proc,

@@ -1,4 +1,5 @@
 #!/bin/bash
+# SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/lab/mkroot-debian.sh OUTDIR
 #
 # Makes (once) the lab's Debian 12 root: debootstrap --variant=minbase from
