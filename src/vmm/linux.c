@@ -240,18 +240,21 @@ static int load_bzimage(struct vm *vm, struct linux_boot *b, const uint8_t *img,
 			uint64_t *kernel_end)
 {
 	struct bzimage_info bz;
-	uint64_t load = LINUX_HIGH_START, end;
+	uint64_t load = LINUX_HIGH_START, end, decomp;
 	int ret = linux_parse_bzimage(img, len, &bz);
 
 	if (ret)
 		return ret;
-	if (gmem_write(&vm->mem, load, img + bz.kernel_off, bz.kernel_len))
-		return -EFBIG;
-	/* The decompressor works up to the preferred address + init_size. */
-	end = load + bz.kernel_len;
-	if (bz.pref_address + bz.init_size > end)
-		end = bz.pref_address + bz.init_size;
+	/* The decompressor works up to the preferred address + init_size;
+	 * both come from the file, so their sum may wrap. */
+	if (__builtin_add_overflow(load, bz.kernel_len, &end) ||
+	    __builtin_add_overflow(bz.pref_address, (uint64_t)bz.init_size, &decomp))
+		return -EINVAL;
+	if (decomp > end)
+		end = decomp;
 	if (end > vm->mem.size)
+		return -EFBIG;
+	if (gmem_write(&vm->mem, load, img + bz.kernel_off, bz.kernel_len))
 		return -EFBIG;
 	*kernel_end = end;
 	memcpy(b->zero_page + BP_SETUP_SECTS, img + BP_SETUP_SECTS, bz.hdr_end - BP_SETUP_SECTS);

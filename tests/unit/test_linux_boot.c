@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check_main.h"
 #include "linux_boot.h"
@@ -145,6 +146,55 @@ START_TEST(bzimage_garbage)
 }
 END_TEST
 
+/* Loads img[0, len) through linux_load, as a kernel file, into a guest of
+ * MEM bytes; returns its result and leaves the guest's RAM in *mem. */
+static int load_image(size_t len, struct guest_mem *mem)
+{
+	char path[] = "/tmp/alcatraz-bz-XXXXXX";
+	struct vm *vm = calloc(1, sizeof(*vm));
+	int fd = mkstemp(path), ret;
+
+	ck_assert_ptr_nonnull(vm);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, img, len), (ssize_t)len);
+	close(fd);
+	vm->cfg.log_fd = vm->cfg.serial_fd = vm->cfg.stdin_fd = -1;
+	vm->vm_fd = vm->kvm_fd = vm->end_fd = -1;
+	vm->cfg.kernel_path = path;
+	pthread_mutex_init(&vm->log_lock, NULL);
+	ck_assert_int_eq(gmem_init(&vm->mem, MEM), 0);
+	ret = linux_load(vm);
+	unlink(path);
+	linux_free(vm);
+	*mem = vm->mem;
+	pthread_mutex_destroy(&vm->log_lock);
+	free(vm);
+	return ret;
+}
+
+/* pref_address + init_size wraps past 2^64: refused, not taken as a small
+ * end of the kernel (the initrd would then land inside the kernel). */
+START_TEST(bzimage_load_end_overflow)
+{
+	struct guest_mem mem;
+
+	make_bzimage();
+	memcpy(img + 5 * 512, "KERNEL", 6);
+	put64(img + 0x258, 0x1000000);         /* pref_address 16 MiB */
+	put32(img + 0x260, 0x100000);          /* init_size 1 MiB */
+	ck_assert_int_eq(load_image(sizeof(img), &mem), 0);
+	ck_assert_mem_eq(mem.host + 0x100000, "KERNEL", 6);
+	gmem_fini(&mem);
+
+	put64(img + 0x258, UINT64_MAX - 0xfff);
+	ck_assert_int_eq(load_image(sizeof(img), &mem), -ALCATRAZ_E_BADIMAGE);
+	gmem_fini(&mem);
+	put64(img + 0x258, MEM);               /* no wrap, past guest RAM */
+	ck_assert_int_eq(load_image(sizeof(img), &mem), -EFBIG);
+	gmem_fini(&mem);
+}
+END_TEST
+
 static uint8_t sum(const uint8_t *p, size_t n)
 {
 	uint8_t s = 0;
@@ -233,6 +283,7 @@ int main(void)
 	tcase_add_test(tc, elf_hostile_headers);
 	tcase_add_test(tc, bzimage_valid);
 	tcase_add_test(tc, bzimage_garbage);
+	tcase_add_test(tc, bzimage_load_end_overflow);
 	tcase_add_test(tc, mptable_checksums);
 	tcase_add_test(tc, mptable_irq_pins);
 	tcase_add_test(tc, cpuid_deadline_timer);
