@@ -5,6 +5,10 @@
  *
  *   alcatraz-run [OPTIONS] -- COMMAND [ARGS...]
  *   alcatraz-run [OPTIONS] --guest IMAGE
+ *   alcatraz-run --check
+ *
+ * Every option either works in the mode it is given in or is refused with
+ * one line (status 125); none is silently ignored.
  *
  * Exit status: the command's own status; 128+n when killed by signal n;
  * 126 not executable; 127 not found; 124 on timeout; 125 with a one-line
@@ -21,6 +25,8 @@
 #include <unistd.h>
 
 #include <alcatraz/alcatraz.h>
+
+#include "host-check.h"
 
 #define EXIT_RUNTIME 125
 
@@ -47,17 +53,54 @@ struct options {
 	double timeout_s;
 	enum alcatraz_irqchip irqchip;
 	int verbose;
+	int check;
+	unsigned int given; /* bits of opt_modes[] */
 };
+
+enum { OPT_IRQCHIP = 256, OPT_ROOTFS, OPT_DISK, OPT_ROOT_DISK, OPT_INITRD, OPT_CMDLINE,
+       OPT_STATS, OPT_SERIAL, OPT_NO_SANDBOX, OPT_CHECK };
+
+/* What alcatraz-run was asked to do; each option lists where it applies. */
+enum mode { MODE_COMMAND = 1, MODE_GUEST = 2, MODE_CHECK = 4 };
+
+static const struct opt_mode {
+	int code;
+	const char *name;
+	unsigned int modes;
+	const char *not_raw; /* why a raw guest cannot take it */
+} opt_modes[] = {
+	{ 'k', "--kernel", MODE_COMMAND, "a raw image is its own kernel" },
+	{ OPT_ROOTFS, "--rootfs", MODE_COMMAND, "a raw image has no initramfs" },
+	{ OPT_DISK, "--disk", MODE_COMMAND, "a raw image gets no virtio devices" },
+	{ OPT_ROOT_DISK, "--root-disk", MODE_COMMAND, "a raw image gets no virtio devices" },
+	{ 'e', "--env", MODE_COMMAND, "a raw image runs no command" },
+	{ 'w', "--workdir", MODE_COMMAND, "a raw image runs no command" },
+	{ OPT_INITRD, "--initrd", MODE_COMMAND, "a raw image has no initramfs" },
+	{ OPT_CMDLINE, "--cmdline", MODE_COMMAND, "a raw image has no kernel command line" },
+	{ OPT_SERIAL, "--serial", MODE_COMMAND, "a raw image's serial port is standard output already" },
+	{ OPT_STATS, "--stats", MODE_COMMAND | MODE_GUEST, NULL },
+	{ OPT_NO_SANDBOX, "--insecure-no-sandbox", MODE_COMMAND | MODE_GUEST, NULL },
+	{ 'g', "--guest", MODE_GUEST, NULL },
+	{ 'c', "--cpus", MODE_COMMAND | MODE_GUEST, NULL },
+	{ 'm', "--memory", MODE_COMMAND | MODE_GUEST, NULL },
+	{ 't', "--timeout", MODE_COMMAND | MODE_GUEST, NULL },
+	{ OPT_IRQCHIP, "--irqchip", MODE_COMMAND | MODE_GUEST, NULL },
+	{ 'v', "--verbose", MODE_COMMAND | MODE_GUEST, NULL },
+	{ OPT_CHECK, "--check", MODE_CHECK, NULL },
+};
+
+#define NR_OPT_MODES (sizeof(opt_modes) / sizeof(opt_modes[0]))
 
 static void usage(FILE *f)
 {
 	fprintf(f,
 		"Usage: alcatraz-run [OPTIONS] -- COMMAND [ARGS...]\n"
 		"       alcatraz-run [OPTIONS] --guest IMAGE\n"
+		"       alcatraz-run --check\n"
 		"Run a command in a KVM microVM and exit with its status.\n"
 		"\n"
 		"  -k, --kernel PATH     guest kernel (vmlinux or bzImage; default: $ALCATRAZ_KERNEL,\n"
-		"                        the installed one, then the build tree's)\n"
+		"                        else the installed one)\n"
 		"      --rootfs DIR      pack DIR as the root file system (default: busybox)\n"
 		"      --disk IMG[,ro]   attach a raw disk image (repeatable; /dev/vdX)\n"
 		"      --root-disk IMG   boot from an ext4 image\n"
@@ -74,11 +117,16 @@ static void usage(FILE *f)
 		"  -t, --timeout SEC     stop the guest after SEC seconds (exit 124)\n"
 		"      --irqchip MODE    auto, on or off (default auto)\n"
 		"  -v, --verbose         print the VMM's log on standard error\n"
+		"      --check           report whether this host can run protected VMs\n"
+		"                        (exit 0 ready, 1 not)\n"
 		"  -h, --help            show this help\n"
 		"  -V, --version         show the version\n"
 		"\n"
 		"Exit status: the command's status; 128+n killed by signal n; 126 not\n"
-		"executable; 127 not found; 124 timeout; 125 runtime error.\n");
+		"executable; 127 not found; 124 timeout; 125 runtime error.\n"
+		"Environment: ALCATRAZ_KERNEL, ALCATRAZ_INIT, ALCATRAZ_BUSYBOX override the\n"
+		"installed guest kernel, alcatraz-init and busybox (meson devenv sets the\n"
+		"first two to a build tree's).\n");
 }
 
 static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
@@ -104,10 +152,42 @@ static int parse_ulong(const char *s, unsigned long *out)
 	return 0;
 }
 
+static void mark_given(struct options *o, int code)
+{
+	for (unsigned int i = 0; i < NR_OPT_MODES; i++)
+		if (opt_modes[i].code == code)
+			o->given |= 1U << i;
+}
+
+/* Every option given must apply to the mode: else one line, 125. */
+static int check_modes(const struct options *o)
+{
+	enum mode m = o->check ? MODE_CHECK : o->guest ? MODE_GUEST : MODE_COMMAND;
+
+	for (unsigned int i = 0; i < NR_OPT_MODES; i++) {
+		const struct opt_mode *om = &opt_modes[i];
+
+		if (!(o->given & (1U << i)) || (om->modes & m))
+			continue;
+		if (m == MODE_CHECK)
+			return die("--check takes no other option, not %s", om->name);
+		if (m == MODE_GUEST)
+			return die("%s applies to a Linux guest (-- COMMAND), not to --guest IMAGE: %s",
+				   om->name, om->not_raw);
+		return die("%s needs --guest IMAGE", om->name);
+	}
+	if (m == MODE_COMMAND && o->irqchip == ALCATRAZ_IRQCHIP_OFF)
+		return die("--irqchip off applies to --guest IMAGE: a Linux guest needs the in-kernel irqchip");
+	if (m == MODE_COMMAND && o->initrd && (o->rootfs || o->root_disk))
+		return die("--initrd excludes %s: both say what the guest boots from",
+			   o->rootfs ? "--rootfs" : "--root-disk");
+	if (m == MODE_COMMAND && o->rootfs && o->root_disk)
+		return die("--rootfs excludes --root-disk: both say what the guest boots from");
+	return 0;
+}
+
 static int parse_args(int argc, char **argv, struct options *o)
 {
-	enum { OPT_IRQCHIP = 256, OPT_ROOTFS, OPT_DISK, OPT_ROOT_DISK, OPT_INITRD, OPT_CMDLINE,
-	       OPT_STATS, OPT_SERIAL, OPT_NO_SANDBOX };
 	static const struct option longopts[] = {
 		{ "guest", required_argument, NULL, 'g' },
 		{ "kernel", required_argument, NULL, 'k' },
@@ -121,6 +201,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "serial", no_argument, NULL, OPT_SERIAL },
 		{ "insecure-no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "timeout", required_argument, NULL, 't' },
@@ -134,6 +215,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 
 	opterr = 0;
 	while ((c = getopt_long(argc, argv, "+:g:k:e:w:c:m:t:vhV", longopts, NULL)) != -1) {
+		mark_given(o, c);
 		switch (c) {
 		case 'g':
 			o->guest = optarg;
@@ -179,6 +261,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 		case OPT_NO_SANDBOX:
 			o->no_sandbox = 1;
 			break;
+		case OPT_CHECK:
+			o->check = 1;
+			break;
 		case 'c':
 			if (parse_ulong(optarg, &o->cpus) || o->cpus == 0 || o->cpus > 64)
 				return die("--cpus wants a number from 1 to 64, not '%s'", optarg);
@@ -223,11 +308,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	if (optind < argc)
 		o->command = argv + optind;
+	if (o->check && o->command)
+		return die("--check takes no command");
+	if (o->check)
+		return check_modes(o);
 	if (o->guest && o->command)
 		return die("--guest runs a raw image and takes no command");
 	if (!o->guest && !o->command)
 		return die("nothing to run: give -- COMMAND [ARGS...] or --guest IMAGE (see --help)");
-	return 0;
+	return check_modes(o);
 }
 
 /*
@@ -262,44 +351,6 @@ static int run_to_end(struct alcatraz_vm *vm, struct alcatraz_result *res)
 	return ret ? die("%s", alcatraz_strerror(ret)) : 0;
 }
 
-static int run(const struct options *o)
-{
-	struct alcatraz_config *cfg = NULL;
-	struct alcatraz_vm *vm = NULL;
-	struct alcatraz_result res;
-	int ret;
-
-	if (access(o->guest, R_OK) < 0)
-		return die("cannot read guest image '%s': %s", o->guest, strerror(errno));
-	ret = alcatraz_config_new(&cfg);
-	if (ret)
-		return die("%s", alcatraz_strerror(ret));
-	if ((ret = alcatraz_config_set_guest_image(cfg, o->guest)) ||
-	    (ret = alcatraz_config_set_vcpus(cfg, (unsigned int)o->cpus)) ||
-	    (ret = alcatraz_config_set_memory_mib(cfg, o->memory_mib)) ||
-	    (ret = alcatraz_config_set_irqchip(cfg, o->irqchip)) ||
-	    (ret = alcatraz_config_set_serial_fd(cfg, STDOUT_FILENO)) ||
-	    (ret = alcatraz_config_set_timeout_ms(cfg, (uint64_t)(o->timeout_s * 1000.0))) ||
-	    (o->verbose && (ret = alcatraz_config_set_log_fd(cfg, STDERR_FILENO)))) {
-		alcatraz_config_free(cfg);
-		return die("bad configuration: %s", alcatraz_strerror(ret));
-	}
-	ret = alcatraz_vm_create(cfg, &vm);
-	alcatraz_config_free(cfg);
-	if (ret) {
-		if (ret == -ENOENT && access("/dev/kvm", F_OK) < 0)
-			return die("/dev/kvm does not exist: this host needs KVM (load kvm_intel or kvm_amd, or enable virtualization in the firmware)");
-		if (ret == -EACCES)
-			return die("/dev/kvm is not accessible: run as root or add your user to the 'kvm' group");
-		return die("cannot create the VM: %s%s", alcatraz_strerror(ret),
-			   o->verbose ? "" : " (run with --verbose for details)");
-	}
-	ret = run_to_end(vm, &res);
-	if (ret)
-		return ret;
-	return exit_code_of(&res, false);
-}
-
 static uint64_t now_ns(void)
 {
 	struct timespec ts;
@@ -331,6 +382,51 @@ static void print_stats(const struct alcatraz_result *r, int code, uint64_t crea
 		code);
 }
 
+static int run(const struct options *o)
+{
+	struct alcatraz_config *cfg = NULL;
+	struct alcatraz_vm *vm = NULL;
+	struct alcatraz_result res;
+	uint64_t create_ns;
+	int ret, code;
+
+	if (access(o->guest, R_OK) < 0)
+		return die("cannot read guest image '%s': %s", o->guest, strerror(errno));
+	ret = alcatraz_config_new(&cfg);
+	if (ret)
+		return die("%s", alcatraz_strerror(ret));
+	if ((ret = alcatraz_config_set_guest_image(cfg, o->guest)) ||
+	    (ret = alcatraz_config_set_vcpus(cfg, (unsigned int)o->cpus)) ||
+	    (ret = alcatraz_config_set_memory_mib(cfg, o->memory_mib)) ||
+	    (ret = alcatraz_config_set_irqchip(cfg, o->irqchip)) ||
+	    (ret = alcatraz_config_set_serial_fd(cfg, STDOUT_FILENO)) ||
+	    (ret = alcatraz_config_set_timeout_ms(cfg, (uint64_t)(o->timeout_s * 1000.0))) ||
+	    (o->no_sandbox && (ret = alcatraz_config_set_insecure_no_sandbox(cfg, true))) ||
+	    (o->verbose && (ret = alcatraz_config_set_log_fd(cfg, STDERR_FILENO)))) {
+		alcatraz_config_free(cfg);
+		return die("bad configuration: %s", alcatraz_strerror(ret));
+	}
+	create_ns = now_ns();
+	ret = alcatraz_vm_create(cfg, &vm);
+	create_ns = now_ns() - create_ns;
+	alcatraz_config_free(cfg);
+	if (ret) {
+		if (ret == -ENOENT && access("/dev/kvm", F_OK) < 0)
+			return die("/dev/kvm does not exist: this host needs KVM (load kvm_intel or kvm_amd, or enable virtualization in the firmware)");
+		if (ret == -EACCES)
+			return die("/dev/kvm is not accessible: run as root or add your user to the 'kvm' group");
+		return die("cannot create the VM: %s%s", alcatraz_strerror(ret),
+			   o->verbose ? "" : " (run with --verbose for details)");
+	}
+	ret = run_to_end(vm, &res);
+	if (ret)
+		return ret;
+	code = exit_code_of(&res, false);
+	if (o->stats)
+		print_stats(&res, code, create_ns);
+	return code;
+}
+
 static int split_disk(const char *arg, char *path, size_t len, bool *ro)
 {
 	const char *comma = strrchr(arg, ',');
@@ -350,6 +446,41 @@ static int split_disk(const char *arg, char *path, size_t len, bool *ro)
 	return 0;
 }
 
+/*
+ * The kernel and, unless the guest boots from --initrd or --root-disk, the
+ * alcatraz-init the initramfs is made of: one line each when missing, before
+ * anything else (a broken install shows on any host, /dev/kvm or not).
+ */
+static int find_guest_files(const struct options *o, char *kernel, size_t len)
+{
+	static const char hint[] = "reinstall alcatraz; in a build tree: meson devenv -C BUILDDIR";
+	char init[4096];
+	int ret;
+
+	if (o->kernel) {
+		snprintf(kernel, len, "%s", o->kernel);
+	} else if ((ret = alcatraz_default_kernel(kernel, len))) {
+		if (ret == -ENOENT && secure_getenv("ALCATRAZ_KERNEL"))
+			return die("no guest kernel: ALCATRAZ_KERNEL=%s is missing or unreadable", kernel);
+		if (ret == -ENOENT)
+			return die("no guest kernel: %s is missing (%s; or give --kernel PATH or set ALCATRAZ_KERNEL)",
+				   kernel, hint);
+		return die("no guest kernel: %s", alcatraz_strerror(ret));
+	}
+	if (access(kernel, R_OK) < 0)
+		return die("cannot read kernel '%s': %s", kernel, strerror(errno));
+	if (o->initrd || o->root_disk)
+		return 0;
+	ret = alcatraz_default_init(init, sizeof(init));
+	if (ret == -ENOENT && secure_getenv("ALCATRAZ_INIT"))
+		return die("no alcatraz-init: ALCATRAZ_INIT=%s is missing or unreadable", init);
+	if (ret == -ENOENT)
+		return die("no alcatraz-init: %s is missing (%s; or set ALCATRAZ_INIT)", init, hint);
+	if (ret)
+		return die("no alcatraz-init: %s", alcatraz_strerror(ret));
+	return 0;
+}
+
 static int run_command(const struct options *o)
 {
 	struct alcatraz_config *cfg = NULL;
@@ -359,20 +490,15 @@ static int run_command(const struct options *o)
 	uint64_t create_ns;
 	int ret, code;
 
+	ret = find_guest_files(o, kernel, sizeof(kernel));
+	if (ret)
+		return ret;
 	/* A kvm_pvm host would crawl for seconds and then fail: say so now. */
 	ret = alcatraz_kvm_probe(msg, sizeof(msg));
 	if (ret == -ALCATRAZ_E_SLOWKVM)
 		return die("%s (run it in the lab: tests/lab/run)", msg);
 	if (ret)
 		return die("%s", msg);
-	if (o->kernel) {
-		snprintf(kernel, sizeof(kernel), "%s", o->kernel);
-	} else if (alcatraz_default_kernel(kernel, sizeof(kernel))) {
-		return die("no guest kernel: build it with 'meson compile -C build guest-kernel' (kernel/README.md), "
-			   "or give --kernel PATH or ALCATRAZ_KERNEL");
-	}
-	if (access(kernel, R_OK) < 0)
-		return die("cannot read kernel '%s': %s", kernel, strerror(errno));
 	if (o->rootfs && access(o->rootfs, R_OK | X_OK) < 0)
 		return die("cannot read rootfs directory '%s': %s", o->rootfs, strerror(errno));
 	ret = alcatraz_config_new(&cfg);
@@ -382,6 +508,7 @@ static int run_command(const struct options *o)
 	    (ret = alcatraz_config_set_command(cfg, (const char *const *)o->command)) ||
 	    (ret = alcatraz_config_set_vcpus(cfg, (unsigned int)o->cpus)) ||
 	    (ret = alcatraz_config_set_memory_mib(cfg, o->memory_mib)) ||
+	    (ret = alcatraz_config_set_irqchip(cfg, o->irqchip)) ||
 	    (ret = alcatraz_config_set_stdio(cfg, STDIN_FILENO, STDOUT_FILENO, -1)) ||
 	    (ret = alcatraz_config_set_timeout_ms(cfg, (uint64_t)(o->timeout_s * 1000.0))) ||
 	    (o->serial && (ret = alcatraz_config_set_serial_fd(cfg, STDERR_FILENO))) ||
@@ -443,5 +570,7 @@ int main(int argc, char **argv)
 	if (ret)
 		return ret;
 	fflush(stdout);
+	if (o.check)
+		return host_check(stdout);
 	return o.command ? run_command(&o) : run(&o);
 }

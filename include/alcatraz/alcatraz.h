@@ -346,8 +346,7 @@ int alcatraz_config_set_rootfs_dir(struct alcatraz_config *cfg, const char *dir)
 
 /**
  * alcatraz_config_set_guest_init - the files the default initramfs is made of
- * @init: the static alcatraz-init (NULL: ALCATRAZ_INIT, then the installed
- *        and the build-tree copies)
+ * @init: the static alcatraz-init (NULL: see alcatraz_default_init())
  * @busybox: a static busybox (NULL: ALCATRAZ_BUSYBOX, then /bin/busybox)
  */
 int alcatraz_config_set_guest_init(struct alcatraz_config *cfg, const char *init,
@@ -356,10 +355,24 @@ int alcatraz_config_set_guest_init(struct alcatraz_config *cfg, const char *init
 /**
  * alcatraz_default_kernel - find the default guest kernel
  * @buf: receives its path
- * Looks at $ALCATRAZ_KERNEL, the installed <datadir>/alcatraz/vmlinux and
- * the build tree's kernel/vmlinux. Returns 0, -ENOENT, or -ENAMETOOLONG.
+ * $ALCATRAZ_KERNEL when set (read with secure_getenv(), so ignored in a
+ * set-user-ID program), else the installed <prefix>/<datadir>/alcatraz/vmlinux.
+ * No build-tree path is compiled in: an uninstalled build sets the variable
+ * through `meson devenv -C BUILDDIR`. Returns 0, -ENOENT (@buf then holds
+ * the path that is missing or unreadable), -EINVAL or -ENAMETOOLONG.
  */
 int alcatraz_default_kernel(char *buf, size_t len);
+
+/**
+ * alcatraz_default_init - find the alcatraz-init packed into the initramfs
+ * @buf: receives its path
+ * $ALCATRAZ_INIT when set (secure_getenv()), else the installed
+ * <prefix>/<libexecdir>/alcatraz/alcatraz-init; the library uses the same
+ * lookup when alcatraz_config_set_guest_init() gave no init. Returns 0,
+ * -ENOENT (@buf then holds the path that is missing or unreadable), -EINVAL
+ * or -ENAMETOOLONG.
+ */
+int alcatraz_default_init(char *buf, size_t len);
 
 /**
  * alcatraz_result_exit_code - a result as a shell exit status

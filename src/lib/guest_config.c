@@ -23,9 +23,6 @@
 #ifndef ALCATRAZ_LIBEXECDIR
 #define ALCATRAZ_LIBEXECDIR "/usr/local/libexec"
 #endif
-#ifndef ALCATRAZ_BUILD_ROOT
-#define ALCATRAZ_BUILD_ROOT "."
-#endif
 
 #define MAX_DISKS 8
 #define MAX_ARGS 4096
@@ -206,39 +203,44 @@ int alcatraz_config_set_guest_init(struct alcatraz_config *cfg, const char *init
 	return ret;
 }
 
-/* The first readable file among candidates; env may be NULL. */
+/*
+ * The file named by the environment variable env, else the first readable
+ * one among candidates.  On -ENOENT buf holds the last path tried, for the
+ * caller's message.  secure_getenv: a set-user-ID embedder must not let its
+ * caller choose the kernel or init it boots.
+ */
 static int find_file(const char *env, const char *const *candidates, char *buf, size_t len)
 {
-	const char *e = env ? getenv(env) : NULL;
+	const char *e = env ? secure_getenv(env) : NULL;
+	const char *const one[] = { e, NULL };
 
-	if (e && *e) {
-		if (access(e, R_OK) < 0)
-			return -ENOENT;
-		if ((size_t)snprintf(buf, len, "%s", e) >= len)
-			return -ENAMETOOLONG;
-		return 0;
-	}
+	if (e && *e)
+		candidates = one;
 	for (const char *const *c = candidates; *c; c++) {
-		if (access(*c, R_OK) == 0) {
-			if ((size_t)snprintf(buf, len, "%s", *c) >= len)
-				return -ENAMETOOLONG;
+		if ((size_t)snprintf(buf, len, "%s", *c) >= len)
+			return -ENAMETOOLONG;
+		if (access(*c, R_OK) == 0)
 			return 0;
-		}
 	}
 	return -ENOENT;
 }
 
+/* Installed locations only: uninstalled runs set the variables (meson devenv). */
+static const char *const kernel_candidates[] = { ALCATRAZ_DATADIR "/alcatraz/vmlinux", NULL };
+static const char *const init_candidates[] = { ALCATRAZ_LIBEXECDIR "/alcatraz/alcatraz-init", NULL };
+
 int alcatraz_default_kernel(char *buf, size_t len)
 {
-	static const char *const candidates[] = {
-		ALCATRAZ_DATADIR "/alcatraz/vmlinux",
-		ALCATRAZ_BUILD_ROOT "/kernel/vmlinux",
-		NULL,
-	};
-
 	if (!buf || !len)
 		return -EINVAL;
-	return find_file("ALCATRAZ_KERNEL", candidates, buf, len);
+	return find_file("ALCATRAZ_KERNEL", kernel_candidates, buf, len);
+}
+
+int alcatraz_default_init(char *buf, size_t len)
+{
+	if (!buf || !len)
+		return -EINVAL;
+	return find_file("ALCATRAZ_INIT", init_candidates, buf, len);
 }
 
 int alcatraz_result_exit_code(const struct alcatraz_result *r)
@@ -265,11 +267,6 @@ int alcatraz_result_exit_code(const struct alcatraz_result *r)
 
 static int build_initramfs(const struct alcatraz_config *cfg, struct vm_config *vc)
 {
-	static const char *const init_candidates[] = {
-		ALCATRAZ_LIBEXECDIR "/alcatraz/alcatraz-init",
-		ALCATRAZ_BUILD_ROOT "/src/guest/alcatraz-init",
-		NULL,
-	};
 	static const char *const busybox_candidates[] = { "/bin/busybox", "/usr/bin/busybox", NULL };
 	static const char *const dirs[] = { "bin", "sbin", "usr/bin", "usr/sbin", "etc", "root",
 					    "proc", "sys", "dev", "tmp", "run", "mnt" };
