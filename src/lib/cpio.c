@@ -466,6 +466,36 @@ static int add_file_fd(struct cpio_writer *w, const char *norm, const struct met
 	return 0;
 }
 
+/*
+ * Add the regular file at dirfd/rel. The tree may change between the stat
+ * that said "regular file" and this open: the open neither follows a symlink
+ * nor waits (a FIFO swapped in would block a plain open until a writer came),
+ * and what is archived is described by the opened file itself. Anything but
+ * a regular file there now is refused with -EAGAIN: the tree changed while
+ * it was being packed.
+ */
+static int add_regular_at(struct cpio_writer *w, const char *norm, int dirfd, const char *rel,
+			  unsigned int flags)
+{
+	struct stat st;
+	struct meta m;
+	int fd, r;
+
+	fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY | O_NONBLOCK);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0) {
+		r = -errno;
+	} else if (!S_ISREG(st.st_mode)) {
+		r = -EAGAIN;
+	} else {
+		meta_from_stat(w, &m, &st, flags);
+		r = add_file_fd(w, norm, &m, fd, st.st_size);
+	}
+	close(fd);
+	return r;
+}
+
 /* Add the object at dirfd/rel (not following a final symlink) as `norm`. */
 static int add_at(struct cpio_writer *w, const char *norm, int dirfd, const char *rel,
 		  const struct stat *st, unsigned int flags)
@@ -473,17 +503,12 @@ static int add_at(struct cpio_writer *w, const char *norm, int dirfd, const char
 	struct meta m;
 	char target[CPIO_NAME_MAX + 1];
 	ssize_t n;
-	int fd, r;
+	int r;
 
 	meta_from_stat(w, &m, st, flags);
 	switch (st->st_mode & S_IFMT) {
 	case S_IFREG:
-		fd = openat(dirfd, rel, O_RDONLY | O_CLOEXEC | O_NOFOLLOW | O_NOCTTY);
-		if (fd < 0)
-			return -errno;
-		r = add_file_fd(w, norm, &m, fd, st->st_size);
-		close(fd);
-		return r;
+		return add_regular_at(w, norm, dirfd, rel, flags);
 	case S_IFLNK:
 		n = readlinkat(dirfd, rel, target, sizeof(target));
 		if (n < 0)

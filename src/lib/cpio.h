@@ -14,6 +14,8 @@
  * All functions returning int return 0 or a negative errno:
  *   -EINVAL   bad name (empty, "..", too long), bad mode, writer finished
  *   -EFBIG    one file larger than the format's 4 GiB - 1
+ *   -EAGAIN   a regular file was replaced by something else while it was
+ *             being added (the tree changed under the writer)
  *   -E2BIG    the archive would exceed the limit set by cpio_writer_set_limit
  *   -ENOMEM   out of memory
  *   other     from the host file system (open, read, stat...)

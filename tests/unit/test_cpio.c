@@ -461,6 +461,78 @@ START_TEST(gnu_cpio_extracts)
 }
 END_TEST
 
+/*
+ * The writer stats each entry and then opens it. To replace an entry
+ * between the two deterministically, the test links with
+ * -Wl,--wrap=fstatat64 (tests/unit/meson.build): after a successful stat of
+ * the armed name, the file is swapped for a FIFO.
+ */
+int __real_fstatat64(int dirfd, const char *path, struct stat *st, int flags);
+int __wrap_fstatat64(int dirfd, const char *path, struct stat *st, int flags);
+
+static const char *swap_name; /* base name to swap, NULL: none */
+static char swap_path[512];   /* its full path */
+static int swaps;
+
+int __wrap_fstatat64(int dirfd, const char *path, struct stat *st, int flags)
+{
+	int r = __real_fstatat64(dirfd, path, st, flags);
+	const char *base = strrchr(path, '/');
+
+	base = base ? base + 1 : path;
+	if (r == 0 && swap_name && !strcmp(base, swap_name) && S_ISREG(st->st_mode)) {
+		ck_assert_int_eq(unlink(swap_path), 0);
+		ck_assert_int_eq(mkfifo(swap_path, 0644), 0);
+		swaps++;
+	}
+	return r;
+}
+
+/* A regular file replaced by a FIFO after its stat: refused at once
+ * (-EAGAIN, its path reported, the archive unchanged), never a writer
+ * blocked in open() waiting for a FIFO writer. */
+START_TEST(fifo_swapped_in_is_refused)
+{
+	struct cpio_writer *w;
+	char src[128];
+	const void *data;
+	size_t len0, len;
+
+	alarm(10); /* the failure this guards against is a hang */
+	make_tree();
+	snprintf(src, sizeof(src), "%s/src", tmpl);
+	snprintf(swap_path, sizeof(swap_path), "%s/src/zz-odd", tmpl);
+	swap_name = "zz-odd";
+	swaps = 0;
+	ck_assert_int_eq(cpio_writer_new(&w), 0);
+	ck_assert_int_eq(cpio_add_tree(w, "", src, 0), -EAGAIN);
+	ck_assert_int_eq(swaps, 1);
+	ck_assert_ptr_nonnull(strstr(cpio_error_path(w), "src/zz-odd"));
+
+	/* The same through cpio_add_path, which stats by path. */
+	ck_assert_int_eq(unlink(swap_path), 0);
+	write_file("src/zz-odd", "12345", 0600);
+	cpio_data(w, &len0);
+	ck_assert_int_eq(cpio_add_path(w, "odd", swap_path, 0), -EAGAIN);
+	ck_assert_int_eq(swaps, 2);
+	data = cpio_data(w, &len);
+	ck_assert_uint_eq(len, len0);
+	(void)data;
+	swap_name = NULL;
+
+	/* The FIFO itself, found by the stat, is archived as a FIFO. */
+	ck_assert_int_eq(cpio_add_path(w, "odd", swap_path, 0), 0);
+	ck_assert_int_eq(cpio_finish(w), 0);
+	data = cpio_data(w, &len);
+	int n = parse(data, len, ents, 512);
+	ck_assert_uint_eq(find(n, "odd")->mode, S_IFIFO | 0644);
+	ck_assert_uint_eq(find(n, "odd")->size, 0);
+	cpio_writer_free(w);
+	rm_tree();
+	alarm(0);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cpio");
@@ -469,6 +541,7 @@ int main(void)
 	tcase_add_test(tc, bad_input);
 	tcase_add_test(tc, tree_roundtrip);
 	tcase_add_test(tc, gnu_cpio_extracts);
+	tcase_add_test(tc, fifo_swapped_in_is_refused);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
