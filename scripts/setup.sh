@@ -15,6 +15,8 @@ packages=(
 	busybox-static cpio kmod
 	# the VT-x lab: Bochs emulating an Intel CPU with VMX and EPT, booted from a GRUB ISO
 	bochs bochsbios vgabios bochs-term grub-pc-bin grub-common xorriso mtools
+	# the Debian packages (debian/) and lab-install: a debootstrapped root booted in the lab
+	dpkg-dev debhelper dh-dkms debootstrap e2fsprogs
 )
 
 if [ "$(id -u)" != 0 ]; then
