@@ -72,9 +72,9 @@ echo lab > "$tmp/etc/hostname"
 printf '#!/bin/sh\nexit 101\n' > "$tmp/usr/sbin/policy-rc.d"
 chmod 755 "$tmp/usr/sbin/policy-rc.d"
 # The lab boots its kernel with its own small initramfs (tests/lab/run
-# --root): Debian's would only cost time in the chroot and at boot.
-mkdir -p "$tmp/etc/initramfs-tools"
-printf 'update_initramfs=no\n' > "$tmp/etc/initramfs-tools/update-initramfs.conf"
+# --root): Debian's, made when the kernel is installed, needs no modules.
+mkdir -p "$tmp/etc/initramfs-tools/conf.d"
+printf 'MODULES=list\n' > "$tmp/etc/initramfs-tools/conf.d/lab.conf"
 t0=$SECONDS
 log "apt-get install ${extra[*]}"
 "$here/chroot-debian.sh" "$tmp" --cache "$out/debs" sh -c \
