@@ -7,6 +7,7 @@
  */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
@@ -36,6 +37,8 @@
 #define S_UNSUPP 2
 
 static char path[] = "/tmp/alcatraz-blk-XXXXXX";
+static unsigned int qnum = NUM;        /* queue size make_vm sets */
+static uint64_t disk_sectors = SECTORS;
 static struct vm *vm;
 static struct virtio_dev *d;
 static uint16_t avail_idx;
@@ -49,7 +52,7 @@ static void make_vm(bool readonly)
 {
 	int fd = mkstemp(path);
 	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, SECTORS * 512), 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)disk_sectors * 512), 0);
 	close(fd);
 
 	vm = calloc(1, sizeof(*vm));
@@ -69,7 +72,7 @@ static void make_vm(bool readonly)
 	reg(0x020, 1); /* VIRTIO_F_VERSION_1 */
 	reg(0x070, 0xb);
 	reg(0x030, 0);
-	reg(0x038, NUM);
+	reg(0x038, qnum);
 	reg(0x080, DESC);
 	reg(0x090, AVAIL);
 	reg(0x0a0, USED);
@@ -190,6 +193,63 @@ START_TEST(no_status_byte_resets_device)
 }
 END_TEST
 
+/*
+ * A ring that feeds itself: the one chain reads a sector over the avail
+ * ring and its own request header, and each sector makes 16 more chains
+ * available and names the next sector, the last one the first. The device
+ * alone keeps finding work, with no vCPU running. One notification must
+ * still end, after a bounded number of chains, and ask to be called again
+ * (the queue's eventfd signalled) so the device thread can serve others
+ * or stop.
+ */
+#define FEED_NUM 16
+#define FEED_SECTORS 4096 /* 16 * 4096 = 65536: the avail index wraps in step */
+#define FEED_HDR 0x100    /* request header, inside the sector read */
+
+START_TEST(self_feeding_ring_yields)
+{
+	uint8_t sec[512];
+	uint64_t cnt = 0;
+	uint16_t used;
+	int fd;
+
+	alarm(20); /* the failure this guards against is an endless loop */
+	qnum = FEED_NUM;
+	disk_sectors = FEED_SECTORS;
+	make_vm(false);
+	fd = open(path, O_WRONLY);
+	ck_assert_int_ge(fd, 0);
+	for (uint32_t k = 0; k < FEED_SECTORS; k++) {
+		uint16_t idx = (uint16_t)(FEED_NUM * (k + 2));
+		uint64_t next = (k + 1) % FEED_SECTORS;
+		memset(sec, 0, sizeof(sec));
+		memcpy(sec + 2, &idx, 2);          /* avail->idx; ring[] all head 0 */
+		memcpy(sec + FEED_HDR + 8, &next, 8); /* T_IN of the next sector */
+		ck_assert_int_eq(pwrite(fd, sec, sizeof(sec), (off_t)k * 512), 512);
+	}
+	close(fd);
+	/* The guest's one move: the same state sector FEED_SECTORS-1 leaves. */
+	memset(sec, 0, sizeof(sec));
+	uint16_t idx = FEED_NUM;
+	memcpy(sec + 2, &idx, 2);
+	ck_assert_int_eq(gmem_write(&vm->mem, AVAIL, sec, sizeof(sec)), 0);
+	desc(0, AVAIL + FEED_HDR, 16, F_NEXT, 1);
+	desc(1, AVAIL, 513, F_WRITE, 0); /* sector + status byte */
+	pthread_mutex_lock(&d->lock);
+	d->ops->notify(d, 0);
+	pthread_mutex_unlock(&d->lock);
+	alarm(0);
+	ck_assert_int_eq(gmem_read(&vm->mem, USED + 2, &used, 2), 0);
+	ck_assert_uint_eq(used, VQ_NOTIFY_BUDGET);
+	ck_assert_int_eq(read(d->vqs[0].kick_fd, &cnt, sizeof(cnt)), (ssize_t)sizeof(cnt));
+	ck_assert_uint_eq(cnt, 1);
+	ck_assert(virtio_dev_live(d));
+	teardown();
+	qnum = NUM;
+	disk_sectors = SECTORS;
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("blk");
@@ -198,6 +258,7 @@ int main(void)
 	tcase_add_test(tc, malformed_requests_fail);
 	tcase_add_test(tc, readonly_refuses_writes);
 	tcase_add_test(tc, no_status_byte_resets_device);
+	tcase_add_test(tc, self_feeding_ring_yields);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -127,6 +127,7 @@ static void blk_notify(struct virtio_dev *d, unsigned int q)
 {
 	struct blk *b = d->priv;
 	bool any = false, broken = false;
+	unsigned int handled = 0;
 
 	while (!broken) {
 		unsigned int n = 0;
@@ -160,6 +161,11 @@ static void blk_notify(struct virtio_dev *d, unsigned int q)
 		}
 		if (n < BLK_BATCH)
 			break;
+		handled += n;
+		if (handled >= VQ_NOTIFY_BUDGET) {
+			virtio_notify_again(d, 0);
+			break;
+		}
 	}
 	if (any)
 		virtio_signal_used(d, 0);

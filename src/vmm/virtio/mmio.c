@@ -112,6 +112,14 @@ int virtio_pop(struct virtio_dev *d, unsigned int q, struct vq_elem *e)
 	return ret;
 }
 
+void virtio_notify_again(struct virtio_dev *d, unsigned int q)
+{
+	uint64_t one = 1;
+
+	if (q < d->nr_queues && d->vqs[q].kick_fd >= 0)
+		(void)!write(d->vqs[q].kick_fd, &one, sizeof(one));
+}
+
 static void dev_reset(struct virtio_dev *d)
 {
 	d->status = 0;

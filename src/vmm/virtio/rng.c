@@ -20,19 +20,21 @@ static void rng_notify(struct virtio_dev *d, unsigned int q)
 	struct rng *r = d->priv;
 	struct vq_elem *e = &r->elem;
 	uint8_t buf[RNG_MAX_CHUNK];
-	bool any = false;
+	unsigned int done_chains = 0;
 
-	while (virtio_pop(d, 0, e) > 0) {
+	while (done_chains < VQ_NOTIFY_BUDGET && virtio_pop(d, 0, e) > 0) {
 		size_t want = e->in_len < sizeof(buf) ? e->in_len : sizeof(buf);
 		ssize_t n = want ? getrandom(buf, want, 0) : 0;
 		if (n < 0)
 			n = 0;
 		size_t done = buf_to_iov(e->in, e->n_in, 0, buf, (size_t)n);
 		(void)vq_push(&d->vm->mem, &d->vqs[0], e->head, (uint32_t)done);
-		any = true;
+		done_chains++;
 	}
-	if (any)
+	if (done_chains)
 		virtio_signal_used(d, 0);
+	if (done_chains == VQ_NOTIFY_BUDGET)
+		virtio_notify_again(d, 0);
 }
 
 static void rng_free(struct virtio_dev *d)

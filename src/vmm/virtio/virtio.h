@@ -30,6 +30,11 @@
 #define VIRTQ_MAX_SIZE 256
 /* Segments in one chain, in each direction; longer chains are refused. */
 #define VQ_MAX_SEGS 128
+/* Chains a device takes from one queue per notification. A driver (or a
+ * ring the device's own writes refill) can keep a queue busy for ever; past
+ * this the device signals the queue again and returns, so the device thread
+ * serves the other devices, releases the device lock and can stop. */
+#define VQ_NOTIFY_BUDGET VIRTQ_MAX_SIZE
 
 #define VIRTIO_F_VERSION_1_BIT 32
 
@@ -135,6 +140,9 @@ void virtio_dev_needs_reset(struct virtio_dev *d, const char *why);
 /* Pops from queue q of a live device; on a malformed chain marks the device
  * NEEDS_RESET and returns 0. */
 int virtio_pop(struct virtio_dev *d, unsigned int q, struct vq_elem *e);
+/* A device used its VQ_NOTIFY_BUDGET of queue q: signal q again, so the
+ * device thread comes back to it after the rest of its work. */
+void virtio_notify_again(struct virtio_dev *d, unsigned int q);
 /* MMIO register handlers (exposed for unit tests). */
 extern const struct bus_ops virtio_mmio_ops;
 

@@ -247,15 +247,17 @@ static void vsock_notify(struct virtio_dev *d, unsigned int q)
 	struct vsock *v = d->priv;
 
 	if (q == Q_TX) {
-		bool any = false;
-		while (virtio_pop(d, Q_TX, &v->elem) > 0) {
+		unsigned int n = 0;
+		while (n < VQ_NOTIFY_BUDGET && virtio_pop(d, Q_TX, &v->elem) > 0) {
 			uint16_t head = v->elem.head;
 			handle_tx(v, &v->elem);
 			(void)vq_push(&d->vm->mem, &d->vqs[Q_TX], head, 0);
-			any = true;
+			n++;
 		}
-		if (any)
+		if (n)
 			virtio_signal_used(d, Q_TX);
+		if (n == VQ_NOTIFY_BUDGET)
+			virtio_notify_again(d, Q_TX);
 	}
 	/* Q_EVENT: we never send transport events; its buffers just wait. */
 	flush_rx(v);
