@@ -17,6 +17,8 @@ packages=(
 	bochs bochsbios vgabios bochs-term grub-pc-bin grub-common xorriso mtools
 	# the Debian packages (debian/) and lab-install: a debootstrapped root booted in the lab
 	dpkg-dev debhelper dh-dkms debootstrap e2fsprogs
+	# packaging checks: the ABI against abi/libalcatraz.abi, the man pages
+	abigail-tools groff-base man-db
 )
 
 if [ "$(id -u)" != 0 ]; then
