@@ -12,6 +12,11 @@ cd "$(dirname "$0")/.."
 
 [ -f build/build.ninja ] || meson setup build || exit 1
 ninja -C build || exit 1
+# The uninstalled alcatraz-run finds the build tree's kernel and init through
+# these (what `meson devenv -C build` sets); nothing of the build tree is
+# compiled in.
+export ALCATRAZ_KERNEL=${ALCATRAZ_KERNEL:-$PWD/build/kernel/vmlinux}
+export ALCATRAZ_INIT=${ALCATRAZ_INIT:-$PWD/build/src/guest/alcatraz-init}
 
 cmd=(build/examples/alcatraz-run -- sh -c 'echo Hello from an Alcatraz microVM; uname -sr; id -u')
 echo "+ ${cmd[*]}"
