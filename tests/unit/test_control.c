@@ -5,6 +5,7 @@
  * kernel panic reboots), never status 0.  Raw guests keep reset = 0.
  */
 #include <check.h>
+#include <errno.h>
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
@@ -112,10 +113,170 @@ START_TEST(crash_exit_code_is_125)
 }
 END_TEST
 
+/* ------------------------------------------- hostile records from the guest */
+
+static int send_event(uint32_t ev)
+{
+	uint8_t rec[ALCATRAZ_CTL_HDR_SIZE + ALCATRAZ_CTL_EVENT_LEN] = { 0 };
+
+	alcatraz_ctl_put_hdr(rec, ALCATRAZ_CTL_EVENT, ALCATRAZ_CTL_EVENT_LEN);
+	alcatraz_ctl_put_le32(rec + ALCATRAZ_CTL_HDR_SIZE, ev);
+	return control_receive(vm, rec, sizeof(rec));
+}
+
+static void assert_protocol_error(void)
+{
+	ck_assert(vm->ended);
+	ck_assert_int_eq(vm->result.kind, ALCATRAZ_EXIT_ERROR);
+	ck_assert_int_eq(vm->result.error, -EPROTO);
+	ck_assert_ptr_nonnull(strstr(vm->result.message, "control channel"));
+}
+
+/* Everything the host has queued for the guest, as one buffer. */
+static size_t take_all(uint8_t *buf, size_t cap)
+{
+	size_t n = 0, got;
+
+	while ((got = control_take(vm, buf + n, cap - n)) > 0)
+		n += got;
+	return n;
+}
+
+/* Records may arrive a byte at a time; the command goes out once. */
+START_TEST(records_split_bytewise)
+{
+	uint8_t rec[ALCATRAZ_CTL_HDR_SIZE + ALCATRAZ_CTL_EVENT_LEN] = { 0 }, out[256];
+
+	make_vm(true);
+	alcatraz_ctl_put_hdr(rec, ALCATRAZ_CTL_EVENT, ALCATRAZ_CTL_EVENT_LEN);
+	alcatraz_ctl_put_le32(rec + ALCATRAZ_CTL_HDR_SIZE, ALCATRAZ_CTL_EV_INIT_START);
+	for (size_t i = 0; i < sizeof(rec); i++)
+		ck_assert_int_eq(control_receive(vm, rec + i, 1), 0);
+	ck_assert(!vm->ended);
+	size_t n = take_all(out, sizeof(out));
+	/* ARG "true", END, STDIN_EOF(0) (no stdin). */
+	ck_assert_uint_eq(n, 3 * ALCATRAZ_CTL_HDR_SIZE + 4 + ALCATRAZ_CTL_STDIN_EOF_LEN);
+	ck_assert_uint_eq(alcatraz_ctl_get_le32(out + 4), ALCATRAZ_CTL_ARG);
+	ck_assert_mem_eq(out + ALCATRAZ_CTL_HDR_SIZE, "true", 4);
+	ck_assert_uint_eq(alcatraz_ctl_get_le32(out + 16 + 4), ALCATRAZ_CTL_END);
+	ck_assert_uint_eq(alcatraz_ctl_get_le32(out + 28 + 4), ALCATRAZ_CTL_STDIN_EOF);
+	ck_assert_int_eq(send_event(ALCATRAZ_CTL_EV_CMD_START), 0);
+	ck_assert(control_stdin_open(vm));
+	ck_assert_int_eq(send_status(ALCATRAZ_CTL_ST_EXITED, 7), 0);
+	ck_assert_int_eq(vm->result.kind, ALCATRAZ_EXIT_STATUS);
+	ck_assert_int_eq(vm->result.status, 7);
+	teardown();
+}
+END_TEST
+
+START_TEST(bad_headers_end_the_vm)
+{
+	uint8_t rec[ALCATRAZ_CTL_HDR_SIZE] = { 0 };
+	static const uint32_t bad[][3] = {
+		{ 0x32434c41u, ALCATRAZ_CTL_EVENT, ALCATRAZ_CTL_EVENT_LEN },  /* magic */
+		{ ALCATRAZ_CTL_MAGIC, ALCATRAZ_CTL_ARG, 4 },                  /* host's type */
+		{ ALCATRAZ_CTL_MAGIC, 99, 16 },                               /* unknown type */
+		{ ALCATRAZ_CTL_MAGIC, ALCATRAZ_CTL_EVENT, 17 },               /* length */
+		{ ALCATRAZ_CTL_MAGIC, ALCATRAZ_CTL_STATUS, UINT32_MAX },      /* length */
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(bad); i++) {
+		make_vm(true);
+		alcatraz_ctl_put_le32(rec, bad[i][0]);
+		alcatraz_ctl_put_le32(rec + 4, bad[i][1]);
+		alcatraz_ctl_put_le32(rec + 8, bad[i][2]);
+		ck_assert_int_eq(control_receive(vm, rec, sizeof(rec)), -EPROTO);
+		assert_protocol_error();
+		teardown();
+	}
+}
+END_TEST
+
+START_TEST(out_of_order_events_end_the_vm)
+{
+	make_vm(true);
+	ck_assert_int_eq(send_event(ALCATRAZ_CTL_EV_CMD_START), -EPROTO); /* before INIT_START */
+	assert_protocol_error();
+	ck_assert(!control_stdin_open(vm));
+	teardown();
+
+	make_vm(true);
+	ck_assert_int_eq(send_event(ALCATRAZ_CTL_EV_INIT_START), 0);
+	ck_assert_int_eq(send_event(ALCATRAZ_CTL_EV_INIT_START), -EPROTO); /* twice */
+	assert_protocol_error();
+	teardown();
+
+	make_vm(true);
+	ck_assert_int_eq(send_event(0x1234), -EPROTO); /* unknown event */
+	assert_protocol_error();
+	teardown();
+}
+END_TEST
+
+START_TEST(too_many_events_end_the_vm)
+{
+	make_vm(true);
+	ck_assert_int_eq(send_event(ALCATRAZ_CTL_EV_INIT_START), 0);
+	for (unsigned int i = 1; i < ALCATRAZ_CTL_MAX_EVENTS; i++)
+		ck_assert_int_eq(send_event(ALCATRAZ_CTL_EV_CMD_START), 0);
+	ck_assert(!vm->ended);
+	ck_assert_int_eq(send_event(ALCATRAZ_CTL_EV_CMD_START), -EPROTO);
+	assert_protocol_error();
+	teardown();
+}
+END_TEST
+
+/* STATUS is the last record: the first one stands, anything after it is a
+ * protocol error that changes nothing. */
+START_TEST(record_after_status)
+{
+	make_vm(true);
+	ck_assert_int_eq(send_status(ALCATRAZ_CTL_ST_EXITED, 0), 0);
+	ck_assert_int_eq(send_status(ALCATRAZ_CTL_ST_EXITED, 9), -EPROTO);
+	ck_assert_int_eq(send_event(ALCATRAZ_CTL_EV_INIT_START), -EPROTO);
+	ck_assert_int_eq(vm->result.kind, ALCATRAZ_EXIT_STATUS);
+	ck_assert_int_eq(vm->result.status, 0);
+	teardown();
+}
+END_TEST
+
+/* Out-of-range statuses are not trusted: a runtime error, never a status. */
+START_TEST(invalid_status_values)
+{
+	static const int32_t st[][2] = {
+		{ ALCATRAZ_CTL_ST_EXITED, 256 },  { ALCATRAZ_CTL_ST_EXITED, -1 },
+		{ ALCATRAZ_CTL_ST_SIGNALED, 0 },  { ALCATRAZ_CTL_ST_SIGNALED, 65 },
+		{ 0, 0 },                         { 99, 0 },
+	};
+
+	for (size_t i = 0; i < ARRAY_SIZE(st); i++) {
+		make_vm(true);
+		ck_assert_int_eq(send_status((uint32_t)st[i][0], st[i][1]), 0);
+		ck_assert_int_eq(vm->result.kind, ALCATRAZ_EXIT_ERROR);
+		ck_assert_int_eq(vm->result.error, -EPROTO);
+		teardown();
+	}
+	make_vm(true);
+	ck_assert_int_eq(send_status(ALCATRAZ_CTL_ST_INIT_ERROR, 1 << 20), 0);
+	ck_assert_int_eq(vm->result.kind, ALCATRAZ_EXIT_ERROR);
+	ck_assert_int_eq(vm->result.error, -EPROTO);
+	teardown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("control");
 	TCase *tc = tcase_create("end");
+	TCase *th = tcase_create("hostile");
+
+	tcase_add_test(th, records_split_bytewise);
+	tcase_add_test(th, bad_headers_end_the_vm);
+	tcase_add_test(th, out_of_order_events_end_the_vm);
+	tcase_add_test(th, too_many_events_end_the_vm);
+	tcase_add_test(th, record_after_status);
+	tcase_add_test(th, invalid_status_values);
+	suite_add_tcase(s, th);
 
 	tcase_add_test(tc, reset_before_status_is_a_crash);
 	tcase_add_test(tc, poweroff_before_status_is_a_crash);
