@@ -53,7 +53,7 @@ int platform_devices_init(struct vm *vm)
 	int ret;
 
 	if (!vm->cfg.kernel_path)
-		return 0;
+		return platform_raw_init(vm);
 	ret = evloop_new(vm, &vm->evloop);
 	if (ret)
 		return ret;

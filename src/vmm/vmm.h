@@ -129,6 +129,11 @@ struct vm_config {
 	bool root_disk;        /* boot from disks[0] (ext4) */
 	uint8_t *initrd_data;  /* in-memory initramfs (instead of initrd_path) */
 	uint64_t initrd_len;
+
+	/* Test builds only (ALCATRAZ_TEST_HOOKS, platform_raw.c): a raw guest
+	 * also gets the platform devices above (and its cmdline at
+	 * RAW_TEST_CMDLINE). No public API sets it; release builds ignore it. */
+	bool test_raw_platform;
 };
 
 struct vm_disk {
@@ -255,6 +260,10 @@ void linux_free(struct vm *vm);
 /* platform.c: devices that only Linux guests get (virtio-mmio) */
 int platform_devices_init(struct vm *vm) __must_check;
 void platform_devices_fini(struct vm *vm);
+/* platform_raw.c: the same devices for raw guests, in test builds only. */
+#define RAW_TEST_CMDLINE 0x9000ULL
+#define RAW_TEST_CMDLINE_MAX 0x1000ULL
+int platform_raw_init(struct vm *vm) __must_check;
 
 /* Legacy devices (one file each). */
 #define SERIAL_COM1_BASE 0x3f8

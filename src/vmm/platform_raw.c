@@ -1,0 +1,59 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Test builds only: a raw tiny guest with the platform devices Linux guests
+ * get (virtio console, vsock, rng, then the disks, at the same virtio-mmio
+ * bases and IRQs, the control channel when a command is set, the device
+ * thread), so hostile-device tests can be written as tiny guests
+ * (tests/hostile/). The guest finds cfg.cmdline, NUL-terminated, at
+ * RAW_TEST_CMDLINE. Release builds compile only the stub: nothing outside a
+ * build with ALCATRAZ_TEST_HOOKS can give a raw guest these devices.
+ */
+#include <errno.h>
+#include <string.h>
+
+#include "control.h"
+#include "evloop.h"
+#include "virtio/virtio.h"
+
+#ifdef ALCATRAZ_TEST_HOOKS
+static int write_cmdline(struct vm *vm)
+{
+	const char *s = vm->cfg.cmdline ? vm->cfg.cmdline : "";
+	size_t len = strlen(s) + 1;
+
+	if (len > RAW_TEST_CMDLINE_MAX || RAW_TEST_CMDLINE + len > RAW_IMAGE_BASE)
+		return -E2BIG;
+	return gmem_write(&vm->mem, RAW_TEST_CMDLINE, s, len);
+}
+
+int platform_raw_init(struct vm *vm)
+{
+	int ret;
+
+	if (!vm->cfg.test_raw_platform)
+		return 0;
+	vm_log(vm, LOG_WARN, "test build: the raw guest gets the platform devices");
+	ret = write_cmdline(vm);
+	if (ret)
+		return ret;
+	ret = evloop_new(vm, &vm->evloop);
+	if (ret)
+		return ret;
+	if (vm->cfg.argv && (ret = control_new(vm)))
+		return ret;
+	if ((ret = virtio_console_init(vm)) || (ret = virtio_vsock_init(vm)) ||
+	    (ret = virtio_rng_init(vm)))
+		return ret;
+	for (unsigned int i = 0; i < vm->cfg.nr_disks; i++) {
+		ret = virtio_blk_init(vm, vm->cfg.disks[i].path, vm->cfg.disks[i].readonly);
+		if (ret)
+			return ret;
+	}
+	return evloop_start(vm->evloop);
+}
+#else
+int platform_raw_init(struct vm *vm)
+{
+	return 0;
+}
+#endif
