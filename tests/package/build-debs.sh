@@ -24,7 +24,7 @@ command -v dpkg-buildpackage >/dev/null || die "dpkg-buildpackage not found: apt
 [[ -f $src/debian/control ]] || die "no debian/control in $src"
 
 list_files() {
-    if git -C "$src" rev-parse --is-inside-work-tree >/dev/null 2>&1; then
+    if [[ $(git -C "$src" rev-parse --show-toplevel 2>/dev/null) == "$src" ]]; then
         git -C "$src" ls-files -z --cached --others --exclude-standard
     else
         (cd "$src" && find . \( -path './build*' -o -path ./.git -o -path './obj-*' \) -prune -o \
@@ -33,7 +33,10 @@ list_files() {
 }
 files=$(list_files | while IFS= read -r -d '' f; do [[ -f $src/$f ]] && printf '%s\n' "$f"; done) ||
     die "cannot list the files of $src"
-stamp=$( (cd "$src" && printf '%s\n' "$files" | tr '\n' '\0' | xargs -0 sha256sum) | sha256sum | cut -d' ' -f1)
+[[ -n $files ]] || die "no files found in $src"
+# The inputs: every source file, and the guest kernel the build will copy.
+stamp=$( (cd "$src" && printf '%s\n' "$files" | tr '\n' '\0' | xargs -0 sha256sum
+          [[ -n $cache && -f $cache/vmlinux ]] && sha256sum "$cache/vmlinux") | sha256sum | cut -d' ' -f1)
 
 exec 9>"$out/.build.lock"
 flock 9 || die "cannot lock $out"
