@@ -7,6 +7,9 @@
 #include <linux/string.h>
 #include "hyperbox.h"
 
+/* The architectural limit of an x86 instruction (hv_insn.bytes). */
+#define HV_INSN_MAX ((int)sizeof(((struct hv_insn *)0)->bytes))
+
 u64 __hv_host hv_gpr_get(struct hv_cpu *c, int n)
 {
 	struct hv_regs *r = c->g.regs;
@@ -61,19 +64,27 @@ static bool __hv_host is_prefix(u8 b)
 	       b == 0x2e || b == 0x36 || b == 0x3e || b == 0x26 || b == 0x64 || b == 0x65;
 }
 
-/* Length of the ModRM operand bytes (ModRM, SIB, displacement). */
-static int __hv_host modrm_len(const u8 *p)
+/*
+ * Length of the ModRM operand bytes (ModRM, SIB, displacement) at byte i of
+ * the instruction; past the architectural 15 bytes the result only has to
+ * be too long, as nothing there is read.
+ */
+static int __hv_host modrm_len(const struct hv_insn *in, int i)
 {
-	u8 mod = p[0] >> 6, rm = p[0] & 7;
+	u8 mod = in->bytes[i] >> 6, rm = in->bytes[i] & 7;
 	int n = 1;
 
 	if (mod == 3)
 		return 1;
-	if (rm == 4)
+	if (rm == 4) {
+		if (i + 1 >= HV_INSN_MAX)
+			return HV_INSN_MAX;
 		n++;			/* SIB */
+	}
 	if (mod == 1)
 		n += 1;
-	else if (mod == 2 || (mod == 0 && rm == 5) || (mod == 0 && rm == 4 && (p[1] & 7) == 5))
+	else if (mod == 2 || (mod == 0 && rm == 5) ||
+		 (mod == 0 && rm == 4 && (in->bytes[i + 1] & 7) == 5))
 		n += 4;
 	return n;
 }
@@ -85,13 +96,17 @@ static int __hv_host modrm_len(const u8 *p)
  */
 int __hv_host hv_insn_fetch(struct hv_cpu *c, struct hv_insn *in)
 {
-	int i = 0;
+	int i = 0, avail = HV_INSN_MAX;
 
 	memset(in, 0, sizeof(*in));
-	if (hv_gva_read(c->hv, c->g.cr3, c->g.rip, in->bytes, sizeof(in->bytes)) &&
-	    hv_gva_read(c->hv, c->g.cr3, c->g.rip, in->bytes, 8))
-		return -EFAULT;
-	while (i < 14 && is_prefix(in->bytes[i])) {
+	/* Near the end of a mapping only 8 bytes may be readable. */
+	if (hv_gva_read(c->hv, c->g.cr3, c->g.rip, in->bytes, HV_INSN_MAX)) {
+		memset(in->bytes, 0, sizeof(in->bytes));
+		if (hv_gva_read(c->hv, c->g.cr3, c->g.rip, in->bytes, 8))
+			return -EFAULT;
+		avail = 8;
+	}
+	while (i < HV_INSN_MAX - 1 && is_prefix(in->bytes[i])) {
 		if (in->bytes[i] == 0x66)
 			in->opsize = true;
 		if (in->bytes[i] == 0xf3)
@@ -106,13 +121,20 @@ int __hv_host hv_insn_fetch(struct hv_cpu *c, struct hv_insn *in)
 		i++;
 	}
 	in->nprefix = i;
+	/* Every byte read below is checked to lie within the 15. */
+	if (i >= HV_INSN_MAX)
+		return -EINVAL;
 	in->op[0] = in->bytes[i++];
 	in->oplen = 1;
 	if (in->op[0] == 0x0f) {
+		if (i >= HV_INSN_MAX)
+			return -EINVAL;
 		in->op[1] = in->bytes[i++];
 		in->oplen = 2;
 		switch (in->op[1]) {
 		case 0x01:		/* group 7: fixed third byte for the SVM ones, */
+			if (i >= HV_INSN_MAX)
+				return -EINVAL;
 			if ((in->bytes[i] >> 6) == 3) {
 				in->op[2] = in->bytes[i++];
 				in->oplen = 3;
@@ -121,10 +143,12 @@ int __hv_host hv_insn_fetch(struct hv_cpu *c, struct hv_insn *in)
 			in->has_modrm = true;	/* or a memory operand (LGDT, LIDT) */
 			in->modrm_off = i;
 			in->modrm = in->bytes[i];
-			i += modrm_len(&in->bytes[i]);
+			i += modrm_len(in, i);
 			break;
 		case 0x00:		/* group 6 (LTR): ModRM */
 		case 0x20: case 0x22:	/* MOV CR: ModRM, register form */
+			if (i >= HV_INSN_MAX)
+				return -EINVAL;
 			in->has_modrm = true;
 			in->modrm_off = i;
 			in->modrm = in->bytes[i++];
@@ -135,17 +159,31 @@ int __hv_host hv_insn_fetch(struct hv_cpu *c, struct hv_insn *in)
 			return -EINVAL;
 		}
 	} else if (in->op[0] == 0x88 || in->op[0] == 0x89) {
+		if (i >= HV_INSN_MAX)
+			return -EINVAL;
 		in->has_modrm = true;
 		in->modrm_off = i;
 		in->modrm = in->bytes[i];
-		i += modrm_len(&in->bytes[i]);
+		i += modrm_len(in, i);
 	} else if (in->op[0] != 0xa4) {
 		return -EINVAL;
 	}
-	if (i > 15)
+	if (i > HV_INSN_MAX)
 		return -EINVAL;
+	/* Decoded from bytes that could not be read: fail closed. */
+	if (i > avail)
+		return -EFAULT;
 	in->len = i;
 	return 0;
+}
+
+/* A displacement sits at any byte offset in the instruction. */
+static s32 __hv_host disp32(const u8 *p)
+{
+	s32 v;
+
+	memcpy(&v, p, sizeof(v));
+	return v;
 }
 
 /* Effective address of a memory ModRM operand (64-bit addressing). */
@@ -166,11 +204,11 @@ int __hv_host hv_insn_ea(struct hv_cpu *c, const struct hv_insn *in, u64 *ea)
 		if (index != HV_RSP)
 			a += hv_gpr_get(c, index) << (sib >> 6);
 		if ((sib & 7) == 5 && mod == 0)
-			disp = *(s32 *)&p[n], n += 4;
+			disp = disp32(&p[n]), n += 4;
 		else
 			a += hv_gpr_get(c, base);
 	} else if (rm == 5 && mod == 0) {
-		disp = *(s32 *)&p[n];
+		disp = disp32(&p[n]);
 		a = c->g.rip + in->len;
 		n += 4;
 	} else {
@@ -179,7 +217,7 @@ int __hv_host hv_insn_ea(struct hv_cpu *c, const struct hv_insn *in, u64 *ea)
 	if (mod == 1)
 		disp = (s8)p[n];
 	else if (mod == 2)
-		disp = *(s32 *)&p[n];
+		disp = disp32(&p[n]);
 	*ea = a + disp;
 	return 0;
 }
