@@ -8,6 +8,8 @@ packages=(
 	# build
 	gcc libc6-dev make meson ninja-build pkg-config binutils
 	liburing-dev libseccomp-dev check valgrind python3
+	# the fuzz targets (tests/fuzz): clang with libFuzzer (a Recommends only)
+	clang libclang-rt-14-dev
 	# the guest kernel, built from Debian's source
 	linux-source-6.1 bc flex bison libelf-dev libssl-dev xz-utils
 	# the lab: an emulated AMD-V machine running Debian's cloud kernel and kvm_amd

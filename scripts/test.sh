@@ -1,8 +1,9 @@
 #!/bin/bash
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Runs the whole test suite: build, every meson suite (unit, kvm, lab, ...),
-# then the unit and KVM suites again under ASan+UBSan and the unit suite under
-# valgrind. Prints "N passed, N failed" last. Usage: scripts/test.sh
+# then the unit and KVM suites again under ASan+UBSan, the unit suite under
+# valgrind and the fuzz suite (clang). Prints "N passed, N failed" last.
+# Usage: scripts/test.sh
 set -uo pipefail
 cd "$(dirname "$0")/.."
 root=$PWD
@@ -47,6 +48,16 @@ step "unit suite under valgrind"
 meson test -C build --print-errorlogs --suite unit --num-processes "$jobs" \
 	--wrapper "valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
 count build/meson-logs/testlog-valgrind.json	# meson names it after the wrapper
+
+step "fuzz suite: each libFuzzer target 20 s over its seed corpus (clang build dir; scripts/fuzz.sh runs longer)"
+[ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=enabled -Dtests=disabled \
+	-Dguest_kernel=disabled -Dhypervisor=disabled >/dev/null || exit 1
+if ninja -C build-fuzz fuzz >/dev/null; then	# the fuzz targets alone: nothing else needs clang
+	meson test -C build-fuzz --no-rebuild --print-errorlogs --suite fuzz --num-processes "$jobs"
+	count build-fuzz/meson-logs/testlog.json
+else
+	echo "fuzz build failed"; total_fail=$((total_fail + 1))
+fi
 
 echo
 echo "${total_pass} passed, ${total_fail} failed, ${total_skip} skipped"
