@@ -48,6 +48,7 @@ struct options {
 	int stats;
 	int serial;
 	int no_sandbox;
+	int raw_output;
 	unsigned long cpus;
 	unsigned long memory_mib;
 	double timeout_s;
@@ -58,7 +59,7 @@ struct options {
 };
 
 enum { OPT_IRQCHIP = 256, OPT_ROOTFS, OPT_DISK, OPT_ROOT_DISK, OPT_INITRD, OPT_CMDLINE,
-       OPT_STATS, OPT_SERIAL, OPT_NO_SANDBOX, OPT_CHECK };
+       OPT_STATS, OPT_SERIAL, OPT_NO_SANDBOX, OPT_CHECK, OPT_RAW_OUTPUT };
 
 /* What alcatraz-run was asked to do; each option lists where it applies. */
 enum mode { MODE_COMMAND = 1, MODE_GUEST = 2, MODE_CHECK = 4 };
@@ -80,6 +81,7 @@ static const struct opt_mode {
 	{ OPT_SERIAL, "--serial", MODE_COMMAND, "a raw image's serial port is standard output already" },
 	{ OPT_STATS, "--stats", MODE_COMMAND | MODE_GUEST, NULL },
 	{ OPT_NO_SANDBOX, "--insecure-no-sandbox", MODE_COMMAND | MODE_GUEST, NULL },
+	{ OPT_RAW_OUTPUT, "--raw-output", MODE_COMMAND | MODE_GUEST, NULL },
 	{ 'g', "--guest", MODE_GUEST, NULL },
 	{ 'c', "--cpus", MODE_COMMAND | MODE_GUEST, NULL },
 	{ 'm', "--memory", MODE_COMMAND | MODE_GUEST, NULL },
@@ -111,6 +113,8 @@ static void usage(FILE *f)
 		"      --stats           print timings as JSON on standard error\n"
 		"      --serial          show the guest kernel's log on standard error\n"
 		"      --insecure-no-sandbox  run the VMM unjailed, in this process\n"
+		"      --raw-output      pass guest output to a terminal unfiltered (by\n"
+		"                        default control bytes become visible \\xHH escapes)\n"
 		"  -g, --guest IMAGE     raw 64-bit guest image (entered at 1 MiB)\n"
 		"  -c, --cpus N          vCPUs (default 1)\n"
 		"  -m, --memory MIB      guest RAM in MiB (default 128)\n"
@@ -201,6 +205,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "serial", no_argument, NULL, OPT_SERIAL },
 		{ "insecure-no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
+		{ "raw-output", no_argument, NULL, OPT_RAW_OUTPUT },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "memory", required_argument, NULL, 'm' },
@@ -260,6 +265,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_NO_SANDBOX:
 			o->no_sandbox = 1;
+			break;
+		case OPT_RAW_OUTPUT:
+			o->raw_output = 1;
 			break;
 		case OPT_CHECK:
 			o->check = 1;
@@ -400,6 +408,8 @@ static int run(const struct options *o)
 	    (ret = alcatraz_config_set_memory_mib(cfg, o->memory_mib)) ||
 	    (ret = alcatraz_config_set_irqchip(cfg, o->irqchip)) ||
 	    (ret = alcatraz_config_set_serial_fd(cfg, STDOUT_FILENO)) ||
+	    (o->raw_output &&
+	     (ret = alcatraz_config_set_output_filter(cfg, ALCATRAZ_OUTPUT_FILTER_OFF))) ||
 	    (ret = alcatraz_config_set_timeout_ms(cfg, (uint64_t)(o->timeout_s * 1000.0))) ||
 	    (o->no_sandbox && (ret = alcatraz_config_set_insecure_no_sandbox(cfg, true))) ||
 	    (o->verbose && (ret = alcatraz_config_set_log_fd(cfg, STDERR_FILENO)))) {
@@ -510,6 +520,8 @@ static int run_command(const struct options *o)
 	    (ret = alcatraz_config_set_memory_mib(cfg, o->memory_mib)) ||
 	    (ret = alcatraz_config_set_irqchip(cfg, o->irqchip)) ||
 	    (ret = alcatraz_config_set_stdio(cfg, STDIN_FILENO, STDOUT_FILENO, -1)) ||
+	    (o->raw_output &&
+	     (ret = alcatraz_config_set_output_filter(cfg, ALCATRAZ_OUTPUT_FILTER_OFF))) ||
 	    (ret = alcatraz_config_set_timeout_ms(cfg, (uint64_t)(o->timeout_s * 1000.0))) ||
 	    (o->serial && (ret = alcatraz_config_set_serial_fd(cfg, STDERR_FILENO))) ||
 	    (o->no_sandbox && (ret = alcatraz_config_set_insecure_no_sandbox(cfg, true))) ||

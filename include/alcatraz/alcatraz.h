@@ -230,6 +230,26 @@ int alcatraz_config_set_allow_slow_kvm(struct alcatraz_config *cfg, bool allow);
  */
 int alcatraz_config_set_insecure_no_sandbox(struct alcatraz_config *cfg, bool insecure);
 
+/** Which guest output sinks (serial, the command's stdout) are filtered. */
+enum alcatraz_output_filter {
+	ALCATRAZ_OUTPUT_FILTER_TTY = 0, /* those that are terminals (isatty) */
+	ALCATRAZ_OUTPUT_FILTER_OFF,     /* none: the guest's bytes as they are */
+	ALCATRAZ_OUTPUT_FILTER_ON,      /* all of them */
+};
+
+/**
+ * alcatraz_config_set_output_filter - keep guest bytes from driving a terminal
+ *
+ * A filtered sink gets \n, \r, \t, printable ASCII and valid UTF-8 of
+ * printable characters as they are; every other byte (ESC and the other
+ * C0 and C1 controls, DEL, malformed UTF-8) arrives as the four visible
+ * characters "\xHH", so escape sequences from the guest cannot retitle,
+ * reprogram or read back the host's terminal. Default:
+ * ALCATRAZ_OUTPUT_FILTER_TTY. Returns 0 or -EINVAL.
+ */
+int alcatraz_config_set_output_filter(struct alcatraz_config *cfg,
+				      enum alcatraz_output_filter mode);
+
 /* ------------------------------------------------------------------------ */
 /* VM lifecycle                                                             */
 /* ------------------------------------------------------------------------ */

@@ -135,6 +135,16 @@ int alcatraz_config_set_irqchip(struct alcatraz_config *cfg, enum alcatraz_irqch
 	return 0;
 }
 
+int alcatraz_config_set_output_filter(struct alcatraz_config *cfg,
+				      enum alcatraz_output_filter mode)
+{
+	if (!cfg || (mode != ALCATRAZ_OUTPUT_FILTER_TTY && mode != ALCATRAZ_OUTPUT_FILTER_OFF &&
+		     mode != ALCATRAZ_OUTPUT_FILTER_ON))
+		return -EINVAL;
+	cfg->output_filter = mode;
+	return 0;
+}
+
 int config_validate(const struct alcatraz_config *cfg)
 {
 	if (!cfg)

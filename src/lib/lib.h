@@ -26,6 +26,7 @@ struct alcatraz_config {
 	int log_fd;
 	uint64_t timeout_ms;
 	enum alcatraz_irqchip irqchip;
+	enum alcatraz_output_filter output_filter;
 	bool allow_slow_kvm;
 	bool no_sandbox;   /* explicit, loud opt-out of the jail and seccomp */
 

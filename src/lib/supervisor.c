@@ -27,6 +27,7 @@
 #include "cgroup.h"
 #include "jail.h"
 #include "sandbox.h"
+#include "sink.h"
 #include "supervisor.h"
 #include "vmm.h"
 
@@ -133,6 +134,9 @@ static void __attribute__((noreturn)) vmm_main(const struct vm_config *vc, int s
 	int ret;
 
 	prctl(PR_SET_PDEATHSIG, SIGKILL);
+	/* Every thread of this process inherits it: a sink whose reader went
+	 * away is an error to its writer, never a signal. */
+	sink_thread_block_sigpipe();
 	hyperbox_register_self(vc->log_fd); /* before the VM exists: Hyper-box refuses it later */
 	close_inherited_fds(vc, sock);
 	ret = jail_unshare(why, sizeof(why));
@@ -174,14 +178,18 @@ static void __attribute__((noreturn)) vmm_main(const struct vm_config *vc, int s
 	test_hook_after_start(vm);
 
 	/* Serve KILL until the VM ends: sleep on the socket and the VM's end
-	 * event together. */
-	for (;;) {
+	 * event together. Once the VM has ended (the event stays readable),
+	 * its output may still be on its way to the sinks: wait for that in
+	 * short steps, still serving KILL between them. */
+	for (bool ended = false;;) {
 		struct pollfd p[2] = { { .fd = sock, .events = POLLIN },
 				       { .fd = vm->end_fd, .events = POLLIN } };
-		if (vm_wait(vm, 0) == 0)
+		if (vm_wait(vm, ended ? 100 : 0) == 0)
 			break;
-		if (poll(p, vm->end_fd >= 0 ? 2 : 1, vm->end_fd >= 0 ? -1 : 5) > 0 &&
-		    (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+		int r = poll(p, vm->end_fd >= 0 ? 2 : 1, ended || vm->end_fd < 0 ? 5 : -1);
+		if (r > 0 && (p[1].revents & POLLIN))
+			ended = true;
+		if (r > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
 			if (recv(sock, &m, sizeof(m), 0) != sizeof(m) || m.type == MSG_KILL)
 				vm_kill(vm);
 		}
@@ -303,11 +311,10 @@ int jailed_create(const struct vm_config *vc, struct jailed_vm **out)
 	j->sock = sv[0];
 	char why[300];
 	if (vm_cgroup_create(&j->cgroup, j->pid, vc->mem_bytes, vc->vcpus, why, sizeof(why)) == 0) {
-		if (vc->log_fd >= 0)
-			dprintf(vc->log_fd, "alcatraz: info: cgroup v2 limits applied: %s\n",
-				j->cgroup.path);
-	} else if (vc->log_fd >= 0) {
-		dprintf(vc->log_fd, "alcatraz: info: cgroup v2 limits not applied: %s\n", why);
+		sink_dprintf(vc->log_fd, "alcatraz: info: cgroup v2 limits applied: %s\n",
+			     j->cgroup.path);
+	} else {
+		sink_dprintf(vc->log_fd, "alcatraz: info: cgroup v2 limits not applied: %s\n", why);
 	}
 	if (send_msg(j->sock, MSG_GO, 0, NULL, NULL) < 0) {
 		jailed_destroy(j);
@@ -318,8 +325,8 @@ int jailed_create(const struct vm_config *vc, struct jailed_vm **out)
 		*out = j;
 		return 0;
 	}
-	if (ret == 0 && m.text[0] && vc->log_fd >= 0)
-		dprintf(vc->log_fd, "alcatraz: error: sandbox: %s\n", m.text);
+	if (ret == 0 && m.text[0])
+		sink_dprintf(vc->log_fd, "alcatraz: error: sandbox: %s\n", m.text);
 	ret = ret ? ret : (m.err ? m.err : -EPROTO);
 	jailed_destroy(j);
 	return ret;

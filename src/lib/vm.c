@@ -8,6 +8,7 @@
 #include <unistd.h>
 
 #include "lib.h"
+#include "sink.h"
 #include "supervisor.h"
 #include "vmm.h"
 
@@ -65,6 +66,7 @@ int alcatraz_vm_create(const struct alcatraz_config *cfg, struct alcatraz_vm **o
 	vc.cmdline = cfg->cmdline;
 	vc.timeout_ms = cfg->timeout_ms;
 	vc.irqchip = cfg->irqchip;
+	vc.output_filter = cfg->output_filter;
 	/* Linux guests: command, stdio, disks, initramfs (guest_config.c). */
 	ret = guest_config_fill(cfg, &vc);
 	if (ret) {
@@ -76,9 +78,8 @@ int alcatraz_vm_create(const struct alcatraz_config *cfg, struct alcatraz_vm **o
 	vc.serial_fd = dup_or_none(cfg->serial_fd);
 	vc.log_fd = dup_or_none(cfg->log_fd);
 	if (cfg->no_sandbox) {
-		if (vc.log_fd >= 0)
-			dprintf(vc.log_fd, "alcatraz: warning: INSECURE: the VMM runs without its "
-					   "sandbox, inside the calling process\n");
+		sink_dprintf(vc.log_fd, "alcatraz: warning: INSECURE: the VMM runs without its "
+					"sandbox, inside the calling process\n");
 		ret = vm_create(&vc, &h->vm); /* takes the fds over */
 	} else {
 		vc.seccomp = true;

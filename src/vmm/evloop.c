@@ -13,9 +13,12 @@
 #include <unistd.h>
 
 #include "evloop.h"
+#include "outbuf.h"
 #include "sandbox.h"
+#include "sink.h"
 
 #define EVLOOP_MAX 48
+#define EVLOOP_MAX_OUTBUFS 8
 
 struct ev_source {
 	int fd;
@@ -28,10 +31,13 @@ struct evloop {
 	struct vm *vm;
 	struct ev_source src[EVLOOP_MAX];
 	unsigned int n;
+	struct outbuf *outs[EVLOOP_MAX_OUTBUFS];
+	unsigned int n_outs;
 	int wake_fd;
 	volatile int stop;
 	pthread_t thread;
 	bool started;
+	bool dead;          /* the thread gave up (poll failed): nothing drains */
 	/* Start-up handshake: the thread reports whether its filter is in. */
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
@@ -40,8 +46,11 @@ struct evloop {
 
 int evloop_new(struct vm *vm, struct evloop **out)
 {
-	struct evloop *ev = calloc(1, sizeof(*ev));
+	struct evloop *ev;
 
+	if (*out)
+		return -EEXIST; /* one device thread per VM (vm.c creates it) */
+	ev = calloc(1, sizeof(*ev));
 	if (!ev)
 		return -ENOMEM;
 	ev->vm = vm;
@@ -67,6 +76,60 @@ int evloop_add(struct evloop *ev, int fd, ev_want_fn want, ev_cb_fn cb, void *op
 	return 0;
 }
 
+static short outbuf_want(void *opaque)
+{
+	return outbuf_poll_events(opaque);
+}
+
+static void outbuf_ready(void *opaque, int fd, short revents)
+{
+	struct outbuf *ob = opaque;
+
+	(void)outbuf_drain(ob);
+	if (outbuf_idle(ob))
+		vm_output_progress(outbuf_vm(ob));
+}
+
+static void wake_cb(void *opaque)
+{
+	evloop_wake(opaque);
+}
+
+int evloop_add_outbuf(struct evloop *ev, struct outbuf *ob)
+{
+	int ret;
+
+	if (!ev || ev->n_outs >= EVLOOP_MAX_OUTBUFS)
+		return -ENOSPC;
+	ret = evloop_add(ev, outbuf_fd(ob), outbuf_want, outbuf_ready, ob);
+	if (ret)
+		return ret;
+	ev->outs[ev->n_outs++] = ob;
+	outbuf_set_wake_cb(ob, wake_cb, ev);
+	return 0;
+}
+
+bool evloop_outputs_idle(struct evloop *ev)
+{
+	if (ev && __atomic_load_n(&ev->dead, __ATOMIC_ACQUIRE))
+		return true;
+	for (unsigned int i = 0; ev && i < ev->n_outs; i++)
+		if (!outbuf_idle(ev->outs[i]))
+			return false;
+	return true;
+}
+
+void evloop_outputs_end(struct evloop *ev)
+{
+	for (unsigned int i = 0; ev && i < ev->n_outs; i++)
+		outbuf_end(ev->outs[i]);
+}
+
+bool evloop_running(struct evloop *ev)
+{
+	return ev && ev->started && !__atomic_load_n(&ev->stop, __ATOMIC_ACQUIRE);
+}
+
 void evloop_wake(struct evloop *ev)
 {
 	uint64_t one = 1;
@@ -84,6 +147,7 @@ static void *evloop_thread(void *arg)
 	int idx[EVLOOP_MAX + 1];
 	int err = 0;
 
+	sink_thread_block_sigpipe(); /* all signals are blocked; say so to sink.c */
 	/* Confined before it touches any guest-controlled data. */
 	if (ev->vm->cfg.seccomp)
 		err = seccomp_install(VMM_THREAD_EVENT);
@@ -110,6 +174,8 @@ static void *evloop_thread(void *arg)
 			if (errno == EINTR)
 				continue;
 			vm_end(ev->vm, ALCATRAZ_EXIT_ERROR, 0, -errno, "device thread: poll failed");
+			__atomic_store_n(&ev->dead, true, __ATOMIC_RELEASE);
+			vm_output_progress(ev->vm);
 			break;
 		}
 		if (pfd[0].revents) {
@@ -160,6 +226,11 @@ void evloop_free(struct evloop *ev)
 		__atomic_store_n(&ev->stop, 1, __ATOMIC_RELEASE);
 		evloop_wake(ev);
 		pthread_join(ev->thread, NULL);
+	}
+	/* Whatever the sinks take now; the rest is dropped, never waited for. */
+	for (unsigned int i = 0; i < ev->n_outs; i++) {
+		outbuf_set_wake_cb(ev->outs[i], NULL, NULL);
+		(void)outbuf_drain(ev->outs[i]);
 	}
 	close(ev->wake_fd);
 	pthread_cond_destroy(&ev->cond);

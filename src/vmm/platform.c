@@ -3,7 +3,8 @@
  * Devices beyond the legacy PC set. Raw tiny guests get none; Linux guests
  * get their virtio-mmio devices, announced on the kernel command line
  * (virtio_mmio.device=<size>@<base>:<irq>, in the order that names them:
- * the console is hvc0, the first disk /dev/vda), and the device thread.
+ * the console is hvc0, the first disk /dev/vda). The device thread they
+ * use is every VM's (vm.c starts it once the devices are in).
  */
 #include <errno.h>
 #include <stdio.h>
@@ -54,9 +55,6 @@ int platform_devices_init(struct vm *vm)
 
 	if (!vm->cfg.kernel_path)
 		return platform_raw_init(vm);
-	ret = evloop_new(vm, &vm->evloop);
-	if (ret)
-		return ret;
 	if (vm->cfg.argv) {
 		ret = control_new(vm);
 		if (ret) {
@@ -78,9 +76,7 @@ int platform_devices_init(struct vm *vm)
 	vm_log(vm, LOG_DEBUG, "kernel command line: %s", cmdline);
 	ret = linux_finish(vm, cmdline);
 	free(cmdline);
-	if (ret)
-		return ret;
-	return evloop_start(vm->evloop);
+	return ret;
 }
 
 static void free_strv(char **v)
@@ -92,9 +88,7 @@ static void free_strv(char **v)
 
 void platform_devices_fini(struct vm *vm)
 {
-	/* The thread first: nothing may touch a device while it is freed. */
-	evloop_free(vm->evloop);
-	vm->evloop = NULL;
+	/* vm_free() has stopped the device thread already. */
 	for (unsigned int i = 0; i < vm->nr_virtio; i++)
 		virtio_dev_free(vm->virtio[i]);
 	vm->nr_virtio = 0;

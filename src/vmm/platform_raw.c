@@ -36,9 +36,6 @@ int platform_raw_init(struct vm *vm)
 	ret = write_cmdline(vm);
 	if (ret)
 		return ret;
-	ret = evloop_new(vm, &vm->evloop);
-	if (ret)
-		return ret;
 	if (vm->cfg.argv && (ret = control_new(vm)))
 		return ret;
 	if ((ret = virtio_console_init(vm)) || (ret = virtio_vsock_init(vm)) ||
@@ -49,7 +46,7 @@ int platform_raw_init(struct vm *vm)
 		if (ret)
 			return ret;
 	}
-	return evloop_start(vm->evloop);
+	return 0; /* vm.c starts the device thread */
 }
 #else
 int platform_raw_init(struct vm *vm)

@@ -1,8 +1,19 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * An 8250/16550A UART on COM1. Transmission is instantaneous, so the
- * transmitter is always empty; output is buffered per line and written to a
- * sink fd, which keeps a chatty guest to one write() per line.
+ * An 8250/16550A UART on COM1. Output is gathered per line (so lines from
+ * the UART and the VMM's log stay whole on a shared stderr) and handed to a
+ * bounded buffer that the device thread writes to the sink; the vCPU never
+ * writes to the sink itself.
+ *
+ * When the buffer is full the UART pushes back the way a real one does: the
+ * line buffer fills up, then LSR reads THRE/TEMT clear and no THRI comes
+ * until the device thread has made room. A guest that polls LSR (or waits
+ * for THRI, as Linux's 8250 driver does) then waits for the host reader and
+ * loses nothing; a byte written while THRE is clear is dropped (a real UART
+ * would overrun), counted and logged once. Dropping everything instead would
+ * lose output behind any slow reader; blocking the vCPU would let a stalled
+ * reader hold the VM past its timeout. A sink whose reader went away takes
+ * everything (outbuf.h), so the transmitter is then always empty again.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -10,6 +21,8 @@
 #include <sys/ioctl.h>
 #include <unistd.h>
 
+#include "evloop.h"
+#include "outbuf.h"
 #include "vmm.h"
 
 #define UART_RX 0  /* in: receive buffer; out: transmit holding (DLL when DLAB) */
@@ -51,46 +64,80 @@ struct serial {
 	int irq_level;
 	uint8_t rx[SERIAL_RXBUF];
 	unsigned int rx_head, rx_count;
-	int out_fd;
-	char out[SERIAL_OUTBUF];
+	struct outbuf *ob;      /* owned; NULL: output is discarded */
+	char out[SERIAL_OUTBUF]; /* the line being gathered (full: THRE clear) */
 	size_t out_len;
+	bool tx_stalled;        /* THRE went clear: raise THRI when it is back */
+	pthread_mutex_t *lock;  /* the bus lock, for the device thread's callback */
 	void (*raise_irq)(void *ctx, int level);
 	void *ctx;
 };
 
-struct serial *serial_new(int out_fd, void (*raise_irq)(void *ctx, int level), void *ctx)
+static void serial_update_irq(struct serial *s);
+
+/* Hands the gathered bytes to the buffer; what does not fit stays. */
+static void serial_push(struct serial *s)
+{
+	size_t n = s->ob ? outbuf_put(s->ob, s->out, s->out_len) : s->out_len;
+
+	memmove(s->out, s->out + n, s->out_len - n);
+	s->out_len -= n;
+}
+
+static bool serial_thr_empty(const struct serial *s)
+{
+	return s->out_len < SERIAL_OUTBUF;
+}
+
+/* The device thread made room in the buffer. */
+static void serial_space(void *opaque)
+{
+	struct serial *s = opaque;
+
+	if (s->lock)
+		pthread_mutex_lock(s->lock);
+	if (s->out_len)
+		serial_push(s);
+	if (s->tx_stalled && serial_thr_empty(s)) {
+		s->tx_stalled = false;
+		s->thri_pending = true;
+		serial_update_irq(s);
+	}
+	if (s->lock)
+		pthread_mutex_unlock(s->lock);
+}
+
+struct serial *serial_new(struct outbuf *ob, void (*raise_irq)(void *ctx, int level), void *ctx)
 {
 	struct serial *s = calloc(1, sizeof(*s));
 
-	if (!s)
+	if (!s) {
+		outbuf_free(ob);
 		return NULL;
-	s->out_fd = out_fd;
+	}
+	s->ob = ob;
 	s->raise_irq = raise_irq;
 	s->ctx = ctx;
 	s->dll = 12; /* 9600 baud, as firmware would leave it */
+	if (ob)
+		outbuf_set_space_cb(ob, serial_space, s);
 	return s;
 }
 
 void serial_flush(struct serial *s)
 {
-	size_t off = 0;
-
-	while (s->out_fd >= 0 && off < s->out_len) {
-		ssize_t n = write(s->out_fd, s->out + off, s->out_len - off);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break; /* a closed sink must not stop the guest */
-		off += (size_t)n;
-	}
-	s->out_len = 0;
+	if (!s)
+		return;
+	serial_push(s);
+	if (s->ob)
+		outbuf_end(s->ob);
 }
 
 void serial_free(struct serial *s)
 {
 	if (!s)
 		return;
-	serial_flush(s);
+	outbuf_free(s->ob);
 	free(s);
 }
 
@@ -112,9 +159,13 @@ static void serial_tx(struct serial *s, uint8_t c)
 			s->rx[(s->rx_head + s->rx_count++) % SERIAL_RXBUF] = c;
 		return;
 	}
+	if (!serial_thr_empty(s)) {
+		outbuf_drop(s->ob, 1); /* full: only a full buffer clears THRE */
+		return;
+	}
 	s->out[s->out_len++] = (char)c;
 	if (c == '\n' || s->out_len == SERIAL_OUTBUF)
-		serial_flush(s);
+		serial_push(s);
 }
 
 static uint8_t serial_msr(const struct serial *s)
@@ -170,7 +221,7 @@ static uint8_t serial_read_reg(struct serial *s, unsigned int reg)
 	case UART_MCR:
 		return s->mcr;
 	case UART_LSR:
-		return LSR_THRE | LSR_TEMT | (s->rx_count ? LSR_DR : 0);
+		return (serial_thr_empty(s) ? LSR_THRE | LSR_TEMT : 0) | (s->rx_count ? LSR_DR : 0);
 	case UART_MSR:
 		return serial_msr(s);
 	case UART_SCR:
@@ -188,7 +239,10 @@ static void serial_write_reg(struct serial *s, unsigned int reg, uint8_t v)
 			return;
 		}
 		serial_tx(s, v);
-		s->thri_pending = true;
+		/* Writing THR clears THRI; it comes back when THR is empty,
+		 * which is at once unless the buffer is full. */
+		s->thri_pending = serial_thr_empty(s);
+		s->tx_stalled = !s->thri_pending;
 		break;
 	case UART_IER:
 		if (s->lcr & LCR_DLAB) {
@@ -249,9 +303,19 @@ static void serial_irq(void *ctx, int level)
 
 int serial_device_init(struct vm *vm)
 {
-	vm->serial = serial_new(vm->cfg.serial_fd, serial_irq, vm);
+	int fd = vm->cfg.serial_fd;
+	struct outbuf *ob;
+	int ret;
+
+	ret = outbuf_new(vm, "serial", fd, OUTBUF_DEFAULT_CAP, vm_output_filtered(vm, fd), &ob);
+	if (ret)
+		return ret;
+	vm->serial = serial_new(ob, serial_irq, vm);
 	if (!vm->serial)
 		return -ENOMEM;
+	vm->serial->lock = &vm->pio.lock;
+	if (fd >= 0 && (ret = evloop_add_outbuf(vm->evloop, ob)))
+		return ret;
 	return bus_register(&vm->pio, "serial", SERIAL_COM1_BASE, 8, &serial_ops, vm->serial);
 }
 

@@ -9,6 +9,8 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "evloop.h"
+#include "outbuf.h"
 #include "vmm.h"
 
 int read_whole_file(const char *path, uint64_t max, uint8_t **data, uint64_t *len)
@@ -80,10 +82,15 @@ void vm_log(struct vm *vm, enum log_level lvl, const char *fmt, ...)
 	if (n > (int)sizeof(line) - 2)
 		n = (int)sizeof(line) - 2;
 	line[n++] = '\n';
-	/* One write per line keeps lines from different vCPUs whole. */
+	/* Whole lines into the log's buffer (dropped, never waited for, when
+	 * the sink is full): the device thread writes them out, or this thread
+	 * does, without waiting, while no device thread runs. */
 	pthread_mutex_lock(&vm->log_lock);
-	ssize_t w = write(vm->cfg.log_fd, line, (size_t)n);
-	(void)w;
+	if (vm->log_ob) {
+		(void)outbuf_put_all(vm->log_ob, line, (size_t)n);
+		if (!evloop_running(vm->evloop))
+			(void)outbuf_drain(vm->log_ob);
+	}
 	pthread_mutex_unlock(&vm->log_lock);
 }
 

@@ -13,8 +13,13 @@
 #include <unistd.h>
 
 #include "control.h"
+#include "evloop.h"
+#include "outbuf.h"
 #include "sandbox.h"
+#include "sink.h"
 #include "vmm.h"
+
+#define LOG_BUF_CAP (16u * 1024)
 
 void vm_mark(struct vm *vm, uint64_t *milestone)
 {
@@ -24,6 +29,40 @@ void vm_mark(struct vm *vm, uint64_t *milestone)
 		now = 1;
 	__atomic_compare_exchange_n(milestone, &zero, now, false, __ATOMIC_RELAXED,
 				    __ATOMIC_RELAXED);
+}
+
+void vm_output_progress(struct vm *vm)
+{
+	/* Only an ended VM has someone waiting for its output. */
+	if (!vm || !__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE))
+		return;
+	pthread_mutex_lock(&vm->lock);
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+bool vm_output_filtered(const struct vm *vm, int fd)
+{
+	if (fd < 0)
+		return false;
+	switch (vm->cfg.output_filter) {
+	case ALCATRAZ_OUTPUT_FILTER_ON:
+		return true;
+	case ALCATRAZ_OUTPUT_FILTER_OFF:
+		return false;
+	default:
+		return isatty(fd);
+	}
+}
+
+/* Stops waiting for the sinks (timeout, kill): what they have not taken
+ * yet is dropped, so a reader that never reads cannot hold the VM. */
+static void vm_abandon_output(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->output_abandoned = true;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
 }
 
 void vm_end(struct vm *vm, enum alcatraz_exit_kind kind, int status, int error,
@@ -85,6 +124,7 @@ static void *watchdog_thread(void *arg)
 	struct timespec deadline;
 	bool expired = false;
 
+	sink_thread_block_sigpipe();
 	deadline_after(&deadline, vm->cfg.timeout_ms);
 	if (vm->cfg.seccomp) {
 		int err = seccomp_install(VMM_THREAD_WATCHDOG);
@@ -98,13 +138,17 @@ static void *watchdog_thread(void *arg)
 		pthread_cond_broadcast(&vm->cond);
 		pthread_mutex_unlock(&vm->lock);
 	}
+	/* The timeout bounds the whole run, writing the guest's output included. */
 	pthread_mutex_lock(&vm->lock);
-	while (!vm->ended && !expired)
+	while (!expired && !(vm->ended && (vm->output_abandoned ||
+					   (vm->outputs_ended && evloop_outputs_idle(vm->evloop)))))
 		expired = pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline) == ETIMEDOUT;
 	pthread_mutex_unlock(&vm->lock);
-	if (expired)
+	if (expired) {
 		vm_end(vm, ALCATRAZ_EXIT_TIMEOUT, 0, 0, "timed out after %llu ms",
 		       (unsigned long long)vm->cfg.timeout_ms);
+		vm_abandon_output(vm);
+	}
 	return NULL;
 }
 
@@ -117,6 +161,20 @@ static int step_kvm(struct vm *vm)
 	if (ret)
 		return ret;
 	return kvm_setup_vm(vm);
+}
+
+/* The device thread exists for every VM: it writes all output to the sinks. */
+static int step_evloop(struct vm *vm)
+{
+	int ret = evloop_new(vm, &vm->evloop);
+	if (ret)
+		return ret;
+	return vm->cfg.log_fd >= 0 ? evloop_add_outbuf(vm->evloop, vm->log_ob) : 0;
+}
+
+static int step_evloop_start(struct vm *vm)
+{
+	return evloop_start(vm->evloop);
 }
 
 static int step_buses(struct vm *vm)
@@ -164,11 +222,13 @@ struct init_step {
 static const struct init_step init_steps[] = {
 	{ "kvm", step_kvm },
 	{ "buses", step_buses },
+	{ "device thread", step_evloop },
 	{ "serial", serial_device_init },
 	{ "i8042", i8042_device_init },
 	{ "exit device", exitdev_device_init },
 	{ "image", step_image },
 	{ "platform", platform_devices_init },
+	{ "device thread start", step_evloop_start },
 	{ "vcpus", step_vcpus },
 };
 
@@ -176,6 +236,12 @@ static void vm_free(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
+	/* The device thread first: nothing may touch a device while it is
+	 * freed. It writes what the sinks take at once and waits for nothing. */
+	serial_flush(vm->serial);
+	evloop_outputs_end(vm->evloop);
+	evloop_free(vm->evloop);
+	vm->evloop = NULL;
 	platform_devices_fini(vm);
 	serial_free(vm->serial);
 	free(vm->cpuid);
@@ -196,6 +262,9 @@ static void vm_free(struct vm *vm)
 	free(vm->cfg.kernel_path);
 	free(vm->cfg.initrd_path);
 	free(vm->cfg.cmdline);
+	struct outbuf *log_ob = vm->log_ob;
+	vm->log_ob = NULL; /* its own last line must not come back to it */
+	outbuf_free(log_ob);
 	pthread_cond_destroy(&vm->cond);
 	pthread_mutex_destroy(&vm->lock);
 	pthread_mutex_destroy(&vm->log_lock);
@@ -227,6 +296,10 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
 	pthread_cond_init(&vm->cond, &ca);
 	pthread_condattr_destroy(&ca);
+	if (outbuf_new(NULL, "log", cfg->log_fd, LOG_BUF_CAP, false, &vm->log_ob)) {
+		vm_free(vm);
+		return -ENOMEM;
+	}
 	/* Strings are owned by the VM from here on. */
 	vm->cfg.image_path = cfg->image_path ? strdup(cfg->image_path) : NULL;
 	vm->cfg.kernel_path = cfg->kernel_path ? strdup(cfg->kernel_path) : NULL;
@@ -310,6 +383,28 @@ int vm_start(struct vm *vm)
 	return 0;
 }
 
+/*
+ * Ended for the caller: every vCPU thread has stopped and every byte of
+ * output has reached its sink (or the sink is broken, or the output was
+ * abandoned at the timeout or a kill). vm->lock held; dropped for a while.
+ */
+static bool vm_done_locked(struct vm *vm)
+{
+	if (!vm->ended || vm->running_vcpus)
+		return false;
+	if (!vm->outputs_ended) {
+		/* The vCPUs are gone: hand over the last partial line. */
+		vm->outputs_ended = true;
+		pthread_mutex_unlock(&vm->lock);
+		pthread_mutex_lock(&vm->pio.lock);
+		serial_flush(vm->serial);
+		pthread_mutex_unlock(&vm->pio.lock);
+		evloop_outputs_end(vm->evloop);
+		pthread_mutex_lock(&vm->lock);
+	}
+	return vm->output_abandoned || evloop_outputs_idle(vm->evloop);
+}
+
 int vm_wait(struct vm *vm, int timeout_ms)
 {
 	struct timespec deadline;
@@ -322,26 +417,20 @@ int vm_wait(struct vm *vm, int timeout_ms)
 	}
 	if (timeout_ms >= 0)
 		deadline_after(&deadline, (uint64_t)timeout_ms);
-	/* "Ended" for the caller means every vCPU thread has stopped too, so
-	 * all guest output has reached its sink when this returns. */
-	while (!(vm->ended && vm->running_vcpus == 0) && ret == 0) {
+	while (!vm_done_locked(vm) && ret == 0) {
 		if (timeout_ms < 0)
 			ret = pthread_cond_wait(&vm->cond, &vm->lock);
 		else
 			ret = pthread_cond_timedwait(&vm->cond, &vm->lock, &deadline);
 	}
-	ret = vm->ended && vm->running_vcpus == 0 ? 0 : -ETIMEDOUT;
+	ret = vm_done_locked(vm) ? 0 : -ETIMEDOUT;
 	pthread_mutex_unlock(&vm->lock);
-	if (ret == 0) {
-		pthread_mutex_lock(&vm->pio.lock);
-		serial_flush(vm->serial);
-		pthread_mutex_unlock(&vm->pio.lock);
-	}
 	return ret;
 }
 
 void vm_kill(struct vm *vm)
 {
+	vm_abandon_output(vm);
 	vm_end(vm, ALCATRAZ_EXIT_KILLED, 0, 0, "killed by the host");
 }
 

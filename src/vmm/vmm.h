@@ -115,6 +115,7 @@ struct vm_config {
 	uint64_t timeout_ms;
 	enum alcatraz_irqchip irqchip;
 	bool seccomp;          /* each VMM thread installs its seccomp list */
+	enum alcatraz_output_filter output_filter; /* guest output to terminals */
 
 	/* Linux guests (issue 4). Owned by the VM from vm_create() on, also on
 	 * failure: platform_devices_fini() releases them. */
@@ -181,6 +182,9 @@ struct vm {
 	uint64_t start_ns;
 	struct alcatraz_result result;
 	pthread_mutex_t log_lock;
+	struct outbuf *log_ob;       /* the log's sink, drained like guest output */
+	bool outputs_ended;          /* the final bytes were handed to the buffers */
+	bool output_abandoned;       /* timeout or kill: stop waiting for the sinks */
 };
 
 /* vm.c */
@@ -200,6 +204,10 @@ void vm_end(struct vm *vm, enum alcatraz_exit_kind kind, int status, int error,
  */
 void vm_guest_ended(struct vm *vm, enum alcatraz_exit_kind kind, const char *what);
 void vm_mark(struct vm *vm, uint64_t *milestone);
+/* The device thread wrote a buffer out: wakes whoever waits for the end. */
+void vm_output_progress(struct vm *vm);
+/* Whether guest output to fd goes through the terminal filter. */
+bool vm_output_filtered(const struct vm *vm, int fd);
 uint64_t vmm_now_ns(void);
 
 /* kvm.c: thin wrappers over /dev/kvm */
@@ -273,8 +281,11 @@ int platform_raw_init(struct vm *vm) __must_check;
 #define EXITDEV_PORT 0xf4
 
 struct serial;
-struct serial *serial_new(int out_fd, void (*raise_irq)(void *ctx, int level), void *ctx);
+struct outbuf;
+/* Takes ob (NULL: output is discarded), also on failure. */
+struct serial *serial_new(struct outbuf *ob, void (*raise_irq)(void *ctx, int level), void *ctx);
 void serial_free(struct serial *s);
+/* Hands a partial last line to the buffer (the end of the output). */
 void serial_flush(struct serial *s);
 extern const struct bus_ops serial_ops;
 

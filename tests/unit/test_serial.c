@@ -1,15 +1,21 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
-/* Description: the 8250 UART model: output, line buffering, registers, IRQs. */
+/* Description: the 8250 UART model: output, line buffering, back-pressure from a
+ * stalled sink, registers, IRQs. */
 #include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include "outbuf.h"
 #include "vmm.h"
 #include "check_main.h"
 
 static int pipefd[2];
 static struct serial *s;
+static struct outbuf *ob;
 static int irq_level = -1, irq_changes;
 
 static void on_irq(void *ctx, int level)
@@ -23,7 +29,8 @@ static void setup(void)
 	ck_assert_int_eq(pipe(pipefd), 0);
 	irq_level = -1;
 	irq_changes = 0;
-	s = serial_new(pipefd[1], on_irq, NULL);
+	ck_assert_int_eq(outbuf_new(NULL, "serial", pipefd[1], OUTBUF_DEFAULT_CAP, false, &ob), 0);
+	s = serial_new(ob, on_irq, NULL);
 	ck_assert_ptr_nonnull(s);
 }
 
@@ -58,18 +65,23 @@ START_TEST(output_is_line_buffered)
 	put("abc");
 	/* Nothing yet: no newline. */
 	ck_assert_int_eq(write(pipefd[1], "", 0), 0);
+	ck_assert_int_eq(outbuf_drain(ob), 0);
+	ck_assert(fcntl(pipefd[0], F_SETFL, O_NONBLOCK) == 0);
+	ck_assert_int_eq(read(pipefd[0], buf, sizeof(buf)), -1);
 	put("\n");
+	ck_assert_int_eq(outbuf_drain(ob), 0);
 	ck_assert_int_eq(read(pipefd[0], buf, sizeof(buf)), 4);
 	ck_assert_str_eq(buf, "abc\n");
 	put("tail");
 	serial_flush(s);
+	ck_assert_int_eq(outbuf_drain(ob), 0);
 	memset(buf, 0, sizeof(buf));
 	ck_assert_int_eq(read(pipefd[0], buf, sizeof(buf)), 4);
 	ck_assert_str_eq(buf, "tail");
 }
 END_TEST
 
-START_TEST(lsr_always_ready)
+START_TEST(lsr_ready_when_empty)
 {
 	ck_assert_uint_eq(rd(5) & 0x60, 0x60);
 	ck_assert_uint_eq(rd(5) & 0x01, 0); /* no input */
@@ -121,13 +133,90 @@ START_TEST(thre_interrupt)
 }
 END_TEST
 
+/* Fills the pipe through a second, non-blocking description of it. */
+static void fill_pipe(int wfd)
+{
+	char path[32], junk[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", wfd);
+	fd = open(path, O_WRONLY | O_NONBLOCK);
+	ck_assert_int_ge(fd, 0);
+	memset(junk, '#', sizeof(junk));
+	while (write(fd, junk, sizeof(junk)) > 0)
+		;
+	while (write(fd, junk, 1) == 1)
+		;
+	close(fd);
+}
+
+/* Guest bytes (not the filler) read from the pipe now. */
+static size_t count_guest_bytes(int fd)
+{
+	char buf[4096];
+	size_t n = 0;
+	ssize_t r;
+
+	while ((r = read(fd, buf, sizeof(buf))) > 0)
+		for (ssize_t i = 0; i < r; i++)
+			n += buf[i] != '#';
+	return n;
+}
+
+/*
+ * Nobody reads the sink: the UART's writes never block; once the buffer
+ * and the line are full LSR says "not ready" and no THRI comes; a byte the
+ * guest writes anyway is dropped and counted; when the reader catches up,
+ * THRE and THRI come back and every byte written while THRE was set
+ * arrives.
+ */
+START_TEST(stalled_sink_pushes_back)
+{
+	size_t written = 0, got = 0;
+
+	ck_assert(fcntl(pipefd[0], F_SETFL, O_NONBLOCK) == 0);
+	fill_pipe(pipefd[1]);
+	wr(1, 0x02); /* THRI on */
+	(void)rd(2);
+	while (rd(5) & 0x20) {
+		wr(0, written % 64 == 63 ? '\n' : (uint8_t)('a' + written % 26));
+		written++;
+		int r = outbuf_drain(ob); /* returns at once, the pipe is full */
+		ck_assert(r == 0 || r == -EAGAIN);
+		ck_assert_uint_lt(written, 4 * OUTBUF_DEFAULT_CAP);
+	}
+	ck_assert_uint_ge(written, OUTBUF_DEFAULT_CAP);
+	ck_assert_uint_eq(rd(5) & 0x60, 0);
+	ck_assert_uint_eq(rd(2) & 0x0f, 0x01); /* no THRI while full */
+	ck_assert_int_eq(irq_level, 0);
+	wr(0, '!');
+	wr(0, '!');
+	ck_assert_uint_eq(outbuf_dropped(ob), 2);
+
+	/* The reader catches up. */
+	got += count_guest_bytes(pipefd[0]);
+	(void)outbuf_drain(ob);
+	ck_assert_uint_eq(rd(5) & 0x60, 0x60);
+	ck_assert_int_eq(irq_level, 1);
+	for (int i = 0; i < 1000 && !outbuf_idle(ob); i++) {
+		got += count_guest_bytes(pipefd[0]);
+		(void)outbuf_drain(ob);
+	}
+	serial_flush(s);
+	ck_assert_int_eq(outbuf_drain(ob), 0);
+	got += count_guest_bytes(pipefd[0]);
+	ck_assert_uint_eq(got, written);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *su = suite_create("serial");
 	TCase *tc = tcase_create("uart");
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, output_is_line_buffered);
-	tcase_add_test(tc, lsr_always_ready);
+	tcase_add_test(tc, lsr_ready_when_empty);
+	tcase_add_test(tc, stalled_sink_pushes_back);
 	tcase_add_test(tc, dlab_and_scratch);
 	tcase_add_test(tc, loopback_maps_modem_lines);
 	tcase_add_test(tc, thre_interrupt);

@@ -1,10 +1,15 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * virtio-console (virtio 1.2, section 5.3), a single port: the command's
- * standard streams. Output is written to the sink exactly as the guest
- * queued it; input is read from the host's stdin into a bounce buffer only
- * when the guest has posted receive buffers, so a guest that stops reading
- * pushes back on the host instead of growing a queue here.
+ * standard streams. Output is copied, exactly as the guest queued it, into
+ * a bounded buffer that the device thread writes to the sink; when the
+ * buffer is full the transmit chain stays unused (back-pressure: the guest
+ * waits for its buffer, as it would for a slow real port) and the rest of
+ * the queue is not looked at until the device thread has made room. The
+ * vCPU never waits for the host reader, so the VM's timeout and kill work
+ * whatever the reader does. Input is read from the host's stdin into a
+ * bounce buffer only when the guest has posted receive buffers, so a guest
+ * that stops reading pushes back on the host instead of growing a queue here.
  */
 #include <errno.h>
 #include <poll.h>
@@ -14,6 +19,7 @@
 
 #include "control.h"
 #include "evloop.h"
+#include "outbuf.h"
 #include "virtio.h"
 
 #define VIRTIO_ID_CONSOLE 3
@@ -28,51 +34,67 @@ struct console {
 	size_t pending_len, pending_off;
 	bool in_eof;
 	uint64_t in_total;      /* stdin bytes read in all */
-	bool out_broken;        /* the sink failed: keep consuming, drop bytes */
+	struct outbuf *ob;      /* the sink's buffer (fd -1: discards) */
+	struct vq_elem tx;      /* the transmit chain being copied out */
+	bool tx_busy;
+	size_t tx_off;          /* its bytes already in the buffer */
 	struct vq_elem elem;    /* no allocation on the I/O path (seccomp: no mmap) */
 };
 
-static void write_all(struct console *c, const struct iovec *iov, unsigned int n)
+/* Copies the rest of the transmit chain into the buffer; false when the
+ * buffer filled up first. */
+static bool tx_copy(struct console *c)
 {
-	for (unsigned int i = 0; i < n && !c->out_broken; i++) {
-		const uint8_t *p = iov[i].iov_base;
-		size_t left = iov[i].iov_len;
+	const struct vq_elem *e = &c->tx;
+	size_t skip = c->tx_off;
 
-		while (left) {
-			ssize_t w = write(c->out_fd, p, left);
-			if (w < 0 && errno == EINTR)
-				continue;
-			if (w < 0 && errno == EAGAIN) {
-				struct pollfd pfd = { .fd = c->out_fd, .events = POLLOUT };
-				(void)poll(&pfd, 1, 100);
-				continue;
-			}
-			if (w <= 0) {
-				/* The reader went away: the guest must not stall. */
-				c->out_broken = true;
-				break;
-			}
-			p += w;
-			left -= (size_t)w;
+	for (unsigned int i = 0; i < e->n_out; i++) {
+		size_t len = e->out[i].iov_len, n;
+
+		if (skip >= len) {
+			skip -= len;
+			continue;
 		}
+		n = outbuf_put(c->ob, (const uint8_t *)e->out[i].iov_base + skip, len - skip);
+		c->tx_off += n;
+		if (n < len - skip)
+			return false;
+		skip = 0;
 	}
+	return true;
 }
 
 /* Device lock held. */
 static void process_tx(struct console *c)
 {
 	struct virtio_dev *d = c->dev;
-	struct vq_elem *e = &c->elem;
 	bool any = false;
 
-	while (virtio_pop(d, Q_TX, e) > 0) {
-		if (c->out_fd >= 0)
-			write_all(c, e->out, e->n_out);
-		(void)vq_push(&d->vm->mem, &d->vqs[Q_TX], e->head, 0);
+	for (;;) {
+		if (!c->tx_busy) {
+			if (virtio_pop(d, Q_TX, &c->tx) <= 0)
+				break;
+			c->tx_busy = true;
+			c->tx_off = 0;
+		}
+		if (!tx_copy(c))
+			break; /* resumed by tx_space() */
+		(void)vq_push(&d->vm->mem, &d->vqs[Q_TX], c->tx.head, 0);
+		c->tx_busy = false;
 		any = true;
 	}
 	if (any)
 		virtio_signal_used(d, Q_TX);
+}
+
+/* The device thread made room in the buffer. */
+static void tx_space(void *opaque)
+{
+	struct console *c = opaque;
+
+	pthread_mutex_lock(&c->dev->lock);
+	process_tx(c);
+	pthread_mutex_unlock(&c->dev->lock);
 }
 
 /* Moves pending stdin bytes into receive buffers. Device lock held. */
@@ -160,12 +182,14 @@ static void console_reset(struct virtio_dev *d)
 	struct console *c = d->priv;
 
 	c->pending_off = c->pending_len = 0;
+	c->tx_busy = false; /* the chain belonged to the queue just reset */
 }
 
 static void console_free(struct virtio_dev *d)
 {
 	struct console *c = d->priv;
 
+	outbuf_free(c->ob);
 	free(c->pending);
 	free(c);
 }
@@ -174,9 +198,9 @@ static const struct virtio_dev_ops console_ops = {
 	.notify = console_notify,
 	.reset = console_reset,
 	.free = console_free,
-	/* Output is written by the vCPU that queued it: the guest spins until
+	/* Output is copied by the vCPU that queued it: the guest spins until
 	 * its buffer is used, so a hand-off to the device thread per 4 KiB
-	 * would cost a thread wake-up each. */
+	 * would cost a thread wake-up each. Copying never waits. */
 	.inline_queues = 1u << Q_TX,
 };
 
@@ -195,12 +219,20 @@ int virtio_console_init(struct vm *vm)
 	c->in_fd = vm->cfg.argv ? vm->cfg.stdin_fd : -1;
 	c->out_fd = vm->cfg.argv ? vm->cfg.stdout_fd : -1;
 	c->in_eof = c->in_fd < 0;
-	ret = virtio_dev_add(vm, "console", VIRTIO_ID_CONSOLE, 0, 2, &console_ops, c, &c->dev);
+	ret = outbuf_new(vm, "console", c->out_fd, OUTBUF_DEFAULT_CAP,
+			 vm_output_filtered(vm, c->out_fd), &c->ob);
+	if (!ret)
+		ret = virtio_dev_add(vm, "console", VIRTIO_ID_CONSOLE, 0, 2, &console_ops, c,
+				     &c->dev);
 	if (ret) {
+		outbuf_free(c->ob);
 		free(c->pending);
 		free(c);
 		return ret;
 	}
+	outbuf_set_space_cb(c->ob, tx_space, c);
+	if (c->out_fd >= 0 && (ret = evloop_add_outbuf(vm->evloop, c->ob)))
+		return ret;
 	c->dev->config_len = 12; /* cols, rows, max_nr_ports, emerg_wr: unused */
 	vm->console_dev = c->dev;
 	if (c->in_fd >= 0)

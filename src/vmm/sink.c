@@ -1,0 +1,155 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Non-blocking, SIGPIPE-free writes to host sinks (see sink.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "sink.h"
+
+static __thread bool sigpipe_blocked;
+
+void sink_thread_block_sigpipe(void)
+{
+	sigset_t set;
+
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	sigpipe_blocked = true;
+}
+
+ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
+{
+	struct timespec zero = { 0, 0 };
+	sigset_t set, old, pending;
+	bool was_pending;
+	ssize_t n;
+	int err;
+
+	if (sigpipe_blocked)
+		return write(fd, buf, len);
+	/* A caller's thread: block SIGPIPE for this write only. A SIGPIPE that
+	 * was pending before belongs to the caller and is left alone. */
+	sigemptyset(&set);
+	sigaddset(&set, SIGPIPE);
+	pthread_sigmask(SIG_BLOCK, &set, &old);
+	was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
+	n = write(fd, buf, len);
+	err = errno;
+	if (n < 0 && err == EPIPE && !was_pending)
+		while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
+			;
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	errno = err;
+	return n;
+}
+
+void sink_init(struct sink *s, int fd)
+{
+	char path[32];
+	struct stat st;
+
+	*s = (struct sink){ .fd = fd, .own_fd = -1, .kind = SINK_NONE };
+	if (fd < 0)
+		return;
+	s->tty = isatty(fd);
+	if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) {
+		s->kind = SINK_SOCKET;
+		return;
+	}
+	if (fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
+		s->kind = SINK_FILE;
+		return;
+	}
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
+	s->own_fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
+	if (s->own_fd >= 0) {
+		s->fd = s->own_fd;
+		s->kind = SINK_REOPENED;
+	} else {
+		s->kind = SINK_POLLED;
+	}
+}
+
+void sink_fini(struct sink *s)
+{
+	if (s->own_fd >= 0)
+		close(s->own_fd);
+	s->own_fd = s->fd = -1;
+	s->kind = SINK_NONE;
+}
+
+static ssize_t write_polled(struct sink *s, const void *buf, size_t len)
+{
+	struct pollfd p = { .fd = s->fd, .events = POLLOUT };
+
+	if (poll(&p, 1, 0) < 0)
+		return -1;
+	if (!(p.revents & (POLLOUT | POLLERR | POLLHUP | POLLNVAL))) {
+		errno = EAGAIN;
+		return -1;
+	}
+	return write_nosigpipe(s->fd, buf, len < PIPE_BUF ? len : PIPE_BUF);
+}
+
+ssize_t sink_write(struct sink *s, const void *buf, size_t len)
+{
+	ssize_t n;
+
+	if (s->fd < 0)
+		return -EBADF;
+	do {
+		switch (s->kind) {
+		case SINK_SOCKET:
+			n = send(s->fd, buf, len, MSG_DONTWAIT | MSG_NOSIGNAL);
+			break;
+		case SINK_POLLED:
+			n = write_polled(s, buf, len);
+			break;
+		default:
+			n = write_nosigpipe(s->fd, buf, len);
+			break;
+		}
+	} while (n < 0 && errno == EINTR);
+	if (n < 0)
+		return errno == EWOULDBLOCK ? -EAGAIN : -errno;
+	return n == 0 && len ? -EAGAIN : n;
+}
+
+const char *sink_kind_name(enum sink_kind kind)
+{
+	static const char *const names[] = {
+		[SINK_NONE] = "none", [SINK_FILE] = "file", [SINK_SOCKET] = "socket",
+		[SINK_REOPENED] = "pipe or terminal", [SINK_POLLED] = "polled",
+	};
+	return (unsigned int)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
+}
+
+void sink_dprintf(int fd, const char *fmt, ...)
+{
+	struct sink s;
+	char line[512];
+	va_list ap;
+	int n;
+
+	if (fd < 0)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	va_end(ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	sink_init(&s, fd);
+	(void)sink_write(&s, line, (size_t)n);
+	sink_fini(&s);
+}
