@@ -36,12 +36,12 @@ step "all suites (but 'unstable': tests with a known intermittent failure, see t
 meson test -C build --print-errorlogs --num-processes "$jobs" --no-suite unstable
 count build/meson-logs/testlog.json
 
-step "unit and kvm suites under AddressSanitizer and UndefinedBehaviorSanitizer"
+step "unit, kvm and hostile suites under AddressSanitizer and UndefinedBehaviorSanitizer"
 [ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined \
 	-Db_lundef=false -Dguest_kernel=disabled -Dhypervisor=disabled >/dev/null || exit 1
 ninja -C build-asan >/dev/null || { echo "sanitizer build failed"; total_fail=$((total_fail + 1)); }
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
-	meson test -C build-asan --print-errorlogs --suite unit --suite kvm --num-processes "$jobs"
+	meson test -C build-asan --print-errorlogs --suite unit --suite kvm --suite hostile --num-processes "$jobs"
 count build-asan/meson-logs/testlog.json
 
 step "unit suite under valgrind"
