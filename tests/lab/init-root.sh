@@ -30,7 +30,7 @@ while [ ! -b /dev/vda ]; do
 done
 mkdir -p /newroot
 mount -t ext4 -o rw /dev/vda /newroot || lab_error "cannot mount the root disk /dev/vda (ext4)"
-[ -x /newroot/sbin/init ] || lab_error "the root disk has no /sbin/init"
+chroot /newroot /usr/bin/test -x /sbin/init || lab_error "the root disk has no /sbin/init"
 
 l=/newroot/alcatraz-lab
 rm -rf "$l"
