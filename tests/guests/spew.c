@@ -1,8 +1,8 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * Prints numbered lines ("spew 00000000\n", 14 bytes each) as fast as it
- * can, a page at a time (rep outsb: one exit per page), without looking at
- * the UART's LSR. Forever, or SPEW_BYTES and then exit status 0.
+ * can (rep outsb a page at a time, though KVM exits once per byte), without
+ * looking at the UART's LSR. Forever, or SPEW_BYTES and then exit status 0.
  */
 #include "guest.h"
 
