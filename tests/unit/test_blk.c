@@ -48,13 +48,9 @@ static void reg(uint32_t off, uint32_t v)
 	virtio_mmio_ops.write(d, off, &v, 4);
 }
 
-static void make_vm(bool readonly)
+/* A VM with only a blk device on the existing image at `path`. */
+static int new_vm(bool readonly)
 {
-	int fd = mkstemp(path);
-	ck_assert_int_ge(fd, 0);
-	ck_assert_int_eq(ftruncate(fd, (off_t)disk_sectors * 512), 0);
-	close(fd);
-
 	vm = calloc(1, sizeof(*vm));
 	vm->cfg.log_fd = vm->cfg.serial_fd = -1;
 	vm->vm_fd = vm->kvm_fd = vm->end_fd = -1;
@@ -62,7 +58,17 @@ static void make_vm(bool readonly)
 	ck_assert_int_eq(gmem_init(&vm->mem, MEM), 0);
 	ck_assert_int_eq(bus_init(&vm->mmio), 0);
 	ck_assert_int_eq(evloop_new(vm, &vm->evloop), 0);
-	ck_assert_int_eq(virtio_blk_init(vm, path, readonly), 0);
+	return virtio_blk_init(vm, path, readonly);
+}
+
+static void make_vm(bool readonly)
+{
+	int fd = mkstemp(path);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(ftruncate(fd, (off_t)disk_sectors * 512), 0);
+	close(fd);
+
+	ck_assert_int_eq(new_vm(readonly), 0);
 	d = vm->virtio[0];
 
 	/* Driver bring-up as the virtio 1.2 spec orders it. */
@@ -82,14 +88,20 @@ static void make_vm(bool readonly)
 	avail_idx = 0;
 }
 
-static void teardown(void)
+static void free_vm(void)
 {
 	for (unsigned int i = 0; i < vm->nr_virtio; i++)
 		virtio_dev_free(vm->virtio[i]);
 	evloop_free(vm->evloop);
 	bus_fini(&vm->mmio);
 	gmem_fini(&vm->mem);
+	pthread_mutex_destroy(&vm->log_lock);
 	free(vm);
+}
+
+static void teardown(void)
+{
+	free_vm();
 	unlink(path);
 	strcpy(path, "/tmp/alcatraz-blk-XXXXXX");
 }
@@ -250,15 +262,33 @@ START_TEST(self_feeding_ring_yields)
 }
 END_TEST
 
+/* A destroyed VM lets go of its image at once: the next VM on it must not
+ * find it locked (the image is a registered file of the VM's io_uring,
+ * whose teardown in the kernel finishes later). */
+START_TEST(image_unlocked_when_freed)
+{
+	make_vm(false);
+	free_vm();
+	for (int i = 0; i < 10; i++) {
+		ck_assert_msg(new_vm(false) == 0, "VM %d found the image locked", i + 2);
+		free_vm();
+	}
+	ck_assert_int_eq(new_vm(true), 0); /* a shared lock too */
+	teardown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("blk");
 	TCase *tc = tcase_create("requests");
+	tcase_set_timeout(tc, 30); /* many VMs under valgrind */
 	tcase_add_test(tc, sectors_round_trip);
 	tcase_add_test(tc, malformed_requests_fail);
 	tcase_add_test(tc, readonly_refuses_writes);
 	tcase_add_test(tc, no_status_byte_resets_device);
 	tcase_add_test(tc, self_feeding_ring_yields);
+	tcase_add_test(tc, image_unlocked_when_freed);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -171,13 +171,24 @@ static void blk_notify(struct virtio_dev *d, unsigned int q)
 		virtio_signal_used(d, 0);
 }
 
+/* The image is a registered file of the io_uring, whose teardown in the
+ * kernel ends after io_engine_free() returns: the open file description, and
+ * the lock on it, would outlive the VM and refuse the next VM on the image.
+ * Unlocking acts on the description at once. */
+static void release_image(struct blk *b)
+{
+	if (b->fd >= 0)
+		(void)flock(b->fd, LOCK_UN);
+	io_engine_free(b->io);
+	if (b->fd >= 0)
+		close(b->fd);
+}
+
 static void blk_free(struct virtio_dev *d)
 {
 	struct blk *b = d->priv;
 
-	io_engine_free(b->io);
-	if (b->fd >= 0)
-		close(b->fd);
+	release_image(b);
 	free(b);
 }
 
@@ -242,7 +253,7 @@ int virtio_blk_init(struct vm *vm, const char *path, bool readonly)
 	char why[160];
 	ret = io_engine_new(&b->fd, 1, true, &b->io, why, sizeof(why));
 	if (ret) {
-		close(b->fd);
+		release_image(b);
 		free(b);
 		return ret;
 	}
@@ -258,8 +269,7 @@ int virtio_blk_init(struct vm *vm, const char *path, bool readonly)
 	snprintf(b->id, sizeof(b->id), "alcatraz%u", vm->nr_virtio);
 	ret = virtio_dev_add(vm, "blk", VIRTIO_ID_BLOCK, features, 1, &blk_ops, b, &b->dev);
 	if (ret) {
-		io_engine_free(b->io);
-		close(b->fd);
+		release_image(b);
 		free(b);
 		return ret;
 	}
