@@ -9,7 +9,8 @@
  * then per queue (3) u8 size (bit 7 set: the raw value, else 1 << (v % 9)),
  * u16 desc, u16 avail, u16 used (guest-physical), then guest RAM from 0.
  *
- * Beyond the sanitizers: a live device returns every chain it consumed.
+ * Beyond the sanitizers: a live device returns every chain it consumed
+ * (but the console's one held for back-pressure).
  */
 #include <string.h>
 
@@ -54,7 +55,11 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	pthread_mutex_lock(&d->lock);
 	for (unsigned int q = 0; q < d->nr_queues && virtio_dev_live(d); q++) {
 		const struct virtq *vq = &d->vqs[q];
-		FUZZ_ASSERT(vq->used_idx == vq->last_avail,
+		/* The console holds one output chain while its buffer is full
+		 * (back-pressure; the device thread, not run here, drains it). */
+		unsigned int held = kind == FDEV_CONSOLE && q == 1 ? 1 : 0;
+
+		FUZZ_ASSERT((uint16_t)(vq->last_avail - vq->used_idx) <= held,
 			    "%s queue %u: %u chains consumed, %u returned", fuzz_dev_names[kind], q,
 			    vq->last_avail, vq->used_idx);
 	}
