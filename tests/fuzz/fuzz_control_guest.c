@@ -1,4 +1,4 @@
-// SPDX-License-Identifier: GPL-2.0-only
+// SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * The control channel, alcatraz-init's side (src/guest/control.c): the
  * host's byte stream, read by recv_command() up to END and then, record by
