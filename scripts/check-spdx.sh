@@ -94,6 +94,8 @@ declare -A spdx=()
 while IFS=$'\t' read -r f lic; do
 	spdx[$f]=$lic
 done < <(list_files | while IFS= read -r f; do
+		# Meson build directories inside the tree (Debian's obj-*, ...).
+		case $f in */*) [ -e "$src/${f%%/*}/meson-private" ] && continue ;; esac
 		[ -f "$src/$f" ] && ! exempt "$f" && printf '%s\n' "$f"
 	done | spdx_table)
 
