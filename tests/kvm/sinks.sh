@@ -11,7 +11,7 @@ set -u
 run=$1 guests=$2
 pass=0 fail=0
 TIMEOUT=3        # the VM's --timeout, seconds
-LIMIT_MS=1000    # how much longer than the /dev/null run a stalled run may take
+LIMIT_MS=1500    # how much longer than the /dev/null run a stalled run may take (lab noise: up to +660 ms seen)
 HOLD=40          # seconds the reader that never reads keeps the pipe open
 
 if [ ! -w /dev/kvm ]; then echo "SKIP: /dev/kvm is not usable here"; exit 77; fi
