@@ -34,8 +34,11 @@ list_files() {
 files=$(list_files | while IFS= read -r -d '' f; do [[ -f $src/$f ]] && printf '%s\n' "$f"; done) ||
     die "cannot list the files of $src"
 [[ -n $files ]] || die "no files found in $src"
-# The inputs: every source file, and the guest kernel the build will copy.
-stamp=$( (cd "$src" && printf '%s\n' "$files" | tr '\n' '\0' | xargs -0 sha256sum
+# The inputs: every source file but the lab's and this test's scripts and
+# the docs (they change nothing the packages install), and the guest kernel
+# the build will copy.
+stamp=$( (cd "$src" && printf '%s\n' "$files" |
+          grep -Ev '^tests/(lab|package)/.*\.sh$|^tests/lab/run$|\.md$' | tr '\n' '\0' | xargs -0 sha256sum
           [[ -n $cache && -f $cache/vmlinux ]] && sha256sum "$cache/vmlinux") | sha256sum | cut -d' ' -f1)
 
 exec 9>"$out/.build.lock"
