@@ -200,7 +200,7 @@ def elf(pvh):
     return img + bytes(range(64)) + note
 
 
-def bzimage():
+def bzimage(pref=0x100000, init_size=0x80000):
     img = bytearray(1024 + 256)
     img[0x1f1] = 1                                  # setup_sects: setup is 1024 bytes
     struct.pack_into("<H", img, 0x1fe, 0xaa55)
@@ -212,8 +212,8 @@ def bzimage():
     img[0x234] = 1                                  # relocatable
     struct.pack_into("<H", img, 0x236, 1)           # XLF_KERNEL_64
     struct.pack_into("<I", img, 0x238, 2048)        # cmdline_size
-    struct.pack_into("<Q", img, 0x258, 0x100000)    # pref_address
-    struct.pack_into("<I", img, 0x260, 0x80000)     # init_size
+    struct.pack_into("<Q", img, 0x258, pref)        # pref_address
+    struct.pack_into("<I", img, 0x260, init_size)
     return bytes(img)
 
 
@@ -223,6 +223,8 @@ def loader_seeds():
     write("loader", "elf-64bit", bytes([2]) + initrd + elf(False))
     write("loader", "bzimage-initrd", bytes([8]) + initrd + bzimage())
     write("loader", "bzimage", bytes([6]) + initrd + bzimage())
+    # pref_address + init_size wraps: must be refused (ce03455), not placed low.
+    write("loader", "bzimage-wrapping-end", bytes([8]) + initrd + bzimage(2**64 - 0x1000, 0x2000))
     write("loader", "raw", bytes([1]) + initrd + b"\xf4" * 16)
 
 
