@@ -150,6 +150,11 @@ def vsock_seeds():
     conv += pkt(1, vsock_hdr(5, len(status)), status) + read
     conv += pkt(0, vsock_hdr(7)) + rx() + pkt(0, vsock_hdr(4)) + rx() + read
     write("vsock", "conversation", conv)
+    # Receive buffers with no room past the header while the command waits:
+    # NEEDS_RESET (ec739e6), not empty OP_RW packets.
+    hdr_only = rx(0, 4096) + pkt(0, vsock_hdr(1)) + read + rx(4, 44)
+    hdr_only += pkt(1, vsock_hdr(5, len(ev_init)), ev_init) + read
+    write("vsock", "header-only-buffers", hdr_only)
     bad = rx(2, 64) + pkt(0, vsock_hdr(1, dst_port=99)) + pkt(0, vsock_hdr(1, vtype=2))
     bad += pkt(0, vsock_hdr(5, 10)) + pkt(0, vsock_hdr(3)) + read
     write("vsock", "refusals", bad)
