@@ -18,25 +18,43 @@ struct flip {
 	int width;
 };
 
+static void store(const struct flip *f, uint64_t v)
+{
+	switch (f->width) {
+	case 2:
+		*(volatile uint16_t *)f->p = (uint16_t)v;
+		break;
+	case 4:
+		*(volatile uint32_t *)f->p = (uint32_t)v;
+		break;
+	default:
+		*(volatile uint64_t *)f->p = v;
+		break;
+	}
+}
+
+/* Holds each value for a pseudo-random number of pause loops, so the value
+ * the device reads varies however the vCPUs are interleaved (one emulator
+ * thread for all of them only switches between loop iterations). */
+static void hold(uint32_t *seed)
+{
+	*seed ^= *seed << 13;
+	*seed ^= *seed >> 17;
+	*seed ^= *seed << 5;
+	for (uint32_t n = *seed & 127; n; n--)
+		cpu_relax();
+}
+
 static void flipper(void *arg)
 {
 	struct flip *f = arg;
+	uint32_t seed = 2463534242u;
 
 	while (!race_stopping) {
-		switch (f->width) {
-		case 2:
-			*(volatile uint16_t *)f->p = (uint16_t)f->a;
-			*(volatile uint16_t *)f->p = (uint16_t)f->b;
-			break;
-		case 4:
-			*(volatile uint32_t *)f->p = (uint32_t)f->a;
-			*(volatile uint32_t *)f->p = (uint32_t)f->b;
-			break;
-		default:
-			*(volatile uint64_t *)f->p = f->a;
-			*(volatile uint64_t *)f->p = f->b;
-			break;
-		}
+		store(f, f->a);
+		hold(&seed);
+		store(f, f->b);
+		hold(&seed);
 	}
 }
 
