@@ -130,6 +130,13 @@ def mmio_seeds():
         ops += struct.pack("<BHI", 7, 0, nq - 1) + r(0x060) + w(0x064, 1)
         ops += w(0x070, 0) + r(0x070)
         write("mmio", "bringup-" + ["blk", "blk-ro", "rng", "console", "vsock"][dev], bytes([dev]) + ops)
+    # A live device: clearing DRIVER_OK/FEATURES_OK without a reset must not
+    # unlock the queue or feature registers (8c8804b).
+    ops = w(0x070, 1) + w(0x070, 3) + w(0x024, 1) + struct.pack("<BHI", 1, 0x020, 1) + w(0x070, 0xb)
+    ops += w(0x030, 0) + w(0x038, 8) + w(0x080, 0x1000) + w(0x090, 0x1100) + w(0x0a0, 0x1200)
+    ops += w(0x044, 1) + w(0x070, 0xf) + w(0x070, 0x3) + w(0x044, 0) + w(0x080, 0x2000)
+    ops += w(0x024, 0) + w(0x020, 0xffffffff)
+    write("mmio", "clear-driver-ok", bytes([2]) + ops)
 
 
 # ------------------------------------------------------------------ vsock
