@@ -269,3 +269,29 @@ int case_v_rx_small(void)
 	EXPECT_EQ(h.op, VS_OP_RST);
 	return 0;
 }
+
+int case_v_rx_unready(void)
+{
+	struct vsock v;
+	uint32_t len;
+
+	/* Live with its receive queue never set up (size 0, not ready): a
+	 * reply due has nowhere to go and waits; notifying that queue does
+	 * nothing. The transmit queue goes on working. */
+	EXPECT_EQ(vio_negotiate(VIO_VSOCK, F_VERSION_1), S_ACK | S_DRIVER | S_FEATURES_OK);
+	vq_setup(&v.q[1], VIO_VSOCK, 1, 8);
+	mw(VIO_VSOCK, R_STATUS, S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	v.fwd_cnt = 0;
+	for (int i = 0; i < 3; i++)
+		TRY(vs_send(&v, VS_OP_REQUEST, 4000 + i, 77, NULL, 0));
+	for (uint32_t qi = 0; qi < 4; qi++)
+		mw(VIO_VSOCK, R_QUEUE_NOTIFY, qi);
+	struct seg s = { gpa(galloc(64, 64)), 10, 0 };
+	vq_send(&v.q[1], &s, 1); /* short packet: used, dropped */
+	EXPECT(vq_wait(&v.q[1], WAIT_LONG, NULL, &len));
+	EXPECT_EQ(len, 0);
+	mw(VIO_VSOCK, R_QUEUE_SEL, 0);
+	EXPECT_EQ(mr(VIO_VSOCK, R_QUEUE_NUM), 0);
+	EXPECT_EQ(mr(VIO_VSOCK, R_STATUS), S_ACK | S_DRIVER | S_FEATURES_OK | S_DRIVER_OK);
+	return 0;
+}
