@@ -5,12 +5,12 @@
 # as the C compiler sees them (gcc -aux-info), independent of the comment
 # parser of scripts/gen-man.py.
 #
-#   scripts/public-functions.sh HEADER [CC]
+#   scripts/public-functions.sh HEADER [GCC]
 
 set -eu
-[ $# -ge 1 ] || { echo "usage: $0 HEADER [CC]" >&2; exit 2; }
+[ $# -ge 1 ] || { echo "usage: $0 HEADER [GCC]" >&2; exit 2; }
 header=$1
-cc=${2:-${CC:-cc}}
+cc=${2:-gcc}   # -aux-info is GCC's
 [ -f "$header" ] || { echo "public-functions: no such header: $header" >&2; exit 2; }
 aux=$(mktemp)
 trap 'rm -f "$aux"' EXIT
