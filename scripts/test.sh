@@ -40,6 +40,8 @@ step "unit, kvm and hostile suites under AddressSanitizer and UndefinedBehaviorS
 [ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined \
 	-Db_lundef=false -Dguest_kernel=disabled -Dhypervisor=disabled >/dev/null || exit 1
 ninja -C build-asan >/dev/null || { echo "sanitizer build failed"; total_fail=$((total_fail + 1)); }
+# The kvm tests run on /dev/kvm, else in the lab with these binaries and the
+# sanitizer options (tests/lab/on-kvm copies build-asan and its libraries in).
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
 	meson test -C build-asan --print-errorlogs --suite unit --suite kvm --suite hostile --num-processes "$jobs"
 count build-asan/meson-logs/testlog.json
