@@ -367,7 +367,8 @@ int alcatraz_config_set_rootfs_dir(struct alcatraz_config *cfg, const char *dir)
 /**
  * alcatraz_config_set_guest_init - the files the default initramfs is made of
  * @init: the static alcatraz-init (NULL: see alcatraz_default_init())
- * @busybox: a static busybox (NULL: ALCATRAZ_BUSYBOX, then /bin/busybox)
+ * @busybox: a static busybox (NULL: $ALCATRAZ_BUSYBOX, read with secure_getenv(),
+ *           then /bin/busybox and /usr/bin/busybox)
  */
 int alcatraz_config_set_guest_init(struct alcatraz_config *cfg, const char *init,
 				   const char *busybox);
