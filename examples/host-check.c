@@ -296,6 +296,7 @@ static enum level check_namespaces(char *t, size_t len)
 		snprintf(t, len, "cannot test: pipe: %s", strerror(errno));
 		return LV_FAIL;
 	}
+	fflush(NULL); /* the child must not write our buffered lines again */
 	pid = fork();
 	if (pid == 0) {
 		int stage = try_namespaces();

@@ -7,6 +7,12 @@
 #                    missing (nothing else is known for sure from outside)
 #   WANT_KVM_MODULE  e.g. kvm_amd: the kvm line must name it
 # POSIX sh: it also runs inside the lab (busybox ash). Exit 0 pass, 1 fail.
+# Under `meson test --wrapper valgrind` (the unit suite in CI) the shell is
+# not what is tested: run it natively and alcatraz-run under valgrind.
+case ${LD_PRELOAD:-} in *vgpreload*) exec env -u LD_PRELOAD CHECK_VALGRIND=1 sh "$0" "$@" ;; esac
+wrap=
+[ "${CHECK_VALGRIND:-}" = 1 ] &&
+	wrap="valgrind --quiet --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
 run=$1 want=${2:-} module=${3:-}
 pass=0 fail=0
 ok() { pass=$((pass + 1)); }
@@ -17,7 +23,7 @@ trap 'rm -f "$t".*' EXIT
 if [ -z "$want" ] && { [ ! -e /dev/kvm ] || [ ! -r /sys/kernel/hyperbox/state ]; }; then
 	want=1
 fi
-"$run" --check > "$t.out" 2> "$t.err"; rc=$?
+$wrap "$run" --check > "$t.out" 2> "$t.err"; rc=$?
 cat "$t.out"
 [ -s "$t.err" ] && { echo "--- stderr:"; cat "$t.err"; }
 
