@@ -5,6 +5,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "check_main.h"
 #include "evloop.h"
@@ -306,7 +307,8 @@ static void mmio_setup(void)
 
 static void mmio_teardown(void)
 {
-	virtio_dev_free(d);
+	for (unsigned int i = 0; i < vm->nr_virtio; i++)
+		virtio_dev_free(vm->virtio[i]);
 	evloop_free(vm->evloop);
 	bus_fini(&vm->mmio);
 	gmem_fini(&vm->mem);
@@ -655,6 +657,43 @@ START_TEST(queue_sel_out_of_range)
 }
 END_TEST
 
+/* A full ring of 256 chains for virtio-rng: one notification uses the
+ * budget, all 256, and signals the queue again for whatever the driver adds
+ * meanwhile (from another vCPU) instead of looping on. */
+START_TEST(rng_budget_signals_again)
+{
+	const uint16_t n = VQ_NOTIFY_BUDGET;
+	uint64_t cnt = 0;
+	uint8_t b[16];
+
+	ck_assert_int_eq(virtio_rng_init(vm), 0);
+	d = vm->virtio[vm->nr_virtio - 1];
+	up_to_features_ok();
+	set_queue(0, n, DESC, AVAIL, USED);
+	wr(R_QUEUE_READY, 1);
+	wr(R_STATUS, ACK | DRV | FEAT_OK | DRV_OK);
+	ck_assert(virtio_dev_live(d));
+	for (uint16_t i = 0; i < n; i++) {
+		uint64_t addr = 0x10000 + 16ULL * i;
+		uint32_t len = 16;
+		uint16_t flags = F_WRITE;
+		memset(b, 0, sizeof(b));
+		memcpy(b, &addr, 8);
+		memcpy(b + 8, &len, 4);
+		memcpy(b + 12, &flags, 2);
+		ck_assert_int_eq(gmem_write(&vm->mem, DESC + 16ULL * i, b, 16), 0);
+		ck_assert_int_eq(gmem_write(&vm->mem, AVAIL + 4 + 2ULL * i, &i, 2), 0);
+	}
+	ck_assert_int_eq(gmem_write(&vm->mem, AVAIL + 2, &n, 2), 0);
+	pthread_mutex_lock(&d->lock);
+	d->ops->notify(d, 0);
+	pthread_mutex_unlock(&d->lock);
+	ck_assert_uint_eq(used_idx_at(USED), n);
+	ck_assert_int_eq(read(d->vqs[0].kick_fd, &cnt, sizeof(cnt)), (ssize_t)sizeof(cnt));
+	ck_assert_uint_eq(cnt, 1);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("virtio");
@@ -675,6 +714,7 @@ int main(void)
 	tcase_add_test(tm, queue_registers_frozen_when_live);
 	tcase_add_test(tm, queue_bad_layout_needs_reset);
 	tcase_add_test(tm, queue_sel_out_of_range);
+	tcase_add_test(tm, rng_budget_signals_again);
 	suite_add_tcase(s, tm);
 
 	TCase *tc = tcase_create("queue");
