@@ -326,6 +326,19 @@ static int add_parents(struct cpio_writer *w, const char *name)
 	return 0;
 }
 
+/*
+ * A later entry of a name replaces the earlier one when the kernel unpacks
+ * the archive, but a directory already in the archive must stay one: the
+ * writer adds no parent for its later children, which would then be lost
+ * (the unpacker cannot replace a non-empty directory either). A
+ * non-directory over a known directory is refused; anything over a
+ * non-directory is fine (its later children get their parent again).
+ */
+static int check_replace(const struct cpio_writer *w, const char *norm, uint32_t mode)
+{
+	return !S_ISDIR(mode) && dir_known(w, norm) ? -EEXIST : 0;
+}
+
 /* Common path for every entry: validate, add parents, append. */
 static int add_entry(struct cpio_writer *w, const char *name, const struct meta *m,
 		     const void *data, size_t len)
@@ -340,7 +353,9 @@ static int add_entry(struct cpio_writer *w, const char *name, const struct meta 
 		set_err(w, name ? name : "(null)");
 		return r;
 	}
-	r = add_parents(w, norm);
+	r = check_replace(w, norm, m->mode);
+	if (!r)
+		r = add_parents(w, norm);
 	if (!r)
 		r = emit_entry(w, norm, m, data, len);
 	if (!r && S_ISDIR(m->mode))
@@ -505,6 +520,9 @@ static int add_at(struct cpio_writer *w, const char *norm, int dirfd, const char
 	ssize_t n;
 	int r;
 
+	r = check_replace(w, norm, st->st_mode);
+	if (r)
+		return r;
 	meta_from_stat(w, &m, st, flags);
 	switch (st->st_mode & S_IFMT) {
 	case S_IFREG:

@@ -16,6 +16,8 @@
  *   -EFBIG    one file larger than the format's 4 GiB - 1
  *   -EAGAIN   a regular file was replaced by something else while it was
  *             being added (the tree changed under the writer)
+ *   -EEXIST   a non-directory named like a directory already in the archive
+ *             (a later entry of a name otherwise replaces the earlier one)
  *   -E2BIG    the archive would exceed the limit set by cpio_writer_set_limit
  *   -ENOMEM   out of memory
  *   other     from the host file system (open, read, stat...)

@@ -533,6 +533,63 @@ START_TEST(fifo_swapped_in_is_refused)
 }
 END_TEST
 
+/* A non-directory over a directory already in the archive is refused: its
+ * later children would get no parent and be lost when unpacked. Anything
+ * over a non-directory is fine, its children get a directory again. */
+START_TEST(nondir_over_known_dir)
+{
+	struct cpio_writer *w;
+	const void *data;
+	size_t len0, len;
+	char src[128], p[512];
+	int n;
+
+	make_tree();
+	snprintf(src, sizeof(src), "%s/src", tmpl);
+	ck_assert_int_eq(cpio_writer_new(&w), 0);
+	ck_assert_int_eq(cpio_add_dir(w, "/bin/s;", 0755), 0);
+	cpio_data(w, &len0);
+	ck_assert_int_eq(cpio_add_file_mem(w, "bin", 0644, "", 0), -EEXIST);
+	ck_assert_int_eq(cpio_add_symlink(w, "bin/", "/usr/bin"), -EEXIST);
+	ck_assert_int_eq(cpio_add_node(w, "./bin", S_IFIFO | 0644, 0, 0), -EEXIST);
+	snprintf(p, sizeof(p), "%s/etc/motd", src);
+	ck_assert_int_eq(cpio_add_path(w, "bin/s;", p, 0), -EEXIST);
+	ck_assert_ptr_nonnull(strstr(cpio_error_path(w), "etc/motd"));
+	cpio_data(w, &len);
+	ck_assert_uint_eq(len, len0); /* nothing appended */
+	/* A tree whose "bin" is a directory over it is fine, a file is not. */
+	ck_assert_int_eq(cpio_add_tree(w, "", src, 0), 0);
+	ck_assert_int_eq(cpio_add_path(w, "etc", p, 0), -EEXIST);
+	ck_assert_int_eq(cpio_add_path(w, "etc/motd", p, 0), 0); /* file over file */
+	/* Over a non-directory: its children get their parent again. */
+	ck_assert_int_eq(cpio_add_file_mem(w, "lib", 0644, "x", 1), 0);
+	ck_assert_int_eq(cpio_add_file_mem(w, "lib/x", 0644, "y", 1), 0);
+	ck_assert_int_eq(cpio_add_file_mem(w, "/bin/s;/f", 0644, "z", 1), 0);
+	ck_assert_int_eq(cpio_finish(w), 0);
+	data = cpio_data(w, &len);
+	n = parse(data, len, ents, 512);
+	/* Every entry's parent is, at that point, the latest entry of its name
+	 * and a directory. */
+	for (int i = 0; i < n; i++) {
+		char parent[sizeof(ents[i].name)];
+		char *slash;
+		memcpy(parent, ents[i].name, sizeof(parent));
+		slash = strrchr(parent, '/');
+		if (!slash)
+			continue;
+		*slash = '\0';
+		int last = -1;
+		for (int j = 0; j < i; j++)
+			if (!strcmp(ents[j].name, parent))
+				last = j;
+		ck_assert_msg(last >= 0 && S_ISDIR(ents[last].mode), "'%s' before its directory",
+			      ents[i].name);
+	}
+	cpio_writer_free(w);
+	rm_tree();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("cpio");
@@ -542,6 +599,7 @@ int main(void)
 	tcase_add_test(tc, tree_roundtrip);
 	tcase_add_test(tc, gnu_cpio_extracts);
 	tcase_add_test(tc, fifo_swapped_in_is_refused);
+	tcase_add_test(tc, nondir_over_known_dir);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
