@@ -9,7 +9,6 @@ check() { # description command...
     d=$1; shift
     if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; fail=$((fail + 1)); fi
 }
-kver=$(uname -r)
 
 # udev loads kvm_amd (the CPU's svm modalias) while the boot goes on.
 udevadm settle --timeout=120

@@ -60,11 +60,17 @@ step_done "debs"
 # 2. the root
 "$lab/mkroot-debian.sh" "$build/lab-root" || die "making the Debian root failed"
 step_done "debootstrapped root"
-root=$out/root
-rm -rf -- "$root" "$out/root.img"
-cp -a -- "$build/lab-root/root" "$root" || die "cannot copy the root"
+# This test's root: an overlay on the cached one, which stays pristine.
+ovl=$out/overlay
+root=$ovl/root
+umount "$root" 2>/dev/null
+rm -rf -- "$ovl" "$out/root.img"
+mkdir -p "$ovl"/{upper,work,root} &&
+    mount -t overlay overlay -o "lowerdir=$build/lab-root/root,upperdir=$ovl/upper,workdir=$ovl/work" "$root" ||
+    die "cannot mount an overlay on $build/lab-root/root"
+trap 'umount -l "$root" 2>/dev/null' EXIT
 inroot() { "$lab/chroot-debian.sh" "$root" --cache "$build/lab-root/debs" "$@"; }
-step_done "root copy"
+step_done "overlay root"
 
 # 3. the packages, with apt (the root already has linux-headers-$kver)
 
@@ -80,6 +86,8 @@ snapshot() {
         LC_ALL=C sort -z | xargs -0 sha256sum)
 }
 snapshot > "$out/before.txt" || die "cannot list the root's files"
+packages() { chroot "$root" dpkg-query -W -f '${Package}\n' | LC_ALL=C sort; }
+packages > "$out/packages-before.txt" || die "cannot list the root's packages"
 
 mkdir -p "$root/var/tmp/alcatraz-debs" && cp -- "${debs[@]}" "$root/var/tmp/alcatraz-debs/" ||
     die "cannot copy the .debs into the root"
@@ -94,6 +102,8 @@ rc=$?
 sed 's/^/  apt: /' "$out/install.log" | grep -iE 'dkms|hyperbox|error|warn|building|module' | head -40
 check "apt-get install of the four .debs (status $rc)" test "$rc" = 0
 rm -rf -- "$root/var/tmp/alcatraz-debs"
+packages | LC_ALL=C comm -13 "$out/packages-before.txt" - > "$out/packages-added.txt"
+echo "  apt installed $(wc -l < "$out/packages-added.txt") packages: $(tr '\n' ' ' < "$out/packages-added.txt")"
 step_done "apt-get install of the .debs (DKMS build included)"
 [[ $rc == 0 ]] || { echo "$PROG: $fail failed"; exit 1; }
 
@@ -123,17 +133,25 @@ t0=$SECONDS
 truncate -s 4G "$out/root.img" && mke2fs -q -F -t ext4 -d "$root" "$out/root.img" ||
     die "cannot make the root's disk image $out/root.img"
 step_done "ext4 image of the root ($(du -sm "$root" | cut -f1) MiB)"
-"$lab/run" --root "$out/root.img" --memory 1024 --timeout 1200 "$here/in-lab.sh"
+"$lab/run" --root "$out/root.img" --memory 1024 --timeout 900 "$here/in-lab.sh"
 rc=$?
 rm -f -- "$out/root.img"
 check "in the lab booted from the root: every check passed (status $rc)" test "$rc" = 0
 step_done "lab boot and checks"
 
-# 5. purge
+# 5. purge: the four packages, then what apt pulled in for them (autoremove
+# keeps those that another package recommends, e.g. busybox-static for
+# initramfs-tools: purged by name then).
 inroot sh -c 'apt-get purge -y -q alcatraz libalcatraz-dev libalcatraz0 hyperbox-dkms &&
               apt-get autoremove --purge -y -q' > "$out/purge.log" 2>&1
 rc=$?
 check "apt-get purge of the four packages, autoremove of their dependencies (status $rc)" test "$rc" = 0
+left=$(packages | LC_ALL=C comm -12 "$out/packages-added.txt" -)
+if [[ -n $left ]]; then
+    # shellcheck disable=SC2086
+    inroot apt-get purge -y -q $left >> "$out/purge.log" 2>&1
+    check "apt-get purge of the dependencies autoremove kept: $(echo $left)" test $? = 0
+fi
 for p in libalcatraz0 libalcatraz-dev alcatraz hyperbox-dkms; do
     check "dpkg knows no $p any more" sh -c "! chroot '$root' dpkg -L $p >/dev/null 2>&1"
 done
