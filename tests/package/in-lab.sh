@@ -18,7 +18,7 @@ check "it is the DKMS-built module of this kernel ($(modinfo -n hyperbox 2>/dev/
     sh -c '[ "$(modinfo -n hyperbox)" = "/lib/modules/$(uname -r)/updates/dkms/hyperbox.ko" ]'
 echo "state: $(cat /sys/kernel/hyperbox/state 2>/dev/null)"
 check "Hyper-box active" sh -c 'grep -q . /sys/kernel/hyperbox/state'
-echo "loaded at boot by: $(journalctl -b -o cat -u systemd-modules-load.service 2>/dev/null | grep -i hyperbox | tr '\n' ' ')"
+echo "boot log: $(journalctl -b -o cat 2>/dev/null | grep -i "module 'hyperbox'" | tr '\n' ' ')"
 # /proc/modules lists the newest module first.
 order=$(awk '$1 == "hyperbox" || $1 == "kvm_amd" { print $1 }' /proc/modules | tr '\n' ' ')
 echo "/proc/modules, newest first: $order"
@@ -27,9 +27,10 @@ check "the package's parameters: allow_unload=N" \
     sh -c '[ "$(cat /sys/module/hyperbox/parameters/allow_unload)" = N ]'
 check "unloading is refused" sh -c '! rmmod hyperbox 2>/dev/null && test -d /sys/module/hyperbox'
 
-out=$(timeout 600 /usr/bin/alcatraz-run -- echo ok 2>/tmp/run.err)
+# --verbose: the VMM's log (on stderr) says whether Hyper-box protects the VM.
+out=$(timeout 600 /usr/bin/alcatraz-run --verbose -- echo ok 2>/tmp/run.err)
 rc=$?
-echo "alcatraz-run -- echo ok: status $rc, stdout '$out'"
+echo "alcatraz-run --verbose -- echo ok: status $rc, stdout '$out'"
 sed 's/^/  stderr: /' /tmp/run.err
 check "alcatraz-run -- echo ok (installed guest kernel and init)" test "$rc.$out" = "0.ok"
 check "it reports the VM protected by Hyper-box" grep -q "hyperbox: VM protected" /tmp/run.err

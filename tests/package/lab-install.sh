@@ -74,15 +74,24 @@ step_done "overlay root"
 
 # 3. the packages, with apt (the root already has linux-headers-$kver)
 
+# The cached root may be older than the archive: upgraded first, so that the
+# install below upgrades nothing the purge would not take back.
+inroot sh -c 'apt-get update -q && apt-get dist-upgrade -y -q' > "$out/upgrade.log" 2>&1 ||
+    die "apt-get dist-upgrade in the root failed (see $out/upgrade.log)"
+step_done "apt-get dist-upgrade of the root"
+
 # What the root holds before: every path with its type and mode, and every
-# regular file's hash, apart from the package manager's own state and logs.
+# regular file's hash, apart from the package manager's own state and logs
+# (and the hash of files regenerated whole by triggers: Debian's initramfs,
+# ldconfig's cache).
 snapshot() {
     (cd "$root" && find . \( -path ./proc -o -path ./sys -o -path ./dev -o -path ./run -o -path ./tmp \
         -o -path ./var/tmp -o -path ./var/cache/apt -o -path ./var/cache/debconf -o -path ./var/lib/apt \
         -o -path ./var/lib/dpkg -o -path ./var/log \) -prune -o -printf '%p %y %m\n' | LC_ALL=C sort
      find . \( -path ./proc -o -path ./sys -o -path ./dev -o -path ./run -o -path ./tmp \
         -o -path ./var/tmp -o -path ./var/cache/apt -o -path ./var/cache/debconf -o -path ./var/lib/apt \
-        -o -path ./var/lib/dpkg -o -path ./var/log \) -prune -o -type f -print0 |
+        -o -path ./var/lib/dpkg -o -path ./var/log -o -path ./var/cache/ldconfig \
+        -o -path './boot/initrd.img-*' \) -prune -o -type f -print0 |
         LC_ALL=C sort -z | xargs -0 sha256sum)
 }
 snapshot > "$out/before.txt" || die "cannot list the root's files"
