@@ -20,6 +20,9 @@ src=$(cd -- "$1" && pwd) || die "no source dir $1"
 mkdir -p "$2" || die "cannot create $2"
 out=$(cd -- "$2" && pwd)
 cache=${3:-}
+if [[ -n $cache ]]; then
+    cache=$(cd -- "$cache" && pwd) || die "no kernel cache dir $3"
+fi
 command -v dpkg-buildpackage >/dev/null || die "dpkg-buildpackage not found: apt-get install dpkg-dev debhelper dh-dkms"
 [[ -f $src/debian/control ]] || die "no debian/control in $src"
 
