@@ -48,13 +48,10 @@ static char *build_cmdline(struct vm *vm)
 	return s;
 }
 
-int platform_devices_init(struct vm *vm)
+int platform_virtio_init(struct vm *vm)
 {
-	char *cmdline;
 	int ret;
 
-	if (!vm->cfg.kernel_path)
-		return platform_raw_init(vm);
 	if (vm->cfg.argv) {
 		ret = control_new(vm);
 		if (ret) {
@@ -70,6 +67,19 @@ int platform_devices_init(struct vm *vm)
 		if (ret)
 			return ret;
 	}
+	return 0;
+}
+
+int platform_devices_init(struct vm *vm)
+{
+	char *cmdline;
+	int ret;
+
+	if (!vm->cfg.kernel_path)
+		return platform_raw_init(vm);
+	ret = platform_virtio_init(vm);
+	if (ret)
+		return ret;
 	cmdline = build_cmdline(vm);
 	if (!cmdline)
 		return -ENOMEM;

@@ -11,9 +11,7 @@
 #include <errno.h>
 #include <string.h>
 
-#include "control.h"
-#include "evloop.h"
-#include "virtio/virtio.h"
+#include "vmm.h"
 
 #ifdef ALCATRAZ_TEST_HOOKS
 static int write_cmdline(struct vm *vm)
@@ -36,17 +34,7 @@ int platform_raw_init(struct vm *vm)
 	ret = write_cmdline(vm);
 	if (ret)
 		return ret;
-	if (vm->cfg.argv && (ret = control_new(vm)))
-		return ret;
-	if ((ret = virtio_console_init(vm)) || (ret = virtio_vsock_init(vm)) ||
-	    (ret = virtio_rng_init(vm)))
-		return ret;
-	for (unsigned int i = 0; i < vm->cfg.nr_disks; i++) {
-		ret = virtio_blk_init(vm, vm->cfg.disks[i].path, vm->cfg.disks[i].readonly);
-		if (ret)
-			return ret;
-	}
-	return 0; /* vm.c starts the device thread */
+	return platform_virtio_init(vm); /* vm.c starts the device thread */
 }
 #else
 int platform_raw_init(struct vm *vm)

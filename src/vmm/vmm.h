@@ -268,6 +268,9 @@ void linux_free(struct vm *vm);
 /* platform.c: devices that only Linux guests get (virtio-mmio) */
 int platform_devices_init(struct vm *vm) __must_check;
 void platform_devices_fini(struct vm *vm);
+/* The control channel (when a command is set), virtio console, vsock, rng,
+ * then the disks: Linux guests' devices, and test builds' raw guests'. */
+int platform_virtio_init(struct vm *vm) __must_check;
 /* platform_raw.c: the same devices for raw guests, in test builds only. */
 #define RAW_TEST_CMDLINE 0x9000ULL
 #define RAW_TEST_CMDLINE_MAX 0x1000ULL
