@@ -32,33 +32,16 @@
 #include <unistd.h>
 
 #include "cpio.h"
+#include "fuzz_common.h"
 
 #define MAX_RECORDS 16
 #define MAX_ENTRIES 64
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
-#define CHECK(cond, ...)                                                             \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
-			fprintf(stderr, "ALCATRAZ FUZZ FINDING: %s: ", #cond);       \
-			fprintf(stderr, __VA_ARGS__);                                \
-			fputc('\n', stderr);                                         \
-			abort();                                                     \
-		}                                                                    \
-	} while (0)
-
-struct in {
-	const uint8_t *p;
-	size_t left;
-};
-
 static uint8_t u8(struct in *in)
 {
-	if (!in->left)
-		return 0;
-	in->left--;
-	return *in->p++;
+	return (uint8_t)take(in, 1);
 }
 
 /* A NUL-terminated string of u8 bytes (NULs inside become 'x'). */

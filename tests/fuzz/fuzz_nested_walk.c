@@ -20,6 +20,7 @@
 #include <string.h>
 #include <linux/mm.h>
 
+#include "fuzz_common.h"
 #include "hv_shim.h"
 #include "nested_walk.h"
 
@@ -27,33 +28,6 @@
 #define PAGES (MEM / PAGE_SIZE)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
-
-#define CHECK(cond, ...)                                                             \
-	do {                                                                         \
-		if (!(cond)) {                                                       \
-			fprintf(stderr, "ALCATRAZ FUZZ FINDING: %s: ", #cond);       \
-			fprintf(stderr, __VA_ARGS__);                                \
-			fputc('\n', stderr);                                         \
-			abort();                                                     \
-		}                                                                    \
-	} while (0)
-
-struct in {
-	const uint8_t *p;
-	size_t left;
-};
-
-static uint64_t take(struct in *in, size_t n)
-{
-	uint64_t v = 0;
-
-	if (n > in->left)
-		n = in->left;
-	memcpy(&v, in->p, n);
-	in->p += n;
-	in->left -= n;
-	return v;
-}
 
 static struct hv hv;
 static uint8_t mem[MEM] __attribute__((aligned(4096)));
