@@ -51,7 +51,10 @@ static int hv_cpuhp = -1;
 static bool hv_pinned;
 static DEFINE_PER_CPU(struct hv_cpu *, hv_cpu_ptr);	/* opaque to L1: never dereferenced by it */
 
-/* Everything below 4 GiB (MMIO, APIC) plus all RAM; 0 if max_pfn is unknown. */
+/*
+ * Everything below 4 GiB (MMIO, APIC) plus all RAM; 0 if max_pfn is unknown.
+ * The NPT maps device memory above it too, up to the CPU's physical width.
+ */
 static u64 hv_phys_top(void)
 {
 	unsigned long *max_pfn = (unsigned long *)hv_sym("max_pfn");
@@ -154,7 +157,7 @@ static int hv_prepare(struct hv **out)
 		hv->cpus[cpu] = c;
 		per_cpu(hv_cpu_ptr, cpu) = c;
 	}
-	ret = hv_phys_top() ? hv_npt_build(hv, hv_phys_top()) : -ENOENT;
+	ret = hv_phys_top() ? hv_npt_build(hv, hv_phys_top(), 1ULL << boot_cpu_data.x86_phys_bits) : -ENOENT;
 	if (!ret)
 		ret = hv_monitor_prepare(hv);
 	if (!ret)

@@ -144,6 +144,10 @@ struct hv_vendor_ops {
 	const char *const *exit_names;		/* indexed like hv_cpu_stats.exits */
 	/* ORed into every present leaf of L1's NPT/EPT (EPT: memory type); 0 for NPT. */
 	u64 npt_leaf_bits;
+	/* The same for leaves above RAM and 4 GiB, device memory only (EPT: uncacheable). */
+	u64 npt_mmio_bits;
+	/* Optional: the nested table takes 1 GiB leaves (default: CPUID Page1GB, as NPT). */
+	bool (*npt_1g)(void);
 	/* L1's hypercall instruction: VMCALL (VT-x) instead of VMMCALL (AMD-V). */
 	bool hc_vmcall;
 };
@@ -168,7 +172,7 @@ struct hv {
 	/* nested page table for L1 (identity) */
 	u64 npt_root_pa;
 	u64 *npt_root;
-	u64 npt_top;				/* mapped physical size */
+	u64 npt_top;				/* RAM part (2 MiB leaves); device memory above */
 	/* private host page table */
 	u64 host_cr3;
 	/* protected ranges, sorted by start */
@@ -191,7 +195,7 @@ struct hv {
 extern struct hv *hv_global;
 
 /* npt.c */
-int hv_npt_build(struct hv *hv, u64 top);
+int hv_npt_build(struct hv *hv, u64 top, u64 phys_top);
 int hv_npt_protect(struct hv *hv, u64 pa, u64 len, int perm);
 u64 *hv_npt_pte(struct hv *hv, u64 pa, bool *large);
 #define HV_NPT_NONE	0

@@ -11,7 +11,8 @@
  *
  * L1 runs under an identity EPT built by npt.c: its table format matches
  * EPT bit for bit (P/W/U = R/W/X, PS = bit 7); leaves carry the write-back
- * memory type through hv_vendor_ops.npt_leaf_bits.
+ * memory type through hv_vendor_ops.npt_leaf_bits, device memory above RAM
+ * and 4 GiB the uncacheable one (npt_mmio_bits).
  */
 #include <linux/kernel.h>
 #include <linux/mm.h>
@@ -28,6 +29,7 @@
 #define HOST_STACK_SIZE	(4 * PAGE_SIZE)
 #define VMX_VPID_L1	1
 #define EPT_LEAF_WB	(VMX_EPTP_MT_WB << 3)	/* leaf memory type, bits 5:3 */
+#define EPT_LEAF_UC	(VMX_EPTP_MT_UC << 3)	/* device memory: PAT's WC still combines to WC */
 
 struct vmx_caps vmx_caps __ro_after_init;
 
@@ -530,6 +532,11 @@ static void __hv_host vmx_load_tr(struct hv_cpu *c, u16 sel, u64 base, u32 limit
 	vmcs_write(GUEST_TR_AR_BYTES, (attrib & 0xff) | ((attrib & 0xf00) << 4));
 }
 
+static bool vmx_ept_1g(void)
+{
+	return vmx_caps.ept_vpid & VMX_EPT_1GB_PAGE_BIT;
+}
+
 const struct hv_vendor_ops hv_vmx_ops = {
 	.name = "vmx",
 	.probe = vmx_probe,
@@ -542,5 +549,7 @@ const struct hv_vendor_ops hv_vmx_ops = {
 	.load_tr = vmx_load_tr,
 	.exit_names = vmx_exit_names,
 	.npt_leaf_bits = EPT_LEAF_WB,
+	.npt_mmio_bits = EPT_LEAF_UC,
+	.npt_1g = vmx_ept_1g,
 	.hc_vmcall = true,
 };
