@@ -15,6 +15,7 @@
 
 #include "check_main.h"
 #include "evloop.h"
+#include "fake_vm.h"
 #include "virtio/virtio.h"
 #include "vmm.h"
 
@@ -51,13 +52,7 @@ static void reg(uint32_t off, uint32_t v)
 /* A VM with only a blk device on the existing image at `path`. */
 static int new_vm(bool readonly)
 {
-	vm = calloc(1, sizeof(*vm));
-	vm->cfg.log_fd = vm->cfg.serial_fd = -1;
-	vm->vm_fd = vm->kvm_fd = vm->end_fd = -1;
-	pthread_mutex_init(&vm->log_lock, NULL);
-	ck_assert_int_eq(gmem_init(&vm->mem, MEM), 0);
-	ck_assert_int_eq(bus_init(&vm->mmio), 0);
-	ck_assert_int_eq(evloop_new(vm, &vm->evloop), 0);
+	vm = fake_vm_new(MEM);
 	return virtio_blk_init(vm, path, readonly);
 }
 
@@ -88,20 +83,9 @@ static void make_vm(bool readonly)
 	avail_idx = 0;
 }
 
-static void free_vm(void)
-{
-	for (unsigned int i = 0; i < vm->nr_virtio; i++)
-		virtio_dev_free(vm->virtio[i]);
-	evloop_free(vm->evloop);
-	bus_fini(&vm->mmio);
-	gmem_fini(&vm->mem);
-	pthread_mutex_destroy(&vm->log_lock);
-	free(vm);
-}
-
 static void teardown(void)
 {
-	free_vm();
+	fake_vm_free(vm);
 	unlink(path);
 	strcpy(path, "/tmp/alcatraz-blk-XXXXXX");
 }
@@ -268,10 +252,10 @@ END_TEST
 START_TEST(image_unlocked_when_freed)
 {
 	make_vm(false);
-	free_vm();
+	fake_vm_free(vm);
 	for (int i = 0; i < 10; i++) {
 		ck_assert_msg(new_vm(false) == 0, "VM %d found the image locked", i + 2);
-		free_vm();
+		fake_vm_free(vm);
 	}
 	ck_assert_int_eq(new_vm(true), 0); /* a shared lock too */
 	teardown();

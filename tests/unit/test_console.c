@@ -7,7 +7,6 @@
  */
 #include <check.h>
 #include <errno.h>
-#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -17,6 +16,7 @@
 
 #include "check_main.h"
 #include "evloop.h"
+#include "fake_vm.h"
 #include "virtio/virtio.h"
 #include "vmm.h"
 
@@ -29,19 +29,6 @@
 #define CHUNK (40 * 1024) /* two do not fit the 64 KiB buffer */
 #define Q_TX 1
 
-#define R_DRV_FEAT 0x020
-#define R_DRV_FEAT_SEL 0x024
-#define R_QUEUE_SEL 0x030
-#define R_QUEUE_NUM 0x038
-#define R_QUEUE_READY 0x044
-#define R_STATUS 0x070
-#define R_DESC 0x080
-#define R_DRIVER 0x090
-#define R_DEVICE 0x0a0
-#define ACK 1
-#define DRV 2
-#define DRV_OK 4
-#define FEAT_OK 8
 
 static char *argv_true[] = { "true", NULL };
 static struct vm *vm;
@@ -73,18 +60,9 @@ static void bring_up(void)
 static void setup(void)
 {
 	ck_assert_int_eq(pipe(p), 0);
-	vm = calloc(1, sizeof(*vm));
-	ck_assert_ptr_nonnull(vm);
-	vm->cfg.log_fd = vm->cfg.serial_fd = vm->cfg.stdin_fd = -1;
+	vm = fake_vm_new(MEM);
 	vm->cfg.argv = argv_true;
 	vm->cfg.stdout_fd = p[1];
-	vm->vm_fd = vm->kvm_fd = vm->end_fd = -1;
-	pthread_mutex_init(&vm->lock, NULL);
-	pthread_mutex_init(&vm->log_lock, NULL);
-	pthread_cond_init(&vm->cond, NULL);
-	ck_assert_int_eq(gmem_init(&vm->mem, MEM), 0);
-	ck_assert_int_eq(bus_init(&vm->mmio), 0);
-	ck_assert_int_eq(evloop_new(vm, &vm->evloop), 0);
 	ck_assert_int_eq(virtio_console_init(vm), 0);
 	d = vm->console_dev;
 	ck_assert_ptr_nonnull(d);
@@ -93,15 +71,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	evloop_free(vm->evloop);
-	for (unsigned int i = 0; i < vm->nr_virtio; i++)
-		virtio_dev_free(vm->virtio[i]);
-	bus_fini(&vm->mmio);
-	gmem_fini(&vm->mem);
-	pthread_cond_destroy(&vm->cond);
-	pthread_mutex_destroy(&vm->log_lock);
-	pthread_mutex_destroy(&vm->lock);
-	free(vm);
+	fake_vm_free(vm);
 	close(p[0]);
 	close(p[1]);
 }
@@ -134,22 +104,6 @@ static uint16_t used_idx(void)
 	uint16_t idx;
 	ck_assert_int_eq(gmem_read(&vm->mem, USED + 2, &idx, 2), 0);
 	return idx;
-}
-
-static void fill_pipe(int wfd)
-{
-	char path[32], junk[4096];
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", wfd);
-	fd = open(path, O_WRONLY | O_NONBLOCK);
-	ck_assert_int_ge(fd, 0);
-	memset(junk, '#', sizeof(junk));
-	while (write(fd, junk, sizeof(junk)) > 0)
-		;
-	while (write(fd, junk, 1) == 1)
-		;
-	close(fd);
 }
 
 START_TEST(stalled_sink_leaves_chain_unused)

@@ -12,6 +12,7 @@
 
 #include "check_main.h"
 #include "control.h"
+#include "fake_vm.h"
 #include "vmm.h"
 #include "../../src/guest/control_proto.h"
 
@@ -20,25 +21,15 @@ static char *argv_true[] = { "true", NULL };
 
 static void make_vm(bool with_init)
 {
-	vm = calloc(1, sizeof(*vm));
-	ck_assert_ptr_nonnull(vm);
-	vm->cfg.log_fd = vm->cfg.serial_fd = vm->cfg.stdin_fd = -1;
-	vm->vm_fd = vm->kvm_fd = vm->end_fd = -1;
+	vm = fake_vm_new(0);
 	vm->cfg.argv = argv_true;
-	pthread_mutex_init(&vm->lock, NULL);
-	pthread_mutex_init(&vm->log_lock, NULL);
-	pthread_cond_init(&vm->cond, NULL);
 	if (with_init)
 		ck_assert_int_eq(control_new(vm), 0);
 }
 
 static void teardown(void)
 {
-	control_free(vm);
-	pthread_cond_destroy(&vm->cond);
-	pthread_mutex_destroy(&vm->log_lock);
-	pthread_mutex_destroy(&vm->lock);
-	free(vm);
+	fake_vm_free(vm);
 	vm = NULL;
 }
 

@@ -19,6 +19,7 @@
 #include "outbuf.h"
 #include "vmm.h"
 #include "check_main.h"
+#include "fake_vm.h"
 
 static int p[2];
 static struct outbuf *ob;
@@ -54,25 +55,6 @@ static size_t slurp(int fd, char *buf, size_t len)
 	while (got < len && (n = read(fd, buf + got, len - got)) > 0)
 		got += (size_t)n;
 	return got;
-}
-
-/* Fills the pipe through a second, non-blocking description of it, so the
- * descriptor under test keeps its own flags. */
-static void fill_pipe(int wfd)
-{
-	char path[32], junk[4096];
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", wfd);
-	fd = open(path, O_WRONLY | O_NONBLOCK);
-	ck_assert_int_ge(fd, 0);
-	memset(junk, '#', sizeof(junk));
-	while (write(fd, junk, sizeof(junk)) > 0 || (errno != EAGAIN && errno != EINTR))
-		;
-	/* Less than a page can still be free: fill it byte by byte. */
-	while (write(fd, junk, 1) == 1)
-		;
-	close(fd);
 }
 
 static uint64_t now_ms(void)

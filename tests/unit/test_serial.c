@@ -12,6 +12,7 @@
 #include "outbuf.h"
 #include "vmm.h"
 #include "check_main.h"
+#include "fake_vm.h"
 
 static int pipefd[2];
 static struct serial *s;
@@ -132,23 +133,6 @@ START_TEST(thre_interrupt)
 	ck_assert_uint_eq(rd(2) & 0xc0, 0xc0);
 }
 END_TEST
-
-/* Fills the pipe through a second, non-blocking description of it. */
-static void fill_pipe(int wfd)
-{
-	char path[32], junk[4096];
-	int fd;
-
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", wfd);
-	fd = open(path, O_WRONLY | O_NONBLOCK);
-	ck_assert_int_ge(fd, 0);
-	memset(junk, '#', sizeof(junk));
-	while (write(fd, junk, sizeof(junk)) > 0)
-		;
-	while (write(fd, junk, 1) == 1)
-		;
-	close(fd);
-}
 
 /* Guest bytes (not the filler) read from the pipe now. */
 static size_t count_guest_bytes(int fd)

@@ -9,6 +9,7 @@
 
 #include "check_main.h"
 #include "evloop.h"
+#include "fake_vm.h"
 #include "virtio/virtio.h"
 #include "vmm.h"
 
@@ -225,21 +226,9 @@ END_TEST
 
 /* ------------------------------------------------- transport (mmio.c) */
 
-#define R_DRV_FEAT 0x020
-#define R_DRV_FEAT_SEL 0x024
-#define R_QUEUE_SEL 0x030
+/* Beyond fake_vm.h's registers and status bits: */
 #define R_QUEUE_NUM_MAX 0x034
-#define R_QUEUE_NUM 0x038
-#define R_QUEUE_READY 0x044
 #define R_ISR 0x060
-#define R_STATUS 0x070
-#define R_DESC 0x080
-#define R_DRIVER 0x090
-#define R_DEVICE 0x0a0
-#define ACK 1
-#define DRV 2
-#define DRV_OK 4
-#define FEAT_OK 8
 #define NEEDS_RESET 0x40
 #define FAILED 0x80
 #define OFFERED_BIT 3  /* a device feature the test device offers */
@@ -292,14 +281,7 @@ static uint32_t rd(uint32_t off)
 
 static void mmio_setup(void)
 {
-	vm = calloc(1, sizeof(*vm));
-	ck_assert_ptr_nonnull(vm);
-	vm->cfg.log_fd = vm->cfg.serial_fd = vm->cfg.stdin_fd = -1;
-	vm->vm_fd = vm->kvm_fd = vm->end_fd = -1;
-	pthread_mutex_init(&vm->log_lock, NULL);
-	ck_assert_int_eq(gmem_init(&vm->mem, MEM), 0);
-	ck_assert_int_eq(bus_init(&vm->mmio), 0);
-	ck_assert_int_eq(evloop_new(vm, &vm->evloop), 0);
+	vm = fake_vm_new(MEM);
 	ck_assert_int_eq(virtio_dev_add(vm, "test", 99, 1ULL << OFFERED_BIT, 2, &t_ops, NULL, &d),
 			 0);
 	n_driver_ok = n_reset = n_served = 0;
@@ -307,13 +289,7 @@ static void mmio_setup(void)
 
 static void mmio_teardown(void)
 {
-	for (unsigned int i = 0; i < vm->nr_virtio; i++)
-		virtio_dev_free(vm->virtio[i]);
-	evloop_free(vm->evloop);
-	bus_fini(&vm->mmio);
-	gmem_fini(&vm->mem);
-	pthread_mutex_destroy(&vm->log_lock);
-	free(vm);
+	fake_vm_free(vm);
 }
 
 static void set_features(uint64_t f)

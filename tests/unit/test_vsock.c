@@ -13,6 +13,7 @@
 #include "check_main.h"
 #include "control.h"
 #include "evloop.h"
+#include "fake_vm.h"
 #include "virtio/virtio.h"
 #include "vmm.h"
 #include "../../src/guest/control_proto.h"
@@ -67,17 +68,8 @@ static void set_queue(uint32_t sel, uint32_t desc, uint32_t avail, uint32_t used
 
 static void setup(void)
 {
-	vm = calloc(1, sizeof(*vm));
-	ck_assert_ptr_nonnull(vm);
-	vm->cfg.log_fd = vm->cfg.serial_fd = vm->cfg.stdin_fd = -1;
-	vm->vm_fd = vm->kvm_fd = vm->end_fd = -1;
+	vm = fake_vm_new(MEM);
 	vm->cfg.argv = argv_true;
-	pthread_mutex_init(&vm->lock, NULL);
-	pthread_mutex_init(&vm->log_lock, NULL);
-	pthread_cond_init(&vm->cond, NULL);
-	ck_assert_int_eq(gmem_init(&vm->mem, MEM), 0);
-	ck_assert_int_eq(bus_init(&vm->mmio), 0);
-	ck_assert_int_eq(evloop_new(vm, &vm->evloop), 0);
 	ck_assert_int_eq(control_new(vm), 0);
 	ck_assert_int_eq(virtio_vsock_init(vm), 0);
 	d = vm->vsock_dev;
@@ -95,15 +87,7 @@ static void setup(void)
 
 static void teardown(void)
 {
-	virtio_dev_free(d);
-	control_free(vm);
-	evloop_free(vm->evloop);
-	bus_fini(&vm->mmio);
-	gmem_fini(&vm->mem);
-	pthread_cond_destroy(&vm->cond);
-	pthread_mutex_destroy(&vm->log_lock);
-	pthread_mutex_destroy(&vm->lock);
-	free(vm);
+	fake_vm_free(vm);
 }
 
 static void put_desc(uint64_t table, uint16_t i, uint64_t addr, uint32_t len, uint16_t flags)

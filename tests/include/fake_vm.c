@@ -1,0 +1,64 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* The unit tests' VM without KVM (fake_vm.h). */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "control.h"
+#include "evloop.h"
+#include "fake_vm.h"
+#include "virtio/virtio.h"
+
+struct vm *fake_vm_new(uint64_t mem_bytes)
+{
+	struct vm *vm = calloc(1, sizeof(*vm));
+
+	ck_assert_ptr_nonnull(vm);
+	vm->cfg.log_fd = vm->cfg.serial_fd = vm->cfg.stdin_fd = -1;
+	vm->vm_fd = vm->kvm_fd = vm->end_fd = -1;
+	pthread_mutex_init(&vm->lock, NULL);
+	pthread_mutex_init(&vm->log_lock, NULL);
+	pthread_cond_init(&vm->cond, NULL);
+	ck_assert_int_eq(bus_init(&vm->mmio), 0);
+	if (mem_bytes) {
+		ck_assert_int_eq(gmem_init(&vm->mem, mem_bytes), 0);
+		ck_assert_int_eq(evloop_new(vm, &vm->evloop), 0);
+	}
+	return vm;
+}
+
+void fake_vm_free(struct vm *vm)
+{
+	evloop_free(vm->evloop);
+	for (unsigned int i = 0; i < vm->nr_virtio; i++)
+		virtio_dev_free(vm->virtio[i]);
+	control_free(vm);
+	bus_fini(&vm->mmio);
+	gmem_fini(&vm->mem);
+	pthread_cond_destroy(&vm->cond);
+	pthread_mutex_destroy(&vm->log_lock);
+	pthread_mutex_destroy(&vm->lock);
+	free(vm);
+}
+
+void fill_pipe(int wfd)
+{
+	char path[32], junk[4096];
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/self/fd/%d", wfd);
+	fd = open(path, O_WRONLY | O_NONBLOCK);
+	ck_assert_int_ge(fd, 0);
+	memset(junk, '#', sizeof(junk));
+	while (write(fd, junk, sizeof(junk)) > 0 || errno == EINTR)
+		;
+	/* Less than a page can still be free: fill it byte by byte. */
+	while (write(fd, junk, 1) == 1)
+		;
+	close(fd);
+}
