@@ -2,7 +2,9 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Lab test (with --device virtio-rng-pci): a PCI device whose 64-bit BAR is
 # above RAM and 4 GiB keeps working once Hyper-box runs: L1's nested page
-# table maps device memory beyond "RAM + below 4 GiB".  Exit 0 pass, 1 fail.
+# table maps device memory beyond "RAM + below 4 GiB".  Argument "1g": the
+# lab's CPU must have 1 GiB pages (the other way the table maps it).
+# Exit 0 pass, 1 fail.
 M=/alcatraz/modules
 fail=0
 check() { d=$1; shift; if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; fail=$((fail + 1)); fi; }
@@ -12,6 +14,15 @@ rng_ok() {
 	n=$(timeout 20 head -c 64 /dev/hwrng 2>/dev/null | wc -c)
 	[ "$n" = 64 ]
 }
+# "1g": the CPU must offer 1 GiB pages, so that the 1 GiB leaves are what is tested.
+if grep -qw pdpe1gb /proc/cpuinfo; then
+	echo "CPU has 1 GiB pages: the nested table maps device memory in 1 GiB leaves"
+elif [ "$1" = 1g ]; then
+	echo "FAIL: no pdpe1gb in /proc/cpuinfo (ALCATRAZ_LAB_CPU_FLAGS=,+pdpe1gb expected)"
+	exit 1
+else
+	echo "CPU has no 1 GiB pages: the nested table maps device memory in 2 MiB leaves"
+fi
 while read -r m; do
 	insmod /lib/modules/lab/$m.ko || { echo "FAIL: insmod $m"; exit 1; }
 done < /alcatraz/lab/device-modules
