@@ -27,11 +27,21 @@ struct ev_source {
 	void *opaque;
 };
 
+struct evloop;
+
+/* An output buffer as a poll source: the loop comes along, since its VM is
+ * the one whose end waits for the buffer (the buffer's own vm only names
+ * where its drops are logged, and is NULL for the VM's log). */
+struct ev_out {
+	struct evloop *ev;
+	struct outbuf *ob;
+};
+
 struct evloop {
 	struct vm *vm;
 	struct ev_source src[EVLOOP_MAX];
 	unsigned int n;
-	struct outbuf *outs[EVLOOP_MAX_OUTBUFS];
+	struct ev_out outs[EVLOOP_MAX_OUTBUFS];
 	unsigned int n_outs;
 	int wake_fd;
 	volatile int stop;
@@ -78,16 +88,20 @@ int evloop_add(struct evloop *ev, int fd, ev_want_fn want, ev_cb_fn cb, void *op
 
 static short outbuf_want(void *opaque)
 {
-	return outbuf_poll_events(opaque);
+	struct ev_out *o = opaque;
+
+	return outbuf_poll_events(o->ob);
 }
 
 static void outbuf_ready(void *opaque, int fd, short revents)
 {
-	struct outbuf *ob = opaque;
+	struct ev_out *o = opaque;
 
-	(void)outbuf_drain(ob);
-	if (outbuf_idle(ob))
-		vm_output_progress(outbuf_vm(ob));
+	(void)outbuf_drain(o->ob);
+	/* Whoever waits in vm_wait() for this buffer to empty may be asleep
+	 * already: tell the loop's VM, for every buffer, the log's included. */
+	if (outbuf_idle(o->ob))
+		vm_output_progress(o->ev->vm);
 }
 
 static void wake_cb(void *opaque)
@@ -97,14 +111,17 @@ static void wake_cb(void *opaque)
 
 int evloop_add_outbuf(struct evloop *ev, struct outbuf *ob)
 {
+	struct ev_out *o;
 	int ret;
 
 	if (!ev || ev->n_outs >= EVLOOP_MAX_OUTBUFS)
 		return -ENOSPC;
-	ret = evloop_add(ev, outbuf_fd(ob), outbuf_want, outbuf_ready, ob);
+	o = &ev->outs[ev->n_outs];
+	*o = (struct ev_out){ .ev = ev, .ob = ob };
+	ret = evloop_add(ev, outbuf_fd(ob), outbuf_want, outbuf_ready, o);
 	if (ret)
 		return ret;
-	ev->outs[ev->n_outs++] = ob;
+	ev->n_outs++;
 	outbuf_set_wake_cb(ob, wake_cb, ev);
 	return 0;
 }
@@ -114,7 +131,7 @@ bool evloop_outputs_idle(struct evloop *ev)
 	if (ev && __atomic_load_n(&ev->dead, __ATOMIC_ACQUIRE))
 		return true;
 	for (unsigned int i = 0; ev && i < ev->n_outs; i++)
-		if (!outbuf_idle(ev->outs[i]))
+		if (!outbuf_idle(ev->outs[i].ob))
 			return false;
 	return true;
 }
@@ -122,7 +139,7 @@ bool evloop_outputs_idle(struct evloop *ev)
 void evloop_outputs_end(struct evloop *ev)
 {
 	for (unsigned int i = 0; ev && i < ev->n_outs; i++)
-		outbuf_end(ev->outs[i]);
+		outbuf_end(ev->outs[i].ob);
 }
 
 bool evloop_running(struct evloop *ev)
@@ -229,8 +246,8 @@ void evloop_free(struct evloop *ev)
 	}
 	/* Whatever the sinks take now; the rest is dropped, never waited for. */
 	for (unsigned int i = 0; i < ev->n_outs; i++) {
-		outbuf_set_wake_cb(ev->outs[i], NULL, NULL);
-		(void)outbuf_drain(ev->outs[i]);
+		outbuf_set_wake_cb(ev->outs[i].ob, NULL, NULL);
+		(void)outbuf_drain(ev->outs[i].ob);
 	}
 	close(ev->wake_fd);
 	pthread_cond_destroy(&ev->cond);

@@ -31,9 +31,18 @@ void vm_mark(struct vm *vm, uint64_t *milestone)
 				    __ATOMIC_RELAXED);
 }
 
+/*
+ * The device thread emptied a buffer (any of the loop's, the log's too).
+ * Why returning early before the end loses no wakeup: a waiter looks at
+ * the buffers only after it saw ended set, and holds vm->lock from that
+ * look into its wait. If it saw this buffer busy, the drain that emptied it
+ * came later (the buffer's lock orders the two), so this load sees ended
+ * set and the broadcast under vm->lock reaches the waiter. If ended is not
+ * set yet, vm_end() sets it and broadcasts under vm->lock later, and the
+ * waiter then looks again and finds the buffer idle.
+ */
 void vm_output_progress(struct vm *vm)
 {
-	/* Only an ended VM has someone waiting for its output. */
 	if (!vm || !__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE))
 		return;
 	pthread_mutex_lock(&vm->lock);
@@ -81,7 +90,7 @@ void vm_end(struct vm *vm, enum alcatraz_exit_kind kind, int status, int error,
 	va_start(ap, fmt);
 	vsnprintf(vm->result.message, sizeof(vm->result.message), fmt, ap);
 	va_end(ap);
-	vm->ended = true;
+	__atomic_store_n(&vm->ended, true, __ATOMIC_RELEASE); /* vm_output_progress() */
 	__atomic_store_n(&vm->stopping, 1, __ATOMIC_SEQ_CST);
 	vm_mark(vm, &vm->result.timings.end_ns);
 	pthread_cond_broadcast(&vm->cond);
