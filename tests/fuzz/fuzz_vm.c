@@ -12,6 +12,7 @@
 
 #include "control.h"
 #include "evloop.h"
+#include "fake_vm.h"
 #include "fuzz_vm.h"
 
 #define DISK_SECTORS 64
@@ -115,22 +116,14 @@ static void no_io_uring(void)
 
 struct vm *fvm_new(uint64_t mem_bytes, bool with_control)
 {
-	struct vm *vm = calloc(1, sizeof(*vm));
+	struct vm *vm;
 	int ret;
 
 	no_io_uring();
-	if (!vm)
-		setup_failed("vm", ENOMEM);
+	vm = fake_vm_new(mem_bytes);
 	vm->cfg.log_fd = devnull();
-	vm->cfg.serial_fd = vm->cfg.stdin_fd = vm->cfg.stdout_fd = -1;
+	vm->cfg.stdout_fd = -1;
 	vm->cfg.vcpus = 1;
-	vm->vm_fd = vm->kvm_fd = vm->end_fd = -1;
-	pthread_mutex_init(&vm->lock, NULL);
-	pthread_mutex_init(&vm->log_lock, NULL);
-	pthread_cond_init(&vm->cond, NULL);
-	if ((ret = gmem_init(&vm->mem, mem_bytes)) || (ret = bus_init(&vm->mmio)) ||
-	    (ret = evloop_new(vm, &vm->evloop)))
-		setup_failed("vm setup", ret);
 	if (with_control) {
 		/* The console writes the command's output here. */
 		vm->cfg.argv = argv_true;
@@ -143,17 +136,7 @@ struct vm *fvm_new(uint64_t mem_bytes, bool with_control)
 
 void fvm_free(struct vm *vm)
 {
-	/* vm.c's order: the device thread's state goes first. */
-	evloop_free(vm->evloop);
-	for (unsigned int i = 0; i < vm->nr_virtio; i++)
-		virtio_dev_free(vm->virtio[i]);
-	control_free(vm);
-	bus_fini(&vm->mmio);
-	gmem_fini(&vm->mem);
-	pthread_cond_destroy(&vm->cond);
-	pthread_mutex_destroy(&vm->log_lock);
-	pthread_mutex_destroy(&vm->lock);
-	free(vm);
+	fake_vm_free(vm);
 }
 
 struct virtio_dev *fvm_add_device(struct vm *vm, enum fuzz_dev kind)

@@ -2,7 +2,8 @@
 /*
  * A VM without KVM for the unit tests of its devices: no VM or vCPU fds, the
  * locks initialised, the MMIO bus, and (mem_bytes > 0) real guest memory and
- * an event loop that is never started. fake_vm.c; Check tests only.
+ * an event loop that is never started. fake_vm.c, also the fuzz targets'
+ * (fuzz_vm.c).
  */
 #ifndef ALCATRAZ_FAKE_VM_H
 #define ALCATRAZ_FAKE_VM_H
@@ -26,7 +27,7 @@
 #define DRV_OK 4
 #define FEAT_OK 8
 
-/* Fails the test on a setup error. cfg.argv, stdout_fd and the devices are
+/* Prints the error and aborts on a setup failure. cfg.argv, stdout_fd and the devices are
  * the caller's. */
 struct vm *fake_vm_new(uint64_t mem_bytes);
 /* In vm.c's order: the event loop, the devices, the control channel, the
