@@ -397,7 +397,7 @@ int alcatraz_default_init(char *buf, size_t len);
 
 /**
  * alcatraz_result_exit_code - a result as a shell exit status
- * The command's status; 128+n for signal n; 124 timeout; 137 killed;
+ * Returns the command's status; 128+n for signal n; 124 timeout; 137 killed;
  * 125 for every runtime error and CRASH. HALT/SHUTDOWN/RESET give 0: raw
  * guests end that way, Linux guests only after their status (see CRASH).
  */
