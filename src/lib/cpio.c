@@ -212,6 +212,14 @@ static int norm_name(const char *in, char *out, size_t outsz, bool allow_root)
 		out[o++] = '.';
 	}
 	out[o] = '\0';
+	/*
+	 * The kernel's unpacker stops at the first entry named like the
+	 * trailer, so such an entry (or a parent directory that would be
+	 * emitted with that name) would silently drop the rest of the archive.
+	 */
+	if (!strncmp(out, TRAILER, strlen(TRAILER)) &&
+	    (out[strlen(TRAILER)] == '\0' || out[strlen(TRAILER)] == '/'))
+		return -EINVAL;
 	return 0;
 }
 

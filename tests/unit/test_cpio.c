@@ -536,6 +536,25 @@ END_TEST
 /* A non-directory over a directory already in the archive is refused: its
  * later children would get no parent and be lost when unpacked. Anything
  * over a non-directory is fine, its children get a directory again. */
+/* The unpacker ends at an entry named "TRAILER!!!": such names are refused. */
+START_TEST(trailer_name_is_refused)
+{
+	struct cpio_writer *w;
+	size_t len0, len;
+
+	ck_assert_int_eq(cpio_writer_new(&w), 0);
+	cpio_data(w, &len0);
+	ck_assert_int_eq(cpio_add_dir(w, "TRAILER!!!", 0755), -EINVAL);
+	ck_assert_int_eq(cpio_add_file_mem(w, "/TRAILER!!!//i", 0644, "x", 1), -EINVAL);
+	ck_assert_int_eq(cpio_add_symlink(w, "./TRAILER!!!/", "/x"), -EINVAL);
+	cpio_data(w, &len);
+	ck_assert_uint_eq(len, len0); /* nothing appended, no parent either */
+	ck_assert_int_eq(cpio_add_dir(w, "a/TRAILER!!!", 0755), 0);
+	ck_assert_int_eq(cpio_add_file_mem(w, "TRAILER!!!x", 0644, "x", 1), 0);
+	cpio_writer_free(w);
+}
+END_TEST
+
 START_TEST(nondir_over_known_dir)
 {
 	struct cpio_writer *w;
@@ -600,6 +619,7 @@ int main(void)
 	tcase_add_test(tc, gnu_cpio_extracts);
 	tcase_add_test(tc, fifo_swapped_in_is_refused);
 	tcase_add_test(tc, nondir_over_known_dir);
+	tcase_add_test(tc, trailer_name_is_refused);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
