@@ -261,7 +261,8 @@ static void tree_mode(struct cpio_writer *w, struct in *in)
 		for (char *c = name; *c; c++)
 			if (*c == '/')
 				*c = '_';
-		if (!strcmp(name, ".") || !strcmp(name, ".."))
+		/* The writer refuses these names (tested in api mode). */
+		if (!strcmp(name, ".") || !strcmp(name, "..") || !strcmp(name, "TRAILER!!!"))
 			name[0] = '_';
 		str(in, nd->target, u8(in) % 48 + 1);
 		if (parent < n && nodes[parent].type == 1)
@@ -291,18 +292,22 @@ static void tree_mode(struct cpio_writer *w, struct in *in)
 			n++;
 	}
 	ret = cpio_add_tree(w, prefix, root, 0);
-	/* A prefix naming a way out of the tree is refused; so is nothing else. */
+	/* A prefix naming a way out of the tree, or starting with the trailer's
+	 * name (the unpacker would stop there), is refused; so is nothing else. */
 	{
 		const char *s = prefix;
-		bool dotdot = false;
+		bool bad = false, first = true;
 		while (*s) {
 			const char *e = strchrnul(s, '/');
 			if (e - s == 2 && s[0] == '.' && s[1] == '.')
-				dotdot = true;
+				bad = true;
+			if (first && e - s == 10 && !strncmp(s, "TRAILER!!!", 10))
+				bad = true;
+			if (e > s && !(e - s == 1 && s[0] == '.'))
+				first = false;
 			s = *e ? e + 1 : e;
 		}
-		CHECK(dotdot ? ret == -EINVAL : ret == 0, "cpio_add_tree(prefix '%s'): %d", prefix,
-		      ret);
+		CHECK(bad ? ret == -EINVAL : ret == 0, "cpio_add_tree(prefix '%s'): %d", prefix, ret);
 	}
 	CHECK(!cpio_finish(w), "finish");
 	buf = cpio_data(w, &len);
