@@ -39,6 +39,7 @@ struct guest_mem {
 	uint64_t size;        /* bytes of RAM */
 	void *map_base;       /* whole mapping including guards */
 	size_t map_len;
+	int fd;               /* the sealed memfd behind RAM (vhost-user shares it) */
 };
 
 int gmem_init(struct guest_mem *m, uint64_t size) __must_check;

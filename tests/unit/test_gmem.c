@@ -2,10 +2,13 @@
 /* Description: guest-memory accessors reject every range not wholly in RAM. */
 #include <check.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <signal.h>
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include "vmm.h"
 #include "check_main.h"
@@ -77,6 +80,35 @@ START_TEST(guard_page_after_ram)
 }
 END_TEST
 
+/* The guard page before RAM faults as well. */
+START_TEST(guard_page_before_ram)
+{
+	volatile uint8_t *p = m.host - 1;
+	(void)*p;
+}
+END_TEST
+
+/* RAM is a memfd another process can map (vhost-user): a write through the
+ * accessor shows in a second mapping of the fd, and the fd is sealed at its
+ * size, so a backend cannot shrink it under the VMM (SIGBUS). */
+START_TEST(memfd_shared_and_sealed)
+{
+	static const char msg[] = "shared with virtiofsd";
+	ck_assert_int_ge(m.fd, 0);
+	ck_assert_int_eq(gmem_write(&m, 0x5000, msg, sizeof(msg)), 0);
+	uint8_t *other = mmap(NULL, m.size, PROT_READ, MAP_SHARED, m.fd, 0);
+	ck_assert_ptr_ne(other, MAP_FAILED);
+	ck_assert_mem_eq(other + 0x5000, msg, sizeof(msg));
+	munmap(other, m.size);
+	int seals = fcntl(m.fd, F_GET_SEALS);
+	ck_assert_int_eq(seals & (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL),
+			 F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL);
+	ck_assert_int_eq(ftruncate(m.fd, 4096), -1);
+	ck_assert_int_eq(errno, EPERM);
+	ck_assert_int_eq(fcntl(m.fd, F_GETFD) & FD_CLOEXEC, FD_CLOEXEC);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("gmem");
@@ -88,6 +120,8 @@ int main(void)
 	tcase_add_test(tc, read_write_roundtrip);
 	tcase_add_test(tc, bad_sizes);
 	tcase_add_test_raise_signal(tc, guard_page_after_ram, SIGSEGV);
+	tcase_add_test_raise_signal(tc, guard_page_before_ram, SIGSEGV);
+	tcase_add_test(tc, memfd_shared_and_sealed);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -3,13 +3,21 @@
  * Guest RAM and the only accessors allowed to turn guest-physical addresses
  * into host pointers. Every range check uses checked arithmetic so that a
  * guest-chosen address near UINT64_MAX cannot wrap into range.
+ *
+ * RAM lives in a memfd so that a vhost-user backend (virtiofsd) can map the
+ * same pages: the fd is what VHOST_USER_SET_MEM_TABLE hands over. The memfd
+ * is sealed at its size: a backend that shrank it would make every VMM
+ * access past the new end a SIGBUS.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
 #include <unistd.h>
 
 #include "vmm.h"
+
+#define GMEM_SEALS (F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_SEAL)
 
 static size_t page_size(void)
 {
@@ -17,26 +25,51 @@ static size_t page_size(void)
 	return ps > 0 ? (size_t)ps : 4096;
 }
 
+static int gmem_memfd(uint64_t size)
+{
+	int fd = memfd_create("alcatraz-guest-ram", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	int err;
+
+	if (fd < 0)
+		return -errno;
+	if (ftruncate(fd, (off_t)size) < 0 || fcntl(fd, F_ADD_SEALS, GMEM_SEALS) < 0) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	return fd;
+}
+
 int gmem_init(struct guest_mem *m, uint64_t size)
 {
 	size_t ps = page_size();
 	size_t len;
+	int fd, err;
 
 	memset(m, 0, sizeof(*m));
-	if (size == 0 || size % ps)
+	m->fd = -1;
+	if (size == 0 || size % ps || size > (uint64_t)INT64_MAX)
 		return -EINVAL;
 	if (__builtin_add_overflow((size_t)size, 2 * ps, &len))
 		return -ENOMEM;
+	fd = gmem_memfd(size);
+	if (fd < 0)
+		return fd;
 
-	/* Reserve guard + RAM + guard with no access, then open the middle.
-	 * MAP_NORESERVE: untouched guest pages cost nothing. */
+	/* Reserve guard + RAM + guard with no access, then map the memfd over
+	 * the middle. MAP_NORESERVE: untouched guest pages cost nothing. */
 	void *base = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (base == MAP_FAILED)
-		return -errno;
+	if (base == MAP_FAILED) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
 	uint8_t *ram = (uint8_t *)base + ps;
-	if (mprotect(ram, size, PROT_READ | PROT_WRITE) < 0) {
-		int err = -errno;
+	if (mmap(ram, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_NORESERVE, fd,
+		 0) == MAP_FAILED) {
+		err = -errno;
 		munmap(base, len);
+		close(fd);
 		return err;
 	}
 	/* Guest memory never belongs in a core dump of the VMM. */
@@ -45,14 +78,20 @@ int gmem_init(struct guest_mem *m, uint64_t size)
 	m->size = size;
 	m->map_base = base;
 	m->map_len = len;
+	m->fd = fd;
 	return 0;
 }
 
 void gmem_fini(struct guest_mem *m)
 {
-	if (m->map_base)
+	/* The fd is valid only with the mapping: a zeroed, never initialised
+	 * guest_mem must not close descriptor 0. */
+	if (m->map_base) {
 		munmap(m->map_base, m->map_len);
+		close(m->fd);
+	}
 	memset(m, 0, sizeof(*m));
+	m->fd = -1;
 }
 
 void *gmem_ptr(const struct guest_mem *m, uint64_t gpa, uint64_t len)
