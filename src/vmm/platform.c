@@ -67,6 +67,8 @@ int platform_virtio_init(struct vm *vm)
 		if (ret)
 			return ret;
 	}
+	if (vm->cfg.net_backend && (ret = virtio_net_init(vm)))
+		return ret;
 	return 0;
 }
 
@@ -118,6 +120,8 @@ void platform_devices_fini(struct vm *vm)
 	for (unsigned int i = 0; i < vm->cfg.nr_disks; i++)
 		free(vm->cfg.disks[i].path);
 	free(vm->cfg.disks);
+	if (vm->cfg.net_backend && vm->cfg.net_fd >= 0) /* not taken by virtio-net */
+		close(vm->cfg.net_fd);
 	free(vm->cfg.initrd_data);
 	vm->cfg.argv = vm->cfg.envp = NULL;
 	vm->cfg.workdir = NULL;

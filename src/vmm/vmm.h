@@ -103,6 +103,10 @@ struct vcpu {
 
 /* ------------------------------------------------------------------- vm */
 
+/* A network backend: a tap device (one read or write per frame) or a
+ * stream socket (each frame after its 32-bit big-endian length: passt). */
+enum vm_net_backend { NET_BACKEND_NONE, NET_BACKEND_TAP, NET_BACKEND_STREAM };
+
 /* The VMM-side copy of the public configuration. */
 struct vm_config {
 	unsigned int vcpus;
@@ -131,6 +135,12 @@ struct vm_config {
 	bool root_disk;        /* boot from disks[0] (ext4) */
 	uint8_t *initrd_data;  /* in-memory initramfs (instead of initrd_path) */
 	uint64_t initrd_len;
+	/* Networking (issue 16): virtio-net on this backend descriptor, owned
+	 * (the device takes it over); NET_BACKEND_NONE (0): no network. */
+	enum vm_net_backend net_backend;
+	int net_fd;
+	uint8_t net_mac[6];
+	uint16_t net_mtu;      /* offered to the guest; 0: not offered */
 
 	/* Test builds only (ALCATRAZ_TEST_HOOKS, platform_raw.c): a raw guest
 	 * also gets the platform devices above (and its cmdline at

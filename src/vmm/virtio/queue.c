@@ -160,6 +160,26 @@ int vq_push(struct guest_mem *m, struct virtq *q, uint16_t head, uint32_t len)
 	return 0;
 }
 
+int vq_push_many(struct guest_mem *m, struct virtq *q, const uint16_t *heads,
+		 const uint32_t *lens, unsigned int n)
+{
+	uint16_t idx = q->used_idx;
+
+	if (q->num == 0 || n > q->num)
+		return -EINVAL;
+	for (unsigned int i = 0; i < n; i++, idx++) {
+		uint32_t elem[2] = { heads[i], lens[i] };
+		if (gmem_write(m, q->used + 4 + 8ULL * (idx % q->num), elem, sizeof(elem)))
+			return -EFAULT;
+	}
+	/* The elements must be visible before the index that publishes them. */
+	__atomic_thread_fence(__ATOMIC_RELEASE);
+	if (gmem_write(m, q->used + 2, &idx, sizeof(idx)))
+		return -EFAULT;
+	q->used_idx = idx;
+	return 0;
+}
+
 bool vq_wants_interrupt(const struct guest_mem *m, const struct virtq *q)
 {
 	uint16_t flags = 0;

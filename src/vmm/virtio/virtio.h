@@ -71,6 +71,10 @@ int vq_pop(const struct guest_mem *m, struct virtq *q, struct vq_elem *e);
 void vq_unpop(struct virtq *q);
 /* Returns a chain to the driver with `len` bytes written. */
 int vq_push(struct guest_mem *m, struct virtq *q, uint16_t head, uint32_t len);
+/* Returns n chains at once: the elements first, then one index update, so
+ * the driver sees all of them or none (a frame in merged buffers). */
+int vq_push_many(struct guest_mem *m, struct virtq *q, const uint16_t *heads,
+		 const uint32_t *lens, unsigned int n);
 /* Whether the driver wants an interrupt now (avail->flags). */
 bool vq_wants_interrupt(const struct guest_mem *m, const struct virtq *q);
 
@@ -151,6 +155,8 @@ extern const struct bus_ops virtio_mmio_ops;
 int virtio_console_init(struct vm *vm) __must_check;
 int virtio_vsock_init(struct vm *vm) __must_check;
 int virtio_rng_init(struct vm *vm) __must_check;
+/* net.c: virtio-net on vm->cfg.net_fd (taken over, also on failure). */
+int virtio_net_init(struct vm *vm) __must_check;
 int virtio_blk_init(struct vm *vm, const char *path, bool readonly) __must_check;
 
 /* console.c: push every byte the guest queued for output to the sink now
