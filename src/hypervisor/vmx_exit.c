@@ -28,6 +28,8 @@ const char *const vmx_exit_names[VMX_X_NR + 1] = {
 	[VMX_X_L2_ENTRY_FAIL] = "l2_entry_failed", [VMX_X_L2_EXC_KEPT] = "l2_exception_kept",
 	[VMX_X_HOST_NMI] = "nmi_held_for_l1",
 	[VMX_X_EXCEPTION] = "exception", [VMX_X_DR] = "dr_access",
+	/* Every VM exit Hyper-box takes, and those of them from L2: the cost figures. */
+	[VMX_X_ALL] = "vm_exits", [VMX_X_L2_ALL] = "l2_exits",
 };
 
 typedef int (*vmx_exit_fn)(struct vmx_cpu *vc);
@@ -466,8 +468,10 @@ int __hv_host hv_vmx_exit(struct vmx_cpu *vc, struct hv_regs *regs)
 	c->g.efer = vmcs_read(GUEST_IA32_EFER);
 	c->g.cpl = (vmcs_read(GUEST_SS_AR_BYTES) >> 5) & 3;
 	c->launched = true;
+	c->stats->exits[VMX_X_ALL]++;
 
 	if (vmx_nested_in_l2(vc)) {
+		c->stats->exits[VMX_X_L2_ALL]++;
 		vmx_nested_l2_exit(vc, reason);
 		goto out;
 	}

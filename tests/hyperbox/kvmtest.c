@@ -4,6 +4,9 @@
  * tiny guests run there.  A real-mode guest writes "hello\n" to port 0x3f8,
  * counts to N in a loop, writes the count's low byte, and halts.
  *   hb-kvmtest [--hold SEC]   (--hold: create a VM and sleep, nothing else)
+ *   hb-kvmtest --cpuid N      the guest runs CPUID N times, then halts: N
+ *                             exits that KVM handles in the kernel, within
+ *                             one KVM_RUN (the nested cost per L2 exit)
  *   hb-kvmtest --svm-misuse   SVM instructions and Hyper-box's leave
  *                             hypercall from user mode: prints what each got
  * Prints the guest's output and "exit: hlt" / "exit: <reason>"; status 0
@@ -36,6 +39,16 @@ static const unsigned char code[] = {
 	0xf4,				/* hlt */
 	0, 0, 0,
 	'h', 'e', 'l', 'l', 'o', '\n', 0,
+};
+
+/* --cpuid: N CPUIDs, each an exit KVM handles itself, then HLT. */
+static unsigned char cpuid_code[] = {
+	0x66, 0xbe, 0, 0, 0, 0,		/* mov esi, N (patched) */
+	0x66, 0x31, 0xc0,		/* l: xor eax, eax */
+	0x0f, 0xa2,			/* cpuid */
+	0x66, 0x4e,			/* dec esi */
+	0x75, 0xf7,			/* jnz l */
+	0xf4,				/* hlt */
 };
 
 /* Runs one instruction in a child; returns the signal that killed it (0: none). */
@@ -89,6 +102,8 @@ int main(int argc, char **argv)
 	struct kvm_regs regs;
 	struct kvm_run *run;
 	unsigned char *ram;
+	unsigned long n = 0;
+	char *end;
 
 	if (argc == 2 && !strcmp(argv[1], "--svm-misuse"))
 		return svm_misuse();
@@ -101,8 +116,24 @@ int main(int argc, char **argv)
 		sleep(atoi(argv[2]));
 		return vcpu < 0;
 	}
+	if (argc == 3 && !strcmp(argv[1], "--cpuid")) {
+		n = strtoul(argv[2], &end, 10);
+		if (*end || !n || n > 0xffffffffUL) {
+			fprintf(stderr, "hb-kvmtest: --cpuid: a count from 1 to 4294967295: %s\n", argv[2]);
+			return 1;
+		}
+	}
 	ram = mmap(NULL, 0x10000, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_ANONYMOUS, -1, 0);
-	memcpy(ram, code, sizeof(code));
+	if (ram == MAP_FAILED) {
+		perror("hb-kvmtest: mmap");
+		return 1;
+	}
+	if (n) {
+		memcpy(cpuid_code + 2, &(unsigned int){ n }, 4);
+		memcpy(ram, cpuid_code, sizeof(cpuid_code));
+	} else {
+		memcpy(ram, code, sizeof(code));
+	}
 	mem = (struct kvm_userspace_memory_region){ .slot = 0, .guest_phys_addr = 0,
 		.memory_size = 0x10000, .userspace_addr = (unsigned long)ram };
 	if (ioctl(vm, KVM_SET_USER_MEMORY_REGION, &mem) < 0 ||

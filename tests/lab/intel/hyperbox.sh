@@ -146,9 +146,13 @@ check "kvm_intel uses EPT and unrestricted guest on Hyper-box" sh -c \
 	'grep -qx Y /sys/module/kvm_intel/parameters/ept && grep -qx Y /sys/module/kvm_intel/parameters/unrestricted_guest'
 l2b=$(awk '$1 == "l2_runs" { print $2 }' /sys/kernel/hyperbox/exits)
 grep -E '^nested_' /sys/kernel/hyperbox/violations > /tmp/nested.before
+cp /sys/kernel/hyperbox/exits /tmp/exits.before
 t0=$(cut -d' ' -f1 /proc/uptime)
 run_all /tmp/with
 t1=$(cut -d' ' -f1 /proc/uptime)
+cp /sys/kernel/hyperbox/exits /tmp/exits.after
+. /alcatraz/tests/lab/intel/figures.sh
+exit_figures /tmp/exits.before /tmp/exits.after "hyperbox-intel: the guests"
 echo "on Hyper-box: guests took $(awk "BEGIN{printf \"%.2f\", $t1 - $t0}") s"
 [ -f /tmp/with/kvmtest.out ] && { echo "--- hb-kvmtest on Hyper-box:"; cat /tmp/with/kvmtest.out; }
 [ -f /tmp/with/kvmtest.status ] &&
@@ -174,6 +178,19 @@ check "VMCS shadowing: kvm_intel's VMCS12s were loaded into the shadow VMCS" \
 	grep -q "^vmcs_shadow_loads [1-9]" /sys/kernel/hyperbox/exits
 check "VMCS shadowing: fewer VMREAD exits than L2 entries ($vr for $((l2a - l2b)))" \
 	test "${vr:-0}" -lt "$((l2a - l2b))"
+# What an exit of a KVM guest costs (tests/lab/intel/exits.sh): N CPUIDs
+# that KVM handles in the kernel, one L2 run each.
+if [ -x "$kvmtest" ]; then
+	cp /sys/kernel/hyperbox/exits /tmp/exits.before
+	check "hb-kvmtest --cpuid 2000 on Hyper-box halted" \
+		test "$(timeout 120 "$kvmtest" --cpuid 2000 | tr -d '\n')" = "exit: hlt"
+	cp /sys/kernel/hyperbox/exits /tmp/exits.after
+	exit_figures /tmp/exits.before /tmp/exits.after "hyperbox-intel: hb-kvmtest --cpuid 2000"
+	runs=$(exit_delta /tmp/exits.before /tmp/exits.after l2_runs)
+	all=$(exit_delta /tmp/exits.before /tmp/exits.after vm_exits)
+	check "at most 2.5 Hyper-box exits per L2 run in a CPUID loop ($all for $runs)" \
+		awk -v r="${runs:-0}" -v a="${all:-0}" 'BEGIN { exit !(r >= 2000 && a <= 2.5 * r) }'
+fi
 # NMIs while KVM runs its guests (sysrq-l sends NMIs to the other CPUs;
 # with one CPU it prints its own backtrace without an NMI: not run then)
 if [ -x "$kvmtest" ] && [ "$ncpu" -gt 1 ]; then

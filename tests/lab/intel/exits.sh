@@ -1,0 +1,49 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# VT-x lab: what one exit of a KVM guest costs in Hyper-box exits
+# (tests/lab/run --vendor intel --no-kvm --module hyperbox.ko
+#  --add hb-kvmtest:/alcatraz/add/hb-kvmtest tests/lab/intel/exits.sh [N]).
+# kvm_intel on Hyper-box runs `hb-kvmtest --cpuid N` (N CPUID exits that
+# KVM handles in the kernel, one KVM_RUN) and the counters of
+# /sys/kernel/hyperbox/exits are compared before and after: every counter
+# that moved, then Hyper-box exits per L2 run, VMREAD/VMWRITE exits per L2
+# exit and EPT violations per L2 run.  HB_EXITS_MAX (default 2.5): the most
+# Hyper-box exits per L2 run that passes.  Hyper-box's parameters:
+# HB_PARAMS (e.g. "vmcs_shadowing=0").
+# Exit 0 pass, 1 fail.
+M=/alcatraz/modules
+kvmtest=/alcatraz/add/hb-kvmtest
+n=${1:-2000}
+max=${HB_EXITS_MAX:-2.5}
+fail=0
+check() { d=$1; shift; if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; fail=$((fail + 1)); fi; }
+E=/sys/kernel/hyperbox/exits
+
+# shellcheck disable=SC2086  # HB_PARAMS is split on purpose
+insmod $M/hyperbox.ko $HB_PARAMS
+check "insmod hyperbox $HB_PARAMS" test -d /sys/module/hyperbox
+[ -d /sys/module/hyperbox ] || { echo "hyperbox-exits: not loaded, stopping"; exit 1; }
+dmesg | grep 'hyperbox: VMCS shadowing'
+/alcatraz/lab/load-kvm
+check "kvm_intel loads after hyperbox" test $? = 0
+# One short run first: the VM's setup (VMCS fields written once per vCPU,
+# the first shadow EPT fills) is not what an L2 exit costs.
+"$kvmtest" --cpuid 10 > /dev/null 2>&1
+cp $E /tmp/exits.before
+t0=$(cut -d' ' -f1 /proc/uptime)
+out=$(timeout 300 "$kvmtest" --cpuid "$n" | tr -d '\n')
+t1=$(cut -d' ' -f1 /proc/uptime)
+cp $E /tmp/exits.after
+check "hb-kvmtest --cpuid $n halted" test "$out" = "exit: hlt"
+echo "hb-kvmtest --cpuid $n took $(awk "BEGIN{printf \"%.2f\", $t1 - $t0}") s"
+. /alcatraz/tests/lab/intel/figures.sh
+exit_figures /tmp/exits.before /tmp/exits.after hyperbox-exits
+runs=$(exit_delta /tmp/exits.before /tmp/exits.after l2_runs)
+all=$(exit_delta /tmp/exits.before /tmp/exits.after vm_exits)
+check "one L2 run per CPUID at least ($runs for $n)" test "${runs:-0}" -ge "$n"
+check "at most $max Hyper-box exits per L2 run ($all for $runs)" \
+	awk -v r="${runs:-0}" -v a="${all:-0}" -v m="$max" 'BEGIN { exit !(r > 0 && a <= m * r) }'
+check "no oops" sh -c "! dmesg | grep -q 'Oops\|invalid opcode\|BUG:'"
+echo "hyperbox-exits: $fail failed"
+sleep 0.5	# let the console drain before power-off
+[ $fail = 0 ]
