@@ -336,6 +336,7 @@ int guest_config_fill(const struct alcatraz_config *cfg, struct vm_config *vc)
 	vc->workdir = cfg->workdir ? strdup(cfg->workdir) : NULL;
 	vc->stdin_fd = cfg->stdio_set ? dup_fd(cfg->stdin_fd) : -1;
 	vc->stdout_fd = cfg->stdio_set ? dup_fd(cfg->stdout_fd) : -1;
+	vc->stderr_fd = -1; /* not settable yet */
 	if (vc->stdin_fd < -1 || vc->stdout_fd < -1) {
 		ret = vc->stdin_fd < -1 ? vc->stdin_fd : vc->stdout_fd;
 		if (vc->stdin_fd < -1)

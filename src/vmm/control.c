@@ -110,6 +110,8 @@ static size_t command_bytes(const struct vm_config *cfg)
 		n += ALCATRAZ_CTL_HDR_SIZE + strlen(*e);
 	if (cfg->workdir)
 		n += ALCATRAZ_CTL_HDR_SIZE + strlen(cfg->workdir);
+	if (cfg->stderr_fd >= 0)
+		n += ALCATRAZ_CTL_HDR_SIZE + ALCATRAZ_CTL_STDIO_LEN;
 	return n;
 }
 
@@ -173,6 +175,13 @@ static int send_command(struct vm *vm, struct control *c)
 		ret = put_string(c, ALCATRAZ_CTL_ENV, *e);
 	if (!ret && vm->cfg.workdir)
 		ret = put_string(c, ALCATRAZ_CTL_WORKDIR, vm->cfg.workdir);
+	if (!ret && vm->cfg.stderr_fd >= 0) {
+		uint8_t flags[ALCATRAZ_CTL_STDIO_LEN];
+
+		/* The console device has the stderr port (console.c). */
+		alcatraz_ctl_put_le32(flags, ALCATRAZ_CTL_STDIO_STDERR_PORT);
+		ret = put_record(c, ALCATRAZ_CTL_STDIO, flags, sizeof(flags));
+	}
 	if (!ret)
 		ret = put_record(c, ALCATRAZ_CTL_END, NULL, 0);
 	if (ret)

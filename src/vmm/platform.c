@@ -113,6 +113,8 @@ void platform_devices_fini(struct vm *vm)
 			close(vm->cfg.stdin_fd);
 		if (vm->cfg.stdout_fd >= 0)
 			close(vm->cfg.stdout_fd);
+		if (vm->cfg.stderr_fd >= 0)
+			close(vm->cfg.stderr_fd);
 	}
 	free_strv(vm->cfg.argv);
 	free_strv(vm->cfg.envp);

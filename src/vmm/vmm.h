@@ -127,9 +127,11 @@ struct vm_config {
 	char **argv;           /* NULL-terminated command; NULL = none */
 	char **envp;           /* NULL-terminated "KEY=VALUE" list or NULL */
 	char *workdir;
-	/* The two fds below are meaningful (and owned) only when argv is set. */
+	/* The three fds below are meaningful (and owned) only when argv is set. */
 	int stdin_fd;          /* owned, or -1: the command's stdin is empty */
 	int stdout_fd;         /* owned, or -1: the command's output is discarded */
+	int stderr_fd;         /* owned, or -1: stderr goes with stdout (Linux guests
+	                        * get it on a second virtio-console port) */
 	struct vm_disk *disks; /* the first is /dev/vda */
 	unsigned int nr_disks;
 	bool root_disk;        /* boot from disks[0] (ext4) */

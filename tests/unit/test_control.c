@@ -160,6 +160,29 @@ START_TEST(records_split_bytewise)
 }
 END_TEST
 
+/* A VM with a stderr sink tells init to use the stderr port. */
+START_TEST(stderr_sink_sends_stdio_flag)
+{
+	uint8_t out[256];
+	size_t n;
+
+	vm = fake_vm_new(0);
+	vm->cfg.argv = argv_true;
+	vm->cfg.stderr_fd = 1000; /* only its presence matters here */
+	ck_assert_int_eq(control_new(vm), 0);
+	ck_assert_int_eq(send_event(ALCATRAZ_CTL_EV_INIT_START), 0);
+	n = take_all(out, sizeof(out));
+	ck_assert_uint_eq(n, 4 * ALCATRAZ_CTL_HDR_SIZE + 4 + ALCATRAZ_CTL_STDIO_LEN +
+				     ALCATRAZ_CTL_STDIN_EOF_LEN);
+	ck_assert_uint_eq(alcatraz_ctl_get_le32(out + 16 + 4), ALCATRAZ_CTL_STDIO);
+	ck_assert_uint_eq(alcatraz_ctl_get_le32(out + 16 + 8), ALCATRAZ_CTL_STDIO_LEN);
+	ck_assert_uint_eq(alcatraz_ctl_get_le32(out + 16 + 12), ALCATRAZ_CTL_STDIO_STDERR_PORT);
+	ck_assert_uint_eq(alcatraz_ctl_get_le32(out + 32 + 4), ALCATRAZ_CTL_END);
+	vm->cfg.stderr_fd = -1;
+	teardown();
+}
+END_TEST
+
 START_TEST(bad_headers_end_the_vm)
 {
 	uint8_t rec[ALCATRAZ_CTL_HDR_SIZE] = { 0 };
@@ -262,6 +285,7 @@ int main(void)
 	TCase *th = tcase_create("hostile");
 
 	tcase_add_test(th, records_split_bytewise);
+	tcase_add_test(th, stderr_sink_sends_stdio_flag);
 	tcase_add_test(th, bad_headers_end_the_vm);
 	tcase_add_test(th, out_of_order_events_end_the_vm);
 	tcase_add_test(th, too_many_events_end_the_vm);

@@ -26,7 +26,7 @@
 #define VIRTIO_MMIO_SIZE 0x1000ULL
 #define VIRTIO_FIRST_IRQ 5
 #define VIRTIO_MAX_DEVICES 12
-#define VIRTIO_MAX_QUEUES 4
+#define VIRTIO_MAX_QUEUES 8 /* a two-port console has 6 */
 #define VIRTQ_MAX_SIZE 256
 /* Segments in one chain, in each direction; longer chains are refused. */
 #define VQ_MAX_SEGS 128
