@@ -52,7 +52,9 @@ enum {
 	SVM_X_CR0_WRITE, SVM_X_CR4_WRITE, SVM_X_CPUID, SVM_X_MSR_READ, SVM_X_MSR_WRITE,
 	SVM_X_VMRUN, SVM_X_VMMCALL, SVM_X_VMLOAD, SVM_X_VMSAVE, SVM_X_STGI, SVM_X_CLGI,
 	SVM_X_SKINIT, SVM_X_INVLPGA, SVM_X_NPF, SVM_X_SHUTDOWN, SVM_X_OTHER,
-	SVM_X_L2_EXIT, SVM_X_L2_REFLECTED, SVM_X_NMI, SVM_X_LOAD_DTR, SVM_X_NR
+	SVM_X_L2_EXIT, SVM_X_L2_REFLECTED, SVM_X_NMI, SVM_X_LOAD_DTR,
+	SVM_X_ALL,		/* every exit: the cost figure (sysfs divides it by l2_runs) */
+	SVM_X_NR
 };
 
 static inline void svm_set_intercept(struct vmcb *v, unsigned int bit)

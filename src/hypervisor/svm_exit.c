@@ -22,6 +22,7 @@ const char *const svm_exit_names[SVM_X_NR + 1] = {
 	[SVM_X_SHUTDOWN] = "shutdown", [SVM_X_OTHER] = "other",
 	[SVM_X_L2_EXIT] = "l2_exit", [SVM_X_L2_REFLECTED] = "l2_reflected_to_l1",
 	[SVM_X_NMI] = "nmi_held_for_l1", [SVM_X_LOAD_DTR] = "lidt_lgdt",
+	[SVM_X_ALL] = "vm_exits",
 };
 
 typedef int (*svm_exit_fn)(struct svm_cpu *sc);
@@ -232,7 +233,16 @@ static int __hv_host svm_exit_npf(struct svm_cpu *sc)
  * LIDT/LGDT with the tables locked: only a reload of the same locked table
  * (any alias of its physical page, same limit) is done; anything else is
  * dropped and counted.  The kernel reloads its tables only at CPU bring-up
- * (before launch), resume and reboot.
+ * (before launch), resume and reboot, and around LTR (native_load_tr_desc:
+ * from the read-only fixmap alias of the GDT to the writable one, LTR, back
+ * to the fixmap), which kvm_amd does after every VMRUN.
+ *
+ * With CR4.UMIP a move from the writable alias to the read-only one is not
+ * made: it is the same table, the CPU's use of it does not change, and with
+ * GDTR left on the writable alias the kernel's next LTR needs no LGDT at
+ * all (it swaps only away from the fixmap): no exit per KVM run.  The
+ * fixmap alias exists to keep SGDT in user mode from showing the per-CPU
+ * address; UMIP makes user-mode SGDT fault, so nothing is shown.
  */
 static int __hv_host svm_exit_load_dtr(struct svm_cpu *sc)
 {
@@ -242,6 +252,7 @@ static int __hv_host svm_exit_load_dtr(struct svm_cpu *sc)
 	const struct hv_range *r;
 	struct hv_insn in;
 	u64 ea, base, pa_new, pa_cur;
+	bool w_new, w_cur;
 	u16 limit;
 
 	if (hv_insn_fetch(c, &in) || in.op[0] != 0x0f || in.op[1] != 0x01 ||
@@ -252,10 +263,11 @@ static int __hv_host svm_exit_load_dtr(struct svm_cpu *sc)
 		return 0;
 	}
 	c->g.rip += in.len;
-	r = hv_gva_to_gpa(c->hv, c->g.cr3, base, &pa_new, NULL) ? NULL : hv_range_find(c->hv, pa_new);
+	r = hv_gva_to_gpa(c->hv, c->g.cr3, base, &pa_new, &w_new) ? NULL : hv_range_find(c->hv, pa_new);
 	if (r && r->kind == (idt ? HV_PROT_IDT : HV_PROT_GDT) && limit == cur->limit &&
-	    !hv_gva_to_gpa(c->hv, c->g.cr3, cur->base, &pa_cur, NULL) && pa_cur == pa_new) {
-		cur->base = base;
+	    !hv_gva_to_gpa(c->hv, c->g.cr3, cur->base, &pa_cur, &w_cur) && pa_cur == pa_new) {
+		if (idt || !(c->g.cr4 & X86_CR4_UMIP) || !w_cur || w_new)
+			cur->base = base;
 		return 0;
 	}
 	hv_violation(c, idt ? HV_V_IDT_WRITE : HV_V_GDT_WRITE, base, limit);
@@ -323,6 +335,7 @@ int __hv_host hv_svm_exit(struct svm_cpu *sc, struct hv_regs *regs)
 	svm_exit_fn fn;
 	int ret = 0;
 
+	c->stats->exits[SVM_X_ALL]++;
 	c->g.regs = regs;
 	c->g.rip = v->save.rip;
 	c->g.rsp = v->save.rsp;

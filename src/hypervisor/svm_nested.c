@@ -63,6 +63,7 @@ struct svm_nested {
 	u32 asid12;			/* and L1's ASID for it */
 	u64 rsvd_mask;			/* address bits above MAXPHYADDR */
 	bool nmi_pending;		/* an NMI held for L1 while its GIF is 0 */
+	bool cpu_vgif, cpu_vls;		/* the CPU has virtual GIF, virtual VMLOAD/VMSAVE */
 	u64 host_idt[2 * 256];		/* the host's IDT: an NMI gate only */
 	u64 host_gdt[GDT_ENTRIES];	/* a copy of L1's: the gate's CS, IRET's SS */
 };
@@ -100,6 +101,8 @@ int svm_nested_setup(struct hv *hv, struct svm_cpu *sc)
 		n->msrpm_forced[bit / 8] &= ~(3 << (bit % 8));
 	}
 	n->flushbyasid = boot_cpu_has(X86_FEATURE_FLUSHBYASID);
+	n->cpu_vgif = boot_cpu_has(X86_FEATURE_VGIF);
+	n->cpu_vls = boot_cpu_has(X86_FEATURE_V_VMSAVE_VMLOAD);
 	n->rsvd_mask = GENMASK_ULL(51, boot_cpu_data.x86_phys_bits);
 	return 0;
 }
@@ -338,7 +341,8 @@ static int __hv_host build_vmcb02(struct svm_cpu *sc)
 			      n->flushbyasid ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL_ASID;
 	n->flush = false;
 	/* Physical interrupts always exit (host IF=1 around VMRUN); L1's V_* bits for L2. */
-	v2->control.int_ctl = (v12->control.int_ctl & (V_TPR_MASK | V_IRQ_INJECTION_BITS_MASK)) |
+	v2->control.int_ctl = (v12->control.int_ctl & (V_TPR_MASK | V_IRQ_INJECTION_BITS_MASK |
+						       V_GIF_ENABLE_MASK | V_GIF_MASK)) |
 			      V_INTR_MASKING_MASK;
 	v2->control.int_vector = v12->control.int_vector;
 	v2->control.int_state = v12->control.int_state & SVM_INTERRUPT_SHADOW_MASK;
@@ -366,6 +370,20 @@ static void __hv_host nested_vmrun(struct svm_cpu *sc)
 	c->g.rip += 3;
 	if (!svm_has_intercept(&v12->control, INTERCEPT_VMRUN) || !v12->control.asid ||
 	    !(v12->save.efer & EFER_SVME)) {
+		vmexit_to_l1(sc, pa, SVM_EXIT_ERR);
+		return;
+	}
+	/*
+	 * Virtual GIF and virtual VMLOAD/VMSAVE: kvm_amd asks for them when
+	 * the CPU had them at boot (before Hyper-box filtered CPUID).  On a
+	 * CPU without them L1 was never offered them: such a VMCB is refused,
+	 * counted and logged.  Else V_GIF is L2's, passed to the CPU (and back),
+	 * and L2's VMLOAD/VMSAVE still exit (to L1, or #UD).
+	 */
+	if (((v12->control.int_ctl & V_GIF_ENABLE_MASK) && !n->cpu_vgif) ||
+	    ((v12->control.virt_ext & VIRTUAL_VMLOAD_VMSAVE_ENABLE_MASK) && !n->cpu_vls)) {
+		hv_violation(c, HV_V_NESTED_VMCB, pa, v12->control.int_ctl & V_GIF_ENABLE_MASK ?
+			     v12->control.int_ctl : v12->control.virt_ext);
 		vmexit_to_l1(sc, pa, SVM_EXIT_ERR);
 		return;
 	}
@@ -508,7 +526,8 @@ static void __hv_host reflect_to_l1(struct svm_cpu *sc, u64 info1)
 	struct svm_nested *n = sc->n;
 	struct vmcb *v12 = &n->vmcb12, *v2 = n->vmcb02;
 	struct vmcb_save_area *s12 = &v12->save, *s2 = &v2->save;
-	const u32 vbits = V_TPR_MASK | V_IRQ_MASK;
+	const u32 vbits = V_TPR_MASK | V_IRQ_MASK |
+			  (v12->control.int_ctl & V_GIF_ENABLE_MASK ? V_GIF_MASK : 0);
 
 	s12->es = s2->es;
 	s12->cs = s2->cs;

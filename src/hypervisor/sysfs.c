@@ -9,6 +9,8 @@
 #include <linux/slab.h>
 #include <linux/workqueue.h>
 #include <linux/cpumask.h>
+#include <linux/math64.h>
+#include <linux/string.h>
 #include "hyperbox.h"
 #include "monitor.h"
 
@@ -58,6 +60,48 @@ static u64 sum(size_t off)
 	return s;
 }
 
+/* The sum of the exit counter called name, or -1 if this vendor has none. */
+static s64 exit_sum(const char *name)
+{
+	int i;
+
+	for (i = 0; hv_exit_names[i]; i++)
+		if (!strcmp(hv_exit_names[i], name))
+			return sum(offsetof(struct hv_cpu_stats, exits[i]));
+	return -1;
+}
+
+/* "name 12.345": what per L2 run, three decimals. */
+static ssize_t emit_per_run(char *buf, ssize_t n, const char *name, u64 what, u64 runs)
+{
+	u64 milli = div64_u64(what * 1000 + runs / 2, runs);
+
+	return sysfs_emit_at(buf, n, "%s %llu.%03llu\n", name, div64_u64(milli, 1000),
+			     milli - div64_u64(milli, 1000) * 1000);
+}
+
+/*
+ * Per L2 run (an L1 VMRUN/VMLAUNCH/VMRESUME Hyper-box carried out): every
+ * exit Hyper-box took, those taken while L1 ran and while L2 ran, and the
+ * shadow fills among the latter.  Printed once L2 ran.
+ */
+static ssize_t exits_per_run(char *buf, ssize_t n)
+{
+	u64 runs = sum(offsetof(struct hv_cpu_stats, l2_runs));
+	s64 all = exit_sum("vm_exits"), l2 = exit_sum("l2_exits");
+
+	if (l2 < 0)
+		l2 = exit_sum("l2_exit");
+	if (!runs || all < 0 || l2 < 0 || l2 > all)
+		return n;
+	n += emit_per_run(buf, n, "exits_per_l2_run", all, runs);
+	n += emit_per_run(buf, n, "l1_exits_per_l2_run", all - l2, runs);
+	n += emit_per_run(buf, n, "l2_exits_per_l2_run", l2, runs);
+	n += emit_per_run(buf, n, "shadow_fills_per_l2_run",
+			  sum(offsetof(struct hv_cpu_stats, shadow_fills)), runs);
+	return n;
+}
+
 static ssize_t exits_show(struct kobject *k, struct kobj_attribute *a, char *buf)
 {
 	ssize_t n = 0;
@@ -71,7 +115,7 @@ static ssize_t exits_show(struct kobject *k, struct kobj_attribute *a, char *buf
 			   sum(offsetof(struct hv_cpu_stats, shadow_fills)),
 			   sum(offsetof(struct hv_cpu_stats, shadow_resets)),
 			   sum(offsetof(struct hv_cpu_stats, svmcs_loads)));
-	return n;
+	return exits_per_run(buf, n);
 }
 
 static ssize_t violations_show(struct kobject *k, struct kobj_attribute *a, char *buf)
