@@ -18,6 +18,9 @@
 #include <asm/special_insns.h>
 #include <asm/svm.h>
 #include <asm/desc.h>
+#include <asm/asm.h>
+#include <asm/cpufeature.h>
+#include <linux/slab.h>
 
 static unsigned long hidden_pa;
 module_param(hidden_pa, ulong, 0444);
@@ -193,6 +196,140 @@ static void replay_lidt(void)
 	free_page((unsigned long)copy);
 }
 
+/*
+ * VMLOAD/VMSAVE/VMRUN as L1, with EFER.SVME on (virtual under Hyper-box) and
+ * IRQs off.  Returns 1 if the instruction faulted (#GP or #PF, fixed up
+ * here), 0 if it ran.
+ */
+static int svm_insn_faults(int which, u64 pa)
+{
+	unsigned long flags;
+	u64 efer;
+	int fault;
+
+	local_irq_save(flags);
+	efer = native_read_msr(MSR_EFER);
+	native_write_msr(MSR_EFER, (u32)(efer | EFER_SVME), (efer | EFER_SVME) >> 32);
+	if (which)
+		asm volatile("1: vmsave %%rax\n\txor %0, %0\n2:\n" _ASM_EXTABLE(1b, 2b)
+			     : "=r"(fault) : "0"(1), "a"(pa) : "memory");
+	else
+		asm volatile("1: vmload %%rax\n\txor %0, %0\n2:\n" _ASM_EXTABLE(1b, 2b)
+			     : "=r"(fault) : "0"(1), "a"(pa) : "memory");
+	native_write_msr(MSR_EFER, (u32)efer, efer >> 32);
+	local_irq_restore(flags);
+	return fault;
+}
+
+/*
+ * VMLOAD from Hyper-box memory: with virtual VMLOAD the CPU reads it through
+ * the nested page table, emulated the host reads it: refused either way.
+ * (Were it not, L1's FS/GS/TR would be whatever the page holds: the lab
+ * would not survive, which fails the test as surely.)
+ */
+static void replay_vmload_hidden(void)
+{
+	if (!hidden_pa) {
+		R("SKIP vmload_hidden (no hidden_pa given)");
+		return;
+	}
+	if (svm_insn_faults(0, hidden_pa & PAGE_MASK))
+		R("BLOCKED vmload_hidden: VMLOAD of %#lx faulted", hidden_pa & PAGE_MASK);
+	else
+		R("NOT-BLOCKED vmload_hidden: VMLOAD of %#lx ran", hidden_pa & PAGE_MASK);
+}
+
+/* VMSAVE into a read-only kernel page (rodata): refused, the page unchanged. */
+static void replay_vmsave_protected(void)
+{
+	const u8 *target = (const u8 *)hex_asc;
+	struct page *pg = virt_to_page(target);
+	u8 *before = kmalloc(PAGE_SIZE, GFP_KERNEL), *alias;
+	bool changed;
+	int fault;
+
+	if (!before) {
+		R("SKIP vmsave_protected (no memory)");
+		return;
+	}
+	memcpy(before, (void *)((unsigned long)target & PAGE_MASK), PAGE_SIZE);
+	fault = svm_insn_faults(1, page_to_phys(pg));
+	changed = memcmp(before, (void *)((unsigned long)target & PAGE_MASK), PAGE_SIZE);
+	if (changed) {
+		/* not blocked: put the page back through a writable alias */
+		alias = vmap(&pg, 1, VM_MAP, PAGE_KERNEL);
+		if (alias) {
+			memcpy(alias, before, PAGE_SIZE);
+			vunmap(alias);
+		}
+	}
+	kfree(before);
+	if (fault && !changed)
+		R("BLOCKED vmsave_protected: VMSAVE into the rodata page %#llx faulted, page unchanged",
+		  (u64)page_to_phys(pg));
+	else
+		R("NOT-BLOCKED vmsave_protected: fault %d, page %s", fault, changed ? "changed" : "unchanged");
+}
+
+/*
+ * VMRUN of a VMCB asking for virtual GIF or virtual VMLOAD/VMSAVE on a CPU
+ * without them: L1 was never offered them, so the VMCB is refused.  On a
+ * CPU with the feature it is L1's to use: SKIP.  The nested table is an
+ * empty root: were the VMCB run, L2 would exit at once with a nested page
+ * fault.
+ */
+static void replay_vmcb_feature(const char *what, bool cpu_has, u32 int_ctl, u64 virt_ext)
+{
+	u64 efer, hsave_old, code;
+	struct page *hsave;
+	struct vmcb *vmcb;
+	unsigned long flags;
+	u64 *pml4;
+
+	if (cpu_has) {
+		R("SKIP %s (the CPU has it: offered to L1)", what);
+		return;
+	}
+	vmcb = (void *)get_zeroed_page(GFP_KERNEL);
+	pml4 = (void *)get_zeroed_page(GFP_KERNEL);
+	hsave = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	if (!vmcb || !pml4 || !hsave) {
+		R("SKIP %s (no memory)", what);
+		goto out;
+	}
+	vmcb->control.intercepts[INTERCEPT_WORD4] = 1;	/* VMRUN intercept (bit 128) */
+	vmcb->control.asid = 1;
+	vmcb->control.nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
+	vmcb->control.nested_cr3 = __pa(pml4);
+	vmcb->control.int_ctl = int_ctl;
+	vmcb->control.virt_ext = virt_ext;
+	vmcb->save.efer = EFER_SVME | EFER_LME | EFER_LMA;
+	vmcb->save.cr0 = X86_CR0_PE | X86_CR0_PG;
+	vmcb->save.cr4 = X86_CR4_PAE;
+	vmcb->save.cs.attrib = 0x29b;
+	vmcb->control.exit_code = 0x1234;
+
+	local_irq_save(flags);
+	efer = native_read_msr(MSR_EFER);
+	hsave_old = native_read_msr(MSR_VM_HSAVE_PA);
+	native_write_msr(MSR_EFER, (u32)(efer | EFER_SVME), (efer | EFER_SVME) >> 32);
+	native_write_msr(MSR_VM_HSAVE_PA, (u32)(u64)page_to_phys(hsave), (u64)page_to_phys(hsave) >> 32);
+	asm volatile("clgi; vmrun %%rax; stgi" : : "a"(__pa(vmcb)) : "memory", "cc");
+	native_write_msr(MSR_VM_HSAVE_PA, (u32)hsave_old, hsave_old >> 32);
+	native_write_msr(MSR_EFER, (u32)efer, efer >> 32);
+	local_irq_restore(flags);
+	code = vmcb->control.exit_code | ((u64)vmcb->control.exit_code_hi << 32);
+	if (code == (u64)SVM_EXIT_ERR)
+		R("BLOCKED %s: VMRUN refused, exit code VMEXIT_INVALID", what);
+	else
+		R("NOT-BLOCKED %s: exit code %#llx", what, code);
+out:
+	free_page((unsigned long)vmcb);
+	free_page((unsigned long)pml4);
+	if (hsave)
+		__free_page(hsave);
+}
+
 static int __init hb_attack_init(void)
 {
 	replay_text_write();
@@ -201,6 +338,12 @@ static int __init hb_attack_init(void)
 	replay_lstar();
 	replay_nested_map();
 	replay_lidt();
+	replay_vmload_hidden();
+	replay_vmsave_protected();
+	replay_vmcb_feature("vmcb_vgif_unoffered", boot_cpu_has(X86_FEATURE_VGIF),
+			    V_GIF_ENABLE_MASK | V_GIF_MASK, 0);
+	replay_vmcb_feature("vmcb_vls_unoffered", boot_cpu_has(X86_FEATURE_V_VMSAVE_VMLOAD),
+			    0, VIRTUAL_VMLOAD_VMSAVE_ENABLE_MASK);
 	R("done");
 	return 0;
 }
