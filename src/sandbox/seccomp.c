@@ -47,6 +47,7 @@ static const int event_calls[] = {
 	SCMP_SYS(pread64), SCMP_SYS(pwrite64), SCMP_SYS(preadv), SCMP_SYS(pwritev),
 	SCMP_SYS(fsync), SCMP_SYS(fdatasync), SCMP_SYS(close), SCMP_SYS(timerfd_settime),
 	SCMP_SYS(io_uring_enter), /* the restricted disk ring (io_engine.c) */
+	SCMP_SYS(sendmsg), /* vhost-user: eventfds to virtiofsd (fs.c), connected sockets only */
 };
 
 static const int io_calls[] = {

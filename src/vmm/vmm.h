@@ -135,6 +135,8 @@ struct vm_config {
 	struct vm_disk *disks; /* the first is /dev/vda */
 	unsigned int nr_disks;
 	bool root_disk;        /* boot from disks[0] (ext4) */
+	struct vm_volume *volumes; /* virtio-fs, one virtiofsd each (issue 17) */
+	unsigned int nr_volumes;
 	uint8_t *initrd_data;  /* in-memory initramfs (instead of initrd_path) */
 	uint64_t initrd_len;
 	/* Networking (issue 16): virtio-net on this backend descriptor, owned
@@ -148,6 +150,16 @@ struct vm_config {
 	 * also gets the platform devices above (and its cmdline at
 	 * RAW_TEST_CMDLINE). No public API sets it; release builds ignore it. */
 	bool test_raw_platform;
+};
+
+/* A host directory shared through virtio-fs: a vhost-user socket to the
+ * virtiofsd the library started for it. alcatraz-init mounts it by tag. */
+#define VM_VOLUME_TAG_MAX 36
+struct vm_volume {
+	int sock_fd;           /* owned (the device takes it), or -1 */
+	char tag[VM_VOLUME_TAG_MAX + 1]; /* [A-Za-z0-9_.-], 1 to 36 bytes */
+	char *guest_path;      /* owned: where it is mounted; "/" = the root */
+	bool readonly;
 };
 
 struct vm_disk {

@@ -155,6 +155,9 @@ extern const struct bus_ops virtio_mmio_ops;
 int virtio_console_init(struct vm *vm) __must_check;
 int virtio_vsock_init(struct vm *vm) __must_check;
 int virtio_rng_init(struct vm *vm) __must_check;
+/* fs.c: a vhost-user-fs device; takes vol->sock_fd (sets it to -1). */
+int virtio_fs_init(struct vm *vm, struct vm_volume *vol) __must_check;
+bool virtio_fs_tag_valid(const char *tag);
 /* net.c: virtio-net on vm->cfg.net_fd (taken over, also on failure). */
 int virtio_net_init(struct vm *vm) __must_check;
 int virtio_blk_init(struct vm *vm, const char *path, bool readonly) __must_check;
