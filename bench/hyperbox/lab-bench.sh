@@ -12,6 +12,10 @@ K=/alcatraz/add/hb-kvmtest
 X=/sys/kernel/hyperbox/exits
 R=/alcatraz/build/examples/alcatraz-run
 export ALCATRAZ_KERNEL=/alcatraz/build/kernel/vmlinux ALCATRAZ_INIT=/alcatraz/build/src/guest/alcatraz-init
+# Each run below is stopped after TMO s (BENCH_RUN_TIMEOUT) and said so: one
+# hung run costs TMO, not the lab's whole --timeout.
+TMO=${BENCH_RUN_TIMEOUT:-300}
+tmo() { timeout $TMO "$@"; st=$?; [ $st != 143 ] || echo "bench: no end within $TMO s: $*" >&2; return $st; }
 microvm=0
 [ -x "$R" ] && [ -f "$ALCATRAZ_KERNEL" ] && [ -x "$ALCATRAZ_INIT" ] && microvm=1
 
@@ -19,7 +23,7 @@ microvm=0
 microvm_ms() {
 	t0=$(cut -d' ' -f1 /proc/uptime)
 	for i in 1 2 3; do
-		"$R" --insecure-no-sandbox -- true > /dev/null 2>&1 < /dev/null || echo "microvm run failed" >&2
+		tmo "$R" --insecure-no-sandbox -- true > /dev/null 2>&1 < /dev/null || echo "microvm run failed" >&2
 	done
 	t1=$(cut -d' ' -f1 /proc/uptime)
 	awk "BEGIN { printf \"microvm_boot_ms %.0f\\n\", ($t1 - $t0) * 1000 / 3 }"
@@ -29,7 +33,7 @@ microvm_ms() {
 per_run() {
 	name=$1; shift
 	cp $X /tmp/x0
-	"$@" > /dev/null 2>&1 < /dev/null || echo "bench: $name: '$*' failed" >&2
+	tmo "$@" > /dev/null 2>&1 < /dev/null || echo "bench: $name: '$*' failed" >&2
 	cp $X /tmp/x1
 	awk -v n="$name" 'NR == FNR { b[$1] = $2; next } { d[$1] = $2 - b[$1] }
 		END { if (d["l2_runs"] > 0)
@@ -40,7 +44,7 @@ per_run() {
 }
 
 echo "bench: without Hyper-box" >&2
-$B > /tmp/without.txt
+tmo $B > /tmp/without.txt
 if [ $microvm = 1 ]; then
 	echo "bench: microVM, kvm_amd alone" >&2
 	/alcatraz/lab/load-kvm && microvm_ms >> /tmp/without.txt
@@ -48,12 +52,12 @@ if [ $microvm = 1 ]; then
 fi
 insmod /alcatraz/modules/hyperbox.ko || exit 1
 echo "bench: with Hyper-box" >&2
-$B > /tmp/with-all.txt
+tmo $B > /tmp/with-all.txt
 grep -v '^exits_' /tmp/with-all.txt > /tmp/with.txt
 grep '^exits_' /tmp/with-all.txt > /tmp/exits.txt
 /alcatraz/lab/load-kvm || echo "bench: kvm_amd does not load on Hyper-box" >&2
 if [ -x $K ]; then
-	$K --cpuid 10 > /dev/null 2>&1		# kvm_amd's per-CPU setup is not per run
+	tmo $K --cpuid 10 > /dev/null 2>&1	# kvm_amd's per-CPU setup is not per run
 	per_run cpuid $K --cpuid 500 >> /tmp/exits.txt
 fi
 if [ $microvm = 1 ]; then

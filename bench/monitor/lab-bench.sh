@@ -13,14 +13,18 @@ R=/alcatraz/build/examples/alcatraz-run
 ROUNDS=${1:-3}
 export ALCATRAZ_KERNEL=/alcatraz/build/kernel/vmlinux ALCATRAZ_INIT=/alcatraz/build/src/guest/alcatraz-init
 up() { cut -d' ' -f1 /proc/uptime; }
+# Each run is stopped after TMO s (BENCH_RUN_TIMEOUT) and said so: one hung
+# run costs TMO, not the lab's whole --timeout.
+TMO=${BENCH_RUN_TIMEOUT:-300}
+tmo() { timeout $TMO "$@"; st=$?; [ $st != 143 ] || echo "bench: no end within $TMO s: $*" >&2; return $st; }
 
 # run NAME: the micro-benchmarks twice, then one Linux microVM boot (KVM on top).
 run() {
-	$B >> /tmp/$1.raw && $B >> /tmp/$1.raw || exit 1
+	tmo $B >> /tmp/$1.raw && tmo $B >> /tmp/$1.raw || exit 1
 	if [ -x "$R" ] && [ -f "$ALCATRAZ_KERNEL" ]; then
 		/alcatraz/lab/load-kvm || exit 1
 		t0=$(up)
-		timeout 300 "$R" --insecure-no-sandbox -- true > /dev/null 2>&1 < /dev/null || echo "microVM failed ($1)" >&2
+		tmo "$R" --insecure-no-sandbox -- true > /dev/null 2>&1 < /dev/null || echo "microVM failed ($1)" >&2
 		t1=$(up)
 		echo "microvm_boot_s $(awk "BEGIN{print $t1 - $t0}")" >> /tmp/$1.raw
 		rmmod kvm_amd kvm irqbypass
@@ -47,7 +51,7 @@ while [ $r -lt "$ROUNDS" ]; do
 	if [ $r = 0 ]; then
 		# monitor exits per operation (deterministic, unlike lab timings)
 		h0=$(awk '$1 ~ /^hits_/ { s += $2 } END { print s + 0 }' /sys/kernel/hyperbox/monitor/status)
-		$B > /dev/null
+		tmo $B > /dev/null
 		h1=$(awk '$1 ~ /^hits_/ { s += $2 } END { print s + 0 }' /sys/kernel/hyperbox/monitor/status)
 		echo "monitor exits in one hb-bench run (200000 getpid, 50 fork+exec, CPU loop): $((h1 - h0))"
 	fi
