@@ -90,6 +90,10 @@ void send_event(uint32_t ev, uint64_t t);
 void send_status(uint32_t kind, int32_t value);
 int recv_command(int fd, struct command *cmd);
 
+/* root.c: alcatraz.root= (mount, move /dev /proc /sys /run, chroot) and
+ * alcatraz.volumes=; 0 or -errno after saying why on the console */
+int setup_root_and_volumes(void);
+
 /* system.c: what a bare kernel does not give PID 1 */
 void setup_system(void);
 void install_busybox_links(void);

@@ -109,6 +109,9 @@ int main(int argc, char **argv)
 		if (g.ctl >= 0)
 			send_event(ALCATRAZ_CTL_EV_INIT_START, g.t_start);
 		install_busybox_links();
+		/* After the links: they are the initramfs's, never the root's. */
+		if ((r = setup_root_and_volumes()))
+			finish(ALCATRAZ_CTL_ST_INIT_ERROR, -r, g.ctl < 0);
 	}
 	g.console = pick_console();
 	dbg("console %s, control fd %d", g.console, g.ctl);

@@ -38,6 +38,7 @@ static char *build_cmdline(struct vm *vm)
 		fputs(" root=/dev/vda rootfstype=ext4 rw init=/sbin/alcatraz-init", f);
 	if (vm->cfg.cmdline)
 		fprintf(f, " %s", vm->cfg.cmdline);
+	virtio_fs_cmdline(vm, f);
 	for (unsigned int i = 0; i < vm->nr_virtio; i++)
 		fprintf(f, " virtio_mmio.device=4K@%#llx:%u",
 			(unsigned long long)vm->virtio[i]->base, vm->virtio[i]->irq);
@@ -69,6 +70,9 @@ int platform_virtio_init(struct vm *vm)
 	}
 	if (vm->cfg.net_backend && (ret = virtio_net_init(vm)))
 		return ret;
+	for (unsigned int i = 0; i < vm->cfg.nr_volumes; i++)
+		if ((ret = virtio_fs_init(vm, &vm->cfg.volumes[i])))
+			return ret;
 	return 0;
 }
 
@@ -122,6 +126,7 @@ void platform_devices_fini(struct vm *vm)
 	for (unsigned int i = 0; i < vm->cfg.nr_disks; i++)
 		free(vm->cfg.disks[i].path);
 	free(vm->cfg.disks);
+	virtio_fs_config_free(&vm->cfg);
 	if (vm->cfg.net_backend && vm->cfg.net_fd >= 0) /* not taken by virtio-net */
 		close(vm->cfg.net_fd);
 	free(vm->cfg.initrd_data);

@@ -14,6 +14,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
@@ -467,7 +468,7 @@ END_TEST
 START_TEST(backend_refuses_the_memory_table)
 {
 	struct vm *vm = fake_vm_new(MEM);
-	struct vm_volume vol = { .tag = "work" };
+	struct vm_volume vol = { .tag = "work", .guest_path = "/work" };
 
 	start_backend(NACK_MEM);
 	vol.sock_fd = front_fd;
@@ -482,7 +483,7 @@ END_TEST
 START_TEST(bad_tags_are_refused)
 {
 	struct vm *vm = fake_vm_new(MEM);
-	struct vm_volume vol = { .tag = "a b" };
+	struct vm_volume vol = { .tag = "a b", .guest_path = "/x" };
 	int sv[2];
 
 	ck_assert(virtio_fs_tag_valid("work"));
@@ -499,6 +500,58 @@ START_TEST(bad_tags_are_refused)
 	ck_assert_int_eq(read(sv[1], &c, 1), 0);
 	close(sv[1]);
 	fake_vm_free(vm);
+}
+END_TEST
+
+/* What alcatraz-init reads: paths %XX-encoded, the root volume apart. */
+START_TEST(volumes_on_the_command_line)
+{
+	struct vm *v = fake_vm_new(0);
+	struct vm_volume vols[3] = {
+		{ .tag = "v0", .guest_path = "/work dir;x", .readonly = false },
+		{ .tag = "root", .guest_path = "/", .readonly = true },
+		{ .tag = "v2", .guest_path = "/data/\xc3\xa9:%", .readonly = true },
+	};
+	char *s = NULL;
+	size_t len = 0;
+	FILE *f = open_memstream(&s, &len);
+
+	v->cfg.volumes = vols;
+	v->cfg.nr_volumes = 3;
+	virtio_fs_cmdline(v, f);
+	fclose(f);
+	ck_assert_str_eq(s, " alcatraz.volumes=v0:rw:/work%20dir%3Bx;v2:ro:/data/%C3%A9%3A%25"
+			    " alcatraz.root=virtiofs:root:overlay");
+	free(s);
+	v->cfg.volumes = NULL;
+	v->cfg.nr_volumes = 0;
+	fake_vm_free(v);
+}
+END_TEST
+
+/* A relative guest path or a second root is refused before any talking. */
+START_TEST(bad_guest_paths_are_refused)
+{
+	struct vm *v = fake_vm_new(MEM);
+	struct vm_volume vols[2] = {
+		{ .tag = "a", .guest_path = "/", .sock_fd = -1 },
+		{ .tag = "b", .guest_path = "/" },
+	};
+	int sv[2];
+
+	v->cfg.volumes = vols;
+	v->cfg.nr_volumes = 2;
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv), 0);
+	vols[1].sock_fd = sv[0];
+	ck_assert_int_eq(virtio_fs_init(v, &vols[1]), -EINVAL);
+	vols[1].guest_path = "relative";
+	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv + 0), 0);
+	vols[1].sock_fd = sv[0];
+	ck_assert_int_eq(virtio_fs_init(v, &vols[1]), -EINVAL);
+	ck_assert_uint_eq(v->nr_virtio, 0);
+	v->cfg.volumes = NULL;
+	v->cfg.nr_volumes = 0;
+	fake_vm_free(v);
 }
 END_TEST
 
@@ -522,7 +575,7 @@ static uint32_t rd(uint32_t off)
 
 static void device_up(enum mode mode)
 {
-	struct vm_volume vol = { .tag = "work" };
+	struct vm_volume vol = { .tag = "work", .guest_path = "/work" };
 
 	vm = fake_vm_new(MEM);
 	start_backend(mode);
@@ -648,6 +701,8 @@ int main(void)
 	tcase_add_test(tc, backend_that_never_answers);
 	tcase_add_test(tc, backend_refuses_the_memory_table);
 	tcase_add_test(tc, bad_tags_are_refused);
+	tcase_add_test(tc, volumes_on_the_command_line);
+	tcase_add_test(tc, bad_guest_paths_are_refused);
 	suite_add_tcase(s, tc);
 	TCase *dev = tcase_create("device");
 	tcase_set_timeout(dev, 30);

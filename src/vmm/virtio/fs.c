@@ -20,6 +20,7 @@
  */
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
@@ -34,6 +35,8 @@
 #define FS_QUEUES 2
 #define FS_REQUEST_QUEUES 1
 #define FS_CONFIG_LEN (VM_VOLUME_TAG_MAX + 4)
+/* The guest reads its volumes from the kernel command line (2 KiB). */
+#define VM_VOLUME_PATH_MAX 256
 
 struct vfs {
 	struct virtio_dev *dev;
@@ -311,6 +314,67 @@ static int vfs_connect(struct vm *vm, struct vfs *f)
 	return ret;
 }
 
+/* Bytes that pass unencoded: the rest (separators, spaces, quotes, '%',
+ * non-ASCII) become %XX, so any path survives the kernel's parser. */
+static bool path_byte_plain(unsigned char c)
+{
+	return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+	       c == '/' || c == '_' || c == '-' || c == '.';
+}
+
+void virtio_fs_cmdline(const struct vm *vm, FILE *f)
+{
+	const struct vm_volume *root = NULL;
+	bool first = true;
+
+	/* virtio_fs_init() checked the paths and that one root at most exists. */
+	for (unsigned int i = 0; i < vm->cfg.nr_volumes; i++) {
+		const struct vm_volume *v = &vm->cfg.volumes[i];
+		const char *p = v->guest_path;
+		if (!strcmp(p, "/")) {
+			root = v;
+			continue;
+		}
+		fprintf(f, "%s%s:%s:", first ? " alcatraz.volumes=" : ";", v->tag,
+			v->readonly ? "ro" : "rw");
+		for (; *p; p++)
+			fprintf(f, path_byte_plain((unsigned char)*p) ? "%c" : "%%%02X",
+				(unsigned char)*p);
+		first = false;
+	}
+	/* A read-only root gets a writable overlay in guest RAM, like a
+	 * container's; the shared directory itself is never written. */
+	if (root)
+		fprintf(f, " alcatraz.root=virtiofs:%s:%s", root->tag,
+			root->readonly ? "overlay" : "rw");
+}
+
+/* An absolute guest path, and "/" for one volume at most. */
+static bool guest_path_ok(const struct vm *vm, const struct vm_volume *vol)
+{
+	const char *p = vol->guest_path;
+
+	if (!p || p[0] != '/' || strlen(p) > VM_VOLUME_PATH_MAX)
+		return false;
+	for (unsigned int i = 0; i < vm->cfg.nr_volumes && &vm->cfg.volumes[i] != vol; i++)
+		if (!strcmp(p, "/") && vm->cfg.volumes[i].guest_path &&
+		    !strcmp(vm->cfg.volumes[i].guest_path, "/"))
+			return false;
+	return true;
+}
+
+void virtio_fs_config_free(struct vm_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->nr_volumes; i++) {
+		if (cfg->volumes[i].sock_fd >= 0) /* not taken by a device */
+			close(cfg->volumes[i].sock_fd);
+		free(cfg->volumes[i].guest_path);
+	}
+	free(cfg->volumes);
+	cfg->volumes = NULL;
+	cfg->nr_volumes = 0;
+}
+
 int virtio_fs_init(struct vm *vm, struct vm_volume *vol)
 {
 	struct vfs *f;
@@ -318,8 +382,9 @@ int virtio_fs_init(struct vm *vm, struct vm_volume *vol)
 	int sock = vol->sock_fd, ret;
 
 	vol->sock_fd = -1; /* ours from here on, also on failure */
-	if (sock < 0 || !virtio_fs_tag_valid(vol->tag)) {
-		vm_log(vm, LOG_ERR, "virtio-fs: volume without a socket or with an invalid tag");
+	if (sock < 0 || !virtio_fs_tag_valid(vol->tag) || !guest_path_ok(vm, vol)) {
+		vm_log(vm, LOG_ERR, "virtio-fs: a volume without a socket, with an invalid tag "
+		       "or guest path, or a second root");
 		if (sock >= 0)
 			close(sock);
 		return -EINVAL;

@@ -18,6 +18,7 @@
 
 #include <stdbool.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <sys/uio.h>
 
 #include "vmm.h"
@@ -158,6 +159,12 @@ int virtio_rng_init(struct vm *vm) __must_check;
 /* fs.c: a vhost-user-fs device; takes vol->sock_fd (sets it to -1). */
 int virtio_fs_init(struct vm *vm, struct vm_volume *vol) __must_check;
 bool virtio_fs_tag_valid(const char *tag);
+/* The volumes for alcatraz-init's command line: alcatraz.volumes=TAG:ro|rw:
+ * PATH;... (PATH %XX-encoded) and alcatraz.root=virtiofs:TAG:overlay|rw for
+ * the one mounted on "/". */
+void virtio_fs_cmdline(const struct vm *vm, FILE *f);
+/* Closes the sockets no device took, frees the volume list. */
+void virtio_fs_config_free(struct vm_config *cfg);
 /* net.c: virtio-net on vm->cfg.net_fd (taken over, also on failure). */
 int virtio_net_init(struct vm *vm) __must_check;
 int virtio_blk_init(struct vm *vm, const char *path, bool readonly) __must_check;
