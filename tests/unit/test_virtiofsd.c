@@ -1,0 +1,288 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Description: the virtio-fs device against the real virtiofsd (Debian's,
+ * /usr/lib/qemu/virtiofsd), no KVM needed: the test plays the guest's FUSE
+ * driver on the device's rings in guest RAM (FUSE_INIT, LOOKUP, OPEN, READ
+ * of a host file, a WRITE read back on the host), and then kills virtiofsd:
+ * the VM ends with an error naming the volume. Skipped (77) without
+ * virtiofsd or without root (its sandbox needs namespaces).
+ */
+#include <check.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/fuse.h>
+#include <signal.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "check_main.h"
+#include "evloop.h"
+#include "fake_vm.h"
+#include "virtio/virtio.h"
+#include "vmm.h"
+
+#define VIRTIOFSD "/usr/lib/qemu/virtiofsd"
+#define MEM (4 << 20)
+#define NUM 16
+#define Q_REQ 1
+#define DESC(q) (0x1000u + 0x3000u * (q))
+#define AVAIL(q) (0x2000u + 0x3000u * (q))
+#define USED(q) (0x3000u + 0x3000u * (q))
+#define REQ_BUF 0x10000u
+#define REPLY_BUF 0x20000u
+#define REPLY_MAX 0x10000u
+#define F_WRITE 2
+#define F_NEXT 1
+#define REG_QUEUE_NOTIFY 0x050
+#define HELLO "hello from the host\n"
+
+static struct vm *vm;
+static struct virtio_dev *d;
+static pid_t daemon_pid;
+static char dir[] = "/tmp/test_virtiofsd.XXXXXX";
+static uint16_t avail_idx;
+static uint64_t unique;
+
+static void wr(uint32_t off, uint32_t v)
+{
+	virtio_mmio_ops.write(d, off, &v, 4);
+}
+
+static void put_desc(uint16_t i, uint64_t addr, uint32_t len, uint16_t flags, uint16_t next)
+{
+	uint8_t b[16];
+
+	memcpy(b, &addr, 8);
+	memcpy(b + 8, &len, 4);
+	memcpy(b + 12, &flags, 2);
+	memcpy(b + 14, &next, 2);
+	ck_assert_int_eq(gmem_write(&vm->mem, DESC(Q_REQ) + 16u * i, b, 16), 0);
+}
+
+static uint16_t used_idx(void)
+{
+	uint16_t v;
+
+	ck_assert_int_eq(gmem_read(&vm->mem, USED(Q_REQ) + 2, &v, 2), 0);
+	return v;
+}
+
+/*
+ * One FUSE request: header + arg (+ extra) out, reply into REPLY_BUF.
+ * Returns the reply's error (0 or -errno); *out gets the reply body.
+ */
+static int fuse_call(uint32_t opcode, uint64_t nodeid, const void *arg, uint32_t arg_len,
+		     const void *extra, uint32_t extra_len, void *out, uint32_t out_len)
+{
+	struct fuse_in_header in = {
+		.len = (uint32_t)sizeof(in) + arg_len + extra_len, .opcode = opcode,
+		.unique = ++unique, .nodeid = nodeid,
+	};
+	struct fuse_out_header oh;
+	uint16_t head = (uint16_t)((avail_idx * 2) % NUM), before = used_idx();
+
+	ck_assert_int_eq(gmem_write(&vm->mem, REQ_BUF, &in, sizeof(in)), 0);
+	if (arg_len)
+		ck_assert_int_eq(gmem_write(&vm->mem, REQ_BUF + sizeof(in), arg, arg_len), 0);
+	if (extra_len)
+		ck_assert_int_eq(gmem_write(&vm->mem, REQ_BUF + sizeof(in) + arg_len, extra,
+					    extra_len), 0);
+	put_desc(head, REQ_BUF, in.len, F_NEXT, (uint16_t)(head + 1));
+	put_desc((uint16_t)(head + 1), REPLY_BUF, REPLY_MAX, F_WRITE, 0);
+	ck_assert_int_eq(gmem_write(&vm->mem, AVAIL(Q_REQ) + 4 + 2 * (avail_idx % NUM), &head, 2),
+			 0);
+	avail_idx++;
+	__atomic_thread_fence(__ATOMIC_SEQ_CST);
+	ck_assert_int_eq(gmem_write(&vm->mem, AVAIL(Q_REQ) + 2, &avail_idx, 2), 0);
+	wr(REG_QUEUE_NOTIFY, Q_REQ);
+	for (int i = 0; i < 1000 && used_idx() == before; i++)
+		usleep(10000);
+	ck_assert_msg(used_idx() != before, "virtiofsd did not answer opcode %u", opcode);
+	ck_assert_int_eq(gmem_read(&vm->mem, REPLY_BUF, &oh, sizeof(oh)), 0);
+	ck_assert_uint_eq(oh.unique, in.unique);
+	if (out_len && !oh.error) {
+		ck_assert_uint_ge(oh.len, sizeof(oh) + out_len);
+		ck_assert_int_eq(gmem_read(&vm->mem, REPLY_BUF + sizeof(oh), out, out_len), 0);
+	}
+	return oh.error;
+}
+
+static void start_daemon(int fd)
+{
+	char fdarg[32], src[64];
+
+	snprintf(fdarg, sizeof(fdarg), "--fd=%d", fd);
+	snprintf(src, sizeof(src), "source=%s", dir);
+	daemon_pid = fork();
+	ck_assert_int_ge(daemon_pid, 0);
+	if (daemon_pid == 0) {
+		int null = open("/dev/null", O_WRONLY);
+		dup2(null, 2);
+		fcntl(fd, F_SETFD, 0);
+		execl(VIRTIOFSD, VIRTIOFSD, fdarg, "-o", src, "-o", "cache=none", "-o",
+		      "sandbox=namespace", (char *)NULL);
+		_exit(127);
+	}
+}
+
+/*
+ * virtiofsd's --fd is a listening socket it accepts one connection on: bound
+ * in a private directory, connected to, then unlinked, so no one else can
+ * be the peer it accepts. *conn gets our end.
+ */
+static int listen_and_connect(int *conn)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	char tmp[] = "/tmp/test_virtiofsd.sock.XXXXXX";
+	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+
+	ck_assert_int_ge(l, 0);
+	ck_assert_ptr_nonnull(mkdtemp(tmp));
+	snprintf(a.sun_path, sizeof(a.sun_path), "%s/s", tmp);
+	ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
+	ck_assert_int_eq(listen(l, 1), 0);
+	*conn = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	ck_assert_int_eq(connect(*conn, (struct sockaddr *)&a, sizeof(a)), 0);
+	unlink(a.sun_path);
+	rmdir(tmp);
+	return l;
+}
+
+static void setup(void)
+{
+	struct vm_volume vol = { .tag = "hostdir", .guest_path = "/mnt" };
+	int sv[2], fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	char path[128];
+	snprintf(path, sizeof(path), "%s/hello", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, HELLO, strlen(HELLO)), (ssize_t)strlen(HELLO));
+	close(fd);
+
+	sv[1] = listen_and_connect(&sv[0]);
+	start_daemon(sv[1]);
+	close(sv[1]);
+	vm = fake_vm_new(MEM);
+	vol.sock_fd = sv[0];
+	ck_assert_int_eq(virtio_fs_init(vm, &vol), 0);
+	d = vm->virtio[0];
+	ck_assert_int_eq(evloop_start(vm->evloop), 0);
+	wr(R_STATUS, ACK);
+	wr(R_STATUS, ACK | DRV);
+	wr(R_DRV_FEAT_SEL, 1);
+	wr(R_DRV_FEAT, 1);
+	wr(R_STATUS, ACK | DRV | FEAT_OK);
+	for (uint32_t q = 0; q < 2; q++) {
+		wr(R_QUEUE_SEL, q);
+		wr(R_QUEUE_NUM, NUM);
+		wr(R_DESC, DESC(q));
+		wr(R_DRIVER, AVAIL(q));
+		wr(R_DEVICE, USED(q));
+		wr(R_QUEUE_READY, 1);
+	}
+	wr(R_STATUS, ACK | DRV | FEAT_OK | DRV_OK);
+	avail_idx = 0;
+	unique = 0;
+}
+
+static void teardown(void)
+{
+	char cmd[128];
+
+	fake_vm_free(vm);
+	if (daemon_pid > 0) {
+		kill(daemon_pid, SIGKILL);
+		waitpid(daemon_pid, NULL, 0);
+	}
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
+	(void)!system(cmd);
+	strcpy(dir, "/tmp/test_virtiofsd.XXXXXX");
+}
+
+static void fuse_init(void)
+{
+	struct fuse_init_in ii = { .major = FUSE_KERNEL_VERSION, .minor = 31,
+				   .max_readahead = 65536 };
+	struct fuse_init_out io;
+
+	ck_assert_int_eq(fuse_call(FUSE_INIT, 0, &ii, sizeof(ii), NULL, 0, &io, 8), 0);
+	ck_assert_uint_eq(io.major, FUSE_KERNEL_VERSION);
+}
+
+START_TEST(fuse_requests_reach_the_host_directory)
+{
+	struct fuse_entry_out e;
+	struct fuse_open_in oi = { .flags = O_RDWR };
+	struct fuse_open_out oo;
+	char data[64] = { 0 };
+
+	fuse_init();
+	ck_assert_int_eq(fuse_call(FUSE_LOOKUP, FUSE_ROOT_ID, "hello", 6, NULL, 0, &e, sizeof(e)),
+			 0);
+	ck_assert_uint_eq(e.attr.size, strlen(HELLO));
+	ck_assert_uint_eq(e.attr.mode & 0777, 0644);
+	ck_assert_int_eq(fuse_call(FUSE_LOOKUP, FUSE_ROOT_ID, "absent", 7, NULL, 0, NULL, 0),
+			 -ENOENT);
+	ck_assert_int_eq(fuse_call(FUSE_OPEN, e.nodeid, &oi, sizeof(oi), NULL, 0, &oo,
+				   sizeof(oo)), 0);
+	struct fuse_read_in ri = { .fh = oo.fh, .offset = 0, .size = sizeof(data) };
+	ck_assert_int_eq(fuse_call(FUSE_READ, e.nodeid, &ri, sizeof(ri), NULL, 0, data,
+				   (uint32_t)strlen(HELLO)), 0);
+	ck_assert_str_eq(data, HELLO);
+
+	/* And back: a guest write lands in the host file. */
+	struct fuse_write_in wi = { .fh = oo.fh, .offset = 0, .size = 5 };
+	struct fuse_write_out wo;
+	ck_assert_int_eq(fuse_call(FUSE_WRITE, e.nodeid, &wi, sizeof(wi), "HELLO", 5, &wo,
+				   sizeof(wo)), 0);
+	ck_assert_uint_eq(wo.size, 5);
+	char path[128], host[64] = { 0 };
+	snprintf(path, sizeof(path), "%s/hello", dir);
+	int fd = open(path, O_RDONLY);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_gt(read(fd, host, sizeof(host) - 1), 0);
+	close(fd);
+	ck_assert_str_eq(host, "HELLO from the host\n");
+	ck_assert(!__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE));
+}
+END_TEST
+
+START_TEST(virtiofsd_dying_ends_the_vm)
+{
+	fuse_init();
+	kill(daemon_pid, SIGKILL);
+	waitpid(daemon_pid, NULL, 0);
+	daemon_pid = 0;
+	for (int i = 0; i < 500 && !__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE); i++)
+		usleep(10000);
+	ck_assert(__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE));
+	ck_assert_int_eq(vm->result.kind, ALCATRAZ_EXIT_ERROR);
+	ck_assert_msg(strstr(vm->result.message, "virtio-fs 'hostdir'"), "message: %s",
+		      vm->result.message);
+}
+END_TEST
+
+int main(void)
+{
+	if (access(VIRTIOFSD, X_OK) || geteuid() != 0) {
+		printf("SKIP: needs root and %s (Debian: qemu-system-common)\n", VIRTIOFSD);
+		return 77;
+	}
+	Suite *s = suite_create("virtiofsd");
+	TCase *tc = tcase_create("fuse");
+	tcase_set_timeout(tc, 60);
+	tcase_add_checked_fixture(tc, setup, teardown);
+	tcase_add_test(tc, fuse_requests_reach_the_host_directory);
+	tcase_add_test(tc, virtiofsd_dying_ends_the_vm);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
