@@ -3,8 +3,10 @@
  * Description: the virtio-fs device against the real virtiofsd (Debian's,
  * /usr/lib/qemu/virtiofsd), no KVM needed: the test plays the guest's FUSE
  * driver on the device's rings in guest RAM (FUSE_INIT, LOOKUP, OPEN, READ
- * of a host file, a WRITE read back on the host), and then kills virtiofsd:
- * the VM ends with an error naming the volume. Skipped (77) without
+ * of a host file, a WRITE read back on the host), tries to leave the shared
+ * directory, checks ownership and modes, writes to a read-only volume, and
+ * kills virtiofsd: the VM ends with an error naming the volume. virtiofsd
+ * is started by the library's volume.c. Skipped (77) without
  * virtiofsd or without root (its sandbox needs namespaces).
  */
 #include <check.h>
@@ -27,6 +29,7 @@
 #include "fake_vm.h"
 #include "virtio/virtio.h"
 #include "vmm.h"
+#include "../../src/lib/volume.h"
 
 #define VIRTIOFSD "/usr/lib/qemu/virtiofsd"
 #define MEM (4 << 20)
@@ -114,65 +117,39 @@ static int fuse_call(uint32_t opcode, uint64_t nodeid, const void *arg, uint32_t
 	return oh.error;
 }
 
-static void start_daemon(int fd)
-{
-	char fdarg[32], src[64];
-
-	snprintf(fdarg, sizeof(fdarg), "--fd=%d", fd);
-	snprintf(src, sizeof(src), "source=%s", dir);
-	daemon_pid = fork();
-	ck_assert_int_ge(daemon_pid, 0);
-	if (daemon_pid == 0) {
-		int null = open("/dev/null", O_WRONLY);
-		dup2(null, 2);
-		fcntl(fd, F_SETFD, 0);
-		execl(VIRTIOFSD, VIRTIOFSD, fdarg, "-o", src, "-o", "cache=none", "-o",
-		      "sandbox=namespace", (char *)NULL);
-		_exit(127);
-	}
-}
-
-/*
- * virtiofsd's --fd is a listening socket it accepts one connection on: bound
- * in a private directory, connected to, then unlinked, so no one else can
- * be the peer it accepts. *conn gets our end.
- */
-static int listen_and_connect(int *conn)
-{
-	struct sockaddr_un a = { .sun_family = AF_UNIX };
-	char tmp[] = "/tmp/test_virtiofsd.sock.XXXXXX";
-	int l = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-
-	ck_assert_int_ge(l, 0);
-	ck_assert_ptr_nonnull(mkdtemp(tmp));
-	snprintf(a.sun_path, sizeof(a.sun_path), "%s/s", tmp);
-	ck_assert_int_eq(bind(l, (struct sockaddr *)&a, sizeof(a)), 0);
-	ck_assert_int_eq(listen(l, 1), 0);
-	*conn = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
-	ck_assert_int_eq(connect(*conn, (struct sockaddr *)&a, sizeof(a)), 0);
-	unlink(a.sun_path);
-	rmdir(tmp);
-	return l;
-}
-
-static void setup(void)
+static void setup_volume(bool readonly)
 {
 	struct vm_volume vol = { .tag = "hostdir", .guest_path = "/mnt" };
-	int sv[2], fd;
+	struct volume v = { 0 };
+	char err[256], path[128];
+	int fd, sock;
 
 	ck_assert_ptr_nonnull(mkdtemp(dir));
-	char path[128];
 	snprintf(path, sizeof(path), "%s/hello", dir);
 	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0644);
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, HELLO, strlen(HELLO)), (ssize_t)strlen(HELLO));
 	close(fd);
+	/* Ownership and modes the guest must see as they are. */
+	snprintf(path, sizeof(path), "%s/owned", dir);
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(fchown(fd, 1234, 5678), 0);
+	ck_assert_int_eq(fchmod(fd, 0640), 0);
+	close(fd);
+	snprintf(path, sizeof(path), "%s/escape", dir);
+	ck_assert_int_eq(symlink("/etc", path), 0);
 
-	sv[1] = listen_and_connect(&sv[0]);
-	start_daemon(sv[1]);
-	close(sv[1]);
+	v.host_dir = strdup(dir);
+	v.guest_path = strdup("/mnt");
+	v.readonly = readonly;
+	ck_assert_int_eq(volume_check(&v, false, err, sizeof(err)), 0);
+	ck_assert_msg(virtiofsd_start(&v, -1, &sock, &daemon_pid, err, sizeof(err)) == 0, "%s",
+		      err);
+	volume_free(&v);
+
 	vm = fake_vm_new(MEM);
-	vol.sock_fd = sv[0];
+	vol.sock_fd = sock;
 	ck_assert_int_eq(virtio_fs_init(vm, &vol), 0);
 	d = vm->virtio[0];
 	ck_assert_int_eq(evloop_start(vm->evloop), 0);
@@ -194,15 +171,23 @@ static void setup(void)
 	unique = 0;
 }
 
+static void setup(void)
+{
+	setup_volume(false);
+}
+
+static void setup_ro(void)
+{
+	setup_volume(true);
+}
+
 static void teardown(void)
 {
 	char cmd[128];
 
 	fake_vm_free(vm);
-	if (daemon_pid > 0) {
-		kill(daemon_pid, SIGKILL);
-		waitpid(daemon_pid, NULL, 0);
-	}
+	virtiofsd_stop(daemon_pid);
+	daemon_pid = 0;
 	snprintf(cmd, sizeof(cmd), "rm -rf %s", dir);
 	(void)!system(cmd);
 	strcpy(dir, "/tmp/test_virtiofsd.XXXXXX");
@@ -256,11 +241,71 @@ START_TEST(fuse_requests_reach_the_host_directory)
 }
 END_TEST
 
+/* What a guest kernel could send to leave the shared directory: ".." of
+ * the root, a name with a slash, a walk through a symlink to /etc. */
+START_TEST(no_way_out_of_the_directory)
+{
+	struct fuse_entry_out root, e;
+	struct fuse_getattr_in gi = { 0 };
+	struct fuse_attr_out ao;
+
+	fuse_init();
+	ck_assert_int_eq(fuse_call(FUSE_GETATTR, FUSE_ROOT_ID, &gi, sizeof(gi), NULL, 0, &ao,
+				   sizeof(ao)), 0);
+	memset(&root, 0, sizeof(root));
+	if (fuse_call(FUSE_LOOKUP, FUSE_ROOT_ID, "..", 3, NULL, 0, &e, sizeof(e)) == 0)
+		ck_assert_uint_eq(e.attr.ino, ao.attr.ino); /* the root's parent is itself */
+	ck_assert_int_ne(fuse_call(FUSE_LOOKUP, FUSE_ROOT_ID, "../etc", 7, NULL, 0, &e,
+				   sizeof(e)), 0);
+	ck_assert_int_eq(fuse_call(FUSE_LOOKUP, FUSE_ROOT_ID, "escape", 7, NULL, 0, &e,
+				   sizeof(e)), 0);
+	ck_assert((e.attr.mode & S_IFMT) == S_IFLNK);
+	ck_assert_int_ne(fuse_call(FUSE_LOOKUP, e.nodeid, "passwd", 7, NULL, 0, &e, sizeof(e)),
+			 0);
+	/* Ownership and modes as on the host. */
+	ck_assert_int_eq(fuse_call(FUSE_LOOKUP, FUSE_ROOT_ID, "owned", 6, NULL, 0, &e, sizeof(e)),
+			 0);
+	ck_assert_uint_eq(e.attr.uid, 1234);
+	ck_assert_uint_eq(e.attr.gid, 5678);
+	ck_assert_uint_eq(e.attr.mode & 07777, 0640);
+}
+END_TEST
+
+/* A read-only volume: reads work, every write is refused by the host. */
+START_TEST(read_only_volume_refuses_writes)
+{
+	struct fuse_entry_out e;
+	struct fuse_open_in oi = { .flags = O_RDONLY };
+	struct fuse_open_out oo;
+	char data[64] = { 0 };
+
+	fuse_init();
+	ck_assert_int_eq(fuse_call(FUSE_LOOKUP, FUSE_ROOT_ID, "hello", 6, NULL, 0, &e, sizeof(e)),
+			 0);
+	ck_assert_int_eq(fuse_call(FUSE_OPEN, e.nodeid, &oi, sizeof(oi), NULL, 0, &oo,
+				   sizeof(oo)), 0);
+	struct fuse_read_in ri = { .fh = oo.fh, .size = sizeof(data) };
+	ck_assert_int_eq(fuse_call(FUSE_READ, e.nodeid, &ri, sizeof(ri), NULL, 0, data,
+				   (uint32_t)strlen(HELLO)), 0);
+	ck_assert_str_eq(data, HELLO);
+	oi.flags = O_RDWR;
+	ck_assert_int_eq(fuse_call(FUSE_OPEN, e.nodeid, &oi, sizeof(oi), NULL, 0, &oo,
+				   sizeof(oo)), -EROFS);
+	struct fuse_mkdir_in mi = { .mode = 0755 };
+	ck_assert_int_eq(fuse_call(FUSE_MKDIR, FUSE_ROOT_ID, &mi, sizeof(mi), "newdir", 7, &e,
+				   sizeof(e)), -EROFS);
+	ck_assert_int_eq(fuse_call(FUSE_UNLINK, FUSE_ROOT_ID, "hello", 6, NULL, 0, NULL, 0),
+			 -EROFS);
+	char path[128];
+	snprintf(path, sizeof(path), "%s/hello", dir);
+	ck_assert_int_eq(access(path, F_OK), 0);
+}
+END_TEST
+
 START_TEST(virtiofsd_dying_ends_the_vm)
 {
 	fuse_init();
-	kill(daemon_pid, SIGKILL);
-	waitpid(daemon_pid, NULL, 0);
+	virtiofsd_stop(daemon_pid);
 	daemon_pid = 0;
 	for (int i = 0; i < 500 && !__atomic_load_n(&vm->ended, __ATOMIC_ACQUIRE); i++)
 		usleep(10000);
@@ -273,7 +318,7 @@ END_TEST
 
 int main(void)
 {
-	if (access(VIRTIOFSD, X_OK) || geteuid() != 0) {
+	if (access(virtiofsd_path(), X_OK) || geteuid() != 0) {
 		printf("SKIP: needs root and %s (Debian: qemu-system-common)\n", VIRTIOFSD);
 		return 77;
 	}
@@ -282,7 +327,13 @@ int main(void)
 	tcase_set_timeout(tc, 60);
 	tcase_add_checked_fixture(tc, setup, teardown);
 	tcase_add_test(tc, fuse_requests_reach_the_host_directory);
+	tcase_add_test(tc, no_way_out_of_the_directory);
 	tcase_add_test(tc, virtiofsd_dying_ends_the_vm);
 	suite_add_tcase(s, tc);
+	TCase *ro = tcase_create("read-only");
+	tcase_set_timeout(ro, 60);
+	tcase_add_checked_fixture(ro, setup_ro, teardown);
+	tcase_add_test(ro, read_only_volume_refuses_writes);
+	suite_add_tcase(s, ro);
 	return run_suite(s);
 }

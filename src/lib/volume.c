@@ -1,0 +1,296 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/* Volumes and their virtiofsd (volume.h). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <sched.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/un.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "volume.h"
+
+#ifndef AT_RECURSIVE
+#define AT_RECURSIVE 0x8000
+#endif
+#define VOL_MOUNT_ATTR_RDONLY 0x1ull
+
+/* linux/mount.h's struct mount_attr (that header clashes with sys/mount.h). */
+struct vol_mount_attr {
+	uint64_t attr_set, attr_clr, propagation, userns_fd;
+};
+
+__attribute__((format(printf, 3, 4))) static int fail(char *err, size_t errlen,
+						      const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(err, errlen, fmt, ap);
+	va_end(ap);
+	return -EINVAL;
+}
+
+void volume_free(struct volume *v)
+{
+	free(v->host_dir);
+	free(v->guest_path);
+	v->host_dir = v->guest_path = NULL;
+}
+
+int volume_parse(const char *spec, struct volume *v, char *err, size_t errlen)
+{
+	const char *c1 = strchr(spec, ':'), *c2;
+
+	memset(v, 0, sizeof(*v));
+	if (!c1 || c1 == spec)
+		return fail(err, errlen, "volume '%s': expected HOSTDIR:GUESTDIR[:ro]", spec);
+	c2 = strchr(c1 + 1, ':');
+	if (c2 && strcmp(c2, ":ro") && strcmp(c2, ":rw"))
+		return fail(err, errlen, "volume '%s': the mode after GUESTDIR is ro or rw", spec);
+	v->host_dir = strndup(spec, (size_t)(c1 - spec));
+	v->guest_path = c2 ? strndup(c1 + 1, (size_t)(c2 - c1 - 1)) : strdup(c1 + 1);
+	v->readonly = c2 && !strcmp(c2, ":ro");
+	if (!v->host_dir || !v->guest_path) {
+		volume_free(v);
+		return -ENOMEM;
+	}
+	return 0;
+}
+
+/* Absolute, no empty, "." or ".." component; a trailing slash is dropped. */
+static bool guest_path_clean(char *p)
+{
+	size_t len = strlen(p);
+
+	if (p[0] != '/' || len > VOLUME_GUEST_PATH_MAX)
+		return false;
+	while (len > 1 && p[len - 1] == '/')
+		p[--len] = '\0';
+	for (const char *c = p + 1; len > 1 && *c;) {
+		size_t n = strcspn(c, "/");
+		if (n == 0 || (n == 1 && c[0] == '.') || (n == 2 && c[0] == '.' && c[1] == '.'))
+			return false;
+		c += n;
+		if (*c)
+			c++;
+	}
+	return true;
+}
+
+int volume_check(struct volume *v, bool root_ok, char *err, size_t errlen)
+{
+	struct stat st;
+	char *real;
+
+	if (!guest_path_clean(v->guest_path))
+		return fail(err, errlen,
+			    "volume '%s': the guest path must be absolute, without '.' or '..', "
+			    "at most %d bytes", v->guest_path, VOLUME_GUEST_PATH_MAX);
+	if (!root_ok && !strcmp(v->guest_path, "/"))
+		return fail(err, errlen, "volume '%s': '/' is the root (--rootfs)", v->host_dir);
+	real = realpath(v->host_dir, NULL);
+	if (!real || stat(real, &st) < 0) {
+		int e = errno;
+		free(real);
+		fail(err, errlen, "volume '%s': %s on the host", v->host_dir,
+		     e == ENOENT ? "no such directory" : strerror(e));
+		return -e;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		free(real);
+		fail(err, errlen, "volume '%s': not a directory on the host", v->host_dir);
+		return -ENOTDIR;
+	}
+	free(v->host_dir);
+	v->host_dir = real;
+	return 0;
+}
+
+const char *virtiofsd_path(void)
+{
+	const char *env = getenv("ALCATRAZ_VIRTIOFSD");
+
+	if (env && *env)
+		return env;
+	if (access(VIRTIOFSD_DEBIAN, X_OK) == 0)
+		return VIRTIOFSD_DEBIAN;
+	if (access(VIRTIOFSD_RUST, X_OK) == 0)
+		return VIRTIOFSD_RUST;
+	return VIRTIOFSD_DEBIAN;
+}
+
+/*
+ * virtiofsd's --fd is a listening socket it accepts one connection on. It
+ * is bound in a fresh 0700 directory, connected to at once and unlinked, so
+ * the connection it accepts can only be ours.
+ */
+static int listen_and_connect(int *lfd, int *cfd)
+{
+	struct sockaddr_un a = { .sun_family = AF_UNIX };
+	const char *base = getenv("XDG_RUNTIME_DIR");
+	char dir[PATH_MAX];
+	int ret = 0;
+
+	snprintf(dir, sizeof(dir), "%s/alcatraz-vfs.XXXXXX", base && *base ? base : "/tmp");
+	if (!mkdtemp(dir))
+		return -errno;
+	if ((size_t)snprintf(a.sun_path, sizeof(a.sun_path), "%s/s", dir) >= sizeof(a.sun_path)) {
+		rmdir(dir);
+		return -ENAMETOOLONG;
+	}
+	*lfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	*cfd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0);
+	if (*lfd < 0 || *cfd < 0 || bind(*lfd, (struct sockaddr *)&a, sizeof(a)) < 0 ||
+	    listen(*lfd, 1) < 0 || connect(*cfd, (struct sockaddr *)&a, sizeof(a)) < 0)
+		ret = -errno;
+	unlink(a.sun_path);
+	rmdir(dir);
+	if (ret) {
+		if (*lfd >= 0)
+			close(*lfd);
+		if (*cfd >= 0)
+			close(*cfd);
+	}
+	return ret;
+}
+
+enum child_stage { STAGE_NS = 1, STAGE_RO, STAGE_FDS, STAGE_EXEC };
+
+struct child_err {
+	int stage, err;
+};
+
+/* In the child: async-signal-safe calls only (the library may have
+ * threads); a failure is written to errpipe. */
+static void __attribute__((noreturn))
+child(const struct volume *v, const char *path, char *const argv[], int lfd, int log_fd,
+      int null_fd, int errpipe)
+{
+	struct child_err ce = { 0, 0 };
+	struct vol_mount_attr ma = { .attr_set = VOL_MOUNT_ATTR_RDONLY };
+	char *const envp[] = { NULL };
+
+	if (v->readonly) {
+		ce.stage = STAGE_NS;
+		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+			goto out;
+		/* Recursive: a mount below the shared directory is read-only too. */
+		ce.stage = STAGE_RO;
+		if (mount(v->host_dir, v->host_dir, NULL, MS_BIND | MS_REC, NULL) < 0 ||
+		    syscall(SYS_mount_setattr, AT_FDCWD, v->host_dir, AT_RECURSIVE, &ma,
+			    sizeof(ma)) < 0)
+			goto out;
+	}
+	/* Out of the way first, so that no dup2 below lands on a source. */
+	ce.stage = STAGE_FDS;
+	int e = fcntl(errpipe, F_DUPFD_CLOEXEC, 10), l = fcntl(lfd, F_DUPFD, 10);
+	int n = fcntl(null_fd, F_DUPFD, 10), lg = log_fd >= 0 ? fcntl(log_fd, F_DUPFD, 10) : n;
+	if (e < 0 || l < 0 || n < 0 || lg < 0)
+		goto out;
+	errpipe = e;
+	if (dup2(n, 0) < 0 || dup2(lg, 1) < 0 || dup2(lg, 2) < 0 || dup2(l, 3) < 0 ||
+	    dup2(e, 4) < 0 || fcntl(4, F_SETFD, FD_CLOEXEC) < 0)
+		goto out;
+	errpipe = 4;
+	if (syscall(SYS_close_range, 5, ~0u, 0) < 0)
+		goto out;
+	ce.stage = STAGE_EXEC;
+	execve(path, argv, envp);
+out:
+	ce.err = errno;
+	(void)!write(errpipe, &ce, sizeof(ce));
+	_exit(127);
+}
+
+static const char *stage_name(int stage)
+{
+	switch (stage) {
+	case STAGE_NS:
+		return "a mount namespace";
+	case STAGE_RO:
+		return "the read-only bind mount";
+	case STAGE_FDS:
+		return "its descriptors";
+	default:
+		return "exec";
+	}
+}
+
+int virtiofsd_start(const struct volume *v, int log_fd, int *sock, pid_t *pid, char *err,
+		    size_t errlen)
+{
+	const char *path = virtiofsd_path();
+	char source[PATH_MAX + 16];
+	char *const argv[] = {
+		(char *)path, "--fd=3", "-o", source, "-o", "sandbox=namespace", "-o", "cache=auto",
+		"-o", "log_level=warn", NULL,
+	};
+	struct child_err ce = { 0, 0 };
+	int lfd = -1, cfd = -1, null_fd, pipefd[2], ret;
+	pid_t p;
+
+	err[0] = '\0';
+	if ((size_t)snprintf(source, sizeof(source), "source=%s", v->host_dir) >= sizeof(source))
+		return fail(err, errlen, "volume '%s': path too long", v->host_dir);
+	if (access(path, X_OK) < 0)
+		return fail(err, errlen, "volume '%s': cannot run virtiofsd %s: %s (Debian: "
+			    "apt-get install qemu-system-common)", v->host_dir, path,
+			    strerror(errno));
+	ret = listen_and_connect(&lfd, &cfd);
+	if (ret) {
+		fail(err, errlen, "volume '%s': vhost-user socket: %s", v->host_dir, strerror(-ret));
+		return ret;
+	}
+	null_fd = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (null_fd < 0 || pipe2(pipefd, O_CLOEXEC) < 0) {
+		ret = -errno;
+		goto out;
+	}
+	p = fork();
+	if (p == 0)
+		child(v, path, argv, lfd, log_fd, null_fd, pipefd[1]);
+	ret = p < 0 ? -errno : 0;
+	close(pipefd[1]);
+	if (p > 0 && read(pipefd[0], &ce, sizeof(ce)) == (ssize_t)sizeof(ce)) {
+		waitpid(p, NULL, 0);
+		ret = -(ce.err ? ce.err : EIO);
+		fail(err, errlen, "volume '%s': starting virtiofsd: %s: %s", v->host_dir,
+		     stage_name(ce.stage), strerror(-ret));
+	}
+	close(pipefd[0]);
+	if (!ret) {
+		*sock = cfd;
+		*pid = p;
+		cfd = -1;
+	}
+out:
+	if (ret && !err[0])
+		fail(err, errlen, "volume '%s': starting virtiofsd: %s", v->host_dir,
+		     strerror(-ret));
+	if (null_fd >= 0)
+		close(null_fd);
+	close(lfd);
+	if (cfd >= 0)
+		close(cfd);
+	return ret;
+}
+
+void virtiofsd_stop(pid_t pid)
+{
+	if (pid <= 0)
+		return;
+	kill(pid, SIGKILL);
+	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
+		;
+}
