@@ -34,6 +34,7 @@
 /* Exceptions VMCS02 always intercepts, whatever L1 asks (delivery loops). */
 #define VMX_L2_FORCED_EXC	((1U << 1) | (1U << 17))
 #define SHADOW_POOL	256		/* shadow EPT pages per CPU (root apart) */
+#define VMX_EPT_AHEAD	8		/* a shadow EPT fill maps its aligned group of 8 pages */
 
 /* VMCS12 in L1 memory: a header (revision at 0, launch state at 8), then the fields (vmcs12.c). */
 #define VMCS12_HDR	64
@@ -49,6 +50,7 @@ struct vmx_nested {
 	unsigned int tables;		/* EPT tables walked by the current check */
 	u64 vmxon_ptr, cur;		/* L1's current-VMCS pointer */
 	u64 eptp12;			/* L1's EPT root the shadow reflects */
+	u64 ahead_gpa, ahead_acc;	/* bit 0: an EPT violation at that GPA went to L1 */
 	u32 vpid12;			/* L1's VPID for L2 the VPID-2 TLB reflects (0: none) */
 	u32 insn_len;			/* L1's VMLAUNCH/VMRESUME, for a VMfail from the CPU */
 	bool launching;			/* that instruction was VMLAUNCH */
@@ -108,6 +110,7 @@ void vmx_invept_all(void);
 void vmx_invvpid_l2(void);
 void vmx_shadow_ept_drop(struct vmx_cpu *vc);
 int vmx_shadow_ept_fault(struct vmx_cpu *vc, u64 gpa, u64 *q);
+void vmx_shadow_ept_prefill(struct vmx_cpu *vc);
 
 /* vmx_shadow_vmcs.c */
 void vmx_svmcs_probe(void);

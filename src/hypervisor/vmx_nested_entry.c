@@ -246,6 +246,9 @@ bool __hv_host vmx_nested_vmentry(struct vmx_cpu *vc, bool launch)
 	if (!(proc2 & SECONDARY_EXEC_ENABLE_VPID) || vpid != n->vpid12)
 		vmx_invvpid_l2();
 	n->vpid12 = proc2 & SECONDARY_EXEC_ENABLE_VPID ? vpid : 0;
+	if (proc2 & SECONDARY_EXEC_ENABLE_EPT)
+		vmx_shadow_ept_prefill(vc);
+	n->ahead_gpa = 0;
 	if (n->flush_ept) {
 		vmx_invept_all();
 		n->flush_ept = false;

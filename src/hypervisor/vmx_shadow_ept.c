@@ -54,21 +54,26 @@ static bool __hv_host ept_misconfigured(u64 e, int level, bool leaf)
 }
 
 /*
- * L2 took an EPT violation on the shadow at gpa.  *q is the CPU's
- * qualification; it becomes the one L1's EPT gives (access bits kept,
- * bits 5:3 the permissions L1's entries allow) when the fault is L1's.
+ * gpa through L1's EPT for an access acc (EPT_RWX bits; 0: any), as the CPU
+ * would take it.  SHADOW_FILLED: *leaf is the shadow entry to map (checked
+ * against Hyper-box memory and the protected ranges, never writable over
+ * protected memory).  SHADOW_REFLECT: L1's EPT does not allow it, *perm is
+ * what it allows.  SHADOW_REFUSE: *viol and *addr are the violation.
  */
-int __hv_host vmx_shadow_ept_fault(struct vmx_cpu *vc, u64 gpa, u64 *q)
+static int __hv_host shadow_translate(struct vmx_cpu *vc, u64 gpa, u64 acc, u64 *perm,
+				      u64 *leaf, int *viol, u64 *addr)
 {
-	struct hv_cpu *c = &vc->hv;
+	struct hv *hv = vc->hv.hv;
 	struct vmx_nested *n = vc->n;
 	struct hv_nested_walk w;
-	u64 perm = EPT_RWX, acc = *q & EPT_RWX, hpa, leaf;
+	u64 hpa;
 	int i, r, v;
 
-	r = hv_nested_walk(c->hv, n->eptp12, gpa, EPT_RWX, n->rsvd_mask, &w);
+	*perm = EPT_RWX;
+	r = hv_nested_walk(hv, n->eptp12, gpa, EPT_RWX, n->rsvd_mask, &w);
 	if (r == HV_NW_HIDDEN) {
-		hv_violation(c, HV_V_NESTED_HIDDEN, n->eptp12, gpa);
+		*viol = HV_V_NESTED_HIDDEN;
+		*addr = n->eptp12;
 		return SHADOW_REFUSE;
 	}
 	if (r == HV_NW_RSVD)
@@ -76,32 +81,99 @@ int __hv_host vmx_shadow_ept_fault(struct vmx_cpu *vc, u64 gpa, u64 *q)
 	for (i = 0; i < w.n; i++) {
 		if (r == HV_NW_LEAF && ept_misconfigured(w.e[i], 4 - i, i == w.n - 1))
 			return SHADOW_MISCONFIG;
-		perm &= w.e[i] & EPT_RWX;
+		*perm &= w.e[i] & EPT_RWX;
 	}
-	if (r != HV_NW_LEAF || (acc & ~perm)) {
-		*q = (*q & ~0x38ULL) | (perm << 3);
+	if (r != HV_NW_LEAF || (acc & ~*perm))
 		return SHADOW_REFLECT;
-	}
 	hpa = hv_nested_walk_hpa(&w, gpa);
-	v = hv_nested_leaf_check(c->hv, hpa, PAGE_SIZE, false);
-	if (v < 0 && hpa >= c->hv->npt_top)
+	v = hv_nested_leaf_check(hv, hpa, PAGE_SIZE, false);
+	if (v < 0 && hpa >= hv->npt_top)
 		v = HV_V_NESTED_HIDDEN;
-	if (v < 0 && (acc & EPT_VIOLATION_ACC_WRITE) && hv_nested_leaf_check(c->hv, hpa, PAGE_SIZE, true) >= 0)
+	if (v < 0 && (acc & EPT_VIOLATION_ACC_WRITE) && hv_nested_leaf_check(hv, hpa, PAGE_SIZE, true) >= 0)
 		v = HV_V_NESTED_PROTECTED;
 	if (v >= 0) {
-		hv_violation(c, v, hpa, gpa);
+		*viol = v;
+		*addr = hpa;
 		return SHADOW_REFUSE;
 	}
-	if ((perm & VMX_EPT_WRITABLE_MASK) && hv_nested_leaf_check(c->hv, hpa, PAGE_SIZE, true) >= 0)
-		perm &= ~VMX_EPT_WRITABLE_MASK;
-	leaf = hpa | perm | (w.e[w.n - 1] & EPT_MT_IPAT);
+	*leaf = hpa | *perm | (w.e[w.n - 1] & EPT_MT_IPAT);
+	if ((*perm & VMX_EPT_WRITABLE_MASK) && hv_nested_leaf_check(hv, hpa, PAGE_SIZE, true) >= 0)
+		*leaf &= ~VMX_EPT_WRITABLE_MASK;
+	return SHADOW_FILLED;
+}
+
+/*
+ * Map gpa ahead of L2's access when L1's EPT already allows it: exactly
+ * what a fault there would map, nothing when the fault would do anything
+ * else (that fault then happens and decides).  Never resets the shadow.
+ * Returns whether it mapped.
+ */
+static bool __hv_host shadow_map_ahead(struct vmx_cpu *vc, u64 gpa, u64 acc)
+{
+	u64 perm, leaf, addr;
+	int viol;
+
+	if (shadow_translate(vc, gpa, acc, &perm, &leaf, &viol, &addr) != SHADOW_FILLED ||
+	    hv_shadow_map(&vc->n->shadow, gpa, leaf))
+		return false;
+	vc->hv.stats->exits[VMX_X_L2_EPT_AHEAD]++;
+	return true;
+}
+
+/*
+ * L2 took an EPT violation on the shadow at gpa.  *q is the CPU's
+ * qualification; it becomes the one L1's EPT gives (access bits kept,
+ * bits 5:3 the permissions L1's entries allow) when the fault is L1's.
+ * A fill also maps the other pages of its aligned group of
+ * VMX_EPT_AHEAD that L1's EPT maps, as KVM's own prefetch does for its
+ * EPT: an L2 touching memory in sequence faults once per group.
+ */
+int __hv_host vmx_shadow_ept_fault(struct vmx_cpu *vc, u64 gpa, u64 *q)
+{
+	struct hv_cpu *c = &vc->hv;
+	struct vmx_nested *n = vc->n;
+	u64 perm, leaf, addr, acc = *q & EPT_RWX, g, base = gpa & ~(VMX_EPT_AHEAD * PAGE_SIZE - 1);
+	int r, viol;
+
+	gpa &= PAGE_MASK;
+	r = shadow_translate(vc, gpa, acc, &perm, &leaf, &viol, &addr);
+	if (r == SHADOW_REFUSE) {
+		hv_violation(c, viol, addr, gpa);
+		return SHADOW_REFUSE;
+	}
+	if (r == SHADOW_REFLECT) {
+		*q = (*q & ~0x38ULL) | (perm << 3);
+		/* L1 maps it and resumes L2: vmx_shadow_ept_prefill() maps it then. */
+		n->ahead_gpa = gpa | 1;
+		n->ahead_acc = acc;
+	}
+	if (r != SHADOW_FILLED)
+		return r;
 	if (hv_shadow_map(&n->shadow, gpa, leaf)) {
 		vmx_shadow_ept_drop(vc);
 		if (hv_shadow_map(&n->shadow, gpa, leaf))
 			return SHADOW_REFUSE;
 	}
+	for (g = base; g < base + VMX_EPT_AHEAD * PAGE_SIZE; g += PAGE_SIZE)
+		if (g != gpa)
+			shadow_map_ahead(vc, g, 0);
 	/* A fault on a present shadow entry (a permission L1 has since granted): cached copies go. */
 	n->flush_ept = true;
 	c->stats->shadow_fills++;
 	return SHADOW_FILLED;
+}
+
+/*
+ * VMRESUME after an EPT violation went to L1: L1 has usually just mapped
+ * the page (KVM faults its EPT in on demand), so it is mapped in the
+ * shadow now instead of at a second fault when L2 retries.
+ */
+void __hv_host vmx_shadow_ept_prefill(struct vmx_cpu *vc)
+{
+	struct vmx_nested *n = vc->n;
+	u64 gpa = n->ahead_gpa;
+
+	n->ahead_gpa = 0;
+	if ((gpa & 1) && shadow_map_ahead(vc, gpa & PAGE_MASK, n->ahead_acc))
+		n->flush_ept = true;
 }

@@ -22,6 +22,7 @@ cases=/alcatraz/tests/lab/tests/guest-cases
 kvmtest=/alcatraz/add/hb-kvmtest
 # With --add of the guest kernel and alcatraz-init (lab-intel-hyperbox-linux): a Linux microVM too.
 export ALCATRAZ_KERNEL=$B/kernel/vmlinux ALCATRAZ_INIT=$B/src/guest/alcatraz-init
+export ALCATRAZ_VMM=$B/src/vmm/alcatraz-vmm
 linux=0
 [ -f "$ALCATRAZ_KERNEL" ] && [ -x "$ALCATRAZ_INIT" ] && [ -x "$R" ] && linux=1
 # run_all DIR: hb-kvmtest, every tiny guest, the microVM; outputs and statuses into DIR
@@ -123,12 +124,13 @@ if [ -f $M/hb_attack_vmx.ko ]; then
 	done
 	check "L2's own #DB went through Hyper-box (l2_exception_kept > 0)" \
 		grep -q "^l2_exception_kept [1-9]" /sys/kernel/hyperbox/exits
-	for r in vmptrld_hidden nested_map_hidden nested_fill_hidden; do
+	for r in vmptrld_hidden nested_map_hidden nested_fill_hidden nested_prefill_hidden nested_ahead_hidden; do
 		check "replay $r blocked" grep -q "hb_attack_vmx: BLOCKED $r" /tmp/vmx.hb
 	done
 	va=$(awk '$1 == "nested_map_hidden" { print $2 }' /sys/kernel/hyperbox/violations)
-	# one at VMLAUNCH (the whole-EPT check), one at the shadow EPT fill
-	check "violation nested_map_hidden counted by both EPT checks ($vb -> $va)" test "$va" -ge $((vb + 2))
+	# one at VMLAUNCH (the whole-EPT check), three at shadow EPT fills
+	# (fill, prefill, ahead: each refused at L2's own fault after it)
+	check "violation nested_map_hidden counted by both EPT checks ($vb -> $va)" test "$va" -ge $((vb + 4))
 	check "violation nested_map_hidden logged with rip" sh -c \
 		"dmesg | grep -q 'hyperbox: cpu[0-9]* denied nested_map_hidden at rip=0x'"
 fi
@@ -169,6 +171,8 @@ check "L2 entries reached Hyper-box ($l2b -> $l2a)" test "$l2a" -gt "$l2b"
 check "L2 ran on the shadow EPT (l2_ept_violation, shadow_fills > 0)" sh -c \
 	'grep -q "^l2_ept_violation [1-9]" /sys/kernel/hyperbox/exits && grep -q "^shadow_fills [1-9]" /sys/kernel/hyperbox/exits'
 check "L2's exits went to kvm_intel (l2_reflected > 0)" grep -q "^l2_reflected [1-9]" /sys/kernel/hyperbox/exits
+check "shadow EPT entries mapped ahead of L2's faults (l2_ept_ahead > 0)" \
+	grep -q "^l2_ept_ahead [1-9]" /sys/kernel/hyperbox/exits
 # VMCS shadowing (Bochs's Skylake-X has it): kvm_intel's VMREAD/VMWRITE of
 # the fields it uses around each L2 exit run without an exit.  Emulated,
 # the same runs took about 8 VMREAD exits per L2 entry (3841 for 487).

@@ -10,7 +10,10 @@
  * nested_fill_hidden runs a real L2 (a few real-mode instructions under an
  * EPT that passes the check at VMLAUNCH), then points a leaf of that EPT at
  * Hyper-box memory without INVEPT and lets L2 read it: only the check at
- * the shadow EPT fill stands in the way.
+ * the shadow EPT fill stands in the way.  nested_prefill_hidden and
+ * nested_ahead_hidden do the same to the two places that map ahead of a
+ * fault: the VMRESUME after an EPT violation went to L1 (L1 "maps" the
+ * page at Hyper-box memory) and the neighbours of a fill.
  */
 #include <linux/module.h>
 #include <linux/mm.h>
@@ -263,6 +266,59 @@ static long fill_replay(u64 *p[6], unsigned long hidden, const char **why)
 }
 
 /*
+ * Mapping ahead of a fault, with the same EPT changed behind Hyper-box's
+ * back (no INVEPT).  A real-mode L2 at GPA 0 reads GPA 0x1000 and halts,
+ * then L1 resumes it at 4.  ahead = false: L2 reads GPA 0x5000, which L1's
+ * EPT lacks; at that EPT violation L1 maps 0x5000 to Hyper-box memory and
+ * resumes.  ahead = true: L1 has mapped 0x2000 to Hyper-box memory and
+ * 0x6000 to the data page; L2 reads 0x6000 (a fill, whose group holds
+ * 0x2000), then 0x2000.  Returns the exit reason of the last run, or -1
+ * with the reason written to why.
+ */
+static long ahead_replay(u64 *p[6], unsigned long hidden, bool ahead, const char **why)
+{
+	static const u8 prefill[] = { 0xa0, 0x00, 0x10, 0xf4, 0xa0, 0x00, 0x50, 0xf4 };
+	static const u8 group[] = { 0xa0, 0x00, 0x10, 0xf4, 0xa0, 0x00, 0x60, 0xa0, 0x00, 0x20, 0xf4 };
+	u64 bad = (hidden & PAGE_MASK) | EPT_RWX | (VMX_EPTP_MT_WB << 3);
+	int i;
+
+	for (i = 2; i < 8; i++)
+		p[3][i] = 0;
+	if (ahead)
+		memcpy(p[4], group, sizeof(group));
+	else
+		memcpy(p[4], prefill, sizeof(prefill));
+	l2_setup(p, 0);
+	if (l2_enter(0) || (vmx_read(VM_EXIT_REASON) & 0xffff) != EXIT_REASON_HLT) {
+		*why = "the first run did not end at HLT";
+		return -1;
+	}
+	if (ahead) {
+		p[3][2] = bad;
+		p[3][6] = __pa(p[5]) | EPT_RWX | (VMX_EPTP_MT_WB << 3);
+	}
+	vmx_write(GUEST_RIP, 4);
+	if (l2_enter(1)) {
+		*why = "VMRESUME failed";
+		return -1;
+	}
+	if (ahead)
+		return vmx_read(VM_EXIT_REASON);
+	if ((vmx_read(VM_EXIT_REASON) & 0xffff) != EXIT_REASON_EPT_VIOLATION ||
+	    vmx_read(GUEST_PHYSICAL_ADDRESS) != 0x5000) {
+		*why = "the read of GPA 0x5000 did not give L1 an EPT violation";
+		R("  exit reason %#llx GPA %#llx", vmx_read(VM_EXIT_REASON), vmx_read(GUEST_PHYSICAL_ADDRESS));
+		return -1;
+	}
+	p[3][5] = bad;
+	if (l2_enter(1)) {
+		*why = "VMRESUME after the EPT violation failed";
+		return -1;
+	}
+	return vmx_read(VM_EXIT_REASON);
+}
+
+/*
  * L2's own single-step #DB, which L2's VMCS does not intercept: a
  * real-mode L2 sets TF, its #DB handler stores DR6 at 0x1000 and halts.
  * On a CPU the #DB goes straight to L2; Hyper-box intercepts #DB for every
@@ -437,6 +493,24 @@ static void replays(void)
 			R("%s nested_fill_hidden: L2 read of GPA 0x2000 -> %#lx: exit reason %ld%s",
 			  r == EXIT_REASON_TRIPLE_FAULT ? "BLOCKED" : "NOT-BLOCKED", hidden_pa & PAGE_MASK, r,
 			  r == EXIT_REASON_TRIPLE_FAULT ? " (triple fault: L2 stopped)" : "");
+		vmx_insn_m64(2, &vmcs_pa);
+	}
+	/* attack: the same through the two places that map ahead of L2's fault */
+	for (i = 0; i < 2; i++) {
+		const char *name = i ? "nested_ahead_hidden" : "nested_prefill_hidden", *why = "";
+		long r;
+
+		if (vmx_insn_m64(1, &vmcs_pa)) {
+			R("SKIP %s (VMPTRLD failed)", name);
+			continue;
+		}
+		r = ahead_replay(&pages[6], hidden_pa, i, &why);
+		if (r < 0)
+			R("SKIP %s (%s)", name, why);
+		else
+			R("%s %s: L2 read of GPA %#x -> %#lx: exit reason %ld%s",
+			  r == EXIT_REASON_TRIPLE_FAULT ? "BLOCKED" : "NOT-BLOCKED", name, i ? 0x2000 : 0x5000,
+			  hidden_pa & PAGE_MASK, r, r == EXIT_REASON_TRIPLE_FAULT ? " (triple fault: L2 stopped)" : "");
 		vmx_insn_m64(2, &vmcs_pa);
 	}
 vmxoff:
