@@ -171,6 +171,48 @@ struct child_err {
 	int stage, err;
 };
 
+/* Types are "none", never NULL, for the calls where the kernel ignores them:
+ * valgrind checks every string argument. */
+
+/*
+ * Without mount_setattr (kernels before 5.12, or valgrind): the bind mount
+ * alone is made read-only, which is enough only when nothing is mounted
+ * below it; otherwise this fails (ENOSYS). Child side: no allocation.
+ */
+static int remount_ro_alone(const char *dir)
+{
+	static char buf[1 << 16];
+	size_t dlen = strlen(dir), have = 0;
+	ssize_t n;
+	int fd = open("/proc/self/mountinfo", O_RDONLY | O_CLOEXEC);
+
+	if (fd < 0)
+		return -1;
+	while (have < sizeof(buf) - 1 && (n = read(fd, buf + have, sizeof(buf) - 1 - have)) > 0)
+		have += (size_t)n;
+	close(fd);
+	buf[have] = '\0';
+	/* Field 5 of each line is the mount point ("\040" for a space, which
+	 * only makes a match less likely: refused below if in doubt). */
+	for (char *line = buf; line && *line;) {
+		char *next = strchr(line, '\n'), *f = line;
+		if (next)
+			*next++ = '\0';
+		for (int i = 0; i < 4 && f; i++) {
+			f = strchr(f, ' ');
+			if (f)
+				f++;
+		}
+		if (have == sizeof(buf) - 1 ||
+		    (f && !strncmp(f, dir, dlen) && f[dlen] == '/')) {
+			errno = ENOSYS;
+			return -1;
+		}
+		line = next;
+	}
+	return mount("none", dir, "none", MS_REMOUNT | MS_BIND | MS_RDONLY, NULL);
+}
+
 /* In the child: async-signal-safe calls only (the library may have
  * threads); a failure is written to errpipe. */
 static void __attribute__((noreturn))
@@ -183,13 +225,15 @@ child(const struct volume *v, const char *path, char *const argv[], int lfd, int
 
 	if (v->readonly) {
 		ce.stage = STAGE_NS;
-		if (unshare(CLONE_NEWNS) < 0 || mount(NULL, "/", NULL, MS_REC | MS_SLAVE, NULL) < 0)
+		if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_SLAVE, NULL) < 0)
 			goto out;
 		/* Recursive: a mount below the shared directory is read-only too. */
 		ce.stage = STAGE_RO;
-		if (mount(v->host_dir, v->host_dir, NULL, MS_BIND | MS_REC, NULL) < 0 ||
-		    syscall(SYS_mount_setattr, AT_FDCWD, v->host_dir, AT_RECURSIVE, &ma,
-			    sizeof(ma)) < 0)
+		if (mount(v->host_dir, v->host_dir, "none", MS_BIND | MS_REC, NULL) < 0)
+			goto out;
+		if (syscall(SYS_mount_setattr, AT_FDCWD, v->host_dir, AT_RECURSIVE, &ma,
+			    sizeof(ma)) < 0 &&
+		    (errno != ENOSYS || remount_ro_alone(v->host_dir) < 0))
 			goto out;
 	}
 	/* Out of the way first, so that no dup2 below lands on a source. */
@@ -293,4 +337,35 @@ void virtiofsd_stop(pid_t pid)
 	kill(pid, SIGKILL);
 	while (waitpid(pid, NULL, 0) < 0 && errno == EINTR)
 		;
+}
+
+int volumes_start(const struct volume *v, unsigned int n, int log_fd, struct volume_daemon *out,
+		  char *err, size_t errlen)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		struct volume_daemon *d = &out[i];
+		int ret;
+
+		if (!strcmp(v[i].guest_path, "/"))
+			snprintf(d->tag, sizeof(d->tag), "root");
+		else
+			snprintf(d->tag, sizeof(d->tag), "vol%u", i);
+		ret = virtiofsd_start(&v[i], log_fd, &d->sock, &d->pid, err, errlen);
+		if (ret) {
+			volumes_stop(out, i);
+			return ret;
+		}
+	}
+	return 0;
+}
+
+void volumes_stop(struct volume_daemon *d, unsigned int n)
+{
+	for (unsigned int i = 0; i < n; i++) {
+		if (d[i].sock >= 0)
+			close(d[i].sock);
+		d[i].sock = -1;
+		virtiofsd_stop(d[i].pid);
+		d[i].pid = 0;
+	}
 }

@@ -59,4 +59,18 @@ int virtiofsd_start(const struct volume *v, int log_fd, int *sock, pid_t *pid, c
 /* Kills (if still running) and reaps the daemon. */
 void virtiofsd_stop(pid_t pid);
 
+/* A VM's volumes, each with its running daemon. */
+#define VOLUME_TAG_MAX 36
+struct volume_daemon {
+	int sock;                       /* for the VMM (struct vm_volume's sock_fd) */
+	pid_t pid;
+	char tag[VOLUME_TAG_MAX + 1];   /* "root" for "/", else "vol<N>" */
+};
+/* Starts one virtiofsd per volume (checked already); on failure stops the
+ * ones it started. */
+int volumes_start(const struct volume *v, unsigned int n, int log_fd, struct volume_daemon *out,
+		  char *err, size_t errlen);
+/* Closes the sockets not handed over (sock >= 0) and stops every daemon. */
+void volumes_stop(struct volume_daemon *d, unsigned int n);
+
 #endif

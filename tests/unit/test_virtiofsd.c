@@ -316,6 +316,49 @@ START_TEST(virtiofsd_dying_ends_the_vm)
 }
 END_TEST
 
+/* Two VMs share one read-only volume: a daemon each, both serve the file. */
+START_TEST(two_daemons_share_a_read_only_directory)
+{
+	struct volume v[2] = {
+		{ .host_dir = dir, .guest_path = "/shared", .readonly = true },
+		{ .host_dir = dir, .guest_path = "/", .readonly = true },
+	};
+	struct volume_daemon dd[2];
+	char err[256];
+
+	ck_assert_msg(volumes_start(v, 2, -1, dd, err, sizeof(err)) == 0, "%s", err);
+	ck_assert_str_eq(dd[0].tag, "vol0");
+	ck_assert_str_eq(dd[1].tag, "root");
+	ck_assert_int_ne(dd[0].pid, dd[1].pid);
+	pid_t p0 = dd[0].pid;
+	ck_assert_int_eq(kill(p0, 0), 0);
+	ck_assert_int_eq(kill(dd[1].pid, 0), 0);
+	/* The first VM's device keeps running on its own daemon meanwhile. */
+	fuse_init();
+	struct fuse_entry_out e;
+	ck_assert_int_eq(fuse_call(FUSE_LOOKUP, FUSE_ROOT_ID, "hello", 6, NULL, 0, &e, sizeof(e)),
+			 0);
+	volumes_stop(dd, 2);
+	ck_assert_int_eq(dd[0].sock, -1);
+	ck_assert_int_eq(kill(p0, 0), -1); /* reaped */
+	ck_assert_int_eq(dd[1].pid, 0);
+}
+END_TEST
+
+/* A daemon that cannot start says which volume and why. */
+START_TEST(missing_virtiofsd_is_named)
+{
+	struct volume v = { .host_dir = dir, .guest_path = "/x" };
+	struct volume_daemon dd;
+	char err[256];
+
+	setenv("ALCATRAZ_VIRTIOFSD", "/nonexistent/virtiofsd", 1);
+	ck_assert_int_eq(volumes_start(&v, 1, -1, &dd, err, sizeof(err)), -EINVAL);
+	unsetenv("ALCATRAZ_VIRTIOFSD");
+	ck_assert_msg(strstr(err, "cannot run virtiofsd /nonexistent/virtiofsd"), "%s", err);
+}
+END_TEST
+
 int main(void)
 {
 	if (access(virtiofsd_path(), X_OK) || geteuid() != 0) {
@@ -329,6 +372,8 @@ int main(void)
 	tcase_add_test(tc, fuse_requests_reach_the_host_directory);
 	tcase_add_test(tc, no_way_out_of_the_directory);
 	tcase_add_test(tc, virtiofsd_dying_ends_the_vm);
+	tcase_add_test(tc, two_daemons_share_a_read_only_directory);
+	tcase_add_test(tc, missing_virtiofsd_is_named);
 	suite_add_tcase(s, tc);
 	TCase *ro = tcase_create("read-only");
 	tcase_set_timeout(ro, 60);
