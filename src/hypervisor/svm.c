@@ -224,6 +224,7 @@ static int svm_launch(struct hv_cpu *c)
 	wrmsrl(MSR_EFER, efer | EFER_SVME);
 	wrmsrl(MSR_VM_HSAVE_PA, sc->hsave_pa);
 	svm_fill_vmcb(sc);
+	svm_nested_vmcb01_setup(sc);
 	svm_mon_vmcb_setup(sc);
 	sc->leave_cr3 = sc->vmcb01->save.cr3;
 	sc->leave_cr4 = sc->vmcb01->save.cr4;

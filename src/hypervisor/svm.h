@@ -83,6 +83,8 @@ void svm_nested_l1_exit(struct svm_cpu *sc, u32 code);
 void svm_nested_l2_exit(struct svm_cpu *sc);
 void svm_nested_l1_nmi(struct svm_cpu *sc);
 void svm_nested_load_host_idt(struct svm_cpu *sc);
+void svm_nested_vmcb01_setup(struct svm_cpu *sc);
+void svm_nested_l1_sync(struct svm_cpu *sc);
 int svm_msr_l1(struct svm_cpu *sc, u32 msr, bool write, u64 *val);
 
 /* vmrun.S */

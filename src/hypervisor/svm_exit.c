@@ -372,6 +372,7 @@ int __hv_host hv_svm_exit(struct svm_cpu *sc, struct hv_regs *regs)
 	}
 	c->launched = true;
 	ret = fn(sc);
+	svm_nested_l1_sync(sc);
 out:
 	v->save.rip = c->g.rip;
 	v->save.rsp = c->g.rsp;

@@ -17,6 +17,7 @@
  * for an illegal VMCB, counted and logged.
  */
 #include <linux/mm.h>
+#include <linux/moduleparam.h>
 #include <linux/string.h>
 #include <asm/cpufeature.h>
 #include <asm/processor.h>
@@ -32,8 +33,10 @@
 #define PTE_PS	(1ULL << 7)
 #define PTE_NX	(1ULL << 63)
 #define PTE_ADDR 0x000ffffffffff000ULL
-#define SHADOW_POOL 256			/* shadow NPT pages per CPU (root apart) */
-#define L2_ASID 2			/* L1 runs with ASID 1; every L2 with 2 */
+#define SHADOW_POOL 256			/* pages per shadow NPT (root apart) */
+#define SHADOW_SLOTS 4			/* L1 roots kept shadowed per CPU */
+#define SHADOW_AHEAD 8			/* pages filled ahead on a sequential fault */
+#define L2_ASID 2			/* L1 runs with ASID 1; L2s from 2 (a slot each) */
 
 /* NPF error code bits (EXITINFO1) */
 #define PF_P	(1ULL << 0)
@@ -56,14 +59,37 @@ struct svm_nested {
 	/* L2's MSR map: L1's OR'ed with msrpm_forced; all-ones I/O map */
 	u8 *msrpm02, *msrpm_forced;
 	u64 msrpm02_pa, iopm_pa;
-	/* shadow of L1's nested page table (L2 gpa -> host pa), filled on faults */
-	struct hv_shadow shadow;
-	bool shadow_ok, flush, flushbyasid;
-	u64 ncr3;			/* L1's nested_cr3 the shadow reflects */
-	u32 asid12;			/* and L1's ASID for it */
+	/*
+	 * Shadows of L1's nested page tables (L2 gpa -> host pa), filled on
+	 * faults, one per (root, L1 ASID) in use, the least recently run
+	 * replaced; each with its own ASID in the CPU, so that switching
+	 * between L2s neither refills nor flushes.  Without nested paging in
+	 * L1's VMCB, L2 runs on L1's own NPT with ASID nonp_asid.
+	 */
+	struct svm_shadow_slot {
+		struct hv_shadow s;
+		u64 ncr3;		/* L1's nested_cr3 the shadow reflects */
+		u32 asid12;		/* and L1's ASID for it */
+		u32 asid;		/* the CPU's ASID for L2s on it */
+		u64 last_run;		/* for replacement */
+		u64 next_fill;		/* gpa after the last fill: sequential faults */
+		bool ok, flush;
+	} slot[SHADOW_SLOTS];
+	struct svm_shadow_slot *cur;	/* the slot of the L2 running, NULL without NP */
+	unsigned int nslots;
+	u64 runs;
+	u32 nonp_asid, nonp_asid12;
+	bool nonp_flush, last_nonp, flushbyasid;
 	u64 rsvd_mask;			/* address bits above MAXPHYADDR */
 	bool nmi_pending;		/* an NMI held for L1 while its GIF is 0 */
 	bool cpu_vgif, cpu_vls;		/* the CPU has virtual GIF, virtual VMLOAD/VMSAVE */
+	/*
+	 * L1's GIF in the CPU (vmcb01's V_GIF): STGI runs without an exit
+	 * once L1's own state is back and its IF is 0 (see svm_nested_l1_sync).
+	 */
+	bool l1_vgif;
+	bool exited;			/* a #VMEXIT went to L1 since its last CLGI */
+	bool vmload_since_exit;		/* and L1 ran VMLOAD since */
 	u64 host_idt[2 * 256];		/* the host's IDT: an NMI gate only */
 	u64 host_gdt[GDT_ENTRIES];	/* a copy of L1's: the gate's CS, IRET's SS */
 };
@@ -74,6 +100,11 @@ static const u32 l2_msr_passthrough[] = {
 	MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
 	MSR_SYSCALL_MASK, MSR_TSC_AUX, MSR_IA32_SPEC_CTRL, MSR_IA32_PRED_CMD, MSR_IA32_FLUSH_CMD,
 };
+
+/* Virtual GIF for L1 where the CPU has it (0: STGI and CLGI always exit). */
+static bool vgif = true;
+module_param(vgif, bool, 0444);
+MODULE_PARM_DESC(vgif, "L1's STGI without an exit where the CPU has virtual GIF (read at load)");
 
 int svm_nested_setup(struct hv *hv, struct svm_cpu *sc)
 {
@@ -92,8 +123,14 @@ int svm_nested_setup(struct hv *hv, struct svm_cpu *sc)
 	    !hv_arena_alloc(&hv->arena, 3 * PAGE_SIZE, &n->iopm_pa))
 		return -ENOMEM;
 	memset(__va(n->iopm_pa), 0xff, 3 * PAGE_SIZE);
-	if (hv_shadow_init(hv, &n->shadow, SHADOW_POOL))
-		return -ENOMEM;
+	/* ASIDs 2.. for the slots and one for L2s without nested paging, as the CPU has them */
+	n->nslots = clamp_t(int, (int)cpuid_ebx(0x8000000a) - 3, 1, SHADOW_SLOTS);
+	for (i = 0; i < n->nslots; i++) {
+		if (hv_shadow_init(hv, &n->slot[i].s, SHADOW_POOL))
+			return -ENOMEM;
+		n->slot[i].asid = L2_ASID + i;
+	}
+	n->nonp_asid = cpuid_ebx(0x8000000a) > L2_ASID + n->nslots ? L2_ASID + n->nslots : L2_ASID;
 	memset(n->msrpm_forced, 0xff, 2 * PAGE_SIZE);
 	for (i = 0; i < ARRAY_SIZE(l2_msr_passthrough); i++) {
 		int bit = svm_msrpm_bit(l2_msr_passthrough[i]);
@@ -103,9 +140,21 @@ int svm_nested_setup(struct hv *hv, struct svm_cpu *sc)
 	n->flushbyasid = boot_cpu_has(X86_FEATURE_FLUSHBYASID);
 	n->cpu_vgif = boot_cpu_has(X86_FEATURE_VGIF);
 	n->cpu_vls = boot_cpu_has(X86_FEATURE_V_VMSAVE_VMLOAD);
+	n->l1_vgif = vgif && n->cpu_vgif;
 	n->rsvd_mask = GENMASK_ULL(51, boot_cpu_data.x86_phys_bits);
 	return 0;
 }
+static void __hv_host clear_intercept(struct vmcb *v, unsigned int bit)
+{
+	v->control.intercepts[bit / 32] &= ~(1U << (bit % 32));
+}
+
+/* L1's GIF: vmcb01's V_GIF with virtual GIF, else the host's copy. */
+static bool __hv_host l1_gif(struct svm_cpu *sc)
+{
+	return sc->n->l1_vgif ? sc->vmcb01->control.int_ctl & V_GIF_MASK : sc->vgif;
+}
+
 static void __hv_host set_gif(struct svm_cpu *sc, bool on)
 {
 	struct vmcb_control_area *ctl = &sc->vmcb01->control;
@@ -115,12 +164,18 @@ static void __hv_host set_gif(struct svm_cpu *sc, bool on)
 	 * interrupt mask is the host's RFLAGS.IF, which is 0 in the host loop
 	 * while L1 runs (the loop sets IF only around VMRUN of an L2), so
 	 * interrupts stay pending until STGI.  NMIs exit instead (see
-	 * svm_nested_l1_nmi) and are given to L1 at STGI.
+	 * svm_nested_l1_nmi) and are given to L1 at STGI.  With virtual GIF
+	 * the CPU keeps L1's GIF in V_GIF, and STGI exits until the mask can
+	 * be handed to L1's own IF (svm_nested_l1_sync).
 	 */
 	sc->vgif = on;
+	if (sc->n->l1_vgif)
+		ctl->int_ctl = on ? ctl->int_ctl | V_GIF_MASK : ctl->int_ctl & ~V_GIF_MASK;
 	if (on) {
 		ctl->int_ctl &= ~V_INTR_MASKING_MASK;
-		ctl->intercepts[INTERCEPT_NMI / 32] &= ~(1U << (INTERCEPT_NMI % 32));
+		clear_intercept(sc->vmcb01, INTERCEPT_NMI);
+		if (sc->n->l1_vgif)
+			clear_intercept(sc->vmcb01, INTERCEPT_STGI);
 		if (sc->n->nmi_pending && !(ctl->event_inj & SVM_EVTINJ_VALID)) {
 			ctl->event_inj = 2 | SVM_EVTINJ_TYPE_NMI | SVM_EVTINJ_VALID;
 			sc->n->nmi_pending = false;
@@ -128,6 +183,45 @@ static void __hv_host set_gif(struct svm_cpu *sc, bool on)
 	} else {
 		ctl->int_ctl |= V_INTR_MASKING_MASK;
 		svm_set_intercept(sc->vmcb01, INTERCEPT_NMI);
+		svm_set_intercept(sc->vmcb01, INTERCEPT_STGI);
+	}
+}
+
+/* Before launch: L1 starts with GIF=1, in V_GIF where the CPU keeps it. */
+void svm_nested_vmcb01_setup(struct svm_cpu *sc)
+{
+	if (!sc->n->l1_vgif)
+		return;
+	sc->vmcb01->control.int_ctl |= V_GIF_ENABLE_MASK | V_GIF_MASK;
+	clear_intercept(sc->vmcb01, INTERCEPT_STGI);
+}
+
+/*
+ * With virtual GIF, after every exit L1 takes (but VMRUN): once L1 has
+ * reloaded its own VMLOAD state after a #VMEXIT and runs with IF=0, its
+ * IF holds its interrupts as well as GIF=0 would until its STGI, so the
+ * host's mask goes and STGI no longer exits (kvm_amd: the exits of
+ * reload_tss come after VMLOAD and CLI, before STGI).  An NMI held for L1
+ * keeps the STGI exit.  An exit that finds V_GIF=1 (L1 ran STGI without
+ * an exit) drops what GIF=0 needed.  An L1 that set IF again before STGI
+ * would take its interrupts at GIF=0 with its own state: its own affair.
+ */
+void __hv_host svm_nested_l1_sync(struct svm_cpu *sc)
+{
+	struct svm_nested *n = sc->n;
+	struct vmcb_control_area *ctl = &sc->vmcb01->control;
+
+	if (!n->l1_vgif || sc->run != sc->vmcb01)
+		return;
+	if (ctl->int_ctl & V_GIF_MASK) {
+		if (!sc->vgif || (ctl->int_ctl & V_INTR_MASKING_MASK) || n->nmi_pending)
+			set_gif(sc, true);
+		return;
+	}
+	if ((ctl->int_ctl & V_INTR_MASKING_MASK) && n->vmload_since_exit && !n->nmi_pending &&
+	    !(sc->vmcb01->save.rflags & X86_EFLAGS_IF)) {
+		ctl->int_ctl &= ~V_INTR_MASKING_MASK;
+		clear_intercept(sc->vmcb01, INTERCEPT_STGI);
 	}
 }
 
@@ -141,8 +235,10 @@ void __hv_host svm_nested_l1_nmi(struct svm_cpu *sc)
 	 */
 	asm volatile("stgi; pause; clgi" : : : "memory");
 	sc->n->nmi_pending = true;
-	if (sc->vgif)
+	if (l1_gif(sc))
 		set_gif(sc, true);
+	else
+		svm_set_intercept(sc->vmcb01, INTERCEPT_STGI);	/* the NMI goes in at STGI */
 }
 
 /*
@@ -193,21 +289,58 @@ static void __hv_host vmexit_to_l1(struct svm_cpu *sc, u64 vmcb12_pa, u64 code)
 		      offsetof(struct vmcb_control_area, exit_code));
 	hv_gmem_write(sc->hv.hv, vmcb12_pa + offsetof(struct vmcb_control_area, event_inj),
 		      &ctl->event_inj, sizeof(ctl->event_inj));
+	sc->n->exited = true;
+	sc->n->vmload_since_exit = false;
 	set_gif(sc, false);
 }
 
 /* ---- shadow nested page table ---- */
 
+static void __hv_host slot_reset(struct svm_cpu *sc, struct svm_shadow_slot *sl)
+{
+	hv_shadow_reset(&sl->s);
+	sl->flush = true;
+	sl->next_fill = 0;
+	sc->hv.stats->shadow_resets++;
+}
+
 static void __hv_host shadow_reset(struct svm_cpu *sc)
 {
-	hv_shadow_reset(&sc->n->shadow);
-	sc->n->flush = true;
-	sc->hv.stats->shadow_resets++;
+	slot_reset(sc, sc->n->cur);
 }
 
 static int __hv_host shadow_map(struct svm_cpu *sc, u64 gpa, u64 leaf)
 {
-	return hv_shadow_map(&sc->n->shadow, gpa, leaf);
+	return hv_shadow_map(&sc->n->cur->s, gpa, leaf);
+}
+
+/*
+ * After a fill of a 4 KiB leaf that followed the previous one: the next
+ * entries of the same L1 table, as far as they are already accessed (and
+ * writable only when already dirty), so that L1's accessed/dirty bits stay
+ * what L2's own accesses made them; same checks as a fill.  upper: the
+ * W/U/X the levels above allow.
+ */
+static void __hv_host shadow_ahead(struct svm_cpu *sc, u64 gpa, const u64 *pte, bool w_up, bool x_up)
+{
+	/* pte is L1's entry for gpa, mapped by the walk; its neighbours share its page */
+	struct hv *hv = sc->hv.hv;
+	unsigned int i;
+
+	for (i = 1; i <= SHADOW_AHEAD && ((gpa >> 12) + i) % 512; i++) {
+		u64 e = READ_ONCE(pte[i]), hpa = e & PTE_ADDR;
+		bool w;
+
+		if ((e & (PTE_P | PTE_U | PTE_A)) != (PTE_P | PTE_U | PTE_A) || (e & sc->n->rsvd_mask) ||
+		    hpa >= hv->npt_top || hv_nested_leaf_check(hv, hpa, PAGE_SIZE, false) >= 0)
+			break;
+		w = w_up && (e & PTE_W) && (e & PTE_D) && hv_nested_leaf_check(hv, hpa, PAGE_SIZE, true) < 0;
+		if (shadow_map(sc, gpa + i * PAGE_SIZE, hpa | PTE_P | PTE_U | (w ? PTE_W : 0) |
+			       (x_up && !(e & PTE_NX) ? 0 : PTE_NX)))
+			break;
+		sc->hv.stats->shadow_ahead++;
+	}
+	sc->n->cur->next_fill = gpa + i * PAGE_SIZE;
 }
 
 enum { SHADOW_FILLED, SHADOW_REFLECT, SHADOW_REFUSE };
@@ -224,10 +357,11 @@ static int __hv_host shadow_fault(struct svm_cpu *sc, u64 gpa, u64 *err)
 {
 	struct hv_cpu *c = &sc->hv;
 	struct svm_nested *n = sc->n;
-	bool write = *err & PF_W, exec = *err & PF_ID, w = true, x = true, u = true;
-	u64 table = n->ncr3 & PTE_ADDR, e = 0, hpa, size;
+	bool write = *err & PF_W, exec = *err & PF_ID, w = true, x = true, u = true, w_up = true;
+	u64 table = n->cur->ncr3 & PTE_ADDR, e = 0, hpa, size;
 	u64 *ents[4];
 	int level, nents = 0, v;
+	bool x_up = true;
 
 	*err &= ~(PF_P | PF_RSVD);
 	for (level = 4; level >= 1; level--) {
@@ -245,11 +379,15 @@ static int __hv_host shadow_fault(struct svm_cpu *sc, u64 gpa, u64 *err)
 			return SHADOW_REFLECT;
 		}
 		ents[nents++] = p;
+		w_up = w;
 		w &= !!(e & PTE_W);
 		u &= !!(e & PTE_U);
-		x &= !(e & PTE_NX);
-		if (level == 1 || ((level == 2 || level == 3) && (e & PTE_PS)))
+		if (level == 1 || ((level == 2 || level == 3) && (e & PTE_PS))) {
+			x_up = x;
+			x &= !(e & PTE_NX);
 			break;
+		}
+		x &= !(e & PTE_NX);
 		table = e & PTE_ADDR;
 	}
 	size = 1ULL << (12 + 9 * (level - 1));
@@ -278,6 +416,10 @@ static int __hv_host shadow_fault(struct svm_cpu *sc, u64 gpa, u64 *err)
 			return SHADOW_REFUSE;
 	}
 	c->stats->shadow_fills++;
+	if (nents == 4 && (gpa & PAGE_MASK) == n->cur->next_fill)
+		shadow_ahead(sc, gpa & PAGE_MASK, ents[3], w_up, x_up);
+	else
+		n->cur->next_fill = (gpa & PAGE_MASK) + PAGE_SIZE;
 	return SHADOW_FILLED;
 }
 
@@ -313,6 +455,7 @@ static int __hv_host build_vmcb02(struct svm_cpu *sc)
 	const struct vmcb_save_area *l1 = &sc->vmcb01->save;
 	u64 *m = (u64 *)n->msrpm02, *f = (u64 *)n->msrpm_forced;
 	unsigned int i;
+	bool flush;
 
 	if (hv_gmem_read(sc->hv.hv, v12->control.msrpm_base_pa & PAGE_MASK, n->msrpm02, 2 * PAGE_SIZE))
 		return -EFAULT;
@@ -336,10 +479,18 @@ static int __hv_host build_vmcb02(struct svm_cpu *sc)
 	v2->control.iopm_base_pa = n->iopm_pa;
 	v2->control.msrpm_base_pa = n->msrpm02_pa;
 	v2->control.tsc_offset = v12->control.tsc_offset;
-	v2->control.asid = L2_ASID;
-	v2->control.tlb_ctl = !n->flush ? TLB_CONTROL_DO_NOTHING :
+	v2->control.asid = n->cur ? n->cur->asid : n->nonp_asid;
+	/* A CPU with few ASIDs: L2s with and without nested paging share one. */
+	flush = n->cur ? n->cur->flush : n->nonp_flush;
+	if (v2->control.asid == L2_ASID && n->nonp_asid == L2_ASID && n->last_nonp != !n->cur)
+		flush = true;
+	v2->control.tlb_ctl = !flush ? TLB_CONTROL_DO_NOTHING :
 			      n->flushbyasid ? TLB_CONTROL_FLUSH_ASID : TLB_CONTROL_FLUSH_ALL_ASID;
-	n->flush = false;
+	if (n->cur)
+		n->cur->flush = false;
+	else
+		n->nonp_flush = false;
+	n->last_nonp = !n->cur;
 	/* Physical interrupts always exit (host IF=1 around VMRUN); L1's V_* bits for L2. */
 	v2->control.int_ctl = (v12->control.int_ctl & (V_TPR_MASK | V_IRQ_INJECTION_BITS_MASK |
 						       V_GIF_ENABLE_MASK | V_GIF_MASK)) |
@@ -350,9 +501,53 @@ static int __hv_host build_vmcb02(struct svm_cpu *sc)
 	v2->control.event_inj_err = v12->control.event_inj_err;
 	v2->control.nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
 	/* Without nested paging in L1's VMCB, L2 addresses are L1's: L1's own NPT applies. */
-	v2->control.nested_cr3 = v12->control.nested_ctl & SVM_NESTED_CTL_NP_ENABLE ?
-				 n->shadow.root_pa : sc->hv.hv->npt_root_pa;
+	v2->control.nested_cr3 = n->cur ? n->cur->s.root_pa : sc->hv.hv->npt_root_pa;
 	return 0;
+}
+
+/*
+ * The shadow for L1's root ncr3 and ASID asid12: the one kept if L1 did
+ * not flush, else a slot reset (a free one, or the least recently run),
+ * after validating a root no slot holds.  -1, or the violation and *bad.
+ */
+static int __hv_host shadow_select(struct svm_cpu *sc, u64 ncr3, u32 asid12, u8 tlb_ctl, u64 *bad)
+{
+	struct svm_nested *n = sc->n;
+	struct svm_shadow_slot *sl = NULL, *victim = NULL;
+	bool known = false;
+	unsigned int i;
+	int viol = -1;
+
+	for (i = 0; i < n->nslots; i++) {
+		struct svm_shadow_slot *t = &n->slot[i];
+
+		if (t->ok && t->ncr3 == ncr3) {
+			known = true;
+			if (t->asid12 == asid12)
+				sl = t;
+		}
+		if (!victim || (victim->ok && (!t->ok || t->last_run < victim->last_run)))
+			victim = t;
+	}
+	if (tlb_ctl == TLB_CONTROL_FLUSH_ALL_ASID)
+		for (i = 0; i < n->nslots; i++)
+			n->slot[i].ok = false;
+	if (!sl || !sl->ok || tlb_ctl != TLB_CONTROL_DO_NOTHING) {
+		if (!sl)
+			sl = victim;
+		n->tables = 0;
+		if (!known)
+			viol = npt_validate(sc, ncr3, 4, bad);
+		if (viol >= 0)
+			return viol;
+		slot_reset(sc, sl);
+		sl->ncr3 = ncr3;
+		sl->asid12 = asid12;
+		sl->ok = true;
+	}
+	sl->last_run = ++n->runs;
+	n->cur = sl;
+	return -1;
 }
 
 static void __hv_host nested_vmrun(struct svm_cpu *sc)
@@ -392,28 +587,19 @@ static void __hv_host nested_vmrun(struct svm_cpu *sc)
 
 		/*
 		 * L1 changes its table and then flushes (TLB_CONTROL or a new
-		 * ASID), as it must for the TLB: the shadow is dropped then.  A
-		 * new root is validated whole, so that a bad table is refused at
-		 * VMRUN; every entry is checked again as the shadow is filled,
-		 * which is what keeps L2 out of Hyper-box memory.
+		 * ASID), as it must for the TLB: that shadow is dropped then
+		 * (every shadow for a flush of all ASIDs).  A root not shadowed
+		 * is validated whole, so that a bad table is refused at VMRUN;
+		 * every entry is checked again as the shadow is filled, which
+		 * is what keeps L2 out of Hyper-box memory.
 		 */
-		if (!n->shadow_ok || ncr3 != n->ncr3 || v12->control.asid != n->asid12 ||
-		    v12->control.tlb_ctl != TLB_CONTROL_DO_NOTHING) {
-			n->shadow_ok = false;
-			n->tables = 0;
-			if (ncr3 != n->ncr3)
-				viol = npt_validate(sc, ncr3, 4, &bad);
-			if (viol < 0) {
-				shadow_reset(sc);
-				n->ncr3 = ncr3;
-				n->asid12 = v12->control.asid;
-				n->shadow_ok = true;
-			}
+		viol = shadow_select(sc, ncr3, v12->control.asid, v12->control.tlb_ctl, &bad);
+	} else {
+		n->cur = NULL;
+		if (v12->control.tlb_ctl != TLB_CONTROL_DO_NOTHING || v12->control.asid != n->nonp_asid12) {
+			n->nonp_asid12 = v12->control.asid;
+			n->nonp_flush = true;
 		}
-	} else if (v12->control.tlb_ctl != TLB_CONTROL_DO_NOTHING || v12->control.asid != n->asid12) {
-		n->asid12 = v12->control.asid;
-		n->shadow_ok = false;
-		n->flush = true;
 	}
 	if (viol >= 0) {
 		hv_violation(c, viol, bad, v12->control.nested_cr3);
@@ -433,6 +619,7 @@ static void __hv_host nested_vmrun(struct svm_cpu *sc)
 /* The VMLOAD/VMSAVE state (APM: FS, GS, TR, LDTR, KernelGSBase, STAR..SFMASK, SYSENTER_*). */
 static void __hv_host nested_vmload(struct svm_cpu *sc, const struct vmcb_save_area *from)
 {
+	sc->n->vmload_since_exit = sc->n->exited;
 	hidden_copy(sc, &sc->vmcb01->save, from);
 	/* Syscall MSRs stay pinned for L1; L2 gets what L1 loaded. */
 	sc->n->star = from->star;
@@ -459,6 +646,7 @@ void __hv_host svm_nested_l1_exit(struct svm_cpu *sc, u32 code)
 	struct hv_cpu *c = &sc->hv;
 	struct vmcb_save_area *save;
 	u64 pa = c->g.rax;
+	unsigned int i;
 
 	if (!c->hv->pol.nested || !sc->vsvme || code == SVM_EXIT_SKINIT) {
 		svm_inject(c, 6, false, 0);
@@ -475,12 +663,16 @@ void __hv_host svm_nested_l1_exit(struct svm_cpu *sc, u32 code)
 		c->g.rip += 3;
 		return;
 	case SVM_EXIT_CLGI:
+		sc->n->exited = false;
+		sc->n->vmload_since_exit = false;
 		set_gif(sc, false);
 		c->g.rip += 3;
 		return;
 	case SVM_EXIT_INVLPGA:
-		/* L2's translations live under our own ASID: flush them all. */
-		sc->n->flush = true;
+		/* L2's translations live under our own ASIDs: flush them all. */
+		for (i = 0; i < sc->n->nslots; i++)
+			sc->n->slot[i].flush = true;
+		sc->n->nonp_flush = true;
 		c->g.rip += 3;
 		return;
 	case SVM_EXIT_VMRUN:
@@ -578,6 +770,8 @@ static void __hv_host reflect_to_l1(struct svm_cpu *sc, u64 info1)
 	sc->run = sc->vmcb01;
 	sc->run_pa = sc->vmcb01_pa;
 	sc->run_sti = 0;
+	n->exited = true;
+	n->vmload_since_exit = false;
 	set_gif(sc, false);
 	c->stats->exits[SVM_X_L2_REFLECTED]++;
 }

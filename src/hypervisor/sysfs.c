@@ -110,11 +110,12 @@ static ssize_t exits_show(struct kobject *k, struct kobj_attribute *a, char *buf
 	for (i = 0; hv_exit_names[i]; i++)
 		n += sysfs_emit_at(buf, n, "%s %llu\n", hv_exit_names[i],
 				   sum(offsetof(struct hv_cpu_stats, exits[i])));
-	n += sysfs_emit_at(buf, n, "l2_runs %llu\nshadow_fills %llu\nshadow_resets %llu\nvmcs_shadow_loads %llu\n",
+	n += sysfs_emit_at(buf, n, "l2_runs %llu\nshadow_fills %llu\nshadow_resets %llu\nvmcs_shadow_loads %llu\nshadow_ahead %llu\n",
 			   sum(offsetof(struct hv_cpu_stats, l2_runs)),
 			   sum(offsetof(struct hv_cpu_stats, shadow_fills)),
 			   sum(offsetof(struct hv_cpu_stats, shadow_resets)),
-			   sum(offsetof(struct hv_cpu_stats, svmcs_loads)));
+			   sum(offsetof(struct hv_cpu_stats, svmcs_loads)),
+			   sum(offsetof(struct hv_cpu_stats, shadow_ahead)));
 	return exits_per_run(buf, n);
 }
 
