@@ -94,6 +94,9 @@ int recv_command(int fd, struct command *cmd);
  * alcatraz.volumes=; 0 or -errno after saying why on the console */
 int setup_root_and_volumes(void);
 
+/* net.c: eth0, resolv.conf and hosts from alcatraz.net= (if given) */
+void net_setup(void);
+
 /* system.c: what a bare kernel does not give PID 1 */
 void setup_system(void);
 void install_busybox_links(void);

@@ -112,6 +112,7 @@ int main(int argc, char **argv)
 		/* After the links: they are the initramfs's, never the root's. */
 		if ((r = setup_root_and_volumes()))
 			finish(ALCATRAZ_CTL_ST_INIT_ERROR, -r, g.ctl < 0);
+		net_setup();
 	}
 	g.console = pick_console();
 	dbg("console %s, control fd %d", g.console, g.ctl);

@@ -44,7 +44,6 @@
 #define F_MTU 3
 #define F_MAC 5
 #define F_MRG_RXBUF 15
-#define F_STATUS 16
 #define S_LINK_UP 1
 
 #define HDR_F_NEEDS_CSUM 1
@@ -217,6 +216,8 @@ static bool next_frame(struct net *n, const uint8_t **frame, uint32_t *len)
 			n->ioff += STREAM_LEN_BYTES;
 			n->iskip = l;
 			n->rx_dropped++;
+			if (!n->warned)
+				vm_log(n->dev->vm, LOG_WARN, "virtio-net: backend frame length %u", l);
 			drop_warn(n, "backend frame of a length out of range");
 			continue;
 		}
@@ -511,8 +512,9 @@ static void net_config(struct virtio_dev *d, const struct vm_config *cfg)
 int virtio_net_init(struct vm *vm)
 {
 	struct vm_config *cfg = &vm->cfg;
-	uint64_t features = 1ULL << F_CSUM | 1ULL << F_MAC | 1ULL << F_MRG_RXBUF |
-			    1ULL << F_STATUS;
+	/* No VIRTIO_NET_F_STATUS: the link is always up, which the driver
+	 * then assumes from the start. */
+	uint64_t features = 1ULL << F_CSUM | 1ULL << F_MAC | 1ULL << F_MRG_RXBUF;
 	struct net *n;
 	int fd = cfg->net_fd, fl, ret;
 
