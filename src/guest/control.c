@@ -35,7 +35,8 @@ void send_event(uint32_t ev, uint64_t t)
 	uint8_t p[ALCATRAZ_CTL_EVENT_LEN];
 
 	alcatraz_ctl_put_le32(p, ev);
-	alcatraz_ctl_put_le32(p + 4, 0);
+	/* What this init can do beyond the main command. */
+	alcatraz_ctl_put_le32(p + 4, ev == ALCATRAZ_CTL_EV_INIT_START ? ALCATRAZ_CTL_FEAT_EXEC : 0);
 	alcatraz_ctl_put_le64(p + 8, t);
 	ctl_send(ALCATRAZ_CTL_EVENT, p, sizeof(p));
 }
@@ -186,14 +187,23 @@ void handle_post_end(struct ctl_in *c, struct pump *in, pid_t child,
 	if (alcatraz_ctl_check_hdr(c->buf, 0, &type, &len))
 		goto proto;
 	if (type != ALCATRAZ_CTL_STDIN_EOF && type != ALCATRAZ_CTL_SIGNAL &&
-	    type != ALCATRAZ_CTL_WINSIZE)
+	    type != ALCATRAZ_CTL_WINSIZE && type != ALCATRAZ_CTL_EXEC &&
+	    type != ALCATRAZ_CTL_EXEC_STDIN && type != ALCATRAZ_CTL_EXEC_SIGNAL &&
+	    type != ALCATRAZ_CTL_EXEC_ACK)
 		goto proto;
 	if (c->have < ALCATRAZ_CTL_HDR_SIZE + len)
 		return;
 	{
-		const uint8_t *p = c->buf + ALCATRAZ_CTL_HDR_SIZE;
+		uint8_t *p = c->buf + ALCATRAZ_CTL_HDR_SIZE;
 
 		switch (type) {
+		case ALCATRAZ_CTL_EXEC:
+		case ALCATRAZ_CTL_EXEC_STDIN:
+		case ALCATRAZ_CTL_EXEC_SIGNAL:
+		case ALCATRAZ_CTL_EXEC_ACK:
+			if (execs_host_record(type, p, len))
+				goto proto;
+			break;
 		case ALCATRAZ_CTL_STDIN_EOF:
 			/* In tty mode end of input is the user's ^D, in band. */
 			dbg("STDIN_EOF %llu", (unsigned long long)alcatraz_ctl_get_le64(p));

@@ -51,8 +51,39 @@
  * console (tcdrain) *before* sending STATUS.
  *
  * Before END only ARG/ENV/WORKDIR/STDIO/END are valid host records; after
- * END only STDIN_EOF/SIGNAL/WINSIZE.  The guest sends nothing but EVENT and
- * STATUS, and nothing after STATUS.
+ * END only STDIN_EOF/SIGNAL/WINSIZE and the EXEC_* records below.  The
+ * guest sends nothing but EVENT, STATUS and EXEC_* records, and nothing
+ * after STATUS.
+ *
+ * Further commands (execs)
+ * ------------------------
+ * A guest that sets ALCATRAZ_CTL_FEAT_EXEC in its INIT_START event (the
+ * u32 after the event number; older guests send 0) runs further commands
+ * while the main one runs, each with its own argv, environment, working
+ * directory, stdin, stdout, stderr and exit status, multiplexed over this
+ * connection by a host-chosen id (non-zero, not in use):
+ *   host  -> guest EXEC(id, ...)             after END; at most
+ *                                            ALCATRAZ_CTL_MAX_EXECS live ids
+ *   guest -> host  EXEC_START(id)            first, exactly once per id
+ *   host  -> guest EXEC_STDIN(id, bytes)*    empty payload after the id = EOF
+ *   guest -> host  EXEC_STDIN_ACK(id, n)*    n stdin bytes left the guest's buffer
+ *   guest -> host  EXEC_DATA(id, stream, bytes)*   stream 1 stdout, 2 stderr
+ *   host  -> guest EXEC_ACK(id, stream, n)*  n bytes of that stream written out
+ *   host  -> guest EXEC_SIGNAL(id, signo)*   to the exec's process group
+ *   guest -> host  EXEC_STATUS(id, ...)      last, exactly once; after all
+ *                                            of its EXEC_DATA; frees the id
+ * Flow control is a window per exec and direction: a sender may have at
+ * most ALCATRAZ_CTL_EXEC_WINDOW bytes of one stream sent and not yet
+ * acknowledged; more is a protocol error, so neither side buffers more.
+ * The host treats EXEC_START or EXEC_STATUS for an id it did not send (or
+ * twice), EXEC_DATA for an id that has no live exec, and acknowledgements
+ * beyond what it sent as protocol errors.  The guest ignores EXEC_STDIN,
+ * EXEC_ACK and EXEC_SIGNAL for ids it no longer knows (they cross the
+ * status on the wire).
+ * The main command's end still ends the VM: init reports STATUS and powers
+ * off whatever execs still run.  A host that wants a VM for several
+ * commands (a CI job's steps) runs a main command that waits, e.g.
+ * `sleep infinity`, and kills the VM when it is done.
  *
  * Standard I/O
  * ------------
@@ -118,10 +149,27 @@ enum alcatraz_ctl_type {
 	ALCATRAZ_CTL_STDIN_EOF = 6,  /* u64 total stdin bytes sent */
 	ALCATRAZ_CTL_SIGNAL    = 7,  /* u32 signo, sent to the command's pgrp */
 	ALCATRAZ_CTL_WINSIZE   = 8,  /* u16 rows, u16 cols */
+	ALCATRAZ_CTL_EXEC      = 9,  /* u32 id, u32 flags (0), u32 argc, u32 envc,
+				      * argc + envc + 1 NUL-terminated strings:
+				      * argv, "KEY=VALUE"s, workdir ("" = none) */
+	ALCATRAZ_CTL_EXEC_STDIN  = 10, /* u32 id, 0..EXEC_CHUNK bytes (0: EOF) */
+	ALCATRAZ_CTL_EXEC_SIGNAL = 11, /* u32 id, u32 signo */
+	ALCATRAZ_CTL_EXEC_ACK    = 12, /* u32 id, u32 stream, u32 bytes */
 	/* guest -> host */
-	ALCATRAZ_CTL_EVENT     = 16, /* u32 event, u32 0, u64 guest ns */
+	ALCATRAZ_CTL_EVENT     = 16, /* u32 event, u32 features (INIT_START) or 0,
+				      * u64 guest ns */
 	ALCATRAZ_CTL_STATUS    = 17, /* u32 kind, i32 value, u64 guest ns */
+	ALCATRAZ_CTL_EXEC_START  = 18, /* u32 id, u32 guest pid, u64 guest ns */
+	ALCATRAZ_CTL_EXEC_DATA   = 19, /* u32 id, u32 stream, 1..EXEC_CHUNK bytes */
+	ALCATRAZ_CTL_EXEC_STDIN_ACK = 20, /* u32 id, u32 bytes */
+	ALCATRAZ_CTL_EXEC_STATUS = 21, /* u32 id, u32 kind, i32 value, u32 0, u64 ns */
 };
+
+/* INIT_START features. */
+#define ALCATRAZ_CTL_FEAT_EXEC          0x1u
+/* EXEC_DATA / EXEC_ACK streams. */
+#define ALCATRAZ_CTL_STREAM_STDOUT      1u
+#define ALCATRAZ_CTL_STREAM_STDERR      2u
 
 /* STDIO flags. Unknown bits are a protocol error. */
 #define ALCATRAZ_CTL_STDIO_TTY          0x1u
@@ -155,6 +203,13 @@ enum alcatraz_ctl_status_kind {
 #define ALCATRAZ_CTL_WINSIZE_LEN    4u
 #define ALCATRAZ_CTL_EVENT_LEN      16u
 #define ALCATRAZ_CTL_STATUS_LEN     16u
+#define ALCATRAZ_CTL_EXEC_HDR_LEN   16u  /* EXEC's fixed part */
+#define ALCATRAZ_CTL_EXEC_SIGNAL_LEN 8u
+#define ALCATRAZ_CTL_EXEC_ACK_LEN   12u
+#define ALCATRAZ_CTL_EXEC_START_LEN 16u
+#define ALCATRAZ_CTL_EXEC_DATA_HDR  8u   /* EXEC_DATA's id and stream */
+#define ALCATRAZ_CTL_EXEC_STDIN_ACK_LEN 8u
+#define ALCATRAZ_CTL_EXEC_STATUS_LEN 24u
 
 /*
  * Limits, enforced by both sides (the sender refuses to send more, the
@@ -168,7 +223,13 @@ enum alcatraz_ctl_status_kind {
 #define ALCATRAZ_CTL_MAX_ENVS       4096u
 /* Sum of ARG+ENV payloads, plus one byte (the NUL) per string. */
 #define ALCATRAZ_CTL_MAX_TOTAL      (1024u * 1024u)
-/* Largest payload of any record type: lets a reader use one fixed buffer. */
+/* Execs: live at once; bytes per EXEC_STDIN/EXEC_DATA record; the flow-
+ * control window of each stream of each exec. */
+#define ALCATRAZ_CTL_MAX_EXECS      16u
+#define ALCATRAZ_CTL_EXEC_CHUNK     16384u
+#define ALCATRAZ_CTL_EXEC_WINDOW    65536u
+/* Largest payload of any record type: lets a reader use one fixed buffer.
+ * An EXEC record (argv, environment and workdir together) fits it too. */
 #define ALCATRAZ_CTL_MAX_PAYLOAD    ALCATRAZ_CTL_MAX_STRING
 /* The guest sends at most this many EVENT records before STATUS. */
 #define ALCATRAZ_CTL_MAX_EVENTS     8u
@@ -251,6 +312,15 @@ static inline int alcatraz_ctl_check_hdr(const uint8_t *hdr, int from_guest,
 		switch (t) {
 		case ALCATRAZ_CTL_EVENT:  want = ALCATRAZ_CTL_EVENT_LEN; break;
 		case ALCATRAZ_CTL_STATUS: want = ALCATRAZ_CTL_STATUS_LEN; break;
+		case ALCATRAZ_CTL_EXEC_START: want = ALCATRAZ_CTL_EXEC_START_LEN; break;
+		case ALCATRAZ_CTL_EXEC_STDIN_ACK: want = ALCATRAZ_CTL_EXEC_STDIN_ACK_LEN; break;
+		case ALCATRAZ_CTL_EXEC_STATUS: want = ALCATRAZ_CTL_EXEC_STATUS_LEN; break;
+		case ALCATRAZ_CTL_EXEC_DATA:
+			if (l <= ALCATRAZ_CTL_EXEC_DATA_HDR ||
+			    l > ALCATRAZ_CTL_EXEC_DATA_HDR + ALCATRAZ_CTL_EXEC_CHUNK)
+				return -1;
+			want = l;
+			break;
 		default: return -1;
 		}
 		if (l != want)
@@ -271,6 +341,17 @@ static inline int alcatraz_ctl_check_hdr(const uint8_t *hdr, int from_guest,
 		case ALCATRAZ_CTL_STDIN_EOF: want = ALCATRAZ_CTL_STDIN_EOF_LEN; goto fixed;
 		case ALCATRAZ_CTL_SIGNAL:    want = ALCATRAZ_CTL_SIGNAL_LEN; goto fixed;
 		case ALCATRAZ_CTL_WINSIZE:   want = ALCATRAZ_CTL_WINSIZE_LEN; goto fixed;
+		case ALCATRAZ_CTL_EXEC_SIGNAL: want = ALCATRAZ_CTL_EXEC_SIGNAL_LEN; goto fixed;
+		case ALCATRAZ_CTL_EXEC_ACK:  want = ALCATRAZ_CTL_EXEC_ACK_LEN; goto fixed;
+		case ALCATRAZ_CTL_EXEC:
+			/* The fixed part, argv[0] and at least the workdir's NUL. */
+			if (l < ALCATRAZ_CTL_EXEC_HDR_LEN + 2 || l > ALCATRAZ_CTL_MAX_PAYLOAD)
+				return -1;
+			break;
+		case ALCATRAZ_CTL_EXEC_STDIN:
+			if (l < 4 || l > 4 + ALCATRAZ_CTL_EXEC_CHUNK)
+				return -1;
+			break;
 		default:
 			return -1;
 		fixed:
@@ -282,6 +363,49 @@ static inline int alcatraz_ctl_check_hdr(const uint8_t *hdr, int from_guest,
 	*type = t;
 	*len = l;
 	return 0;
+}
+
+/*
+ * Validate an EXEC payload (the header check has bounded its length):
+ * a non-zero id, flags 0, 1..MAX_ARGS arguments, up to MAX_ENVS
+ * "KEY=VALUE" strings with a non-empty KEY, then an empty or absolute
+ * workdir of at most MAX_WORKDIR bytes; every string NUL-terminated and
+ * at most MAX_STRING bytes, nothing after the workdir.  0 or -1.
+ */
+static inline int alcatraz_ctl_check_exec(const uint8_t *p, uint32_t len)
+{
+	uint32_t argc, envc, n = 0, off = ALCATRAZ_CTL_EXEC_HDR_LEN, start;
+
+	if (len < ALCATRAZ_CTL_EXEC_HDR_LEN || alcatraz_ctl_get_le32(p) == 0 ||
+	    alcatraz_ctl_get_le32(p + 4) != 0)
+		return -1;
+	argc = alcatraz_ctl_get_le32(p + 8);
+	envc = alcatraz_ctl_get_le32(p + 12);
+	if (argc < 1 || argc > ALCATRAZ_CTL_MAX_ARGS || envc > ALCATRAZ_CTL_MAX_ENVS)
+		return -1;
+	while (off < len) {
+		start = off;
+		while (off < len && p[off])
+			off++;
+		if (off == len || off - start > ALCATRAZ_CTL_MAX_STRING)
+			return -1;
+		if (n >= argc && n < argc + envc && (p[start] == '=' || p[start] == 0))
+			return -1;
+		if (n >= argc && n < argc + envc) {
+			uint32_t k = start;
+
+			while (p[k] && p[k] != '=')
+				k++;
+			if (!p[k])
+				return -1;
+		}
+		if (n == argc + envc && off > start &&
+		    (p[start] != '/' || off - start > ALCATRAZ_CTL_MAX_WORKDIR))
+			return -1;
+		off++;
+		n++;
+	}
+	return n == argc + envc + 1 ? 0 : -1;
 }
 
 /*

@@ -20,7 +20,7 @@
  * errno a shell would base 126/127 on: EACCES if any candidate was found
  * but not executable, else ENOENT.
  */
-static int exec_search(char **argv, char **envp)
+int exec_search(char **argv, char **envp)
 {
 	const char *file = argv[0], *path = DEFAULT_PATH;
 	bool eacces = false;
@@ -65,7 +65,7 @@ static int exec_search(char **argv, char **envp)
 	return eacces ? EACCES : ENOENT;
 }
 
-static void child_fail(int errfd, enum child_stage stage, int err)
+void child_fail(int errfd, enum child_stage stage, int err)
 {
 	int msg[2] = { stage, err };
 

@@ -65,6 +65,8 @@ __attribute__((noreturn)) void finish(uint32_t kind, int32_t value, bool fallbac
 		/* The poll loop made the socket non-blocking; STATUS must not be
 		 * dropped for want of vsock credit. */
 		fcntl(g.ctl, F_SETFL, fcntl(g.ctl, F_GETFL) & ~O_NONBLOCK);
+		/* What execs sent before; the host reads it before STATUS. */
+		ctl_queue_flush(true);
 		send_status(kind, value);
 		dbg("STATUS sent");
 	}

@@ -128,7 +128,7 @@ void pump_drain(struct pump *p, int ms);
 /* control.c: records after END, read incrementally so the poll loop never
  * blocks on them. */
 struct ctl_in {
-	uint8_t buf[ALCATRAZ_CTL_HDR_SIZE + 8];
+	uint8_t buf[ALCATRAZ_CTL_HDR_SIZE + ALCATRAZ_CTL_MAX_PAYLOAD];
 	size_t have;
 	bool open;
 };
@@ -141,6 +141,20 @@ enum child_stage { STAGE_SETUP = 0, STAGE_EXEC = 1 };
 
 __attribute__((noreturn))
 void child_run(struct command *cmd, int errfd, int in_fd, const char *stderr_port);
+int exec_search(char **argv, char **envp);
+__attribute__((noreturn))
+void child_fail(int errfd, enum child_stage stage, int err);
+
+/* execs.c: further commands the host starts while the main one runs */
+struct pollfd;
+int execs_host_record(uint32_t type, uint8_t *p, uint32_t len);
+bool execs_reaped(pid_t pid, int wst);
+int execs_add_pollfds(struct pollfd *pfd, int np, int max);
+int execs_timeout_ms(void);
+void execs_handle(const struct pollfd *pfd);
+/* Records for the host, written as the socket takes them. */
+bool ctl_queue_pending(void);
+void ctl_queue_flush(bool block);
 
 /* run.c */
 void run_command(struct command *cmd, uint32_t *kind, int32_t *value);

@@ -60,7 +60,7 @@ void run_command(struct command *cmd, uint32_t *kind, int32_t *value)
 	static char stderr_port[PATH_MAX];
 	static struct pump in, out;
 	const char *port = NULL;
-	struct ctl_in cin = { .open = g.ctl >= 0 };
+	static struct ctl_in cin;
 	int errpipe[2], child_in = -1, dest = -1, master = -1, cons, sfd = -1, msg[2], r;
 	struct pump *pumps[2] = { &in, NULL };
 	sigset_t mask;
@@ -70,6 +70,7 @@ void run_command(struct command *cmd, uint32_t *kind, int32_t *value)
 
 	*kind = ALCATRAZ_CTL_ST_INIT_ERROR;
 	*value = 0;
+	cin.open = g.ctl >= 0;
 
 	cons = open(g.console, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
 	if (cons < 0) {
@@ -166,13 +167,14 @@ void run_command(struct command *cmd, uint32_t *kind, int32_t *value)
 		fcntl(g.ctl, F_SETFL, fcntl(g.ctl, F_GETFL) | O_NONBLOCK);
 
 	while (alive) {
-		struct pollfd pfd[6];
+		struct pollfd pfd[6 + 3 * ALCATRAZ_CTL_MAX_EXECS];
 		int np = 0, i_sig, i_ctl = -1, idx[2][2] = { { -1, -1 }, { -1, -1 } };
 
 		pfd[np] = (struct pollfd){ .fd = sfd, .events = POLLIN };
 		i_sig = np++;
 		if (cin.open) {
-			pfd[np] = (struct pollfd){ .fd = g.ctl, .events = POLLIN };
+			pfd[np] = (struct pollfd){ .fd = g.ctl,
+						   .events = POLLIN | (ctl_queue_pending() ? POLLOUT : 0) };
 			i_ctl = np++;
 		}
 		for (int k = 0; k < 2; k++) {
@@ -189,7 +191,8 @@ void run_command(struct command *cmd, uint32_t *kind, int32_t *value)
 				idx[k][1] = np++;
 			}
 		}
-		if (poll(pfd, (nfds_t)np, -1) < 0) {
+		np = execs_add_pollfds(pfd, np, (int)(sizeof(pfd) / sizeof(pfd[0])));
+		if (poll(pfd, (nfds_t)np, execs_timeout_ms()) < 0) {
 			if (errno == EINTR)
 				continue;
 			klog(3, "poll: %s", strerror(errno));
@@ -207,11 +210,15 @@ void run_command(struct command *cmd, uint32_t *kind, int32_t *value)
 				if (pid == child) {
 					status_of(wst, kind, value);
 					alive = false;
+				} else {
+					(void)execs_reaped(pid, wst);
 				}
 			}
 		}
-		if (i_ctl >= 0 && pfd[i_ctl].revents)
+		if (i_ctl >= 0 && (pfd[i_ctl].revents & ~POLLOUT))
 			handle_post_end(&cin, &in, child, alive, master);
+		execs_handle(pfd);
+		ctl_queue_flush(false);
 		for (int k = 0; k < 2; k++) {
 			if (idx[k][0] >= 0 && pfd[idx[k][0]].revents)
 				pump_read(pumps[k]);

@@ -20,6 +20,10 @@ import time
 MAGIC = 0x31434C41
 ARG, ENV, WORKDIR, STDIO, END, STDIN_EOF, SIGNAL, WINSIZE = 1, 2, 3, 4, 5, 6, 7, 8
 EVENT, STATUS = 16, 17
+EXEC, EXEC_STDIN, EXEC_SIGNAL, EXEC_ACK = 9, 10, 11, 12
+EXEC_START, EXEC_DATA, EXEC_STDIN_ACK, EXEC_STATUS = 18, 19, 20, 21
+FEAT_EXEC = 1
+EXEC_WINDOW, EXEC_CHUNK = 65536, 16384
 EV_INIT_START, EV_CMD_START = 1, 2
 EXITED, SIGNALED, EXEC_FAILED, INIT_ERROR = 1, 2, 3, 4
 STDIO_TTY = 1
@@ -141,6 +145,164 @@ def simple(name, argv, want, out=None, **kw):
     check(name + ": status", st == want, f"{st} != {want}; stderr: {r.err}")
     if out is not None:
         check(name + ": output", bytes(r.out) == out, f"{bytes(r.out)!r} != {out!r}")
+
+
+def exec_rec(xid, argv, env=(), workdir=""):
+    p = struct.pack("<IIII", xid, 0, len(argv), len(env))
+    p += b"".join(a.encode() + b"\0" for a in list(argv) + list(env))
+    return rec(EXEC, p + workdir.encode() + b"\0")
+
+
+class Execs:
+    """The host's side of the execs of one Run: what each id sent."""
+
+    def __init__(self, r, ack=True):
+        self.r, self.ack = r, ack
+        self.started, self.status = {}, {}
+        self.out, self.err, self.stdin_acked = {}, {}, {}
+        self.errors = []
+
+    def step(self, timeout=20):
+        """One record; False on a timeout or the end of the channel."""
+        try:
+            got = self.r.recv(timeout)
+        except socket.timeout:
+            return False
+        if got is None:
+            return False
+        rtype, p = got
+        if rtype == EXEC_START:
+            xid = struct.unpack("<I", p[:4])[0]
+            if xid in self.started:
+                self.errors.append(f"second EXEC_START for {xid}")
+            self.started[xid] = True
+        elif rtype == EXEC_DATA:
+            xid, stream = struct.unpack("<II", p[:8])
+            if xid not in self.started or xid in self.status:
+                self.errors.append(f"EXEC_DATA for {xid} outside start..status")
+            (self.out if stream == 1 else self.err).setdefault(xid, bytearray()).extend(p[8:])
+            if self.ack:
+                self.r.send(rec(EXEC_ACK, struct.pack("<III", xid, stream, len(p) - 8)))
+        elif rtype == EXEC_STDIN_ACK:
+            xid, n = struct.unpack("<II", p)
+            self.stdin_acked[xid] = self.stdin_acked.get(xid, 0) + n
+        elif rtype == EXEC_STATUS:
+            xid, kind, value, zero = struct.unpack("<IIiI", p[:16])
+            if xid in self.status:
+                self.errors.append(f"second EXEC_STATUS for {xid}")
+            self.status[xid] = (kind, value)
+        else:
+            self.errors.append(f"record type {rtype} while execs run")
+        return True
+
+    def wait(self, ids, timeout=20):
+        end = time.time() + timeout
+        while any(i not in self.status for i in ids) and time.time() < end:
+            if not self.step(max(0.1, end - time.time())):
+                break
+
+
+def main_waiting():
+    """A Run whose main command waits until it gets SIGTERM."""
+    r = Run()
+    ev = r.recv()
+    r.command(["sleep", "60"])
+    r.recv()  # CMD_START
+    return r, ev
+
+
+def end_main(r, name):
+    r.send(rec(SIGNAL, struct.pack("<I", 15)))
+    st = r.finish()
+    check(name + ": main status", st == (SIGNALED, 15), st)
+
+
+def test_execs():
+    r, ev = main_waiting()
+    check("exec: INIT_START announces execs",
+          ev and struct.unpack("<II", ev[1][:8])[1] & FEAT_EXEC, ev)
+    x = Execs(r)
+    r.send(exec_rec(1, ["sh", "-c", 'echo "out $FOO $(pwd)"; echo err >&2; exit 3'],
+                    env=["FOO=bar"], workdir="/tmp"))
+    r.send(rec(EXEC_STDIN, struct.pack("<I", 1)))
+    r.send(exec_rec(2, ["/no/such/program"]))
+    r.send(exec_rec(3, ["sleep", "30"]))
+    x.wait([1, 2])
+    check("exec: status", x.status.get(1) == (EXITED, 3), x.status)
+    check("exec: stdout alone", bytes(x.out.get(1, b"")) == b"out bar /tmp\n", x.out)
+    check("exec: stderr alone", bytes(x.err.get(1, b"")) == b"err\n", x.err)
+    check("exec: not found", x.status.get(2) == (EXEC_FAILED, 2) and 2 in x.started, x.status)
+    r.send(rec(EXEC_SIGNAL, struct.pack("<II", 3, 9)))
+    x.wait([3])
+    check("exec: signal", x.status.get(3) == (SIGNALED, 9), x.status)
+    # An id is free again after its status; records for it are ignored.
+    r.send(rec(EXEC_SIGNAL, struct.pack("<II", 3, 9)))
+    r.send(exec_rec(3, ["true"]))
+    x.status.pop(3)
+    x.started.pop(3)
+    x.wait([3])
+    check("exec: id reused", x.status.get(3) == (EXITED, 0), x.status)
+    check("exec: records in order", not x.errors, x.errors)
+    end_main(r, "exec")
+
+    # stdin through the window, stdout back through the other.
+    r, _ = main_waiting()
+    x = Execs(r)
+    data = bytes(random.Random(5).randrange(256) for _ in range(300000))
+    r.send(exec_rec(7, ["sh", "-c", "cat; echo end"]))
+    sent = 0
+    end = time.time() + 30
+    while (sent < len(data) or 7 not in x.status) and time.time() < end:
+        if sent < len(data) and sent - x.stdin_acked.get(7, 0) + EXEC_CHUNK <= EXEC_WINDOW:
+            chunk = data[sent:sent + EXEC_CHUNK]
+            r.send(rec(EXEC_STDIN, struct.pack("<I", 7) + chunk))
+            sent += len(chunk)
+            if sent == len(data):
+                r.send(rec(EXEC_STDIN, struct.pack("<I", 7)))
+            continue
+        x.step(1)
+    check("exec stdin: status", x.status.get(7) == (EXITED, 0), x.status)
+    check("exec stdin: byte-exact", bytes(x.out.get(7, b"")) == data + b"end\n",
+          f"{len(x.out.get(7, b''))} bytes")
+    check("exec stdin: all acknowledged", x.stdin_acked.get(7) == len(data), x.stdin_acked)
+    end_main(r, "exec stdin")
+
+    # The guest sends no more than a window without acknowledgements.
+    r, _ = main_waiting()
+    x = Execs(r, ack=False)
+    r.send(exec_rec(4, ["head", "-c", "200000", "/dev/zero"]))
+    while x.step(1):
+        pass
+    check("exec window: one window", len(x.out.get(4, b"")) == EXEC_WINDOW and 4 not in x.status,
+          len(x.out.get(4, b"")))
+    x.ack = True
+    r.send(rec(EXEC_ACK, struct.pack("<III", 4, 1, EXEC_WINDOW)))
+    x.wait([4])
+    check("exec window: the rest", len(x.out.get(4, b"")) == 200000 and
+          x.status.get(4) == (EXITED, 0), (len(x.out.get(4, b"")), x.status))
+    end_main(r, "exec window")
+
+    # A malformed EXEC is a protocol error: init stops reading the channel.
+    r = Run()
+    r.recv()
+    r.command(["sleep", "1"])
+    r.recv()
+    bad = struct.pack("<IIII", 5, 0, 0, 0) + b"\0"
+    r.send(rec(EXEC, bad + b"\0"))
+    r.send(exec_rec(6, ["true"]))
+    x = Execs(r)
+    st = None
+    while True:
+        got = r.recv()
+        if got is None:
+            break
+        if got[0] == STATUS:
+            st = struct.unpack("<IiQ", got[1])[:2]
+        elif got[0] != EVENT:
+            x.errors.append(got[0])
+    r.proc.wait(timeout=20)
+    os.close(r.keep)
+    check("exec protocol error: ignored", st == (EXITED, 0) and not x.errors, (st, x.errors))
 
 
 def main():
@@ -274,6 +436,8 @@ def main():
     os.close(r.keep)
     r.reader.join(timeout=2)
     check("fallback cmd64", b"a b-c" in r.out and b"exited 0" in r.out, bytes(r.out))
+
+    test_execs()
 
     print(f"{len(failures)} failure(s)")
     return 1 if failures else 0

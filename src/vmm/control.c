@@ -2,8 +2,9 @@
 /*
  * Control channel, host side (see control.h). Records from the guest are
  * validated from their header alone before any payload is taken, as the
- * protocol requires; the guest only ever sends fixed-size EVENT and STATUS
- * records, so the receive buffer is a fixed array.
+ * protocol requires; the largest the guest may send is an EXEC_DATA record
+ * of one chunk, so the receive buffer is a fixed array. EXEC_* records go
+ * to exec.c, whose state this lock also guards.
  */
 #include <errno.h>
 #include <stdlib.h>
@@ -11,6 +12,7 @@
 
 #include "control.h"
 #include "evloop.h"
+#include "exec.h"
 #include "virtio/virtio.h"
 /* Last: it defines CLI status macros whose names overlap the public enum. */
 #include "../guest/control_proto.h"
@@ -19,7 +21,7 @@ struct control {
 	pthread_mutex_t lock;
 	uint8_t *out;            /* records queued for the guest */
 	size_t out_len, out_off, out_cap;
-	uint8_t rx[ALCATRAZ_CTL_HDR_SIZE + 16];
+	uint8_t rx[ALCATRAZ_CTL_HDR_SIZE + ALCATRAZ_CTL_EXEC_DATA_HDR + ALCATRAZ_CTL_EXEC_CHUNK];
 	size_t rx_have;
 	uint32_t rx_type, rx_len;
 	bool connected, got_init, sent_end, got_status;
@@ -28,7 +30,11 @@ struct control {
 	bool stdin_eof;          /* the host's stdin has ended */
 	bool stdin_eof_sent;
 	uint64_t stdin_total;
+	struct exec_table *execs;
 };
+
+/* Room the streaming records of execs need at least (exec_fill). */
+#define EXEC_FILL_ROOM (ALCATRAZ_CTL_HDR_SIZE + 4 + ALCATRAZ_CTL_EXEC_CHUNK)
 
 static int out_reserve(struct control *c, size_t more)
 {
@@ -126,11 +132,14 @@ int control_new(struct vm *vm)
 	if (!c)
 		return -ENOMEM;
 	pthread_mutex_init(&c->lock, NULL);
-	/* Everything the host will ever send, allocated now: the device thread
-	 * then never allocates (its seccomp list has no mmap). */
-	ret = out_reserve(c, command_bytes(&vm->cfg));
+	/* The command and a chunk of exec data, allocated now: the device
+	 * thread does not allocate for them. */
+	ret = out_reserve(c, command_bytes(&vm->cfg) + EXEC_FILL_ROOM);
+	if (!ret)
+		ret = exec_table_new(vm, c, &c->execs);
 	if (ret) {
 		pthread_mutex_destroy(&c->lock);
+		free(c->out);
 		free(c);
 		return ret;
 	}
@@ -146,6 +155,7 @@ void control_free(struct vm *vm)
 
 	if (!c)
 		return;
+	exec_table_free(c->execs);
 	pthread_mutex_destroy(&c->lock);
 	free(c->out);
 	free(c);
@@ -252,6 +262,9 @@ static int handle_record(struct vm *vm, struct control *c)
 			vm_mark(vm, &vm->result.timings.init_start_ns);
 			if (send_command(vm, c))
 				return protocol_error(vm, "out of memory");
+			/* Older guests send 0 where the features are. */
+			exec_channel_ready(c->execs,
+					   alcatraz_ctl_get_le32(p + 4) & ALCATRAZ_CTL_FEAT_EXEC);
 		} else if (ev == ALCATRAZ_CTL_EV_CMD_START && c->got_init) {
 			vm_mark(vm, &vm->result.timings.cmd_start_ns);
 			/* Now the console is in raw mode and relayed: stdin may flow. */
@@ -262,7 +275,13 @@ static int handle_record(struct vm *vm, struct control *c)
 		}
 		return 0;
 	}
-	/* STATUS (the header check admits nothing else from the guest). */
+	if (c->rx_type != ALCATRAZ_CTL_STATUS) {
+		const char *why = "exec record before the command";
+
+		if (!c->sent_end || exec_receive(c->execs, c->rx_type, p, c->rx_len, &why))
+			return protocol_error(vm, why);
+		return 0;
+	}
 	c->got_status = true;
 	finish(vm, alcatraz_ctl_get_le32(p), (int32_t)alcatraz_ctl_get_le32(p + 4));
 	return 0;
@@ -311,6 +330,10 @@ size_t control_take(struct vm *vm, void *buf, size_t max)
 	if (!c)
 		return 0;
 	pthread_mutex_lock(&c->lock);
+	if (c->out_off >= c->out_len) {
+		c->out_off = 0;
+		c->out_len = exec_fill(c->execs, c->out, c->out_cap);
+	}
 	n = c->out_len - c->out_off;
 	if (n > max)
 		n = max;
@@ -330,7 +353,7 @@ bool control_has_output(struct vm *vm)
 	if (!c)
 		return false;
 	pthread_mutex_lock(&c->lock);
-	any = c->out_len > c->out_off;
+	any = c->out_len > c->out_off || exec_has_output(c->execs);
 	pthread_mutex_unlock(&c->lock);
 	return any;
 }
@@ -394,4 +417,31 @@ void control_stdin_eof(struct vm *vm, uint64_t total)
 	maybe_send_stdin_eof(c);
 	pthread_mutex_unlock(&c->lock);
 	virtio_vsock_flush(vm);
+}
+
+bool control_lock(struct vm *vm, struct exec_table **execs)
+{
+	struct control *c = vm->control;
+
+	if (!c)
+		return false;
+	pthread_mutex_lock(&c->lock);
+	*execs = c->execs;
+	return true;
+}
+
+void control_unlock(struct vm *vm)
+{
+	pthread_mutex_unlock(&vm->control->lock);
+}
+
+int control_put_raw_locked(struct control *c, const void *rec, size_t len)
+{
+	int ret = out_reserve(c, len);
+
+	if (ret)
+		return ret;
+	memcpy(c->out + c->out_len, rec, len);
+	c->out_len += len;
+	return 0;
 }

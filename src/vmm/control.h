@@ -30,4 +30,13 @@ bool control_stdin_open(struct vm *vm);
 /* The host's stdin ended after `total` bytes (console.c). */
 void control_stdin_eof(struct vm *vm, uint64_t total);
 
+/* For exec.c: takes the channel's lock and gives its exec table; false
+ * (no lock taken) when the VM has no control channel. */
+struct exec_table;
+bool control_lock(struct vm *vm, struct exec_table **execs);
+void control_unlock(struct vm *vm);
+/* Queues whole records for the guest; lock held. */
+struct control;
+int control_put_raw_locked(struct control *c, const void *rec, size_t len);
+
 #endif
