@@ -15,6 +15,8 @@ packages=(
 	# the lab: an emulated AMD-V machine running Debian's cloud kernel and kvm_amd
 	qemu-system-x86 linux-image-cloud-amd64 linux-headers-cloud-amd64
 	busybox-static cpio kmod
+	# user-mode networking (issue 16): passt, which the library starts per VM
+	passt
 	# the VT-x lab: Bochs emulating an Intel CPU with VMX and EPT, booted from a GRUB ISO
 	bochs bochsbios vgabios bochs-term grub-pc-bin grub-common xorriso mtools
 	# the Debian packages (debian/) and lab-install: a debootstrapped root booted in the lab
