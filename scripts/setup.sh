@@ -17,6 +17,8 @@ packages=(
 	busybox-static cpio kmod
 	# user-mode networking (issue 16): passt, which the library starts per VM
 	passt
+	# the lab's own QEMU, built from Debian's qemu source (tests/lab/build-qemu.sh)
+	libglib2.0-dev libpixman-1-dev libfdt-dev zlib1g-dev
 	# the VT-x lab: Bochs emulating an Intel CPU with VMX and EPT, booted from a GRUB ISO
 	bochs bochsbios vgabios bochs-term grub-pc-bin grub-common xorriso mtools
 	# the Debian packages (debian/) and lab-install: a debootstrapped root booted in the lab

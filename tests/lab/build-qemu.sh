@@ -168,7 +168,10 @@ mkdir -p "$dl"
 	{ tail -n 5 "$apt_dir/source.log" >&2; die "apt-get source qemu=$version failed (is that version still in the archive?)"; }
 src=$outdir/src
 rm -rf "$src" "$outdir/obj"
-dpkg-source -x "$dl"/qemu_*.dsc "$src" >/dev/null || die "dpkg-source -x failed"
+# apt checked the files against the archive's signed index; dpkg-source
+# cannot check the .dsc's own signature without debian-keyring (a warning).
+dpkg-source -x "$dl"/qemu_*.dsc "$src" >"$outdir/unpack.log" 2>&1 ||
+	{ tail -n 5 "$outdir/unpack.log" >&2; die "dpkg-source -x failed"; }
 for p in "$patch_dir"/*.patch; do
 	log "applying $(basename "$p")"
 	patch -d "$src" -p1 --forward --quiet <"$p" || die "$(basename "$p") does not apply to qemu $version"
@@ -206,4 +209,4 @@ mv "$outdir/.$bin.tmp" "$outdir/$bin"
 echo "$want_stamp" >"$outdir/.stamp"
 log "built $outdir/$bin in $((SECONDS - start)) s"
 # The source and object trees are about 1 GiB; the binary is all the lab needs.
-rm -rf "$src" "$obj" "$dl" "$apt_dir/lists" "$apt_dir/cache"
+rm -rf "$src" "$obj" "$dl" "$apt_dir/lists" "$apt_dir/cache" "$outdir"/qemu_*	# dpkg-source links the tarball here
