@@ -165,6 +165,28 @@ static int listen_and_connect(int *lfd, int *cfd)
 	return ret;
 }
 
+/*
+ * virtiofsd's namespace sandbox pivots into the shared directory, and
+ * pivot_root(2) refuses to move an initramfs's rootfs (the lab, rescue
+ * systems): there it chroots instead, in namespaces made for it.
+ */
+static bool root_is_initramfs(void)
+{
+	char line[512];
+	bool found = false;
+	FILE *f = fopen("/proc/self/mounts", "re");
+
+	while (f && !found && fgets(line, sizeof(line), f)) {
+		char dev[128], dir[256], type[64];
+		if (sscanf(line, "%127s %255s %63s", dev, dir, type) == 3 && !strcmp(dir, "/") &&
+		    !strcmp(type, "rootfs"))
+			found = true;
+	}
+	if (f)
+		fclose(f);
+	return found;
+}
+
 enum child_stage { STAGE_NS = 1, STAGE_RO, STAGE_FDS, STAGE_EXEC };
 
 struct child_err {
@@ -216,17 +238,22 @@ static int remount_ro_alone(const char *dir)
 /* In the child: async-signal-safe calls only (the library may have
  * threads); a failure is written to errpipe. */
 static void __attribute__((noreturn))
-child(const struct volume *v, const char *path, char *const argv[], int lfd, int log_fd,
-      int null_fd, int errpipe)
+child(const struct volume *v, const char *path, char *const argv[], bool chroot_mode, int lfd,
+      int log_fd, int null_fd, int errpipe)
 {
 	struct child_err ce = { 0, 0 };
 	struct vol_mount_attr ma = { .attr_set = VOL_MOUNT_ATTR_RDONLY };
 	char *const envp[] = { NULL };
 
-	if (v->readonly) {
+	/* virtiofsd's chroot mode (an initramfs root) makes no namespaces of
+	 * its own: the mount, network and IPC ones are made here. */
+	if (v->readonly || chroot_mode) {
 		ce.stage = STAGE_NS;
-		if (unshare(CLONE_NEWNS) < 0 || mount("none", "/", "none", MS_REC | MS_SLAVE, NULL) < 0)
+		if (unshare(CLONE_NEWNS | (chroot_mode ? CLONE_NEWNET | CLONE_NEWIPC : 0)) < 0 ||
+		    mount("none", "/", "none", MS_REC | MS_SLAVE, NULL) < 0)
 			goto out;
+	}
+	if (v->readonly) {
 		/* Recursive: a mount below the shared directory is read-only too. */
 		ce.stage = STAGE_RO;
 		if (mount(v->host_dir, v->host_dir, "none", MS_BIND | MS_REC, NULL) < 0)
@@ -276,8 +303,10 @@ int virtiofsd_start(const struct volume *v, int log_fd, int *sock, pid_t *pid, c
 {
 	const char *path = virtiofsd_path();
 	char source[PATH_MAX + 16];
+	bool chroot_mode = root_is_initramfs();
 	char *const argv[] = {
-		(char *)path, "--fd=3", "-o", source, "-o", "sandbox=namespace", "-o", "cache=auto",
+		(char *)path, "--fd=3", "-o", source, "-o",
+		chroot_mode ? "sandbox=chroot" : "sandbox=namespace", "-o", "cache=auto",
 		"-o", "log_level=warn", NULL,
 	};
 	struct child_err ce = { 0, 0 };
@@ -303,7 +332,7 @@ int virtiofsd_start(const struct volume *v, int log_fd, int *sock, pid_t *pid, c
 	}
 	p = fork();
 	if (p == 0)
-		child(v, path, argv, lfd, log_fd, null_fd, pipefd[1]);
+		child(v, path, argv, chroot_mode, lfd, log_fd, null_fd, pipefd[1]);
 	ret = p < 0 ? -errno : 0;
 	close(pipefd[1]);
 	if (p > 0 && read(pipefd[0], &ce, sizeof(ce)) == (ssize_t)sizeof(ce)) {
