@@ -118,6 +118,16 @@ static int if_ioctl(int fd, unsigned long req, struct ifreq *ifr, const char *wh
 	return 0;
 }
 
+static void write_proc(const char *path, const char *val)
+{
+	int fd = open(path, O_WRONLY | O_CLOEXEC);
+
+	if (fd < 0 || write_full(fd, val, strlen(val)) < 0)
+		klog(4, "network: %s: %s", path, strerror(errno));
+	if (fd >= 0)
+		close(fd);
+}
+
 static int configure_link(const struct net_params *p)
 {
 	int fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
@@ -140,6 +150,10 @@ static int configure_link(const struct net_params *p)
 	set_sin(&ifr.ifr_netmask, mask);
 	if ((r = if_ioctl(fd, SIOCSIFNETMASK, &ifr, "setting the netmask")))
 		goto out;
+	/* A gratuitous ARP when the link comes up: user-mode networking
+	 * learns the guest's MAC from its first frame, and a guest that only
+	 * serves published ports might otherwise never send one. */
+	write_proc("/proc/sys/net/ipv4/conf/" NET_IFNAME "/arp_notify", "1\n");
 	if ((r = if_ioctl(fd, SIOCGIFFLAGS, &ifr, "reading the flags")))
 		goto out;
 	ifr.ifr_flags |= IFF_UP | IFF_RUNNING;

@@ -202,16 +202,12 @@ const char *passt_path(void)
 static int tap_open(const struct net_config *c, struct net_backend *b, char *err, size_t errlen)
 {
 	struct ifreq ifr = { .ifr_flags = IFF_TAP | IFF_NO_PI };
-	char sys[64];
 	int fd;
 
-	snprintf(sys, sizeof(sys), "/sys/class/net/%s/tun_flags", c->tap_name);
-	if (access(sys, F_OK)) {
-		snprintf(sys, sizeof(sys), "/sys/class/net/%s", c->tap_name);
-		if (access(sys, F_OK))
-			fail(err, errlen, "tap device '%s' does not exist", c->tap_name);
-		else
-			fail(err, errlen, "'%s' is not a tap device", c->tap_name);
+	/* Looked up in the caller's network namespace (a /sys mounted
+	 * elsewhere could show another's). */
+	if (if_nametoindex(c->tap_name) == 0) {
+		fail(err, errlen, "tap device '%s' does not exist", c->tap_name);
 		return -ENODEV;
 	}
 	fd = open("/dev/net/tun", O_RDWR | O_CLOEXEC);
@@ -224,9 +220,11 @@ static int tap_open(const struct net_config *c, struct net_backend *b, char *err
 	if (ioctl(fd, TUNSETIFF, &ifr) < 0) {
 		int e = errno;
 		close(fd);
-		fail(err, errlen, "attaching to tap device '%s': %s", c->tap_name,
-		     e == EINVAL ? "it is a tun device, or already in use with other flags"
-				 : strerror(e));
+		if (e == EINVAL) {
+			fail(err, errlen, "'%s' is not a tap device", c->tap_name);
+			return -ENODEV;
+		}
+		fail(err, errlen, "attaching to tap device '%s': %s", c->tap_name, strerror(e));
 		return -e;
 	}
 	b->fd = fd;
