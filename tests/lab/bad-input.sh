@@ -30,6 +30,8 @@ check unknown-option 125 'unknown option: --bogus' -- "$run" --bogus "$here/test
 check missing-build 125 '--build: not a directory' -- "$run" --build /nonexistent "$here/tests/fail.sh"
 check missing-root 125 '^lab: error: --root: not a readable image file: /nonexistent\.img$' -- "$run" --root /nonexistent.img "$here/tests/fail.sh"
 check root-with-module 125 '--root cannot be combined with --module' -- "$run" --root "$here/run" --module /nonexistent/m.ko "$here/tests/fail.sh"
+check bad-qemu 125 '^lab: error: --qemu/ALCATRAZ_LAB_QEMU wants an executable qemu-system-x86_64 or .system., not ./nonexistent/qemu.$' -- \
+    "$run" --qemu /nonexistent/qemu "$here/tests/fail.sh"
 check no-qemu 125 'qemu-system-x86_64 not found: install the Debian package qemu-system-x86' -- \
     env PATH=/nonexistent /bin/bash "$run" "$here/tests/fail.sh"
 check no-kernel 125 'install the Debian package linux-image-cloud-amd64' -- \
