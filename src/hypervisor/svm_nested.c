@@ -33,7 +33,7 @@
 #define PTE_PS	(1ULL << 7)
 #define PTE_NX	(1ULL << 63)
 #define PTE_ADDR 0x000ffffffffff000ULL
-#define SHADOW_POOL 256			/* pages per shadow NPT (root apart) */
+#define SHADOW_POOL 64			/* pages per shadow NPT (root apart): 256 per CPU, as one was */
 #define SHADOW_SLOTS 4			/* L1 roots kept shadowed per CPU */
 #define SHADOW_AHEAD 8			/* pages filled ahead on a sequential fault */
 #define L2_ASID 2			/* L1 runs with ASID 1; L2s from 2 (a slot each) */
