@@ -6,6 +6,7 @@
 set -e
 B=${ALCATRAZ_BUILD:-/alcatraz/build}
 export ALCATRAZ_KERNEL=$B/kernel/vmlinux ALCATRAZ_INIT=$B/src/guest/alcatraz-init
+export ALCATRAZ_VMM=$B/src/vmm/alcatraz-vmm
 # nopv: QEMU's emulated SVM now and then deadlocks a guest that uses KVM's
 # paravirtual features (tests/lab/README.md); hardware runs them.
 echo "lab: running: alcatraz-run --cmdline nopv -- sh -c 'echo Hello from an Alcatraz microVM; uname -sr; id -u'"

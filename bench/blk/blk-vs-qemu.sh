@@ -16,6 +16,7 @@ B=${ALCATRAZ_BUILD:-/alcatraz/build}
 K=${ALCATRAZ_KERNEL:-$B/kernel/vmlinux}
 INIT=${ALCATRAZ_INIT:-$B/src/guest/alcatraz-init}
 export ALCATRAZ_KERNEL=$K ALCATRAZ_INIT=$INIT
+export ALCATRAZ_VMM=${ALCATRAZ_VMM:-$B/src/vmm/alcatraz-vmm}
 T=/tmp/blkbench; mkdir -p $T
 MB=256
 dd if=/dev/urandom of=$T/disk.img bs=1M count=$MB 2>/dev/null || exit 1

@@ -22,6 +22,7 @@ RUNS=${1:-3}
 TMO=${BENCH_RUN_TIMEOUT:-120}
 T=/tmp/bench; mkdir -p $T
 export ALCATRAZ_KERNEL=$K ALCATRAZ_INIT=$INIT
+export ALCATRAZ_VMM=${ALCATRAZ_VMM:-$B/src/vmm/alcatraz-vmm}
 "$B/src/guest/alcatraz-mkinitrd" -o $T/initrd.cpio --init "$INIT" --busybox /bin/busybox || exit 1
 MARK="Run /init as init process"
 # Same kernel options as the VMM's own (platform.c), minus the devices.

@@ -12,6 +12,7 @@ K=/alcatraz/add/hb-kvmtest
 X=/sys/kernel/hyperbox/exits
 R=/alcatraz/build/examples/alcatraz-run
 export ALCATRAZ_KERNEL=/alcatraz/build/kernel/vmlinux ALCATRAZ_INIT=/alcatraz/build/src/guest/alcatraz-init
+export ALCATRAZ_VMM=/alcatraz/build/src/vmm/alcatraz-vmm
 # Each run below is stopped after TMO s (BENCH_RUN_TIMEOUT) and said so: one
 # hung run costs TMO, not the lab's whole --timeout.
 TMO=${BENCH_RUN_TIMEOUT:-300}

@@ -12,6 +12,7 @@ K=/alcatraz/modules/hyperbox.ko
 R=/alcatraz/build/examples/alcatraz-run
 ROUNDS=${1:-3}
 export ALCATRAZ_KERNEL=/alcatraz/build/kernel/vmlinux ALCATRAZ_INIT=/alcatraz/build/src/guest/alcatraz-init
+export ALCATRAZ_VMM=/alcatraz/build/src/vmm/alcatraz-vmm
 up() { cut -d' ' -f1 /proc/uptime; }
 # Each run is stopped after TMO s (BENCH_RUN_TIMEOUT) and said so: one hung
 # run costs TMO, not the lab's whole --timeout.

@@ -9,9 +9,19 @@
  * because of anything a guest does.
  *
  * Threading: distinct handles may be used from distinct threads at the same
- * time; the library keeps no global mutable state. One VM handle may be waited
- * on (alcatraz_vm_wait) from one thread while another thread calls
- * alcatraz_vm_kill() on it.
+ * time; the library keeps no global mutable state. On one VM handle,
+ * alcatraz_vm_wait(), alcatraz_vm_result(), alcatraz_vm_kill() and
+ * alcatraz_vm_fd() may be called from any number of threads at the same
+ * time (each waiter returns once the VM has ended, with the same result);
+ * alcatraz_vm_start() is called once, before any wait; alcatraz_vm_destroy()
+ * must not overlap any other call on the handle. A configuration handle is
+ * used by one thread at a time.
+ *
+ * Processes: every VM runs in its own VMM process, alcatraz-vmm, started
+ * with clone3 and exec (never a fork of the caller: it holds nothing of the
+ * caller's memory, descriptors or environment) and controlled through a
+ * pidfd. Its exit signal is 0, so the caller's SIGCHLD handler and
+ * waitpid(-1, ...) never see it.
  *
  * Typical use:
  *
@@ -86,6 +96,18 @@ struct alcatraz_timings {
 	uint64_t reserved[3];
 };
 
+/** What a VM used; 0 where not measured. */
+struct alcatraz_usage {
+	/* CPU time of the vCPU threads: the guest's own time plus the exits
+	 * the VMM handled on them (CLOCK_THREAD_CPUTIME_ID). */
+	uint64_t vcpu_cpu_ns;
+	/* The VMM process's peak resident set (guest RAM it touched included). */
+	uint64_t vmm_peak_rss_bytes;
+	/* Bytes the guest read from and wrote to its virtio-blk disks. */
+	uint64_t disk_read_bytes;
+	uint64_t disk_written_bytes;
+};
+
 /** The outcome of a VM, valid once alcatraz_vm_wait() returned 0. */
 struct alcatraz_result {
 	enum alcatraz_exit_kind kind;
@@ -96,7 +118,8 @@ struct alcatraz_result {
 	/* Human-readable one-line explanation (always NUL-terminated). */
 	char message[256];
 	struct alcatraz_timings timings;
-	uint64_t reserved[8];
+	struct alcatraz_usage usage;
+	uint64_t reserved[4];
 };
 
 /**
@@ -219,16 +242,50 @@ int alcatraz_config_set_allow_slow_kvm(struct alcatraz_config *cfg, bool allow);
 /**
  * alcatraz_config_set_insecure_no_sandbox - run the VMM without its sandbox
  *
- * By default every VM's VMM runs in its own child process, jailed (new
- * mount, PID, network, IPC and UTS namespaces, and a user namespace when not
- * root; an empty read-only root; no capabilities; no_new_privs; bounded
- * files and tasks), and each of its threads runs under its own seccomp allow
- * list. When that cannot be set up, alcatraz_vm_create() fails with
- * -ALCATRAZ_E_SANDBOX and the VM never starts. Passing true here runs the
- * VMM unconfined inside the calling process instead: a guest that escapes
- * the VMM then owns the caller. For debugging only.
+ * By default every VM's VMM runs in its own process, jailed (new mount, PID,
+ * network, IPC and UTS namespaces, and a user namespace when not root; an
+ * empty read-only root; no capabilities; no_new_privs; bounded files and
+ * tasks; its own cgroup where cgroup v2 allows), and each of its threads
+ * runs under its own seccomp allow list. When that cannot be set up,
+ * alcatraz_vm_create() fails with -ALCATRAZ_E_SANDBOX and the VM never
+ * starts. Passing true here runs the VMM process without the jail, the
+ * seccomp lists and the cgroup: a guest that escapes the VMM then has the
+ * caller's rights on the host. For debugging only; the log says so.
  */
 int alcatraz_config_set_insecure_no_sandbox(struct alcatraz_config *cfg, bool insecure);
+
+/**
+ * alcatraz_config_set_vmm_binary - the alcatraz-vmm program to start
+ * @path: an executable alcatraz-vmm of this library's version
+ *
+ * Default: $ALCATRAZ_VMM (read with secure_getenv()), else the installed
+ * <prefix>/<libexecdir>/alcatraz/alcatraz-vmm. alcatraz_vm_create() fails
+ * with -ENOENT or -EACCES when it is missing or not executable, -ENOEXEC
+ * when it does not greet, and -EPROTO when it speaks another protocol
+ * version (the log says which).
+ */
+int alcatraz_config_set_vmm_binary(struct alcatraz_config *cfg, const char *path);
+
+/**
+ * alcatraz_config_set_cgroup_parent - where the VM's cgroup is made
+ * @dir: an absolute directory of the cgroup v2 hierarchy (for instance
+ *       /sys/fs/cgroup/ci.slice) whose memory, pids and cpu controllers are
+ *       delegated or can be enabled
+ *
+ * Each sandboxed VM gets a child cgroup there, alcatraz-vm-PID-N, limited
+ * to its RAM plus a margin, its vCPUs and a few tasks; the VMM is born in
+ * it. Default: the calling process's own cgroup.
+ */
+int alcatraz_config_set_cgroup_parent(struct alcatraz_config *cfg, const char *dir);
+
+/**
+ * alcatraz_config_set_require_cgroup - fail instead of running without limits
+ *
+ * By default a VM whose cgroup cannot be made (no cgroup v2, controllers
+ * not delegated) runs without those limits, and the log has an info line.
+ * With true, alcatraz_vm_create() fails with -ALCATRAZ_E_SANDBOX instead.
+ */
+int alcatraz_config_set_require_cgroup(struct alcatraz_config *cfg, bool require);
 
 /** Which guest output sinks (serial, the command's stdout) are filtered. */
 enum alcatraz_output_filter {
@@ -296,6 +353,17 @@ int alcatraz_vm_kill(struct alcatraz_vm *vm);
 int alcatraz_vm_result(struct alcatraz_vm *vm, struct alcatraz_result *res);
 
 /**
+ * alcatraz_vm_fd - a descriptor that becomes readable when the VM has ended
+ *
+ * For event loops (poll, epoll, io_uring): once it polls readable,
+ * alcatraz_vm_wait(vm, 0) returns 0 and alcatraz_vm_result() is valid. It is
+ * the VMM process's pidfd: owned by the handle, valid until
+ * alcatraz_vm_destroy(); do not close it or read from it.
+ * Returns the descriptor, or -EINVAL.
+ */
+int alcatraz_vm_fd(struct alcatraz_vm *vm);
+
+/**
  * alcatraz_vm_destroy - kill (if needed) and free a VM (NULL is allowed)
  */
 void alcatraz_vm_destroy(struct alcatraz_vm *vm);
@@ -340,8 +408,9 @@ int alcatraz_config_set_workdir(struct alcatraz_config *cfg, const char *dir);
 /**
  * alcatraz_config_set_stdio - the command's standard streams on the host
  * @in_fd:  read for the command's stdin (dup'ed); -1: empty stdin
- * @out_fd: receives the command's stdout and stderr (dup'ed); -1: discarded
- * @err_fd: reserved for a separate stderr; pass -1
+ * @out_fd: receives the command's stdout (dup'ed), and its stderr too when
+ *          err_fd is -1; -1: discarded
+ * @err_fd: receives the command's stderr (dup'ed); -1: stderr goes to out_fd
  * Default: empty stdin, output discarded.
  */
 int alcatraz_config_set_stdio(struct alcatraz_config *cfg, int in_fd, int out_fd, int err_fd);

@@ -33,6 +33,8 @@ void alcatraz_config_free(struct alcatraz_config *cfg)
 	free(cfg->kernel_path);
 	free(cfg->initrd_path);
 	free(cfg->cmdline);
+	free(cfg->vmm_path);
+	free(cfg->cgroup_parent);
 	if (cfg->serial_fd >= 0)
 		close(cfg->serial_fd);
 	if (cfg->log_fd >= 0)
@@ -151,11 +153,18 @@ int config_validate(const struct alcatraz_config *cfg)
 		return -EINVAL;
 	if (!!cfg->image_path + !!cfg->kernel_path != 1)
 		return -EINVAL; /* exactly one of a raw image or a kernel */
-	if (cfg->image_path && (cfg->initrd_path || cfg->cmdline))
+	if (cfg->image_path && (cfg->initrd_path || (cfg->cmdline && !cfg->test_raw_platform)))
 		return -EINVAL; /* raw images take neither */
 	if (cfg->vcpus == 0 || cfg->vcpus > ALCATRAZ_MAX_VCPUS)
 		return -EINVAL;
 	if (cfg->mem_mib < ALCATRAZ_MIN_MEM_MIB || cfg->mem_mib > ALCATRAZ_MAX_MEM_MIB)
+		return -EINVAL;
+	/* The command's parts only make sense with a command, which needs
+	 * a Linux kernel (test builds give raw guests disks too). */
+	if (!cfg->argv && (cfg->envp || cfg->workdir || cfg->root_disk || cfg->rootfs_dir ||
+			   (cfg->nr_disks && !cfg->test_raw_platform)))
+		return -EINVAL;
+	if (cfg->argv && !cfg->kernel_path && !cfg->test_raw_platform)
 		return -EINVAL;
 	return 0;
 }
@@ -175,3 +184,36 @@ int alcatraz_config_set_insecure_no_sandbox(struct alcatraz_config *cfg, bool in
 	cfg->no_sandbox = insecure;
 	return 0;
 }
+
+int alcatraz_config_set_vmm_binary(struct alcatraz_config *cfg, const char *path)
+{
+	return cfg ? config_set_string(&cfg->vmm_path, path, PATH_MAX_LEN) : -EINVAL;
+}
+
+int alcatraz_config_set_cgroup_parent(struct alcatraz_config *cfg, const char *dir)
+{
+	if (!cfg || !dir || dir[0] != '/')
+		return -EINVAL;
+	return config_set_string(&cfg->cgroup_parent, dir, PATH_MAX_LEN);
+}
+
+int alcatraz_config_set_require_cgroup(struct alcatraz_config *cfg, bool require)
+{
+	if (!cfg)
+		return -EINVAL;
+	cfg->require_cgroup = require;
+	return 0;
+}
+
+#ifdef ALCATRAZ_TEST_HOOKS
+/* Test builds only: a raw guest also gets the Linux guests' virtio devices
+ * and may have disks (tests/hostile). */
+int alcatraz_test_config_set_raw_platform(struct alcatraz_config *cfg);
+int alcatraz_test_config_set_raw_platform(struct alcatraz_config *cfg)
+{
+	if (!cfg)
+		return -EINVAL;
+	cfg->test_raw_platform = true;
+	return 0;
+}
+#endif

@@ -9,13 +9,13 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include "alcatraz_paths.h"
 #include "cpio.h"
 #include "lib.h"
-#include "vmm.h"
 
 #ifndef ALCATRAZ_DATADIR
 #define ALCATRAZ_DATADIR "/usr/local/share"
@@ -54,17 +54,14 @@ static char **dup_strv(char *const *v, unsigned int extra_slots)
 	return out;
 }
 
+static void close_stdio(struct alcatraz_config *cfg);
+
 void guest_config_free(struct alcatraz_config *cfg)
 {
 	free_strv(cfg->argv);
 	free_strv(cfg->envp);
 	free(cfg->workdir);
-	if (cfg->stdio_set) {
-		if (cfg->stdin_fd >= 0)
-			close(cfg->stdin_fd);
-		if (cfg->stdout_fd >= 0)
-			close(cfg->stdout_fd);
-	}
+	close_stdio(cfg);
 	for (unsigned int i = 0; i < cfg->nr_disks; i++)
 		free(cfg->disks[i].path);
 	free(cfg->disks);
@@ -131,29 +128,39 @@ static int dup_fd(int fd)
 	return copy < 0 ? -errno : copy;
 }
 
+static void close_stdio(struct alcatraz_config *cfg)
+{
+	if (!cfg->stdio_set)
+		return;
+	if (cfg->stdin_fd >= 0)
+		close(cfg->stdin_fd);
+	if (cfg->stdout_fd >= 0)
+		close(cfg->stdout_fd);
+	if (cfg->stderr_fd >= 0)
+		close(cfg->stderr_fd);
+	cfg->stdio_set = false;
+}
+
 int alcatraz_config_set_stdio(struct alcatraz_config *cfg, int in_fd, int out_fd, int err_fd)
 {
-	int in, out;
+	int fds[3] = { in_fd, out_fd, err_fd }, copies[3] = { -1, -1, -1 };
 
-	if (!cfg || in_fd < -1 || out_fd < -1 || err_fd != -1)
+	if (!cfg || in_fd < -1 || out_fd < -1 || err_fd < -1)
 		return -EINVAL;
-	in = dup_fd(in_fd);
-	if (in < -1)
-		return in;
-	out = dup_fd(out_fd);
-	if (out < -1) {
-		if (in >= 0)
-			close(in);
-		return out;
+	for (int i = 0; i < 3; i++) {
+		copies[i] = dup_fd(fds[i]);
+		if (copies[i] < -1) {
+			int ret = copies[i];
+			for (int k = 0; k < i; k++)
+				if (copies[k] >= 0)
+					close(copies[k]);
+			return ret;
+		}
 	}
-	if (cfg->stdio_set) {
-		if (cfg->stdin_fd >= 0)
-			close(cfg->stdin_fd);
-		if (cfg->stdout_fd >= 0)
-			close(cfg->stdout_fd);
-	}
-	cfg->stdin_fd = in;
-	cfg->stdout_fd = out;
+	close_stdio(cfg);
+	cfg->stdin_fd = copies[0];
+	cfg->stdout_fd = copies[1];
+	cfg->stderr_fd = copies[2];
 	cfg->stdio_set = true;
 	return 0;
 }
@@ -229,6 +236,31 @@ static int find_file(const char *env, const char *const *candidates, char *buf, 
 static const char *const kernel_candidates[] = { ALCATRAZ_DATADIR "/alcatraz/vmlinux", NULL };
 static const char *const init_candidates[] = { ALCATRAZ_LIBEXECDIR "/alcatraz/alcatraz-init", NULL };
 
+#ifdef ALCATRAZ_TEST_VMM
+/* Test builds of the library start the test-hooks VMM of their build tree. */
+static const char *const vmm_candidates[] = { ALCATRAZ_TEST_VMM, NULL };
+#else
+static const char *const vmm_candidates[] = { ALCATRAZ_LIBEXECDIR "/alcatraz/alcatraz-vmm", NULL };
+#endif
+
+int vmm_binary_path(const struct alcatraz_config *cfg, char *buf, size_t len)
+{
+	if (cfg->vmm_path) {
+		if ((size_t)snprintf(buf, len, "%s", cfg->vmm_path) >= len)
+			return -ENAMETOOLONG;
+	} else {
+#ifdef ALCATRAZ_TEST_VMM
+		const char *e = NULL; /* the test-hooks VMM, whatever the environment says */
+#else
+		const char *e = secure_getenv("ALCATRAZ_VMM");
+#endif
+		const char *path = e && *e ? e : vmm_candidates[0];
+		if ((size_t)snprintf(buf, len, "%s", path) >= len)
+			return -ENAMETOOLONG;
+	}
+	return access(buf, X_OK) == 0 ? 0 : -errno;
+}
+
 int alcatraz_default_kernel(char *buf, size_t len)
 {
 	if (!buf || !len)
@@ -265,7 +297,7 @@ int alcatraz_result_exit_code(const struct alcatraz_result *r)
 	}
 }
 
-static int build_initramfs(const struct alcatraz_config *cfg, struct vm_config *vc)
+static int build_initramfs(const struct alcatraz_config *cfg, uint8_t **data, size_t *len_out)
 {
 	static const char *const busybox_candidates[] = { "/bin/busybox", "/usr/bin/busybox", NULL };
 	static const char *const dirs[] = { "bin", "sbin", "usr/bin", "usr/sbin", "etc", "root",
@@ -310,81 +342,50 @@ static int build_initramfs(const struct alcatraz_config *cfg, struct vm_config *
 	if (!ret)
 		ret = cpio_finish(w);
 	if (!ret) {
-		vc->initrd_data = cpio_steal(w, &len);
-		vc->initrd_len = len;
-		if (!vc->initrd_data)
+		*data = cpio_steal(w, &len);
+		*len_out = len;
+		if (!*data)
 			ret = -ENOMEM;
 	}
 	cpio_writer_free(w);
 	return ret;
 }
 
-int guest_config_fill(const struct alcatraz_config *cfg, struct vm_config *vc)
+int guest_initramfs_memfd(const struct alcatraz_config *cfg, int *fd_out)
 {
-	unsigned int nd = cfg->nr_disks + (cfg->root_disk ? 1 : 0), k = 0;
-	int ret;
+	uint8_t *data = NULL;
+	size_t len = 0, done = 0;
+	int fd, ret;
 
-	if (!cfg->argv) {
-		if (cfg->envp || cfg->workdir || cfg->nr_disks || cfg->root_disk || cfg->rootfs_dir)
-			return -EINVAL; /* these only make sense with a command */
-		return 0;
-	}
-	if (!cfg->kernel_path)
-		return -EINVAL; /* a command needs a Linux kernel */
-	vc->argv = dup_strv(cfg->argv, 0);
-	vc->envp = cfg->envp ? dup_strv(cfg->envp, 0) : NULL;
-	vc->workdir = cfg->workdir ? strdup(cfg->workdir) : NULL;
-	vc->stdin_fd = cfg->stdio_set ? dup_fd(cfg->stdin_fd) : -1;
-	vc->stdout_fd = cfg->stdio_set ? dup_fd(cfg->stdout_fd) : -1;
-	vc->stderr_fd = -1; /* not settable yet */
-	if (vc->stdin_fd < -1 || vc->stdout_fd < -1) {
-		ret = vc->stdin_fd < -1 ? vc->stdin_fd : vc->stdout_fd;
-		if (vc->stdin_fd < -1)
-			vc->stdin_fd = -1;
-		if (vc->stdout_fd < -1)
-			vc->stdout_fd = -1;
+	ret = build_initramfs(cfg, &data, &len);
+	if (ret) {
+		lib_log(cfg->log_fd, "alcatraz: error: initramfs: %s\n", alcatraz_strerror(ret));
 		return ret;
 	}
-	if (!vc->argv || (cfg->envp && !vc->envp) || (cfg->workdir && !vc->workdir))
-		return -ENOMEM;
-	if (nd) {
-		vc->disks = calloc(nd, sizeof(*vc->disks));
-		if (!vc->disks)
-			return -ENOMEM;
-		if (cfg->root_disk)
-			vc->disks[k++] = (struct vm_disk){ .path = strdup(cfg->root_disk) };
-		for (unsigned int i = 0; i < cfg->nr_disks; i++)
-			vc->disks[k++] = (struct vm_disk){ .path = strdup(cfg->disks[i].path),
-							   .readonly = cfg->disks[i].readonly };
-		vc->nr_disks = nd;
-		for (unsigned int i = 0; i < nd; i++)
-			if (!vc->disks[i].path)
-				return -ENOMEM;
-		vc->root_disk = cfg->root_disk != NULL;
+	fd = memfd_create("alcatraz-initramfs", MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0) {
+		ret = -errno;
+		free(data);
+		return ret;
 	}
-	/* A root disk brings its own init (/sbin/alcatraz-init, see
-	 * alcatraz_config_set_root_disk); no initramfs then. */
-	if (!cfg->initrd_path && !cfg->root_disk) {
-		ret = build_initramfs(cfg, vc);
-		if (ret)
-			return ret;
+	while (done < len) {
+		ssize_t n = write(fd, data + done, len - done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			ret = n < 0 ? -errno : -EIO;
+			break;
+		}
+		done += (size_t)n;
 	}
+	free(data);
+	/* Sealed: the VMM reads what was written, nothing the caller changes later. */
+	if (!ret && fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+		ret = -errno;
+	if (ret) {
+		close(fd);
+		return ret;
+	}
+	*fd_out = fd;
 	return 0;
-}
-
-void guest_vm_config_free(struct vm_config *vc)
-{
-	free_strv(vc->argv);
-	free_strv(vc->envp);
-	free(vc->workdir);
-	if (vc->argv) {
-		if (vc->stdin_fd >= 0)
-			close(vc->stdin_fd);
-		if (vc->stdout_fd >= 0)
-			close(vc->stdout_fd);
-	}
-	for (unsigned int i = 0; i < vc->nr_disks; i++)
-		free(vc->disks[i].path);
-	free(vc->disks);
-	free(vc->initrd_data);
 }

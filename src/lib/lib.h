@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "alcatraz/alcatraz.h"
+#include "vmm_protocol.h"
 
 #define ALCATRAZ_MAX_VCPUS 64
 #define ALCATRAZ_MIN_MEM_MIB 2
@@ -29,6 +30,10 @@ struct alcatraz_config {
 	enum alcatraz_output_filter output_filter;
 	bool allow_slow_kvm;
 	bool no_sandbox;   /* explicit, loud opt-out of the jail and seccomp */
+	char *vmm_path;    /* alcatraz-vmm to start; NULL: the default lookup */
+	char *cgroup_parent; /* where the VM's cgroup is made; NULL: our own */
+	bool require_cgroup; /* missing cgroup limits fail the VM */
+	bool test_raw_platform; /* test builds: raw guests get the virtio devices */
 
 	/* Linux guests (guest_config.c). */
 	char **argv;
@@ -36,7 +41,7 @@ struct alcatraz_config {
 	unsigned int envc;
 	char *workdir;
 	bool stdio_set;          /* the fds below are valid (owned) only then */
-	int stdin_fd, stdout_fd;
+	int stdin_fd, stdout_fd, stderr_fd;
 	struct alcatraz_disk *disks;
 	unsigned int nr_disks;
 	char *root_disk;
@@ -53,15 +58,37 @@ struct alcatraz_disk {
  * max bytes; *dst is left alone on failure.  0, -EINVAL or -ENOMEM. */
 int config_set_string(char **dst, const char *src, size_t max);
 
-struct vm_config;
 /* guest_config.c: release the Linux-guest fields of a configuration. */
 void guest_config_free(struct alcatraz_config *cfg);
-/* Fills the Linux-guest part of a VM configuration (deep copies, dup'ed
- * fds, the initramfs); vm_create() owns the result, also on failure. */
-int guest_config_fill(const struct alcatraz_config *cfg, struct vm_config *vc);
-/* Releases what guest_config_fill() put in vc when vm_create() is not
- * reached in this process. */
-void guest_vm_config_free(struct vm_config *vc);
+/* The initramfs the library writes (alcatraz-init, busybox or a host
+ * directory) as a sealed memfd; 0 or -errno (-ENOENT: no init). */
+int guest_initramfs_memfd(const struct alcatraz_config *cfg, int *fd);
+
+/* config_encode.c: a configuration as the VMM protocol's records and the
+ * descriptors they name (fds[0] is the records' own memfd). */
+struct cfg_blob {
+	uint8_t *buf;
+	size_t len, cap;
+	int fds[VMM_MSG_MAX_FDS];
+	unsigned int nfds;
+	int err;
+};
+/* Opens every file of cfg (the caller's rights apply: /dev/kvm, images,
+ * disks with their locks) and writes the records. 0 or -errno; the reason
+ * goes to the log. The blob is released by cfg_blob_free() either way. */
+int config_encode(const struct alcatraz_config *cfg, struct cfg_blob *b);
+void cfg_blob_free(struct cfg_blob *b);
+
+/* kvm_probe.c */
+int lib_kvm_is_pvm(void);
+
+/* log.c: one line to the configuration's log descriptor; a log that does
+ * not drain is skipped after a short wait, never blocks the caller long. */
+void lib_log(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+
+/* Where alcatraz-vmm is: cfg's, $ALCATRAZ_VMM (secure_getenv), the test
+ * build's, else <libexecdir>/alcatraz/alcatraz-vmm. */
+int vmm_binary_path(const struct alcatraz_config *cfg, char *buf, size_t len);
 
 /* Checks a whole configuration; 0 or -EINVAL. */
 int config_validate(const struct alcatraz_config *cfg);

@@ -1,277 +1,333 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * The jailed VMM process and its supervisor. Layout:
+ * The VMM process of one VM, from the library's side. Layout:
  *
- *   caller (libalcatraz) --socket-- VMM process (PID 1 of a new PID namespace)
- *        \-- reaper: the forked child that created the PID namespace; it
- *            only waits for the VMM and exits
+ *   caller (libalcatraz) --socket-- alcatraz-vmm (PID 1 of a new PID
+ *                                   namespace, born in the VM's cgroup)
  *
- * The VMM opens what it needs (/dev/kvm, images, disks), then enters the
- * jail, then runs the guest. Every VMM thread carries its own seccomp list.
+ * It is started with clone3 (CLONE_PIDFD, CLONE_NEWPID, CLONE_INTO_CGROUP)
+ * and exec: the child runs only async-signal-safe calls between the two, and
+ * after exec nothing of the calling program is in it, neither memory nor
+ * descriptors (its socket and /dev/null apart) nor environment. The VMM is
+ * controlled through its pidfd, so a signal can never reach a recycled pid,
+ * and reaped with waitid(P_PIDFD). Its exit signal is 0: the caller's own
+ * SIGCHLD handling and waitpid(-1) never see it.
+ *
+ * wait, result and kill may run at the same time from any threads: one
+ * caller at a time reads the socket (the "reader"), the others sleep on
+ * the condition until the result is in.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/prctl.h>
 #include <sys/socket.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include <linux/close_range.h>
+#include <linux/sched.h>
 
-#include "hyperbox_register.h"
+#include <seccomp.h>
+
 #include "cgroup.h"
-#include "jail.h"
-#include "sandbox.h"
-#include "sink.h"
+#include "lib.h"
 #include "supervisor.h"
-#include "vmm.h"
+#include "vmm_protocol.h"
 
-enum msg_type { MSG_CREATED = 1, MSG_START, MSG_STARTED, MSG_KILL, MSG_RESULT, MSG_GO };
-
-struct msg {
-	uint32_t type;
-	int32_t err;
-	char text[256];
-	struct alcatraz_result res;
-};
+#ifndef P_PIDFD
+#define P_PIDFD 3
+#endif
+/* Descriptors are moved above this before clone3, so that placing the
+ * socket at VMM_PROTO_SOCK_FD cannot overwrite one still needed. */
+#define SPAWN_FD_FLOOR 10
+#define VMM_ENV_MAX 16
 
 struct jailed_vm {
-	pid_t pid;      /* the reaper */
+	pthread_mutex_t lock;
+	pthread_cond_t cond;
+	int pidfd;       /* open until destroy: readable once the VMM exited */
+	pid_t pid;       /* in our PID namespace, for tests and logs only */
 	int sock;
-	bool started, ended;
+	int log_fd;      /* dup of the configuration's, or -1 */
+	bool started, ended, reading, reaped;
+	bool start_replied;
+	int start_err;   /* STARTED's answer */
 	struct vm_cgroup cgroup;
 	struct alcatraz_result res;
-	int violation;  /* syscall number reported by the VMM's SIGSYS handler, or -1 */
+	int violation;   /* syscall number reported by the VMM's SIGSYS handler, or -1 */
 };
 
-static int send_msg(int sock, uint32_t type, int err, const char *text,
-		    const struct alcatraz_result *res)
+static int pidfd_signal(int pidfd, int sig)
 {
-	struct msg m;
-
-	memset(&m, 0, sizeof(m));
-	m.type = type;
-	m.err = err;
-	if (text)
-		snprintf(m.text, sizeof(m.text), "%s", text);
-	if (res)
-		m.res = *res;
-	return send(sock, &m, sizeof(m), MSG_NOSIGNAL) == sizeof(m) ? 0 : -EPIPE;
+	return (int)syscall(SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
 }
 
-#ifdef ALCATRAZ_TEST_HOOKS
-#include <fcntl.h>
-#include <sys/stat.h>
-/* Test builds only: misbehave on purpose once the guest runs, so tests can
- * check that the sandbox stops each act. Never compiled into releases. */
-static void test_hook_after_start(struct vm *vm)
+/* Reaps the VMM (lock held): its status, or -1 when already reaped. */
+static int reap_locked(struct jailed_vm *j)
 {
-	const char *act = getenv("ALCATRAZ_TEST_VIOLATE");
-	if (!act)
-		return;
-	usleep(20000);
-	if (!strcmp(act, "execve"))
-		execl("/bin/sh", "sh", "-c", "true", (char *)NULL);
-	else if (!strcmp(act, "socket"))
-		(void)!socket(AF_INET, SOCK_STREAM, 0);
-	else if (!strcmp(act, "open"))
-		(void)!open("/etc/passwd", O_RDONLY);
-	else if (!strcmp(act, "fork"))
-		(void)!fork();
-}
+	siginfo_t si;
 
-static void test_hook_in_jail(struct vm *vm)
-{
-	struct stat st;
-	if (!getenv("ALCATRAZ_TEST_PROBE_FS"))
-		return;
-	vm_log(vm, LOG_ERR, "jail probe: /etc/passwd %s, /dev/kvm %s, /proc %s",
-	       stat("/etc/passwd", &st) ? strerror(errno) : "VISIBLE",
-	       stat("/dev/kvm", &st) ? strerror(errno) : "VISIBLE",
-	       stat("/proc/self", &st) ? strerror(errno) : "VISIBLE");
-}
-#else
-static void test_hook_after_start(struct vm *vm) { }
-static void test_hook_in_jail(struct vm *vm) { }
-#endif
-
-static int cmp_int(const void *a, const void *b)
-{
-	return *(const int *)a - *(const int *)b;
-}
-
-/* The VMM process starts as a copy of the embedding program: close every
- * descriptor it inherited except the few the VM was given, so a compromised
- * VMM cannot write to the program's sockets or files. */
-static void close_inherited_fds(const struct vm_config *vc, int sock)
-{
-	int keep[] = { 0, 1, 2, sock, vc->serial_fd, vc->log_fd, vc->stdin_fd, vc->stdout_fd };
-	unsigned int n = sizeof(keep) / sizeof(keep[0]);
-	int next = 0;
-
-	qsort(keep, n, sizeof(keep[0]), cmp_int);
-	for (unsigned int i = 0; i < n; i++) {
-		if (keep[i] < next)
-			continue; /* -1 entries and duplicates */
-		if (keep[i] > next)
-			close_range((unsigned int)next, (unsigned int)keep[i] - 1, 0);
-		next = keep[i] + 1;
-	}
-	close_range((unsigned int)next, ~0U, 0);
-}
-
-/* The VMM process. Never returns. */
-static void __attribute__((noreturn)) vmm_main(const struct vm_config *vc, int sock)
-{
-	struct vm *vm = NULL;
-	char why[200];
-	struct msg m;
-	int ret;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* Every thread of this process inherits it: a sink whose reader went
-	 * away is an error to its writer, never a signal. */
-	sink_thread_block_sigpipe();
-	hyperbox_register_self(vc->log_fd); /* before the VM exists: Hyper-box refuses it later */
-	close_inherited_fds(vc, sock);
-	ret = jail_unshare(why, sizeof(why));
-	if (ret) {
-		send_msg(sock, MSG_CREATED, -ALCATRAZ_E_SANDBOX, why, NULL);
-		_exit(1);
-	}
-	ret = vm_create(vc, &vm);
-	if (ret) {
-		send_msg(sock, MSG_CREATED, ret, NULL, NULL);
-		_exit(1);
-	}
-	ret = sandbox_report_violations(sock);
-	if (!ret)
-		ret = jail_enter(why, sizeof(why));
-	else
-		snprintf(why, sizeof(why), "installing the SIGSYS reporter: %s", strerror(-ret));
-	if (ret) {
-		send_msg(sock, MSG_CREATED, -ALCATRAZ_E_SANDBOX, why, NULL);
-		_exit(1);
-	}
-	test_hook_in_jail(vm);
-	send_msg(sock, MSG_CREATED, 0, NULL, NULL);
-
-	/* Wait for START (or KILL before it). */
-	if (recv(sock, &m, sizeof(m), 0) != sizeof(m) || m.type != MSG_START)
-		_exit(0);
-	ret = vm_start(vm);
-	if (!ret) {
-		ret = jail_forbid_new_tasks();
-		if (!ret)
-			ret = seccomp_install(VMM_THREAD_CONTROL);
-		if (ret) {
-			vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, -ALCATRAZ_E_SANDBOX,
-			       "cannot confine the VMM's control thread: %s", strerror(-ret));
-		}
-	}
-	send_msg(sock, MSG_STARTED, ret, NULL, NULL);
-	test_hook_after_start(vm);
-
-	/* Serve KILL until the VM ends: sleep on the socket and the VM's end
-	 * event together. Once the VM has ended (the event stays readable),
-	 * its output may still be on its way to the sinks: wait for that in
-	 * short steps, still serving KILL between them. */
-	for (bool ended = false;;) {
-		struct pollfd p[2] = { { .fd = sock, .events = POLLIN },
-				       { .fd = vm->end_fd, .events = POLLIN } };
-		if (vm_wait(vm, ended ? 100 : 0) == 0)
-			break;
-		int r = poll(p, vm->end_fd >= 0 ? 2 : 1, ended || vm->end_fd < 0 ? 5 : -1);
-		if (r > 0 && (p[1].revents & POLLIN))
-			ended = true;
-		if (r > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-			if (recv(sock, &m, sizeof(m), 0) != sizeof(m) || m.type == MSG_KILL)
-				vm_kill(vm);
-		}
-	}
-	vm_wait(vm, -1);
-	pthread_mutex_lock(&vm->lock);
-	struct alcatraz_result res = vm->result;
-	pthread_mutex_unlock(&vm->lock);
-	send_msg(sock, MSG_RESULT, 0, NULL, &res);
-	_exit(0);
-}
-
-/* The reaper: PID 1's parent. It holds no secrets and only waits. */
-static void __attribute__((noreturn)) reaper_main(const struct vm_config *vc, int sock)
-{
-	int status;
-	pid_t vmm;
-
-	prctl(PR_SET_PDEATHSIG, SIGKILL);
-	/* Wait until the library has put us in our cgroup, so the VMM is born
-	 * inside it. */
-	struct msg go;
-	if (recv(sock, &go, sizeof(go), 0) != sizeof(go) || go.type != MSG_GO)
-		_exit(1);
-	if (unshare(CLONE_NEWPID) < 0) {
-		char why[128];
-		snprintf(why, sizeof(why), "creating a PID namespace: %s", strerror(errno));
-		send_msg(sock, MSG_CREATED, -ALCATRAZ_E_SANDBOX, why, NULL);
-		_exit(1);
-	}
-	vmm = fork();
-	if (vmm == 0)
-		vmm_main(vc, sock);
-	close(sock);
-	if (vmm < 0)
-		_exit(1);
-	while (waitpid(vmm, &status, 0) < 0 && errno == EINTR)
+	if (j->pidfd < 0 || j->reaped)
+		return -1;
+	memset(&si, 0, sizeof(si));
+	while (waitid((idtype_t)P_PIDFD, (id_t)j->pidfd, &si, WEXITED | __WALL) < 0 &&
+	       errno == EINTR)
 		;
-	_exit(WIFSIGNALED(status) ? 128 + WTERMSIG(status) : WEXITSTATUS(status));
+	j->reaped = true;
+	return si.si_code == CLD_EXITED ? si.si_status : 128 + si.si_status;
 }
 
-static int recv_msg(struct jailed_vm *j, struct msg *m, int timeout_ms)
+/* The environment alcatraz-vmm gets: the sanitizers' settings (test builds
+ * of the library's users) and, in test builds, the test hooks' variables.
+ * Nothing else of the caller's environment. */
+static void vmm_env(char **env, char *buf, size_t len)
 {
-	struct pollfd p = { .fd = j->sock, .events = POLLIN };
-	char buf[sizeof(*m)];
-	ssize_t n;
+	static const char *const pass[] = {
+		"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+#ifdef ALCATRAZ_TEST_HOOKS
+		"ALCATRAZ_TEST_VIOLATE", "ALCATRAZ_TEST_PROBE_FS",
+#endif
+	};
+	size_t used = 0;
+	unsigned int n = 0;
 
-	for (;;) {
-		int r = poll(&p, 1, timeout_ms);
-		if (r < 0 && errno == EINTR)
+	for (size_t i = 0; i < sizeof(pass) / sizeof(pass[0]) && n < VMM_ENV_MAX - 1; i++) {
+		const char *v = getenv(pass[i]);
+		int w;
+		if (!v)
 			continue;
-		if (r == 0)
-			return -ETIMEDOUT;
-		n = recv(j->sock, buf, sizeof(buf), 0);
-		if (n == (ssize_t)sizeof(*m)) {
-			memcpy(m, buf, sizeof(*m));
-			return 0;
-		}
-		/* The SIGSYS reporter's line, then the socket closes. */
-		if (n > 8 && !memcmp(buf, "SANDBOX ", 8)) {
-			j->violation = atoi(buf + 8);
-			continue;
-		}
-		return -EPIPE;
+		w = snprintf(buf + used, len - used, "%s=%s", pass[i], v);
+		if (w < 0 || (size_t)w >= len - used)
+			break;
+		env[n++] = buf + used;
+		used += (size_t)w + 1;
 	}
+	env[n] = NULL;
 }
 
-/* The VMM process is gone without a result: say how it died. */
-static void vmm_died(struct jailed_vm *j)
+/* In the child between clone3 and exec: async-signal-safe calls only. */
+static void __attribute__((noreturn)) exec_vmm(const char *path, int sock, int null_fd,
+					       int err_fd, char **env)
 {
-	int status = 0;
+	char *const argv[] = { (char *)"alcatraz-vmm", NULL };
 
-	if (j->pid > 0 && waitpid(j->pid, &status, 0) == j->pid)
-		j->pid = -1;
+	if (dup2(sock, VMM_PROTO_SOCK_FD) < 0 || dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 ||
+	    dup2(err_fd, 2) < 0)
+		_exit(127);
+	close_range(VMM_PROTO_SOCK_FD + 1, ~0U, 0);
+	execve(path, argv, env);
+	vmm_msg_send(VMM_PROTO_SOCK_FD, VMM_MSG_HELLO, -errno, NULL, 0, NULL, 0);
+	_exit(127);
+}
+
+/* clone3 into a new PID namespace (and the cgroup, when cg_fd >= 0). */
+static int spawn(struct jailed_vm *j, const char *path, int cg_fd)
+{
+	char envbuf[4096], *env[VMM_ENV_MAX];
+	int sv[2], fds[3] = { -1, -1, -1 }, ret = 0;
+	struct clone_args ca;
+	int pidfd = -1;
+	pid_t pid;
+
+	vmm_env(env, envbuf, sizeof(envbuf));
+	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	j->sock = sv[0];
+	fds[0] = fcntl(sv[1], F_DUPFD_CLOEXEC, SPAWN_FD_FLOOR);
+	close(sv[1]);
+	fds[1] = open("/dev/null", O_RDWR | O_CLOEXEC);
+	if (fds[1] >= 0 && fds[1] < SPAWN_FD_FLOOR) {
+		int high = fcntl(fds[1], F_DUPFD_CLOEXEC, SPAWN_FD_FLOOR);
+		close(fds[1]);
+		fds[1] = high;
+	}
+#if defined(__SANITIZE_ADDRESS__)
+	/* Sanitizer builds (tests): the VMM's reports go where ours do. */
+	fds[2] = fcntl(2, F_DUPFD_CLOEXEC, SPAWN_FD_FLOOR);
+#else
+	/* A stray line of the VMM goes to the VM's log, never to the caller's stderr. */
+	fds[2] = fcntl(j->log_fd >= 0 ? j->log_fd : fds[1], F_DUPFD_CLOEXEC, SPAWN_FD_FLOOR);
+#endif
+	if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0) {
+		ret = -errno;
+		goto out;
+	}
+	memset(&ca, 0, sizeof(ca));
+	ca.flags = CLONE_PIDFD | CLONE_NEWPID | (cg_fd >= 0 ? CLONE_INTO_CGROUP : 0);
+	ca.pidfd = (uint64_t)(uintptr_t)&pidfd;
+	ca.exit_signal = 0;
+	ca.cgroup = cg_fd >= 0 ? (uint64_t)cg_fd : 0;
+	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
+	if (pid == 0)
+		exec_vmm(path, fds[0], fds[1], fds[2], env);
+	if (pid < 0) {
+		ret = -errno;
+		goto out;
+	}
+	j->pid = pid;
+	j->pidfd = pidfd;
+out:
+	for (int i = 0; i < 3; i++)
+		if (fds[i] >= 0)
+			close(fds[i]);
+	return ret;
+}
+
+/* The VMM's first words: it runs and speaks our protocol. */
+static int check_hello(struct jailed_vm *j, const char *path)
+{
+	struct vmm_msg_buf m;
+	struct vmm_hello h;
+	int ret = vmm_msg_recv(j->sock, &m, NULL, 0, NULL);
+
+	if (ret == 0 && m.hdr.type == VMM_MSG_HELLO && m.hdr.err) {
+		lib_log(j->log_fd, "alcatraz: error: cannot execute alcatraz-vmm '%s': %s\n", path,
+			strerror(-m.hdr.err));
+		return m.hdr.err;
+	}
+	if (ret == 0 && m.hdr.type == VMM_MSG_HELLO && m.hdr.len >= sizeof(h)) {
+		memcpy(&h, m.payload, sizeof(h));
+		h.vmm_version[sizeof(h.vmm_version) - 1] = '\0';
+		if (m.hdr.version == VMM_PROTO_VERSION && h.proto_version == VMM_PROTO_VERSION)
+			return 0;
+		lib_log(j->log_fd, "alcatraz: error: alcatraz-vmm '%s' (version %s) speaks protocol "
+			"%u; this library (version %s) needs protocol %u\n", path, h.vmm_version,
+			h.proto_version, ALCATRAZ_VERSION_STRING, VMM_PROTO_VERSION);
+		return -EPROTO;
+	}
+	lib_log(j->log_fd, "alcatraz: error: '%s' is not an alcatraz-vmm: %s\n", path,
+		ret == -EPIPE ? "it exited without a word" : "it sent no valid greeting");
+	return ret == -EPIPE ? -ENOEXEC : -EPROTO;
+}
+
+/* Sends the configuration; the VMM answers CREATED once the VM is built
+ * inside its jail. */
+static int configure(struct jailed_vm *j, const struct cfg_blob *b)
+{
+	struct vmm_msg_buf m;
+	int ret = vmm_msg_send(j->sock, VMM_MSG_CONFIG, 0, NULL, 0, b->fds, b->nfds);
+
+	if (ret)
+		return ret;
+	ret = vmm_msg_recv(j->sock, &m, NULL, 0, NULL);
+	if (ret == VMM_MSG_SANDBOX_LINE)
+		ret = -ALCATRAZ_E_SANDBOX;
+	if (ret)
+		return ret == -EPIPE ? -ECHILD : ret;
+	if (m.hdr.type != VMM_MSG_CREATED)
+		return -EPROTO;
+	if (m.hdr.err && m.hdr.len) {
+		size_t n = m.hdr.len < sizeof(m.payload) ? m.hdr.len : sizeof(m.payload) - 1;
+		m.payload[n] = '\0';
+		lib_log(j->log_fd, "alcatraz: error: %s%.*s\n",
+			m.hdr.err == -ALCATRAZ_E_SANDBOX ? "sandbox: " : "", (int)n,
+			(const char *)m.payload);
+	}
+	return m.hdr.err > 0 ? -EPROTO : m.hdr.err;
+}
+
+static int make_cgroup(struct jailed_vm *j, const struct alcatraz_config *cfg, int *cg_fd)
+{
+	char why[300];
+
+	if (vm_cgroup_create(&j->cgroup, cfg->cgroup_parent, cfg->mem_mib << 20, cfg->vcpus, cg_fd,
+			     why, sizeof(why)) == 0) {
+		lib_log(j->log_fd, "alcatraz: info: cgroup v2 limits applied: %s\n", j->cgroup.path);
+		return 0;
+	}
+	if (cfg->require_cgroup) {
+		lib_log(j->log_fd, "alcatraz: error: cgroup v2 limits required but not applied: %s\n", why);
+		return -ALCATRAZ_E_SANDBOX;
+	}
+	lib_log(j->log_fd, "alcatraz: info: cgroup v2 limits not applied: %s\n", why);
+	return 0;
+}
+
+static struct jailed_vm *jailed_new(const struct alcatraz_config *cfg)
+{
+	struct jailed_vm *j = calloc(1, sizeof(*j));
+	pthread_condattr_t ca;
+
+	if (!j)
+		return NULL;
+	j->violation = -1;
+	j->pidfd = j->sock = -1;
+	j->log_fd = cfg->log_fd >= 0 ? fcntl(cfg->log_fd, F_DUPFD_CLOEXEC, 3) : -1;
+	pthread_mutex_init(&j->lock, NULL);
+	pthread_condattr_init(&ca);
+	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
+	pthread_cond_init(&j->cond, &ca);
+	pthread_condattr_destroy(&ca);
+	return j;
+}
+
+int jailed_create(const struct alcatraz_config *cfg, struct jailed_vm **out)
+{
+	struct jailed_vm *j;
+	struct cfg_blob blob = { .nfds = 0 };
+	char path[4096];
+	int cg_fd = -1, ret;
+
+	ret = vmm_binary_path(cfg, path, sizeof(path));
+	j = jailed_new(cfg);
+	if (!j)
+		return -ENOMEM;
+	if (ret) {
+		lib_log(j->log_fd, "alcatraz: error: alcatraz-vmm '%s' %s (reinstall alcatraz; in "
+			"a build tree: meson devenv -C BUILDDIR; or set ALCATRAZ_VMM)\n", path,
+			ret == -ENOENT ? "is missing" : "is not executable");
+		jailed_destroy(j);
+		return ret;
+	}
+	/* The VMM first: a wrong or broken one is reported as such, before
+	 * any file of the configuration is opened. */
+	if (!cfg->no_sandbox)
+		ret = make_cgroup(j, cfg, &cg_fd);
+	if (!ret)
+		ret = spawn(j, path, cg_fd);
+	if (cg_fd >= 0)
+		close(cg_fd);
+	if (!ret)
+		ret = check_hello(j, path);
+	if (!ret)
+		ret = config_encode(cfg, &blob);
+	if (!ret)
+		ret = configure(j, &blob);
+	if (blob.nfds)
+		cfg_blob_free(&blob);
+	if (ret) {
+		jailed_destroy(j);
+		return ret;
+	}
+	*out = j;
+	return 0;
+}
+
+/* The VMM is gone without a result (lock held): say how it died. */
+static void vmm_died_locked(struct jailed_vm *j)
+{
+	int code = reap_locked(j);
+
+	if (j->ended)
+		return; /* the real result is in; nothing replaces it */
 	memset(&j->res, 0, sizeof(j->res));
-	int code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 	if (j->violation >= 0 || code == 128 + SIGSYS) {
+		char *name = j->violation >= 0
+				     ? seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, j->violation)
+				     : NULL;
 		j->res.kind = ALCATRAZ_EXIT_SANDBOX;
 		j->res.error = -ALCATRAZ_E_SANDBOX;
 		snprintf(j->res.message, sizeof(j->res.message),
 			 "sandbox violation: the VMM attempted %s and was killed with SIGSYS",
-			 j->violation >= 0 ? seccomp_syscall_name(j->violation) : "a forbidden system call");
+			 name ? name : "a forbidden system call");
+		free(name);
 	} else {
 		j->res.kind = ALCATRAZ_EXIT_ERROR;
 		j->res.error = -EPIPE;
@@ -281,99 +337,157 @@ static void vmm_died(struct jailed_vm *j)
 	j->ended = true;
 }
 
-int jailed_create(const struct vm_config *vc, struct jailed_vm **out)
+/* Reads one message as the reader (lock not held): -ETIMEDOUT, or 0 with
+ * the message, or the VMM's end. */
+static int read_one(struct jailed_vm *j, struct vmm_msg_buf *m, int timeout_ms)
 {
-	struct jailed_vm *j = calloc(1, sizeof(*j));
-	int sv[2];
-	struct msg m;
-	int ret;
+	struct pollfd p = { .fd = j->sock, .events = POLLIN };
+	int r;
 
-	if (!j)
-		return -ENOMEM;
-	j->violation = -1;
-	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0) {
-		ret = -errno;
-		free(j);
-		return ret;
-	}
-	j->pid = fork();
-	if (j->pid == 0) {
-		close(sv[0]);
-		reaper_main(vc, sv[1]);
-	}
-	close(sv[1]);
-	if (j->pid < 0) {
-		ret = -errno;
-		close(sv[0]);
-		free(j);
-		return ret;
-	}
-	j->sock = sv[0];
-	char why[300];
-	if (vm_cgroup_create(&j->cgroup, j->pid, vc->mem_bytes, vc->vcpus, why, sizeof(why)) == 0) {
-		sink_dprintf(vc->log_fd, "alcatraz: info: cgroup v2 limits applied: %s\n",
-			     j->cgroup.path);
+	do
+		r = poll(&p, 1, timeout_ms);
+	while (r < 0 && errno == EINTR);
+	if (r == 0)
+		return -ETIMEDOUT;
+	return vmm_msg_recv(j->sock, m, NULL, 0, NULL);
+}
+
+static int remaining_ms(const struct timespec *deadline, int timeout_ms)
+{
+	struct timespec now;
+	int64_t ms;
+
+	if (timeout_ms < 0)
+		return -1;
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ms = (int64_t)(deadline->tv_sec - now.tv_sec) * 1000 +
+	     (deadline->tv_nsec - now.tv_nsec) / 1000000;
+	return ms < 0 ? 0 : (int)ms;
+}
+
+static bool vm_ended(const struct jailed_vm *j)
+{
+	return j->ended;
+}
+
+static bool start_answered(const struct jailed_vm *j)
+{
+	return j->ended || j->start_replied;
+}
+
+/* One message from the VMM, taken into the state (lock held). */
+static void take_locked(struct jailed_vm *j, int r, const struct vmm_msg_buf *m)
+{
+	if (r == VMM_MSG_SANDBOX_LINE) {
+		j->violation = m->hdr.err;
+	} else if (r == 0 && m->hdr.type == VMM_MSG_RESULT && m->hdr.len == sizeof(j->res)) {
+		memcpy(&j->res, m->payload, sizeof(j->res));
+		j->res.message[sizeof(j->res.message) - 1] = '\0';
+		j->ended = true;
+		reap_locked(j); /* it exits right after its result */
+	} else if (r == 0 && m->hdr.type == VMM_MSG_STARTED && !j->start_replied) {
+		j->start_replied = true;
+		j->start_err = m->hdr.err > 0 ? -EPROTO : m->hdr.err;
 	} else {
-		sink_dprintf(vc->log_fd, "alcatraz: info: cgroup v2 limits not applied: %s\n", why);
+		/* Gone, or it broke the protocol: it is not trusted further. */
+		if (!j->reaped)
+			pidfd_signal(j->pidfd, SIGKILL);
+		vmm_died_locked(j);
 	}
-	if (send_msg(j->sock, MSG_GO, 0, NULL, NULL) < 0) {
-		jailed_destroy(j);
-		return -EPIPE;
+}
+
+/*
+ * Becomes the reader (or waits for the current one) until done(j) holds.
+ * Lock held on entry and exit. 0, or -ETIMEDOUT. Every message read is
+ * taken into the state, whoever reads it, so no waiter misses one.
+ */
+static int pump_locked(struct jailed_vm *j, bool (*done)(const struct jailed_vm *),
+		       int timeout_ms)
+{
+	struct timespec deadline;
+
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	if (timeout_ms > 0) {
+		deadline.tv_sec += timeout_ms / 1000;
+		deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
+		if (deadline.tv_nsec >= 1000000000L) {
+			deadline.tv_sec++;
+			deadline.tv_nsec -= 1000000000L;
+		}
 	}
-	ret = recv_msg(j, &m, -1);
-	if (ret == 0 && m.type == MSG_CREATED && m.err == 0) {
-		*out = j;
-		return 0;
+	while (!done(j)) {
+		struct vmm_msg_buf m;
+		int r;
+
+		if (j->reading) {
+			if (timeout_ms < 0)
+				pthread_cond_wait(&j->cond, &j->lock);
+			else if (pthread_cond_timedwait(&j->cond, &j->lock, &deadline) == ETIMEDOUT &&
+				 !done(j))
+				return -ETIMEDOUT;
+			continue;
+		}
+		j->reading = true;
+		pthread_mutex_unlock(&j->lock);
+		r = read_one(j, &m, remaining_ms(&deadline, timeout_ms));
+		pthread_mutex_lock(&j->lock);
+		j->reading = false;
+		if (r != -ETIMEDOUT)
+			take_locked(j, r, &m);
+		pthread_cond_broadcast(&j->cond);
+		if (r == -ETIMEDOUT && !done(j))
+			return r;
 	}
-	if (ret == 0 && m.text[0])
-		sink_dprintf(vc->log_fd, "alcatraz: error: sandbox: %s\n", m.text);
-	ret = ret ? ret : (m.err ? m.err : -EPROTO);
-	jailed_destroy(j);
-	return ret;
+	return 0;
 }
 
 int jailed_start(struct jailed_vm *j)
 {
-	struct msg m;
-	int ret;
+	int ret = 0;
 
-	if (j->started)
+	pthread_mutex_lock(&j->lock);
+	if (j->started) {
+		pthread_mutex_unlock(&j->lock);
 		return -EALREADY;
-	j->started = true;
-	if (send_msg(j->sock, MSG_START, 0, NULL, NULL) < 0 || recv_msg(j, &m, -1) < 0 ||
-	    m.type != MSG_STARTED) {
-		vmm_died(j);
-		return 0; /* the VM has ended; its result says why */
 	}
-	ret = m.err;
+	j->started = true;
+	if (vmm_msg_send(j->sock, VMM_MSG_START, 0, NULL, 0, NULL, 0) < 0) {
+		if (!j->ended)
+			vmm_died_locked(j);
+	} else {
+		pump_locked(j, start_answered, -1);
+		/* An ended VM's result says why; a start error is the caller's. */
+		ret = j->start_replied ? j->start_err : 0;
+	}
+	pthread_mutex_unlock(&j->lock);
 	return ret;
 }
 
 int jailed_wait(struct jailed_vm *j, int timeout_ms)
 {
-	struct msg m;
 	int ret;
 
-	if (!j->started)
+	pthread_mutex_lock(&j->lock);
+	if (!j->started) {
+		pthread_mutex_unlock(&j->lock);
 		return -EINVAL;
-	if (j->ended)
-		return 0;
-	ret = recv_msg(j, &m, timeout_ms);
-	if (ret == -ETIMEDOUT)
-		return ret;
-	if (ret == 0 && m.type == MSG_RESULT) {
-		j->res = m.res;
-		j->ended = true;
-		return 0;
 	}
-	vmm_died(j);
-	return 0;
+	ret = pump_locked(j, vm_ended, timeout_ms);
+	pthread_mutex_unlock(&j->lock);
+	return ret;
 }
 
 int jailed_kill(struct jailed_vm *j)
 {
-	if (!j->ended && send_msg(j->sock, MSG_KILL, 0, NULL, NULL) < 0 && j->pid > 0)
-		kill(j->pid, SIGKILL);
+	bool ended;
+
+	pthread_mutex_lock(&j->lock);
+	ended = j->ended;
+	/* One datagram is atomic: concurrent senders cannot interleave. */
+	if (!ended && vmm_msg_send(j->sock, VMM_MSG_KILL, 0, NULL, 0, NULL, 0) < 0 &&
+	    j->pidfd >= 0 && !j->reaped)
+		pidfd_signal(j->pidfd, SIGKILL);
+	pthread_mutex_unlock(&j->lock);
 	return 0;
 }
 
@@ -383,17 +497,21 @@ int jailed_result(struct jailed_vm *j, struct alcatraz_result *res)
 
 	if (ret == -ETIMEDOUT || ret == -EINVAL)
 		return -EBUSY;
+	pthread_mutex_lock(&j->lock);
 	*res = j->res;
+	pthread_mutex_unlock(&j->lock);
 	return 0;
 }
 
-#ifdef ALCATRAZ_TEST_HOOKS
-pid_t jailed_reaper_pid(struct jailed_vm *j);
-pid_t jailed_reaper_pid(struct jailed_vm *j)
+int jailed_fd(struct jailed_vm *j)
+{
+	return j->pidfd >= 0 ? j->pidfd : -EBADF;
+}
+
+pid_t jailed_pid(struct jailed_vm *j)
 {
 	return j->pid;
 }
-#endif
 
 void jailed_destroy(struct jailed_vm *j)
 {
@@ -401,16 +519,24 @@ void jailed_destroy(struct jailed_vm *j)
 		return;
 	if (j->started && !j->ended) {
 		jailed_kill(j);
-		if (jailed_wait(j, 2000) == -ETIMEDOUT && j->pid > 0)
-			kill(j->pid, SIGKILL);
+		if (jailed_wait(j, 2000) == -ETIMEDOUT && j->pidfd >= 0 && !j->reaped)
+			pidfd_signal(j->pidfd, SIGKILL);
 	}
-	if (j->pid > 0) {
-		/* The reaper's death takes the VMM (PID 1 of its namespace) along. */
-		kill(j->pid, SIGKILL);
-		while (waitpid(j->pid, NULL, 0) < 0 && errno == EINTR)
-			;
+	pthread_mutex_lock(&j->lock);
+	if (j->pidfd >= 0 && !j->reaped) {
+		/* PID 1 of its namespace: the namespace dies with it. */
+		pidfd_signal(j->pidfd, SIGKILL);
+		reap_locked(j);
 	}
+	pthread_mutex_unlock(&j->lock);
+	if (j->pidfd >= 0)
+		close(j->pidfd);
 	vm_cgroup_remove(&j->cgroup);
-	close(j->sock);
+	if (j->sock >= 0)
+		close(j->sock);
+	if (j->log_fd >= 0)
+		close(j->log_fd);
+	pthread_cond_destroy(&j->cond);
+	pthread_mutex_destroy(&j->lock);
 	free(j);
 }

@@ -78,19 +78,17 @@ static bool has_controllers(const char *dir, const char *file)
 	return strstr(buf, "memory") && strstr(buf, "pids") && strstr(buf, "cpu");
 }
 
-int vm_cgroup_create(struct vm_cgroup *cg, pid_t pid, uint64_t mem_bytes, unsigned int vcpus,
-		     char *why, size_t len)
+/* Our own cgroup's directory, where VMs' cgroups go by default. */
+static int own_cgroup(char *dir, size_t len, char *why, size_t why_len)
 {
-	char mnt[512], self[1024] = "", parent[1600], val[64];
-	char line[1024];
-	int ret;
+	char mnt[512], self[1024] = "", line[1024];
+	FILE *f;
 
-	cg->path[0] = 0;
 	if (find_cgroup2(mnt, sizeof(mnt))) {
-		snprintf(why, len, "no cgroup v2 hierarchy is mounted");
+		snprintf(why, why_len, "no cgroup v2 hierarchy is mounted");
 		return -ENOENT;
 	}
-	FILE *f = fopen("/proc/self/cgroup", "re");
+	f = fopen("/proc/self/cgroup", "re");
 	while (f && fgets(line, sizeof(line), f))
 		if (!strncmp(line, "0::", 3)) {
 			snprintf(self, sizeof(self), "%s", line + 3);
@@ -98,7 +96,44 @@ int vm_cgroup_create(struct vm_cgroup *cg, pid_t pid, uint64_t mem_bytes, unsign
 		}
 	if (f)
 		fclose(f);
-	snprintf(parent, sizeof(parent), "%s%s", mnt, strcmp(self, "/") ? self : "");
+	if ((size_t)snprintf(dir, len, "%s%s", mnt, strcmp(self, "/") ? self : "") >= len) {
+		snprintf(why, why_len, "cgroup path too long");
+		return -ENAMETOOLONG;
+	}
+	return 0;
+}
+
+static int set_limits(const char *dir, uint64_t mem_bytes, unsigned int vcpus)
+{
+	char val[64];
+	int ret;
+
+	snprintf(val, sizeof(val), "%llu", (unsigned long long)(mem_bytes + VMM_MEM_MARGIN));
+	if ((ret = write_str(dir, "memory.max", val)))
+		return ret;
+	/* Guest RAM must not be pushed to swap behind the limit's back; the
+	 * file is absent without swap accounting, which is fine. */
+	(void)write_str(dir, "memory.swap.max", "0");
+	snprintf(val, sizeof(val), "%u", vcpus + VMM_TASKS_MARGIN);
+	if ((ret = write_str(dir, "pids.max", val)))
+		return ret;
+	snprintf(val, sizeof(val), "%u 100000", vcpus * 100000);
+	return write_str(dir, "cpu.max", val);
+}
+
+int vm_cgroup_create(struct vm_cgroup *cg, const char *parent_dir, uint64_t mem_bytes,
+		     unsigned int vcpus, int *dirfd, char *why, size_t len)
+{
+	static unsigned long seq;
+	char parent[1600];
+	int ret;
+
+	cg->path[0] = 0;
+	*dirfd = -1;
+	if (parent_dir)
+		snprintf(parent, sizeof(parent), "%s", parent_dir);
+	else if ((ret = own_cgroup(parent, sizeof(parent), why, len)))
+		return ret;
 	/* The controllers must be delegated to our children; enabling them
 	 * ourselves only works where the no-internal-process rule allows. */
 	if (!has_controllers(parent, "cgroup.subtree_control") &&
@@ -108,7 +143,8 @@ int vm_cgroup_create(struct vm_cgroup *cg, pid_t pid, uint64_t mem_bytes, unsign
 			 parent);
 		return -EOPNOTSUPP;
 	}
-	ret = snprintf(cg->path, sizeof(cg->path), "%s/alcatraz-vm-%d", parent, (int)pid);
+	ret = snprintf(cg->path, sizeof(cg->path), "%s/alcatraz-vm-%d-%lu", parent, (int)getpid(),
+		       __atomic_add_fetch(&seq, 1, __ATOMIC_RELAXED));
 	if (ret < 0 || (size_t)ret >= sizeof(cg->path)) {
 		cg->path[0] = 0;
 		snprintf(why, len, "cgroup path too long");
@@ -120,26 +156,18 @@ int vm_cgroup_create(struct vm_cgroup *cg, pid_t pid, uint64_t mem_bytes, unsign
 		cg->path[0] = 0;
 		return ret;
 	}
-	snprintf(val, sizeof(val), "%llu", (unsigned long long)(mem_bytes + VMM_MEM_MARGIN));
-	if ((ret = write_str(cg->path, "memory.max", val)))
-		goto fail;
-	/* Guest RAM must not be pushed to swap behind the limit's back; the
-	 * file is absent without swap accounting, which is fine. */
-	(void)write_str(cg->path, "memory.swap.max", "0");
-	snprintf(val, sizeof(val), "%u", vcpus + VMM_TASKS_MARGIN);
-	if ((ret = write_str(cg->path, "pids.max", val)))
-		goto fail;
-	snprintf(val, sizeof(val), "%u 100000", vcpus * 100000);
-	if ((ret = write_str(cg->path, "cpu.max", val)))
-		goto fail;
-	snprintf(val, sizeof(val), "%d", (int)pid);
-	if ((ret = write_str(cg->path, "cgroup.procs", val)))
-		goto fail;
-	return 0;
-fail:
-	snprintf(why, len, "setting limits in %s: %s", cg->path, strerror(-ret));
-	rmdir(cg->path);
-	cg->path[0] = 0;
+	ret = set_limits(cg->path, mem_bytes, vcpus);
+	if (!ret) {
+		/* The VMM is born inside it (clone3's CLONE_INTO_CGROUP). */
+		*dirfd = open(cg->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+		if (*dirfd < 0)
+			ret = -errno;
+	}
+	if (ret) {
+		snprintf(why, len, "setting limits in %s: %s", cg->path, strerror(-ret));
+		rmdir(cg->path);
+		cg->path[0] = 0;
+	}
 	return ret;
 }
 

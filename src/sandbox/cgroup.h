@@ -18,10 +18,11 @@ struct vm_cgroup {
 	char path[512]; /* empty when no cgroup was made */
 };
 
-/* Creates a cgroup for @pid (moved into it) with the limits. 0 on success;
- * -errno with @why set when limits cannot be applied here. */
-int vm_cgroup_create(struct vm_cgroup *cg, pid_t pid, uint64_t mem_bytes, unsigned int vcpus,
-		     char *why, size_t why_len);
+/* Creates a cgroup with the limits under @parent_dir (NULL: the caller's
+ * own cgroup) and opens it into *dirfd, for a process to be born in it.
+ * 0 on success; -errno with @why set when limits cannot be applied here. */
+int vm_cgroup_create(struct vm_cgroup *cg, const char *parent_dir, uint64_t mem_bytes,
+		     unsigned int vcpus, int *dirfd, char *why, size_t why_len);
 /* Removes the cgroup once its processes are gone. */
 void vm_cgroup_remove(struct vm_cgroup *cg);
 

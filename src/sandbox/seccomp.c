@@ -56,10 +56,11 @@ static const int io_calls[] = {
 };
 
 static const int control_calls[] = {
-	SCMP_SYS(read), SCMP_SYS(recvfrom), SCMP_SYS(sendto), SCMP_SYS(ppoll), SCMP_SYS(poll),
+	SCMP_SYS(read), SCMP_SYS(recvmsg), SCMP_SYS(sendmsg), SCMP_SYS(ppoll), SCMP_SYS(poll),
 	SCMP_SYS(close), SCMP_SYS(wait4), SCMP_SYS(rt_sigtimedwait), SCMP_SYS(set_robust_list),
 	SCMP_SYS(rseq), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(setrlimit),
 	SCMP_SYS(prlimit64),
+	SCMP_SYS(getrusage), /* the VMM's peak RSS, for the result */
 };
 
 /* ioctl commands per role, matched exactly on the second argument. */

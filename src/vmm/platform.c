@@ -64,7 +64,7 @@ int platform_virtio_init(struct vm *vm)
 	    (ret = virtio_rng_init(vm)))
 		return ret;
 	for (unsigned int i = 0; i < vm->cfg.nr_disks; i++) {
-		ret = virtio_blk_init(vm, vm->cfg.disks[i].path, vm->cfg.disks[i].readonly);
+		ret = virtio_blk_init(vm, &vm->cfg.disks[i]);
 		if (ret)
 			return ret;
 	}
@@ -123,8 +123,11 @@ void platform_devices_fini(struct vm *vm)
 	free_strv(vm->cfg.argv);
 	free_strv(vm->cfg.envp);
 	free(vm->cfg.workdir);
-	for (unsigned int i = 0; i < vm->cfg.nr_disks; i++)
+	for (unsigned int i = 0; i < vm->cfg.nr_disks; i++) {
+		if (vm->cfg.disks[i].fd >= 0) /* not taken by a device */
+			close(vm->cfg.disks[i].fd);
 		free(vm->cfg.disks[i].path);
+	}
 	free(vm->cfg.disks);
 	virtio_fs_config_free(&vm->cfg);
 	if (vm->cfg.net_backend && vm->cfg.net_fd >= 0) /* not taken by virtio-net */

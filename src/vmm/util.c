@@ -13,50 +13,75 @@
 #include "outbuf.h"
 #include "vmm.h"
 
-int read_whole_file(const char *path, uint64_t max, uint8_t **data, uint64_t *len)
+int read_whole_fd(int fd, uint64_t max, uint8_t **data, uint64_t *len)
 {
 	struct stat st;
 	uint8_t *buf;
 	uint64_t done = 0;
-	int fd, ret;
 
-	fd = open(path, O_RDONLY | O_CLOEXEC);
-	if (fd < 0)
+	if (fstat(fd, &st) < 0)
 		return -errno;
-	if (fstat(fd, &st) < 0) {
-		ret = -errno;
-		goto out;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		ret = S_ISDIR(st.st_mode) ? -EISDIR : -ALCATRAZ_E_BADIMAGE;
-		goto out;
-	}
-	if ((uint64_t)st.st_size > max) {
-		ret = -EFBIG;
-		goto out;
-	}
+	if (!S_ISREG(st.st_mode))
+		return S_ISDIR(st.st_mode) ? -EISDIR : -ALCATRAZ_E_BADIMAGE;
+	if ((uint64_t)st.st_size > max)
+		return -EFBIG;
 	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
-	if (!buf) {
-		ret = -ENOMEM;
-		goto out;
-	}
+	if (!buf)
+		return -ENOMEM;
+	/* pread: the descriptor may be shared with the sender, whose offset
+	 * is none of our business. */
 	while (done < (uint64_t)st.st_size) {
-		ssize_t n = read(fd, buf + done, (size_t)st.st_size - done);
+		ssize_t n = pread(fd, buf + done, (size_t)st.st_size - done, (off_t)done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
-			ret = n < 0 ? -errno : -EIO;
 			free(buf);
-			goto out;
+			return n < 0 ? -errno : -EIO;
 		}
 		done += (uint64_t)n;
 	}
 	*data = buf;
 	*len = done;
-	ret = 0;
-out:
+	return 0;
+}
+
+int read_whole_file(const char *path, uint64_t max, uint8_t **data, uint64_t *len)
+{
+	int fd = open(path, O_RDONLY | O_CLOEXEC);
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = read_whole_fd(fd, max, data, len);
 	close(fd);
 	return ret;
+}
+
+void vm_config_defaults(struct vm_config *vc)
+{
+	memset(vc, 0, sizeof(*vc));
+	vc->kvm_fd = vc->image_fd = vc->kernel_fd = vc->initrd_fd = -1;
+	vc->serial_fd = vc->log_fd = vc->stdin_fd = vc->stdout_fd = vc->stderr_fd = -1;
+	vc->vcpus = 1;
+}
+
+void vm_config_close_files(struct vm_config *vc)
+{
+	int *fds[] = { &vc->kvm_fd, &vc->image_fd, &vc->kernel_fd, &vc->initrd_fd,
+		       &vc->serial_fd, &vc->log_fd };
+
+	for (size_t i = 0; i < ARRAY_SIZE(fds); i++) {
+		if (*fds[i] >= 0)
+			close(*fds[i]);
+		*fds[i] = -1;
+	}
+}
+
+int vm_config_read(int fd, const char *path, uint64_t max, uint8_t **data, uint64_t *len)
+{
+	if (fd >= 0)
+		return read_whole_fd(fd, max, data, len);
+	return path ? read_whole_file(path, max, data, len) : -EINVAL;
 }
 
 uint64_t vmm_now_ns(void)

@@ -19,6 +19,7 @@
 #include <linux/kvm.h>
 
 #include "alcatraz/alcatraz.h"
+#include "vmm_protocol.h"
 
 #define VMM_MAX_VCPUS 64
 #define VMM_MAX_DEVICES 32
@@ -111,6 +112,13 @@ enum vm_net_backend { NET_BACKEND_NONE, NET_BACKEND_TAP, NET_BACKEND_STREAM };
 struct vm_config {
 	unsigned int vcpus;
 	uint64_t mem_bytes;
+	/* The files: descriptors the VMM owns (received from the library), or
+	 * -1 with a path that in-process callers (tests) let vm_create() open.
+	 * The paths double as the names messages use. */
+	int kvm_fd;            /* /dev/kvm, or -1 */
+	int image_fd;          /* raw guest, or -1 */
+	int kernel_fd;         /* Linux, or -1 */
+	int initrd_fd;         /* or -1 */
 	char *image_path;      /* raw guest */
 	char *kernel_path;     /* Linux */
 	char *initrd_path;
@@ -163,7 +171,8 @@ struct vm_volume {
 };
 
 struct vm_disk {
-	char *path;
+	char *path;            /* its name; opened by the VMM only when fd is -1 */
+	int fd;                /* owned, flocked by the library, or -1 */
 	bool readonly;
 };
 
@@ -236,9 +245,10 @@ bool vm_output_filtered(const struct vm *vm, int fd);
 uint64_t vmm_now_ns(void);
 
 /* kvm.c: thin wrappers over /dev/kvm */
-int kvm_open(int *kvm_fd) __must_check;
+/* Checks /dev/kvm's API on given (taken over) or, when it is -1, on
+ * /dev/kvm opened here; *kvm_fd receives the descriptor. */
+int kvm_open(int given, int *kvm_fd) __must_check;
 int kvm_setup_vm(struct vm *vm) __must_check;
-int kvm_is_pvm(void);
 
 #define KVM_CPUID_MAX_ENTRIES 256
 /* Immutable facts about the host's KVM, probed once per process. */
@@ -323,6 +333,17 @@ int exitdev_device_init(struct vm *vm) __must_check;
 
 /* File helpers. */
 int read_whole_file(const char *path, uint64_t max, uint8_t **data, uint64_t *len) __must_check;
+/* The same from a descriptor (read from offset 0 with pread; fd stays open). */
+int read_whole_fd(int fd, uint64_t max, uint8_t **data, uint64_t *len) __must_check;
+/* An empty configuration: no files (every descriptor -1), one vCPU. */
+void vm_config_defaults(struct vm_config *vc);
+/* Closes the files of the configuration that vm_create() took over and
+ * the devices do not own: /dev/kvm, image, kernel, initrd, serial, log. */
+void vm_config_close_files(struct vm_config *vc);
+/* A file of the configuration, whole: from its descriptor when it has one,
+ * else from the path (in-process callers). */
+int vm_config_read(int fd, const char *path, uint64_t max, uint8_t **data,
+		   uint64_t *len) __must_check;
 int fcntl_dup_cloexec(int fd);
 
 #endif /* ALCATRAZ_VMM_H */

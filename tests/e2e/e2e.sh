@@ -7,6 +7,7 @@
 B=${ALCATRAZ_BUILD:-/alcatraz/build}
 export ALCATRAZ_KERNEL=${ALCATRAZ_KERNEL:-$B/kernel/vmlinux}
 export ALCATRAZ_INIT=${ALCATRAZ_INIT:-$B/src/guest/alcatraz-init}
+export ALCATRAZ_VMM=${ALCATRAZ_VMM:-$B/src/vmm/alcatraz-vmm}
 R="$B/examples/alcatraz-run"
 API="$B/examples/run-command"
 # The VMM runs jailed, as by default; E2E_SANDBOX_FLAG=--insecure-no-sandbox

@@ -146,9 +146,12 @@ struct virtio_dev *fvm_add_device(struct vm *vm, enum fuzz_dev kind)
 
 	switch (kind) {
 	case FDEV_BLK:
-	case FDEV_BLK_RO:
-		ret = virtio_blk_init(vm, disk_path(), kind == FDEV_BLK_RO);
+	case FDEV_BLK_RO: {
+		struct vm_disk d = { .path = (char *)disk_path(), .fd = -1,
+				     .readonly = kind == FDEV_BLK_RO };
+		ret = virtio_blk_init(vm, &d);
 		break;
+	}
 	case FDEV_RNG:
 		ret = virtio_rng_init(vm);
 		break;

@@ -21,8 +21,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "supervisor.h"
+#include "alcatraz/alcatraz.h"
 #include "vmm.h"
+
+int alcatraz_test_config_set_raw_platform(struct alcatraz_config *cfg);
 #include "layout.h"
 
 #define F_NOCTL 1u   /* no command: no control channel, console output dropped */
@@ -143,6 +145,44 @@ static void free_vc_copies(struct vm_config *vc)
 		close(vc->log_fd);
 }
 
+/* The same VM through the library: alcatraz-vmm-testhooks, jailed. */
+static int run_jailed(const char *image, const char *cmdline, bool control, struct run *r)
+{
+	const char *argv[] = { HOSTILE_ARGV0, NULL };
+	struct alcatraz_config *cfg;
+	struct alcatraz_vm *vm;
+	int ret;
+
+	ret = alcatraz_config_new(&cfg);
+	if (ret)
+		return ret;
+	if (!(ret = alcatraz_config_set_guest_image(cfg, image)) &&
+	    !(ret = alcatraz_test_config_set_raw_platform(cfg)) &&
+	    !(ret = alcatraz_config_set_vcpus(cfg, HOSTILE_VCPUS)) &&
+	    !(ret = alcatraz_config_set_memory_mib(cfg, HOSTILE_MEM_BYTES >> 20)) &&
+	    !(ret = alcatraz_config_set_cmdline(cfg, cmdline)) &&
+	    !(ret = alcatraz_config_set_timeout_ms(cfg, VM_TIMEOUT_MS)) &&
+	    !(ret = alcatraz_config_set_irqchip(cfg, ALCATRAZ_IRQCHIP_ON)) &&
+	    !(ret = alcatraz_config_set_serial_fd(cfg, r->serial)) &&
+	    !(ret = alcatraz_config_set_log_fd(cfg, r->log)) &&
+	    !(ret = alcatraz_config_add_disk(cfg, r->rw_path, false)) &&
+	    !(ret = alcatraz_config_add_disk(cfg, r->ro_path, true)) && control &&
+	    !(ret = alcatraz_config_set_command(cfg, argv)))
+		ret = alcatraz_config_set_stdio(cfg, -1, r->console, -1);
+	if (!ret)
+		ret = alcatraz_vm_create(cfg, &vm);
+	alcatraz_config_free(cfg);
+	if (ret)
+		return ret;
+	ret = alcatraz_vm_start(vm);
+	if (!ret)
+		ret = alcatraz_vm_wait(vm, -1);
+	if (!ret)
+		ret = alcatraz_vm_result(vm, &r->res);
+	alcatraz_vm_destroy(vm);
+	return ret;
+}
+
 /* One VM for case n; fills r. 0, or a host-side failure to set it up. */
 static int run_vm(const char *image, unsigned int n, bool sandbox, struct run *r)
 {
@@ -151,7 +191,7 @@ static int run_vm(const char *image, unsigned int n, bool sandbox, struct run *r
 	char cmdline[16];
 	int ret;
 
-	memset(&vc, 0, sizeof(vc));
+	vm_config_defaults(&vc);
 	snprintf(cmdline, sizeof(cmdline), "%u", n);
 	vc.vcpus = HOSTILE_VCPUS;
 	vc.mem_bytes = HOSTILE_MEM_BYTES;
@@ -181,19 +221,8 @@ static int run_vm(const char *image, unsigned int n, bool sandbox, struct run *r
 	}
 
 	if (sandbox) {
-		struct jailed_vm *j;
-
-		ret = jailed_create(&vc, &j);
-		free_vc_copies(&vc); /* the VMM process has its own */
-		if (ret)
-			return ret;
-		ret = jailed_start(j);
-		if (!ret)
-			ret = jailed_wait(j, -1);
-		if (!ret)
-			ret = jailed_result(j, &r->res);
-		jailed_destroy(j);
-		return ret;
+		free_vc_copies(&vc);
+		return run_jailed(image, cmdline, !(c->flags & F_NOCTL), r);
 	}
 	struct vm *vm;
 	ret = vm_create(&vc, &vm); /* takes vc's fds and lists */

@@ -13,6 +13,7 @@ kvmtest=/alcatraz/add/hb-kvmtest
 fail=0
 check() { d=$1; shift; if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; fail=$((fail + 1)); fi; }
 export ALCATRAZ_KERNEL=$B/kernel/vmlinux ALCATRAZ_INIT=$B/src/guest/alcatraz-init
+export ALCATRAZ_VMM=$B/src/vmm/alcatraz-vmm
 linux=0
 [ -f "$ALCATRAZ_KERNEL" ] && [ -x "$ALCATRAZ_INIT" ] && [ -x "$R" ] && linux=1
 

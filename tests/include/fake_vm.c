@@ -26,7 +26,7 @@ struct vm *fake_vm_new(uint64_t mem_bytes)
 
 	if (!vm)
 		setup_failed("vm", ENOMEM);
-	vm->cfg.log_fd = vm->cfg.serial_fd = vm->cfg.stdin_fd = vm->cfg.stderr_fd = -1;
+	vm_config_defaults(&vm->cfg);
 	vm->vm_fd = vm->kvm_fd = vm->end_fd = -1;
 	pthread_mutex_init(&vm->lock, NULL);
 	pthread_mutex_init(&vm->log_lock, NULL);

@@ -15,13 +15,16 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <poll.h>
+#include <pthread.h>
+#include <sys/random.h>
 #include <unistd.h>
 
 #include <alcatraz/alcatraz.h>
 
 #include "check_main.h"
 
-pid_t alcatraz_test_reaper_pid(struct alcatraz_vm *h);
+pid_t alcatraz_test_vmm_pid(struct alcatraz_vm *h);
 /* Internal (src/sandbox), reached through the test-hooks library. */
 int seccomp_allowed_count(int role);
 const char *seccomp_role_name(int role);
@@ -86,14 +89,10 @@ END_TEST
 
 static pid_t vmm_pid_of(struct alcatraz_vm *vm)
 {
-	char path[64];
-	pid_t reaper = alcatraz_test_reaper_pid(vm), child = -1;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", reaper, reaper);
-	FILE *f = fopen(path, "r");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_int_eq(fscanf(f, "%d", &child), 1);
-	fclose(f);
-	return child;
+	pid_t pid = alcatraz_test_vmm_pid(vm);
+
+	ck_assert_int_gt(pid, 0);
+	return pid;
 }
 
 /* The VMM's threads and fds are both walked as /proc/PID/SUB. */
@@ -260,6 +259,249 @@ START_TEST(create_destroy_cycles_leak_nothing)
 }
 END_TEST
 
+
+/* The child processes of this process (any thread's), by pid. */
+static int count_children(void)
+{
+	char path[300], buf[4096];
+	int n = 0;
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children", e->d_name);
+		FILE *f = fopen(path, "r");
+		if (!f)
+			continue;
+		size_t len = fread(buf, 1, sizeof(buf) - 1, f);
+		fclose(f);
+		buf[len] = 0;
+		for (char *t = strtok(buf, " \n"); t; t = strtok(NULL, " \n"))
+			n++;
+	}
+	closedir(d);
+	return n;
+}
+
+/* Cgroups this process made for VMs (alcatraz-vm-OURPID-N) that remain. */
+static int count_vm_cgroups(void)
+{
+	char line[1024] = "", dir[1200], prefix[64];
+	FILE *f = fopen("/proc/self/cgroup", "r");
+	int n = 0;
+
+	if (!f)
+		return 0;
+	while (fgets(line, sizeof(line), f) && strncmp(line, "0::", 3))
+		;
+	fclose(f);
+	line[strcspn(line, "\n")] = 0;
+	snprintf(dir, sizeof(dir), "/sys/fs/cgroup%s", strncmp(line, "0::", 3) ? "" :
+		 (strcmp(line + 3, "/") ? line + 3 : ""));
+	snprintf(prefix, sizeof(prefix), "alcatraz-vm-%d-", (int)getpid());
+	DIR *d = opendir(dir);
+	struct dirent *e;
+	while (d && (e = readdir(d)))
+		n += !strncmp(e->d_name, prefix, strlen(prefix));
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* alcatraz_vm_create() with this VMM binary fails with want, and leaves no
+ * descriptor, process or cgroup behind; the log names the problem. */
+static void expect_bad_vmm(const char *vmm, int want, const char *log_says)
+{
+	struct alcatraz_config *cfg;
+	struct alcatraz_vm *vm = NULL;
+	char log[2048] = "";
+	int p[2], fds, kids, cgs;
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
+	fds = count_fds();
+	kids = count_children();
+	cgs = count_vm_cgroups();
+	ck_assert_int_eq(alcatraz_config_new(&cfg), 0);
+	ck_assert_int_eq(alcatraz_config_set_guest_image(cfg, endless), 0);
+	ck_assert_int_eq(alcatraz_config_set_memory_mib(cfg, 16), 0);
+	ck_assert_int_eq(alcatraz_config_set_log_fd(cfg, p[1]), 0);
+	ck_assert_int_eq(alcatraz_config_set_vmm_binary(cfg, vmm), 0);
+	ck_assert_int_eq(alcatraz_vm_create(cfg, &vm), want);
+	ck_assert_ptr_null(vm);
+	alcatraz_config_free(cfg);
+	ck_assert_int_eq(count_fds(), fds);
+	ck_assert_int_eq(count_children(), kids);
+	ck_assert_int_eq(count_vm_cgroups(), cgs);
+	ck_assert_int_ge(read(p[0], log, sizeof(log) - 1), 0);
+	ck_assert_msg(strstr(log, log_says), "%s: log '%s' lacks '%s'", vmm, log, log_says);
+	close(p[0]);
+	close(p[1]);
+}
+
+static char fake_dir[4096];
+
+static void fake(char *buf, size_t len, const char *name)
+{
+	snprintf(buf, len, "%s/%s", fake_dir, name);
+}
+
+START_TEST(bad_vmm_binaries_are_refused)
+{
+	char path[4200], noexec[] = "/tmp/alcatraz-noexec-XXXXXX";
+	int fd = mkstemp(noexec);
+
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	expect_bad_vmm("/nonexistent/alcatraz-vmm", -ENOENT, "is missing");
+	expect_bad_vmm(noexec, -EACCES, "is not executable");
+	unlink(noexec);
+	fake(path, sizeof(path), "fake-vmm-version");
+	expect_bad_vmm(path, -EPROTO, "speaks protocol 99");
+	fake(path, sizeof(path), "fake-vmm-silent");
+	expect_bad_vmm(path, -ENOEXEC, "exited without a word");
+	fake(path, sizeof(path), "fake-vmm-garbage");
+	expect_bad_vmm(path, -EPROTO, "no valid greeting");
+	fake(path, sizeof(path), "fake-vmm-bad-created");
+	expect_bad_vmm(path, -EPROTO, "");
+}
+END_TEST
+
+/* Nothing of the embedding program's memory is in the VMM process: a
+ * secret in our heap (and one in our environment) is searched for in every
+ * readable mapping of the running VMM. */
+START_TEST(vmm_holds_no_embedder_memory)
+{
+	char secret[33], envsecret[40];
+	unsigned char raw[16];
+	char *heap = malloc(4096);
+
+	ck_assert_int_eq(getrandom(raw, sizeof(raw), 0), (ssize_t)sizeof(raw));
+	for (int i = 0; i < 16; i++)
+		sprintf(secret + 2 * i, "%02x", raw[i]);
+	for (int i = 0; i < 4096 - 33; i += 33)
+		memcpy(heap + i, secret, 33);
+	snprintf(envsecret, sizeof(envsecret), "K%s", secret);
+	setenv("ALCATRAZ_TEST_SECRET", envsecret, 1);
+
+	struct alcatraz_vm *vm = start_vm(endless, -1, 20000);
+	pid_t pid = vmm_pid_of(vm);
+	char path[64], line[512];
+	snprintf(path, sizeof(path), "/proc/%d/maps", pid);
+	FILE *maps = fopen(path, "r");
+	ck_assert_ptr_nonnull(maps);
+	snprintf(path, sizeof(path), "/proc/%d/mem", pid);
+	int mem = open(path, O_RDONLY);
+	ck_assert_int_ge(mem, 0);
+	uint64_t scanned = 0;
+	unsigned int found = 0;
+	char *buf = malloc(1 << 20);
+	while (fgets(line, sizeof(line), maps)) {
+		unsigned long lo, hi;
+		char perms[8];
+		if (sscanf(line, "%lx-%lx %7s", &lo, &hi, perms) != 3 || perms[0] != 'r')
+			continue;
+		if (strstr(line, "[vvar]") || strstr(line, "[vsyscall]"))
+			continue;
+		for (unsigned long a = lo; a < hi; a += 1 << 20) {
+			size_t want = hi - a < (1UL << 20) ? hi - a : 1UL << 20;
+			ssize_t n = pread(mem, buf, want, (off_t)a);
+			if (n <= 0)
+				break;
+			scanned += (uint64_t)n;
+			if (memmem(buf, (size_t)n, secret, 32))
+				found++;
+		}
+	}
+	fclose(maps);
+	close(mem);
+	free(buf);
+	printf("vmm_holds_no_embedder_memory: scanned %llu KiB of VMM %d, secret found %u times\n",
+	       (unsigned long long)(scanned >> 10), (int)pid, found);
+	ck_assert_uint_gt(scanned, 64 << 10); /* the VMM's own image at least */
+	ck_assert_uint_eq(found, 0);
+	unsetenv("ALCATRAZ_TEST_SECRET");
+	free(heap);
+	alcatraz_vm_destroy(vm);
+}
+END_TEST
+
+/* wait, result, kill and fd from several threads at the same time: every
+ * waiter sees the same KILLED result, none "ended unexpectedly". */
+#define RACERS 6
+struct racer {
+	struct alcatraz_vm *vm;
+	int index;
+	struct alcatraz_result res;
+	int ret;
+};
+
+static void *race(void *arg)
+{
+	struct racer *r = arg;
+
+	switch (r->index % 3) {
+	case 0:
+		r->ret = alcatraz_vm_wait(r->vm, -1);
+		break;
+	case 1:
+		while ((r->ret = alcatraz_vm_result(r->vm, &r->res)) == -EBUSY)
+			usleep(1000);
+		return NULL;
+	case 2: {
+		struct pollfd p = { .fd = alcatraz_vm_fd(r->vm), .events = POLLIN };
+		usleep(20000 * (unsigned int)r->index);
+		alcatraz_vm_kill(r->vm);
+		r->ret = poll(&p, 1, 30000) == 1 ? alcatraz_vm_wait(r->vm, 0) : -ETIMEDOUT;
+		break;
+	}
+	}
+	if (!r->ret)
+		r->ret = alcatraz_vm_result(r->vm, &r->res);
+	return NULL;
+}
+
+START_TEST(wait_result_kill_race_from_threads)
+{
+	struct alcatraz_vm *vm = start_vm(endless, -1, 60000);
+	struct racer r[RACERS];
+	pthread_t t[RACERS];
+
+	for (int i = 0; i < RACERS; i++) {
+		r[i] = (struct racer){ .vm = vm, .index = i };
+		ck_assert_int_eq(pthread_create(&t[i], NULL, race, &r[i]), 0);
+	}
+	for (int i = 0; i < RACERS; i++) {
+		pthread_join(t[i], NULL);
+		ck_assert_msg(r[i].ret == 0, "thread %d: %d", i, r[i].ret);
+		ck_assert_msg(r[i].res.kind == ALCATRAZ_EXIT_KILLED, "thread %d: %s: %s", i,
+			      alcatraz_exit_kind_name(r[i].res.kind), r[i].res.message);
+	}
+	alcatraz_vm_destroy(vm);
+}
+END_TEST
+
+/* The pidfd is readable exactly when the VM has ended. */
+START_TEST(vm_fd_readable_at_the_end)
+{
+	struct alcatraz_vm *vm = start_vm(endless, -1, 60000);
+	struct pollfd p = { .fd = alcatraz_vm_fd(vm), .events = POLLIN };
+	struct alcatraz_result res;
+
+	ck_assert_int_ge(p.fd, 0);
+	ck_assert_int_eq(poll(&p, 1, 200), 0);
+	ck_assert_int_eq(alcatraz_vm_result(vm, &res), -EBUSY);
+	alcatraz_vm_kill(vm);
+	ck_assert_int_eq(poll(&p, 1, 30000), 1);
+	ck_assert_int_eq(alcatraz_vm_wait(vm, 0), 0);
+	ck_assert_int_eq(alcatraz_vm_result(vm, &res), 0);
+	ck_assert_int_eq(res.kind, ALCATRAZ_EXIT_KILLED);
+	alcatraz_vm_destroy(vm);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
 	int skip = skip_without_kvm();
@@ -269,6 +511,7 @@ int main(int argc, char **argv)
 	const char *dir = argc > 1 ? argv[1] : "tests/guests";
 	snprintf(endless, sizeof(endless), "%s/endless.img", dir);
 	snprintf(hello, sizeof(hello), "%s/hello.img", dir);
+	snprintf(fake_dir, sizeof(fake_dir), "%s", argc > 2 ? argv[2] : "tests/vmm");
 
 	printf("seccomp allow lists (system calls per thread role):");
 	for (int r = 0; seccomp_allowed_count(r) > 0; r++)
@@ -286,6 +529,10 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, host_files_are_not_visible);
 	tcase_add_test(tc, inherited_fds_are_closed);
 	tcase_add_test(tc, create_destroy_cycles_leak_nothing);
+	tcase_add_test(tc, bad_vmm_binaries_are_refused);
+	tcase_add_test(tc, vmm_holds_no_embedder_memory);
+	tcase_add_test(tc, wait_result_kill_race_from_threads);
+	tcase_add_test(tc, vm_fd_readable_at_the_end);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

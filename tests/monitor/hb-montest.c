@@ -26,7 +26,7 @@
 #include <linux/kvm.h>
 
 #include "../../src/hypervisor/monitor_abi.h"
-#include "../../src/lib/hyperbox_register.h"
+#include "../../src/vmm/hyperbox_register.h"
 
 static int drop_to(uid_t uid)
 {

@@ -53,7 +53,9 @@ static void reg(uint32_t off, uint32_t v)
 static int new_vm(bool readonly)
 {
 	vm = fake_vm_new(MEM);
-	return virtio_blk_init(vm, path, readonly);
+	struct vm_disk disk = { .path = (char *)path, .fd = -1, .readonly = readonly };
+
+	return virtio_blk_init(vm, &disk);
 }
 
 static void make_vm(bool readonly)

@@ -158,7 +158,7 @@ static int load_image(size_t len, struct guest_mem *mem)
 	ck_assert_int_ge(fd, 0);
 	ck_assert_int_eq(write(fd, img, len), (ssize_t)len);
 	close(fd);
-	vm->cfg.log_fd = vm->cfg.serial_fd = vm->cfg.stdin_fd = -1;
+	vm_config_defaults(&vm->cfg);
 	vm->vm_fd = vm->kvm_fd = vm->end_fd = -1;
 	vm->cfg.kernel_path = path;
 	pthread_mutex_init(&vm->log_lock, NULL);

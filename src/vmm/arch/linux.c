@@ -271,8 +271,8 @@ static int load_initrd(struct vm *vm, struct linux_boot *b, uint64_t kernel_end)
 	uint64_t len = vm->cfg.initrd_len, top, gpa;
 	int ret;
 
-	if (!data && vm->cfg.initrd_path) {
-		ret = read_whole_file(vm->cfg.initrd_path, vm->mem.size, &owned, &len);
+	if (!data && (vm->cfg.initrd_fd >= 0 || vm->cfg.initrd_path)) {
+		ret = vm_config_read(vm->cfg.initrd_fd, vm->cfg.initrd_path, vm->mem.size, &owned, &len);
 		if (ret) {
 			vm_log(vm, LOG_ERR, "initrd '%s': %s", vm->cfg.initrd_path, strerror(-ret));
 			return ret;
@@ -308,7 +308,7 @@ int linux_load(struct vm *vm)
 	uint64_t len, kernel_end = LINUX_HIGH_START;
 	int ret;
 
-	ret = read_whole_file(vm->cfg.kernel_path, vm->mem.size, &img, &len);
+	ret = vm_config_read(vm->cfg.kernel_fd, vm->cfg.kernel_path, vm->mem.size, &img, &len);
 	if (ret) {
 		vm_log(vm, LOG_ERR, "kernel '%s': %s", vm->cfg.kernel_path,
 		       ret == -EFBIG ? "larger than guest RAM" : strerror(-ret));

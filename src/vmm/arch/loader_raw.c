@@ -16,7 +16,7 @@ int raw_image_load(struct vm *vm)
 	uint64_t len, stacks, room;
 	int ret;
 
-	ret = read_whole_file(vm->cfg.image_path, vm->mem.size, &img, &len);
+	ret = vm_config_read(vm->cfg.image_fd, vm->cfg.image_path, vm->mem.size, &img, &len);
 	if (ret)
 		return ret;
 	if (len == 0) {

@@ -123,6 +123,17 @@ queue:
 	return VIRTIO_BLK_S_OK;
 }
 
+/* The figures of the VM's result (read once the vCPUs are gone). */
+static void blk_count(struct vm *vm, const struct io_req *io)
+{
+	struct alcatraz_usage *u = &vm->result.usage;
+
+	if (io->op == IO_READ)
+		__atomic_fetch_add(&u->disk_read_bytes, io->len, __ATOMIC_RELAXED);
+	else if (io->op == IO_WRITE)
+		__atomic_fetch_add(&u->disk_written_bytes, io->len, __ATOMIC_RELAXED);
+}
+
 static void blk_notify(struct virtio_dev *d, unsigned int q)
 {
 	struct blk *b = d->priv;
@@ -153,6 +164,8 @@ static void blk_notify(struct virtio_dev *d, unsigned int q)
 
 			if (req->queued && req->io.res)
 				req->status = VIRTIO_BLK_S_IOERR;
+			else if (req->queued)
+				blk_count(d->vm, &req->io);
 			if (req->status != VIRTIO_BLK_S_OK)
 				req->written = 0;
 			buf_to_iov(req->elem.in, req->elem.n_in, req->elem.in_len - 1, &req->status, 1);
@@ -194,19 +207,44 @@ static void blk_free(struct virtio_dev *d)
 
 static const struct virtio_dev_ops blk_ops = { .notify = blk_notify, .free = blk_free };
 
-static int open_image(struct vm *vm, const char *path, bool readonly, int *fd_out,
-		      uint64_t *size)
+/* The disk's descriptor, received from the library (taken over), or in
+ * process (tests) opened from its path. */
+static int take_image_fd(struct vm *vm, struct vm_disk *d)
 {
+	int fd = d->fd, mode;
+
+	d->fd = -1;
+	if (fd < 0) {
+		fd = open(d->path, (d->readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+		if (fd < 0) {
+			vm_log(vm, LOG_ERR, "disk '%s': %s", d->path, strerror(errno));
+			return -errno;
+		}
+		return fd;
+	}
+	/* A writable disk needs a writable descriptor; a read-only one is
+	 * only ever read, whatever its descriptor allows. */
+	mode = fcntl(fd, F_GETFL);
+	if (mode < 0 || (!d->readonly && (mode & O_ACCMODE) != O_RDWR)) {
+		vm_log(vm, LOG_ERR, "disk '%s': its descriptor is not open read-write", d->path);
+		close(fd);
+		return -EBADF;
+	}
+	return fd;
+}
+
+static int open_image(struct vm *vm, struct vm_disk *d, int *fd_out, uint64_t *size)
+{
+	const char *path = d->path;
+	bool readonly = d->readonly;
 	struct stat st;
-	int fd = open(path, (readonly ? O_RDONLY : O_RDWR) | O_CLOEXEC);
+	int fd = take_image_fd(vm, d);
 	int ret;
 
-	if (fd < 0) {
-		ret = -errno;
-		vm_log(vm, LOG_ERR, "disk '%s': %s", path, strerror(-ret));
-		return ret;
-	}
-	/* Two writers on one image corrupt it: take an advisory lock. */
+	if (fd < 0)
+		return fd;
+	/* Two writers on one image corrupt it: take an advisory lock (the
+	 * library took it already on the same open file, which keeps it). */
 	if (flock(fd, (readonly ? LOCK_SH : LOCK_EX) | LOCK_NB) < 0) {
 		ret = errno == EWOULDBLOCK ? -EBUSY : -errno;
 		vm_log(vm, LOG_ERR, "disk '%s' is locked by another user", path);
@@ -235,8 +273,10 @@ fail:
 	return ret;
 }
 
-int virtio_blk_init(struct vm *vm, const char *path, bool readonly)
+int virtio_blk_init(struct vm *vm, struct vm_disk *d)
 {
+	const char *path = d->path;
+	bool readonly = d->readonly;
 	struct blk *b = calloc(1, sizeof(*b));
 	uint64_t size, features = (1ULL << VIRTIO_BLK_F_FLUSH) | (1ULL << VIRTIO_BLK_F_SEG_MAX);
 	uint32_t seg_max = VQ_MAX_SEGS - 2;
@@ -245,7 +285,7 @@ int virtio_blk_init(struct vm *vm, const char *path, bool readonly)
 	if (!b)
 		return -ENOMEM;
 	b->fd = -1;
-	ret = open_image(vm, path, readonly, &b->fd, &size);
+	ret = open_image(vm, d, &b->fd, &size);
 	if (ret) {
 		free(b);
 		return ret;

@@ -165,9 +165,10 @@ bool virtio_fs_tag_valid(const char *tag);
 void virtio_fs_cmdline(const struct vm *vm, FILE *f);
 /* Closes the sockets no device took, frees the volume list. */
 void virtio_fs_config_free(struct vm_config *cfg);
+/* Takes d->fd over (or opens d->path when it is -1). */
 /* net.c: virtio-net on vm->cfg.net_fd (taken over, also on failure). */
 int virtio_net_init(struct vm *vm) __must_check;
-int virtio_blk_init(struct vm *vm, const char *path, bool readonly) __must_check;
+int virtio_blk_init(struct vm *vm, struct vm_disk *d) __must_check;
 
 /* console.c: push every byte the guest queued for output to the sink now
  * (called when STATUS arrives, so output precedes the exit). */

@@ -29,10 +29,13 @@
 static struct kvm_host_facts facts;
 static pthread_once_t facts_once = PTHREAD_ONCE_INIT;
 
+/* The descriptor the first prober brings (see kvm_open), or -1. */
+static int facts_fd = -1;
+
 static void facts_probe(void)
 {
 	size_t sz = sizeof(struct kvm_cpuid2) + KVM_CPUID_MAX_ENTRIES * sizeof(struct kvm_cpuid_entry2);
-	int fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+	int fd = facts_fd >= 0 ? fcntl(facts_fd, F_DUPFD_CLOEXEC, 3) : open("/dev/kvm", O_RDWR | O_CLOEXEC);
 
 	if (fd < 0) {
 		facts.err = -errno;
@@ -70,26 +73,35 @@ const struct kvm_host_facts *kvm_host_facts(void)
 	return &facts;
 }
 
-int kvm_open(int *kvm_fd)
+int kvm_open(int given, int *kvm_fd)
 {
-	const struct kvm_host_facts *f = kvm_host_facts();
-	int fd;
+	static pthread_mutex_t probe_lock = PTHREAD_MUTEX_INITIALIZER;
+	const struct kvm_host_facts *f;
+	int fd = given;
 
-	if (f->err)
+	*kvm_fd = -1;
+	if (fd < 0) {
+		fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
+		if (fd < 0)
+			return -errno;
+	}
+	/* A jailed VMM cannot open /dev/kvm: the facts come from the
+	 * descriptor it was given. */
+	pthread_mutex_lock(&probe_lock);
+	facts_fd = fd;
+	f = kvm_host_facts();
+	facts_fd = -1;
+	pthread_mutex_unlock(&probe_lock);
+	if (f->err) {
+		close(fd);
 		return f->err;
-	fd = open("/dev/kvm", O_RDWR | O_CLOEXEC);
-	if (fd < 0)
-		return -errno;
+	}
+	if (ioctl(fd, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		close(fd); /* not /dev/kvm, or another KVM than the probed one */
+		return -ENXIO;
+	}
 	*kvm_fd = fd;
 	return 0;
-}
-
-/* kvm_pvm runs guest ring 0 by emulation (see docs/environment notes): it is
- * a KVM that works but cannot boot Linux at a useful speed. */
-int kvm_is_pvm(void)
-{
-	struct stat st;
-	return stat("/sys/module/kvm_pvm", &st) == 0;
 }
 
 int kvm_setup_vm(struct vm *vm)

@@ -16,6 +16,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "sandbox.h"
@@ -272,8 +273,13 @@ static void *vcpu_thread(void *arg)
 		if (dispatch_exit(vcpu) == EXIT_STOP)
 			break;
 	}
-out:
+out:;
+	struct timespec cpu;
+	bool have_cpu = clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0;
 	pthread_mutex_lock(&vm->lock);
+	if (have_cpu)
+		vm->result.usage.vcpu_cpu_ns += (uint64_t)cpu.tv_sec * 1000000000ULL +
+						(uint64_t)cpu.tv_nsec;
 	bool last = --vm->running_vcpus == 0;
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);

@@ -101,7 +101,7 @@ void vm_end(struct vm *vm, enum alcatraz_exit_kind kind, int status, int error,
 	}
 
 	vm_log(vm, kind == ALCATRAZ_EXIT_STATUS ? LOG_DEBUG : LOG_INFO, "VM ended (%s): %s",
-	       alcatraz_exit_kind_name(kind), vm->result.message);
+	       proto_exit_kind_name(kind), vm->result.message);
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_kick(&vm->vcpus[i]);
 }
@@ -163,7 +163,8 @@ static void *watchdog_thread(void *arg)
 
 static int step_kvm(struct vm *vm)
 {
-	int ret = kvm_open(&vm->kvm_fd);
+	int ret = kvm_open(vm->cfg.kvm_fd, &vm->kvm_fd);
+	vm->cfg.kvm_fd = -1; /* vm->kvm_fd has it now */
 	if (ret)
 		return ret;
 	ret = gmem_init(&vm->mem, vm->cfg.mem_bytes);
@@ -263,10 +264,7 @@ static void vm_free(struct vm *vm)
 	gmem_fini(&vm->mem);
 	bus_fini(&vm->pio);
 	bus_fini(&vm->mmio);
-	if (vm->cfg.serial_fd >= 0)
-		close(vm->cfg.serial_fd);
-	if (vm->cfg.log_fd >= 0)
-		close(vm->cfg.log_fd);
+	vm_config_close_files(&vm->cfg);
 	free(vm->cfg.image_path);
 	free(vm->cfg.kernel_path);
 	free(vm->cfg.initrd_path);
@@ -288,10 +286,8 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
 	int ret = 0;
 
 	if (!vm) {
-		if (cfg->serial_fd >= 0)
-			close(cfg->serial_fd);
-		if (cfg->log_fd >= 0)
-			close(cfg->log_fd);
+		struct vm_config files = *cfg;
+		vm_config_close_files(&files);
 		return -ENOMEM;
 	}
 	vm->cfg = *cfg;
@@ -336,7 +332,7 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
 		ret = init_steps[i].fn(vm);
 		if (ret) {
 			vm_log(vm, LOG_ERR, "VM setup failed at step '%s': %s", init_steps[i].name,
-			       alcatraz_strerror(ret));
+			       proto_error_text(ret));
 			vm_free(vm);
 			return ret;
 		}

@@ -124,13 +124,13 @@ if [ -f $M/hb_attack_vmx.ko ]; then
 	done
 	check "L2's own #DB went through Hyper-box (l2_exception_kept > 0)" \
 		grep -q "^l2_exception_kept [1-9]" /sys/kernel/hyperbox/exits
-	for r in vmptrld_hidden nested_map_hidden nested_fill_hidden nested_prefill_hidden nested_ahead_hidden; do
+	for r in vmptrld_hidden nested_map_hidden nested_fill_hidden nested_prefill_hidden nested_ahead_hidden nested_kept_hidden; do
 		check "replay $r blocked" grep -q "hb_attack_vmx: BLOCKED $r" /tmp/vmx.hb
 	done
 	va=$(awk '$1 == "nested_map_hidden" { print $2 }' /sys/kernel/hyperbox/violations)
-	# one at VMLAUNCH (the whole-EPT check), three at shadow EPT fills
-	# (fill, prefill, ahead: each refused at L2's own fault after it)
-	check "violation nested_map_hidden counted by both EPT checks ($vb -> $va)" test "$va" -ge $((vb + 4))
+	# one at VMLAUNCH (the whole-EPT check), four at shadow EPT fills
+	# (fill, prefill, ahead, kept root: each refused at L2's own fault)
+	check "violation nested_map_hidden counted by both EPT checks ($vb -> $va)" test "$va" -ge $((vb + 5))
 	check "violation nested_map_hidden logged with rip" sh -c \
 		"dmesg | grep -q 'hyperbox: cpu[0-9]* denied nested_map_hidden at rip=0x'"
 fi

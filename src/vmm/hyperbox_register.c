@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * libalcatraz side of the Hyper-box registration (see
+ * The VMM side of the Hyper-box registration (see
  * src/hypervisor/monitor_abi.h for the kernel's checks).  Registration only
  * restricts the VMM process: once registered, it and its threads cannot
  * create processes, execute programs or gain credentials, and the kernel
@@ -14,7 +14,7 @@
 #include <unistd.h>
 
 #include "../hypervisor/monitor_abi.h"
-#include "../vmm/sink.h"
+#include "sink.h"
 #include "hyperbox_register.h"
 
 static void say(int log_fd, const char *lvl, const char *what, int err)

@@ -1,0 +1,260 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * alcatraz-vmm: one VM per process, started by libalcatraz (clone3 into a
+ * new PID namespace, then exec of this program), never by hand. It speaks
+ * src/protocol/vmm_protocol.h on descriptor VMM_PROTO_SOCK_FD:
+ *
+ *   HELLO -> CONFIG (validated, descriptors) -> enter the jail, build the
+ *   VM -> CREATED -> START -> STARTED -> serve KILL -> RESULT, exit.
+ *
+ * The process is a fresh exec: nothing of the embedding program's memory
+ * is in it. It opens no host file: /dev/kvm, the images, disks and stdio
+ * arrive as descriptors. Every thread carries its own seccomp list.
+ */
+#include <errno.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mman.h>
+#include <sys/resource.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "config_decode.h"
+#include "hyperbox_register.h"
+#include "jail.h"
+#include "sandbox.h"
+#include "sink.h"
+#include "vmm.h"
+#include "vmm_protocol.h"
+#include "vmm_test_hooks.h"
+
+#ifndef ALCATRAZ_VERSION_STRING
+#define ALCATRAZ_VERSION_STRING "unknown"
+#endif
+
+#define SOCK VMM_PROTO_SOCK_FD
+
+static void say_created(int err, const char *why)
+{
+	vmm_msg_send(SOCK, VMM_MSG_CREATED, err, why, why ? (uint32_t)strlen(why) : 0, NULL, 0);
+}
+
+static int send_hello(void)
+{
+	struct vmm_hello h = { .proto_version = VMM_PROTO_VERSION, .pid = (uint32_t)getpid() };
+
+	snprintf(h.vmm_version, sizeof(h.vmm_version), "%s", ALCATRAZ_VERSION_STRING);
+	return vmm_msg_send(SOCK, VMM_MSG_HELLO, 0, &h, sizeof(h), NULL, 0);
+}
+
+/* The configuration blob from its memfd: bounded before it is read. */
+static int read_blob(int fd, uint8_t **blob, size_t *len)
+{
+	struct stat st;
+	uint8_t *buf;
+	size_t done = 0;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > VMM_CONFIG_MAX_BYTES)
+		return -EINVAL;
+	buf = malloc((size_t)st.st_size);
+	if (!buf)
+		return -ENOMEM;
+	while (done < (size_t)st.st_size) {
+		ssize_t n = pread(fd, buf + done, (size_t)st.st_size - done, (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(buf);
+			return n < 0 ? -errno : -EINVAL;
+		}
+		done += (size_t)n;
+	}
+	*blob = buf;
+	*len = done;
+	return 0;
+}
+
+/* Waits for CONFIG and decodes it; on failure tells the library why. */
+static int receive_config(struct vm_config *vc)
+{
+	struct vmm_msg_buf m;
+	int fds[VMM_MSG_MAX_FDS];
+	unsigned int nfds = 0;
+	char why[200] = "";
+	uint8_t *blob = NULL;
+	size_t len = 0;
+	int ret;
+
+	ret = vmm_msg_recv(SOCK, &m, fds, VMM_MSG_MAX_FDS, &nfds);
+	if (ret == -EPIPE)
+		return ret; /* the library went away (a pool process never used) */
+	if (ret || m.hdr.type != VMM_MSG_CONFIG || nfds == 0) {
+		for (unsigned int i = 0; i < nfds; i++)
+			close(fds[i]);
+		say_created(-EPROTO, "alcatraz-vmm: expected a configuration message");
+		return -EPROTO;
+	}
+	ret = read_blob(fds[0], &blob, &len);
+	close(fds[0]);
+	if (ret) {
+		for (unsigned int i = 1; i < nfds; i++)
+			close(fds[i]);
+		snprintf(why, sizeof(why), "alcatraz-vmm: unreadable configuration: %s",
+			 strerror(-ret));
+		say_created(ret == -ENOMEM ? ret : -EINVAL, why);
+		return ret;
+	}
+	ret = vm_config_decode(blob, len, fds, nfds, vc, why, sizeof(why));
+	free(blob);
+	if (ret) {
+		char line[260];
+		snprintf(line, sizeof(line), "alcatraz-vmm: configuration refused: %s", why);
+		say_created(ret, line);
+	}
+	return ret;
+}
+
+/* Builds the VM inside the jail. 0, or the VM is not created and the
+ * library has been told why. */
+static int create_vm(struct vm_config *vc, struct vm **vm)
+{
+	char why[200];
+	int ret;
+
+	if (vc->seccomp) {
+		/* Before the VM exists: Hyper-box refuses registration later. */
+		hyperbox_register_self(vc->log_fd);
+		ret = jail_unshare(why, sizeof(why));
+		if (ret) {
+			vm_config_release(vc);
+			say_created(-ALCATRAZ_E_SANDBOX, why);
+			return ret;
+		}
+	}
+	ret = vm_create(vc, vm);
+	/* vm_create() copied these four; the rest belongs to the VM now. */
+	free(vc->image_path);
+	free(vc->kernel_path);
+	free(vc->initrd_path);
+	free(vc->cmdline);
+	if (ret) {
+		say_created(ret, NULL);
+		return ret;
+	}
+	if (!vc->seccomp)
+		return 0;
+	ret = sandbox_report_violations(SOCK);
+	if (!ret)
+		ret = jail_enter(why, sizeof(why));
+	else
+		snprintf(why, sizeof(why), "installing the SIGSYS reporter: %s", strerror(-ret));
+	if (ret) {
+		say_created(-ALCATRAZ_E_SANDBOX, why);
+		return ret;
+	}
+	return 0;
+}
+
+static int start_vm(struct vm *vm)
+{
+	int ret = vm_start(vm);
+
+	if (!ret && vm->cfg.seccomp) {
+		ret = jail_forbid_new_tasks();
+		if (!ret)
+			ret = seccomp_install(VMM_THREAD_CONTROL);
+		if (ret)
+			vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, -ALCATRAZ_E_SANDBOX,
+			       "cannot confine the VMM's control thread: %s", strerror(-ret));
+	}
+	return ret;
+}
+
+/* Serves KILL until the VM ends: sleeps on the socket and the VM's end
+ * event together. Once the VM has ended (the event stays readable), its
+ * output may still be on its way to the sinks: waits for that in short
+ * steps, still serving KILL between them. A closed socket kills the VM. */
+static void serve(struct vm *vm)
+{
+	for (bool ended = false;;) {
+		struct pollfd p[2] = { { .fd = SOCK, .events = POLLIN },
+				       { .fd = vm->end_fd, .events = POLLIN } };
+		struct vmm_msg_buf m;
+
+		if (vm_wait(vm, ended ? 100 : 0) == 0)
+			return;
+		int r = poll(p, vm->end_fd >= 0 ? 2 : 1, ended || vm->end_fd < 0 ? 5 : -1);
+		if (r > 0 && (p[1].revents & POLLIN))
+			ended = true;
+		if (r > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
+			int ret = vmm_msg_recv(SOCK, &m, NULL, 0, NULL);
+			if (ret || m.hdr.type == VMM_MSG_KILL)
+				vm_kill(vm);
+		}
+	}
+}
+
+static void send_result(struct vm *vm)
+{
+	struct alcatraz_result res;
+	struct rusage ru;
+
+	pthread_mutex_lock(&vm->lock);
+	res = vm->result;
+	pthread_mutex_unlock(&vm->lock);
+	if (getrusage(RUSAGE_SELF, &ru) == 0)
+		res.usage.vmm_peak_rss_bytes = (uint64_t)ru.ru_maxrss * 1024;
+	vmm_msg_send(SOCK, VMM_MSG_RESULT, 0, &res, sizeof(res), NULL, 0);
+}
+
+static int usage(void)
+{
+	fprintf(stderr, "alcatraz-vmm: the VMM process of libalcatraz; it is started by the "
+			"library (descriptor %d is its socket), not by hand\n", SOCK);
+	return 2;
+}
+
+int main(int argc, char **argv)
+{
+	struct vm_config vc;
+	struct vm *vm = NULL;
+	struct vmm_msg_buf m;
+	struct stat st;
+	int ret;
+
+	if (argc == 2 && !strcmp(argv[1], "--version")) {
+		printf("alcatraz-vmm %s (protocol %d)\n", ALCATRAZ_VERSION_STRING, VMM_PROTO_VERSION);
+		return 0;
+	}
+	if (argc != 1 || fstat(SOCK, &st) < 0 || !S_ISSOCK(st.st_mode))
+		return usage();
+	/* Every thread inherits it: a sink whose reader went away is an
+	 * error to its writer, never a signal. */
+	sink_thread_block_sigpipe();
+	if (send_hello() < 0)
+		return 1;
+	if (receive_config(&vc))
+		return 1;
+	if (create_vm(&vc, &vm))
+		return 1;
+	test_hook_in_jail(vm);
+	say_created(0, NULL);
+
+	/* START, or the library closing the socket / sending KILL first. */
+	if (vmm_msg_recv(SOCK, &m, NULL, 0, NULL) != 0 || m.hdr.type != VMM_MSG_START)
+		_exit(0);
+	ret = start_vm(vm);
+	vmm_msg_send(SOCK, VMM_MSG_STARTED, ret, NULL, 0, NULL, 0);
+	test_hook_after_start(vm);
+	serve(vm);
+	vm_wait(vm, -1);
+	send_result(vm);
+	/* The jail forbids nothing that exit needs; freeing the VM would only
+	 * cost time the library is waiting for. */
+	_exit(0);
+}
