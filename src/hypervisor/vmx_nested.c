@@ -35,7 +35,7 @@ int vmx_nested_setup(struct hv *hv, struct vmx_cpu *vc)
 	n->v12 = hv_arena_alloc(&hv->arena, PAGE_SIZE, NULL);
 	n->vmcs02 = hv_arena_alloc(&hv->arena, PAGE_SIZE, &n->vmcs02_pa);
 	n->msr02 = hv_arena_alloc(&hv->arena, PAGE_SIZE, &n->msr02_pa);
-	if (!n->v12 || !n->vmcs02 || !n->msr02 || hv_shadow_init(hv, &n->shadow, SHADOW_POOL) ||
+	if (!n->v12 || !n->vmcs02 || !n->msr02 || vmx_shadow_ept_setup(hv, n) ||
 	    vmx_svmcs_setup(hv, n))
 		return -ENOMEM;
 	*(u32 *)n->vmcs02 = vmx_caps.revision;
@@ -254,11 +254,13 @@ void __hv_host vmx_nested_exit(struct vmx_cpu *vc, u32 reason)
 		}
 		n->vmxon = true;
 		n->vmxon_ptr = ptr;
+		vmx_shadow_ept_forget(vc);
 		n->cur = VMX_NO_VMCS;
 		vmx_nested_succeed(c);
 		break;
 	case EXIT_REASON_VMOFF:
 		vmx_svmcs_switch(vc, VMX_NO_VMCS);
+		vmx_shadow_ept_forget(vc);
 		n->vmxon = false;
 		/* Values L1 wrote for its guests' syscall MSRs go with its VMX operation. */
 		memcpy(vc->sys_msr, vc->l1_msr, sizeof(vc->sys_msr));
@@ -374,11 +376,8 @@ void __hv_host vmx_nested_exit(struct vmx_cpu *vc, u32 reason)
 				vmx_nested_fail(c, vc, VMXERR_BAD_INV_OPERAND);
 				break;
 			}
-			/*
-			 * L1 changed its EPT: the shadow of it goes, as the TLB
-			 * would.  Any EPTP: one shadow per CPU, whichever root.
-			 */
-			n->shadow_ok = false;
+			/* L1 changed its EPT: the shadow of it goes, as the TLB would. */
+			vmx_shadow_ept_invept(vc, type, desc[0]);
 		} else {
 			if (type > VMX_VPID_EXTENT_SINGLE_NON_GLOBAL ||
 			    (type != VMX_VPID_EXTENT_ALL_CONTEXT && !(desc[0] & 0xffff)) ||

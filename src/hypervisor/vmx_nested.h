@@ -33,7 +33,8 @@
 #define VMX_VPID_L2	2
 /* Exceptions VMCS02 always intercepts, whatever L1 asks (delivery loops). */
 #define VMX_L2_FORCED_EXC	((1U << 1) | (1U << 17))
-#define SHADOW_POOL	256		/* shadow EPT pages per CPU (root apart) */
+#define SHADOW_POOL	256		/* shadow EPT pages per CPU (roots apart) */
+#define VMX_SHADOWS	4		/* L1 EPT roots with a shadow kept per CPU */
 #define VMX_EPT_AHEAD	8		/* a shadow EPT fill maps its aligned group of 8 pages */
 
 /* VMCS12 in L1 memory: a header (revision at 0, launch state at 8), then the fields (vmcs12.c). */
@@ -46,10 +47,10 @@ struct vmx_nested {
 	bool in_l2;			/* VMCS02 is current */
 	bool launch02;			/* VMCS02 is clear: its next entry is a VMLAUNCH */
 	bool host02;			/* VMCS02's host state is written */
-	bool shadow_ok, flush_ept;
+	bool flush_ept;
 	unsigned int tables;		/* EPT tables walked by the current check */
 	u64 vmxon_ptr, cur;		/* L1's current-VMCS pointer */
-	u64 eptp12;			/* L1's EPT root the shadow reflects */
+	u64 eptp12;			/* L1's EPT root the current shadow reflects */
 	u64 ahead_gpa, ahead_acc;	/* bit 0: an EPT violation at that GPA went to L1 */
 	u32 vpid12;			/* L1's VPID for L2 the VPID-2 TLB reflects (0: none) */
 	u32 insn_len;			/* L1's VMLAUNCH/VMRESUME, for a VMfail from the CPU */
@@ -60,7 +61,15 @@ struct vmx_nested {
 	u64 vmcs02_pa;
 	u8 *msr02;			/* L2's MSR bitmap: L1's OR'ed with Hyper-box's */
 	u64 msr02_pa;
-	struct hv_shadow shadow;
+	/*
+	 * Shadow EPTs, one per L1 root (vmx_shadow_ept.c): their roots are
+	 * their own, the pool of tables below them is shared.
+	 */
+	struct hv_shadow shadow[VMX_SHADOWS];
+	u64 shadow_eptp[VMX_SHADOWS];	/* L1's root each reflects; 0: none */
+	bool shadow_live[VMX_SHADOWS];	/* holds entries since that root's last INVEPT */
+	unsigned int cur_sh, next_sh;	/* in use; the next to reuse */
+	unsigned int pool_used;		/* the shared pool's pages in use */
 	/* VMCS shadowing (vmx_shadow_vmcs.c) */
 	void *svmcs;			/* this CPU's shadow VMCS */
 	u64 svmcs_pa;
@@ -108,7 +117,12 @@ static inline void __hv_host v12_set(struct vmx_nested *n, u32 field, u64 val)
 enum { SHADOW_FILLED, SHADOW_REFLECT, SHADOW_MISCONFIG, SHADOW_REFUSE };
 void vmx_invept_all(void);
 void vmx_invvpid_l2(void);
+int vmx_shadow_ept_setup(struct hv *hv, struct vmx_nested *n);
 void vmx_shadow_ept_drop(struct vmx_cpu *vc);
+int vmx_shadow_ept_find(struct vmx_nested *n, u64 eptp);
+void vmx_shadow_ept_use(struct vmx_cpu *vc, int i, u64 eptp);
+void vmx_shadow_ept_invept(struct vmx_cpu *vc, u64 type, u64 eptp);
+void vmx_shadow_ept_forget(struct vmx_cpu *vc);
 int vmx_shadow_ept_fault(struct vmx_cpu *vc, u64 gpa, u64 *q);
 void vmx_shadow_ept_prefill(struct vmx_cpu *vc);
 

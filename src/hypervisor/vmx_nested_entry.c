@@ -91,7 +91,7 @@ static void __hv_host vmcs02_controls(struct vmx_cpu *vc)
 	if (vmx_caps.vpid)
 		vmcs_write(VIRTUAL_PROCESSOR_ID, VMX_VPID_L2);
 	/* Without EPT in VMCS12, L2's addresses are L1's: L1's own (protected) EPT applies. */
-	vmcs_write(EPT_POINTER, (proc2 & SECONDARY_EXEC_ENABLE_EPT ? n->shadow.root_pa : hv->npt_root_pa) |
+	vmcs_write(EPT_POINTER, (proc2 & SECONDARY_EXEC_ENABLE_EPT ? n->shadow[n->cur_sh].root_pa : hv->npt_root_pa) |
 		   VMX_EPTP_MT_WB | VMX_EPTP_PWL_4);
 }
 
@@ -125,7 +125,7 @@ bool __hv_host vmx_nested_vmentry(struct vmx_cpu *vc, bool launch)
 	u64 efer, pat, dr7, debugctl;
 	u32 state = 0, vpid;
 	unsigned int i;
-	int viol = -1;
+	int sh, viol;
 
 	hv_gmem_read(c->hv, n->cur + VMCS12_LAUNCHED, &state, 4);
 	if (launch && state) {
@@ -160,26 +160,24 @@ bool __hv_host vmx_nested_vmentry(struct vmx_cpu *vc, bool launch)
 		 * Checked before the other controls, so that an EPT reaching
 		 * Hyper-box memory is refused and counted whatever else is
 		 * wrong with the VMCS.  L1 changes its EPT and then flushes
-		 * (INVEPT), as it must for the TLB: the shadow is dropped then.
-		 * A new root is walked whole so that a bad table is refused at
-		 * entry; every entry is checked again as the shadow is filled,
-		 * which is what keeps L2 out of Hyper-box memory.
+		 * (INVEPT), as it must for the TLB: that root's shadow is
+		 * emptied then.  A root without a shadow on this CPU is walked
+		 * whole so that a bad table is refused at entry; every entry
+		 * is checked again as the shadow is filled, which is what keeps
+		 * L2 out of Hyper-box memory (a kept shadow holds only entries
+		 * that passed that check).
 		 */
-		if (!n->shadow_ok || eptp != n->eptp12) {
+		sh = vmx_shadow_ept_find(n, eptp);
+		if (sh < 0) {
 			n->tables = 0;
-			if (eptp != n->eptp12)
-				viol = hv_nested_validate(c->hv, eptp, 4, EPT_RWX, n->rsvd_mask, &n->tables, &bad);
+			viol = hv_nested_validate(c->hv, eptp, 4, EPT_RWX, n->rsvd_mask, &n->tables, &bad);
 			if (viol >= 0) {
-				n->shadow_ok = false;
-				n->eptp12 = 0;
 				hv_violation(c, viol, bad, eptp);
 				vmx_nested_fail(c, vc, VMXERR_ENTRY_BAD_CONTROLS);
 				return false;
 			}
-			vmx_shadow_ept_drop(vc);
-			n->eptp12 = eptp;
-			n->shadow_ok = true;
 		}
+		vmx_shadow_ept_use(vc, sh, eptp);
 	}
 	if (!vmcs12_ctl_ok(pin, vmcs12_ctl_cap(MSR_IA32_VMX_TRUE_PINBASED_CTLS, MSR_IA32_VMX_PINBASED_CTLS)) ||
 	    !vmcs12_ctl_ok(proc, vmcs12_ctl_cap(MSR_IA32_VMX_TRUE_PROCBASED_CTLS, MSR_IA32_VMX_PROCBASED_CTLS)) ||

@@ -6,9 +6,9 @@
  * checked against Hyper-box memory and the protected ranges and mapped
  * 4 KiB (never writable over protected memory); one L1 does not allow goes
  * to L1 as its own EPT violation or misconfiguration; one Hyper-box refuses
- * ends L2 with a triple-fault VM exit to L1 (KVM stops that guest).  The
- * shadow is dropped on L1's INVEPT and when the EPT root changes, as the
- * TLB would be.
+ * ends L2 with a triple-fault VM exit to L1 (KVM stops that guest).  A
+ * shadow is kept per L1 root (several per CPU) and emptied on L1's INVEPT
+ * of it, as the TLB would be.
  */
 #include <linux/mm.h>
 #include "vmx_nested.h"
@@ -30,11 +30,121 @@ void __hv_host vmx_invvpid_l2(void)
 		asm volatile("invvpid %0, %1" : : "m"(d), "r"(type) : "cc", "memory");
 }
 
+/*
+ * VMX_SHADOWS shadows per CPU, one per L1 EPT root, so that L1 switching
+ * between its guests (or vCPUs with their own roots) on one CPU does not
+ * refill them.  Each has its own root page; the tables below come from one
+ * pool (hv_shadow's bump allocator, its count kept in n->pool_used).  An
+ * emptied shadow leaves its tables in the pool until the pool runs out,
+ * which empties every shadow.
+ */
+int vmx_shadow_ept_setup(struct hv *hv, struct vmx_nested *n)
+{
+	unsigned int i;
+
+	if (hv_shadow_init(hv, &n->shadow[0], SHADOW_POOL))
+		return -ENOMEM;
+	for (i = 1; i < VMX_SHADOWS; i++) {
+		n->shadow[i] = n->shadow[0];
+		n->shadow[i].root = hv_arena_alloc(&hv->arena, PAGE_SIZE, &n->shadow[i].root_pa);
+		if (!n->shadow[i].root)
+			return -ENOMEM;
+	}
+	return 0;
+}
+
+static void __hv_host shadow_empty(struct vmx_cpu *vc, unsigned int i)
+{
+	memset(vc->n->shadow[i].root, 0, PAGE_SIZE);
+	vc->n->shadow_live[i] = false;
+	vc->n->flush_ept = true;	/* the CPU's cached translations of that root */
+}
+
+/* The pool is used up: every shadow starts again empty (the current one keeps its root). */
 void __hv_host vmx_shadow_ept_drop(struct vmx_cpu *vc)
 {
-	hv_shadow_reset(&vc->n->shadow);
-	vc->n->flush_ept = true;
+	struct vmx_nested *n = vc->n;
+	unsigned int i;
+
+	for (i = 0; i < VMX_SHADOWS; i++) {
+		shadow_empty(vc, i);
+		if (i != n->cur_sh)
+			n->shadow_eptp[i] = 0;
+	}
+	n->pool_used = 0;
+	n->shadow_live[n->cur_sh] = true;
 	vc->hv.stats->shadow_resets++;
+}
+
+/* The shadow kept for L1's root eptp on this CPU, or -1 (a root not seen here yet). */
+int __hv_host vmx_shadow_ept_find(struct vmx_nested *n, u64 eptp)
+{
+	int i;
+
+	for (i = 0; i < VMX_SHADOWS; i++)
+		if (eptp && n->shadow_eptp[i] == eptp)
+			return i;
+	return -1;
+}
+
+/* L2 runs on shadow i (-1: a new one, taking a free slot or the next in turn) for root eptp. */
+void __hv_host vmx_shadow_ept_use(struct vmx_cpu *vc, int i, u64 eptp)
+{
+	struct vmx_nested *n = vc->n;
+
+	if (i < 0) {
+		for (i = 0; i < VMX_SHADOWS && n->shadow_eptp[i]; i++)
+			;
+		if (i == VMX_SHADOWS) {
+			i = n->next_sh;
+			n->next_sh = (n->next_sh + 1) % VMX_SHADOWS;
+		}
+		n->shadow_eptp[i] = eptp;
+		shadow_empty(vc, i);
+	}
+	if (!n->shadow_live[i]) {
+		n->shadow_live[i] = true;
+		vc->hv.stats->shadow_resets++;
+	}
+	n->cur_sh = i;
+	n->eptp12 = eptp;
+}
+
+/* L1's VMXON/VMXOFF: no root is kept across them (a later EPT at the same address starts empty). */
+void __hv_host vmx_shadow_ept_forget(struct vmx_cpu *vc)
+{
+	struct vmx_nested *n = vc->n;
+	unsigned int i;
+
+	for (i = 0; i < VMX_SHADOWS; i++) {
+		shadow_empty(vc, i);
+		n->shadow_eptp[i] = 0;
+	}
+	n->pool_used = 0;
+	n->eptp12 = 0;
+}
+
+/* L1's INVEPT: single-context empties that root's shadow, global every one. */
+void __hv_host vmx_shadow_ept_invept(struct vmx_cpu *vc, u64 type, u64 eptp)
+{
+	struct vmx_nested *n = vc->n;
+	unsigned int i;
+
+	for (i = 0; i < VMX_SHADOWS; i++)
+		if (n->shadow_live[i] && (type == VMX_EPT_EXTENT_GLOBAL || n->shadow_eptp[i] == (eptp & EPT_ADDR)))
+			shadow_empty(vc, i);
+}
+
+/* A leaf into the current shadow; -ENOMEM when the shared pool is used up. */
+static int __hv_host shadow_map(struct vmx_nested *n, u64 gpa, u64 leaf)
+{
+	struct hv_shadow *s = &n->shadow[n->cur_sh];
+	int r;
+
+	s->pool_used = n->pool_used;
+	r = hv_shadow_map(s, gpa, leaf);
+	n->pool_used = s->pool_used;
+	return r;
 }
 
 /* Does this entry of L1's EPT make the CPU report a misconfiguration (SDM "EPT Misconfigurations")? */
@@ -114,7 +224,7 @@ static bool __hv_host shadow_map_ahead(struct vmx_cpu *vc, u64 gpa, u64 acc)
 	int viol;
 
 	if (shadow_translate(vc, gpa, acc, &perm, &leaf, &viol, &addr) != SHADOW_FILLED ||
-	    hv_shadow_map(&vc->n->shadow, gpa, leaf))
+	    shadow_map(vc->n, gpa, leaf))
 		return false;
 	vc->hv.stats->exits[VMX_X_L2_EPT_AHEAD]++;
 	return true;
@@ -149,9 +259,9 @@ int __hv_host vmx_shadow_ept_fault(struct vmx_cpu *vc, u64 gpa, u64 *q)
 	}
 	if (r != SHADOW_FILLED)
 		return r;
-	if (hv_shadow_map(&n->shadow, gpa, leaf)) {
+	if (shadow_map(n, gpa, leaf)) {
 		vmx_shadow_ept_drop(vc);
-		if (hv_shadow_map(&n->shadow, gpa, leaf))
+		if (shadow_map(n, gpa, leaf))
 			return SHADOW_REFUSE;
 	}
 	for (g = base; g < base + VMX_EPT_AHEAD * PAGE_SIZE; g += PAGE_SIZE)

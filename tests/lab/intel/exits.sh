@@ -43,6 +43,23 @@ all=$(exit_delta /tmp/exits.before /tmp/exits.after vm_exits)
 check "one L2 run per CPUID at least ($runs for $n)" test "${runs:-0}" -ge "$n"
 check "at most $max Hyper-box exits per L2 run ($all for $runs)" \
 	awk -v r="${runs:-0}" -v a="${all:-0}" -v m="$max" 'BEGIN { exit !(r > 0 && a <= m * r) }'
+# Two VMs at once on one CPU: kvm_intel switches between their VMCSs and
+# EPT roots at every context switch; Hyper-box keeps a shadow EPT per root
+# (VMX_SHADOWS), so a switch does not empty and refill one.
+cp $E /tmp/exits.before
+taskset 1 "$kvmtest" --cpuid "$n" > /tmp/vm1.out 2>&1 &
+taskset 1 "$kvmtest" --cpuid "$n" > /tmp/vm2.out 2>&1
+wait
+cp $E /tmp/exits.after
+check "two VMs on one CPU both halted" sh -c 'grep -q "exit: hlt" /tmp/vm1.out && grep -q "exit: hlt" /tmp/vm2.out'
+exit_figures /tmp/exits.before /tmp/exits.after "hyperbox-exits: two VMs on one CPU"
+resets=$(exit_delta /tmp/exits.before /tmp/exits.after shadow_resets)
+ptrld=$(exit_delta /tmp/exits.before /tmp/exits.after vmptrld)
+echo "hyperbox-exits: two VMs on one CPU: $ptrld VMPTRLD, $resets shadow EPTs started empty"
+# Each VM's root starts empty once, and again after each INVEPT kvm_intel
+# issues for it while setting the VM up: a handful, not one per switch.
+check "two VMs on one CPU: a shadow EPT per root, not one per switch ($resets for $ptrld VMPTRLD)" \
+	awk -v r="${resets:-99}" -v p="${ptrld:-0}" 'BEGIN { exit !(r <= 6 && p >= 4 * r) }'
 check "no oops" sh -c "! dmesg | grep -q 'Oops\|invalid opcode\|BUG:'"
 echo "hyperbox-exits: $fail failed"
 sleep 0.5	# let the console drain before power-off

@@ -319,6 +319,44 @@ static long ahead_replay(u64 *p[6], unsigned long hidden, bool ahead, const char
 }
 
 /*
+ * A kept shadow: L2 runs on EPT root A (PML4 p[0]), then on root B (a
+ * second PML4 over the same tables), then L1 points GPA 0x2000 at Hyper-box
+ * memory without INVEPT and resumes L2 on A, whose shadow Hyper-box kept
+ * (so A is not walked again at that entry): L2 reads 0x2000.  Returns the
+ * exit reason of the last run, or -1 with the reason written to why.
+ */
+static long kept_replay(u64 *p[6], u64 *root_b, unsigned long hidden, const char **why)
+{
+	static const u8 code[] = { 0xa0, 0x00, 0x10, 0xf4, 0xa0, 0x00, 0x20, 0xf4 };
+	int i;
+
+	for (i = 2; i < 8; i++)
+		p[3][i] = 0;
+	root_b[0] = p[0][0];
+	memcpy(p[4], code, sizeof(code));
+	l2_setup(p, 0);
+	if (l2_enter(0) || (vmx_read(VM_EXIT_REASON) & 0xffff) != EXIT_REASON_HLT) {
+		*why = "the run on root A did not end at HLT";
+		return -1;
+	}
+	vmx_write(EPT_POINTER, __pa(root_b) | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4);
+	vmx_write(GUEST_RIP, 0);
+	if (l2_enter(1) || (vmx_read(VM_EXIT_REASON) & 0xffff) != EXIT_REASON_HLT) {
+		*why = "the run on root B did not end at HLT";
+		return -1;
+	}
+	p[3][2] = (hidden & PAGE_MASK) | EPT_RWX | (VMX_EPTP_MT_WB << 3);
+	vmx_write(EPT_POINTER, __pa(p[0]) | VMX_EPTP_MT_WB | VMX_EPTP_PWL_4);
+	vmx_write(GUEST_RIP, 4);
+	if (l2_enter(1)) {
+		*why = "VMRESUME on root A again failed (its shadow was not kept: the whole EPT was walked)";
+		R("  VM-instruction error %llu", vmx_read(VM_INSTRUCTION_ERROR));
+		return -1;
+	}
+	return vmx_read(VM_EXIT_REASON);
+}
+
+/*
  * L2's own single-step #DB, which L2's VMCS does not intercept: a
  * real-mode L2 sets TF, its #DB handler stores DR6 at 0x1000 and halts.
  * On a CPU the #DB goes straight to L2; Hyper-box intercepts #DB for every
@@ -390,11 +428,11 @@ static int db_replay(u64 *p[6], const char **why)
 static void replays(void)
 {
 	u64 basic, vmxon_pa, vmcs_pa, vmcs2_pa, pml4_pa, bad;
-	u64 *pages[13];
+	u64 *pages[14];
 	long f;
 	int i;
 
-	for (i = 0; i < 13; i++) {
+	for (i = 0; i < 14; i++) {
 		pages[i] = (u64 *)get_zeroed_page(GFP_KERNEL);
 		if (!pages[i]) {
 			R("SKIP all (no memory)");
@@ -513,13 +551,26 @@ static void replays(void)
 			  hidden_pa & PAGE_MASK, r, r == EXIT_REASON_TRIPLE_FAULT ? " (triple fault: L2 stopped)" : "");
 		vmx_insn_m64(2, &vmcs_pa);
 	}
+	/* attack: the same through a shadow Hyper-box kept for an EPT root while L2 ran on another */
+	if (!vmx_insn_m64(1, &vmcs_pa)) {
+		const char *why = "";
+		long r = kept_replay(&pages[6], pages[13], hidden_pa, &why);
+
+		if (r < 0)
+			R("SKIP nested_kept_hidden (%s)", why);
+		else
+			R("%s nested_kept_hidden: L2 read of GPA 0x2000 -> %#lx on a kept root: exit reason %ld%s",
+			  r == EXIT_REASON_TRIPLE_FAULT ? "BLOCKED" : "NOT-BLOCKED", hidden_pa & PAGE_MASK, r,
+			  r == EXIT_REASON_TRIPLE_FAULT ? " (triple fault: L2 stopped)" : "");
+		vmx_insn_m64(2, &vmcs_pa);
+	}
 vmxoff:
 	asm volatile("vmxoff" ::: "cc");
 off:
 	cr4_clear_bits(X86_CR4_VMXE);
 	local_irq_enable();
 out:
-	for (i = 0; i < 13; i++)
+	for (i = 0; i < 14; i++)
 		if (pages[i])
 			free_page((unsigned long)pages[i]);
 }
