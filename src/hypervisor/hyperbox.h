@@ -101,7 +101,7 @@ struct hv_cpu_stats {
 	u64 violations[HV_V_NR];
 	u64 l2_runs, shadow_fills, shadow_resets;
 	u64 svmcs_loads;		/* VT-x: a VMCS12 loaded into the shadow VMCS */
-	u64 shadow_ahead;		/* AMD-V: shadow entries filled ahead of a fault */
+	u64 shadow_ahead;		/* shadow entries filled ahead of a fault */
 } ____cacheline_aligned;
 
 struct hv_log_entry {

@@ -30,8 +30,6 @@ const char *const vmx_exit_names[VMX_X_NR + 1] = {
 	[VMX_X_EXCEPTION] = "exception", [VMX_X_DR] = "dr_access",
 	/* Every VM exit Hyper-box takes, and those of them from L2: the cost figures. */
 	[VMX_X_ALL] = "vm_exits", [VMX_X_L2_ALL] = "l2_exits",
-	/* Not exits: shadow EPT entries mapped before L2 touched them (vmx_shadow_ept.c). */
-	[VMX_X_L2_EPT_AHEAD] = "l2_ept_ahead",
 };
 
 typedef int (*vmx_exit_fn)(struct vmx_cpu *vc);

@@ -226,7 +226,7 @@ static bool __hv_host shadow_map_ahead(struct vmx_cpu *vc, u64 gpa, u64 acc)
 	if (shadow_translate(vc, gpa, acc, &perm, &leaf, &viol, &addr) != SHADOW_FILLED ||
 	    shadow_map(vc->n, gpa, leaf))
 		return false;
-	vc->hv.stats->exits[VMX_X_L2_EPT_AHEAD]++;
+	vc->hv.stats->shadow_ahead++;
 	return true;
 }
 

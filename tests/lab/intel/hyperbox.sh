@@ -171,8 +171,8 @@ check "L2 entries reached Hyper-box ($l2b -> $l2a)" test "$l2a" -gt "$l2b"
 check "L2 ran on the shadow EPT (l2_ept_violation, shadow_fills > 0)" sh -c \
 	'grep -q "^l2_ept_violation [1-9]" /sys/kernel/hyperbox/exits && grep -q "^shadow_fills [1-9]" /sys/kernel/hyperbox/exits'
 check "L2's exits went to kvm_intel (l2_reflected > 0)" grep -q "^l2_reflected [1-9]" /sys/kernel/hyperbox/exits
-check "shadow EPT entries mapped ahead of L2's faults (l2_ept_ahead > 0)" \
-	grep -q "^l2_ept_ahead [1-9]" /sys/kernel/hyperbox/exits
+check "shadow EPT entries mapped ahead of L2's faults (shadow_ahead > 0)" \
+	grep -q "^shadow_ahead [1-9]" /sys/kernel/hyperbox/exits
 # VMCS shadowing (Bochs's Skylake-X has it): kvm_intel's VMREAD/VMWRITE of
 # the fields it uses around each L2 exit run without an exit.  Emulated,
 # the same runs took about 8 VMREAD exits per L2 entry (3841 for 487).
