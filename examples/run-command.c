@@ -1,8 +1,9 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
  * run-command: the smallest useful libalcatraz program. It runs a command in
- * a Linux microVM, lets its output go to our stdout, and prints how it
- * ended and the boot timings.
+ * a Linux microVM with our stdin, its stdout on our stdout and its stderr
+ * on our stderr, and prints how it ended, the boot timings and what the VM
+ * used.
  *
  *   run-command [--cpus N] [--timeout SEC] COMMAND [ARGS...]
  *
@@ -50,7 +51,7 @@ int main(int argc, char **argv)
 	if ((ret = alcatraz_config_set_kernel(cfg, kernel)) ||
 	    (ret = alcatraz_config_set_command(cfg, (const char *const *)argv + i)) ||
 	    (ret = alcatraz_config_set_vcpus(cfg, cpus)) ||
-	    (ret = alcatraz_config_set_stdio(cfg, STDIN_FILENO, STDOUT_FILENO, -1)) ||
+	    (ret = alcatraz_config_set_stdio(cfg, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO)) ||
 	    (ret = alcatraz_config_set_timeout_ms(cfg, (uint64_t)(timeout * 1000))) ||
 	    (getenv("ALCATRAZ_INSECURE_NO_SANDBOX") &&
 	     (ret = alcatraz_config_set_insecure_no_sandbox(cfg, true))) ||
@@ -76,6 +77,11 @@ int main(int argc, char **argv)
 	fprintf(stderr, "run-command: %s (%s), exit code %d; init at %.1f ms, command at %.1f ms\n",
 		res.message, alcatraz_exit_kind_name(res.kind), code,
 		res.timings.init_start_ns / 1e6, res.timings.cmd_start_ns / 1e6);
+	fprintf(stderr, "run-command: vcpu time %.1f ms, VMM peak RSS %.1f MiB, "
+		"disk read %llu bytes, written %llu bytes\n",
+		res.usage.vcpu_cpu_ns / 1e6, res.usage.vmm_peak_rss_bytes / 1048576.0,
+		(unsigned long long)res.usage.disk_read_bytes,
+		(unsigned long long)res.usage.disk_written_bytes);
 	return code;
 fail:
 	fprintf(stderr, "run-command: %s\n", alcatraz_strerror(ret));
