@@ -5,6 +5,7 @@
  * briefly rather than decide on the first look.
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <stdio.h>
@@ -46,9 +47,20 @@ static bool wait_for(bool (*ready)(void *), void *arg, int timeout_ms)
 	}
 }
 
-static bool path_exists(void *path)
+/*
+ * The console can be opened. Its device node alone is not enough: with a
+ * multiport device hvc0 is set up by the driver's control work while init
+ * already runs, and the hvc layer creates the nodes of all its ttys before
+ * it has the console's, whose open then fails with ENODEV for a moment.
+ */
+static bool console_opens(void *path)
 {
-	return access(path, F_OK) == 0;
+	int fd = open(path, O_RDWR | O_NOCTTY | O_CLOEXEC | O_NONBLOCK);
+
+	if (fd < 0)
+		return errno != ENOENT && errno != ENODEV && errno != ENXIO;
+	close(fd);
+	return true;
 }
 
 static bool find_port(void *out)
@@ -95,7 +107,7 @@ const char *pick_console(void)
 {
 	if (g.test)
 		return g.console;
-	if (has_virtio_console() && wait_for(path_exists, HVC_PATH, ANNOUNCED_WAIT_MS))
+	if (has_virtio_console() && wait_for(console_opens, HVC_PATH, ANNOUNCED_WAIT_MS))
 		return HVC_PATH;
 	klog(4, "no virtio console, using /dev/console for the command");
 	return "/dev/console";

@@ -484,6 +484,10 @@ int execs_timeout_ms(void)
 
 		if (!e->used || !e->exited)
 			continue;
+		/* Waiting for the host's acknowledgements needs no timer. */
+		if ((e->out_r[0] < 0 || e->unacked[0] >= ALCATRAZ_CTL_EXEC_WINDOW) &&
+		    (e->out_r[1] < 0 || e->unacked[1] >= ALCATRAZ_CTL_EXEC_WINDOW))
+			continue;
 		end = e->exit_ns + EXEC_DRAIN_MS * 1000000ull;
 		ms = now >= end ? 0 : (int)((end - now) / 1000000) + 1;
 		if (best < 0 || ms < best)

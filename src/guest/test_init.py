@@ -242,6 +242,14 @@ def test_execs():
     x.started.pop(3)
     x.wait([3])
     check("exec: id reused", x.status.get(3) == (EXITED, 0), x.status)
+    # A background process holding the pipes does not hold the status.
+    t0 = time.time()
+    r.send(exec_rec(8, ["sh", "-c", "sleep 6 & echo hi"]))
+    r.send(rec(EXEC_STDIN, struct.pack("<I", 8)))
+    x.wait([8])
+    took = time.time() - t0
+    check("exec: background holder", x.status.get(8) == (EXITED, 0) and
+          bytes(x.out.get(8, b"")) == b"hi\n" and 1.5 < took < 5, (x.status.get(8), took))
     check("exec: records in order", not x.errors, x.errors)
     end_main(r, "exec")
 
