@@ -3,10 +3,14 @@
  * Benchmark: create a VM, run a tiny guest to its first exit, destroy it.
  * Alcatraz (public API, 64-bit entry, devices, vCPU thread) against a minimal
  * raw-KVM program doing the same in real mode on the calling thread, in the
- * same run, twice: with the VMM in-process (--insecure-no-sandbox) and jailed
- * in its own process (the default: fork, namespaces, seccomp). Prints
- * medians and ratios (goal: at most 1.2x), then the VMM's memory overhead:
- * what it holds beyond the guest RAM the guest touched (goal: at most 2 MiB).
+ * same run, interleaved: the jailed VMM (alcatraz-vmm started by clone3 and
+ * exec per VM: namespaces, cgroup, seccomp) without and with a warm pool
+ * (alcatraz_pool_new: the process is started ahead). Prints medians, their
+ * split into create / start+run / destroy, and ratios to the raw program
+ * (goal with the pool: at most 1.5x), then the jailed VMM's private memory
+ * beyond the guest RAM the guest touched.
+ *
+ *   bench_vm_lifecycle [IMAGE [RUNS]]   (RUNS also from $ALCATRAZ_BENCH_RUNS)
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -22,7 +26,9 @@
 
 #include <alcatraz/alcatraz.h>
 
-#define RUNS 200
+#define RUNS_DEFAULT 200
+#define RUNS_MAX 10000
+#define POOL_SIZE 2
 #define MEM_MIB 128
 
 static uint64_t now_ns(void)
@@ -96,36 +102,38 @@ out:
 	return ret;
 }
 
-static int alcatraz_once(const char *image, bool jailed, struct alcatraz_vm **keep)
+/* One lifecycle; its three phases' times go to t[0..2]. */
+static int alcatraz_once(const char *image, struct alcatraz_pool *pool, uint64_t t[3])
 {
 	struct alcatraz_config *cfg;
 	struct alcatraz_vm *vm;
 	struct alcatraz_result res;
+	uint64_t t0 = now_ns(), t1, t2;
 	int ret;
 
 	if ((ret = alcatraz_config_new(&cfg)))
 		return ret;
 	if ((ret = alcatraz_config_set_guest_image(cfg, image)) ||
 	    (ret = alcatraz_config_set_memory_mib(cfg, MEM_MIB)) ||
-	    (ret = alcatraz_config_set_insecure_no_sandbox(cfg, !jailed)) ||
+	    (ret = alcatraz_config_set_pool(cfg, pool)) ||
 	    (ret = alcatraz_vm_create(cfg, &vm))) {
 		alcatraz_config_free(cfg);
 		return ret;
 	}
 	alcatraz_config_free(cfg);
+	t1 = now_ns();
 	if ((ret = alcatraz_vm_start(vm)) || (ret = alcatraz_vm_wait(vm, 10000)) ||
 	    (ret = alcatraz_vm_result(vm, &res))) {
 		alcatraz_vm_destroy(vm);
 		return ret;
 	}
-	if (res.kind != ALCATRAZ_EXIT_STATUS) {
-		alcatraz_vm_destroy(vm);
+	t2 = now_ns();
+	alcatraz_vm_destroy(vm);
+	if (res.kind != ALCATRAZ_EXIT_STATUS)
 		return -EPROTO;
-	}
-	if (keep)
-		*keep = vm;
-	else
-		alcatraz_vm_destroy(vm);
+	t[0] = t1 - t0;
+	t[1] = t2 - t1;
+	t[2] = now_ns() - t2;
 	return 0;
 }
 
@@ -156,90 +164,104 @@ static long smaps_kb(pid_t pid, const char *field, long sz_kb)
 	return v;
 }
 
-/* First child of @pid (the library's reaper, then the VMM under it). */
-static pid_t child_of(pid_t pid)
+/* The pid behind a pidfd (alcatraz_vm_fd), from its fdinfo. */
+static pid_t pidfd_pid(int fd)
 {
-	char path[64];
-	int child = -1;
-	snprintf(path, sizeof(path), "/proc/%d/task/%d/children", (int)pid, (int)pid);
-	FILE *f = fopen(path, "r");
-	if (f) {
-		if (fscanf(f, "%d", &child) != 1)
-			child = -1;
+	char path[64], line[256];
+	int pid = -1;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", fd);
+	f = fopen(path, "r");
+	while (f && fgets(line, sizeof(line), f))
+		if (sscanf(line, "Pid: %d", &pid) == 1)
+			break;
+	if (f)
 		fclose(f);
-	}
-	return child;
+	return pid;
 }
 
-static void report(const char *what, const uint64_t *t, double raw_us)
+static double median_us(uint64_t *t, int n)
 {
-	double us = t[RUNS / 2] / 1e3;
-	printf("  %-26s %8.1f us  ratio %5.2fx (goal <= 1.20x)\n", what, us, us / raw_us);
+	qsort(t, (size_t)n, sizeof(t[0]), cmp_u64);
+	return t[n / 2] / 1e3;
+}
+
+static void report(const char *what, uint64_t *t[4], int n, double raw_us)
+{
+	double us = median_us(t[3], n);
+
+	printf("  %-30s %9.1f us  ratio %5.2fx (goal with the pool <= 1.50x)\n", what, us,
+	       us / raw_us);
+	printf("  %-30s create %.1f + start/run %.1f + destroy %.1f us (medians)\n", "",
+	       median_us(t[0], n), median_us(t[1], n), median_us(t[2], n));
 }
 
 int main(int argc, char **argv)
 {
 	const char *image = argc > 1 ? argv[1] : "tests/guests/first_exit.img";
-	static uint64_t t_raw[RUNS], t_in[RUNS], t_jail[RUNS];
+	const char *runs_env = getenv("ALCATRAZ_BENCH_RUNS");
+	int runs = argc > 2 ? atoi(argv[2]) : runs_env ? atoi(runs_env) : RUNS_DEFAULT;
+	uint64_t *t_raw, *t_exec[4], *t_pool[4], ph[3];
+	struct alcatraz_pool *pool;
 	char msg[256];
+	int ret;
 
 	if (alcatraz_kvm_probe(msg, sizeof(msg)) == -ENOENT || access("/dev/kvm", W_OK)) {
 		printf("SKIP: %s\n", msg);
 		return 77;
 	}
+	if (runs < 1 || runs > RUNS_MAX) {
+		fprintf(stderr, "bench: RUNS must be 1 to %d\n", RUNS_MAX);
+		return 2;
+	}
+	t_raw = calloc((size_t)runs, sizeof(uint64_t));
+	for (int k = 0; k < 4; k++) {
+		t_exec[k] = calloc((size_t)runs, sizeof(uint64_t));
+		t_pool[k] = calloc((size_t)runs, sizeof(uint64_t));
+		if (!t_exec[k] || !t_pool[k] || !t_raw)
+			return 1;
+	}
+	ret = alcatraz_pool_new(POOL_SIZE, NULL, &pool);
+	if (ret) {
+		fprintf(stderr, "bench: alcatraz_pool_new: %s\n", alcatraz_strerror(ret));
+		return 1;
+	}
 	/* Warm every path, then interleave so drift hits all alike. */
-	if (raw_kvm_once() || alcatraz_once(image, false, NULL) || alcatraz_once(image, true, NULL)) {
+	if (raw_kvm_once() || alcatraz_once(image, NULL, ph) || alcatraz_once(image, pool, ph)) {
 		fprintf(stderr, "bench: a warm-up run failed\n");
 		return 1;
 	}
-	for (int i = 0; i < RUNS; i++) {
+	for (int i = 0; i < runs; i++) {
 		uint64_t t0 = now_ns();
 		if (raw_kvm_once())
 			return 1;
-		uint64_t t1 = now_ns();
-		if (alcatraz_once(image, false, NULL))
-			return 1;
-		uint64_t t2 = now_ns();
-		if (alcatraz_once(image, true, NULL))
-			return 1;
-		uint64_t t3 = now_ns();
-		t_raw[i] = t1 - t0;
-		t_in[i] = t2 - t1;
-		t_jail[i] = t3 - t2;
+		t_raw[i] = now_ns() - t0;
+		if ((ret = alcatraz_once(image, NULL, ph)))
+			goto fail;
+		for (int k = 0; k < 3; k++)
+			t_exec[k][i] = ph[k];
+		t_exec[3][i] = ph[0] + ph[1] + ph[2];
+		if ((ret = alcatraz_once(image, pool, ph)))
+			goto fail;
+		for (int k = 0; k < 3; k++)
+			t_pool[k][i] = ph[k];
+		t_pool[3][i] = ph[0] + ph[1] + ph[2];
 	}
-	qsort(t_raw, RUNS, sizeof(t_raw[0]), cmp_u64);
-	qsort(t_in, RUNS, sizeof(t_in[0]), cmp_u64);
-	qsort(t_jail, RUNS, sizeof(t_jail[0]), cmp_u64);
-	double raw_us = t_raw[RUNS / 2] / 1e3;
-	printf("create + run to first exit + destroy, median of %d (%d MiB guests):\n", RUNS, MEM_MIB);
-	printf("  %-26s %8.1f us\n", "raw KVM program:", raw_us);
-	report("alcatraz, VMM in-process:", t_in, raw_us);
-	report("alcatraz, VMM jailed:", t_jail, raw_us);
+	double raw_us = median_us(t_raw, runs);
+	printf("create + run to first exit + destroy, median of %d (%d MiB guests):\n", runs, MEM_MIB);
+	printf("  %-30s %9.1f us\n", "raw KVM program:", raw_us);
+	report("alcatraz, exec, no pool:", t_exec, runs, raw_us);
+	report("alcatraz, exec, warm pool of 2:", t_pool, runs, raw_us);
 
-	/* In-process: RSS growth minus the guest RAM mapping's resident pages. */
-	struct alcatraz_vm *vm = NULL;
-	long before = smaps_kb(getpid(), "Rss:", 0);
-	if (alcatraz_once(image, false, &vm))
-		return 1;
-	long during = smaps_kb(getpid(), "Rss:", 0);
-	long guest = smaps_kb(getpid(), "Rss:", MEM_MIB << 10);
-	alcatraz_vm_destroy(vm);
-	if (before < 0 || during < 0 || guest < 0) {
-		fprintf(stderr, "bench: cannot read /proc/self/smaps\n");
-		return 1;
-	}
-	printf("memory, VMM in-process: RSS grew %ld KiB, of which guest RAM touched %ld KiB:"
-	       " overhead %.2f MiB (goal <= 2 MiB; Firecracker promises 5 MiB)\n",
-	       during - before, guest, (during - before - guest) / 1024.0);
-
-	/* Jailed: the private memory of the VMM and reaper processes (pages
-	 * shared copy-on-write with this process cost nothing extra), read
-	 * while a guest that never ends keeps the VMM process alive. */
+	/* The jailed VMM's private memory while a guest that never ends
+	 * keeps it alive, beyond the guest RAM it touched. */
 	char endless[4096];
 	const char *slash = strrchr(image, '/');
 	snprintf(endless, sizeof(endless), "%.*sendless.img", slash ? (int)(slash - image + 1) : 0,
 		 image);
 	struct alcatraz_config *cfg;
+	struct alcatraz_vm *vm;
 	if (alcatraz_config_new(&cfg) || alcatraz_config_set_guest_image(cfg, endless) ||
 	    alcatraz_config_set_memory_mib(cfg, MEM_MIB) || alcatraz_vm_create(cfg, &vm) ||
 	    alcatraz_vm_start(vm)) {
@@ -248,19 +270,22 @@ int main(int argc, char **argv)
 	}
 	alcatraz_config_free(cfg);
 	usleep(100000);
-	pid_t reaper = child_of(getpid()), vmm = reaper > 0 ? child_of(reaper) : -1;
-	long priv = 0, gpriv = -1;
+	pid_t vmm = pidfd_pid(alcatraz_vm_fd(vm));
+	long priv = -1, gpriv = -1;
 	if (vmm > 0) {
-		priv = smaps_kb(vmm, "Private_Clean:", 0) + smaps_kb(vmm, "Private_Dirty:", 0) +
-		       smaps_kb(reaper, "Private_Clean:", 0) + smaps_kb(reaper, "Private_Dirty:", 0);
+		priv = smaps_kb(vmm, "Private_Clean:", 0) + smaps_kb(vmm, "Private_Dirty:", 0);
 		gpriv = smaps_kb(vmm, "Private_Dirty:", MEM_MIB << 10);
 	}
 	alcatraz_vm_destroy(vm);
+	alcatraz_pool_free(pool);
 	if (gpriv < 0) {
 		fprintf(stderr, "bench: cannot read the jailed VMM's smaps\n");
 		return 1;
 	}
-	printf("memory, VMM jailed: private %ld KiB (VMM + reaper), of which guest RAM %ld KiB:"
-	       " overhead %.2f MiB\n", priv, gpriv, (priv - gpriv) / 1024.0);
+	printf("memory, VMM jailed: private %ld KiB, of which guest RAM %ld KiB: overhead %.2f MiB\n",
+	       priv, gpriv, (priv - gpriv) / 1024.0);
 	return 0;
+fail:
+	fprintf(stderr, "bench: a run failed: %s\n", alcatraz_strerror(ret));
+	return 1;
 }

@@ -67,6 +67,8 @@ enum {
 struct alcatraz_config;
 /** Opaque VM instance. */
 struct alcatraz_vm;
+/** Opaque warm pool of VMM processes (alcatraz_pool_new()). */
+struct alcatraz_pool;
 
 /** How a VM ended. */
 enum alcatraz_exit_kind {
@@ -367,6 +369,52 @@ int alcatraz_vm_fd(struct alcatraz_vm *vm);
  * alcatraz_vm_destroy - kill (if needed) and free a VM (NULL is allowed)
  */
 void alcatraz_vm_destroy(struct alcatraz_vm *vm);
+
+/**
+ * alcatraz_pool_new - keep VMM processes ready for alcatraz_vm_create()
+ * @size: how many processes to keep ready, 1 to 256
+ * @vmm_path: the alcatraz-vmm to start, or NULL for the default lookup
+ *            (as alcatraz_config_set_vmm_binary() describes)
+ * @out: receives the pool
+ *
+ * A warm pool keeps @size alcatraz-vmm processes started (clone3 into a
+ * new PID namespace, exec, greeting checked) that have made their jail's
+ * namespaces and wait for a configuration. They hold nothing of any VM.
+ * A sandboxed configuration given the pool (alcatraz_config_set_pool())
+ * takes one at alcatraz_vm_create(), which moves it into the VM's cgroup
+ * and sends it the configuration; a thread of the pool starts the
+ * replacement in the background. A process that dies while it waits is
+ * reaped and replaced, never handed out. When none is ready, or the
+ * configuration names another alcatraz-vmm or opts out of the sandbox,
+ * alcatraz_vm_create() starts a process itself as without a pool.
+ *
+ * Returns 0 once @size processes are ready, or -EINVAL, -ENOMEM, and what
+ * alcatraz_vm_create() returns for a missing or wrong alcatraz-vmm
+ * (-ENOENT, -EACCES, -ENOEXEC, -EPROTO). Any number of threads may create
+ * VMs from one pool at the same time. The processes' environment is taken
+ * when each starts. A pool is not usable in a child the caller forks.
+ */
+int alcatraz_pool_new(unsigned int size, const char *vmm_path, struct alcatraz_pool **out);
+
+/**
+ * alcatraz_pool_free - stop a pool and end its waiting processes (NULL is allowed)
+ *
+ * Kills and reaps every process still waiting and stops the pool's thread;
+ * VMs already created from the pool are not affected. No configuration
+ * may name the pool afterwards, and no alcatraz_vm_create() with such a
+ * configuration may be running. Should the caller exit without it, the
+ * waiting processes see their socket close and exit.
+ */
+void alcatraz_pool_free(struct alcatraz_pool *pool);
+
+/**
+ * alcatraz_config_set_pool - create this configuration's VMs from a warm pool
+ * @pool: a pool from alcatraz_pool_new(), or NULL for none
+ *
+ * The configuration borrows @pool: it must outlive every
+ * alcatraz_vm_create() with this configuration. See alcatraz_pool_new().
+ */
+int alcatraz_config_set_pool(struct alcatraz_config *cfg, struct alcatraz_pool *pool);
 
 /**
  * alcatraz_kvm_probe - check that this host can run VMs

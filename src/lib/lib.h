@@ -33,6 +33,7 @@ struct alcatraz_config {
 	char *vmm_path;    /* alcatraz-vmm to start; NULL: the default lookup */
 	char *cgroup_parent; /* where the VM's cgroup is made; NULL: our own */
 	bool require_cgroup; /* missing cgroup limits fail the VM */
+	struct alcatraz_pool *pool; /* borrowed: VMM processes started ahead, or NULL */
 	bool test_raw_platform; /* test builds: raw guests get the virtio devices */
 
 	/* Linux guests (guest_config.c). */

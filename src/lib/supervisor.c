@@ -38,6 +38,7 @@
 
 #include "cgroup.h"
 #include "lib.h"
+#include "pool.h"
 #include "supervisor.h"
 #include "vmm_protocol.h"
 
@@ -113,10 +114,10 @@ static void vmm_env(char **env, char *buf, size_t len)
 }
 
 /* In the child between clone3 and exec: async-signal-safe calls only. */
-static void __attribute__((noreturn)) exec_vmm(const char *path, int sock, int null_fd,
-					       int err_fd, char **env)
+static void __attribute__((noreturn)) exec_vmm(const char *path, bool pool, int sock,
+					       int null_fd, int err_fd, char **env)
 {
-	char *const argv[] = { (char *)"alcatraz-vmm", NULL };
+	char *const argv[] = { (char *)"alcatraz-vmm", pool ? (char *)"--pool" : NULL, NULL };
 
 	if (dup2(sock, VMM_PROTO_SOCK_FD) < 0 || dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 ||
 	    dup2(err_fd, 2) < 0)
@@ -128,7 +129,7 @@ static void __attribute__((noreturn)) exec_vmm(const char *path, int sock, int n
 }
 
 /* clone3 into a new PID namespace (and the cgroup, when cg_fd >= 0). */
-static int spawn(struct jailed_vm *j, const char *path, int cg_fd)
+static int spawn(struct vmm_proc *p, const char *path, bool pool, int cg_fd, int log_fd)
 {
 	char envbuf[4096], *env[VMM_ENV_MAX];
 	int sv[2], fds[3] = { -1, -1, -1 }, ret = 0;
@@ -139,7 +140,7 @@ static int spawn(struct jailed_vm *j, const char *path, int cg_fd)
 	vmm_env(env, envbuf, sizeof(envbuf));
 	if (socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) < 0)
 		return -errno;
-	j->sock = sv[0];
+	p->sock = sv[0];
 	fds[0] = fcntl(sv[1], F_DUPFD_CLOEXEC, SPAWN_FD_FLOOR);
 	close(sv[1]);
 	fds[1] = open("/dev/null", O_RDWR | O_CLOEXEC);
@@ -153,7 +154,7 @@ static int spawn(struct jailed_vm *j, const char *path, int cg_fd)
 	fds[2] = fcntl(2, F_DUPFD_CLOEXEC, SPAWN_FD_FLOOR);
 #else
 	/* A stray line of the VMM goes to the VM's log, never to the caller's stderr. */
-	fds[2] = fcntl(j->log_fd >= 0 ? j->log_fd : fds[1], F_DUPFD_CLOEXEC, SPAWN_FD_FLOOR);
+	fds[2] = fcntl(log_fd >= 0 ? log_fd : fds[1], F_DUPFD_CLOEXEC, SPAWN_FD_FLOOR);
 #endif
 	if (fds[0] < 0 || fds[1] < 0 || fds[2] < 0) {
 		ret = -errno;
@@ -166,13 +167,13 @@ static int spawn(struct jailed_vm *j, const char *path, int cg_fd)
 	ca.cgroup = cg_fd >= 0 ? (uint64_t)cg_fd : 0;
 	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid == 0)
-		exec_vmm(path, fds[0], fds[1], fds[2], env);
+		exec_vmm(path, pool, fds[0], fds[1], fds[2], env);
 	if (pid < 0) {
 		ret = -errno;
 		goto out;
 	}
-	j->pid = pid;
-	j->pidfd = pidfd;
+	p->pid = pid;
+	p->pidfd = pidfd;
 out:
 	for (int i = 0; i < 3; i++)
 		if (fds[i] >= 0)
@@ -181,14 +182,14 @@ out:
 }
 
 /* The VMM's first words: it runs and speaks our protocol. */
-static int check_hello(struct jailed_vm *j, const char *path)
+static int check_hello(int sock, int log_fd, const char *path)
 {
 	struct vmm_msg_buf m;
 	struct vmm_hello h;
-	int ret = vmm_msg_recv(j->sock, &m, NULL, 0, NULL);
+	int ret = vmm_msg_recv(sock, &m, NULL, 0, NULL);
 
 	if (ret == 0 && m.hdr.type == VMM_MSG_HELLO && m.hdr.err) {
-		lib_log(j->log_fd, "alcatraz: error: cannot execute alcatraz-vmm '%s': %s\n", path,
+		lib_log(log_fd, "alcatraz: error: cannot execute alcatraz-vmm '%s': %s\n", path,
 			strerror(-m.hdr.err));
 		return m.hdr.err;
 	}
@@ -197,14 +198,70 @@ static int check_hello(struct jailed_vm *j, const char *path)
 		h.vmm_version[sizeof(h.vmm_version) - 1] = '\0';
 		if (m.hdr.version == VMM_PROTO_VERSION && h.proto_version == VMM_PROTO_VERSION)
 			return 0;
-		lib_log(j->log_fd, "alcatraz: error: alcatraz-vmm '%s' (version %s) speaks protocol "
+		lib_log(log_fd, "alcatraz: error: alcatraz-vmm '%s' (version %s) speaks protocol "
 			"%u; this library (version %s) needs protocol %u\n", path, h.vmm_version,
 			h.proto_version, ALCATRAZ_VERSION_STRING, VMM_PROTO_VERSION);
 		return -EPROTO;
 	}
-	lib_log(j->log_fd, "alcatraz: error: '%s' is not an alcatraz-vmm: %s\n", path,
+	lib_log(log_fd, "alcatraz: error: '%s' is not an alcatraz-vmm: %s\n", path,
 		ret == -EPIPE ? "it exited without a word" : "it sent no valid greeting");
 	return ret == -EPIPE ? -ENOEXEC : -EPROTO;
+}
+
+int vmm_proc_start(const char *path, bool pool, int cg_fd, int log_fd, struct vmm_proc *p)
+{
+	int ret;
+
+	p->pidfd = p->sock = -1;
+	ret = spawn(p, path, pool, cg_fd, log_fd);
+	if (!ret)
+		ret = check_hello(p->sock, log_fd, path);
+	if (ret)
+		vmm_proc_discard(p);
+	return ret;
+}
+
+void vmm_proc_discard(struct vmm_proc *p)
+{
+	siginfo_t si;
+
+	if (p->pidfd >= 0) {
+		pidfd_signal(p->pidfd, SIGKILL);
+		while (waitid((idtype_t)P_PIDFD, (id_t)p->pidfd, &si, WEXITED | __WALL) < 0 &&
+		       errno == EINTR)
+			;
+		close(p->pidfd);
+	}
+	if (p->sock >= 0)
+		close(p->sock);
+	p->pidfd = p->sock = -1;
+}
+
+/* A warm pool's process when cfg has a pool and one is ready (moved into
+ * the VM's cgroup), else a fresh one born in it. */
+static int get_vmm(struct jailed_vm *j, const struct alcatraz_config *cfg, const char *path,
+		   int cg_fd)
+{
+	struct vmm_proc p;
+	int ret;
+
+	if (cfg->pool && !cfg->no_sandbox && pool_take(cfg->pool, path, &p) == 0) {
+		ret = cg_fd >= 0 ? pool_proc_into_cgroup(&p, cg_fd) : 0;
+		if (ret) {
+			lib_log(j->log_fd, "alcatraz: error: cannot move a pool's VMM into %s: %s\n",
+				j->cgroup.path, strerror(-ret));
+			vmm_proc_discard(&p);
+			return -ALCATRAZ_E_SANDBOX;
+		}
+	} else {
+		ret = vmm_proc_start(path, false, cg_fd, j->log_fd, &p);
+		if (ret)
+			return ret;
+	}
+	j->pidfd = p.pidfd;
+	j->pid = p.pid;
+	j->sock = p.sock;
+	return 0;
 }
 
 /* Sends the configuration; the VMM answers CREATED once the VM is built
@@ -291,11 +348,9 @@ int jailed_create(const struct alcatraz_config *cfg, struct jailed_vm **out)
 	if (!cfg->no_sandbox)
 		ret = make_cgroup(j, cfg, &cg_fd);
 	if (!ret)
-		ret = spawn(j, path, cg_fd);
+		ret = get_vmm(j, cfg, path, cg_fd);
 	if (cg_fd >= 0)
 		close(cg_fd);
-	if (!ret)
-		ret = check_hello(j, path);
 	if (!ret)
 		ret = config_encode(cfg, &blob);
 	if (!ret)

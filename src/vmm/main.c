@@ -37,6 +37,14 @@
 
 #define SOCK VMM_PROTO_SOCK_FD
 
+/* A warm pool's process (argv "--pool") makes its namespaces before its
+ * configuration is known: this is how that went. */
+static struct {
+	bool done;
+	int err;
+	char why[200];
+} early_unshare;
+
 static void say_created(int err, const char *why)
 {
 	vmm_msg_send(SOCK, VMM_MSG_CREATED, err, why, why ? (uint32_t)strlen(why) : 0, NULL, 0);
@@ -129,7 +137,12 @@ static int create_vm(struct vm_config *vc, struct vm **vm)
 	if (vc->seccomp) {
 		/* Before the VM exists: Hyper-box refuses registration later. */
 		hyperbox_register_self(vc->log_fd);
-		ret = jail_unshare(why, sizeof(why));
+		if (early_unshare.done) {
+			ret = early_unshare.err;
+			snprintf(why, sizeof(why), "%s", early_unshare.why);
+		} else {
+			ret = jail_unshare(why, sizeof(why));
+		}
 		if (ret) {
 			vm_config_release(vc);
 			say_created(-ALCATRAZ_E_SANDBOX, why);
@@ -231,15 +244,28 @@ int main(int argc, char **argv)
 		printf("alcatraz-vmm %s (protocol %d)\n", ALCATRAZ_VERSION_STRING, VMM_PROTO_VERSION);
 		return 0;
 	}
-	if (argc != 1 || fstat(SOCK, &st) < 0 || !S_ISSOCK(st.st_mode))
+	bool pool = argc == 2 && !strcmp(argv[1], "--pool");
+	if ((argc != 1 && !pool) || fstat(SOCK, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return usage();
 	/* Every thread inherits it: a sink whose reader went away is an
 	 * error to its writer, never a signal. */
 	sink_thread_block_sigpipe();
 	if (send_hello() < 0)
 		return 1;
+	if (pool) {
+		/* Namespaces only: nothing of a VM exists yet. A failure is
+		 * reported to a sandboxed configuration as unshare's own. */
+		early_unshare.err = jail_unshare(early_unshare.why, sizeof(early_unshare.why));
+		early_unshare.done = true;
+	}
 	if (receive_config(&vc))
 		return 1;
+#ifndef __SANITIZE_ADDRESS__
+	/* Born before its VM was known, a pool process's stderr is /dev/null:
+	 * a stray line goes to the VM's log, as a fresh VMM's does. */
+	if (pool && vc.log_fd >= 0)
+		dup2(vc.log_fd, 2);
+#endif
 	if (create_vm(&vc, &vm))
 		return 1;
 	test_hook_in_jail(vm);

@@ -1,0 +1,266 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * A warm pool: alcatraz-vmm processes started ahead (clone3 into a new PID
+ * namespace, exec, HELLO checked, namespaces made with "--pool") that wait
+ * for a configuration, so that alcatraz_vm_create() skips the start of a
+ * program, its dynamic linking and its unshare(). They hold nothing of any
+ * VM: the configuration and every descriptor arrive with CONFIG.
+ *
+ * One refill thread per pool starts a process whenever fewer than size are
+ * ready, and sleeps on the ready processes' sockets: one that closes (the
+ * process was killed or died) is reaped and replaced, never handed out.
+ * Measured against refilling on the creating thread after the VM is handed
+ * out (bench/vm_lifecycle.c): the clone3 and exec then sit on that thread's
+ * path again, while the thread does it on another CPU or while the caller
+ * waits for its guest.
+ *
+ * The cgroup: a process is started before the VM's size is known, so it is
+ * born in the caller's cgroup and moved (cgroup.procs) into the VM's own,
+ * made at take time under the configuration's parent with its limits,
+ * before CONFIG: everything of the VM (guest RAM, vCPU threads, device
+ * buffers) is charged there. Only the few hundred KiB the process touched
+ * while exec'ing stay charged where it was born. Pool cgroups made per size
+ * would bind a pool to one memory size, vCPU count and cgroup parent.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/eventfd.h>
+#include <unistd.h>
+
+#include "lib.h"
+#include "pool.h"
+
+/* A bound on processes kept ready (each is a process and two descriptors). */
+#define POOL_MAX_SIZE 256
+/* After a failed start, the refill thread waits this long, doubling up to the max. */
+#define POOL_BACKOFF_MIN_MS 10
+#define POOL_BACKOFF_MAX_MS 2000
+
+struct alcatraz_pool {
+	pthread_mutex_t lock;
+	pthread_t thread;
+	int wake_fd;              /* eventfd: a take or the free wakes the thread */
+	bool stop;
+	unsigned int size, nready;
+	struct vmm_proc *ready;   /* nready of size, oldest first */
+	struct pollfd *pfd;       /* the thread's: wake_fd, then the ready sockets */
+	char path[PATH_MAX_LEN + 1];
+};
+
+static void wake(struct alcatraz_pool *pool)
+{
+	uint64_t one = 1;
+
+	if (write(pool->wake_fd, &one, sizeof(one)) < 0) {
+		/* The counter is saturated: the thread has wakes pending anyway. */
+	}
+}
+
+/* A ready process is still waiting quietly: anything on its socket (its
+ * end closed, or words before CONFIG) means it is gone or broken. */
+static bool proc_waiting(const struct vmm_proc *p)
+{
+	struct pollfd pf = { .fd = p->sock, .events = POLLIN };
+
+	return poll(&pf, 1, 0) == 0;
+}
+
+static void remove_at_locked(struct alcatraz_pool *pool, unsigned int i)
+{
+	memmove(&pool->ready[i], &pool->ready[i + 1],
+		(pool->nready - i - 1) * sizeof(pool->ready[0]));
+	pool->nready--;
+}
+
+/* Reaps the ready processes that died (lock held; they are dead or
+ * killed here, so the wait is short). */
+static void prune_locked(struct alcatraz_pool *pool)
+{
+	for (unsigned int i = 0; i < pool->nready;) {
+		if (proc_waiting(&pool->ready[i])) {
+			i++;
+			continue;
+		}
+		struct vmm_proc gone = pool->ready[i];
+		remove_at_locked(pool, i);
+		vmm_proc_discard(&gone);
+	}
+}
+
+/* Sleeps until a take, the free, a ready process's end, or timeout_ms. */
+static void sleep_locked(struct alcatraz_pool *pool, int timeout_ms)
+{
+	unsigned int n = 0;
+	uint64_t v;
+
+	pool->pfd[n++] = (struct pollfd){ .fd = pool->wake_fd, .events = POLLIN };
+	for (unsigned int i = 0; i < pool->nready; i++)
+		pool->pfd[n++] = (struct pollfd){ .fd = pool->ready[i].sock, .events = POLLIN };
+	/* Unlocked, a take may hand one of these sockets to a VM, which may
+	 * answer on it or close it: poll holds its own reference, and the
+	 * prune after the wake checks only what is still in the array. */
+	pthread_mutex_unlock(&pool->lock);
+	if (poll(pool->pfd, n, timeout_ms) > 0 && (pool->pfd[0].revents & POLLIN) &&
+	    read(pool->wake_fd, &v, sizeof(v)) < 0) {
+		/* EAGAIN: another wake was read already. */
+	}
+	pthread_mutex_lock(&pool->lock);
+}
+
+static void *refill_main(void *arg)
+{
+	struct alcatraz_pool *pool = arg;
+	int backoff = 0;      /* ms after the last failed start; 0 after a success */
+	bool may_start = true;
+
+	pthread_mutex_lock(&pool->lock);
+	while (!pool->stop) {
+		prune_locked(pool);
+		if (pool->nready < pool->size && may_start) {
+			struct vmm_proc p;
+			int ret;
+
+			pthread_mutex_unlock(&pool->lock);
+			ret = vmm_proc_start(pool->path, true, -1, -1, &p);
+			pthread_mutex_lock(&pool->lock);
+			if (ret) {
+				backoff = backoff ? backoff * 2 : POOL_BACKOFF_MIN_MS;
+				if (backoff > POOL_BACKOFF_MAX_MS)
+					backoff = POOL_BACKOFF_MAX_MS;
+				may_start = false;
+			} else if (pool->stop) {
+				vmm_proc_discard(&p);
+			} else {
+				pool->ready[pool->nready++] = p;
+				backoff = 0;
+			}
+			continue;
+		}
+		sleep_locked(pool, pool->nready < pool->size ? backoff : -1);
+		may_start = true;
+	}
+	pthread_mutex_unlock(&pool->lock);
+	return NULL;
+}
+
+int pool_take(struct alcatraz_pool *pool, const char *path, struct vmm_proc *p)
+{
+	int ret = -EAGAIN;
+
+	if (strcmp(path, pool->path))
+		return -EAGAIN; /* the configuration names another alcatraz-vmm */
+	pthread_mutex_lock(&pool->lock);
+	while (pool->nready) {
+		*p = pool->ready[0];
+		remove_at_locked(pool, 0);
+		if (proc_waiting(p)) {
+			ret = 0;
+			break;
+		}
+		vmm_proc_discard(p);
+	}
+	pthread_mutex_unlock(&pool->lock);
+	wake(pool);
+	return ret;
+}
+
+int pool_proc_into_cgroup(const struct vmm_proc *p, int cg_fd)
+{
+	char pid[16];
+	int fd, len, ret = 0;
+
+	fd = openat(cg_fd, "cgroup.procs", O_WRONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	/* Not reaped while its pidfd is open: the pid cannot be another's. */
+	len = snprintf(pid, sizeof(pid), "%d", (int)p->pid);
+	if (write(fd, pid, (size_t)len) != len)
+		ret = -errno;
+	close(fd);
+	return ret;
+}
+
+static void pool_release(struct alcatraz_pool *pool)
+{
+	for (unsigned int i = 0; i < pool->nready; i++)
+		vmm_proc_discard(&pool->ready[i]);
+	if (pool->wake_fd >= 0)
+		close(pool->wake_fd);
+	pthread_mutex_destroy(&pool->lock);
+	free(pool->ready);
+	free(pool->pfd);
+	free(pool);
+}
+
+int alcatraz_pool_new(unsigned int size, const char *vmm_path, struct alcatraz_pool **out)
+{
+	struct alcatraz_config where = { .vmm_path = (char *)vmm_path };
+	struct alcatraz_pool *pool;
+	sigset_t all, old;
+	int ret;
+
+	if (!out)
+		return -EINVAL;
+	*out = NULL;
+	if (size == 0 || size > POOL_MAX_SIZE || (vmm_path && !*vmm_path))
+		return -EINVAL;
+	pool = calloc(1, sizeof(*pool));
+	if (!pool)
+		return -ENOMEM;
+	pthread_mutex_init(&pool->lock, NULL);
+	pool->size = size;
+	pool->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
+	pool->ready = calloc(size, sizeof(pool->ready[0]));
+	pool->pfd = calloc(size + 1, sizeof(pool->pfd[0]));
+	if (pool->wake_fd < 0 || !pool->ready || !pool->pfd) {
+		ret = pool->wake_fd < 0 ? -errno : -ENOMEM;
+		goto fail;
+	}
+	ret = vmm_binary_path(&where, pool->path, sizeof(pool->path));
+	/* Filled before it is returned: a wrong alcatraz-vmm fails here. */
+	while (!ret && pool->nready < size) {
+		ret = vmm_proc_start(pool->path, true, -1, -1, &pool->ready[pool->nready]);
+		if (!ret)
+			pool->nready++;
+	}
+	if (ret)
+		goto fail;
+	/* The caller's signals are never delivered to the refill thread. */
+	sigfillset(&all);
+	pthread_sigmask(SIG_SETMASK, &all, &old);
+	ret = -pthread_create(&pool->thread, NULL, refill_main, pool);
+	pthread_sigmask(SIG_SETMASK, &old, NULL);
+	if (ret)
+		goto fail;
+	*out = pool;
+	return 0;
+fail:
+	pool_release(pool);
+	return ret;
+}
+
+void alcatraz_pool_free(struct alcatraz_pool *pool)
+{
+	if (!pool)
+		return;
+	pthread_mutex_lock(&pool->lock);
+	pool->stop = true;
+	pthread_mutex_unlock(&pool->lock);
+	wake(pool);
+	pthread_join(pool->thread, NULL);
+	pool_release(pool);
+}
+
+int alcatraz_config_set_pool(struct alcatraz_config *cfg, struct alcatraz_pool *pool)
+{
+	if (!cfg)
+		return -EINVAL;
+	cfg->pool = pool;
+	return 0;
+}

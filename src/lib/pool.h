@@ -1,0 +1,36 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * Started alcatraz-vmm processes that have greeted and wait for their
+ * configuration: what supervisor.c starts for one VM and what a warm pool
+ * (pool.c) keeps ready for the next ones.
+ */
+#ifndef ALCATRAZ_POOL_H
+#define ALCATRAZ_POOL_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "alcatraz/alcatraz.h"
+
+struct vmm_proc {
+	int pidfd;
+	pid_t pid;   /* in the caller's PID namespace; not reaped while pidfd is open */
+	int sock;
+};
+
+/* supervisor.c: clone3 (CLONE_NEWPID, into cg_fd's cgroup when >= 0) and
+ * exec of path, "--pool" for a pool's process (it makes its namespaces
+ * before its configuration), then its HELLO checked. Its stderr is log_fd
+ * (or /dev/null), where failures are also told. 0, or -errno and nothing
+ * left of it. */
+int vmm_proc_start(const char *path, bool pool, int cg_fd, int log_fd, struct vmm_proc *p);
+/* Kills, reaps and closes (a process that never got a VM). */
+void vmm_proc_discard(struct vmm_proc *p);
+
+/* pool.c: a ready process of pool, when it runs path; the pool refills in
+ * the background. 0, or -EAGAIN (none ready, another binary): start one. */
+int pool_take(struct alcatraz_pool *pool, const char *path, struct vmm_proc *p);
+/* Moves a pool's process into the VM's cgroup (cgroup.procs of cg_fd). */
+int pool_proc_into_cgroup(const struct vmm_proc *p, int cg_fd);
+
+#endif

@@ -1,0 +1,285 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * Description: the warm pool (alcatraz_pool_new). VMs created from a pool
+ * of 2 by 4 threads run their guests right; a pool process killed from
+ * outside is never handed out and is replaced; freeing the pool leaves no
+ * process and no descriptor behind, and VMs made from it outlive it.
+ * Skips (77) where /dev/kvm is unusable.
+ */
+#include <check.h>
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/wait.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <alcatraz/alcatraz.h>
+
+#include "check_main.h"
+
+pid_t alcatraz_test_vmm_pid(struct alcatraz_vm *h);
+
+#define POOL_SIZE 2
+#define THREADS 4
+#define VMS_PER_THREAD 4
+#define MAX_CHILDREN 64
+
+static char endless[4096], hello[4096];
+
+static struct alcatraz_vm *create(struct alcatraz_pool *pool, const char *image, int serial_fd)
+{
+	struct alcatraz_config *cfg;
+	struct alcatraz_vm *vm = NULL;
+	int ret;
+
+	ck_assert_int_eq(alcatraz_config_new(&cfg), 0);
+	ck_assert_int_eq(alcatraz_config_set_guest_image(cfg, image), 0);
+	ck_assert_int_eq(alcatraz_config_set_memory_mib(cfg, 16), 0);
+	ck_assert_int_eq(alcatraz_config_set_timeout_ms(cfg, 20000), 0);
+	ck_assert_int_eq(alcatraz_config_set_pool(cfg, pool), 0);
+	if (serial_fd >= 0)
+		ck_assert_int_eq(alcatraz_config_set_serial_fd(cfg, serial_fd), 0);
+	ret = alcatraz_vm_create(cfg, &vm);
+	alcatraz_config_free(cfg);
+	ck_assert_msg(ret == 0, "create from the pool: %s", alcatraz_strerror(ret));
+	return vm;
+}
+
+/* hello says its line and exits 0. */
+static void run_hello(struct alcatraz_pool *pool)
+{
+	struct alcatraz_result res;
+	char out[256] = "";
+	ssize_t n, total = 0;
+	int p[2];
+
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	struct alcatraz_vm *vm = create(pool, hello, p[1]);
+	close(p[1]);
+	ck_assert_int_eq(alcatraz_vm_start(vm), 0);
+	ck_assert_int_eq(alcatraz_vm_wait(vm, 30000), 0);
+	ck_assert_int_eq(alcatraz_vm_result(vm, &res), 0);
+	alcatraz_vm_destroy(vm);
+	while ((n = read(p[0], out + total, sizeof(out) - 1 - (size_t)total)) > 0)
+		total += n;
+	close(p[0]);
+	ck_assert_str_eq(out, "Hello from an Alcatraz tiny guest!\n");
+	ck_assert_msg(res.kind == ALCATRAZ_EXIT_STATUS && res.status == 0, "hello: %s: %s",
+		      alcatraz_exit_kind_name(res.kind), res.message);
+}
+
+/* endless runs until killed, and ends as killed. */
+static void run_endless(struct alcatraz_pool *pool)
+{
+	struct alcatraz_result res;
+	struct alcatraz_vm *vm = create(pool, endless, -1);
+
+	ck_assert_int_eq(alcatraz_vm_start(vm), 0);
+	ck_assert_int_eq(alcatraz_vm_wait(vm, 50), -ETIMEDOUT);
+	ck_assert_int_eq(alcatraz_vm_kill(vm), 0);
+	ck_assert_int_eq(alcatraz_vm_wait(vm, 30000), 0);
+	ck_assert_int_eq(alcatraz_vm_result(vm, &res), 0);
+	ck_assert_msg(res.kind == ALCATRAZ_EXIT_KILLED, "endless: %s: %s",
+		      alcatraz_exit_kind_name(res.kind), res.message);
+	alcatraz_vm_destroy(vm);
+}
+
+static void *creator(void *arg)
+{
+	for (int i = 0; i < VMS_PER_THREAD; i++) {
+		if (i % 2)
+			run_endless(arg);
+		else
+			run_hello(arg);
+	}
+	return NULL;
+}
+
+/* The children of every thread of this process (the pool's thread
+ * starts processes too). */
+static int children(pid_t *out, int max)
+{
+	char path[300];
+	struct dirent *e;
+	int n = 0;
+	DIR *d = opendir("/proc/self/task");
+
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/self/task/%s/children", e->d_name);
+		FILE *f = fopen(path, "r");
+		int pid;
+		while (f && n < max && fscanf(f, "%d", &pid) == 1)
+			out[n++] = pid;
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+	return n;
+}
+
+static bool is_zombie(pid_t pid)
+{
+	char path[64], state = 0;
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/stat", (int)pid);
+	f = fopen(path, "r");
+	if (!f)
+		return true; /* reaped already */
+	if (fscanf(f, "%*d (%*[^)]) %c", &state) != 1)
+		state = 0;
+	fclose(f);
+	return state == 'Z';
+}
+
+static int count_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
+}
+
+/* Polls (10 ms steps, up to 20 s) until this process has @want children. */
+static void await_children(int want)
+{
+	pid_t kids[MAX_CHILDREN];
+	int n = -1;
+
+	for (int i = 0; i < 2000 && (n = children(kids, MAX_CHILDREN)) != want; i++)
+		usleep(10000);
+	ck_assert_int_eq(n, want);
+}
+
+START_TEST(threads_share_one_pool)
+{
+	struct alcatraz_pool *pool;
+	pthread_t t[THREADS];
+
+	ck_assert_int_eq(alcatraz_pool_new(POOL_SIZE, NULL, &pool), 0);
+	for (int i = 0; i < THREADS; i++)
+		ck_assert_int_eq(pthread_create(&t[i], NULL, creator, pool), 0);
+	for (int i = 0; i < THREADS; i++)
+		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
+	/* Refilled: the pool's processes are all that is left. */
+	await_children(POOL_SIZE);
+	alcatraz_pool_free(pool);
+	ck_assert_int_eq(children((pid_t[MAX_CHILDREN]){ 0 }, MAX_CHILDREN), 0);
+}
+END_TEST
+
+START_TEST(killed_pool_process_is_not_handed_out)
+{
+	struct alcatraz_pool *pool;
+	pid_t kids[MAX_CHILDREN], victim;
+
+	ck_assert_int_eq(alcatraz_pool_new(POOL_SIZE, NULL, &pool), 0);
+	ck_assert_int_eq(children(kids, MAX_CHILDREN), POOL_SIZE);
+	victim = kids[0]; /* the oldest: the first handed out */
+	ck_assert_int_eq(kill(victim, SIGKILL), 0);
+	/* Dead (its socket closed), whether or not the pool reaped it yet. */
+	for (int i = 0; i < 2000 && !is_zombie(victim); i++)
+		usleep(1000);
+	ck_assert(is_zombie(victim));
+	for (int i = 0; i < POOL_SIZE + 1; i++) {
+		int p[2];
+		char out[256] = "";
+		struct alcatraz_result res;
+
+		ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+		struct alcatraz_vm *vm = create(pool, hello, p[1]);
+		close(p[1]);
+		ck_assert_int_ne(alcatraz_test_vmm_pid(vm), victim);
+		ck_assert_int_eq(alcatraz_vm_start(vm), 0);
+		ck_assert_int_eq(alcatraz_vm_wait(vm, 30000), 0);
+		ck_assert_int_eq(alcatraz_vm_result(vm, &res), 0);
+		alcatraz_vm_destroy(vm);
+		ck_assert_int_gt(read(p[0], out, sizeof(out) - 1), 0);
+		close(p[0]);
+		ck_assert_str_eq(out, "Hello from an Alcatraz tiny guest!\n");
+		ck_assert_int_eq(res.kind, ALCATRAZ_EXIT_STATUS);
+	}
+	/* Replaced: the pool is full again, the victim reaped. */
+	await_children(POOL_SIZE);
+	ck_assert_int_eq(children(kids, MAX_CHILDREN), POOL_SIZE);
+	ck_assert(kids[0] != victim && kids[1] != victim);
+	alcatraz_pool_free(pool);
+}
+END_TEST
+
+START_TEST(free_leaves_nothing)
+{
+	struct alcatraz_pool *pool;
+	struct alcatraz_result res;
+	int fds = count_fds();
+
+	ck_assert_int_eq(children((pid_t[MAX_CHILDREN]){ 0 }, MAX_CHILDREN), 0);
+	ck_assert_int_eq(alcatraz_pool_new(POOL_SIZE, NULL, &pool), 0);
+	ck_assert_int_eq(children((pid_t[MAX_CHILDREN]){ 0 }, MAX_CHILDREN), POOL_SIZE);
+	/* A VM made from the pool outlives it. */
+	struct alcatraz_vm *vm = create(pool, endless, -1);
+	ck_assert_int_eq(alcatraz_vm_start(vm), 0);
+	alcatraz_pool_free(pool);
+	ck_assert_int_eq(children((pid_t[MAX_CHILDREN]){ 0 }, MAX_CHILDREN), 1);
+	ck_assert_int_eq(alcatraz_vm_wait(vm, 50), -ETIMEDOUT);
+	ck_assert_int_eq(alcatraz_vm_kill(vm), 0);
+	ck_assert_int_eq(alcatraz_vm_wait(vm, 30000), 0);
+	ck_assert_int_eq(alcatraz_vm_result(vm, &res), 0);
+	ck_assert_int_eq(res.kind, ALCATRAZ_EXIT_KILLED);
+	alcatraz_vm_destroy(vm);
+	ck_assert_int_eq(children((pid_t[MAX_CHILDREN]){ 0 }, MAX_CHILDREN), 0);
+	ck_assert_int_eq(count_fds(), fds);
+}
+END_TEST
+
+START_TEST(bad_pools_are_refused)
+{
+	struct alcatraz_pool *pool = (void *)1;
+	int fds = count_fds();
+
+	ck_assert_int_eq(alcatraz_pool_new(0, NULL, &pool), -EINVAL);
+	ck_assert_ptr_null(pool);
+	ck_assert_int_eq(alcatraz_pool_new(1, NULL, NULL), -EINVAL);
+	ck_assert_int_eq(alcatraz_pool_new(1, "/nonexistent/alcatraz-vmm", &pool), -ENOENT);
+	/* Not an alcatraz-vmm: it exits without a word. */
+	ck_assert_int_eq(alcatraz_pool_new(1, "/bin/true", &pool), -ENOEXEC);
+	ck_assert_ptr_null(pool);
+	ck_assert_int_eq(children((pid_t[MAX_CHILDREN]){ 0 }, MAX_CHILDREN), 0);
+	ck_assert_int_eq(count_fds(), fds);
+	alcatraz_pool_free(NULL);
+}
+END_TEST
+
+int main(int argc, char **argv)
+{
+	int skip = skip_without_kvm();
+
+	if (skip)
+		return skip;
+	const char *dir = argc > 1 ? argv[1] : "tests/guests";
+	snprintf(endless, sizeof(endless), "%s/endless.img", dir);
+	snprintf(hello, sizeof(hello), "%s/hello.img", dir);
+
+	Suite *s = suite_create("pool");
+	TCase *tc = tcase_create("pool");
+	tcase_set_timeout(tc, 120);
+	tcase_add_test(tc, threads_share_one_pool);
+	tcase_add_test(tc, killed_pool_process_is_not_handed_out);
+	tcase_add_test(tc, free_leaves_nothing);
+	tcase_add_test(tc, bad_pools_are_refused);
+	suite_add_tcase(s, tc);
+	return run_suite(s);
+}
