@@ -5,7 +5,8 @@
  * raw-KVM program doing the same in real mode on the calling thread, in the
  * same run, interleaved: the jailed VMM (alcatraz-vmm started by clone3 and
  * exec per VM: namespaces, cgroup, seccomp) without and with a warm pool
- * (alcatraz_pool_new: the process is started ahead). Prints medians, their
+ * (alcatraz_pool_new: the process is started ahead), and for scale the VMM
+ * without its sandbox (no namespaces, cgroup, seccomp). Prints medians, their
  * split into create / start+run / destroy, and ratios to the raw program
  * (goal with the pool: at most 1.5x), then the jailed VMM's private memory
  * beyond the guest RAM the guest touched.
@@ -102,8 +103,9 @@ out:
 	return ret;
 }
 
-/* One lifecycle; its three phases' times go to t[0..2]. */
-static int alcatraz_once(const char *image, struct alcatraz_pool *pool, uint64_t t[3])
+/* One lifecycle; its three phases' times go to t[0..2], the VMM's time
+ * from start to its first KVM_RUN to t[3]. */
+static int alcatraz_once(const char *image, struct alcatraz_pool *pool, bool jailed, uint64_t t[4])
 {
 	struct alcatraz_config *cfg;
 	struct alcatraz_vm *vm;
@@ -116,6 +118,7 @@ static int alcatraz_once(const char *image, struct alcatraz_pool *pool, uint64_t
 	if ((ret = alcatraz_config_set_guest_image(cfg, image)) ||
 	    (ret = alcatraz_config_set_memory_mib(cfg, MEM_MIB)) ||
 	    (ret = alcatraz_config_set_pool(cfg, pool)) ||
+	    (ret = alcatraz_config_set_insecure_no_sandbox(cfg, !jailed)) ||
 	    (ret = alcatraz_vm_create(cfg, &vm))) {
 		alcatraz_config_free(cfg);
 		return ret;
@@ -134,6 +137,7 @@ static int alcatraz_once(const char *image, struct alcatraz_pool *pool, uint64_t
 	t[0] = t1 - t0;
 	t[1] = t2 - t1;
 	t[2] = now_ns() - t2;
+	t[3] = res.timings.vmm_ready_ns;
 	return 0;
 }
 
@@ -187,14 +191,22 @@ static double median_us(uint64_t *t, int n)
 	return t[n / 2] / 1e3;
 }
 
-static void report(const char *what, uint64_t *t[4], int n, double raw_us)
+static void report(const char *what, uint64_t *t[5], int n, double raw_us)
 {
-	double us = median_us(t[3], n);
+	double us = median_us(t[4], n);
 
 	printf("  %-30s %9.1f us  ratio %5.2fx (goal with the pool <= 1.50x)\n", what, us,
 	       us / raw_us);
-	printf("  %-30s create %.1f + start/run %.1f + destroy %.1f us (medians)\n", "",
-	       median_us(t[0], n), median_us(t[1], n), median_us(t[2], n));
+	printf("  %-30s create %.1f + start/run %.1f (first KVM_RUN at %.1f) + destroy %.1f us"
+	       " (medians)\n", "", median_us(t[0], n), median_us(t[1], n), median_us(t[3], n),
+	       median_us(t[2], n));
+}
+
+static void keep(uint64_t *t[5], int i, const uint64_t ph[4])
+{
+	for (int k = 0; k < 4; k++)
+		t[k][i] = ph[k];
+	t[4][i] = ph[0] + ph[1] + ph[2];
 }
 
 int main(int argc, char **argv)
@@ -202,7 +214,7 @@ int main(int argc, char **argv)
 	const char *image = argc > 1 ? argv[1] : "tests/guests/first_exit.img";
 	const char *runs_env = getenv("ALCATRAZ_BENCH_RUNS");
 	int runs = argc > 2 ? atoi(argv[2]) : runs_env ? atoi(runs_env) : RUNS_DEFAULT;
-	uint64_t *t_raw, *t_exec[4], *t_pool[4], ph[3];
+	uint64_t *t_raw, *t_open[5], *t_exec[5], *t_pool[5], ph[4];
 	struct alcatraz_pool *pool;
 	char msg[256];
 	int ret;
@@ -216,10 +228,11 @@ int main(int argc, char **argv)
 		return 2;
 	}
 	t_raw = calloc((size_t)runs, sizeof(uint64_t));
-	for (int k = 0; k < 4; k++) {
+	for (int k = 0; k < 5; k++) {
+		t_open[k] = calloc((size_t)runs, sizeof(uint64_t));
 		t_exec[k] = calloc((size_t)runs, sizeof(uint64_t));
 		t_pool[k] = calloc((size_t)runs, sizeof(uint64_t));
-		if (!t_exec[k] || !t_pool[k] || !t_raw)
+		if (!t_open[k] || !t_exec[k] || !t_pool[k] || !t_raw)
 			return 1;
 	}
 	ret = alcatraz_pool_new(POOL_SIZE, NULL, &pool);
@@ -228,7 +241,8 @@ int main(int argc, char **argv)
 		return 1;
 	}
 	/* Warm every path, then interleave so drift hits all alike. */
-	if (raw_kvm_once() || alcatraz_once(image, NULL, ph) || alcatraz_once(image, pool, ph)) {
+	if (raw_kvm_once() || alcatraz_once(image, NULL, false, ph) ||
+	    alcatraz_once(image, NULL, true, ph) || alcatraz_once(image, pool, true, ph)) {
 		fprintf(stderr, "bench: a warm-up run failed\n");
 		return 1;
 	}
@@ -237,20 +251,20 @@ int main(int argc, char **argv)
 		if (raw_kvm_once())
 			return 1;
 		t_raw[i] = now_ns() - t0;
-		if ((ret = alcatraz_once(image, NULL, ph)))
+		if ((ret = alcatraz_once(image, NULL, false, ph)))
 			goto fail;
-		for (int k = 0; k < 3; k++)
-			t_exec[k][i] = ph[k];
-		t_exec[3][i] = ph[0] + ph[1] + ph[2];
-		if ((ret = alcatraz_once(image, pool, ph)))
+		keep(t_open, i, ph);
+		if ((ret = alcatraz_once(image, NULL, true, ph)))
 			goto fail;
-		for (int k = 0; k < 3; k++)
-			t_pool[k][i] = ph[k];
-		t_pool[3][i] = ph[0] + ph[1] + ph[2];
+		keep(t_exec, i, ph);
+		if ((ret = alcatraz_once(image, pool, true, ph)))
+			goto fail;
+		keep(t_pool, i, ph);
 	}
 	double raw_us = median_us(t_raw, runs);
 	printf("create + run to first exit + destroy, median of %d (%d MiB guests):\n", runs, MEM_MIB);
 	printf("  %-30s %9.1f us\n", "raw KVM program:", raw_us);
+	report("alcatraz, exec, no sandbox:", t_open, runs, raw_us);
 	report("alcatraz, exec, no pool:", t_exec, runs, raw_us);
 	report("alcatraz, exec, warm pool of 2:", t_pool, runs, raw_us);
 

@@ -9,10 +9,10 @@
  * One refill thread per pool starts a process whenever fewer than size are
  * ready, and sleeps on the ready processes' sockets: one that closes (the
  * process was killed or died) is reaped and replaced, never handed out.
- * Measured against refilling on the creating thread after the VM is handed
- * out (bench/vm_lifecycle.c): the clone3 and exec then sit on that thread's
- * path again, while the thread does it on another CPU or while the caller
- * waits for its guest.
+ * A thread rather than a refill on the creating thread after the VM is
+ * handed out: there the clone3 and the wait for HELLO (the exec, dynamic
+ * linking and unshare) would sit on the caller's path again, while the
+ * thread does them on another CPU or while the caller waits for its guest.
  *
  * The cgroup: a process is started before the VM's size is known, so it is
  * born in the caller's cgroup and moved (cgroup.procs) into the VM's own,
