@@ -109,6 +109,13 @@ st=$?; [ $st -ne 0 ] && pass disk-ro-refuses-writes || fail disk-ro-refuses-writ
 
 out=$(run --env FOO=bar --workdir /tmp -- sh -c 'echo $FOO $(pwd)'); expect env-workdir 0 $? "bar /tmp" "$out"
 
+# stdout and stderr apart (issue 15): the guest's stderr reaches only
+# alcatraz-run's stderr (a second virtio-console port), each in order.
+out=$(run -- sh -c 'echo out; echo err >&2; echo out2; echo err2 >&2' 2>$T/err)
+expect stderr-apart 0 $? "out out2" "$(echo $out)"
+[ "$(cat $T/err)" = "err
+err2" ] && pass stderr-to-stderr || fail stderr-to-stderr "$(cat $T/err)"
+
 s=$(date +%s); vm --timeout 3 -- sleep 60 2>/dev/null; st=$?; e=$(($(date +%s) - s))
 expect timeout 124 $st; [ $e -lt 30 ] || fail timeout-prompt "took $e s"
 
