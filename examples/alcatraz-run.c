@@ -21,8 +21,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
 #include <time.h>
 #include <unistd.h>
+#include <linux/magic.h>
 
 #include <alcatraz/alcatraz.h>
 
@@ -40,6 +43,8 @@ struct options {
 	const char *rootfs;
 	const char *root_disk;
 	const char *workdir;
+	const char *cgroup_parent;
+	int require_cgroup;
 	const char *disks[MAX_LIST];
 	unsigned int nr_disks;
 	const char *envs[MAX_LIST];
@@ -59,7 +64,8 @@ struct options {
 };
 
 enum { OPT_IRQCHIP = 256, OPT_ROOTFS, OPT_DISK, OPT_ROOT_DISK, OPT_INITRD, OPT_CMDLINE,
-       OPT_STATS, OPT_SERIAL, OPT_NO_SANDBOX, OPT_CHECK, OPT_RAW_OUTPUT };
+       OPT_STATS, OPT_SERIAL, OPT_NO_SANDBOX, OPT_CHECK, OPT_RAW_OUTPUT, OPT_CGROUP_PARENT,
+       OPT_REQUIRE_CGROUP };
 
 /* What alcatraz-run was asked to do; each option lists where it applies. */
 enum mode { MODE_COMMAND = 1, MODE_GUEST = 2, MODE_CHECK = 4 };
@@ -82,6 +88,8 @@ static const struct opt_mode {
 	{ OPT_STATS, "--stats", MODE_COMMAND | MODE_GUEST, NULL },
 	{ OPT_NO_SANDBOX, "--insecure-no-sandbox", MODE_COMMAND | MODE_GUEST, NULL },
 	{ OPT_RAW_OUTPUT, "--raw-output", MODE_COMMAND | MODE_GUEST, NULL },
+	{ OPT_CGROUP_PARENT, "--cgroup-parent", MODE_COMMAND | MODE_GUEST, NULL },
+	{ OPT_REQUIRE_CGROUP, "--require-cgroup", MODE_COMMAND | MODE_GUEST, NULL },
 	{ 'g', "--guest", MODE_GUEST, NULL },
 	{ 'c', "--cpus", MODE_COMMAND | MODE_GUEST, NULL },
 	{ 'm', "--memory", MODE_COMMAND | MODE_GUEST, NULL },
@@ -110,11 +118,17 @@ static void usage(FILE *f)
 		"  -w, --workdir DIR     working directory of the command\n"
 		"      --initrd PATH     use this initramfs instead of building one\n"
 		"      --cmdline ARGS    extra kernel command line\n"
-		"      --stats           print timings as JSON on standard error\n"
+		"      --stats           print timings and usage (vCPU time, VMM peak RSS, disk\n"
+		"                        bytes) as JSON on standard error\n"
 		"      --serial          show the guest kernel's log on standard error\n"
-		"      --insecure-no-sandbox  run the VMM unjailed, in this process\n"
+		"      --insecure-no-sandbox  run the VMM without its jail, seccomp lists\n"
+		"                        and cgroup\n"
 		"      --raw-output      pass guest output to a terminal unfiltered (by\n"
 		"                        default control bytes become visible \\xHH escapes)\n"
+		"      --cgroup-parent DIR  make the VM's cgroup under DIR, a cgroup v2\n"
+		"                        directory (default: this process's cgroup)\n"
+		"      --require-cgroup  fail (125) when the VM's cgroup limits cannot be\n"
+		"                        applied, instead of running without them\n"
 		"  -g, --guest IMAGE     raw 64-bit guest image (entered at 1 MiB)\n"
 		"  -c, --cpus N          vCPUs (default 1)\n"
 		"  -m, --memory MIB      guest RAM in MiB (default 128)\n"
@@ -187,6 +201,9 @@ static int check_modes(const struct options *o)
 			   o->rootfs ? "--rootfs" : "--root-disk");
 	if (m == MODE_COMMAND && o->rootfs && o->root_disk)
 		return die("--rootfs excludes --root-disk: both say what the guest boots from");
+	if (o->no_sandbox && (o->cgroup_parent || o->require_cgroup))
+		return die("%s excludes --insecure-no-sandbox: an unsandboxed VMM gets no cgroup",
+			   o->cgroup_parent ? "--cgroup-parent" : "--require-cgroup");
 	return 0;
 }
 
@@ -206,6 +223,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "serial", no_argument, NULL, OPT_SERIAL },
 		{ "insecure-no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 		{ "raw-output", no_argument, NULL, OPT_RAW_OUTPUT },
+		{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
+		{ "require-cgroup", no_argument, NULL, OPT_REQUIRE_CGROUP },
 		{ "check", no_argument, NULL, OPT_CHECK },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "memory", required_argument, NULL, 'm' },
@@ -268,6 +287,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_RAW_OUTPUT:
 			o->raw_output = 1;
+			break;
+		case OPT_CGROUP_PARENT:
+			if (optarg[0] != '/')
+				return die("--cgroup-parent wants an absolute path, not '%s'", optarg);
+			o->cgroup_parent = optarg;
+			break;
+		case OPT_REQUIRE_CGROUP:
+			o->require_cgroup = 1;
 			break;
 		case OPT_CHECK:
 			o->check = 1;
@@ -386,8 +413,52 @@ static void print_stats(const struct alcatraz_result *r, int code, uint64_t crea
 	FIELD("cmd_start_ms", t->cmd_start_ns);
 	FIELD("exit_ms", t->end_ns);
 #undef FIELD
+	/* What the VM used; 0 where not measured. */
+	fprintf(stderr, ", \"vcpu_cpu_ms\": %.3f, \"vmm_peak_rss_bytes\": %llu"
+		", \"disk_read_bytes\": %llu, \"disk_written_bytes\": %llu",
+		r->usage.vcpu_cpu_ns / 1e6, (unsigned long long)r->usage.vmm_peak_rss_bytes,
+		(unsigned long long)r->usage.disk_read_bytes,
+		(unsigned long long)r->usage.disk_written_bytes);
 	fprintf(stderr, ", \"end\": \"%s\", \"exit_code\": %d}\n", alcatraz_exit_kind_name(r->kind),
 		code);
+}
+
+/* --cgroup-parent names an existing cgroup v2 directory: else one line. */
+static int check_cgroup_parent(const struct options *o)
+{
+	struct statfs fs;
+	struct stat st;
+
+	if (!o->cgroup_parent)
+		return 0;
+	if (stat(o->cgroup_parent, &st) < 0)
+		return die("--cgroup-parent '%s': %s", o->cgroup_parent, strerror(errno));
+	if (!S_ISDIR(st.st_mode) || statfs(o->cgroup_parent, &fs) < 0 ||
+	    fs.f_type != CGROUP2_SUPER_MAGIC)
+		return die("--cgroup-parent '%s' is not a cgroup v2 directory", o->cgroup_parent);
+	return 0;
+}
+
+static int set_cgroup(struct alcatraz_config *cfg, const struct options *o)
+{
+	int ret = 0;
+
+	if (o->cgroup_parent)
+		ret = alcatraz_config_set_cgroup_parent(cfg, o->cgroup_parent);
+	if (!ret && o->require_cgroup)
+		ret = alcatraz_config_set_require_cgroup(cfg, true);
+	return ret;
+}
+
+/* A create that failed on the cgroup --require-cgroup asked for: one line. */
+static int cgroup_refused(const struct options *o, int ret)
+{
+	if (ret != -ALCATRAZ_E_SANDBOX || !o->require_cgroup)
+		return 0;
+	return die("cannot create the VM: %s (--require-cgroup: are the memory, pids and cpu "
+		   "controllers available to the children of %s?)%s",
+		   alcatraz_strerror(ret), o->cgroup_parent ? o->cgroup_parent : "this process's cgroup",
+		   o->verbose ? "" : " (run with --verbose for details)");
 }
 
 static int run(const struct options *o)
@@ -400,6 +471,8 @@ static int run(const struct options *o)
 
 	if (access(o->guest, R_OK) < 0)
 		return die("cannot read guest image '%s': %s", o->guest, strerror(errno));
+	if ((ret = check_cgroup_parent(o)))
+		return ret;
 	ret = alcatraz_config_new(&cfg);
 	if (ret)
 		return die("%s", alcatraz_strerror(ret));
@@ -412,6 +485,7 @@ static int run(const struct options *o)
 	     (ret = alcatraz_config_set_output_filter(cfg, ALCATRAZ_OUTPUT_FILTER_OFF))) ||
 	    (ret = alcatraz_config_set_timeout_ms(cfg, (uint64_t)(o->timeout_s * 1000.0))) ||
 	    (o->no_sandbox && (ret = alcatraz_config_set_insecure_no_sandbox(cfg, true))) ||
+	    (ret = set_cgroup(cfg, o)) ||
 	    (o->verbose && (ret = alcatraz_config_set_log_fd(cfg, STDERR_FILENO)))) {
 		alcatraz_config_free(cfg);
 		return die("bad configuration: %s", alcatraz_strerror(ret));
@@ -420,6 +494,8 @@ static int run(const struct options *o)
 	ret = alcatraz_vm_create(cfg, &vm);
 	create_ns = now_ns() - create_ns;
 	alcatraz_config_free(cfg);
+	if (ret && (code = cgroup_refused(o, ret)))
+		return code;
 	if (ret) {
 		if (ret == -ENOENT && access("/dev/kvm", F_OK) < 0)
 			return die("/dev/kvm does not exist: this host needs KVM (load kvm_intel or kvm_amd, or enable virtualization in the firmware)");
@@ -511,6 +587,8 @@ static int run_command(const struct options *o)
 		return die("%s", msg);
 	if (o->rootfs && access(o->rootfs, R_OK | X_OK) < 0)
 		return die("cannot read rootfs directory '%s': %s", o->rootfs, strerror(errno));
+	if ((ret = check_cgroup_parent(o)))
+		return ret;
 	ret = alcatraz_config_new(&cfg);
 	if (ret)
 		return die("%s", alcatraz_strerror(ret));
@@ -519,12 +597,13 @@ static int run_command(const struct options *o)
 	    (ret = alcatraz_config_set_vcpus(cfg, (unsigned int)o->cpus)) ||
 	    (ret = alcatraz_config_set_memory_mib(cfg, o->memory_mib)) ||
 	    (ret = alcatraz_config_set_irqchip(cfg, o->irqchip)) ||
-	    (ret = alcatraz_config_set_stdio(cfg, STDIN_FILENO, STDOUT_FILENO, -1)) ||
+	    (ret = alcatraz_config_set_stdio(cfg, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO)) ||
 	    (o->raw_output &&
 	     (ret = alcatraz_config_set_output_filter(cfg, ALCATRAZ_OUTPUT_FILTER_OFF))) ||
 	    (ret = alcatraz_config_set_timeout_ms(cfg, (uint64_t)(o->timeout_s * 1000.0))) ||
 	    (o->serial && (ret = alcatraz_config_set_serial_fd(cfg, STDERR_FILENO))) ||
 	    (o->no_sandbox && (ret = alcatraz_config_set_insecure_no_sandbox(cfg, true))) ||
+	    (ret = set_cgroup(cfg, o)) ||
 	    (o->verbose && (ret = alcatraz_config_set_log_fd(cfg, STDERR_FILENO))) ||
 	    (o->workdir && (ret = alcatraz_config_set_workdir(cfg, o->workdir))) ||
 	    (o->rootfs && (ret = alcatraz_config_set_rootfs_dir(cfg, o->rootfs))) ||
@@ -552,6 +631,8 @@ static int run_command(const struct options *o)
 	ret = alcatraz_vm_create(cfg, &vm);
 	create_ns = now_ns() - create_ns;
 	alcatraz_config_free(cfg);
+	if (ret && (code = cgroup_refused(o, ret)))
+		return code;
 	if (ret) {
 		if (ret == -ENOENT && !o->initrd)
 			return die("cannot create the VM: alcatraz-init or busybox not found (set "
