@@ -4,6 +4,7 @@
 # process runs in its own cgroup with memory, pids and cpu limits, and the
 # cgroup is removed with the VM. Usage: tests/lab/run tests/sandbox/cgroup.sh
 B=${ALCATRAZ_BUILD:-/alcatraz/build}
+export ALCATRAZ_VMM=$B/src/vmm/alcatraz-vmm
 fail=0
 check() { d=$1; shift; if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; fail=$((fail + 1)); fi; }
 grep -q " /sys/fs/cgroup cgroup2 " /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup || { echo "FAIL: cannot mount cgroup2"; exit 1; }
@@ -19,7 +20,9 @@ if [ -n "$cg" ]; then
 	check "memory.max is guest RAM + 64 MiB" test "$(cat $cg/memory.max)" = $(((64 + 64) * 1048576))
 	check "pids.max is vCPUs + 8" test "$(cat $cg/pids.max)" = 10
 	check "cpu.max is two CPUs" test "$(cat $cg/cpu.max)" = "200000 100000"
-	check "the VMM's processes are in it" test "$(wc -l < $cg/cgroup.procs)" -ge 2
+	# born in it (clone3 CLONE_INTO_CGROUP): the VMM is its one process
+	check "the VMM is its one process" test "$(wc -l < $cg/cgroup.procs)" = 1
+	check "and it is alcatraz-vmm" test "$(cat /proc/$(cat $cg/cgroup.procs)/comm)" = alcatraz-vmm
 fi
 wait $run
 st=$?
