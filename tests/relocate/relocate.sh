@@ -28,6 +28,7 @@ root=$dest$prefix
 
 # the layout (/work/notes/install-layout.md, README "Install")
 for f in "$(abs "$bindir")/alcatraz-run" "$(abs "$libexecdir")/alcatraz/alcatraz-init" \
+	"$(abs "$libexecdir")/alcatraz/alcatraz-vmm" \
 	"$(abs "$datadir")/alcatraz/vmlinux" "$(abs "$libdir")/libalcatraz.so.0" \
 	"$(abs "$libdir")/pkgconfig/alcatraz.pc" "$(abs "$includedir")/alcatraz/alcatraz.h"; do
 	[ -e "$dest$f" ] && ok || bad "not installed: $f"
