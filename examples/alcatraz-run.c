@@ -47,6 +47,8 @@ struct options {
 	int require_cgroup;
 	const char *disks[MAX_LIST];
 	unsigned int nr_disks;
+	const char *volumes[MAX_LIST];
+	unsigned int nr_volumes;
 	const char *envs[MAX_LIST];
 	unsigned int nr_envs;
 	char **command;
@@ -67,6 +69,8 @@ enum { OPT_IRQCHIP = 256, OPT_ROOTFS, OPT_DISK, OPT_ROOT_DISK, OPT_INITRD, OPT_C
        OPT_STATS, OPT_SERIAL, OPT_NO_SANDBOX, OPT_CHECK, OPT_RAW_OUTPUT, OPT_CGROUP_PARENT,
        OPT_REQUIRE_CGROUP };
 
+#define OPT_VOLUME 1024 /* --volume HOSTDIR:GUESTDIR[:ro] (issue 17) */
+
 /* What alcatraz-run was asked to do; each option lists where it applies. */
 enum mode { MODE_COMMAND = 1, MODE_GUEST = 2, MODE_CHECK = 4 };
 
@@ -79,6 +83,7 @@ static const struct opt_mode {
 	{ 'k', "--kernel", MODE_COMMAND, "a raw image is its own kernel" },
 	{ OPT_ROOTFS, "--rootfs", MODE_COMMAND, "a raw image has no initramfs" },
 	{ OPT_DISK, "--disk", MODE_COMMAND, "a raw image gets no virtio devices" },
+	{ OPT_VOLUME, "--volume", MODE_COMMAND, "a raw image gets no virtio devices" },
 	{ OPT_ROOT_DISK, "--root-disk", MODE_COMMAND, "a raw image gets no virtio devices" },
 	{ 'e', "--env", MODE_COMMAND, "a raw image runs no command" },
 	{ 'w', "--workdir", MODE_COMMAND, "a raw image runs no command" },
@@ -113,6 +118,8 @@ static void usage(FILE *f)
 		"                        else the installed one)\n"
 		"      --rootfs DIR      pack DIR as the root file system (default: busybox)\n"
 		"      --disk IMG[,ro]   attach a raw disk image (repeatable; /dev/vdX)\n"
+		"      --volume HOSTDIR:GUESTDIR[:ro]\n"
+		"                        share a host directory at GUESTDIR (virtio-fs; repeatable)\n"
 		"      --root-disk IMG   boot from an ext4 image\n"
 		"  -e, --env K=V         set an environment variable (repeatable)\n"
 		"  -w, --workdir DIR     working directory of the command\n"
@@ -214,6 +221,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "rootfs", required_argument, NULL, OPT_ROOTFS },
 		{ "disk", required_argument, NULL, OPT_DISK },
+		{ "volume", required_argument, NULL, OPT_VOLUME },
 		{ "root-disk", required_argument, NULL, OPT_ROOT_DISK },
 		{ "env", required_argument, NULL, 'e' },
 		{ "workdir", required_argument, NULL, 'w' },
@@ -254,6 +262,11 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (o->nr_disks >= 8)
 				return die("at most 8 --disk options");
 			o->disks[o->nr_disks++] = optarg;
+			break;
+		case OPT_VOLUME:
+			if (o->nr_volumes >= 4)
+				return die("at most 4 --volume options");
+			o->volumes[o->nr_volumes++] = optarg;
 			break;
 		case OPT_ROOT_DISK:
 			o->root_disk = optarg;
@@ -513,6 +526,42 @@ static int run(const struct options *o)
 	return code;
 }
 
+/* HOSTDIR:GUESTDIR[:ro|:rw]; one line and non-zero when it cannot be used. */
+static int add_volume(struct alcatraz_config *cfg, const char *spec)
+{
+	char host[4096], guest[4096];
+	const char *c1 = strchr(spec, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
+	unsigned int flags = 0;
+	struct stat st;
+	int ret;
+
+	if (!c1 || c1 == spec || (c2 && strcmp(c2, ":ro") && strcmp(c2, ":rw")) ||
+	    (size_t)(c1 - spec) >= sizeof(host) || strlen(c1 + 1) >= sizeof(guest)) {
+		die("--volume wants HOSTDIR:GUESTDIR[:ro], not '%s'", spec);
+		return -EINVAL;
+	}
+	snprintf(host, sizeof(host), "%.*s", (int)(c1 - spec), spec);
+	snprintf(guest, sizeof(guest), "%.*s", (int)(c2 ? c2 - c1 - 1 : (long)strlen(c1 + 1)),
+		 c1 + 1);
+	if (c2 && !strcmp(c2, ":ro"))
+		flags |= ALCATRAZ_VOLUME_READONLY;
+	if (stat(host, &st) < 0) {
+		die("volume '%s': %s on the host", host,
+		    errno == ENOENT ? "no such directory" : strerror(errno));
+		return -ENOENT;
+	}
+	if (!S_ISDIR(st.st_mode)) {
+		die("volume '%s': not a directory on the host", host);
+		return -ENOTDIR;
+	}
+	ret = alcatraz_config_add_volume(cfg, host, guest, flags);
+	if (ret)
+		die("volume '%s': %s", spec,
+		    ret == -EINVAL ? "the guest path must be absolute, without '.' or '..', not '/'"
+				   : strerror(-ret));
+	return ret;
+}
+
 static int split_disk(const char *arg, char *path, size_t len, bool *ro)
 {
 	const char *comma = strrchr(arg, ',');
@@ -626,6 +675,13 @@ static int run_command(const struct options *o)
 		}
 		if ((ret = alcatraz_config_add_disk(cfg, path, ro)))
 			goto bad;
+	}
+	for (unsigned int i = 0; i < o->nr_volumes; i++) {
+		ret = add_volume(cfg, o->volumes[i]);
+		if (ret) {
+			alcatraz_config_free(cfg);
+			return 125;
+		}
 	}
 	create_ns = now_ns();
 	ret = alcatraz_vm_create(cfg, &vm);

@@ -478,6 +478,24 @@ int alcatraz_config_add_disk(struct alcatraz_config *cfg, const char *path, bool
  */
 int alcatraz_config_set_root_disk(struct alcatraz_config *cfg, const char *path);
 
+/* alcatraz_config_add_volume()'s flag. */
+#define ALCATRAZ_VOLUME_READONLY 1u
+
+/**
+ * alcatraz_config_add_volume - share a host directory with the guest (virtio-fs)
+ * @host_dir:  an existing directory (checked now: -ENOENT, -ENOTDIR)
+ * @guest_dir: where alcatraz-init mounts it: absolute, no "." or ".."
+ *             component, not "/" (-EINVAL)
+ * @flags:     ALCATRAZ_VOLUME_READONLY: the guest cannot write it, whatever
+ *             its kernel sends (the host daemon sees it read-only)
+ * Each volume is served by its own virtiofsd (Debian 12: /usr/lib/qemu/virtiofsd,
+ * package qemu-system-common; $ALCATRAZ_VIRTIOFSD overrides), started by
+ * alcatraz_vm_create() and confined to the directory; it needs root. At
+ * most 4 volumes.
+ */
+int alcatraz_config_add_volume(struct alcatraz_config *cfg, const char *host_dir,
+			       const char *guest_dir, unsigned int flags);
+
 /** alcatraz_config_set_rootfs_dir - pack a host directory as the initramfs. */
 int alcatraz_config_set_rootfs_dir(struct alcatraz_config *cfg, const char *dir);
 

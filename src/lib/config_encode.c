@@ -6,6 +6,7 @@
  */
 #include <errno.h>
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -13,6 +14,7 @@
 #include <unistd.h>
 
 #include "lib.h"
+#include "volume.h"
 #include "vmm_protocol.h"
 
 #define BLOB_MIN_CAP 4096
@@ -164,6 +166,32 @@ static void put_files(struct cfg_blob *b, const struct alcatraz_config *cfg)
 		put_disk(b, cfg, cfg->disks[i].path, cfg->disks[i].readonly);
 }
 
+/* A virtiofsd per volume, started here, before the VMM's jail exists, in
+ * the caller's process and with its rights (volume.c); the VMM gets each
+ * one's vhost-user socket. The daemon ends when the VMM closes it. */
+static void put_volumes(struct cfg_blob *b, const struct alcatraz_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->nr_volumes && !b->err; i++) {
+		const struct volume *v = &cfg->volumes[i];
+		struct vmm_cfg_volume r = { .flags = v->readonly ? VMM_CFG_VOLUME_READONLY : 0 };
+		char tag[16], spec[VOLUME_GUEST_PATH_MAX + 16], err[512];
+		int sock = -1, ret;
+
+		ret = virtiofsd_start(v, cfg->log_fd, &sock, NULL, err, sizeof(err));
+		if (ret) {
+			lib_log(cfg->log_fd, "alcatraz: error: %s\n", err);
+			b->err = ret;
+			return;
+		}
+		snprintf(tag, sizeof(tag), "vol%u", i);
+		r.tag_len = (uint32_t)strlen(tag);
+		r.fd_index = add_fd(b, sock);
+		snprintf(spec, sizeof(spec), "%s%s", tag, v->guest_path);
+		if (r.fd_index)
+			put(b, VMM_CFG_VOLUME, &r, sizeof(r), spec, (uint32_t)strlen(spec));
+	}
+}
+
 static void put_command(struct cfg_blob *b, const struct alcatraz_config *cfg)
 {
 	for (char **a = cfg->argv; a && *a; a++)
@@ -197,6 +225,7 @@ int config_encode(const struct alcatraz_config *cfg, struct cfg_blob *b)
 		put_u32(b, VMM_CFG_TEST_RAW_PLATFORM, 1);
 	put_files(b, cfg);
 	put_command(b, cfg);
+	put_volumes(b, cfg);
 	if (b->err)
 		return b->err;
 

@@ -16,6 +16,7 @@
 #include "alcatraz_paths.h"
 #include "cpio.h"
 #include "lib.h"
+#include "volume.h"
 
 #ifndef ALCATRAZ_DATADIR
 #define ALCATRAZ_DATADIR "/usr/local/share"
@@ -67,6 +68,7 @@ void guest_config_free(struct alcatraz_config *cfg)
 	free(cfg->disks);
 	free(cfg->root_disk);
 	free(cfg->rootfs_dir);
+	volume_config_free(cfg);
 	free(cfg->init_path);
 	free(cfg->busybox_path);
 }

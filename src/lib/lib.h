@@ -48,6 +48,8 @@ struct alcatraz_config {
 	char *root_disk;
 	char *rootfs_dir;
 	char *init_path, *busybox_path;
+	struct volume *volumes;  /* issue 17 (volume_api.c): virtio-fs, one virtiofsd each */
+	unsigned int nr_volumes;
 };
 
 struct alcatraz_disk {

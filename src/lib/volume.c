@@ -331,12 +331,24 @@ int virtiofsd_start(const struct volume *v, int log_fd, int *sock, pid_t *pid, c
 		goto out;
 	}
 	p = fork();
+	if (p == 0 && !pid) {
+		/* Detached: the daemon is init's child, never a zombie of ours. */
+		pid_t g = fork();
+		if (g != 0) {
+			struct child_err fe = { STAGE_NS, errno };
+			if (g < 0)
+				(void)!write(pipefd[1], &fe, sizeof(fe));
+			_exit(g < 0 ? 127 : 0);
+		}
+	}
 	if (p == 0)
 		child(v, path, argv, chroot_mode, lfd, log_fd, null_fd, pipefd[1]);
 	ret = p < 0 ? -errno : 0;
 	close(pipefd[1]);
-	if (p > 0 && read(pipefd[0], &ce, sizeof(ce)) == (ssize_t)sizeof(ce)) {
+	bool failed = p > 0 && read(pipefd[0], &ce, sizeof(ce)) == (ssize_t)sizeof(ce);
+	if (p > 0 && (failed || !pid))
 		waitpid(p, NULL, 0);
+	if (failed) {
 		ret = -(ce.err ? ce.err : EIO);
 		fail(err, errlen, "volume '%s': starting virtiofsd: %s: %s", v->host_dir,
 		     stage_name(ce.stage), strerror(-ret));
@@ -344,7 +356,8 @@ int virtiofsd_start(const struct volume *v, int log_fd, int *sock, pid_t *pid, c
 	close(pipefd[0]);
 	if (!ret) {
 		*sock = cfd;
-		*pid = p;
+		if (pid)
+			*pid = p;
 		cfd = -1;
 	}
 out:

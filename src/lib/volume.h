@@ -51,8 +51,9 @@ const char *virtiofsd_path(void);
 /*
  * Starts virtiofsd sharing v->host_dir. *sock receives the connected
  * vhost-user socket for the VMM, *pid the daemon (virtiofsd_stop reaps it;
- * it also exits by itself when the VMM closes the socket). log_fd takes its
- * messages (-1: discarded). 0 or -errno with a one-line reason in err.
+ * it also exits by itself when the VMM closes the socket). pid NULL: the
+ * daemon is detached (init reaps it; it ends with the socket). log_fd takes
+ * its messages (-1: discarded). 0 or -errno with a one-line reason in err.
  */
 int virtiofsd_start(const struct volume *v, int log_fd, int *sock, pid_t *pid, char *err,
 		    size_t errlen);
@@ -72,5 +73,9 @@ int volumes_start(const struct volume *v, unsigned int n, int log_fd, struct vol
 		  char *err, size_t errlen);
 /* Closes the sockets not handed over (sock >= 0) and stops every daemon. */
 void volumes_stop(struct volume_daemon *d, unsigned int n);
+
+struct alcatraz_config;
+/* alcatraz_config_free's part: the volume list. */
+void volume_config_free(struct alcatraz_config *cfg);
 
 #endif

@@ -108,11 +108,22 @@ enum vmm_cfg_tag {
 	VMM_CFG_STDERR_FD,       /* fd */
 	VMM_CFG_DISK,            /* struct vmm_cfg_disk, then the name's bytes */
 	VMM_CFG_ROOT_DISK,       /* u32 1: boot from the first disk */
+	VMM_CFG_VOLUME,          /* struct vmm_cfg_volume, the tag, then the guest path */
 	VMM_CFG_TEST_RAW_PLATFORM, /* u32 1: test builds only (refused otherwise) */
 	VMM_CFG_TAG_END,
 };
 
 #define VMM_CFG_DISK_READONLY 1u
+#define VMM_CFG_VOLUME_READONLY 1u
+
+/* A virtio-fs volume (issue 17): fd_index names the vhost-user socket to its
+ * virtiofsd; tag_len bytes of tag follow, then the guest path. */
+struct vmm_cfg_volume {
+	uint32_t fd_index;
+	uint32_t flags;
+	uint32_t tag_len;
+	uint32_t zero;
+};
 
 struct vmm_cfg_disk {
 	uint32_t fd_index;

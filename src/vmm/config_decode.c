@@ -14,11 +14,14 @@
 #include <unistd.h>
 
 #include "config_decode.h"
+#include "virtio/virtio.h"
 #include "vmm_protocol.h"
 
 #define CFG_MAX_ARGS 4096
 #define CFG_MAX_STRING 65536
 #define CFG_MAX_DISKS 16
+/* Each costs the VMM 8 descriptors (socket, eventfds) of its 64. */
+#define CFG_MAX_VOLUMES 4
 #define CFG_MIN_MEM (2ULL << 20)
 #define CFG_MAX_MEM (3072ULL << 20)
 #define CFG_PAGE 4096ULL
@@ -158,6 +161,51 @@ static int add_disk(struct decoder *d, const uint8_t *v, uint32_t len)
 	return 0;
 }
 
+static int add_volume(struct decoder *d, const uint8_t *v, uint32_t len)
+{
+	struct vm_config *vc = d->vc;
+	struct vmm_cfg_volume rec;
+	struct vm_volume *grown;
+	char tag[VM_VOLUME_TAG_MAX + 1] = { 0 }, *path;
+	int fd = -1, ret;
+
+	if (vc->nr_volumes >= CFG_MAX_VOLUMES)
+		return refuse(d, "more than %u volumes", CFG_MAX_VOLUMES);
+	if (len <= sizeof(rec))
+		return refuse(d, "a volume record of %u bytes", len);
+	memcpy(&rec, v, sizeof(rec));
+	if ((rec.flags & ~VMM_CFG_VOLUME_READONLY) || rec.zero)
+		return refuse(d, "volume flags %#x", rec.flags);
+	if (rec.tag_len == 0 || rec.tag_len > VM_VOLUME_TAG_MAX || rec.tag_len >= len - sizeof(rec))
+		return refuse(d, "a volume tag of %u bytes", rec.tag_len);
+	memcpy(tag, v + sizeof(rec), rec.tag_len);
+	if (!virtio_fs_tag_valid(tag))
+		return refuse(d, "a volume tag with characters other than [A-Za-z0-9_.-]");
+	ret = get_fd(d, rec.fd_index, &fd);
+	if (ret)
+		return ret;
+	ret = get_string(d, v + sizeof(rec) + rec.tag_len,
+			 len - (uint32_t)sizeof(rec) - rec.tag_len, &path);
+	if (ret)
+		return ret;
+	if (path[0] != '/') {
+		free(path);
+		return refuse(d, "a volume's guest path is not absolute");
+	}
+	grown = realloc(vc->volumes, (vc->nr_volumes + 1) * sizeof(*grown));
+	if (!grown) {
+		free(path);
+		return -ENOMEM;
+	}
+	vc->volumes = grown;
+	/* The descriptor stays in the table too: see add_disk(). */
+	grown[vc->nr_volumes] = (struct vm_volume){ .sock_fd = fd, .guest_path = path,
+						    .readonly = rec.flags & VMM_CFG_VOLUME_READONLY };
+	memcpy(grown[vc->nr_volumes].tag, tag, sizeof(tag));
+	vc->nr_volumes++;
+	return 0;
+}
+
 static int take_string(struct decoder *d, char **dst, const uint8_t *v, uint32_t len)
 {
 	return get_string(d, v, len, dst);
@@ -235,6 +283,8 @@ static int record(struct decoder *d, uint16_t tag, const uint8_t *v, uint32_t le
 		return get_fd_rec(d, v, len, &vc->stderr_fd);
 	case VMM_CFG_DISK:
 		return add_disk(d, v, len);
+	case VMM_CFG_VOLUME:
+		return add_volume(d, v, len);
 	case VMM_CFG_ROOT_DISK:
 		return get_bool(d, v, len, &vc->root_disk);
 	case VMM_CFG_TEST_RAW_PLATFORM:
@@ -250,7 +300,7 @@ static int record(struct decoder *d, uint16_t tag, const uint8_t *v, uint32_t le
 
 static bool repeatable(uint16_t tag)
 {
-	return tag == VMM_CFG_ARG || tag == VMM_CFG_ENV || tag == VMM_CFG_DISK;
+	return tag == VMM_CFG_ARG || tag == VMM_CFG_ENV || tag == VMM_CFG_DISK || tag == VMM_CFG_VOLUME;
 }
 
 /* What the records say together. */
@@ -309,6 +359,9 @@ static void free_strings(struct vm_config *vc)
 	for (unsigned int i = 0; i < vc->nr_disks; i++)
 		free(vc->disks[i].path);
 	free(vc->disks);
+	for (unsigned int i = 0; i < vc->nr_volumes; i++)
+		free(vc->volumes[i].guest_path);
+	free(vc->volumes);
 }
 
 static int decode(struct decoder *d, const uint8_t *blob, size_t len)
@@ -373,6 +426,9 @@ void vm_config_release(struct vm_config *vc)
 	for (unsigned int i = 0; i < vc->nr_disks; i++)
 		if (vc->disks[i].fd >= 0)
 			close(vc->disks[i].fd);
+	for (unsigned int i = 0; i < vc->nr_volumes; i++)
+		if (vc->volumes[i].sock_fd >= 0)
+			close(vc->volumes[i].sock_fd);
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (*fds[i] >= 0)
 			close(*fds[i]);

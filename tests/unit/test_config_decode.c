@@ -325,6 +325,67 @@ START_TEST(no_kvm)
 }
 END_TEST
 
+/* A volume: its vhost-user socket, tag and guest path (issue 17). */
+static void put_volume(struct blob *b, uint32_t flags, uint32_t tag_len, const char *tag_path)
+{
+	struct vmm_cfg_volume vol = { .flags = flags, .tag_len = tag_len };
+	uint8_t rec[sizeof(vol) + 64];
+	size_t n = strlen(tag_path);
+
+	vol.fd_index = add_fd(b);
+	memcpy(rec, &vol, sizeof(vol));
+	memcpy(rec + sizeof(vol), tag_path, n);
+	put(b, VMM_CFG_VOLUME, rec, (uint32_t)(sizeof(vol) + n));
+}
+
+START_TEST(volume_is_read)
+{
+	struct blob b;
+	struct vm_config vc;
+	char why[200];
+
+	minimal(&b);
+	put_volume(&b, VMM_CFG_VOLUME_READONLY, 4, "vol0/data/x");
+	put_volume(&b, 0, 4, "vol1/");
+	ck_assert_int_eq(vm_config_decode(b.buf, b.len, b.fds, b.nfds, &vc, why, sizeof(why)), 0);
+	ck_assert_uint_eq(vc.nr_volumes, 2);
+	ck_assert_str_eq(vc.volumes[0].tag, "vol0");
+	ck_assert_str_eq(vc.volumes[0].guest_path, "/data/x");
+	ck_assert(vc.volumes[0].readonly);
+	ck_assert_int_eq(vc.volumes[0].sock_fd, b.fds[3]);
+	ck_assert_str_eq(vc.volumes[1].guest_path, "/");
+	ck_assert(!vc.volumes[1].readonly);
+	vm_config_release(&vc);
+	ck_assert(!is_open(b.fds[3]) && !is_open(b.fds[4]));
+}
+END_TEST
+
+START_TEST(bad_volumes)
+{
+	struct blob b;
+
+	minimal(&b);
+	put_volume(&b, 0, 3, "a b/data");
+	expect_refused(&b, "volume tag");
+	minimal(&b);
+	put_volume(&b, 0, 0, "/data");
+	expect_refused(&b, "volume tag of 0 bytes");
+	minimal(&b);
+	put_volume(&b, 0, 8, "vol0data");
+	expect_refused(&b, "volume tag of 8 bytes");
+	minimal(&b);
+	put_volume(&b, 0, 4, "vol0data");
+	expect_refused(&b, "not absolute");
+	minimal(&b);
+	put_volume(&b, 2, 4, "vol0/data");
+	expect_refused(&b, "volume flags");
+	minimal(&b);
+	for (int i = 0; i < 5; i++)
+		put_volume(&b, 0, 4, "vol0/data");
+	expect_refused(&b, "more than 4 volumes");
+}
+END_TEST
+
 START_TEST(header_overrun)
 {
 	struct blob b;
@@ -343,6 +404,8 @@ int main(void)
 	TCase *tc = tcase_create("decode");
 
 	tcase_add_test(tc, well_formed_is_read);
+	tcase_add_test(tc, volume_is_read);
+	tcase_add_test(tc, bad_volumes);
 	tcase_add_test(tc, linux_command_is_read);
 	tcase_add_test(tc, truncated_record);
 	tcase_add_test(tc, bad_padding);

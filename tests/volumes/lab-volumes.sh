@@ -1,0 +1,96 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Description: host directories in Linux microVMs over virtio-fs (issue 17),
+# run inside the lab:
+#   tests/lab/run --cpus 2 --add /usr/lib/qemu/virtiofsd:/usr/lib/qemu/virtiofsd \
+#       tests/volumes/lab-volumes.sh
+# Each check prints "PASS name" or "FAIL name: why"; exit 1 when any failed.
+B=${ALCATRAZ_BUILD:-/alcatraz/build}
+export ALCATRAZ_KERNEL=${ALCATRAZ_KERNEL:-$B/kernel/vmlinux}
+export ALCATRAZ_INIT=${ALCATRAZ_INIT:-$B/src/guest/alcatraz-init}
+export ALCATRAZ_VMM=${ALCATRAZ_VMM:-$B/src/vmm/alcatraz-vmm}
+export ALCATRAZ_CMDLINE=nopv
+R="$B/examples/alcatraz-run"
+T=/tmp/vol; rm -rf $T; mkdir -p $T
+fails=0
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+run() { "$R" --cmdline nopv --timeout ${VOL_VM_TIMEOUT:-300} "$@"; }
+# expect NAME WANT GOT [WANT_OUT GOT_OUT]
+expect() {
+	if [ "$3" != "$2" ]; then fail "$1" "status $3, want $2"; return; fi
+	if [ $# -ge 5 ] && [ "$5" != "$4" ]; then fail "$1" "output '$5', want '$4'"; return; fi
+	pass "$1"
+}
+
+[ -x /usr/lib/qemu/virtiofsd ] || [ -x /usr/libexec/virtiofsd ] ||
+	{ echo "FAIL setup: no virtiofsd in the lab (--add it)"; exit 1; }
+
+mkdir -p $T/rw $T/ro $T/outside
+head -c 10485760 /dev/urandom > $T/rw/in
+in_md5=$(md5sum < $T/rw/in | cut -d' ' -f1)
+echo "read only" > $T/ro/f
+echo "host secret" > $T/outside/secret
+: > $T/rw/owned; chown 1234:5678 $T/rw/owned; chmod 0640 $T/rw/owned
+ln -s $T/outside/secret $T/rw/link
+ln -s / $T/rw/slash
+
+# 10 MiB both ways through a read-write volume.
+out=$(run --volume $T/rw:/data -- md5sum /data/in); st=$?
+expect rw-host-to-guest 0 $st "$in_md5  /data/in" "$out"
+out=$(run --volume $T/rw:/data -- sh -c \
+	'head -c 10485760 /dev/urandom > /data/out && md5sum < /data/out'); st=$?
+host_md5=$(md5sum < $T/rw/out 2>/dev/null | cut -d' ' -f1)
+expect rw-guest-to-host 0 $st "$host_md5  -" "$out"
+
+# Ownership and modes survive, both ways.
+out=$(run --volume $T/rw:/data -- sh -c 'stat -c "%u %g %a" /data/owned &&
+	: > /data/made && chown 4321:8765 /data/made && chmod 0604 /data/made'); st=$?
+expect owner-host-to-guest 0 $st "1234 5678 640" "$out"
+out=$(stat -c "%u %g %a" $T/rw/made 2>&1)
+expect owner-guest-to-host 0 0 "4321 8765 604" "$out"
+
+# A read-only volume reads, and refuses writes (the host file is unchanged).
+out=$(run --volume $T/ro:/ro:ro -- cat /ro/f); st=$?
+expect ro-read 0 $st "read only" "$out"
+run --volume $T/ro:/ro:ro -- sh -c 'echo x > /ro/f || exit 3; echo y > /ro/new || exit 4' \
+	2>/dev/null; st=$?
+expect ro-refuses-writes 3 $st "read only" "$(cat $T/ro/f)"
+[ -e $T/ro/new ] && fail ro-no-new-file "$T/ro/new exists"
+
+# Two VMs share one read-only volume at the same time.
+run --volume $T/ro:/ro:ro -- sh -c 'sleep 2; cat /ro/f' > $T/a.out 2>&1 & a=$!
+run --volume $T/ro:/ro:ro -- sh -c 'sleep 2; cat /ro/f' > $T/b.out 2>&1 & b=$!
+wait $a; sa=$?; wait $b; sb=$?
+expect two-vms-share "0 0" "$sa $sb" "read only read only" "$(cat $T/a.out $T/b.out | tr '\n' ' ' | sed 's/ $//')"
+
+# No way out: symlinks resolve in the guest, '..' stops at the guest's root.
+out=$(run --volume $T/rw:/data -- sh -c 'cat /data/link 2>/dev/null; ls /data/slash/tmp/vol 2>/dev/null;
+	cat /data/../tmp/vol/outside/secret 2>/dev/null; echo done'); st=$?
+expect no-escape 0 $st "done" "$out"
+
+# Bad input: one line, 125, before any guest starts.
+out=$(run --volume /no/such/dir:/data -- true 2>&1); st=$?
+expect missing-host-dir 125 $st 1 "$(echo "$out" | wc -l | tr -d ' ')"
+run --volume $T/rw:data -- true 2>/dev/null; expect relative-guest-dir 125 $?
+
+# --rootfs over virtio-fs: a root with busybox and no /bin/sh nor our init;
+# read-only underneath, writable in RAM above.
+mkdir -p $T/root/bin
+cp /bin/busybox $T/root/bin/busybox
+out=$(run --rootfs $T/root -- /bin/busybox echo from the root); st=$?
+expect rootfs-absolute-command 0 $st "from the root" "$out"
+run --rootfs $T/root -- /bin/nothing 2>/dev/null; expect rootfs-missing-command 127 $?
+out=$(run --rootfs $T/root -- /bin/busybox sh -c 'echo w > /written && /bin/busybox cat /written'); st=$?
+expect rootfs-overlay-writes 0 $st "w" "$out"
+[ -e $T/root/written ] && fail rootfs-host-untouched "$T/root/written exists"
+
+# A virtiofsd that dies mid-run ends the VM with an error, not a hang.
+run --volume $T/rw:/data -- sh -c 'sleep 60; ls /data' > /dev/null 2> $T/die.err & v=$!
+sleep 8
+for p in $(pidof virtiofsd); do kill -9 $p; done
+wait $v; st=$?
+expect virtiofsd-dies 125 $st 1 "$(grep -c "virtio-fs 'vol0'" $T/die.err)"
+
+echo "lab-volumes: $fails failed"
+[ $fails = 0 ]
