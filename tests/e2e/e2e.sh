@@ -133,7 +133,10 @@ grep -q locked $T/err || fail locked-disk-message "$(cat $T/err)"
 kill $lk 2>/dev/null; wait $lk 2>/dev/null
 
 # The library API example gets the same results.
-out=$("$API" echo hello world 2>/dev/null); expect api-echo 0 $? "hello world" "$out"
+out=$("$API" sh -c 'echo hello world; echo err >&2' 2>$T/err); expect api-echo 0 $? "hello world" "$out"
+# its stderr apart, and the usage figures it prints
+grep -qx err $T/err && grep -Eq '^run-command: vcpu time [0-9.]+ ms, VMM peak RSS [0-9.]+ MiB' $T/err &&
+	! grep -Eq 'vcpu time 0\.0 ms|RSS 0\.0 MiB' $T/err && pass api-stderr-usage || fail api-stderr-usage "$(cat $T/err)"
 "$API" sh -c 'exit 7' 2>/dev/null; expect api-exit-7 7 $?
 "$API" sh -c 'kill -9 $$' 2>/dev/null; expect api-kill-9 137 $?
 "$API" /no/such/command 2>/dev/null; expect api-missing 127 $?
@@ -145,10 +148,16 @@ if [ -f /alcatraz/add/root.ext4 ]; then
 	out=$(run --root-disk $T/root.ext4 -- cat /etc/marker); expect root-disk 0 $? from-root-disk "$out"
 fi
 
-# --stats JSON.
-run --stats -- true 2>$T/stats; st=$?
+# --stats JSON, with the usage figures of a guest that reads 4 MiB of its
+# disk and writes 2 MiB.
+run --stats --disk $T/rw.img -- sh -c 'dd if=/dev/vda of=/dev/null bs=1M count=4 2>/dev/null &&
+	dd if=/dev/zero of=/dev/vda bs=1M count=2 conv=fsync 2>/dev/null' 2>$T/stats; st=$?
 grep -q '"init_start_ms": [0-9]' $T/stats && grep -q '"kernel_entry_ms": [0-9]' $T/stats && grep -q '"cmd_start_ms": [0-9]' $T/stats &&
 	expect stats 0 $st || fail stats "$(cat $T/stats)"
+field() { sed -n "s/.*\"$1\": \([0-9]*\).*/\1/p" $T/stats; }
+[ "$(field disk_read_bytes)" -ge 4194304 ] && [ "$(field disk_written_bytes)" -ge 2097152 ] &&
+	[ "$(field vmm_peak_rss_bytes)" -gt 0 ] && ! grep -q '"vcpu_cpu_ms": 0\.000' $T/stats &&
+	grep -q '"vcpu_cpu_ms": [0-9]' $T/stats && pass stats-usage || fail stats-usage "$(cat $T/stats)"
 cat $T/stats
 
 if [ -s $T/retries ]; then
