@@ -58,35 +58,6 @@ static int send_hello(void)
 	return vmm_msg_send(SOCK, VMM_MSG_HELLO, 0, &h, sizeof(h), NULL, 0);
 }
 
-/* The configuration blob from its memfd: bounded before it is read. */
-static int read_blob(int fd, uint8_t **blob, size_t *len)
-{
-	struct stat st;
-	uint8_t *buf;
-	size_t done = 0;
-
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode) || st.st_size <= 0 || (uint64_t)st.st_size > VMM_CONFIG_MAX_BYTES)
-		return -EINVAL;
-	buf = malloc((size_t)st.st_size);
-	if (!buf)
-		return -ENOMEM;
-	while (done < (size_t)st.st_size) {
-		ssize_t n = pread(fd, buf + done, (size_t)st.st_size - done, (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			free(buf);
-			return n < 0 ? -errno : -EINVAL;
-		}
-		done += (size_t)n;
-	}
-	*blob = buf;
-	*len = done;
-	return 0;
-}
-
 /* Waits for CONFIG and decodes it; on failure tells the library why. */
 static int receive_config(struct vm_config *vc)
 {
@@ -107,7 +78,14 @@ static int receive_config(struct vm_config *vc)
 		say_created(-EPROTO, "alcatraz-vmm: expected a configuration message");
 		return -EPROTO;
 	}
-	ret = read_blob(fds[0], &blob, &len);
+	/* Bounded before it is read (read_whole_fd checks the size first). */
+	uint64_t blob_len = 0;
+	ret = read_whole_fd(fds[0], VMM_CONFIG_MAX_BYTES, &blob, &blob_len);
+	len = (size_t)blob_len;
+	if (!ret && len == 0) {
+		free(blob);
+		ret = -EINVAL;
+	}
 	close(fds[0]);
 	if (ret) {
 		for (unsigned int i = 1; i < nfds; i++)
