@@ -51,6 +51,9 @@ struct options {
 	unsigned int nr_volumes;
 	const char *envs[MAX_LIST];
 	unsigned int nr_envs;
+	const char *net;
+	const char *publish[MAX_LIST];
+	unsigned int nr_publish;
 	char **command;
 	int stats;
 	int serial;
@@ -67,7 +70,7 @@ struct options {
 
 enum { OPT_IRQCHIP = 256, OPT_ROOTFS, OPT_DISK, OPT_ROOT_DISK, OPT_INITRD, OPT_CMDLINE,
        OPT_STATS, OPT_SERIAL, OPT_NO_SANDBOX, OPT_CHECK, OPT_RAW_OUTPUT, OPT_CGROUP_PARENT,
-       OPT_REQUIRE_CGROUP };
+       OPT_REQUIRE_CGROUP, OPT_NET, OPT_PUBLISH };
 
 #define OPT_VOLUME 1024 /* --volume HOSTDIR:GUESTDIR[:ro] (issue 17) */
 
@@ -89,6 +92,8 @@ static const struct opt_mode {
 	{ 'w', "--workdir", MODE_COMMAND, "a raw image runs no command" },
 	{ OPT_INITRD, "--initrd", MODE_COMMAND, "a raw image has no initramfs" },
 	{ OPT_CMDLINE, "--cmdline", MODE_COMMAND, "a raw image has no kernel command line" },
+	{ OPT_NET, "--net", MODE_COMMAND, "a raw image gets no virtio devices" },
+	{ OPT_PUBLISH, "--publish", MODE_COMMAND, "a raw image gets no virtio devices" },
 	{ OPT_SERIAL, "--serial", MODE_COMMAND, "a raw image's serial port is standard output already" },
 	{ OPT_STATS, "--stats", MODE_COMMAND | MODE_GUEST, NULL },
 	{ OPT_NO_SANDBOX, "--insecure-no-sandbox", MODE_COMMAND | MODE_GUEST, NULL },
@@ -121,6 +126,10 @@ static void usage(FILE *f)
 		"      --volume HOSTDIR:GUESTDIR[:ro]\n"
 		"                        share a host directory at GUESTDIR (virtio-fs; repeatable)\n"
 		"      --root-disk IMG   boot from an ext4 image\n"
+		"      --net MODE        user (passt), tap=NAME[,mac=M][,ip=A/P][,gw=G][,dns=D] or\n"
+		"                        none (the default)\n"
+		"      --publish [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp|/udp]\n"
+		"                        publish a guest port (--net user; repeatable)\n"
 		"  -e, --env K=V         set an environment variable (repeatable)\n"
 		"  -w, --workdir DIR     working directory of the command\n"
 		"      --initrd PATH     use this initramfs instead of building one\n"
@@ -229,6 +238,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
 		{ "stats", no_argument, NULL, OPT_STATS },
 		{ "serial", no_argument, NULL, OPT_SERIAL },
+		{ "net", required_argument, NULL, OPT_NET },
+		{ "publish", required_argument, NULL, OPT_PUBLISH },
 		{ "insecure-no-sandbox", no_argument, NULL, OPT_NO_SANDBOX },
 		{ "raw-output", no_argument, NULL, OPT_RAW_OUTPUT },
 		{ "cgroup-parent", required_argument, NULL, OPT_CGROUP_PARENT },
@@ -257,6 +268,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_ROOTFS:
 			o->rootfs = optarg;
+			break;
+		case OPT_NET:
+			o->net = optarg;
+			break;
+		case OPT_PUBLISH:
+			if (o->nr_publish >= MAX_LIST)
+				return die("at most %d --publish options", MAX_LIST);
+			o->publish[o->nr_publish++] = optarg;
 			break;
 		case OPT_DISK:
 			if (o->nr_disks >= 8)
@@ -616,6 +635,40 @@ static int find_guest_files(const struct options *o, char *kernel, size_t len)
 	return 0;
 }
 
+/* --net and --publish: each refusal is one line naming the option. */
+static int set_network(struct alcatraz_config *cfg, const struct options *o)
+{
+	const char *passt = getenv("ALCATRAZ_PASST");
+
+	if (!o->net || !strcmp(o->net, "none")) {
+		if (o->nr_publish)
+			return die("--publish needs --net user");
+		return 0;
+	}
+	if (!strcmp(o->net, "user")) {
+		if (!passt || !*passt)
+			passt = "/usr/bin/passt";
+		if (access(passt, X_OK))
+			return die("--net user needs passt (Debian package passt): %s: %s", passt,
+				   strerror(errno));
+		if (alcatraz_config_set_net_user(cfg))
+			return die("--net user: cannot be set");
+	} else if (!strncmp(o->net, "tap=", 4)) {
+		if (alcatraz_config_set_net_tap(cfg, o->net + 4))
+			return die("--net '%s': expected tap=NAME[,mac=AA:BB:CC:DD:EE:FF]"
+				   "[,ip=A.B.C.D/P][,gw=G][,dns=D]", o->net);
+		if (o->nr_publish)
+			return die("--publish needs --net user");
+	} else {
+		return die("--net wants user, tap=NAME[,...] or none, not '%s'", o->net);
+	}
+	for (unsigned int i = 0; i < o->nr_publish; i++)
+		if (alcatraz_config_add_port_forward(cfg, o->publish[i]))
+			return die("--publish '%s': expected [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp|/udp] "
+				   "with ports from 1 to 65535", o->publish[i]);
+	return 0;
+}
+
 static int run_command(const struct options *o)
 {
 	struct alcatraz_config *cfg = NULL;
@@ -663,6 +716,10 @@ static int run_command(const struct options *o)
 	for (unsigned int i = 0; i < o->nr_envs; i++)
 		if ((ret = alcatraz_config_add_env(cfg, o->envs[i])))
 			goto bad;
+	if ((ret = set_network(cfg, o))) {
+		alcatraz_config_free(cfg);
+		return ret;
+	}
 	for (unsigned int i = 0; i < o->nr_disks; i++) {
 		bool ro;
 		if (split_disk(o->disks[i], path, sizeof(path), &ro)) {
@@ -696,6 +753,10 @@ static int run_command(const struct options *o)
 				   o->verbose ? "" : " or see --verbose");
 		if (ret == -EBUSY)
 			return die("a disk image is locked by another VM");
+		if (ret == -EADDRINUSE)
+			return die("a published host port is already in use");
+		if (ret == -ENODEV)
+			return die("--net %s: no such tap device", o->net);
 		return die("cannot create the VM: %s%s", alcatraz_strerror(ret),
 			   o->verbose ? "" : " (run with --verbose for details)");
 	}

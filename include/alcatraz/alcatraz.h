@@ -289,6 +289,40 @@ int alcatraz_config_set_cgroup_parent(struct alcatraz_config *cfg, const char *d
  */
 int alcatraz_config_set_require_cgroup(struct alcatraz_config *cfg, bool require);
 
+/**
+ * alcatraz_config_set_net_user - user-mode networking through passt
+ *
+ * The VM gets a virtio-net device whose other end is passt (Debian package
+ * passt; ALCATRAZ_PASST overrides /usr/bin/passt), started for the VM
+ * before the VMM and confined by itself: outbound TCP and UDP through the
+ * host's sockets, DNS forwarded to the host's resolver, and the name
+ * host.alcatraz.internal for the host's loopback. The guest is 10.0.2.15/24
+ * with gateway 10.0.2.2. alcatraz_vm_create() fails with -ENOENT when passt
+ * is missing. Default: no network.
+ */
+int alcatraz_config_set_net_user(struct alcatraz_config *cfg);
+
+/**
+ * alcatraz_config_set_net_tap - networking through an existing tap device
+ * @spec: NAME[,mac=AA:BB:CC:DD:EE:FF][,ip=A.B.C.D/P][,gw=G][,dns=D]: the
+ *        tap's name, the guest's MAC (default: random, locally
+ *        administered) and, optionally, the address alcatraz-init gives eth0
+ *
+ * For platforms that set up the network namespace themselves. -EINVAL for a
+ * malformed spec; alcatraz_vm_create() fails with -ENODEV when NAME is not
+ * an existing tap device.
+ */
+int alcatraz_config_set_net_tap(struct alcatraz_config *cfg, const char *spec);
+
+/**
+ * alcatraz_config_add_port_forward - publish a guest port on the host
+ * @spec: [HOSTADDR:]HOSTPORT:GUESTPORT[/tcp|/udp], as docker run -p
+ *
+ * User-mode networking only. -EINVAL for a malformed spec, -ENOSPC past 32;
+ * alcatraz_vm_create() fails with -EADDRINUSE when the host port is taken.
+ */
+int alcatraz_config_add_port_forward(struct alcatraz_config *cfg, const char *spec);
+
 /** Which guest output sinks (serial, the command's stdout) are filtered. */
 enum alcatraz_output_filter {
 	ALCATRAZ_OUTPUT_FILTER_TTY = 0, /* those that are terminals (isatty) */

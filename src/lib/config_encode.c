@@ -7,6 +7,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -209,7 +210,39 @@ static void put_command(struct cfg_blob *b, const struct alcatraz_config *cfg)
 		put_u32(b, VMM_CFG_ROOT_DISK, 1);
 }
 
-int config_encode(const struct alcatraz_config *cfg, struct cfg_blob *b)
+/* The network's backend (net.c opened it) and the guest's alcatraz.net=
+ * after the caller's command line. */
+static void put_net(struct cfg_blob *b, const char *cmdline, const struct net_backend *net)
+{
+	struct vmm_cfg_net r = { 0 };
+	char *line = NULL;
+
+	if (!net || net->fd < 0 || !net->cmdline[0]) {
+		put_str(b, VMM_CFG_CMDLINE, cmdline);
+	} else {
+		size_t n = (cmdline ? strlen(cmdline) + 1 : 0) + strlen(net->cmdline) + 1;
+		line = malloc(n);
+		if (!line) {
+			b->err = b->err ? b->err : -ENOMEM;
+		} else {
+			snprintf(line, n, "%s%s%s", cmdline ? cmdline : "", cmdline ? " " : "",
+				 net->cmdline);
+			put_str(b, VMM_CFG_CMDLINE, line);
+			free(line);
+		}
+	}
+	if (!net || net->fd < 0)
+		return;
+	r.kind = (uint32_t)net->kind;
+	r.mtu = net->mtu;
+	memcpy(r.mac, net->mac, sizeof(r.mac));
+	r.fd_index = add_fd(b, dup_of(net->fd));
+	if (r.fd_index)
+		put(b, VMM_CFG_NET, &r, sizeof(r), NULL, 0);
+}
+
+int config_encode(const struct alcatraz_config *cfg, const struct net_backend *net,
+		  struct cfg_blob *b)
 {
 	memset(b, 0, sizeof(*b));
 	b->fds[0] = -1;
@@ -220,7 +253,7 @@ int config_encode(const struct alcatraz_config *cfg, struct cfg_blob *b)
 	put_u32(b, VMM_CFG_IRQCHIP, cfg->irqchip);
 	put_u32(b, VMM_CFG_OUTPUT_FILTER, cfg->output_filter);
 	put_u32(b, VMM_CFG_SANDBOX, !cfg->no_sandbox);
-	put_str(b, VMM_CFG_CMDLINE, cfg->cmdline);
+	put_net(b, cfg->cmdline, net);
 	if (cfg->test_raw_platform)
 		put_u32(b, VMM_CFG_TEST_RAW_PLATFORM, 1);
 	put_files(b, cfg);

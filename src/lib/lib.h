@@ -8,6 +8,7 @@
 #include <stdint.h>
 
 #include "alcatraz/alcatraz.h"
+#include "net.h"
 #include "vmm_protocol.h"
 
 #define ALCATRAZ_MAX_VCPUS 64
@@ -48,6 +49,7 @@ struct alcatraz_config {
 	char *root_disk;
 	char *rootfs_dir;
 	char *init_path, *busybox_path;
+	struct net_config net;   /* issue 16 (net.c); zeroed: no network */
 	struct volume *volumes;  /* issue 17 (volume_api.c): virtio-fs, one virtiofsd each */
 	unsigned int nr_volumes;
 };
@@ -79,7 +81,8 @@ struct cfg_blob {
 /* Opens every file of cfg (the caller's rights apply: /dev/kvm, images,
  * disks with their locks) and writes the records. 0 or -errno; the reason
  * goes to the log. The blob is released by cfg_blob_free() either way. */
-int config_encode(const struct alcatraz_config *cfg, struct cfg_blob *b);
+int config_encode(const struct alcatraz_config *cfg, const struct net_backend *net,
+		  struct cfg_blob *b);
 void cfg_blob_free(struct cfg_blob *b);
 
 /* kvm_probe.c */

@@ -19,8 +19,8 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include "lib.h"
 #include "net.h"
-#include "vmm.h"
 
 #define PASST_FD 3
 #define PASST_ARGS_MAX (24 + 2 * NET_MAX_FORWARDS)
@@ -228,7 +228,7 @@ static int tap_open(const struct net_config *c, struct net_backend *b, char *err
 		return -e;
 	}
 	b->fd = fd;
-	b->kind = NET_BACKEND_TAP;
+	b->kind = VMM_NET_TAP;
 	if (c->ip[0]) {
 		int n = snprintf(b->cmdline, sizeof(b->cmdline), "alcatraz.net=ip=%s", c->ip);
 		if (c->gateway[0])
@@ -398,7 +398,7 @@ static int passt_start(const struct net_config *c, int log_fd, struct net_backen
 		return -ECHILD;
 	}
 	b->fd = sv[0];
-	b->kind = NET_BACKEND_STREAM;
+	b->kind = VMM_NET_STREAM;
 	b->passt = pid;
 	b->mtu = NET_USER_MTU;
 	snprintf(b->cmdline, sizeof(b->cmdline),
@@ -414,6 +414,8 @@ int net_open(const struct net_config *c, int log_fd, struct net_backend *b, char
 
 	memset(b, 0, sizeof(*b));
 	b->fd = -1;
+	if (c->nr_fwd && c->mode != NET_MODE_USER)
+		return fail(err, errlen, "published ports need user-mode networking (--net user)");
 	if (c->mode == NET_MODE_NONE)
 		return 0;
 	if (c->mac_set) {
@@ -445,4 +447,40 @@ void net_close(struct net_backend *b)
 		waitpid(b->passt, NULL, 0);
 		b->passt = 0;
 	}
+}
+
+/* ------------------------------------------------------------ the API */
+
+int alcatraz_config_set_net_user(struct alcatraz_config *cfg)
+{
+	if (!cfg)
+		return -EINVAL;
+	return net_mode_parse("user", &cfg->net, NULL, 0);
+}
+
+int alcatraz_config_set_net_tap(struct alcatraz_config *cfg, const char *spec)
+{
+	char buf[300];
+	struct net_config c;
+
+	if (!cfg || !spec || strlen(spec) + 5 > sizeof(buf))
+		return -EINVAL;
+	c = cfg->net;
+	snprintf(buf, sizeof(buf), "tap=%s", spec);
+	if (net_mode_parse(buf, &c, NULL, 0))
+		return -EINVAL;
+	cfg->net = c;
+	return 0;
+}
+
+int alcatraz_config_add_port_forward(struct alcatraz_config *cfg, const char *spec)
+{
+	if (!cfg || !spec)
+		return -EINVAL;
+	if (cfg->net.nr_fwd >= NET_MAX_FORWARDS)
+		return -ENOSPC;
+	if (net_forward_parse(spec, &cfg->net.fwd[cfg->net.nr_fwd], NULL, 0))
+		return -EINVAL;
+	cfg->net.nr_fwd++;
+	return 0;
 }

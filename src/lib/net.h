@@ -60,7 +60,7 @@ struct net_config {
 /* What net_open() opened for one VM. */
 struct net_backend {
 	int fd;                  /* for the VMM (vm_config.net_fd), or -1 */
-	int kind;                /* enum vm_net_backend */
+	int kind;                /* VMM_NET_TAP or VMM_NET_STREAM */
 	uint8_t mac[6];
 	uint16_t mtu;            /* offered to the guest, 0: none */
 	pid_t passt;             /* user mode's daemon, or 0 */

@@ -63,6 +63,7 @@ struct jailed_vm {
 	struct vm_cgroup cgroup;
 	struct alcatraz_result res;
 	int violation;   /* syscall number reported by the VMM's SIGSYS handler, or -1 */
+	struct net_backend net; /* passt or the tap, opened before CONFIG */
 };
 
 static int pidfd_signal(int pidfd, int sig)
@@ -315,6 +316,7 @@ static struct jailed_vm *jailed_new(const struct alcatraz_config *cfg)
 	if (!j)
 		return NULL;
 	j->violation = -1;
+	j->net.fd = -1;
 	j->pidfd = j->sock = -1;
 	j->log_fd = cfg->log_fd >= 0 ? fcntl(cfg->log_fd, F_DUPFD_CLOEXEC, 3) : -1;
 	pthread_mutex_init(&j->lock, NULL);
@@ -351,8 +353,10 @@ int jailed_create(const struct alcatraz_config *cfg, struct jailed_vm **out)
 		ret = get_vmm(j, cfg, path, cg_fd);
 	if (cg_fd >= 0)
 		close(cg_fd);
+	if (!ret && (ret = net_open(&cfg->net, j->log_fd, &j->net, path, sizeof(path))))
+		lib_log(j->log_fd, "alcatraz: error: %s\n", path);
 	if (!ret)
-		ret = config_encode(cfg, &blob);
+		ret = config_encode(cfg, &j->net, &blob);
 	if (!ret)
 		ret = configure(j, &blob);
 	if (blob.nfds)
@@ -587,6 +591,7 @@ void jailed_destroy(struct jailed_vm *j)
 	if (j->pidfd >= 0)
 		close(j->pidfd);
 	vm_cgroup_remove(&j->cgroup);
+	net_close(&j->net);
 	if (j->sock >= 0)
 		close(j->sock);
 	if (j->log_fd >= 0)

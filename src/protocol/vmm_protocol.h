@@ -110,6 +110,7 @@ enum vmm_cfg_tag {
 	VMM_CFG_ROOT_DISK,       /* u32 1: boot from the first disk */
 	VMM_CFG_VOLUME,          /* struct vmm_cfg_volume, the tag, then the guest path */
 	VMM_CFG_TEST_RAW_PLATFORM, /* u32 1: test builds only (refused otherwise) */
+	VMM_CFG_NET,             /* struct vmm_cfg_net: virtio-net's backend (issue 16) */
 	VMM_CFG_TAG_END,
 };
 
@@ -128,6 +129,16 @@ struct vmm_cfg_volume {
 struct vmm_cfg_disk {
 	uint32_t fd_index;
 	uint32_t flags;
+};
+
+/* kind: the VMM's enum vm_net_backend. */
+#define VMM_NET_TAP 1u       /* a frame per read/write */
+#define VMM_NET_STREAM 2u    /* each frame after its u32 big-endian length (passt) */
+struct vmm_cfg_net {
+	uint32_t fd_index;
+	uint32_t kind;
+	uint8_t mac[6];
+	uint16_t mtu;            /* offered to the guest, 0: not offered */
 };
 
 struct vmm_cfg_rec {

@@ -127,6 +127,29 @@ static int push_string(struct decoder *d, char ***list, unsigned int *n, const u
 	return 0;
 }
 
+_Static_assert(VMM_NET_TAP == NET_BACKEND_TAP && VMM_NET_STREAM == NET_BACKEND_STREAM,
+	       "the protocol's backend kinds are the VMM's");
+
+static int set_net(struct decoder *d, const uint8_t *v, uint32_t len)
+{
+	struct vm_config *vc = d->vc;
+	struct vmm_cfg_net rec;
+
+	if (len != sizeof(rec))
+		return refuse(d, "a network record of %u bytes", len);
+	memcpy(&rec, v, sizeof(rec));
+	if (rec.kind != NET_BACKEND_TAP && rec.kind != NET_BACKEND_STREAM)
+		return refuse(d, "network backend %u", rec.kind);
+	if (rec.mac[0] & 1)
+		return refuse(d, "a multicast MAC address");
+	if (rec.mtu && (rec.mtu < 68 || rec.mtu > 65520))
+		return refuse(d, "an MTU of %u", rec.mtu);
+	memcpy(vc->net_mac, rec.mac, sizeof(rec.mac));
+	vc->net_mtu = rec.mtu;
+	vc->net_backend = rec.kind;
+	return get_fd(d, rec.fd_index, &vc->net_fd);
+}
+
 static int add_disk(struct decoder *d, const uint8_t *v, uint32_t len)
 {
 	struct vm_config *vc = d->vc;
@@ -287,6 +310,8 @@ static int record(struct decoder *d, uint16_t tag, const uint8_t *v, uint32_t le
 		return add_volume(d, v, len);
 	case VMM_CFG_ROOT_DISK:
 		return get_bool(d, v, len, &vc->root_disk);
+	case VMM_CFG_NET:
+		return set_net(d, v, len);
 	case VMM_CFG_TEST_RAW_PLATFORM:
 #ifdef ALCATRAZ_TEST_HOOKS
 		return get_bool(d, v, len, &vc->test_raw_platform);
@@ -432,6 +457,8 @@ void vm_config_release(struct vm_config *vc)
 	for (size_t i = 0; i < ARRAY_SIZE(fds); i++)
 		if (*fds[i] >= 0)
 			close(*fds[i]);
+	if (vc->net_backend && vc->net_fd >= 0)
+		close(vc->net_fd);
 	free_strings(vc);
 	vm_config_defaults(vc);
 }

@@ -25,6 +25,7 @@ B=${ALCATRAZ_BUILD:-/alcatraz/build}
 export ALCATRAZ_KERNEL=${ALCATRAZ_KERNEL:-/alcatraz/add/vmlinux}
 export ALCATRAZ_INIT=${ALCATRAZ_INIT:-$B/src/guest/alcatraz-init}
 export ALCATRAZ_PASST=${ALCATRAZ_PASST:-/alcatraz/add/passt}
+export ALCATRAZ_VMM=${ALCATRAZ_VMM:-$B/src/vmm/alcatraz-vmm}
 R="$B/examples/alcatraz-run --cmdline nopv --timeout 200"
 T=/tmp/net; mkdir -p $T/www
 fails=0
@@ -79,10 +80,10 @@ else fail tap-peer-in-netns "status $st: $(cat $T/c.out $T/c.err | tr '\n' ' ')"
 bad() {
 	name=$1 want=$2; shift 2
 	"$@" > $T/e.out 2> $T/e.err; st=$?
-	if [ $st = 125 ] && [ "$(wc -l < $T/e.err)" = 1 ] && grep -q "$want" $T/e.err; then pass "$name"
+	if [ $st = 125 ] && [ "$(wc -l < $T/e.err)" = 1 ] && grep -q -e "$want" $T/e.err; then pass "$name"
 	else fail "$name" "status $st: $(cat $T/e.err | tr '\n' ' ')"; fi
 }
-bad bad-tap "tap device 'nope0' does not exist" $R --net tap=nope0 -- true
+bad bad-tap "tap=nope0: no such tap device" $R --net tap=nope0 -- true
 bad bad-publish "--publish" $R --net user --publish 1:2:3:4 -- true
 bad port-in-use "already in use" $R --net user --publish 127.0.0.1:8080:80 -- true
 ALCATRAZ_PASST=/nonexistent bad no-passt "passt" $R --net user -- true
