@@ -27,6 +27,8 @@ void lib_log(int fd, const char *fmt, ...)
 		return;
 	if ((size_t)n >= sizeof(line))
 		n = sizeof(line) - 1;
-	if (poll(&p, 1, LOG_WAIT_MS) == 1 && (p.revents & POLLOUT))
-		(void)!write(fd, line, (size_t)n);
+	/* The log's reader may be gone: that is EPIPE here, never a SIGPIPE
+	 * to the embedding program. */
+	if (poll(&p, 1, LOG_WAIT_MS) == 1 && (p.revents & (POLLOUT | POLLERR)))
+		(void)!proto_write_nosigpipe(fd, line, (size_t)n);
 }

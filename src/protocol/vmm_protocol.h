@@ -31,6 +31,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/types.h>
 
 #include "alcatraz/alcatraz.h"
 
@@ -189,6 +190,9 @@ static inline int vmm_cfg_next(struct vmm_cfg_iter *it, uint16_t *tag, const uin
 /* codes.c: the words for error codes and exit kinds (static strings). */
 const char *proto_error_text(int err);
 const char *proto_exit_kind_name(enum alcatraz_exit_kind kind);
+
+/* io.c: write() without raising SIGPIPE in the calling thread (EPIPE then). */
+ssize_t proto_write_nosigpipe(int fd, const void *buf, size_t len);
 
 /* vmm_msg.c: one message (and its descriptors) over the socket. */
 

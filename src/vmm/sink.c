@@ -13,6 +13,7 @@
 #include <unistd.h>
 
 #include "sink.h"
+#include "vmm_protocol.h"
 
 static __thread bool sigpipe_blocked;
 
@@ -28,28 +29,10 @@ void sink_thread_block_sigpipe(void)
 
 ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
 {
-	struct timespec zero = { 0, 0 };
-	sigset_t set, old, pending;
-	bool was_pending;
-	ssize_t n;
-	int err;
-
+	/* Our own threads block SIGPIPE for good (sink_thread_block_sigpipe). */
 	if (sigpipe_blocked)
 		return write(fd, buf, len);
-	/* A caller's thread: block SIGPIPE for this write only. A SIGPIPE that
-	 * was pending before belongs to the caller and is left alone. */
-	sigemptyset(&set);
-	sigaddset(&set, SIGPIPE);
-	pthread_sigmask(SIG_BLOCK, &set, &old);
-	was_pending = sigpending(&pending) == 0 && sigismember(&pending, SIGPIPE);
-	n = write(fd, buf, len);
-	err = errno;
-	if (n < 0 && err == EPIPE && !was_pending)
-		while (sigtimedwait(&set, NULL, &zero) < 0 && errno == EINTR)
-			;
-	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	errno = err;
-	return n;
+	return proto_write_nosigpipe(fd, buf, len);
 }
 
 void sink_init(struct sink *s, int fd)
