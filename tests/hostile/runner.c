@@ -210,8 +210,9 @@ static int run_vm(const char *image, unsigned int n, bool sandbox, struct run *r
 	}
 	vc.disks = calloc(2, sizeof(*vc.disks));
 	if (vc.disks) {
-		vc.disks[0] = (struct vm_disk){ .path = strdup(r->rw_path) };
-		vc.disks[1] = (struct vm_disk){ .path = strdup(r->ro_path), .readonly = true };
+		vc.disks[0] = (struct vm_disk){ .path = strdup(r->rw_path), .fd = -1 };
+		vc.disks[1] = (struct vm_disk){ .path = strdup(r->ro_path), .fd = -1,
+						 .readonly = true };
 		vc.nr_disks = 2;
 	}
 	if (!vc.disks || !vc.disks[0].path || !vc.disks[1].path ||
