@@ -21,6 +21,11 @@ ninja -C "$build" || exit 1
 why=$("$build/tests/kvm/kvm-probe")
 case $? in
 0)
+	# The build tree's kernel, init and VMM (what `meson devenv` sets).
+	b=$(cd "$build" && pwd)
+	export ALCATRAZ_KERNEL=${ALCATRAZ_KERNEL:-$b/kernel/vmlinux}
+	export ALCATRAZ_INIT=${ALCATRAZ_INIT:-$b/src/guest/alcatraz-init}
+	export ALCATRAZ_VMM=${ALCATRAZ_VMM:-$b/src/vmm/alcatraz-vmm}
 	cmd=("$build/examples/alcatraz-run" -- sh -c 'echo Hello from an Alcatraz microVM; uname -sr; id -u')
 	echo "+ ${cmd[*]}"
 	exec "${cmd[@]}"

@@ -6,6 +6,7 @@
 # the build dir (alcatraz-run, tiny guests).  Exit 0 pass, 1 fail.
 . /alcatraz/tests/monitor/lib.sh
 R=/alcatraz/build/examples/alcatraz-run
+export ALCATRAZ_VMM=/alcatraz/build/src/vmm/alcatraz-vmm
 cd /alcatraz/build/tests/guests || exit 1
 
 /alcatraz/lab/load-kvm || exit 1
@@ -24,7 +25,7 @@ check "... with the same output" cmp -s /tmp/without.out /tmp/with.out
 check "... and the log says the VM is protected" grep -q "hyperbox: VM protected: VMM registered with the escape monitor (enforcing)" /tmp/with.err
 sleep 1
 dmesg | grep "hyperbox: monitor"
-check "Hyper-box registered the VMM" sh -c 'dmesg | grep -q "hyperbox: monitor: registered VMM pid [0-9]* (alcatraz-run): enforcing"'
+check "Hyper-box registered the VMM" sh -c 'dmesg | grep -q "hyperbox: monitor: registered VMM pid [0-9]* (alcatraz-vmm): enforcing"'
 check "no decisions against the VMM or anything else" test "$(decisions)" = 0
 echo "monitor-alcatraz: $fail failed"
 [ $fail = 0 ]

@@ -20,6 +20,7 @@ check "kvm_intel vpid=Y" param vpid Y
 check "kvm_intel enable_shadow_vmcs=Y" param enable_shadow_vmcs Y
 check "/dev/kvm is a character device" test -c /dev/kvm
 run=/alcatraz/build/examples/alcatraz-run
+export ALCATRAZ_VMM=/alcatraz/build/src/vmm/alcatraz-vmm
 img=/alcatraz/build/tests/guests/hello.img
 if [ -x "$run" ] && [ -f "$img" ]; then
     t0=$(cut -d' ' -f1 /proc/uptime)

@@ -7,6 +7,7 @@
 cases=/alcatraz/tests/lab/tests/guest-cases
 exp=/alcatraz/expected
 run=/alcatraz/build/examples/alcatraz-run
+export ALCATRAZ_VMM=/alcatraz/build/src/vmm/alcatraz-vmm
 guests=/alcatraz/build/tests/guests
 [ -x "$run" ] || { echo "guests: $run is missing (build alcatraz-run first)"; exit 1; }
 [ -d "$guests" ] || { echo "guests: $guests is missing (build the tiny guests first)"; exit 1; }
