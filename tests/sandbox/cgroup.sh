@@ -20,7 +20,12 @@ if [ -n "$cg" ]; then
 	check "memory.max is guest RAM + 64 MiB" test "$(cat $cg/memory.max)" = $(((64 + 64) * 1048576))
 	check "pids.max is vCPUs + 8" test "$(cat $cg/pids.max)" = 10
 	check "cpu.max is two CPUs" test "$(cat $cg/cpu.max)" = "200000 100000"
-	# born in it (clone3 CLONE_INTO_CGROUP): the VMM is its one process
+	# born in it (clone3 CLONE_INTO_CGROUP): the VMM is its one process. The
+	# cgroup is made before the VMM is started: wait for it (at most 10 s).
+	for i in 1 2 3 4 5 6 7 8 9 10; do
+		[ -s $cg/cgroup.procs ] && break
+		sleep 1
+	done
 	check "the VMM is its one process" test "$(wc -l < $cg/cgroup.procs)" = 1
 	check "and it is alcatraz-vmm" test "$(cat /proc/$(cat $cg/cgroup.procs)/comm)" = alcatraz-vmm
 fi
