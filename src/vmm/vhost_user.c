@@ -188,7 +188,8 @@ static int request(struct vhost_user *u, uint32_t req, const void *payload, uint
 		reply = &ack_val;
 		reply_len = sizeof(ack_val);
 	}
-	memcpy(m.payload, payload, len);
+	if (len) /* payload may be NULL then */
+		memcpy(m.payload, payload, len);
 	ret = send_all(u, &m, VHOST_USER_HDR_SIZE + len, fd, deadline);
 	if (ret)
 		return broke(u, ret);

@@ -56,7 +56,8 @@ static int ctrl_put(struct console *c, uint32_t id, uint16_t event, uint16_t val
 	alcatraz_ctl_put_le32(m, id);
 	alcatraz_ctl_put_le16(m + 4, event);
 	alcatraz_ctl_put_le16(m + 6, value);
-	memcpy(m + len, data, dl);
+	if (dl) /* data may be NULL then */
+		memcpy(m + len, data, dl);
 	len += dl;
 	if (virtio_pop(d, CONSOLE_Q_CTRL_RX, &c->ctl) <= 0)
 		return 0;
