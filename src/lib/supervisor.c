@@ -291,6 +291,31 @@ static int configure(struct jailed_vm *j, const struct cfg_blob *b)
 	return m.hdr.err > 0 ? -EPROTO : m.hdr.err;
 }
 
+/* The files every VM needs, by name: cheaper than starting a VMM to learn
+ * that one is missing. config_encode() opens them for real later. */
+static int precheck_files(const struct alcatraz_config *cfg, int log_fd)
+{
+	const struct {
+		const char *what, *path;
+		int mode;
+	} files[] = {
+		{ "KVM", "/dev/kvm", F_OK },
+		{ cfg->image_path ? "image" : "kernel",
+		  cfg->image_path ? cfg->image_path : cfg->kernel_path, R_OK },
+		{ "initrd", cfg->initrd_path, R_OK },
+	};
+
+	for (size_t i = 0; i < sizeof(files) / sizeof(files[0]); i++) {
+		if (!files[i].path || access(files[i].path, files[i].mode) == 0)
+			continue;
+		int err = errno;
+		lib_log(log_fd, "alcatraz: error: %s '%s': %s\n", files[i].what, files[i].path,
+			strerror(err));
+		return -err;
+	}
+	return 0;
+}
+
 static int make_cgroup(struct jailed_vm *j, const struct alcatraz_config *cfg, int *cg_fd)
 {
 	char why[300];
@@ -345,9 +370,11 @@ int jailed_create(const struct alcatraz_config *cfg, struct jailed_vm **out)
 		jailed_destroy(j);
 		return ret;
 	}
-	/* The VMM first: a wrong or broken one is reported as such, before
+	/* Files that are not there fail the VM before any process exists. */
+	ret = precheck_files(cfg, j->log_fd);
+	/* The VMM next: a wrong or broken one is reported as such, before
 	 * any file of the configuration is opened. */
-	if (!cfg->no_sandbox)
+	if (!ret && !cfg->no_sandbox)
 		ret = make_cgroup(j, cfg, &cg_fd);
 	if (!ret)
 		ret = get_vmm(j, cfg, path, cg_fd);
