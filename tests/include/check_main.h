@@ -5,6 +5,7 @@
 #define ALCATRAZ_CHECK_MAIN_H
 
 #include <check.h>
+#include <dirent.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -15,6 +16,19 @@ static inline int run_suite(Suite *s)
 	int failed = srunner_ntests_failed(sr);
 	srunner_free(sr);
 	return failed ? EXIT_FAILURE : EXIT_SUCCESS;
+}
+
+/* This process's open descriptors (the directory's own included), for
+ * leak checks before and after. */
+static inline int count_fds(void)
+{
+	int n = 0;
+	DIR *d = opendir("/proc/self/fd");
+	while (d && readdir(d))
+		n++;
+	if (d)
+		closedir(d);
+	return n;
 }
 
 #ifdef ALCATRAZ_ALCATRAZ_H

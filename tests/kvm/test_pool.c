@@ -142,17 +142,6 @@ static bool is_zombie(pid_t pid)
 	return state == 'Z';
 }
 
-static int count_fds(void)
-{
-	int n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	while (d && readdir(d))
-		n++;
-	if (d)
-		closedir(d);
-	return n;
-}
-
 /* Polls (10 ms steps, up to 20 s) until this process has @want children. */
 static void await_children(int want)
 {

@@ -204,17 +204,6 @@ START_TEST(host_files_are_not_visible)
 }
 END_TEST
 
-static int count_fds(void)
-{
-	int n = 0;
-	DIR *d = opendir("/proc/self/fd");
-	while (d && readdir(d))
-		n++;
-	if (d)
-		closedir(d);
-	return n;
-}
-
 static long rss_kb(void)
 {
 	char line[256];

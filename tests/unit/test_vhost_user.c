@@ -335,18 +335,6 @@ static uint32_t nth_req(unsigned int i)
 	return r;
 }
 
-static int count_fds(void)
-{
-	DIR *d = opendir("/proc/self/fd");
-	int n = 0;
-
-	while (d && readdir(d))
-		n++;
-	if (d)
-		closedir(d);
-	return n;
-}
-
 /* Waits up to 5 s for cond() under the backend's lock. */
 static bool wait_for(bool (*cond)(void))
 {
