@@ -42,7 +42,7 @@ count build/meson-logs/testlog.json
 step "unit, kvm and hostile suites under AddressSanitizer and UndefinedBehaviorSanitizer"
 [ -f build-asan/build.ninja ] || meson setup build-asan -Db_sanitize=address,undefined \
 	-Db_lundef=false -Dguest_kernel=disabled -Dhypervisor=disabled >/dev/null || exit 1
-ninja -C build-asan >/dev/null || { echo "sanitizer build failed"; total_fail=$((total_fail + 1)); }
+ninja -C build-asan >build-asan/ninja.log 2>&1 || { tail -n 20 build-asan/ninja.log; echo "sanitizer build failed"; total_fail=$((total_fail + 1)); }
 # The kvm tests run on /dev/kvm, else in the lab with these binaries and the
 # sanitizer options (tests/lab/on-kvm copies build-asan and its libraries in).
 UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 ASAN_OPTIONS=detect_leaks=1 \
@@ -57,7 +57,7 @@ count build/meson-logs/testlog-valgrind.json	# meson names it after the wrapper
 step "fuzz suite: each libFuzzer target 20 s over its seed corpus (clang build dir; scripts/fuzz.sh runs longer)"
 [ -f build-fuzz/build.ninja ] || CC=clang meson setup build-fuzz -Dfuzz=enabled -Dtests=disabled \
 	-Dguest_kernel=disabled -Dhypervisor=disabled >/dev/null || exit 1
-if ninja -C build-fuzz fuzz >/dev/null; then	# the fuzz targets alone: nothing else needs clang
+if ninja -C build-fuzz fuzz >build-fuzz/ninja.log 2>&1 || { tail -n 20 build-fuzz/ninja.log; false; }; then	# the fuzz targets alone: nothing else needs clang
 	meson test -C build-fuzz --no-rebuild --print-errorlogs --suite fuzz --num-processes "$jobs"
 	count build-fuzz/meson-logs/testlog.json
 else
