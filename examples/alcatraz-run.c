@@ -623,7 +623,7 @@ static int find_guest_files(const struct options *o, char *kernel, size_t len)
 	}
 	if (access(kernel, R_OK) < 0)
 		return die("cannot read kernel '%s': %s", kernel, strerror(errno));
-	if (o->initrd || o->root_disk)
+	if (o->initrd)
 		return 0;
 	ret = alcatraz_default_init(init, sizeof(init));
 	if (ret == -ENOENT && secure_getenv("ALCATRAZ_INIT"))

@@ -507,8 +507,8 @@ int alcatraz_config_add_disk(struct alcatraz_config *cfg, const char *path, bool
 
 /**
  * alcatraz_config_set_root_disk - boot from an ext4 image (read-write, /dev/vda)
- * The image is the root file system and must hold the static alcatraz-init
- * at /sbin/alcatraz-init; no initramfs is used.
+ * The image is the root file system and needs nothing of Alcatraz's:
+ * alcatraz-init starts from the library's initramfs and mounts it.
  */
 int alcatraz_config_set_root_disk(struct alcatraz_config *cfg, const char *path);
 

@@ -34,8 +34,10 @@ static char *build_cmdline(struct vm *vm)
 	/* Without a serial sink the log is never seen: do not spend exits on it. */
 	if (vm->cfg.serial_fd < 0)
 		fputs(" quiet", f);
+	/* alcatraz-init comes from the library's initramfs and mounts the
+	 * disk itself (src/guest/root.c): the image needs nothing of ours. */
 	if (vm->cfg.root_disk)
-		fputs(" root=/dev/vda rootfstype=ext4 rw init=/sbin/alcatraz-init", f);
+		fputs(" alcatraz.root=ext4:/dev/vda:rw", f);
 	if (vm->cfg.cmdline)
 		fprintf(f, " %s", vm->cfg.cmdline);
 	virtio_fs_cmdline(vm, f);
