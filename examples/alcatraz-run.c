@@ -41,6 +41,7 @@ struct options {
 	const char *initrd;
 	const char *cmdline;
 	const char *rootfs;
+	const char *rootfs_pack;
 	const char *root_disk;
 	const char *workdir;
 	const char *cgroup_parent;
@@ -73,6 +74,7 @@ enum { OPT_IRQCHIP = 256, OPT_ROOTFS, OPT_DISK, OPT_ROOT_DISK, OPT_INITRD, OPT_C
        OPT_REQUIRE_CGROUP, OPT_NET, OPT_PUBLISH };
 
 #define OPT_VOLUME 1024 /* --volume HOSTDIR:GUESTDIR[:ro] (issue 17) */
+#define OPT_ROOTFS_PACK 1025 /* --rootfs-pack DIR: the root packed as the initramfs */
 
 /* What alcatraz-run was asked to do; each option lists where it applies. */
 enum mode { MODE_COMMAND = 1, MODE_GUEST = 2, MODE_CHECK = 4 };
@@ -84,7 +86,8 @@ static const struct opt_mode {
 	const char *not_raw; /* why a raw guest cannot take it */
 } opt_modes[] = {
 	{ 'k', "--kernel", MODE_COMMAND, "a raw image is its own kernel" },
-	{ OPT_ROOTFS, "--rootfs", MODE_COMMAND, "a raw image has no initramfs" },
+	{ OPT_ROOTFS, "--rootfs", MODE_COMMAND, "a raw image has no root file system" },
+	{ OPT_ROOTFS_PACK, "--rootfs-pack", MODE_COMMAND, "a raw image has no initramfs" },
 	{ OPT_DISK, "--disk", MODE_COMMAND, "a raw image gets no virtio devices" },
 	{ OPT_VOLUME, "--volume", MODE_COMMAND, "a raw image gets no virtio devices" },
 	{ OPT_ROOT_DISK, "--root-disk", MODE_COMMAND, "a raw image gets no virtio devices" },
@@ -121,7 +124,10 @@ static void usage(FILE *f)
 		"\n"
 		"  -k, --kernel PATH     guest kernel (vmlinux or bzImage; default: $ALCATRAZ_KERNEL,\n"
 		"                        else the installed one)\n"
-		"      --rootfs DIR      pack DIR as the root file system (default: busybox)\n"
+		"      --rootfs DIR      DIR is the root file system, shared read-only over\n"
+		"                        virtio-fs under a writable layer in guest RAM\n"
+		"                        (default: an initramfs with busybox)\n"
+		"      --rootfs-pack DIR copy DIR into the initramfs instead (small roots)\n"
 		"      --disk IMG[,ro]   attach a raw disk image (repeatable; /dev/vdX)\n"
 		"      --volume HOSTDIR:GUESTDIR[:ro]\n"
 		"                        share a host directory at GUESTDIR (virtio-fs; repeatable)\n"
@@ -212,11 +218,14 @@ static int check_modes(const struct options *o)
 	}
 	if (m == MODE_COMMAND && o->irqchip == ALCATRAZ_IRQCHIP_OFF)
 		return die("--irqchip off applies to --guest IMAGE: a Linux guest needs the in-kernel irqchip");
-	if (m == MODE_COMMAND && o->initrd && (o->rootfs || o->root_disk))
+	if (m == MODE_COMMAND && o->initrd && (o->rootfs || o->rootfs_pack || o->root_disk))
 		return die("--initrd excludes %s: both say what the guest boots from",
-			   o->rootfs ? "--rootfs" : "--root-disk");
-	if (m == MODE_COMMAND && o->rootfs && o->root_disk)
-		return die("--rootfs excludes --root-disk: both say what the guest boots from");
+			   o->rootfs ? "--rootfs" : o->rootfs_pack ? "--rootfs-pack" : "--root-disk");
+	if (m == MODE_COMMAND && (o->rootfs || o->rootfs_pack) && o->root_disk)
+		return die("%s excludes --root-disk: both say what the guest boots from",
+			   o->rootfs ? "--rootfs" : "--rootfs-pack");
+	if (m == MODE_COMMAND && o->rootfs && o->rootfs_pack)
+		return die("--rootfs excludes --rootfs-pack: both say what the guest boots from");
 	if (o->no_sandbox && (o->cgroup_parent || o->require_cgroup))
 		return die("%s excludes --insecure-no-sandbox: an unsandboxed VMM gets no cgroup",
 			   o->cgroup_parent ? "--cgroup-parent" : "--require-cgroup");
@@ -229,6 +238,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "guest", required_argument, NULL, 'g' },
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "rootfs", required_argument, NULL, OPT_ROOTFS },
+		{ "rootfs-pack", required_argument, NULL, OPT_ROOTFS_PACK },
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "volume", required_argument, NULL, OPT_VOLUME },
 		{ "root-disk", required_argument, NULL, OPT_ROOT_DISK },
@@ -268,6 +278,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_ROOTFS:
 			o->rootfs = optarg;
+			break;
+		case OPT_ROOTFS_PACK:
+			o->rootfs_pack = optarg;
 			break;
 		case OPT_NET:
 			o->net = optarg;
@@ -546,13 +559,14 @@ static int run(const struct options *o)
 }
 
 /* HOSTDIR:GUESTDIR[:ro|:rw]; one line and non-zero when it cannot be used. */
+static int share_dir(struct alcatraz_config *cfg, const char *host, const char *guest,
+		     unsigned int flags, const char *spec);
+
 static int add_volume(struct alcatraz_config *cfg, const char *spec)
 {
 	char host[4096], guest[4096];
 	const char *c1 = strchr(spec, ':'), *c2 = c1 ? strchr(c1 + 1, ':') : NULL;
 	unsigned int flags = 0;
-	struct stat st;
-	int ret;
 
 	if (!c1 || c1 == spec || (c2 && strcmp(c2, ":ro") && strcmp(c2, ":rw")) ||
 	    (size_t)(c1 - spec) >= sizeof(host) || strlen(c1 + 1) >= sizeof(guest)) {
@@ -564,6 +578,16 @@ static int add_volume(struct alcatraz_config *cfg, const char *spec)
 		 c1 + 1);
 	if (c2 && !strcmp(c2, ":ro"))
 		flags |= ALCATRAZ_VOLUME_READONLY;
+	return share_dir(cfg, host, guest, flags, spec);
+}
+
+/* A --volume, or the --rootfs (guest "/"): one line when refused. */
+static int share_dir(struct alcatraz_config *cfg, const char *host, const char *guest,
+		     unsigned int flags, const char *spec)
+{
+	struct stat st;
+	int ret;
+
 	if (stat(host, &st) < 0) {
 		die("volume '%s': %s on the host", host,
 		    errno == ENOENT ? "no such directory" : strerror(errno));
@@ -576,8 +600,10 @@ static int add_volume(struct alcatraz_config *cfg, const char *spec)
 	ret = alcatraz_config_add_volume(cfg, host, guest, flags);
 	if (ret)
 		die("volume '%s': %s", spec,
-		    ret == -EINVAL ? "the guest path must be absolute, without '.' or '..', not '/'"
-				   : strerror(-ret));
+		    ret == -EINVAL   ? "the guest path must be absolute, without '.' or '..' "
+				       "(at most 4 volumes)"
+		    : ret == -EEXIST ? "the root ('/') is shared already (--rootfs)"
+				     : strerror(-ret));
 	return ret;
 }
 
@@ -687,8 +713,8 @@ static int run_command(const struct options *o)
 		return die("%s (run it in the lab: tests/lab/run)", msg);
 	if (ret)
 		return die("%s", msg);
-	if (o->rootfs && access(o->rootfs, R_OK | X_OK) < 0)
-		return die("cannot read rootfs directory '%s': %s", o->rootfs, strerror(errno));
+	if (o->rootfs_pack && access(o->rootfs_pack, R_OK | X_OK) < 0)
+		return die("cannot read rootfs directory '%s': %s", o->rootfs_pack, strerror(errno));
 	if ((ret = check_cgroup_parent(o)))
 		return ret;
 	ret = alcatraz_config_new(&cfg);
@@ -708,7 +734,7 @@ static int run_command(const struct options *o)
 	    (ret = set_cgroup(cfg, o)) ||
 	    (o->verbose && (ret = alcatraz_config_set_log_fd(cfg, STDERR_FILENO))) ||
 	    (o->workdir && (ret = alcatraz_config_set_workdir(cfg, o->workdir))) ||
-	    (o->rootfs && (ret = alcatraz_config_set_rootfs_dir(cfg, o->rootfs))) ||
+	    (o->rootfs_pack && (ret = alcatraz_config_set_rootfs_dir(cfg, o->rootfs_pack))) ||
 	    (o->root_disk && (ret = alcatraz_config_set_root_disk(cfg, o->root_disk))) ||
 	    (o->initrd && (ret = alcatraz_config_set_initrd(cfg, o->initrd))) ||
 	    (o->cmdline && (ret = alcatraz_config_set_cmdline(cfg, o->cmdline))))
@@ -732,6 +758,11 @@ static int run_command(const struct options *o)
 		}
 		if ((ret = alcatraz_config_add_disk(cfg, path, ro)))
 			goto bad;
+	}
+	/* --rootfs DIR: the root over virtio-fs, read-only, a RAM overlay above. */
+	if (o->rootfs && share_dir(cfg, o->rootfs, "/", ALCATRAZ_VOLUME_READONLY, o->rootfs)) {
+		alcatraz_config_free(cfg);
+		return 125;
 	}
 	for (unsigned int i = 0; i < o->nr_volumes; i++) {
 		ret = add_volume(cfg, o->volumes[i]);

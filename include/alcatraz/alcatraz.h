@@ -10,9 +10,10 @@
  *
  * Threading: distinct handles may be used from distinct threads at the same
  * time; the library keeps no global mutable state. On one VM handle,
- * alcatraz_vm_wait(), alcatraz_vm_result(), alcatraz_vm_kill() and
- * alcatraz_vm_fd() may be called from any number of threads at the same
- * time (each waiter returns once the VM has ended, with the same result);
+ * alcatraz_vm_wait(), alcatraz_vm_result(), alcatraz_vm_kill(),
+ * alcatraz_vm_fd() and the alcatraz_vm_exec*() calls may be called from any
+ * number of threads at the same time (each waiter returns once the VM has
+ * ended, with the same result);
  * alcatraz_vm_start() is called once, before any wait; alcatraz_vm_destroy()
  * must not overlap any other call on the handle. A configuration handle is
  * used by one thread at a time.
@@ -519,7 +520,9 @@ int alcatraz_config_set_root_disk(struct alcatraz_config *cfg, const char *path)
  * alcatraz_config_add_volume - share a host directory with the guest (virtio-fs)
  * @host_dir:  an existing directory (checked now: -ENOENT, -ENOTDIR)
  * @guest_dir: where alcatraz-init mounts it: absolute, no "." or ".."
- *             component, not "/" (-EINVAL)
+ *             component (-EINVAL); "/" is the root (one at most, -EEXIST;
+ *             not with a root disk, rootfs dir or initrd): read-only, it
+ *             gets a writable layer in guest RAM
  * @flags:     ALCATRAZ_VOLUME_READONLY: the guest cannot write it, whatever
  *             its kernel sends (the host daemon sees it read-only)
  * Each volume is served by its own virtiofsd (Debian 12: /usr/lib/qemu/virtiofsd,
@@ -563,6 +566,63 @@ int alcatraz_default_kernel(char *buf, size_t len);
  * or -ENAMETOOLONG.
  */
 int alcatraz_default_init(char *buf, size_t len);
+
+/*
+ * Further commands in a running Linux guest ("execs"), each with its own
+ * argv, environment, working directory, standard streams and exit status:
+ * a CI runner runs a job's steps in one VM. The VM still ends when its main
+ * command does, and every exec with it: start a main command that waits
+ * (such as `sleep infinity`) and end the VM with alcatraz_vm_kill(). Up to
+ * 16 execs run at once.
+ */
+
+/** What alcatraz_vm_exec() runs. Set every field: 0 is a descriptor. */
+struct alcatraz_exec {
+	const char *const *argv;  /* NULL-terminated; argv[0] without '/' is
+				   * looked up in PATH of envp, else in
+				   * /usr/local/sbin:/usr/local/bin:/usr/sbin:
+				   * /usr/bin:/sbin:/bin */
+	const char *const *envp;  /* NULL-terminated "KEY=VALUE", or NULL: none */
+	const char *workdir;      /* absolute, or NULL: the guest's / */
+	int in_fd;                /* read for its stdin (dup'ed); -1: empty */
+	int out_fd;               /* receives its stdout (dup'ed); -1: discarded */
+	int err_fd;               /* receives its stderr (dup'ed); -1: discarded */
+	uint32_t flags;           /* 0 */
+	uint64_t reserved[4];     /* 0 */
+};
+
+/**
+ * alcatraz_vm_exec - start a command in a running Linux guest
+ * @id: receives the exec's id, for alcatraz_vm_exec_wait() and _kill()
+ * Output is written to out_fd and err_fd as the main command's is (a
+ * terminal gets the output filter). Returns 0; -EINVAL (a malformed exec,
+ * or the VM not started), -E2BIG (larger than the guest takes), -EAGAIN
+ * (16 execs running), -EOPNOTSUPP (no Linux guest, or its init runs no
+ * execs), -ESRCH (the VM has ended), -ENOMEM, or -errno of a descriptor.
+ * Any thread, also while others wait for the VM.
+ */
+int alcatraz_vm_exec(struct alcatraz_vm *vm, const struct alcatraz_exec *exec, uint32_t *id);
+
+/**
+ * alcatraz_vm_exec_wait - wait for an exec to end
+ * @timeout_ms: -1 forever, 0 poll
+ * @exit_code: receives its status as a shell counts it (the command's code,
+ *             128+n for signal n, 126 not executable, 127 not found, 125 when
+ *             the guest could not start it)
+ * Returns 0 (all of its output has been written by then; the id is free
+ * again), -ETIMEDOUT, -ENOENT (no exec of that id, or its status was taken
+ * already), -ESRCH (the VM ended before the exec did), -EOPNOTSUPP (the
+ * guest's init runs no execs). One caller per id.
+ */
+int alcatraz_vm_exec_wait(struct alcatraz_vm *vm, uint32_t id, int timeout_ms,
+			  int *exit_code);
+
+/**
+ * alcatraz_vm_exec_kill - send a signal to an exec's process group
+ * @signo: 1..64
+ * Returns 0, -EINVAL, or -ESRCH when it is not running.
+ */
+int alcatraz_vm_exec_kill(struct alcatraz_vm *vm, uint32_t id, int signo);
 
 /**
  * alcatraz_result_exit_code - a result as a shell exit status

@@ -7,6 +7,7 @@
 #include <unistd.h>
 
 #include "lib.h"
+#include "volume.h"
 
 int alcatraz_config_new(struct alcatraz_config **out)
 {
@@ -166,6 +167,8 @@ int config_validate(const struct alcatraz_config *cfg)
 		return -EINVAL;
 	if (cfg->argv && !cfg->kernel_path && !cfg->test_raw_platform)
 		return -EINVAL;
+	if (volume_root(cfg) && (cfg->root_disk || cfg->rootfs_dir || cfg->initrd_path))
+		return -EINVAL; /* two roots */
 	return 0;
 }
 

@@ -7,7 +7,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <stdio.h>
-#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/file.h>
@@ -241,6 +240,21 @@ static void put_net(struct cfg_blob *b, const char *cmdline, const struct net_ba
 		put(b, VMM_CFG_NET, &r, sizeof(r), NULL, 0);
 }
 
+/* The records into a sealed memfd, fds[0], read from its start. */
+static int seal(struct cfg_blob *b, const char *name)
+{
+	if (b->err)
+		return b->err;
+	int fd = memfd_create(name, MFD_CLOEXEC | MFD_ALLOW_SEALING);
+	if (fd < 0)
+		return b->err = -errno;
+	b->fds[0] = fd;
+	if (write(fd, b->buf, b->len) != (ssize_t)b->len || lseek(fd, 0, SEEK_SET) != 0 ||
+	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
+		return b->err = -EIO;
+	return 0;
+}
+
 int config_encode(const struct alcatraz_config *cfg, const struct net_backend *net,
 		  struct cfg_blob *b)
 {
@@ -259,17 +273,27 @@ int config_encode(const struct alcatraz_config *cfg, const struct net_backend *n
 	put_files(b, cfg);
 	put_command(b, cfg);
 	put_volumes(b, cfg);
-	if (b->err)
-		return b->err;
+	return seal(b, "alcatraz-config");
+}
 
-	int fd = memfd_create("alcatraz-config", MFD_CLOEXEC | MFD_ALLOW_SEALING);
-	if (fd < 0)
-		return b->err = -errno;
-	b->fds[0] = fd;
-	if (write(fd, b->buf, b->len) != (ssize_t)b->len ||
-	    fcntl(fd, F_ADD_SEALS, F_SEAL_SHRINK | F_SEAL_GROW | F_SEAL_WRITE | F_SEAL_SEAL) < 0)
-		return b->err = -EIO;
-	return 0;
+int command_encode(const char *const *argv, const char *const *envp, const char *workdir,
+		   int *fd)
+{
+	struct cfg_blob b = { .fds = { -1 }, .nfds = 1 };
+	int ret;
+
+	for (const char *const *a = argv; *a; a++)
+		put_str(&b, VMM_CFG_ARG, *a);
+	for (const char *const *e = envp; e && *e; e++)
+		put_str(&b, VMM_CFG_ENV, *e);
+	put_str(&b, VMM_CFG_WORKDIR, workdir);
+	ret = seal(&b, "alcatraz-exec");
+	if (!ret) {
+		*fd = b.fds[0];
+		b.fds[0] = -1;
+	}
+	cfg_blob_free(&b);
+	return ret;
 }
 
 void cfg_blob_free(struct cfg_blob *b)

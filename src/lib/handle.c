@@ -58,6 +58,11 @@ int alcatraz_vm_create(const struct alcatraz_config *cfg, struct alcatraz_vm **o
 	return 0;
 }
 
+struct jailed_vm *vm_jailed(struct alcatraz_vm *h)
+{
+	return h->jailed;
+}
+
 int alcatraz_vm_start(struct alcatraz_vm *h)
 {
 	return h ? jailed_start(h->jailed) : -EINVAL;

@@ -84,6 +84,10 @@ struct cfg_blob {
 int config_encode(const struct alcatraz_config *cfg, const struct net_backend *net,
 		  struct cfg_blob *b);
 void cfg_blob_free(struct cfg_blob *b);
+/* An exec's command (argv non-empty, envp may be NULL) as ARG, ENV and
+ * WORKDIR records in a sealed memfd: *fd. 0 or -errno. */
+int command_encode(const char *const *argv, const char *const *envp, const char *workdir,
+		   int *fd);
 
 /* kvm_probe.c */
 int lib_kvm_is_pvm(void);

@@ -430,6 +430,12 @@ int net_open(const struct net_config *c, int log_fd, struct net_backend *b, char
 		ret = tap_open(c, b, err, errlen);
 	else if (c->mode == NET_MODE_USER)
 		ret = passt_start(c, log_fd, b, err, errlen);
+#ifdef ALCATRAZ_TEST_HOOKS
+	else if (c->mode == NET_MODE_TEST_FD && (b->fd = fcntl(c->test_fd, F_DUPFD_CLOEXEC, 3)) < 0)
+		ret = -errno;
+	else if (c->mode == NET_MODE_TEST_FD)
+		b->kind = VMM_NET_STREAM;
+#endif
 	else
 		ret = fail(err, errlen, "unknown network mode");
 	if (ret)
@@ -472,6 +478,20 @@ int alcatraz_config_set_net_tap(struct alcatraz_config *cfg, const char *spec)
 	cfg->net = c;
 	return 0;
 }
+
+#ifdef ALCATRAZ_TEST_HOOKS
+/* Test builds only: the backend is the caller's stream socket, which
+ * speaks passt's protocol (tests/hostile). */
+int alcatraz_test_config_set_net_fd(struct alcatraz_config *cfg, int fd);
+int alcatraz_test_config_set_net_fd(struct alcatraz_config *cfg, int fd)
+{
+	if (!cfg || fd < 0)
+		return -EINVAL;
+	cfg->net.mode = NET_MODE_TEST_FD;
+	cfg->net.test_fd = fd;
+	return 0;
+}
+#endif
 
 int alcatraz_config_add_port_forward(struct alcatraz_config *cfg, const char *spec)
 {

@@ -36,7 +36,9 @@
 #define NET_CMDLINE_MAX 256
 #define PASST_PATH "/usr/bin/passt"
 
-enum net_mode { NET_MODE_NONE, NET_MODE_USER, NET_MODE_TAP };
+/* NET_MODE_TEST_FD: test builds only, a stream socket the caller made
+ * (alcatraz_test_config_set_net_fd, tests/hostile). */
+enum net_mode { NET_MODE_NONE, NET_MODE_USER, NET_MODE_TAP, NET_MODE_TEST_FD };
 enum net_proto { NET_PROTO_TCP, NET_PROTO_UDP };
 
 struct net_forward {
@@ -55,6 +57,7 @@ struct net_config {
 	char gateway[16], dns[16];
 	struct net_forward fwd[NET_MAX_FORWARDS];
 	unsigned int nr_fwd;
+	int test_fd;             /* NET_MODE_TEST_FD: the caller's, duplicated */
 };
 
 /* What net_open() opened for one VM. */

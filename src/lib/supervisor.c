@@ -37,6 +37,7 @@
 #include <seccomp.h>
 
 #include "cgroup.h"
+#include "exec_records.h"
 #include "lib.h"
 #include "pool.h"
 #include "supervisor.h"
@@ -64,6 +65,7 @@ struct jailed_vm {
 	struct alcatraz_result res;
 	int violation;   /* syscall number reported by the VMM's SIGSYS handler, or -1 */
 	struct net_backend net; /* passt or the tap, opened before CONFIG */
+	struct exec_records execs;
 };
 
 static int pidfd_signal(int pidfd, int sig)
@@ -451,14 +453,30 @@ static int remaining_ms(const struct timespec *deadline, int timeout_ms)
 	return ms < 0 ? 0 : (int)ms;
 }
 
-static bool vm_ended(const struct jailed_vm *j)
+static bool vm_ended(const struct jailed_vm *j, const void *arg)
 {
+	(void)arg;
 	return j->ended;
 }
 
-static bool start_answered(const struct jailed_vm *j)
+static bool start_answered(const struct jailed_vm *j, const void *arg)
 {
+	(void)arg;
 	return j->ended || j->start_replied;
+}
+
+static bool exec_answered(const struct jailed_vm *j, const void *arg)
+{
+	(void)arg;
+	return j->ended || j->execs.start_replied;
+}
+
+/* arg: the exec's id */
+static bool exec_ended(const struct jailed_vm *j, const void *arg)
+{
+	struct exec_record *e = exec_records_find((struct exec_records *)&j->execs,
+					       *(const uint32_t *)arg);
+	return j->ended || !e || e->done;
 }
 
 /* One message from the VMM, taken into the state (lock held). */
@@ -474,6 +492,10 @@ static void take_locked(struct jailed_vm *j, int r, const struct vmm_msg_buf *m)
 	} else if (r == 0 && m->hdr.type == VMM_MSG_STARTED && !j->start_replied) {
 		j->start_replied = true;
 		j->start_err = m->hdr.err > 0 ? -EPROTO : m->hdr.err;
+	} else if (r == 0 && (m->hdr.type == VMM_MSG_EXEC_STARTED ||
+			      m->hdr.type == VMM_MSG_EXEC_DONE) &&
+		   exec_records_take(&j->execs, m)) {
+		/* taken */
 	} else {
 		/* Gone, or it broke the protocol: it is not trusted further. */
 		if (!j->reaped)
@@ -487,8 +509,8 @@ static void take_locked(struct jailed_vm *j, int r, const struct vmm_msg_buf *m)
  * Lock held on entry and exit. 0, or -ETIMEDOUT. Every message read is
  * taken into the state, whoever reads it, so no waiter misses one.
  */
-static int pump_locked(struct jailed_vm *j, bool (*done)(const struct jailed_vm *),
-		       int timeout_ms)
+static int pump_locked(struct jailed_vm *j, bool (*done)(const struct jailed_vm *, const void *),
+		       const void *arg, int timeout_ms)
 {
 	struct timespec deadline;
 
@@ -501,7 +523,7 @@ static int pump_locked(struct jailed_vm *j, bool (*done)(const struct jailed_vm 
 			deadline.tv_nsec -= 1000000000L;
 		}
 	}
-	while (!done(j)) {
+	while (!done(j, arg)) {
 		struct vmm_msg_buf m;
 		int r;
 
@@ -509,7 +531,7 @@ static int pump_locked(struct jailed_vm *j, bool (*done)(const struct jailed_vm 
 			if (timeout_ms < 0)
 				pthread_cond_wait(&j->cond, &j->lock);
 			else if (pthread_cond_timedwait(&j->cond, &j->lock, &deadline) == ETIMEDOUT &&
-				 !done(j))
+				 !done(j, arg))
 				return -ETIMEDOUT;
 			continue;
 		}
@@ -521,7 +543,7 @@ static int pump_locked(struct jailed_vm *j, bool (*done)(const struct jailed_vm 
 		if (r != -ETIMEDOUT)
 			take_locked(j, r, &m);
 		pthread_cond_broadcast(&j->cond);
-		if (r == -ETIMEDOUT && !done(j))
+		if (r == -ETIMEDOUT && !done(j, arg))
 			return r;
 	}
 	return 0;
@@ -541,7 +563,7 @@ int jailed_start(struct jailed_vm *j)
 		if (!j->ended)
 			vmm_died_locked(j);
 	} else {
-		pump_locked(j, start_answered, -1);
+		pump_locked(j, start_answered, NULL, -1);
 		/* An ended VM's result says why; a start error is the caller's. */
 		ret = j->start_replied ? j->start_err : 0;
 	}
@@ -558,7 +580,7 @@ int jailed_wait(struct jailed_vm *j, int timeout_ms)
 		pthread_mutex_unlock(&j->lock);
 		return -EINVAL;
 	}
-	ret = pump_locked(j, vm_ended, timeout_ms);
+	ret = pump_locked(j, vm_ended, NULL, timeout_ms);
 	pthread_mutex_unlock(&j->lock);
 	return ret;
 }
@@ -587,6 +609,80 @@ int jailed_result(struct jailed_vm *j, struct alcatraz_result *res)
 	*res = j->res;
 	pthread_mutex_unlock(&j->lock);
 	return 0;
+}
+
+int jailed_exec_start(struct jailed_vm *j, const struct vmm_exec_req *req, const int *fds,
+		      unsigned int nfds, uint32_t *id)
+{
+	int ret;
+
+	pthread_mutex_lock(&j->lock);
+	/* One EXEC at a time: its answer is the next EXEC_STARTED. */
+	while (j->execs.starting && !j->ended)
+		pthread_cond_wait(&j->cond, &j->lock);
+	if (!j->started || j->ended) {
+		ret = j->started ? -ESRCH : -EINVAL;
+		goto out;
+	}
+	ret = exec_records_reserve(&j->execs);
+	if (ret)
+		goto out;
+	j->execs.starting = true;
+	j->execs.start_replied = false;
+	ret = vmm_msg_send(j->sock, VMM_MSG_EXEC, 0, req, sizeof(*req), fds, nfds);
+	if (ret == 0) {
+		pump_locked(j, exec_answered, NULL, -1);
+		ret = j->execs.start_replied ? j->execs.start_err : -ESRCH;
+		if (!ret)
+			*id = j->execs.start_id;
+	} else {
+		ret = -ESRCH; /* the VMM is gone: its result says why */
+	}
+	j->execs.starting = false;
+	pthread_cond_broadcast(&j->cond);
+out:
+	pthread_mutex_unlock(&j->lock);
+	return ret;
+}
+
+int jailed_exec_wait(struct jailed_vm *j, uint32_t id, int timeout_ms,
+		     struct vmm_exec_done *res)
+{
+	struct exec_record *e;
+	int ret;
+
+	pthread_mutex_lock(&j->lock);
+	ret = pump_locked(j, exec_ended, &id, timeout_ms);
+	e = exec_records_find(&j->execs, id);
+	if (!e) {
+		ret = -ENOENT;
+	} else if (e->done) {
+		*res = e->res;
+		exec_records_drop(&j->execs, e);
+		ret = 0;
+	} else if (!ret) {
+		/* The VM ended first: the exec ended with it. */
+		exec_records_drop(&j->execs, e);
+		ret = -ESRCH;
+	}
+	pthread_mutex_unlock(&j->lock);
+	return ret;
+}
+
+int jailed_exec_signal(struct jailed_vm *j, uint32_t id, int signo)
+{
+	struct vmm_exec_signal sig = { .id = id, .signo = (uint32_t)signo };
+	struct exec_record *e;
+	int ret = 0;
+
+	pthread_mutex_lock(&j->lock);
+	e = exec_records_find(&j->execs, id);
+	if (!e || e->done || j->ended)
+		ret = -ESRCH;
+	else if (vmm_msg_send(j->sock, VMM_MSG_EXEC_SIGNAL, 0, &sig, sizeof(sig), NULL, 0) < 0)
+		ret = -ESRCH;
+	pthread_mutex_unlock(&j->lock);
+	return ret;
 }
 
 int jailed_fd(struct jailed_vm *j)
@@ -619,6 +715,7 @@ void jailed_destroy(struct jailed_vm *j)
 		close(j->pidfd);
 	vm_cgroup_remove(&j->cgroup);
 	net_close(&j->net);
+	exec_records_free(&j->execs);
 	if (j->sock >= 0)
 		close(j->sock);
 	if (j->log_fd >= 0)

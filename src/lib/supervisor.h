@@ -5,8 +5,9 @@
  * nothing else: a compromised VMM can neither reach the embedding program's
  * memory nor do more than its seccomp lists allow.
  *
- * jailed_wait, jailed_result and jailed_kill may run concurrently from any
- * threads; jailed_start once; jailed_destroy alone, last.
+ * jailed_wait, jailed_result, jailed_kill and the jailed_exec_* calls may
+ * run concurrently from any threads; jailed_start once; jailed_destroy
+ * alone, last.
  */
 #ifndef ALCATRAZ_SUPERVISOR_H
 #define ALCATRAZ_SUPERVISOR_H
@@ -14,6 +15,7 @@
 #include <sys/types.h>
 
 #include "alcatraz/alcatraz.h"
+#include "vmm_protocol.h"
 
 struct jailed_vm;
 
@@ -22,10 +24,23 @@ int jailed_start(struct jailed_vm *j);
 int jailed_wait(struct jailed_vm *j, int timeout_ms);
 int jailed_kill(struct jailed_vm *j);
 int jailed_result(struct jailed_vm *j, struct alcatraz_result *res);
+/* Execs (lib/exec.c): req and the descriptors as EXEC carries them (they
+ * stay the caller's); *id the VMM's name for it. */
+int jailed_exec_start(struct jailed_vm *j, const struct vmm_exec_req *req, const int *fds,
+		      unsigned int nfds, uint32_t *id);
+/* 0 and *res once it ended; -ETIMEDOUT; -ENOENT: no such id (or taken
+ * already); -ESRCH: the VM ended first. */
+int jailed_exec_wait(struct jailed_vm *j, uint32_t id, int timeout_ms,
+		     struct vmm_exec_done *res);
+/* -ESRCH: no running exec of that id. */
+int jailed_exec_signal(struct jailed_vm *j, uint32_t id, int signo);
 /* The VMM's pidfd: readable once it exited (the VM ended). */
 int jailed_fd(struct jailed_vm *j);
 /* The VMM's pid in the caller's PID namespace (tests, logs). */
 pid_t jailed_pid(struct jailed_vm *j);
 void jailed_destroy(struct jailed_vm *j);
+
+/* handle.c: the VMM process behind a public handle. */
+struct jailed_vm *vm_jailed(struct alcatraz_vm *h);
 
 #endif

@@ -77,5 +77,7 @@ void volumes_stop(struct volume_daemon *d, unsigned int n);
 struct alcatraz_config;
 /* alcatraz_config_free's part: the volume list. */
 void volume_config_free(struct alcatraz_config *cfg);
+/* The volume on "/" (the guest's root over virtio-fs), or NULL. */
+const struct volume *volume_root(const struct alcatraz_config *cfg);
 
 #endif

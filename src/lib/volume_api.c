@@ -2,6 +2,7 @@
 /* alcatraz_config_add_volume() and the configuration's volume list
  * (volume.h); apart from volume.c, which the unit tests link alone. */
 #include <errno.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -10,6 +11,20 @@
 
 
 #define MAX_VOLUMES 4
+
+const struct volume *volume_root(const struct alcatraz_config *cfg)
+{
+	for (unsigned int i = 0; i < cfg->nr_volumes; i++)
+		if (!strcmp(cfg->volumes[i].guest_path, "/"))
+			return &cfg->volumes[i];
+	return NULL;
+}
+
+static int fail_root(const struct volume *v, char *err, size_t errlen)
+{
+	snprintf(err, errlen, "volume '%s': the root ('/') is shared already", v->host_dir);
+	return -EEXIST;
+}
 
 int alcatraz_config_add_volume(struct alcatraz_config *cfg, const char *host_dir,
 			       const char *guest_dir, unsigned int flags)
@@ -28,7 +43,10 @@ int alcatraz_config_add_volume(struct alcatraz_config *cfg, const char *host_dir
 		volume_free(&v);
 		return -ENOMEM;
 	}
-	ret = volume_check(&v, false, err, sizeof(err));
+	/* A volume on "/" is the root (--rootfs): one at most. */
+	ret = volume_check(&v, true, err, sizeof(err));
+	if (!ret && !strcmp(v.guest_path, "/") && volume_root(cfg))
+		ret = fail_root(&v, err, sizeof(err));
 	if (ret) {
 		lib_log(cfg->log_fd, "alcatraz: error: %s\n", err);
 		volume_free(&v);

@@ -17,6 +17,21 @@
  *   lib -> VMM  KILL       any time after CREATED
  *   VMM -> lib  RESULT     payload: struct alcatraz_result; then it exits
  *
+ * Further commands in a running Linux guest ("execs"), after STARTED:
+ *
+ *   lib -> VMM  EXEC         payload: struct vmm_exec_req; descriptors: [0]
+ *                            a memfd holding the command (ARG, ENV and
+ *                            WORKDIR records as in the configuration), then
+ *                            stdin, stdout, stderr where the flags say so
+ *   VMM -> lib  EXEC_STARTED err, or 0 and payload: u32 id
+ *   lib -> VMM  EXEC_SIGNAL  payload: struct vmm_exec_signal (no answer)
+ *   VMM -> lib  EXEC_DONE    payload: struct vmm_exec_done, once per id,
+ *                            after all of its output was written, before
+ *                            the VM's RESULT
+ *
+ * One EXEC is outstanding at a time: its EXEC_STARTED comes before any
+ * other EXEC_STARTED.
+ *
  * The SIGSYS reporter of a VMM thread that broke its seccomp list writes
  * the bare text "SANDBOX <nr>\n" (no header) before the process dies.
  *
@@ -28,6 +43,7 @@
 #ifndef ALCATRAZ_VMM_PROTOCOL_H
 #define ALCATRAZ_VMM_PROTOCOL_H
 
+#include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
 #include <string.h>
@@ -54,6 +70,10 @@ enum vmm_msg_type {
 	VMM_MSG_STARTED,
 	VMM_MSG_KILL,
 	VMM_MSG_RESULT,
+	VMM_MSG_EXEC,
+	VMM_MSG_EXEC_STARTED,
+	VMM_MSG_EXEC_SIGNAL,
+	VMM_MSG_EXEC_DONE,
 	VMM_MSG_TYPE_END,
 };
 
@@ -142,6 +162,49 @@ struct vmm_cfg_net {
 	uint16_t mtu;            /* offered to the guest, 0: not offered */
 };
 
+/*
+ * How the VMM writes an exec's output descriptor without looking at it
+ * itself (its jailed control thread may not fstat, ioctl or open): the
+ * library classifies each one (proto_sink_classify) and sends its finding.
+ */
+enum vmm_sink_class {
+	VMM_SINK_FILE = 1,  /* regular file or block device: plain writes */
+	VMM_SINK_SOCKET,    /* send(MSG_DONTWAIT) */
+	VMM_SINK_NONBLOCK,  /* a pipe or terminal reopened O_NONBLOCK */
+	VMM_SINK_POLLED,    /* could not be reopened: poll, then <= PIPE_BUF */
+	VMM_SINK_CLASS_END,
+};
+
+#define VMM_EXEC_HAS_STDIN 1u
+#define VMM_EXEC_HAS_STDOUT 2u
+#define VMM_EXEC_HAS_STDERR 4u
+#define VMM_EXEC_FLAGS (VMM_EXEC_HAS_STDIN | VMM_EXEC_HAS_STDOUT | VMM_EXEC_HAS_STDERR)
+/* The command's memfd and the three streams. */
+#define VMM_EXEC_MAX_FDS 4
+/* The command's records: far less than a configuration. */
+#define VMM_EXEC_MAX_BYTES (1u << 20)
+
+struct vmm_exec_req {
+	uint32_t flags;       /* VMM_EXEC_HAS_* */
+	uint8_t out_class;    /* enum vmm_sink_class, with HAS_STDOUT */
+	uint8_t err_class;    /* with HAS_STDERR */
+	uint8_t out_tty;      /* 0/1: the caller's descriptor is a terminal */
+	uint8_t err_tty;
+};
+
+struct vmm_exec_signal {
+	uint32_t id;
+	uint32_t signo;       /* 1..64 */
+};
+
+struct vmm_exec_done {
+	uint32_t id;
+	int32_t exit_code;    /* as alcatraz_result_exit_code() counts */
+	uint32_t kind;        /* the guest's report, 0 when it never ran */
+	int32_t value;
+	int32_t error;        /* 0, or why the exec could not run (-EOPNOTSUPP...) */
+};
+
 struct vmm_cfg_rec {
 	uint16_t tag;
 	uint16_t zero;
@@ -193,6 +256,11 @@ const char *proto_exit_kind_name(enum alcatraz_exit_kind kind);
 
 /* io.c: write() without raising SIGPIPE in the calling thread (EPIPE then). */
 ssize_t proto_write_nosigpipe(int fd, const void *buf, size_t len);
+
+/* sink_class.c: how to write to output descriptor fd without blocking or
+ * SIGPIPE. *own_fd: a non-blocking reopen of a pipe or terminal, the
+ * caller's to close (VMM_SINK_NONBLOCK), else -1. */
+enum vmm_sink_class proto_sink_classify(int fd, bool *tty, int *own_fd);
 
 /* vmm_msg.c: one message (and its descriptors) over the socket. */
 

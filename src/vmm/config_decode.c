@@ -389,7 +389,8 @@ static void free_strings(struct vm_config *vc)
 	free(vc->volumes);
 }
 
-static int decode(struct decoder *d, const uint8_t *blob, size_t len)
+/* The records of blob whose tags are in allowed (a mask of 1 << tag). */
+static int decode_records(struct decoder *d, const uint8_t *blob, size_t len, uint64_t allowed)
 {
 	struct vmm_cfg_iter it = { blob, blob + len };
 	const uint8_t *v;
@@ -398,7 +399,7 @@ static int decode(struct decoder *d, const uint8_t *blob, size_t len)
 	int r;
 
 	while ((r = vmm_cfg_next(&it, &tag, &v, &vlen)) > 0) {
-		if (tag == 0 || tag >= VMM_CFG_TAG_END)
+		if (tag == 0 || tag >= VMM_CFG_TAG_END || !(allowed & (1ULL << tag)))
 			return refuse(d, "unknown record %u", tag);
 		if (!repeatable(tag) && (d->seen & (1ULL << tag)))
 			return refuse(d, "record %u given twice", tag);
@@ -409,7 +410,15 @@ static int decode(struct decoder *d, const uint8_t *blob, size_t len)
 	}
 	if (r < 0)
 		return refuse(d, "a record overruns the configuration or is badly padded");
-	return check_whole(d);
+	return 0;
+}
+
+static int decode(struct decoder *d, const uint8_t *blob, size_t len)
+{
+	_Static_assert(VMM_CFG_TAG_END <= 64, "tags fit the masks");
+	int ret = decode_records(d, blob, len, ~0ULL);
+
+	return ret ? ret : check_whole(d);
 }
 
 int vm_config_decode(const uint8_t *blob, size_t len, const int *fds, unsigned int nfds,
@@ -461,4 +470,36 @@ void vm_config_release(struct vm_config *vc)
 		close(vc->net_fd);
 	free_strings(vc);
 	vm_config_defaults(vc);
+}
+
+int vm_command_decode(const uint8_t *blob, size_t len, struct vm_command *cmd, char *why,
+		      size_t why_len)
+{
+	const uint64_t allowed = 1ULL << VMM_CFG_ARG | 1ULL << VMM_CFG_ENV | 1ULL << VMM_CFG_WORKDIR;
+	struct vm_config vc;
+	struct decoder d = { .vc = &vc, .why = why, .why_len = why_len };
+	int ret;
+
+	vm_config_defaults(&vc);
+	if (why_len)
+		why[0] = '\0';
+	ret = decode_records(&d, blob, len, allowed);
+	if (!ret && d.nargs == 0)
+		ret = refuse(&d, "a command without arguments");
+	if (ret) {
+		if (ret == -ENOMEM && why_len && !why[0])
+			snprintf(why, why_len, "out of memory");
+		free_strings(&vc);
+		return ret;
+	}
+	*cmd = (struct vm_command){ .argv = vc.argv, .envp = vc.envp, .workdir = vc.workdir };
+	return 0;
+}
+
+void vm_command_free(struct vm_command *cmd)
+{
+	free_strv(cmd->argv);
+	free_strv(cmd->envp);
+	free(cmd->workdir);
+	*cmd = (struct vm_command){ 0 };
 }

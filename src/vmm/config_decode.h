@@ -16,4 +16,14 @@ int vm_config_decode(const uint8_t *blob, size_t len, const int *fds, unsigned i
 /* Releases a decoded configuration that never reached vm_create(). */
 void vm_config_release(struct vm_config *vc);
 
+/* A further command (an exec): ARG records (one at least), ENV, WORKDIR,
+ * checked as in a configuration; nothing else is allowed. */
+struct vm_command {
+	char **argv, **envp;     /* NULL-terminated; envp may be NULL */
+	char *workdir;           /* or NULL */
+};
+int vm_command_decode(const uint8_t *blob, size_t len, struct vm_command *cmd, char *why,
+		      size_t why_len) __must_check;
+void vm_command_free(struct vm_command *cmd);
+
 #endif

@@ -621,8 +621,18 @@ static int slot_setup(struct vm *vm, struct exec_slot *s, const struct vm_exec_s
 		o->stage = malloc(ALCATRAZ_CTL_EXEC_WINDOW);
 		if (!o->stage)
 			return -ENOMEM;
-		ret = outbuf_new(vm, names[k], o->fd, OUTBUF_DEFAULT_CAP,
-				 vm_output_filtered(vm, o->fd), &o->ob);
+		if (spec->classified) {
+			struct sink sink;
+			bool tty = k ? spec->err_tty : spec->out_tty;
+
+			/* The slot closes o->fd; the sink owns nothing. */
+			sink_init_as(&sink, o->fd, k ? spec->err_class : spec->out_class, tty, -1);
+			ret = outbuf_new_sink(vm, names[k], &sink, OUTBUF_DEFAULT_CAP,
+					      o->fd >= 0 && vm_output_filtered_tty(vm, tty), &o->ob);
+		} else {
+			ret = outbuf_new(vm, names[k], o->fd, OUTBUF_DEFAULT_CAP,
+					 vm_output_filtered(vm, o->fd), &o->ob);
+		}
 		if (ret)
 			return ret;
 	}

@@ -17,9 +17,10 @@
  *
  * Threads: any thread may call these, except with the control channel's or
  * the vsock device's lock held. The device thread does the rest (epoll_ctl,
- * the vsock queue). vm_exec_start opens the output sinks as the console's
- * are opened (sink.c: fstat, isatty, a non-blocking reopen through
- * /proc/self/fd): a caller under a seccomp list needs those allowed.
+ * the vsock queue). vm_exec_start looks at the output descriptors as the
+ * console's are (sink.c: fstat, isatty, a non-blocking reopen through
+ * /proc/self/fd) unless the spec says what they are (spec->classified):
+ * the jailed control thread's seccomp list allows none of those.
  */
 #ifndef ALCATRAZ_VMM_EXEC_H
 #define ALCATRAZ_VMM_EXEC_H
@@ -27,6 +28,7 @@
 #include <stdint.h>
 
 #include "vmm.h"
+#include "vmm_protocol.h"
 
 struct vm_exec_spec {
 	char *const *argv;   /* NULL-terminated, at least argv[0] */
@@ -35,6 +37,12 @@ struct vm_exec_spec {
 	/* Taken over (closed by the VM), also when vm_exec_start fails; -1:
 	 * empty stdin / output discarded. */
 	int in_fd, out_fd, err_fd;
+	/* A caller whose thread may not look at descriptors (the jailed
+	 * control thread) says what proto_sink_classify() found for out_fd
+	 * and err_fd, whose non-blocking reopen they already are. */
+	bool classified;
+	enum vmm_sink_class out_class, err_class;
+	bool out_tty, err_tty;
 };
 
 struct vm_exec_result {

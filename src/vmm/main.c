@@ -5,7 +5,7 @@
  * src/protocol/vmm_protocol.h on descriptor VMM_PROTO_SOCK_FD:
  *
  *   HELLO -> CONFIG (validated, descriptors) -> enter the jail, build the
- *   VM -> CREATED -> START -> STARTED -> serve KILL -> RESULT, exit.
+ *   VM -> CREATED -> START -> STARTED -> serve KILL and EXEC -> RESULT, exit.
  *
  * The process is a fresh exec: nothing of the embedding program's memory
  * is in it. It opens no host file: /dev/kvm, the images, disks and stdio
@@ -23,6 +23,8 @@
 #include <unistd.h>
 
 #include "config_decode.h"
+#include "exec.h"
+#include "exec_msg.h"
 #include "hyperbox_register.h"
 #include "jail.h"
 #include "sandbox.h"
@@ -166,27 +168,43 @@ static int start_vm(struct vm *vm)
 	return ret;
 }
 
-/* Serves KILL until the VM ends: sleeps on the socket and the VM's end
- * event together. Once the VM has ended (the event stays readable), its
- * output may still be on its way to the sinks: waits for that in short
- * steps, still serving KILL between them. A closed socket kills the VM. */
+/* One message from the library while the VM runs: false when the VM must
+ * be killed (KILL, a closed socket, a broken protocol). */
+static bool serve_message(struct vm *vm)
+{
+	struct vmm_msg_buf m;
+	int fds[VMM_EXEC_MAX_FDS];
+	unsigned int nfds = 0;
+	int ret = vmm_msg_recv(SOCK, &m, fds, VMM_EXEC_MAX_FDS, &nfds);
+
+	if (ret || m.hdr.type == VMM_MSG_KILL) {
+		for (unsigned int i = 0; i < nfds; i++)
+			close(fds[i]);
+		return false;
+	}
+	return exec_msg_receive(vm, SOCK, &m, fds, nfds) == 0;
+}
+
+/* Serves KILL and execs until the VM ends: sleeps on the socket, the VM's
+ * end event and the execs' results together. Once the VM has ended (the
+ * event stays readable), its output may still be on its way to the sinks:
+ * waits for that in short steps, still serving KILL between them. A closed
+ * socket kills the VM. */
 static void serve(struct vm *vm)
 {
 	for (bool ended = false;;) {
-		struct pollfd p[2] = { { .fd = SOCK, .events = POLLIN },
-				       { .fd = vm->end_fd, .events = POLLIN } };
-		struct vmm_msg_buf m;
+		struct pollfd p[3] = { { .fd = SOCK, .events = POLLIN },
+				       { .fd = vm->end_fd, .events = POLLIN },
+				       { .fd = vm_exec_fd(vm), .events = POLLIN } };
 
+		exec_msg_send_done(vm, SOCK);
 		if (vm_wait(vm, ended ? 100 : 0) == 0)
 			return;
-		int r = poll(p, vm->end_fd >= 0 ? 2 : 1, ended || vm->end_fd < 0 ? 5 : -1);
+		int r = poll(p, 3, ended || vm->end_fd < 0 ? 5 : -1);
 		if (r > 0 && (p[1].revents & POLLIN))
 			ended = true;
-		if (r > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR))) {
-			int ret = vmm_msg_recv(SOCK, &m, NULL, 0, NULL);
-			if (ret || m.hdr.type == VMM_MSG_KILL)
-				vm_kill(vm);
-		}
+		if (r > 0 && (p[0].revents & (POLLIN | POLLHUP | POLLERR)) && !serve_message(vm))
+			vm_kill(vm);
 	}
 }
 
@@ -257,6 +275,7 @@ int main(int argc, char **argv)
 	test_hook_after_start(vm);
 	serve(vm);
 	vm_wait(vm, -1);
+	exec_msg_send_done(vm, SOCK);
 	send_result(vm);
 	/* The jail forbids nothing that exit needs; freeing the VM would only
 	 * cost time the library is waiting for. */

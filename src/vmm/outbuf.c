@@ -127,19 +127,21 @@ size_t outbuf_filter(struct outbuf_filter *st, const uint8_t *in, size_t len, ui
 
 /* ------------------------------------------------------------ the buffer */
 
-int outbuf_new(struct vm *vm, const char *name, int fd, size_t cap, bool filter,
-	       struct outbuf **out)
+int outbuf_new_sink(struct vm *vm, const char *name, struct sink *sink, size_t cap,
+		    bool filter, struct outbuf **out)
 {
 	struct outbuf *ob;
 
-	if (cap < OUTBUF_FILTER_MAX * 4)
+	if (cap < OUTBUF_FILTER_MAX * 4) {
+		sink_fini(sink);
 		return -EINVAL;
+	}
 	ob = calloc(1, sizeof(*ob));
-	if (!ob)
-		return -ENOMEM;
-	ob->ring = malloc(cap);
-	if (!ob->ring) {
+	if (ob)
+		ob->ring = malloc(cap);
+	if (!ob || !ob->ring) {
 		free(ob);
+		sink_fini(sink);
 		return -ENOMEM;
 	}
 	pthread_mutex_init(&ob->lock, NULL);
@@ -147,10 +149,19 @@ int outbuf_new(struct vm *vm, const char *name, int fd, size_t cap, bool filter,
 	ob->name = name;
 	ob->cap = cap;
 	ob->filter = filter;
-	sink_init(&ob->sink, fd);
-	ob->broken = fd < 0; /* no sink: output is discarded */
+	ob->sink = *sink;
+	ob->broken = sink->fd < 0; /* no sink: output is discarded */
 	*out = ob;
 	return 0;
+}
+
+int outbuf_new(struct vm *vm, const char *name, int fd, size_t cap, bool filter,
+	       struct outbuf **out)
+{
+	struct sink sink;
+
+	sink_init(&sink, fd);
+	return outbuf_new_sink(vm, name, &sink, cap, filter, out);
 }
 
 void outbuf_free(struct outbuf *ob)

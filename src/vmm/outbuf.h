@@ -32,6 +32,10 @@ struct outbuf;
 /* fd stays the caller's. vm (may be NULL) is where drops are logged. */
 int outbuf_new(struct vm *vm, const char *name, int fd, size_t cap, bool filter,
 	       struct outbuf **out) __attribute__((warn_unused_result));
+/* With a sink made already (sink_init_as): it becomes the buffer's, also
+ * on failure. */
+int outbuf_new_sink(struct vm *vm, const char *name, struct sink *sink, size_t cap,
+		    bool filter, struct outbuf **out) __attribute__((warn_unused_result));
 void outbuf_free(struct outbuf *ob);
 void outbuf_set_space_cb(struct outbuf *ob, void (*fn)(void *opaque), void *opaque);
 void outbuf_set_wake_cb(struct outbuf *ob, void (*fn)(void *opaque), void *opaque);

@@ -1,7 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /* Non-blocking, SIGPIPE-free writes to host sinks (see sink.h). */
 #include <errno.h>
-#include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
@@ -35,31 +34,30 @@ ssize_t write_nosigpipe(int fd, const void *buf, size_t len)
 	return proto_write_nosigpipe(fd, buf, len);
 }
 
+void sink_init_as(struct sink *s, int fd, enum vmm_sink_class class, bool tty, int own_fd)
+{
+	static const enum sink_kind kinds[VMM_SINK_CLASS_END] = {
+		[VMM_SINK_FILE] = SINK_FILE, [VMM_SINK_SOCKET] = SINK_SOCKET,
+		[VMM_SINK_NONBLOCK] = SINK_REOPENED, [VMM_SINK_POLLED] = SINK_POLLED,
+	};
+
+	*s = (struct sink){ .fd = fd, .own_fd = own_fd, .kind = SINK_NONE, .tty = tty };
+	if (fd < 0 || (unsigned int)class >= VMM_SINK_CLASS_END || !kinds[class])
+		return;
+	s->kind = kinds[class];
+	if (own_fd >= 0)
+		s->fd = own_fd;
+}
+
 void sink_init(struct sink *s, int fd)
 {
-	char path[32];
-	struct stat st;
+	enum vmm_sink_class class = VMM_SINK_POLLED;
+	int own_fd = -1;
+	bool tty = false;
 
-	*s = (struct sink){ .fd = fd, .own_fd = -1, .kind = SINK_NONE };
-	if (fd < 0)
-		return;
-	s->tty = isatty(fd);
-	if (fstat(fd, &st) == 0 && S_ISSOCK(st.st_mode)) {
-		s->kind = SINK_SOCKET;
-		return;
-	}
-	if (fstat(fd, &st) == 0 && (S_ISREG(st.st_mode) || S_ISBLK(st.st_mode))) {
-		s->kind = SINK_FILE;
-		return;
-	}
-	snprintf(path, sizeof(path), "/proc/self/fd/%d", fd);
-	s->own_fd = open(path, O_WRONLY | O_NONBLOCK | O_NOCTTY | O_CLOEXEC);
-	if (s->own_fd >= 0) {
-		s->fd = s->own_fd;
-		s->kind = SINK_REOPENED;
-	} else {
-		s->kind = SINK_POLLED;
-	}
+	if (fd >= 0)
+		class = proto_sink_classify(fd, &tty, &own_fd);
+	sink_init_as(s, fd, class, tty, own_fd);
 }
 
 void sink_fini(struct sink *s)

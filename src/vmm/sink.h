@@ -28,6 +28,8 @@
 #include <stddef.h>
 #include <sys/types.h>
 
+#include "vmm_protocol.h"
+
 enum sink_kind { SINK_NONE, SINK_FILE, SINK_SOCKET, SINK_REOPENED, SINK_POLLED };
 
 struct sink {
@@ -39,6 +41,10 @@ struct sink {
 
 /* fd stays the caller's; the sink may open (and owns) a second one. */
 void sink_init(struct sink *s, int fd);
+/* As sink_init, with what proto_sink_classify() found out already (for a
+ * jailed thread, which may not look itself); own_fd, the non-blocking
+ * reopen or -1, becomes the sink's. An invalid class: no sink. */
+void sink_init_as(struct sink *s, int fd, enum vmm_sink_class class, bool tty, int own_fd);
 void sink_fini(struct sink *s);
 /* Bytes written (> 0), -EAGAIN when the sink has no room now, or another
  * negative errno when it is broken (-EPIPE: the reader went away). */

@@ -242,6 +242,8 @@ void vm_mark(struct vm *vm, uint64_t *milestone);
 void vm_output_progress(struct vm *vm);
 /* Whether guest output to fd goes through the terminal filter. */
 bool vm_output_filtered(const struct vm *vm, int fd);
+/* The same for a descriptor known to be (or not be) a terminal. */
+bool vm_output_filtered_tty(const struct vm *vm, bool tty);
 uint64_t vmm_now_ns(void);
 
 /* kvm.c: thin wrappers over /dev/kvm */

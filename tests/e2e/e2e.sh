@@ -142,6 +142,29 @@ grep -qx err $T/err && grep -Eq '^run-command: vcpu time [0-9.]+ ms, VMM peak RS
 "$API" /no/such/command 2>/dev/null; expect api-missing 127 $?
 "$API" --timeout 3 sleep 60 2>/dev/null; expect api-timeout 124 $?
 
+# Execs (issue 15): a CI job's steps in one VM through alcatraz_vm_exec():
+# each step's output and status, stop at the first failure, stdin bytes
+# round-tripped, environment and working directory, SIGTERM to a step that
+# overruns, steps running at the same time.
+CI="$B/examples/ci-steps"
+"$CI" 'echo one' 'echo two >&2' 'exit 3' 'echo never' > $T/out 2> $T/err; st=$?
+expect exec-steps 3 $st "one" "$(cat $T/out)"
+grep -q '^two$' $T/err && grep -q '^== step 3: exit 3$' $T/err && ! grep -q 'step 4' $T/err &&
+	pass exec-steps-stderr || fail exec-steps-stderr "$(cat $T/err)"
+out=$("$CI" --stdin 'md5sum' < $T/pattern 2>$T/err); st=$?
+expect exec-stdin-md5 0 $st "$want_md5  -" "$out"
+out=$("$CI" 'echo $CI_STEP $(pwd)' 'echo $CI_STEP' 2>$T/err); st=$?
+expect exec-env-workdir 0 $st "1 /tmp 2" "$(echo $out)"
+s=$(date +%s)
+"$CI" --step-timeout 2000 'trap "echo got-term; exit 143" TERM; sleep 100 & wait' > $T/out 2>$T/err; st=$?
+expect exec-kill 143 $st "got-term" "$(cat $T/out)"
+[ $(($(date +%s) - s)) -lt 60 ] || fail exec-kill-prompt "took $(($(date +%s) - s)) s"
+"$CI" --parallel 'sleep 1; exit 1' 'exit 2' 'echo $CI_STEP; exit 0' 'exit 4' > $T/out 2>$T/err; st=$?
+expect exec-parallel 1 $st "3" "$(cat $T/out)"
+[ "$(grep -c '^== step [1-4]: exit [0-4]$' $T/err)" = 4 ] && grep -q '^== step 4: exit 4$' $T/err &&
+	pass exec-parallel-all || fail exec-parallel-all "$(cat $T/err)"
+"$CI" '/no/such/command' 2>/dev/null; expect exec-missing 127 $?
+
 # A root disk (ext4 with /sbin/alcatraz-init), when the runner added one.
 if [ -f /alcatraz/add/root.ext4 ]; then
 	cp /alcatraz/add/root.ext4 $T/root.ext4

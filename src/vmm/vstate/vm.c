@@ -50,18 +50,21 @@ void vm_output_progress(struct vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 }
 
-bool vm_output_filtered(const struct vm *vm, int fd)
+bool vm_output_filtered_tty(const struct vm *vm, bool tty)
 {
-	if (fd < 0)
-		return false;
 	switch (vm->cfg.output_filter) {
 	case ALCATRAZ_OUTPUT_FILTER_ON:
 		return true;
 	case ALCATRAZ_OUTPUT_FILTER_OFF:
 		return false;
 	default:
-		return isatty(fd);
+		return tty;
 	}
+}
+
+bool vm_output_filtered(const struct vm *vm, int fd)
+{
+	return fd >= 0 && vm_output_filtered_tty(vm, isatty(fd));
 }
 
 /* Stops waiting for the sinks (timeout, kill): what they have not taken
