@@ -4,7 +4,8 @@
  * them with alcatraz_vm_exec(). The VM boots once with a main command that
  * waits; each STEP runs as `sh -c STEP` in it, in /tmp, with CI_STEP=N in
  * its environment, its stdout on ours and its stderr on ours, one after the
- * other until one fails. The VM is killed at the end.
+ * other until one fails. Step timeouts count from the VM being ready (a
+ * first empty exec). The VM is killed at the end.
  *
  *   ci-steps [--stdin] [--step-timeout MS] [--parallel] STEP...
  *
@@ -22,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <alcatraz/alcatraz.h>
@@ -101,17 +103,39 @@ static int start_step(struct alcatraz_vm *vm, const struct opts *o, int n, uint3
 }
 
 /* Its status (>= 0), or a negative error. SIGTERM after the timeout. */
-static int wait_step(struct alcatraz_vm *vm, const struct opts *o, uint32_t id)
+static int wait_step(struct alcatraz_vm *vm, const struct opts *o, int n, uint32_t id)
 {
 	int code = 0, ret = alcatraz_vm_exec_wait(vm, id, o->step_timeout_ms, &code);
 
 	if (ret == -ETIMEDOUT) {
-		fprintf(stderr, "ci-steps: step %u still running after %d ms: SIGTERM\n", id,
+		fprintf(stderr, "ci-steps: step %d still running after %d ms: SIGTERM\n", n + 1,
 			o->step_timeout_ms);
 		alcatraz_vm_exec_kill(vm, id, 15);
 		ret = alcatraz_vm_exec_wait(vm, id, -1, &code);
 	}
 	return ret ? ret : code;
+}
+
+/* An exec waits in the VM until the guest's init is up: a first, empty
+ * one tells when that is, so that step timeouts count from the step's own
+ * start, not from the boot. */
+static int wait_ready(struct alcatraz_vm *vm)
+{
+	const char *const argv[] = { "true", NULL };
+	struct alcatraz_exec ex = { .argv = argv, .in_fd = -1, .out_fd = -1, .err_fd = -1 };
+	struct timespec t0, t1;
+	uint32_t id;
+	int code, ret;
+
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ret = alcatraz_vm_exec(vm, &ex, &id);
+	if (!ret)
+		ret = alcatraz_vm_exec_wait(vm, id, -1, &code);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	if (!ret)
+		fprintf(stderr, "ci-steps: VM ready in %.0f ms\n",
+			(double)(t1.tv_sec - t0.tv_sec) * 1e3 + (double)(t1.tv_nsec - t0.tv_nsec) / 1e6);
+	return ret;
 }
 
 static int run_steps(struct alcatraz_vm *vm, const struct opts *o)
@@ -128,7 +152,7 @@ static int run_steps(struct alcatraz_vm *vm, const struct opts *o)
 		if (o->parallel && n + 1 < o->nsteps)
 			continue;
 		for (int k = o->parallel ? 0 : n; k <= n; k++) {
-			int code = wait_step(vm, o, ids[k]);
+			int code = wait_step(vm, o, k, ids[k]);
 			if (code < 0) {
 				fprintf(stderr, "ci-steps: step %d: %s\n", k + 1,
 					alcatraz_strerror(code));
@@ -161,7 +185,10 @@ int main(int argc, char **argv)
 		fprintf(stderr, "ci-steps: cannot start the VM: %s\n", alcatraz_strerror(ret));
 		return 125;
 	}
-	status = run_steps(vm, &o);
+	ret = wait_ready(vm);
+	if (ret)
+		fprintf(stderr, "ci-steps: the VM never became ready: %s\n", alcatraz_strerror(ret));
+	status = ret ? 125 : run_steps(vm, &o);
 	alcatraz_vm_kill(vm);
 	if (alcatraz_vm_wait(vm, -1) == 0 && alcatraz_vm_result(vm, &res) == 0 &&
 	    res.kind != ALCATRAZ_EXIT_KILLED) {
