@@ -563,6 +563,22 @@ START_TEST(short_tx_chain_needs_reset)
 		usleep(1000);
 	ck_assert(needs_reset());
 	ck_assert(!peer_readable(50));
+	settle(TX_USED, 0); /* a malformed chain is not returned */
+}
+END_TEST
+
+/* Only device-writable descriptors: no header to read, as above. */
+START_TEST(write_only_tx_chain_needs_reset)
+{
+	start(NET_BACKEND_STREAM, 0, 0);
+	put_desc(TX_DESC, 0, TX_BUF, HDR + 64, F_WRITE, 0);
+	make_avail(TX_AVAIL, &tx_idx, 0);
+	wr(R_NOTIFY, Q_TX);
+	for (uint64_t end = now_ms() + WAIT_MS; !needs_reset() && now_ms() < end;)
+		usleep(1000);
+	ck_assert(needs_reset());
+	ck_assert(!peer_readable(50));
+	settle(TX_USED, 0);
 }
 END_TEST
 
@@ -594,13 +610,9 @@ START_TEST(tiny_rx_buffer_needs_reset)
 }
 END_TEST
 
-/* A reset device serves again. */
-START_TEST(reset_recovers)
+/* The driver's bring-up again after a reset, on the same rings. */
+static void reinit(void)
 {
-	uint8_t f[64], got[64];
-
-	rx_buffer_needs_reset(HDR - 1, F_WRITE);
-	fill(f, sizeof(f), 2);
 	wr(R_STATUS, 0);
 	wr(R_STATUS, ACK);
 	wr(R_STATUS, ACK | DRV);
@@ -614,6 +626,16 @@ START_TEST(reset_recovers)
 	rx_idx = 0;
 	wr(R_STATUS, ACK | DRV | FEAT_OK | DRV_OK);
 	ck_assert(virtio_dev_live(d));
+}
+
+/* A reset device serves again. */
+START_TEST(reset_recovers)
+{
+	uint8_t f[64], got[64];
+
+	rx_buffer_needs_reset(_i ? 2048 : HDR - 1, _i ? 0 : F_WRITE);
+	fill(f, sizeof(f), 2);
+	reinit();
 	post_rx(1, 2048);
 	peer_send(f, sizeof(f));
 	ck_assert_uint_eq(wait_used(RX_USED, 1), 1);
@@ -700,9 +722,10 @@ int main(void)
 	tcase_add_test(tc, checksum_outside_frame_is_dropped);
 	tcase_add_test(tc, partial_checksum_is_completed);
 	tcase_add_test(tc, short_tx_chain_needs_reset);
+	tcase_add_test(tc, write_only_tx_chain_needs_reset);
 	tcase_add_test(tc, readable_rx_buffer_needs_reset);
 	tcase_add_test(tc, tiny_rx_buffer_needs_reset);
-	tcase_add_test(tc, reset_recovers);
+	tcase_add_loop_test(tc, reset_recovers, 0, 2);
 	tcase_add_test(tc, backend_pushes_back);
 	tcase_add_test(tc, backend_hangup);
 	tcase_add_test(tc, bad_backend_fd_refused);

@@ -389,6 +389,8 @@ static void tx_flush(struct net *n)
 				break;
 			continue;
 		}
+		if (!virtio_dev_live(d))
+			break; /* a malformed chain: not returned (NEEDS_RESET) */
 		if (n->dead)
 			n->olen = 0; /* nobody to send to: dropped */
 		(void)vq_push(&d->vm->mem, &d->vqs[Q_TX], n->elem.head, 0);
