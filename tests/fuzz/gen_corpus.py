@@ -295,6 +295,35 @@ def nested_seeds():
         write("nested_walk", "tree-" + ("ept" if ept else "npt"), data)
 
 
+# -------------------------------------------------------------------- net
+def net_seeds():
+    def eth(n, seed=0):
+        return bytes(range(seed, seed + 12)) + b"\x08\x00" + bytes((seed + i) & 0xff for i in range(n - 14))
+
+    def tx(frame, flags=0, hdr=b"\0" * 12, splits=b""):
+        return bytes([0, flags]) + hdr + struct.pack("<H", len(frame)) + frame + splits
+
+    def rx(count, size, flags=0):
+        return bytes([1, (count - 1) % 8]) + struct.pack("<HB", size, flags)
+
+    def backend(frame, prefix=None):
+        if prefix is None:
+            return bytes([2, 0]) + struct.pack("<H", len(frame)) + frame
+        return bytes([2, 2]) + struct.pack("<H", len(frame)) + struct.pack("<I", prefix) + frame
+
+    recv, read = bytes([3]), bytes([6])
+    csum_hdr = struct.pack("<BBHHHHH", 1, 0, 0, 0, 34, 16, 0)
+    for setup, name in ((1 | 2 | 4, "stream"), (2, "tap")):
+        ops = rx(4, 2048) + tx(eth(60)) + recv + backend(eth(60, 7)) + read
+        ops += tx(eth(100), 2 << 1, csum_hdr, bytes([0, 1])) + recv + backend(eth(1514, 3)) + read
+        write("net", name + "-both-ways", bytes([setup]) + ops)
+    # A frame across merged buffers, then one too big for unmerged ones.
+    big = eth(3000, 1)
+    write("net", "stream-merged", bytes([1 | 4]) + rx(8, 1024) + backend(big) + read + recv)
+    write("net", "stream-unmerged", bytes([1]) + rx(2, 1024) + backend(big) + rx(2, 4096) + backend(eth(200)) + read)
+    write("net", "stream-bad-prefix", bytes([1]) + rx(2, 2048) + backend(eth(100), 8) + backend(eth(80)) + read)
+
+
 for gen in (virtq_seeds, mmio_seeds, vsock_seeds, control_host_seeds, control_guest_seeds,
-            loader_seeds, cpio_seeds, decode_seeds, nested_seeds):
+            loader_seeds, cpio_seeds, decode_seeds, nested_seeds, net_seeds):
     gen()
