@@ -3,6 +3,9 @@
  * library writes its log lines from the embedder's threads, whose SIGPIPE
  * disposition is the embedder's; the VMM's threads use it too. */
 #include <errno.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <signal.h>
 #include <stdbool.h>
 #include <time.h>
@@ -32,4 +35,32 @@ ssize_t proto_write_nosigpipe(int fd, const void *buf, size_t len)
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
 	errno = err;
 	return n;
+}
+
+void proto_log_line(int fd, const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	proto_vlog_line(fd, fmt, ap);
+	va_end(ap);
+}
+
+void proto_vlog_line(int fd, const char *fmt, va_list ap)
+{
+	char line[PROTO_LOG_LINE_MAX];
+	struct pollfd p = { .fd = fd, .events = POLLOUT };
+	int n;
+
+	if (fd < 0)
+		return;
+	n = vsnprintf(line, sizeof(line), fmt, ap);
+	if (n < 0)
+		return;
+	if ((size_t)n >= sizeof(line))
+		n = sizeof(line) - 1;
+	/* A log nobody reads must hold up neither alcatraz_vm_create() nor
+	 * the VMM; a reader that went away is EPIPE, never a SIGPIPE. */
+	if (poll(&p, 1, PROTO_LOG_WAIT_MS) == 1 && (p.revents & (POLLOUT | POLLERR)))
+		(void)!proto_write_nosigpipe(fd, line, (size_t)n);
 }

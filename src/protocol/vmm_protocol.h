@@ -43,6 +43,7 @@
 #ifndef ALCATRAZ_VMM_PROTOCOL_H
 #define ALCATRAZ_VMM_PROTOCOL_H
 
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -256,6 +257,13 @@ const char *proto_exit_kind_name(enum alcatraz_exit_kind kind);
 
 /* io.c: write() without raising SIGPIPE in the calling thread (EPIPE then). */
 ssize_t proto_write_nosigpipe(int fd, const void *buf, size_t len);
+/* One diagnostic line (up to PROTO_LOG_LINE_MAX - 1 bytes) to a log fd,
+ * from the library's or the VMM's own threads: it waits at most
+ * PROTO_LOG_WAIT_MS for room, then drops the line. */
+#define PROTO_LOG_LINE_MAX 512
+#define PROTO_LOG_WAIT_MS 100
+void proto_log_line(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+void proto_vlog_line(int fd, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
 
 /* sink_class.c: how to write to output descriptor fd without blocking or
  * SIGPIPE. *own_fd: a non-blocking reopen of a pipe or terminal, the

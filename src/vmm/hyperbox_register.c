@@ -21,9 +21,9 @@ static void say(int log_fd, const char *lvl, const char *what, int err)
 {
 	/* A sink that never drains must not hold up the VMM's start. */
 	if (err)
-		sink_dprintf(log_fd, "alcatraz: %s: hyperbox: %s: %s\n", lvl, what, strerror(err));
+		proto_log_line(log_fd, "alcatraz: %s: hyperbox: %s: %s\n", lvl, what, strerror(err));
 	else
-		sink_dprintf(log_fd, "alcatraz: %s: hyperbox: %s\n", lvl, what);
+		proto_log_line(log_fd, "alcatraz: %s: hyperbox: %s\n", lvl, what);
 }
 
 int hyperbox_register_self(int log_fd)

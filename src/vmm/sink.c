@@ -4,7 +4,6 @@
 #include <limits.h>
 #include <poll.h>
 #include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
@@ -112,25 +111,4 @@ const char *sink_kind_name(enum sink_kind kind)
 		[SINK_REOPENED] = "pipe or terminal", [SINK_POLLED] = "polled",
 	};
 	return (unsigned int)kind < sizeof(names) / sizeof(names[0]) ? names[kind] : "?";
-}
-
-void sink_dprintf(int fd, const char *fmt, ...)
-{
-	struct sink s;
-	char line[512];
-	va_list ap;
-	int n;
-
-	if (fd < 0)
-		return;
-	va_start(ap, fmt);
-	n = vsnprintf(line, sizeof(line), fmt, ap);
-	va_end(ap);
-	if (n < 0)
-		return;
-	if ((size_t)n >= sizeof(line))
-		n = sizeof(line) - 1;
-	sink_init(&s, fd);
-	(void)sink_write(&s, line, (size_t)n);
-	sink_fini(&s);
 }

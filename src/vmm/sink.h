@@ -51,9 +51,6 @@ void sink_fini(struct sink *s);
 ssize_t sink_write(struct sink *s, const void *buf, size_t len);
 const char *sink_kind_name(enum sink_kind kind);
 
-/* One diagnostic line (up to 511 bytes) to fd, as a sink: for the library's
- * own messages from the caller's thread. */
-void sink_dprintf(int fd, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
 
 /* For threads the VMM creates: SIGPIPE stays blocked in them for good. */
 void sink_thread_block_sigpipe(void);
