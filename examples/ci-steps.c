@@ -11,7 +11,9 @@
  *
  *   --stdin           the first step reads our stdin (others: empty stdin)
  *   --step-timeout MS a step still running after MS gets SIGTERM
- *   --parallel        start every step at once, then wait for each in order
+ *   --parallel        every step at once, each started and waited for by a
+ *                     thread of its own; the status is the first failing
+ *                     step's in the order given
  *
  * Each step ends with a line "== step N: exit STATUS" on stderr. Exit
  * status: the first failing step's, 0 when all passed, 125 for an error of
@@ -19,6 +21,7 @@
  * ALCATRAZ_INSECURE_NO_SANDBOX).
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -138,34 +141,67 @@ static int wait_ready(struct alcatraz_vm *vm)
 	return ret;
 }
 
-static int run_steps(struct alcatraz_vm *vm, const struct opts *o)
+/* A step's status (>= 0) or a negative error; ends with its line. */
+static int run_step(struct alcatraz_vm *vm, const struct opts *o, int n)
 {
-	uint32_t ids[MAX_STEPS];
-	int first_fail = 0;
+	uint32_t id;
+	int code = start_step(vm, o, n, &id);
 
-	for (int n = 0; n < o->nsteps; n++) {
-		int ret = start_step(vm, o, n, &ids[n]);
-		if (ret) {
-			fprintf(stderr, "ci-steps: step %d: %s\n", n + 1, alcatraz_strerror(ret));
-			return 125;
+	if (!code)
+		code = wait_step(vm, o, n, id);
+	if (code < 0)
+		fprintf(stderr, "ci-steps: step %d: %s\n", n + 1, alcatraz_strerror(code));
+	else
+		fprintf(stderr, "== step %d: exit %d\n", n + 1, code);
+	return code;
+}
+
+struct step_thread {
+	pthread_t thread;
+	struct alcatraz_vm *vm;
+	const struct opts *o;
+	int n, code;
+};
+
+static void *step_thread(void *arg)
+{
+	struct step_thread *t = arg;
+
+	t->code = run_step(t->vm, t->o, t->n);
+	return NULL;
+}
+
+/* --parallel: a thread per step, each starting and waiting for its own. */
+static int run_parallel(struct alcatraz_vm *vm, const struct opts *o)
+{
+	struct step_thread t[MAX_STEPS];
+	int first_fail = 0, started = 0;
+
+	for (; started < o->nsteps; started++) {
+		t[started] = (struct step_thread){ .vm = vm, .o = o, .n = started };
+		if (pthread_create(&t[started].thread, NULL, step_thread, &t[started])) {
+			first_fail = 125;
+			break;
 		}
-		if (o->parallel && n + 1 < o->nsteps)
-			continue;
-		for (int k = o->parallel ? 0 : n; k <= n; k++) {
-			int code = wait_step(vm, o, k, ids[k]);
-			if (code < 0) {
-				fprintf(stderr, "ci-steps: step %d: %s\n", k + 1,
-					alcatraz_strerror(code));
-				return 125;
-			}
-			fprintf(stderr, "== step %d: exit %d\n", k + 1, code);
-			if (code && !first_fail)
-				first_fail = code;
-		}
-		if (first_fail)
-			return first_fail;
+	}
+	for (int n = 0; n < started; n++) {
+		pthread_join(t[n].thread, NULL);
+		if (t[n].code && !first_fail)
+			first_fail = t[n].code < 0 ? 125 : t[n].code;
 	}
 	return first_fail;
+}
+
+static int run_steps(struct alcatraz_vm *vm, const struct opts *o)
+{
+	if (o->parallel)
+		return run_parallel(vm, o);
+	for (int n = 0; n < o->nsteps; n++) {
+		int code = run_step(vm, o, n);
+		if (code)
+			return code < 0 ? 125 : code;
+	}
+	return 0;
 }
 
 int main(int argc, char **argv)
