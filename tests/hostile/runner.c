@@ -9,8 +9,12 @@
  *
  *   hostile-runner IMAGE [--sandbox|--no-sandbox] [CASE-NAME-OR-NUMBER...]
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <stdarg.h>
 #include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -18,6 +22,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -25,12 +30,14 @@
 #include "vmm.h"
 
 int alcatraz_test_config_set_raw_platform(struct alcatraz_config *cfg);
+int alcatraz_test_config_set_net_fd(struct alcatraz_config *cfg, int fd);
 #include "layout.h"
 
 #define F_NOCTL 1u   /* no command: no control channel, console output dropped */
 #define F_CONSOLE 2u /* the console sink must hold exactly CONSOLE_TEXT */
 #define F_DISKW 4u   /* the read-write disk's DISK_WRITE_SECTOR was written */
 #define F_HOST 8u    /* host_extra_check() for this case */
+#define F_NET 16u    /* a virtio-net device; the runner is its backend (struct netpeer) */
 
 #define VM_TIMEOUT_MS 60000
 
@@ -49,8 +56,33 @@ static const struct hcase cases[] = {
 };
 #define NR_CASES (sizeof(cases) / sizeof(cases[0]))
 
+/*
+ * The backend of an F_NET case's virtio-net device: a stream socket
+ * speaking passt's protocol (each frame after its length, 32 bits big
+ * endian), given to the in-process VMM directly and to the jailed one
+ * through the library's test hook. A thread reads every frame the device
+ * sends, checks it (layout.h: NETF_*) and answers "give" requests.
+ */
+#define STREAM_LEN 4
+#define FRAME_MAX (14 + 4 + 65535)
+#define PEER_BUF (1u << 20)
+
+struct netpeer {
+	int fd;                    /* ours */
+	int vmm_fd;                /* the VMM's end until it takes it */
+	pthread_t thread;
+	bool started;
+	volatile bool stop;
+	uint8_t *buf;              /* stream bytes not yet parsed */
+	size_t len;
+	uint32_t good, host_seq;
+	bool done;
+	char err[200];             /* the first problem */
+};
+
 struct run {
 	int serial, console, log;
+	struct netpeer net;
 	char rw_path[256], ro_path[256];
 	struct alcatraz_result res;
 	char *serial_text, *console_text, *log_text;
@@ -145,6 +177,211 @@ static void free_vc_copies(struct vm_config *vc)
 		close(vc->log_fd);
 }
 
+/* ----------------------------------------------------- the net backend */
+
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, 4);
+	return v;
+}
+
+__attribute__((format(printf, 2, 3)))
+static void net_err(struct netpeer *p, const char *fmt, ...)
+{
+	va_list ap;
+
+	if (p->err[0])
+		return;
+	va_start(ap, fmt);
+	vsnprintf(p->err, sizeof(p->err), fmt, ap);
+	va_end(ap);
+}
+
+static uint16_t csum_fold(const uint8_t *b, size_t len)
+{
+	uint64_t sum = 0;
+	size_t i;
+
+	for (i = 0; i + 1 < len; i += 2)
+		sum += (uint32_t)b[i] << 8 | b[i + 1];
+	if (i < len)
+		sum += (uint32_t)b[i] << 8;
+	while (sum >> 16)
+		sum = (sum & 0xffff) + (sum >> 16);
+	return (uint16_t)~sum;
+}
+
+/* Sends the guest count frames of len bytes ("host", numbered on). */
+static void net_give(struct netpeer *p, uint32_t count, uint32_t len)
+{
+	static uint8_t f[STREAM_LEN + NETF_GIVE_MAX];
+
+	if (count > 16 || len < NETF_MIN || len > NETF_GIVE_MAX) {
+		net_err(p, "the guest asked for %u frames of %u bytes", count, len);
+		return;
+	}
+	for (uint32_t k = 0; k < count; k++) {
+		uint8_t *e = f + STREAM_LEN;
+		uint32_t seq = p->host_seq++, be = htonl(len);
+		ssize_t w;
+
+		for (uint32_t i = 0; i < len; i++)
+			e[i] = NETF_BYTE(seq, i);
+		memset(e, 0xff, 6);
+		memcpy(e + 6, "\x02\x00\x00\x00\x00\x02", 6);
+		e[12] = NETF_ETYPE >> 8;
+		e[13] = NETF_ETYPE & 0xff;
+		memcpy(e + NETF_TAG, NETF_HOST, 4);
+		memcpy(e + NETF_SEQ, &seq, 4);
+		memcpy(e + NETF_LEN, &len, 4);
+		memcpy(f, &be, STREAM_LEN);
+		w = send(p->fd, f, STREAM_LEN + len, MSG_DONTWAIT | MSG_NOSIGNAL);
+		if (w != (ssize_t)(STREAM_LEN + len))
+			net_err(p, "sending the guest frame %u: %zd", seq, w);
+	}
+}
+
+/* One frame the device sent: only the guest's good ones (and requests). */
+static void net_frame(struct netpeer *p, const uint8_t *f, size_t len)
+{
+	bool csum;
+
+	if (len < NETF_MIN || len > FRAME_MAX || f[12] != NETF_ETYPE >> 8 ||
+	    f[13] != (NETF_ETYPE & 0xff)) {
+		net_err(p, "the backend got a frame that is not the guest's (%zu bytes)", len);
+		return;
+	}
+	if (p->done) {
+		net_err(p, "a frame after the guest's last one (%zu bytes)", len);
+		return;
+	}
+	if (!memcmp(f + NETF_TAG, NETF_GIVE, 4)) {
+		net_give(p, get32(f + NETF_SEQ), get32(f + NETF_LEN));
+		return;
+	}
+	if (!memcmp(f + NETF_TAG, NETF_DONE, 4)) {
+		if (get32(f + NETF_SEQ) != p->good)
+			net_err(p, "the guest sent %u good frames, %u reached the backend",
+				get32(f + NETF_SEQ), p->good);
+		p->done = true;
+		return;
+	}
+	csum = !memcmp(f + NETF_TAG, NETF_CSUM, 4);
+	if (!csum && memcmp(f + NETF_TAG, NETF_GOOD, 4)) {
+		net_err(p, "a frame the device had to drop reached the backend (%zu bytes)", len);
+		return;
+	}
+	if (get32(f + NETF_SEQ) != p->good || get32(f + NETF_LEN) != len) {
+		net_err(p, "good frame %u (or its length) arrived where frame %u was due",
+			get32(f + NETF_SEQ), p->good);
+		return;
+	}
+	for (size_t i = NETF_MIN; i < len; i++) {
+		if (csum && (i == NETF_CSUM_AT || i == NETF_CSUM_AT + 1))
+			continue;
+		if (f[i] != NETF_BYTE(p->good, i)) {
+			net_err(p, "good frame %u changed at byte %zu", p->good, i);
+			return;
+		}
+	}
+	if (csum && csum_fold(f + NETF_CSUM_START, len - NETF_CSUM_START))
+		net_err(p, "frame %u: the device did not complete its checksum", p->good);
+	p->good++;
+}
+
+/* Whole length-prefixed frames out of the stream bytes. */
+static void net_stream(struct netpeer *p)
+{
+	size_t off = 0;
+
+	while (p->len - off >= STREAM_LEN && !p->err[0]) {
+		uint32_t be, l;
+
+		memcpy(&be, p->buf + off, STREAM_LEN);
+		l = ntohl(be);
+		if (l < 14 || l > FRAME_MAX) {
+			net_err(p, "a stream length of %u bytes reached the backend", l);
+			return;
+		}
+		if (p->len - off < STREAM_LEN + (size_t)l)
+			break;
+		net_frame(p, p->buf + off + STREAM_LEN, l);
+		off += STREAM_LEN + l;
+	}
+	memmove(p->buf, p->buf + off, p->len - off);
+	p->len -= off;
+}
+
+static void *net_thread(void *arg)
+{
+	struct netpeer *p = arg;
+
+	for (;;) {
+		struct pollfd pfd = { .fd = p->fd, .events = POLLIN };
+		ssize_t r;
+		int n = poll(&pfd, 1, 100);
+
+		if (n == 0 && p->stop)
+			break;
+		if (n <= 0)
+			continue;
+		r = recv(p->fd, p->buf + p->len, PEER_BUF - p->len, 0);
+		if (r > 0) {
+			p->len += (size_t)r;
+			net_stream(p);
+			if (p->len == PEER_BUF)
+				net_err(p, "a stream frame longer than %u bytes", PEER_BUF);
+			/* Past a failed check the stream is only drained, so that
+			 * the guest does not stall on a backend that stopped. */
+			if (p->err[0])
+				p->len = 0;
+		}
+		if (r == 0)
+			break; /* the VMM closed its end */
+		if (r < 0 && errno != EINTR && errno != EAGAIN) {
+			net_err(p, "reading the backend: %s", strerror(errno));
+			break;
+		}
+	}
+	return NULL;
+}
+
+/* The case's backend: one end of a socketpair for the VMM. */
+static int net_start(struct netpeer *p)
+{
+	int sv[2];
+
+	memset(p, 0, sizeof(*p));
+	p->fd = p->vmm_fd = -1;
+	p->buf = malloc(PEER_BUF);
+	if (!p->buf)
+		return -ENOMEM;
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) < 0)
+		return -errno;
+	p->vmm_fd = sv[0];
+	p->fd = sv[1];
+	if (pthread_create(&p->thread, NULL, net_thread, p))
+		return -EAGAIN;
+	p->started = true;
+	return 0;
+}
+
+static void net_stop(struct netpeer *p)
+{
+	p->stop = true;
+	if (p->started)
+		pthread_join(p->thread, NULL);
+	p->started = false;
+	if (p->fd >= 0)
+		close(p->fd);
+	if (p->vmm_fd >= 0)
+		close(p->vmm_fd);
+	p->fd = p->vmm_fd = -1;
+	free(p->buf);
+	p->buf = NULL;
+}
+
 /* The same VM through the library: alcatraz-vmm-testhooks, jailed. */
 static int run_jailed(const char *image, const char *cmdline, bool control, struct run *r)
 {
@@ -166,7 +403,9 @@ static int run_jailed(const char *image, const char *cmdline, bool control, stru
 	    !(ret = alcatraz_config_set_serial_fd(cfg, r->serial)) &&
 	    !(ret = alcatraz_config_set_log_fd(cfg, r->log)) &&
 	    !(ret = alcatraz_config_add_disk(cfg, r->rw_path, false)) &&
-	    !(ret = alcatraz_config_add_disk(cfg, r->ro_path, true)) && control &&
+	    !(ret = alcatraz_config_add_disk(cfg, r->ro_path, true)) &&
+	    (!r->net.started || !(ret = alcatraz_test_config_set_net_fd(cfg, r->net.vmm_fd))) &&
+	    control &&
 	    !(ret = alcatraz_config_set_command(cfg, argv)))
 		ret = alcatraz_config_set_stdio(cfg, -1, r->console, -1);
 	if (!ret)
@@ -226,6 +465,13 @@ static int run_vm(const char *image, unsigned int n, bool sandbox, struct run *r
 		return run_jailed(image, cmdline, !(c->flags & F_NOCTL), r);
 	}
 	struct vm *vm;
+	if (r->net.started) {
+		vc.net_backend = NET_BACKEND_STREAM;
+		vc.net_fd = r->net.vmm_fd;
+		vc.net_mtu = NET_TEST_MTU;
+		memcpy(vc.net_mac, "\x02\x00\x00\x00\x00\x01", 6);
+		r->net.vmm_fd = -1;
+	}
 	ret = vm_create(&vc, &vm); /* takes vc's fds and lists */
 	if (ret)
 		return ret;
@@ -281,6 +527,9 @@ static const char *verdict(const struct hcase *c, const struct run *r)
 	static char why[512];
 	const char *bad;
 
+	/* A bad frame at the backend first: what followed may be its effect. */
+	if ((c->flags & F_NET) && r->net.err[0])
+		return r->net.err;
 	if (r->res.kind != c->kind) {
 		snprintf(why, sizeof(why), "ended as %s (%s), want %s",
 			 alcatraz_exit_kind_name(r->res.kind), r->res.message,
@@ -299,6 +548,8 @@ static const char *verdict(const struct hcase *c, const struct run *r)
 	}
 	if (strstr(r->serial_text, "FAIL"))
 		return "the guest reported a failed check";
+	if ((c->flags & F_NET) && !r->net.done)
+		return "the guest's last frame never reached the backend";
 	if (c->kind == ALCATRAZ_EXIT_STATUS && c->status == 0 && (bad = ends_alive(r)))
 		return bad;
 	if ((c->flags & F_CONSOLE) &&
@@ -343,6 +594,7 @@ static int run_case(const char *image, const char *tmp, unsigned int n, bool san
 	int ret;
 
 	memset(&r, 0, sizeof(r));
+	r.net.fd = r.net.vmm_fd = -1;
 	r.serial = memfd_create("serial", MFD_CLOEXEC);
 	r.console = memfd_create("console", MFD_CLOEXEC);
 	r.log = memfd_create("log", MFD_CLOEXEC);
@@ -350,6 +602,8 @@ static int run_case(const char *image, const char *tmp, unsigned int n, bool san
 	    make_disk(r.rw_path, sizeof(r.rw_path), tmp, DISK_SECTORS, false) ||
 	    make_disk(r.ro_path, sizeof(r.ro_path), tmp, DISK_RO_SECTORS, true)) {
 		bad = "cannot set up the case's files";
+	} else if ((c->flags & F_NET) && net_start(&r.net)) {
+		bad = "cannot set up the network backend";
 	} else {
 		ret = run_vm(image, n, sandbox, &r);
 		if (ret) {
@@ -358,6 +612,7 @@ static int run_case(const char *image, const char *tmp, unsigned int n, bool san
 			bad = why;
 		}
 	}
+	net_stop(&r.net);
 	r.serial_text = r.serial >= 0 ? slurp(r.serial, &r.serial_len) : NULL;
 	r.console_text = r.console >= 0 ? slurp(r.console, &r.console_len) : NULL;
 	size_t loglen;
@@ -473,6 +728,7 @@ int main(int argc, char **argv)
 	}
 	if (holder >= 0)
 		close(holder);
+
 	printf("%u passed, %u failed (%.1f s)\n", pass, fail, now_s() - t0);
 	return fail ? 1 : 0;
 }
