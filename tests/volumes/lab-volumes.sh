@@ -2,8 +2,7 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # Description: host directories in Linux microVMs over virtio-fs (issue 17),
 # run inside the lab:
-#   tests/lab/run --cpus 2 --add /usr/lib/qemu/virtiofsd:/usr/lib/qemu/virtiofsd \
-#       tests/volumes/lab-volumes.sh
+#   tests/volumes/run.sh BUILDDIR   (meson test lab-volumes)
 # Each check prints "PASS name" or "FAIL name: why"; exit 1 when any failed.
 B=${ALCATRAZ_BUILD:-/alcatraz/build}
 export ALCATRAZ_KERNEL=${ALCATRAZ_KERNEL:-$B/kernel/vmlinux}
@@ -73,6 +72,8 @@ expect no-escape 0 $st "done" "$out"
 out=$(run --volume /no/such/dir:/data -- true 2>&1); st=$?
 expect missing-host-dir 125 $st 1 "$(echo "$out" | wc -l | tr -d ' ')"
 run --volume $T/rw:data -- true 2>/dev/null; expect relative-guest-dir 125 $?
+out=$(run --rootfs $T/ro --volume $T/rw:/ -- true 2>&1); st=$?
+expect two-roots 125 $st 1 "$(echo "$out" | grep -c "the root ('/') is shared already")"
 
 # --rootfs over virtio-fs: a root with busybox and no /bin/sh nor our init;
 # read-only underneath, writable in RAM above.
@@ -81,9 +82,44 @@ cp /bin/busybox $T/root/bin/busybox
 out=$(run --rootfs $T/root -- /bin/busybox echo from the root); st=$?
 expect rootfs-absolute-command 0 $st "from the root" "$out"
 run --rootfs $T/root -- /bin/nothing 2>/dev/null; expect rootfs-missing-command 127 $?
+# Shared, not packed: the root is the overlay on the virtio-fs share, and a
+# file the host adds is there without a copy.
+echo late > $T/root/late
+out=$(run --rootfs $T/root -- /bin/busybox sh -c \
+	'/bin/busybox grep -c "^overlay / overlay" /proc/mounts; /bin/busybox cat /late'); st=$?
+expect rootfs-over-virtiofs 0 $st "1 late" "$(echo $out)"
+# --rootfs-pack copies the root into the initramfs: no overlay, same command.
+out=$(run --rootfs-pack $T/root -- /bin/busybox sh -c \
+	'/bin/busybox grep -c "^overlay / overlay" /proc/mounts; /bin/busybox cat /late'); st=$?
+expect rootfs-pack 0 $st "0 late" "$(echo $out)"
+rm -f $T/root/late
 out=$(run --rootfs $T/root -- /bin/busybox sh -c 'echo w > /written && /bin/busybox cat /written'); st=$?
 expect rootfs-overlay-writes 0 $st "w" "$out"
 [ -e $T/root/written ] && fail rootfs-host-untouched "$T/root/written exists"
+
+# A root disk with nothing of ours inside (run.sh made it: busybox and
+# /etc/marker, no alcatraz-init, no /bin/sh): init comes from the initramfs.
+D=/alcatraz/add/plain.ext4
+if [ -f $D ]; then
+	cp $D $T/plain.ext4
+	out=$(run --root-disk $T/plain.ext4 -- /bin/busybox cat /etc/marker); st=$?
+	expect root-disk-no-init 0 $st from-plain-disk "$out"
+	run --root-disk $T/plain.ext4 -- /bin/busybox sh -c 'echo kept > /etc/written'
+	out=$(run --root-disk $T/plain.ext4 -- /bin/busybox cat /etc/written); st=$?
+	expect root-disk-writable 0 $st kept "$out"
+	run --root-disk $T/plain.ext4 -- /bin/nothing 2>/dev/null
+	expect root-disk-missing-command 127 $?
+	run --root-disk $T/plain.ext4 -- cat /etc/marker 2>/dev/null
+	expect root-disk-no-path-lookup-outside 127 $?
+	head -c 4194304 /dev/zero > $T/zero.img
+	out=$(run --root-disk $T/zero.img -- /bin/busybox true 2>&1); st=$?
+	line=$(echo "$out" | grep -c "cannot mount the root file system: /dev/vda (ext4)")
+	expect root-disk-unmountable 125 $st 1 "$line"
+	echo "$out" | sed 's/^/  said: /'
+	echo "$out" | grep -q "kernel: " || fail root-disk-kernel-words "no kernel words in: $out"
+else
+	fail root-disk "no $D (run through tests/volumes/run.sh)"
+fi
 
 # A virtiofsd that dies mid-run ends the VM with an error, not a hang.
 run --volume $T/rw:/data -- sh -c 'sleep 60; ls /data' > /dev/null 2> $T/die.err & v=$!
