@@ -65,6 +65,24 @@ START_TEST(create_refuses_bad_config)
 }
 END_TEST
 
+/* A volume on "/" is the root: one at most, and not beside another root. */
+START_TEST(root_volume)
+{
+	struct alcatraz_config *c;
+	const char *argv[] = { "true", NULL };
+	ck_assert_int_eq(alcatraz_config_new(&c), 0);
+	ck_assert_int_eq(alcatraz_config_set_kernel(c, "vmlinux"), 0);
+	ck_assert_int_eq(alcatraz_config_set_command(c, argv), 0);
+	ck_assert_int_eq(alcatraz_config_add_volume(c, "/tmp", "/", ALCATRAZ_VOLUME_READONLY), 0);
+	ck_assert_int_eq(alcatraz_config_add_volume(c, "/", "/", 0), -EEXIST);
+	ck_assert_int_eq(alcatraz_config_add_volume(c, "/tmp", "/data", 0), 0);
+	ck_assert_int_eq(config_validate(c), 0);
+	ck_assert_int_eq(alcatraz_config_set_root_disk(c, "root.ext4"), 0);
+	ck_assert_int_eq(config_validate(c), -EINVAL); /* two roots */
+	alcatraz_config_free(c);
+}
+END_TEST
+
 START_TEST(strerror_is_total)
 {
 	ck_assert_str_eq(alcatraz_strerror(0), "success");
@@ -83,6 +101,7 @@ int main(void)
 	tcase_add_test(tc, defaults_and_setters);
 	tcase_add_test(tc, validation);
 	tcase_add_test(tc, create_refuses_bad_config);
+	tcase_add_test(tc, root_volume);
 	tcase_add_test(tc, strerror_is_total);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
