@@ -24,75 +24,7 @@
 #include <asm/segment.h>
 #include "svm.h"
 #include "nested_walk.h"
-
-#define PTE_P	(1ULL << 0)
-#define PTE_W	(1ULL << 1)
-#define PTE_U	(1ULL << 2)
-#define PTE_A	(1ULL << 5)
-#define PTE_D	(1ULL << 6)
-#define PTE_PS	(1ULL << 7)
-#define PTE_NX	(1ULL << 63)
-#define PTE_ADDR 0x000ffffffffff000ULL
-#define SHADOW_POOL 64			/* pages per shadow NPT (root apart): 256 per CPU, as one was */
-#define SHADOW_SLOTS 4			/* L1 roots kept shadowed per CPU */
-#define SHADOW_AHEAD 8			/* pages filled ahead on a sequential fault */
-#define L2_ASID 2			/* L1 runs with ASID 1; L2s from 2 (a slot each) */
-
-/* NPF error code bits (EXITINFO1) */
-#define PF_P	(1ULL << 0)
-#define PF_W	(1ULL << 1)
-#define PF_RSVD	(1ULL << 3)
-#define PF_ID	(1ULL << 4)
-
-struct svm_nested {
-	struct vmcb vmcb12;		/* private copy of L1's VMCB */
-	/*
-	 * Syscall MSRs as loaded by L1's VMLOAD (or left by L2): for L2 only,
-	 * never for L1, whose values are pinned.  Valid once msrs_loaded.
-	 */
-	u64 star, lstar, cstar, sfmask;
-	bool msrs_loaded;
-	unsigned int tables;
-	/* the hardware VMCB for L2, built from vmcb12 at each VMRUN */
-	struct vmcb *vmcb02;
-	u64 vmcb02_pa, vmcb12_pa;
-	/* L2's MSR map: L1's OR'ed with msrpm_forced; all-ones I/O map */
-	u8 *msrpm02, *msrpm_forced;
-	u64 msrpm02_pa, iopm_pa;
-	/*
-	 * Shadows of L1's nested page tables (L2 gpa -> host pa), filled on
-	 * faults, one per (root, L1 ASID) in use, the least recently run
-	 * replaced; each with its own ASID in the CPU, so that switching
-	 * between L2s neither refills nor flushes.  Without nested paging in
-	 * L1's VMCB, L2 runs on L1's own NPT with ASID nonp_asid.
-	 */
-	struct svm_shadow_slot {
-		struct hv_shadow s;
-		u64 ncr3;		/* L1's nested_cr3 the shadow reflects */
-		u32 asid12;		/* and L1's ASID for it */
-		u32 asid;		/* the CPU's ASID for L2s on it */
-		u64 last_run;		/* for replacement */
-		u64 next_fill;		/* gpa after the last fill: sequential faults */
-		bool ok, flush;
-	} slot[SHADOW_SLOTS];
-	struct svm_shadow_slot *cur;	/* the slot of the L2 running, NULL without NP */
-	unsigned int nslots;
-	u64 runs;
-	u32 nonp_asid, nonp_asid12;
-	bool nonp_flush, last_nonp, flushbyasid;
-	u64 rsvd_mask;			/* address bits above MAXPHYADDR */
-	bool nmi_pending;		/* an NMI held for L1 while its GIF is 0 */
-	bool cpu_vgif, cpu_vls;		/* the CPU has virtual GIF, virtual VMLOAD/VMSAVE */
-	/*
-	 * L1's GIF in the CPU (vmcb01's V_GIF): STGI runs without an exit
-	 * once L1's own state is back and its IF is 0 (see svm_nested_l1_sync).
-	 */
-	bool l1_vgif;
-	bool exited;			/* a #VMEXIT went to L1 since its last CLGI */
-	bool vmload_since_exit;		/* and L1 ran VMLOAD since */
-	u64 host_idt[2 * 256];		/* the host's IDT: an NMI gate only */
-	u64 host_gdt[GDT_ENTRIES];	/* a copy of L1's: the gate's CS, IRET's SS */
-};
+#include "svm_nested.h"
 
 /* MSRs L2 may access without an exit when L1 passes them through. */
 static const u32 l2_msr_passthrough[] = {
@@ -266,13 +198,6 @@ void svm_nested_load_host_idt(struct svm_cpu *sc)
 	asm volatile("lidt %0" : : "m"(idtr));
 }
 
-/* Returns -1 if the table at table_pa (level 4..1) is acceptable, else the violation. */
-static int __hv_host npt_validate(struct svm_cpu *sc, u64 table_pa, int level, u64 *bad)
-{
-	/* not present, or faults as reserved: skipped */
-	return hv_nested_validate(sc->hv.hv, table_pa, level, PTE_P, sc->n->rsvd_mask, &sc->n->tables, bad);
-}
-
 /* #VMEXIT to L1 after its VMRUN failed a check: exit code into L1's VMCB, L1 resumes with GIF=0. */
 static void __hv_host vmexit_to_l1(struct svm_cpu *sc, u64 vmcb12_pa, u64 code)
 {
@@ -292,135 +217,6 @@ static void __hv_host vmexit_to_l1(struct svm_cpu *sc, u64 vmcb12_pa, u64 code)
 	sc->n->exited = true;
 	sc->n->vmload_since_exit = false;
 	set_gif(sc, false);
-}
-
-/* ---- shadow nested page table ---- */
-
-static void __hv_host slot_reset(struct svm_cpu *sc, struct svm_shadow_slot *sl)
-{
-	hv_shadow_reset(&sl->s);
-	sl->flush = true;
-	sl->next_fill = 0;
-	sc->hv.stats->shadow_resets++;
-}
-
-static void __hv_host shadow_reset(struct svm_cpu *sc)
-{
-	slot_reset(sc, sc->n->cur);
-}
-
-static int __hv_host shadow_map(struct svm_cpu *sc, u64 gpa, u64 leaf)
-{
-	return hv_shadow_map(&sc->n->cur->s, gpa, leaf);
-}
-
-/*
- * After a fill of a 4 KiB leaf that followed the previous one: the next
- * entries of the same L1 table, as far as they are already accessed (and
- * writable only when already dirty), so that L1's accessed/dirty bits stay
- * what L2's own accesses made them; same checks as a fill.  upper: the
- * W/U/X the levels above allow.
- */
-static void __hv_host shadow_ahead(struct svm_cpu *sc, u64 gpa, const u64 *pte, bool w_up, bool x_up)
-{
-	/* pte is L1's entry for gpa, mapped by the walk; its neighbours share its page */
-	struct hv *hv = sc->hv.hv;
-	unsigned int i;
-
-	for (i = 1; i <= SHADOW_AHEAD && ((gpa >> 12) + i) % 512; i++) {
-		u64 e = READ_ONCE(pte[i]), hpa = e & PTE_ADDR;
-		bool w;
-
-		if ((e & (PTE_P | PTE_U | PTE_A)) != (PTE_P | PTE_U | PTE_A) || (e & sc->n->rsvd_mask) ||
-		    hpa >= hv->npt_top || hv_nested_leaf_check(hv, hpa, PAGE_SIZE, false) >= 0)
-			break;
-		w = w_up && (e & PTE_W) && (e & PTE_D) && hv_nested_leaf_check(hv, hpa, PAGE_SIZE, true) < 0;
-		if (shadow_map(sc, gpa + i * PAGE_SIZE, hpa | PTE_P | PTE_U | (w ? PTE_W : 0) |
-			       (x_up && !(e & PTE_NX) ? 0 : PTE_NX)))
-			break;
-		sc->hv.stats->shadow_ahead++;
-	}
-	sc->n->cur->next_fill = gpa + i * PAGE_SIZE;
-}
-
-enum { SHADOW_FILLED, SHADOW_REFLECT, SHADOW_REFUSE };
-
-/*
- * L2 faulted on the shadow at gpa.  Walk L1's nested table the way the CPU
- * would (every level must be present, user, and writable/executable for
- * such an access), then either fill the shadow with that translation, after
- * Hyper-box's own checks, or hand the fault to L1 with the error code L1's
- * table gives.  Accessed and dirty bits are set in L1's table as the CPU
- * would set them.
- */
-static int __hv_host shadow_fault(struct svm_cpu *sc, u64 gpa, u64 *err)
-{
-	struct hv_cpu *c = &sc->hv;
-	struct svm_nested *n = sc->n;
-	bool write = *err & PF_W, exec = *err & PF_ID, w = true, x = true, u = true, w_up = true;
-	u64 table = n->cur->ncr3 & PTE_ADDR, e = 0, hpa, size;
-	u64 *ents[4];
-	int level, nents = 0, v;
-	bool x_up = true;
-
-	*err &= ~(PF_P | PF_RSVD);
-	for (level = 4; level >= 1; level--) {
-		u64 *p = hv_gmem_map(c->hv, table + ((gpa >> (12 + 9 * (level - 1))) & 511) * 8, 8, true);
-
-		if (!p) {
-			hv_violation(c, HV_V_NESTED_HIDDEN, table, gpa);
-			return SHADOW_REFUSE;
-		}
-		e = READ_ONCE(*p);
-		if (!(e & PTE_P))
-			return SHADOW_REFLECT;
-		if ((e & n->rsvd_mask) || (level == 4 && (e & PTE_PS))) {
-			*err |= PF_P | PF_RSVD;
-			return SHADOW_REFLECT;
-		}
-		ents[nents++] = p;
-		w_up = w;
-		w &= !!(e & PTE_W);
-		u &= !!(e & PTE_U);
-		if (level == 1 || ((level == 2 || level == 3) && (e & PTE_PS))) {
-			x_up = x;
-			x &= !(e & PTE_NX);
-			break;
-		}
-		x &= !(e & PTE_NX);
-		table = e & PTE_ADDR;
-	}
-	size = 1ULL << (12 + 9 * (level - 1));
-	if (!u || (write && !w) || (exec && !x)) {
-		*err |= PF_P;
-		return SHADOW_REFLECT;
-	}
-	hpa = ((e & PTE_ADDR & ~(size - 1)) | (gpa & (size - 1))) & PTE_ADDR;
-	v = hv_nested_leaf_check(c->hv, hpa, PAGE_SIZE, false);
-	if (v < 0 && hpa >= c->hv->npt_top)
-		v = HV_V_NESTED_HIDDEN;
-	if (v >= 0 || (write && hv_nested_leaf_check(c->hv, hpa, PAGE_SIZE, true) >= 0)) {
-		hv_violation(c, v >= 0 ? v : HV_V_NESTED_PROTECTED, hpa, gpa);
-		return SHADOW_REFUSE;
-	}
-	/* Writable in the shadow only once dirty, and never over protected memory. */
-	for (level = 0; level < nents; level++)
-		if (!(READ_ONCE(*ents[level]) & PTE_A))
-			__atomic_fetch_or(ents[level], PTE_A, __ATOMIC_RELAXED);
-	if (write && !(e & PTE_D))
-		__atomic_fetch_or(ents[nents - 1], PTE_D, __ATOMIC_RELAXED);
-	w = w && (write || (e & PTE_D)) && hv_nested_leaf_check(c->hv, hpa, PAGE_SIZE, true) < 0;
-	if (shadow_map(sc, gpa, hpa | PTE_P | PTE_U | (w ? PTE_W : 0) | (x ? 0 : PTE_NX))) {
-		shadow_reset(sc);
-		if (shadow_map(sc, gpa, hpa | PTE_P | PTE_U | (w ? PTE_W : 0) | (x ? 0 : PTE_NX)))
-			return SHADOW_REFUSE;
-	}
-	c->stats->shadow_fills++;
-	if (nents == 4 && (gpa & PAGE_MASK) == n->cur->next_fill)
-		shadow_ahead(sc, gpa & PAGE_MASK, ents[3], w_up, x_up);
-	else
-		n->cur->next_fill = (gpa & PAGE_MASK) + PAGE_SIZE;
-	return SHADOW_FILLED;
 }
 
 /* ---- VMRUN: the hardware VMCB for L2 ---- */
@@ -505,51 +301,6 @@ static int __hv_host build_vmcb02(struct svm_cpu *sc)
 	return 0;
 }
 
-/*
- * The shadow for L1's root ncr3 and ASID asid12: the one kept if L1 did
- * not flush, else a slot reset (a free one, or the least recently run),
- * after validating a root no slot holds.  -1, or the violation and *bad.
- */
-static int __hv_host shadow_select(struct svm_cpu *sc, u64 ncr3, u32 asid12, u8 tlb_ctl, u64 *bad)
-{
-	struct svm_nested *n = sc->n;
-	struct svm_shadow_slot *sl = NULL, *victim = NULL;
-	bool known = false;
-	unsigned int i;
-	int viol = -1;
-
-	for (i = 0; i < n->nslots; i++) {
-		struct svm_shadow_slot *t = &n->slot[i];
-
-		if (t->ok && t->ncr3 == ncr3) {
-			known = true;
-			if (t->asid12 == asid12)
-				sl = t;
-		}
-		if (!victim || (victim->ok && (!t->ok || t->last_run < victim->last_run)))
-			victim = t;
-	}
-	if (tlb_ctl == TLB_CONTROL_FLUSH_ALL_ASID)
-		for (i = 0; i < n->nslots; i++)
-			n->slot[i].ok = false;
-	if (!sl || !sl->ok || tlb_ctl != TLB_CONTROL_DO_NOTHING) {
-		if (!sl)
-			sl = victim;
-		n->tables = 0;
-		if (!known)
-			viol = npt_validate(sc, ncr3, 4, bad);
-		if (viol >= 0)
-			return viol;
-		slot_reset(sc, sl);
-		sl->ncr3 = ncr3;
-		sl->asid12 = asid12;
-		sl->ok = true;
-	}
-	sl->last_run = ++n->runs;
-	n->cur = sl;
-	return -1;
-}
-
 static void __hv_host nested_vmrun(struct svm_cpu *sc)
 {
 	struct hv_cpu *c = &sc->hv;
@@ -593,7 +344,7 @@ static void __hv_host nested_vmrun(struct svm_cpu *sc)
 		 * every entry is checked again as the shadow is filled, which
 		 * is what keeps L2 out of Hyper-box memory.
 		 */
-		viol = shadow_select(sc, ncr3, v12->control.asid, v12->control.tlb_ctl, &bad);
+		viol = svm_shadow_select(sc, ncr3, v12->control.asid, v12->control.tlb_ctl, &bad);
 	} else {
 		n->cur = NULL;
 		if (v12->control.tlb_ctl != TLB_CONTROL_DO_NOTHING || v12->control.asid != n->nonp_asid12) {
@@ -794,7 +545,7 @@ void __hv_host svm_nested_l2_exit(struct svm_cpu *sc)
 			hv_violation(c, HV_V_NESTED_HIDDEN, v2->control.exit_info_2, info1);
 			break;
 		}
-		switch (shadow_fault(sc, v2->control.exit_info_2, &info1)) {
+		switch (svm_shadow_fault(sc, v2->control.exit_info_2, &info1)) {
 		case SHADOW_FILLED:
 			goto resume;
 		case SHADOW_REFLECT:
