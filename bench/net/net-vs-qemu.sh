@@ -1,0 +1,121 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Description: user-mode networking throughput and request rate (not a
+# test). Runs inside the lab, where Alcatraz and QEMU use the same real
+# (nested) KVM:
+#   bench/net/run.sh     (from the host: boots the lab with QEMU and passt)
+# A Linux guest fetches a 64 MiB file with wget from an httpd on the lab's
+# 127.0.0.1, then makes 200 sequential 1 KiB GETs, through:
+#   - the lab itself (wget to 127.0.0.1): the ceiling;
+#   - Alcatraz, `alcatraz-run --net user` (passt, host.alcatraz.internal);
+#   - QEMU -M microvm, virtio-net on virtio-mmio, -netdev stream to a passt
+#     started with the same addresses as Alcatraz's.
+# Both guests are the same kernel and initramfs; times are taken inside the
+# guest. Prints MB/s, requests/s and the ratios; never fails on speed.
+
+# passt's sandbox pivot_roots, which the initramfs root refuses: the script
+# goes on in a bind mount of the root moved over / (as tests/lab/net/net.sh).
+if [ -z "$NET_NEWROOT" ]; then
+	export NET_NEWROOT=1
+	mkdir -p /r
+	exec unshare -m /bin/sh -c 'mount --rbind / /r && cd /r && mount --move . / &&
+		exec chroot . /bin/sh "$0" "$@"' "$0" "$@"
+fi
+B=${ALCATRAZ_BUILD:-/alcatraz/build}
+K=${ALCATRAZ_KERNEL:-$B/kernel/vmlinux}
+INIT=${ALCATRAZ_INIT:-$B/src/guest/alcatraz-init}
+PASST=${ALCATRAZ_PASST:-/usr/bin/passt}
+export ALCATRAZ_KERNEL=$K ALCATRAZ_INIT=$INIT ALCATRAZ_PASST=$PASST
+export ALCATRAZ_VMM=${ALCATRAZ_VMM:-$B/src/vmm/alcatraz-vmm}
+T=/tmp/netbench; mkdir -p $T/www
+MB=64
+REQS=200
+VM_TIMEOUT=${NET_BENCH_VM_TIMEOUT:-300}
+
+for m in dummy tun; do
+	[ -f /alcatraz/modules/$m.ko ] && insmod /alcatraz/modules/$m.ko 2>/dev/null
+done
+# passt takes its addresses from the interface with the default route.
+ip link set lo up
+ip link add d0 type dummy && ip addr add 192.0.2.10/24 dev d0 && ip link set d0 up &&
+	ip route add default via 192.0.2.1 || { echo "net bench: no dummy interface"; exit 1; }
+dd if=/dev/urandom of=$T/www/big bs=1M count=$MB 2>/dev/null || exit 1
+head -c 1024 /dev/urandom > $T/www/small
+httpd -p 127.0.0.1:8080 -h $T/www || exit 1
+"$B/src/guest/alcatraz-mkinitrd" -o $T/initrd.cpio --init "$INIT" --busybox /bin/busybox || exit 1
+
+now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
+# Prints "big=MS" and "reqs=MS" (times inside the guest) for server $1.
+guest_cmd() {
+	echo "up() { cut -d' ' -f1 /proc/uptime; }
+d() { echo \"\$1 \$2\" | awk '{print int((\$2-\$1)*1000)}'; }
+s=\$(up); wget -q -O /dev/null http://$1/big || exit 1; e=\$(up); echo big=\$(d \$s \$e)
+s=\$(up); i=0; while [ \$i -lt $REQS ]; do wget -q -O /dev/null http://$1/small || exit 1; i=\$((i+1)); done
+e=\$(up); echo reqs=\$(d \$s \$e)"
+}
+
+# The ceiling: the lab fetching from its own loopback.
+host_run() {
+	wget -q -O /dev/null http://127.0.0.1:8080/big # warm the page cache
+	s=$(now_ms); wget -q -O /dev/null http://127.0.0.1:8080/big; e=$(now_ms)
+	echo big=$((e - s))
+	s=$(now_ms); i=0
+	while [ $i -lt $REQS ]; do wget -q -O /dev/null http://127.0.0.1:8080/small; i=$((i + 1)); done
+	e=$(now_ms); echo reqs=$((e - s))
+}
+
+alc_run() {
+	"$B/examples/alcatraz-run" --cmdline nopv --memory 256 --timeout $VM_TIMEOUT --net user \
+		--initrd $T/initrd.cpio -- sh -c "$(guest_cmd host.alcatraz.internal:8080)" \
+		2>$T/a.err | tee $T/a.out
+	grep -q '^reqs=' $T/a.out || { echo "alcatraz failed:" >&2; tail -n 5 $T/a.err >&2; }
+}
+
+qemu_run() {
+	rm -f $T/q.log $T/s/passt.sock
+	mkdir -p $T/s && chmod 1777 $T/s # passt binds its socket as nobody
+	# Alcatraz's passt arguments (src/lib/net.c), on a socket for QEMU.
+	timeout $((VM_TIMEOUT + 30)) "$PASST" --foreground --quiet --one-off --socket $T/s/passt.sock \
+		--ipv4-only --address 10.0.2.15 --netmask 24 --gateway 10.0.2.2 \
+		--dns-forward 10.0.2.3 --runas 65534:65534 > $T/passt.log 2>&1 &
+	pp=$!
+	i=0; while ! grep -q 'socket bound' $T/passt.log && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	grep -q 'socket bound' $T/passt.log ||
+		{ echo "passt did not start:" >&2; cat $T/passt.log >&2; return; }
+	b64=$(printf 'sh\0-c\0%s' "$(guest_cmd 10.0.2.2:8080)" | base64 -w0)
+	timeout $VM_TIMEOUT qemu-system-x86_64 -M microvm,acpi=off -accel kvm -cpu host -m 256 \
+		-smp 1 -global virtio-mmio.force-legacy=false -nodefaults -no-user-config -nographic -no-reboot -serial file:$T/q.log \
+		-netdev stream,id=n0,server=off,addr.type=unix,addr.path=$T/s/passt.sock \
+		-device virtio-net-device,netdev=n0 \
+		-kernel "$K" -initrd $T/initrd.cpio \
+		-append "console=ttyS0 reboot=t panic=-1 acpi=off tsc=reliable no_timer_check nopv alcatraz.net=ip=10.0.2.15/24,gw=10.0.2.2,dns=10.0.2.3,mtu=65520,host=10.0.2.2 alcatraz.cmd64=$b64" \
+		> $T/q.err 2>&1 || { echo "qemu failed:" >&2; tail -n 3 $T/q.err >&2; }
+	kill $pp 2>/dev/null; wait $pp 2>/dev/null
+	tr -d '\r' < $T/q.log | grep -E '^(big|reqs)='
+	tr -d '\r' < $T/q.log | grep -q '^reqs=' ||
+		{ echo "qemu guest output:" >&2; tr -d '\r' < $T/q.log | tail -n 8 >&2; }
+}
+
+val() { sed -n "s/^$1=//p" | tail -n 1; }
+h=$(host_run); a=$(alc_run); q=$(qemu_run)
+h_b=$(echo "$h" | val big); h_r=$(echo "$h" | val reqs)
+a_b=$(echo "$a" | val big); a_r=$(echo "$a" | val reqs)
+q_b=$(echo "$q" | val big); q_r=$(echo "$q" | val reqs)
+
+echo "user-mode networking (passt), guest wget from the lab's 127.0.0.1:"
+awk -v mb=$MB -v n=$REQS -v hb="$h_b" -v hr="$h_r" -v ab="$a_b" -v ar="$a_r" \
+	-v qb="$q_b" -v qr="$q_r" '
+function mbps(ms) { return ms > 0 ? sprintf("%7.1f MB/s (%d ms)", mb * 1000 / ms, ms) : "      ? MB/s" }
+function rps(ms) { return ms > 0 ? sprintf("%7.1f req/s (%d ms)", n * 1000 / ms, ms) : "      ? req/s" }
+BEGIN {
+	printf "  %d MiB fetch:  host %s\n", mb, mbps(hb)
+	printf "                 alcatraz %s\n", mbps(ab)
+	printf "                 qemu microvm %s\n", mbps(qb)
+	printf "  %d x 1 KiB GET: host %s\n", n, rps(hr)
+	printf "                 alcatraz %s\n", rps(ar)
+	printf "                 qemu microvm %s\n", rps(qr)
+	if (ab > 0 && qb > 0)
+		printf "  fetch: alcatraz/qemu %.2fx of qemu throughput, alcatraz/host %.2fx\n", qb / ab, (hb > 0 ? hb / ab : 0)
+	if (ar > 0 && qr > 0)
+		printf "  GETs:  alcatraz/qemu %.2fx of qemu request rate, alcatraz/host %.2fx\n", qr / ar, (hr > 0 ? hr / ar : 0)
+}'
