@@ -1,0 +1,123 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Description: virtio-fs volumes and roots (not a test). Runs inside the lab,
+# where Alcatraz and QEMU use the same real (nested) KVM:
+#   bench/fs/run.sh     (from the host: boots the lab with QEMU and virtiofsd)
+# 1. On a shared directory: write a 64 MiB file (dd, 1 MiB blocks, fsync),
+#    read it back after dropping the guest's caches, create 1000 empty files
+#    and stat them all (ls -l, caches dropped), through:
+#    - the lab itself on the same directory (tmpfs): the ceiling;
+#    - Alcatraz, `alcatraz-run --volume DIR:/data`;
+#    - QEMU -M microvm with vhost-user-fs-device and the same virtiofsd
+#      (/usr/lib/qemu/virtiofsd, cache=auto as Alcatraz starts it).
+#    Both guests are the same kernel and initramfs; times are taken inside.
+#    (QEMU with modern virtio-mmio: vhost-user-fs needs VIRTIO_F_VERSION_1.)
+# 2. A ~200 MiB root: `alcatraz-run --rootfs DIR` (virtio-fs) against
+#    `--rootfs-pack DIR` (packed into the initramfs), wall time of `true`.
+# Prints MB/s, files/s, ms and the ratios; never fails on speed.
+B=${ALCATRAZ_BUILD:-/alcatraz/build}
+K=${ALCATRAZ_KERNEL:-$B/kernel/vmlinux}
+INIT=${ALCATRAZ_INIT:-$B/src/guest/alcatraz-init}
+VFSD=${ALCATRAZ_VIRTIOFSD:-/usr/lib/qemu/virtiofsd}
+export ALCATRAZ_KERNEL=$K ALCATRAZ_INIT=$INIT ALCATRAZ_VIRTIOFSD=$VFSD
+export ALCATRAZ_VMM=${ALCATRAZ_VMM:-$B/src/vmm/alcatraz-vmm}
+T=/tmp/fsbench; rm -rf $T; mkdir -p $T/vol
+MB=64
+FILES=1000
+ROOT_MB=${FS_BENCH_ROOT_MB:-200}
+VM_TIMEOUT=${FS_BENCH_VM_TIMEOUT:-300}
+[ -x "$VFSD" ] || { echo "fs bench: no $VFSD in the lab"; exit 1; }
+"$B/src/guest/alcatraz-mkinitrd" -o $T/initrd.cpio --init "$INIT" --busybox /bin/busybox || exit 1
+
+now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
+# The workload on directory $1, timed with /proc/uptime wherever it runs;
+# prints write=, read=, create=, stat= in ms.
+work() {
+	echo "D=$1
+up() { cut -d' ' -f1 /proc/uptime; }
+d() { echo \"\$1 \$2\" | awk '{print int((\$2-\$1)*1000)}'; }
+drop() { sync; echo 3 > /proc/sys/vm/drop_caches; }
+rm -rf \$D/f \$D/s; drop
+s=\$(up); dd if=/dev/zero of=\$D/f bs=1M count=$MB conv=fsync 2>/dev/null || exit 1; e=\$(up); echo write=\$(d \$s \$e)
+drop; s=\$(up); dd if=\$D/f of=/dev/null bs=1M 2>/dev/null || exit 1; e=\$(up); echo read=\$(d \$s \$e)
+mkdir \$D/s || exit 1
+s=\$(up); i=0; while [ \$i -lt $FILES ]; do : > \$D/s/f\$i || exit 1; i=\$((i+1)); done; e=\$(up); echo create=\$(d \$s \$e)
+drop; s=\$(up); n=\$(ls -l \$D/s | grep -c ' f'); e=\$(up); [ \$n = $FILES ] || exit 1; echo stat=\$(d \$s \$e)
+rm -rf \$D/f \$D/s"
+}
+
+host_run() { sh -c "$(work $T/vol)"; }
+
+alc_run() {
+	"$B/examples/alcatraz-run" --cmdline nopv --memory 256 --timeout $VM_TIMEOUT \
+		--volume $T/vol:/data --initrd $T/initrd.cpio -- sh -c "$(work /data)" \
+		> $T/a.out 2> $T/a.err
+	cat $T/a.out
+	grep -q '^stat=' $T/a.out || { echo "alcatraz failed:" >&2; tail -n 5 $T/a.out $T/a.err >&2; }
+}
+
+qemu_run() {
+	rm -f $T/vfs.sock $T/q.log
+	# As Alcatraz starts it in an initramfs root (src/lib/volume.c).
+	timeout $((VM_TIMEOUT + 30)) unshare -m -n -i "$VFSD" --socket-path=$T/vfs.sock \
+		-o source=$T/vol -o sandbox=chroot -o cache=auto -o log_level=warn \
+		> $T/vfsd.log 2>&1 &
+	vp=$!
+	i=0; while [ ! -S $T/vfs.sock ] && [ $i -lt 600 ]; do sleep 0.1; i=$((i + 1)); done
+	[ -S $T/vfs.sock ] || { echo "virtiofsd did not start:" >&2; cat $T/vfsd.log >&2; return; }
+	b64=$(printf 'sh\0-c\0%s' "mkdir -p /data && mount -t virtiofs data /data || exit 1
+$(work /data)" | base64 -w0)
+	timeout $VM_TIMEOUT qemu-system-x86_64 -M microvm,acpi=off,memory-backend=mem -accel kvm \
+		-cpu host -m 256 -object memory-backend-memfd,id=mem,size=256M,share=on \
+		-smp 1 -global virtio-mmio.force-legacy=false -nodefaults -no-user-config -nographic -no-reboot -serial file:$T/q.log \
+		-chardev socket,id=c0,path=$T/vfs.sock -device vhost-user-fs-device,chardev=c0,tag=data \
+		-kernel "$K" -initrd $T/initrd.cpio \
+		-append "console=ttyS0 reboot=t panic=-1 acpi=off tsc=reliable no_timer_check nopv alcatraz.cmd64=$b64" \
+		> $T/q.err 2>&1 || { echo "qemu failed:" >&2; tail -n 3 $T/q.err >&2; }
+	kill $vp 2>/dev/null; wait $vp 2>/dev/null
+	tr -d '\r' < $T/q.log | grep -E '^(write|read|create|stat)='
+	tr -d '\r' < $T/q.log | grep -q '^stat=' ||
+		{ echo "qemu guest output:" >&2; tr -d '\r' < $T/q.log | tail -n 8 >&2; }
+}
+
+val() { sed -n "s/^$1=//p" | tail -n 1; }
+h=$(host_run); a=$(alc_run); q=$(qemu_run)
+echo "virtio-fs volume, $MB MiB file (1 MiB blocks) and $FILES empty files:"
+for k in write read create stat; do
+	echo "$k $(echo "$h" | val $k) $(echo "$a" | val $k) $(echo "$q" | val $k)"
+done | awk -v mb=$MB -v n=$FILES '
+function f(k, ms) {
+	if (ms <= 0) return "        ?"
+	if (k == "write" || k == "read") return sprintf("%7.1f MB/s (%d ms)", mb * 1000 / ms, ms)
+	return sprintf("%7.0f files/s (%d ms)", n * 1000 / ms, ms)
+}
+{
+	printf "  %-6s host %s\n         alcatraz %s\n         qemu microvm %s\n", $1, f($1, $2), f($1, $3), f($1, $4)
+	if ($3 > 0 && $4 > 0)
+		printf "         alcatraz/qemu %.2fx of the qemu rate, alcatraz/host %.2fx\n", $4 / $3, ($2 > 0 ? $2 / $3 : 0)
+}'
+
+# 2. A root of about ROOT_MB MiB: the lab's /usr, topped up with 64 KiB
+# files (a Debian root is many small files), and a static busybox.
+R=$T/root; mkdir -p $R/bin $R/fill
+cp /bin/busybox $R/bin/busybox
+cp -a /usr $R/usr 2>/dev/null
+head -c 65536 /dev/urandom > $T/chunk
+have=$(du -sm $R | cut -f1); i=0
+while [ $((have + i / 16)) -lt $ROOT_MB ]; do
+	[ $((i % 100)) = 0 ] && mkdir -p $R/fill/d$((i / 100))
+	cp $T/chunk $R/fill/d$((i / 100))/f$i; i=$((i + 1))
+done
+size=$(du -sm $R | cut -f1); nfiles=$(find $R | wc -l)
+root_run() { # --rootfs|--rootfs-pack -> ms, or "?"
+	s=$(now_ms)
+	"$B/examples/alcatraz-run" --cmdline nopv --memory 1024 --timeout $VM_TIMEOUT "$1" $R \
+		-- /bin/busybox true > $T/r.out 2>&1 || { echo "$1 failed:" >&2; tail -n 3 $T/r.out >&2; echo "?"; return; }
+	e=$(now_ms); echo $((e - s))
+}
+v1=$(root_run --rootfs); p1=$(root_run --rootfs-pack)
+v2=$(root_run --rootfs); p2=$(root_run --rootfs-pack)
+echo "root of $size MiB ($nfiles files), wall time of 'true' (two runs each):"
+echo "  --rootfs (virtio-fs):      $v1 ms, $v2 ms"
+echo "  --rootfs-pack (initramfs): $p1 ms, $p2 ms"
+awk -v v="$v2" -v p="$p2" 'BEGIN { if (v > 0 && p > 0) printf "  second runs: --rootfs-pack takes %.2fx the time of --rootfs\n", p / v }'
