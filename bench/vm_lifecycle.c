@@ -14,7 +14,8 @@
  *   bench_vm_lifecycle [IMAGE [RUNS]]   (RUNS also from $ALCATRAZ_BENCH_RUNS)
  *
  * $ALCATRAZ_BENCH_IDLE_MS: an untimed pause after each run from the pool,
- * for its refill thread (the lab has one CPU).
+ * for its refill thread (the lab has one CPU). $ALCATRAZ_BENCH_LOG_FD: the
+ * timed VMs' log (for the step times of a -DALCATRAZ_TRACE_CREATE build).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -106,6 +107,8 @@ out:
 	return ret;
 }
 
+static int log_fd = -1;
+
 /* One lifecycle; its three phases' times go to t[0..2], the VMM's time
  * from start to its first KVM_RUN to t[3]. */
 static int alcatraz_once(const char *image, struct alcatraz_pool *pool, bool jailed, uint64_t t[4])
@@ -118,7 +121,8 @@ static int alcatraz_once(const char *image, struct alcatraz_pool *pool, bool jai
 
 	if ((ret = alcatraz_config_new(&cfg)))
 		return ret;
-	if ((ret = alcatraz_config_set_guest_image(cfg, image)) ||
+	if ((ret = alcatraz_config_set_log_fd(cfg, log_fd)) ||
+	    (ret = alcatraz_config_set_guest_image(cfg, image)) ||
 	    (ret = alcatraz_config_set_memory_mib(cfg, MEM_MIB)) ||
 	    (ret = alcatraz_config_set_pool(cfg, pool)) ||
 	    (ret = alcatraz_config_set_insecure_no_sandbox(cfg, !jailed)) ||
@@ -219,6 +223,7 @@ int main(int argc, char **argv)
 	int runs = argc > 2 ? atoi(argv[2]) : runs_env ? atoi(runs_env) : RUNS_DEFAULT;
 	const char *idle_env = getenv("ALCATRAZ_BENCH_IDLE_MS");
 	int idle_ms = idle_env ? atoi(idle_env) : 0;
+	const char *log_env = getenv("ALCATRAZ_BENCH_LOG_FD");
 	uint64_t *t_raw, *t_open[5], *t_exec[5], *t_pool[5], ph[4];
 	struct alcatraz_pool *pool;
 	char msg[256];
@@ -228,6 +233,8 @@ int main(int argc, char **argv)
 		printf("SKIP: %s\n", msg);
 		return 77;
 	}
+	if (log_env)
+		log_fd = atoi(log_env);
 	if (runs < 1 || runs > RUNS_MAX) {
 		fprintf(stderr, "bench: RUNS must be 1 to %d\n", RUNS_MAX);
 		return 2;

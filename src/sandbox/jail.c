@@ -9,6 +9,7 @@
 #include <fcntl.h>
 #include <linux/capability.h>
 #include <sched.h>
+#include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
 #include <sys/mount.h>
@@ -97,16 +98,12 @@ static int pivot_to_empty_root(char *why, size_t len)
 	return 0;
 }
 
+/* The bounding and ambient sets are empty already (jail_prepare). */
 static int drop_capabilities(char *why, size_t len)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
 
-	for (int cap = 0; cap <= 63; cap++)
-		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
-			return fail(why, len, "dropping the capability bounding set");
-	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
-		return fail(why, len, "clearing ambient capabilities");
 	memset(data, 0, sizeof(data));
 	if (syscall(SYS_capset, &hdr, data) < 0)
 		return fail(why, len, "dropping capabilities");
@@ -125,21 +122,55 @@ int jail_unshare(char *why, size_t len)
 	return 0;
 }
 
+/* The steps that need no configuration and take nothing the rest of the
+ * jail needs: the bounding and ambient sets limit only what a later exec
+ * could gain (the effective capabilities the mount steps use stay), and
+ * no_new_privs and the core limit touch neither mounts nor descriptors. */
+static struct {
+	bool done;
+	int err;
+	char why[200];
+} prepared;
+
+int jail_prepare(void)
+{
+	struct rlimit core = { 0, 0 };
+
+	if (prepared.done)
+		return prepared.err;
+	prepared.done = true;
+	errno = 0;
+	for (int cap = 0; cap <= 63; cap++)
+		if (prctl(PR_CAPBSET_DROP, cap, 0, 0, 0) < 0 && errno != EINVAL)
+			return prepared.err = fail(prepared.why, sizeof(prepared.why),
+						   "dropping the capability bounding set");
+	if (prctl(PR_CAP_AMBIENT, PR_CAP_AMBIENT_CLEAR_ALL, 0, 0, 0) < 0 && errno != EINVAL)
+		return prepared.err = fail(prepared.why, sizeof(prepared.why),
+					   "clearing ambient capabilities");
+	if (setrlimit(RLIMIT_CORE, &core) < 0)
+		return prepared.err = fail(prepared.why, sizeof(prepared.why),
+					   "disabling core dumps");
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return prepared.err = fail(prepared.why, sizeof(prepared.why),
+					   "setting no_new_privs");
+	return 0;
+}
+
 int jail_enter(char *why, size_t len)
 {
 	struct rlimit files = { JAIL_MAX_FILES, JAIL_MAX_FILES };
+	int ret = jail_prepare();
 
+	if (ret) {
+		snprintf(why, len, "%s", prepared.why);
+		return ret;
+	}
 	errno = 0;
-	int ret = pivot_to_empty_root(why, len);
+	ret = pivot_to_empty_root(why, len);
 	if (ret)
 		return ret;
 	if (setrlimit(RLIMIT_NOFILE, &files) < 0)
 		return fail(why, len, "limiting open files");
-	struct rlimit core = { 0, 0 };
-	if (setrlimit(RLIMIT_CORE, &core) < 0)
-		return fail(why, len, "disabling core dumps");
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return fail(why, len, "setting no_new_privs");
 	/* Not dumpable: other processes of the same user cannot ptrace us or
 	 * read our memory (guest RAM included) through /proc. */
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) < 0)

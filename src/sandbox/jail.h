@@ -16,6 +16,12 @@
  * writes which step failed into @why. */
 int jail_unshare(char *why, size_t why_len);
 
+/* Step 1b, which needs no configuration (a warm pool's process does it
+ * while it waits): the capability bounding and ambient sets emptied,
+ * no_new_privs, no core dumps. jail_enter() does it if nobody did, and
+ * fails with its error if it failed. 0 or -errno. */
+int jail_prepare(void);
+
 /* Step 2, once everything is open: the empty root, rlimits, no_new_privs,
  * non-dumpable, and no capabilities (for the calling thread and every thread
  * it creates afterwards). */

@@ -17,7 +17,12 @@ enum vmm_thread_role {
 	VMM_THREAD_ROLES,
 };
 
-/* Installs the filter for @role on the calling thread only. 0 or -errno. */
+/* Compiles every role's filter (once per process; seccomp_install() does it
+ * when nobody did). Call it while the process has one thread, before it is
+ * needed: a pool process does it while it waits. */
+void seccomp_prepare(void);
+/* Installs the filter for @role on the calling thread only. 0 or -errno
+ * (also the error of a filter that could not be compiled). */
 int seccomp_install(enum vmm_thread_role role);
 /* How many system calls @role may make (for --seccomp-report). */
 int seccomp_allowed_count(enum vmm_thread_role role);

@@ -7,7 +7,10 @@
  * creates threads (and only in the control thread, at start).
  */
 #include <errno.h>
+#include <linux/filter.h>
 #include <linux/kvm.h>
+#include <linux/seccomp.h>
+#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -15,6 +18,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
 
@@ -122,19 +126,18 @@ static int add_all(scmp_filter_ctx ctx, const int *calls, unsigned int n)
 	return 0;
 }
 
-int seccomp_install(enum vmm_thread_role role)
+/* The filter of @role, as libseccomp builds it; *ctx is released by the caller. */
+static int build_filter(enum vmm_thread_role role, scmp_filter_ctx *out)
 {
-	const struct role_list *r;
+	const struct role_list *r = &roles[role];
 	scmp_filter_ctx ctx;
 	int ret;
 
-	if ((unsigned int)role >= VMM_THREAD_ROLES)
-		return -EINVAL;
-	r = &roles[role];
 	/* TRAP, not KILL: the reporter names the call before the process dies. */
 	ctx = seccomp_init(SCMP_ACT_TRAP);
 	if (!ctx)
 		return -ENOMEM;
+	*out = ctx;
 	ret = add_all(ctx, common_calls, sizeof(common_calls) / sizeof(common_calls[0]));
 	if (!ret)
 		ret = add_all(ctx, r->calls, r->nr_calls);
@@ -175,10 +178,85 @@ int seccomp_install(enum vmm_thread_role role)
 	 * kernel drops default-action signals sent to it from inside. */
 	if (!ret)
 		ret = seccomp_rule_add(ctx, SCMP_ACT_KILL_PROCESS, SCMP_SYS(tkill), 0);
-	if (!ret)
-		ret = seccomp_load(ctx);
-	seccomp_release(ctx);
 	return ret;
+}
+
+/*
+ * Every role's filter, compiled once per process before it is needed (a
+ * warm pool's process compiles them while it waits for its configuration):
+ * installing one is then a single system call on the thread's start path,
+ * with no allocation in a thread of a jailed process. A filter that could
+ * not be compiled keeps its error, which seccomp_install() returns for that
+ * role, so the thread fails closed where it would have failed before.
+ */
+static struct {
+	struct sock_filter *insns;
+	unsigned short len;
+	int err;
+} compiled[VMM_THREAD_ROLES];
+static pthread_once_t compiled_once = PTHREAD_ONCE_INIT;
+
+/* libseccomp 2.5 exports to a descriptor only: a memfd, read back. */
+static int export_filter(scmp_filter_ctx ctx, struct sock_filter **insns, unsigned short *len)
+{
+	int fd = memfd_create("alcatraz-seccomp", MFD_CLOEXEC);
+	off_t size;
+	int ret;
+
+	if (fd < 0)
+		return -errno;
+	ret = seccomp_export_bpf(ctx, fd);
+	if (!ret && (size = lseek(fd, 0, SEEK_END)) < 0)
+		ret = -errno;
+	if (!ret && (size <= 0 || size % (off_t)sizeof(struct sock_filter) ||
+		     size / (off_t)sizeof(struct sock_filter) > BPF_MAXINSNS))
+		ret = -E2BIG;
+	if (!ret && !(*insns = malloc((size_t)size)))
+		ret = -ENOMEM;
+	if (!ret && pread(fd, *insns, (size_t)size, 0) != (ssize_t)size) {
+		ret = errno ? -errno : -EIO;
+		free(*insns);
+		*insns = NULL;
+	}
+	if (!ret)
+		*len = (unsigned short)(size / (off_t)sizeof(struct sock_filter));
+	close(fd);
+	return ret;
+}
+
+static void compile_all(void)
+{
+	for (int role = 0; role < VMM_THREAD_ROLES; role++) {
+		scmp_filter_ctx ctx = NULL;
+		int ret = build_filter(role, &ctx);
+
+		errno = 0;
+		if (!ret)
+			ret = export_filter(ctx, &compiled[role].insns, &compiled[role].len);
+		compiled[role].err = ret;
+		if (ctx)
+			seccomp_release(ctx);
+	}
+}
+
+void seccomp_prepare(void)
+{
+	pthread_once(&compiled_once, compile_all);
+}
+
+int seccomp_install(enum vmm_thread_role role)
+{
+	if ((unsigned int)role >= VMM_THREAD_ROLES)
+		return -EINVAL;
+	seccomp_prepare();
+	if (compiled[role].err)
+		return compiled[role].err;
+	struct sock_fprog prog = { .len = compiled[role].len, .filter = compiled[role].insns };
+	/* As libseccomp's load does: a filter needs no_new_privs (or
+	 * CAP_SYS_ADMIN), and threads started before jail_enter() lack it. */
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0 ? -errno : 0;
 }
 
 const char *seccomp_syscall_name(int nr)

@@ -39,6 +39,33 @@
 
 #define SOCK VMM_PROTO_SOCK_FD
 
+/* Build with -DALCATRAZ_TRACE_CREATE to get one stderr line per step of
+ * the create and start paths (the time since the previous step): off by
+ * default, for measuring only. */
+#ifdef ALCATRAZ_TRACE_CREATE
+#include <time.h>
+static const char *trace_mode = "exec";
+
+static void trace_step(const char *step)
+{
+	static uint64_t last;
+	struct timespec ts;
+	uint64_t now;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
+	if (last)
+		fprintf(stderr, "alcatraz-vmm: debug: %s: %-18s %8.1f us\n", trace_mode, step,
+			(now - last) / 1e3);
+	last = now;
+}
+#define TRACE_STEP(step) trace_step(step)
+#define TRACE_MODE(mode) (trace_mode = (mode))
+#else
+#define TRACE_STEP(step) do { } while (0)
+#define TRACE_MODE(mode) do { } while (0)
+#endif
+
 /* A warm pool's process (argv "--pool") makes its namespaces before its
  * configuration is known: this is how that went. */
 static struct {
@@ -115,8 +142,12 @@ static int create_vm(struct vm_config *vc, struct vm **vm)
 	int ret;
 
 	if (vc->seccomp) {
+		/* Before any thread: a pool process has done it already. */
+		seccomp_prepare();
+		TRACE_STEP("seccomp compile");
 		/* Before the VM exists: Hyper-box refuses registration later. */
 		hyperbox_register_self(vc->log_fd);
+		TRACE_STEP("hyperbox register");
 		if (early_unshare.done) {
 			ret = early_unshare.err;
 			snprintf(why, sizeof(why), "%s", early_unshare.why);
@@ -129,7 +160,9 @@ static int create_vm(struct vm_config *vc, struct vm **vm)
 			return ret;
 		}
 	}
+	TRACE_STEP("unshare");
 	ret = vm_create(vc, vm);
+	TRACE_STEP("vm_create");
 	/* vm_create() copied these four; the rest belongs to the VM now. */
 	free(vc->image_path);
 	free(vc->kernel_path);
@@ -150,13 +183,16 @@ static int create_vm(struct vm_config *vc, struct vm **vm)
 		say_created(-ALCATRAZ_E_SANDBOX, why);
 		return ret;
 	}
+	TRACE_STEP("jail_enter");
 	return 0;
 }
 
 static int start_vm(struct vm *vm)
 {
+	TRACE_STEP("START received");
 	int ret = vm_start(vm);
 
+	TRACE_STEP("vm_start");
 	if (!ret && vm->cfg.seccomp) {
 		ret = jail_forbid_new_tasks();
 		if (!ret)
@@ -165,6 +201,7 @@ static int start_vm(struct vm *vm)
 			vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, -ALCATRAZ_E_SANDBOX,
 			       "cannot confine the VMM's control thread: %s", strerror(-ret));
 	}
+	TRACE_STEP("control confined");
 	return ret;
 }
 
@@ -253,9 +290,17 @@ int main(int argc, char **argv)
 		 * reported to a sandboxed configuration as unshare's own. */
 		early_unshare.err = jail_unshare(early_unshare.why, sizeof(early_unshare.why));
 		early_unshare.done = true;
+		/* What of the jail needs no configuration, done while nothing
+		 * waits for this process (a pool's process is only ever handed
+		 * to a sandboxed configuration; a failure is reported to it by
+		 * jail_enter and seccomp_install, where it was before). */
+		seccomp_prepare();
+		(void)jail_prepare();
 	}
 	if (receive_config(&vc))
 		return 1;
+	TRACE_MODE(!vc.seccomp ? "open" : pool ? "pool" : "exec");
+	TRACE_STEP("CONFIG received");
 #ifndef __SANITIZE_ADDRESS__
 	/* Born before its VM was known, a pool process's stderr is /dev/null:
 	 * a stray line goes to the VM's log, as a fresh VMM's does. */
@@ -266,6 +311,7 @@ int main(int argc, char **argv)
 		return 1;
 	test_hook_in_jail(vm);
 	say_created(0, NULL);
+	TRACE_STEP("CREATED sent");
 
 	/* START, or the library closing the socket / sending KILL first. */
 	if (vmm_msg_recv(SOCK, &m, NULL, 0, NULL) != 0 || m.hdr.type != VMM_MSG_START)
