@@ -15,12 +15,13 @@
  * thread does them on another CPU or while the caller waits for its guest.
  *
  * The cgroup: a process is started before the VM's size is known, so it is
- * born in the caller's cgroup and moved (cgroup.procs) into the VM's own,
- * made at take time under the configuration's parent with its limits,
- * before CONFIG: everything of the VM (guest RAM, vCPU threads, device
- * buffers) is charged there. Only the few hundred KiB the process touched
- * while exec'ing stay charged where it was born. Pool cgroups made per size
- * would bind a pool to one memory size, vCPU count and cgroup parent.
+ * born in a cgroup of its own under the caller's, with the smallest limits
+ * (64 MiB, 9 tasks, one CPU), and a VM of the default parent that takes it
+ * writes its own limits there before CONFIG: everything of the VM (guest
+ * RAM, vCPU threads, device buffers) is charged there, and no process is
+ * moved (a write to cgroup.procs waits for an RCU grace period in the
+ * kernel: milliseconds on a many-CPU host). A VM under another parent gets
+ * a cgroup there, the process is moved into it, and the pool's is removed.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -113,6 +114,27 @@ static void sleep_locked(struct alcatraz_pool *pool, int timeout_ms)
 	pthread_mutex_lock(&pool->lock);
 }
 
+/* One process for the pool, born in a cgroup of its own under the
+ * caller's (the smallest limits until a VM takes it: vm_cgroup_set_limits
+ * then, no move); in the caller's cgroup where none can be made. */
+static int start_one(struct alcatraz_pool *pool, struct vmm_proc *p)
+{
+	struct vm_cgroup cg;
+	char why[300];
+	int cg_fd = -1, ret;
+
+	if (vm_cgroup_create(&cg, NULL, 0, 1, &cg_fd, why, sizeof(why)))
+		cg.path[0] = '\0';
+	ret = vmm_proc_start(pool->path, true, cg_fd, -1, p);
+	if (cg_fd >= 0)
+		close(cg_fd);
+	if (ret)
+		vm_cgroup_remove(&cg);
+	else
+		p->cg = cg;
+	return ret;
+}
+
 static void *refill_main(void *arg)
 {
 	struct alcatraz_pool *pool = arg;
@@ -127,7 +149,7 @@ static void *refill_main(void *arg)
 			int ret;
 
 			pthread_mutex_unlock(&pool->lock);
-			ret = vmm_proc_start(pool->path, true, -1, -1, &p);
+			ret = start_one(pool, &p);
 			pthread_mutex_lock(&pool->lock);
 			if (ret) {
 				backoff = backoff ? backoff * 2 : POOL_BACKOFF_MIN_MS;
@@ -225,7 +247,7 @@ int alcatraz_pool_new(unsigned int size, const char *vmm_path, struct alcatraz_p
 	ret = vmm_binary_path(&where, pool->path, sizeof(pool->path));
 	/* Filled before it is returned: a wrong alcatraz-vmm fails here. */
 	while (!ret && pool->nready < size) {
-		ret = vmm_proc_start(pool->path, true, -1, -1, &pool->ready[pool->nready]);
+		ret = start_one(pool, &pool->ready[pool->nready]);
 		if (!ret)
 			pool->nready++;
 	}

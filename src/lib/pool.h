@@ -11,11 +11,17 @@
 #include <sys/types.h>
 
 #include "alcatraz/alcatraz.h"
+#include "cgroup.h"
 
 struct vmm_proc {
 	int pidfd;
 	pid_t pid;   /* in the caller's PID namespace; not reaped while pidfd is open */
 	int sock;
+	/* A pool's process waits in a cgroup of its own (the smallest limits),
+	 * so that a VM of the default parent only sets its limits there: a
+	 * move through cgroup.procs costs the kernel an RCU grace period.
+	 * Empty when none was made; removed with the process. */
+	struct vm_cgroup cg;
 };
 
 /* supervisor.c: clone3 (CLONE_NEWPID, into cg_fd's cgroup when >= 0) and
@@ -24,7 +30,8 @@ struct vmm_proc {
  * (or /dev/null), where failures are also told. 0, or -errno and nothing
  * left of it. */
 int vmm_proc_start(const char *path, bool pool, int cg_fd, int log_fd, struct vmm_proc *p);
-/* Kills, reaps and closes (a process that never got a VM). */
+/* Kills, reaps and closes (a process that never got a VM), and removes its
+ * cgroup if it has one. */
 void vmm_proc_discard(struct vmm_proc *p);
 
 /* pool.c: a ready process of pool, when it runs path; the pool refills in

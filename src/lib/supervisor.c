@@ -216,6 +216,7 @@ int vmm_proc_start(const char *path, bool pool, int cg_fd, int log_fd, struct vm
 	int ret;
 
 	p->pidfd = p->sock = -1;
+	p->cg.path[0] = '\0';
 	ret = spawn(p, path, pool, cg_fd, log_fd);
 	if (!ret)
 		ret = check_hello(p->sock, log_fd, path);
@@ -238,29 +239,64 @@ void vmm_proc_discard(struct vmm_proc *p)
 	if (p->sock >= 0)
 		close(p->sock);
 	p->pidfd = p->sock = -1;
+	vm_cgroup_remove(&p->cg);
 }
 
-/* A warm pool's process when cfg has a pool and one is ready (moved into
- * the VM's cgroup), else a fresh one born in it. */
-static int get_vmm(struct jailed_vm *j, const struct alcatraz_config *cfg, const char *path,
-		   int cg_fd)
+static int make_cgroup(struct jailed_vm *j, const struct alcatraz_config *cfg, int *cg_fd);
+
+/* A pool's process that waits in a cgroup of its own under the default
+ * parent keeps it: the VM's limits are written there. */
+static bool keep_pool_cgroup(struct jailed_vm *j, const struct alcatraz_config *cfg,
+			     struct vmm_proc *p)
+{
+	if (!p->cg.path[0] || cfg->cgroup_parent ||
+	    vm_cgroup_set_limits(&p->cg, cfg->mem_mib << 20, cfg->vcpus))
+		return false;
+	j->cgroup = p->cg;
+	p->cg.path[0] = '\0';
+	lib_log(j->log_fd, "alcatraz: info: cgroup v2 limits applied: %s\n", j->cgroup.path);
+	return true;
+}
+
+/* A warm pool's process when cfg has a pool and one is ready (in its own
+ * cgroup with the VM's limits, or moved into the VM's), else a fresh one
+ * born in the VM's cgroup. */
+static int get_vmm(struct jailed_vm *j, const struct alcatraz_config *cfg, const char *path)
 {
 	struct vmm_proc p;
-	int ret;
+	bool pooled = cfg->pool && !cfg->no_sandbox && pool_take(cfg->pool, path, &p) == 0;
+	int cg_fd = -1, ret = 0;
 
-	if (cfg->pool && !cfg->no_sandbox && pool_take(cfg->pool, path, &p) == 0) {
+	if (pooled && keep_pool_cgroup(j, cfg, &p))
+		goto have;
+	if (!cfg->no_sandbox)
+		ret = make_cgroup(j, cfg, &cg_fd);
+	if (!ret && pooled && cg_fd < 0 && p.cg.path[0]) {
+		/* No cgroup for the VM: not one with a waiting process's limits. */
+		vmm_proc_discard(&p);
+		pooled = false;
+	}
+	if (!ret && pooled) {
 		ret = cg_fd >= 0 ? pool_proc_into_cgroup(&p, cg_fd) : 0;
 		if (ret) {
 			lib_log(j->log_fd, "alcatraz: error: cannot move a pool's VMM into %s: %s\n",
 				j->cgroup.path, strerror(-ret));
-			vmm_proc_discard(&p);
-			return -ALCATRAZ_E_SANDBOX;
+			ret = -ALCATRAZ_E_SANDBOX;
+		} else if (cg_fd >= 0) {
+			vm_cgroup_remove(&p.cg); /* empty now */
 		}
-	} else {
+	} else if (!ret) {
 		ret = vmm_proc_start(path, false, cg_fd, j->log_fd, &p);
-		if (ret)
-			return ret;
+		pooled = false;
 	}
+	if (cg_fd >= 0)
+		close(cg_fd);
+	if (ret) {
+		if (pooled)
+			vmm_proc_discard(&p);
+		return ret;
+	}
+have:
 	j->pidfd = p.pidfd;
 	j->pid = p.pid;
 	j->sock = p.sock;
@@ -354,13 +390,35 @@ static struct jailed_vm *jailed_new(const struct alcatraz_config *cfg)
 	return j;
 }
 
+/* Build with -DALCATRAZ_TRACE_CREATE for one stderr line per step of
+ * jailed_create() (see src/vmm/main.c): off by default. */
+#ifdef ALCATRAZ_TRACE_CREATE
+static void trace_create(const struct alcatraz_config *cfg, const char *step,
+			 struct timespec *last)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	fprintf(stderr, "alcatraz: debug: %s: create %-12s %8.1f us\n",
+		cfg->no_sandbox ? "open" : cfg->pool ? "pool" : "exec", step,
+		((now.tv_sec - last->tv_sec) * 1000000000LL + (now.tv_nsec - last->tv_nsec)) / 1e3);
+	*last = now;
+}
+#define TRACE_CREATE(step) trace_create(cfg, step, &trace_last)
+#define TRACE_CREATE_START struct timespec trace_last; clock_gettime(CLOCK_MONOTONIC, &trace_last)
+#else
+#define TRACE_CREATE(step) do { } while (0)
+#define TRACE_CREATE_START do { } while (0)
+#endif
+
 int jailed_create(const struct alcatraz_config *cfg, struct jailed_vm **out)
 {
 	struct jailed_vm *j;
 	struct cfg_blob blob = { .nfds = 0 };
 	char path[4096];
-	int cg_fd = -1, ret;
+	int ret;
 
+	TRACE_CREATE_START;
 	ret = vmm_binary_path(cfg, path, sizeof(path));
 	j = jailed_new(cfg);
 	if (!j)
@@ -376,18 +434,18 @@ int jailed_create(const struct alcatraz_config *cfg, struct jailed_vm **out)
 	ret = precheck_files(cfg, j->log_fd);
 	/* The VMM next: a wrong or broken one is reported as such, before
 	 * any file of the configuration is opened. */
-	if (!ret && !cfg->no_sandbox)
-		ret = make_cgroup(j, cfg, &cg_fd);
+	TRACE_CREATE("checks");
 	if (!ret)
-		ret = get_vmm(j, cfg, path, cg_fd);
-	if (cg_fd >= 0)
-		close(cg_fd);
+		ret = get_vmm(j, cfg, path);
+	TRACE_CREATE("cgroup+vmm");
 	if (!ret && (ret = net_open(&cfg->net, j->log_fd, &j->net, path, sizeof(path))))
 		lib_log(j->log_fd, "alcatraz: error: %s\n", path);
 	if (!ret)
 		ret = config_encode(cfg, &j->net, &blob);
+	TRACE_CREATE("encode");
 	if (!ret)
 		ret = configure(j, &blob);
+	TRACE_CREATE("configure");
 	if (blob.nfds)
 		cfg_blob_free(&blob);
 	if (ret) {

@@ -121,6 +121,11 @@ static int set_limits(const char *dir, uint64_t mem_bytes, unsigned int vcpus)
 	return write_str(dir, "cpu.max", val);
 }
 
+int vm_cgroup_set_limits(const struct vm_cgroup *cg, uint64_t mem_bytes, unsigned int vcpus)
+{
+	return cg->path[0] ? set_limits(cg->path, mem_bytes, vcpus) : -ENOENT;
+}
+
 int vm_cgroup_create(struct vm_cgroup *cg, const char *parent_dir, uint64_t mem_bytes,
 		     unsigned int vcpus, int *dirfd, char *why, size_t len)
 {

@@ -23,6 +23,9 @@ struct vm_cgroup {
  * 0 on success; -errno with @why set when limits cannot be applied here. */
 int vm_cgroup_create(struct vm_cgroup *cg, const char *parent_dir, uint64_t mem_bytes,
 		     unsigned int vcpus, int *dirfd, char *why, size_t why_len);
+/* Sets the limits of a cgroup that vm_cgroup_create() made (a warm pool's
+ * process waits in one with the smallest). 0 or -errno. */
+int vm_cgroup_set_limits(const struct vm_cgroup *cg, uint64_t mem_bytes, unsigned int vcpus);
 /* Removes the cgroup once its processes are gone. */
 void vm_cgroup_remove(struct vm_cgroup *cg);
 
