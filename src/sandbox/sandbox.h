@@ -17,9 +17,9 @@ enum vmm_thread_role {
 	VMM_THREAD_ROLES,
 };
 
-/* Compiles every role's filter (once per process; seccomp_install() does it
- * when nobody did). Call it while the process has one thread, before it is
- * needed: a pool process does it while it waits. */
+/* Compiles every role's filter ahead, for seccomp_install() to load as is
+ * (otherwise it builds its role's filter each time). Only while the process
+ * has one thread: a warm pool's process does it while it waits. */
 void seccomp_prepare(void);
 /* Installs the filter for @role on the calling thread only. 0 or -errno
  * (also the error of a filter that could not be compiled). */

@@ -10,7 +10,6 @@
 #include <linux/filter.h>
 #include <linux/kvm.h>
 #include <linux/seccomp.h>
-#include <pthread.h>
 #include <sched.h>
 #include <signal.h>
 #include <stdbool.h>
@@ -182,19 +181,19 @@ static int build_filter(enum vmm_thread_role role, scmp_filter_ctx *out)
 }
 
 /*
- * Every role's filter, compiled once per process before it is needed (a
- * warm pool's process compiles them while it waits for its configuration):
- * installing one is then a single system call on the thread's start path,
- * with no allocation in a thread of a jailed process. A filter that could
- * not be compiled keeps its error, which seccomp_install() returns for that
- * role, so the thread fails closed where it would have failed before.
+ * Every role's filter, compiled ahead by seccomp_prepare() in a warm pool's
+ * process while it waits for its configuration: installing one is then a
+ * single system call on the thread's start path. A filter that could not be
+ * compiled keeps its error, which seccomp_install() returns for that role,
+ * so the thread fails closed where it would have failed before. Written
+ * before any thread exists, read-only afterwards.
  */
 static struct {
 	struct sock_filter *insns;
 	unsigned short len;
 	int err;
 } compiled[VMM_THREAD_ROLES];
-static pthread_once_t compiled_once = PTHREAD_ONCE_INIT;
+static bool compiled_ahead;
 
 /* libseccomp 2.5 exports to a descriptor only: a memfd, read back. */
 static int export_filter(scmp_filter_ctx ctx, struct sock_filter **insns, unsigned short *len)
@@ -224,8 +223,10 @@ static int export_filter(scmp_filter_ctx ctx, struct sock_filter **insns, unsign
 	return ret;
 }
 
-static void compile_all(void)
+void seccomp_prepare(void)
 {
+	if (compiled_ahead)
+		return;
 	for (int role = 0; role < VMM_THREAD_ROLES; role++) {
 		scmp_filter_ctx ctx = NULL;
 		int ret = build_filter(role, &ctx);
@@ -233,30 +234,42 @@ static void compile_all(void)
 		errno = 0;
 		if (!ret)
 			ret = export_filter(ctx, &compiled[role].insns, &compiled[role].len);
-		compiled[role].err = ret;
 		if (ctx)
 			seccomp_release(ctx);
+		compiled[role].err = ret;
 	}
+	compiled_ahead = true;
 }
 
-void seccomp_prepare(void)
+/* The precompiled program, as libseccomp's load would install it: a filter
+ * needs no_new_privs (or CAP_SYS_ADMIN). */
+static int load_compiled(enum vmm_thread_role role)
 {
-	pthread_once(&compiled_once, compile_all);
+	struct sock_fprog prog = { .len = compiled[role].len, .filter = compiled[role].insns };
+
+	if (compiled[role].err)
+		return compiled[role].err;
+	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
+		return -errno;
+	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0 ? -errno : 0;
 }
 
 int seccomp_install(enum vmm_thread_role role)
 {
+	scmp_filter_ctx ctx = NULL;
+	int ret;
+
 	if ((unsigned int)role >= VMM_THREAD_ROLES)
 		return -EINVAL;
-	seccomp_prepare();
-	if (compiled[role].err)
-		return compiled[role].err;
-	struct sock_fprog prog = { .len = compiled[role].len, .filter = compiled[role].insns };
-	/* As libseccomp's load does: a filter needs no_new_privs (or
-	 * CAP_SYS_ADMIN), and threads started before jail_enter() lack it. */
-	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) < 0)
-		return -errno;
-	return syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER, 0, &prog) < 0 ? -errno : 0;
+	if (compiled_ahead)
+		return load_compiled(role);
+	/* A VMM started for one VM builds its thread's filter here. */
+	ret = build_filter(role, &ctx);
+	if (!ret)
+		ret = seccomp_load(ctx);
+	if (ctx)
+		seccomp_release(ctx);
+	return ret;
 }
 
 const char *seccomp_syscall_name(int nr)

@@ -142,9 +142,6 @@ static int create_vm(struct vm_config *vc, struct vm **vm)
 	int ret;
 
 	if (vc->seccomp) {
-		/* Before any thread: a pool process has done it already. */
-		seccomp_prepare();
-		TRACE_STEP("seccomp compile");
 		/* Before the VM exists: Hyper-box refuses registration later. */
 		hyperbox_register_self(vc->log_fd);
 		TRACE_STEP("hyperbox register");
