@@ -3,7 +3,9 @@
  * Description: the warm pool (alcatraz_pool_new). VMs created from a pool
  * of 2 by 4 threads run their guests right; a pool process killed from
  * outside is never handed out and is replaced; freeing the pool leaves no
- * process and no descriptor behind, and VMs made from it outlive it.
+ * process and no descriptor behind, and VMs made from it outlive it; a
+ * pooled VM gets its cgroup limits (as root: cgroup v2 is mounted in a mount
+ * namespace of the test's own where the machine has none).
  * Skips (77) where /dev/kvm is unusable.
  */
 #include <check.h>
@@ -16,7 +18,11 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sched.h>
+#include <sys/mount.h>
+#include <sys/statfs.h>
 #include <sys/wait.h>
+#include <linux/magic.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -234,6 +240,90 @@ START_TEST(free_leaves_nothing)
 }
 END_TEST
 
+/* The directory of pid's cgroup under /sys/fs/cgroup ("0::/PATH"). */
+static void cgroup_of(pid_t pid, char *dir, size_t len)
+{
+	char path[64], line[512] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
+	f = fopen(path, "re");
+	ck_assert_ptr_nonnull(f);
+	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
+	fclose(f);
+	line[strcspn(line, "\n")] = '\0';
+	ck_assert_msg(!strncmp(line, "0::/", 4), "not a cgroup v2 line: %s", line);
+	snprintf(dir, len, "/sys/fs/cgroup%s", line + 3);
+}
+
+static long long read_number(const char *dir, const char *file)
+{
+	char path[1200], buf[64] = "";
+	FILE *f;
+
+	snprintf(path, sizeof(path), "%s/%s", dir, file);
+	f = fopen(path, "re");
+	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
+	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
+	fclose(f);
+	return atoll(buf);
+}
+
+/* Entries named alcatraz-* in the caller's cgroup. */
+static int alcatraz_cgroups(void)
+{
+	char dir[1024];
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	cgroup_of(getpid(), dir, sizeof(dir));
+	d = opendir(dir);
+	ck_assert_ptr_nonnull(d);
+	while ((e = readdir(d)))
+		n += !strncmp(e->d_name, "alcatraz-", 9);
+	closedir(d);
+	return n;
+}
+
+/*
+ * A pooled VM's process keeps the cgroup it was born in, with the VM's
+ * limits written there; the cgroup goes with the VM, the pool's waiting
+ * ones with the pool. In a mount namespace of this test's own, with
+ * cgroup v2 mounted where the machine (the lab) has none.
+ */
+START_TEST(pooled_vm_gets_its_limits)
+{
+	struct alcatraz_pool *pool;
+	struct alcatraz_result res;
+	struct statfs sf;
+	char cg[1024];
+	int before;
+
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	if (statfs("/sys/fs/cgroup", &sf) || sf.f_type != CGROUP2_SUPER_MAGIC)
+		ck_assert_int_eq(mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL), 0);
+	before = alcatraz_cgroups();
+	ck_assert_int_eq(alcatraz_pool_new(POOL_SIZE, NULL, &pool), 0);
+	struct alcatraz_vm *vm = create(pool, endless, -1);
+	ck_assert_int_eq(alcatraz_vm_start(vm), 0);
+	cgroup_of(alcatraz_test_vmm_pid(vm), cg, sizeof(cg));
+	ck_assert_msg(strstr(cg, "/alcatraz-vm-") != NULL, "the VMM is in %s", cg);
+	/* create(): 16 MiB of RAM and one vCPU */
+	ck_assert_int_eq(read_number(cg, "memory.max"), (16LL + 64) << 20);
+	ck_assert_int_eq(read_number(cg, "pids.max"), 1 + 8);
+	ck_assert_int_eq(alcatraz_vm_kill(vm), 0);
+	ck_assert_int_eq(alcatraz_vm_wait(vm, 30000), 0);
+	ck_assert_int_eq(alcatraz_vm_result(vm, &res), 0);
+	ck_assert_int_eq(res.kind, ALCATRAZ_EXIT_KILLED);
+	alcatraz_vm_destroy(vm);
+	ck_assert_msg(access(cg, F_OK) != 0, "%s is left after the VM", cg);
+	alcatraz_pool_free(pool);
+	ck_assert_int_eq(alcatraz_cgroups(), before);
+}
+END_TEST
+
 START_TEST(bad_pools_are_refused)
 {
 	struct alcatraz_pool *pool = (void *)1;
@@ -269,6 +359,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, killed_pool_process_is_not_handed_out);
 	tcase_add_test(tc, free_leaves_nothing);
 	tcase_add_test(tc, bad_pools_are_refused);
+	tcase_add_test(tc, pooled_vm_gets_its_limits);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
