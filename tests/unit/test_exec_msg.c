@@ -62,7 +62,8 @@ static int guest_send(uint32_t type, const uint32_t *w, unsigned int n, const ch
 	alcatraz_ctl_put_hdr(rec, type, (uint32_t)(4 * n + dlen));
 	for (unsigned int i = 0; i < n; i++)
 		alcatraz_ctl_put_le32(rec + ALCATRAZ_CTL_HDR_SIZE + 4 * i, w[i]);
-	memcpy(rec + ALCATRAZ_CTL_HDR_SIZE + 4 * n, data, dlen);
+	if (dlen)
+		memcpy(rec + ALCATRAZ_CTL_HDR_SIZE + 4 * n, data, dlen);
 	return control_receive(vm, rec, ALCATRAZ_CTL_HDR_SIZE + 4 * n + dlen);
 }
 
@@ -152,14 +153,17 @@ START_TEST(exec_round_trip_over_the_socket)
 }
 END_TEST
 
-/* A memfd holding the given records. */
-static int records(const struct vmm_cfg_rec *r, const void *v)
+/* A memfd holding one record with the value's bytes (at most r->len,
+ * zeros after them up to the padded length). */
+static int records(const struct vmm_cfg_rec *r, const char *v)
 {
 	int fd = memfd_create("t", MFD_CLOEXEC);
 	uint8_t buf[64] = { 0 };
+	size_t n = strlen(v);
 
+	ck_assert_uint_le(sizeof(*r) + vmm_cfg_padded(r->len), sizeof(buf));
 	memcpy(buf, r, sizeof(*r));
-	memcpy(buf + sizeof(*r), v, r->len);
+	memcpy(buf + sizeof(*r), v, n < r->len ? n : r->len);
 	ck_assert_int_eq(write(fd, buf, sizeof(*r) + vmm_cfg_padded(r->len)),
 			 (ssize_t)(sizeof(*r) + vmm_cfg_padded(r->len)));
 	ck_assert_int_eq(lseek(fd, 0, SEEK_SET), 0);
@@ -222,9 +226,8 @@ START_TEST(malformed_requests_are_refused)
 
 	/* A well-formed message with a bad command: refused with a reason. */
 	struct vmm_cfg_rec vcpus = { .tag = VMM_CFG_VCPUS, .len = 4 };
-	uint32_t one = 1;
 	req = (struct vmm_exec_req){ .flags = VMM_EXEC_HAS_STDOUT, .out_class = VMM_SINK_FILE };
-	ck_assert_int_eq(try_request(&req, records(&vcpus, &one), 1, &reply), 0);
+	ck_assert_int_eq(try_request(&req, records(&vcpus, "\x01"), 1, &reply), 0);
 	ck_assert_int_eq(reply.hdr.err, -EINVAL);
 	struct vmm_cfg_rec env = { .tag = VMM_CFG_ENV, .len = 3 };
 	ck_assert_int_eq(try_request(&req, records(&env, "A=b"), 1, &reply), 0);
@@ -256,7 +259,8 @@ static struct vmm_msg_buf msg(uint16_t type, int32_t err, const void *p, uint32_
 {
 	struct vmm_msg_buf m = { .hdr = { .type = type, .err = err, .len = len } };
 
-	memcpy(m.payload, p, len);
+	if (len)
+		memcpy(m.payload, p, len);
 	return m;
 }
 
