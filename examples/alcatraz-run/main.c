@@ -1,0 +1,190 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * alcatraz-run: run a command in a Linux microVM (or a raw tiny guest) and
+ * exit with its status.
+ *
+ *   alcatraz-run [OPTIONS] -- COMMAND [ARGS...]
+ *   alcatraz-run [OPTIONS] --guest IMAGE
+ *   alcatraz-run --check
+ *
+ * Every option either works in the mode it is given in or is refused with
+ * one line (status 125); none is silently ignored.
+ *
+ * Exit status: the command's own status; 128+n when killed by signal n;
+ * 126 not executable; 127 not found; 124 on timeout; 125 with a one-line
+ * message on a runtime error (including a crashed guest).
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <alcatraz/alcatraz.h>
+
+#include "alcatraz-run.h"
+#include "host-check.h"
+
+/* Runs a created VM to its end and destroys it: 0, or the CLI's 125. */
+static int run_to_end(struct alcatraz_vm *vm, struct alcatraz_result *res)
+{
+	int ret = alcatraz_vm_start(vm);
+
+	if (ret == 0)
+		ret = alcatraz_vm_wait(vm, -1);
+	if (ret == 0)
+		ret = alcatraz_vm_result(vm, res);
+	alcatraz_vm_destroy(vm);
+	return ret ? die("%s", alcatraz_strerror(ret)) : 0;
+}
+
+static int run(const struct options *o)
+{
+	struct alcatraz_config *cfg = NULL;
+	struct alcatraz_vm *vm = NULL;
+	struct alcatraz_result res;
+	uint64_t create_ns;
+	int ret, code;
+
+	if (access(o->guest, R_OK) < 0)
+		return die("cannot read guest image '%s': %s", o->guest, strerror(errno));
+	if ((ret = check_cgroup_parent(o)))
+		return ret;
+	ret = alcatraz_config_new(&cfg);
+	if (ret)
+		return die("%s", alcatraz_strerror(ret));
+	if ((ret = alcatraz_config_set_guest_image(cfg, o->guest)) ||
+	    (ret = alcatraz_config_set_vcpus(cfg, (unsigned int)o->cpus)) ||
+	    (ret = alcatraz_config_set_memory_mib(cfg, o->memory_mib)) ||
+	    (ret = alcatraz_config_set_irqchip(cfg, o->irqchip)) ||
+	    (ret = alcatraz_config_set_serial_fd(cfg, STDOUT_FILENO)) ||
+	    (o->raw_output &&
+	     (ret = alcatraz_config_set_output_filter(cfg, ALCATRAZ_OUTPUT_FILTER_OFF))) ||
+	    (ret = alcatraz_config_set_timeout_ms(cfg, (uint64_t)(o->timeout_s * 1000.0))) ||
+	    (o->no_sandbox && (ret = alcatraz_config_set_insecure_no_sandbox(cfg, true))) ||
+	    (ret = set_cgroup(cfg, o)) ||
+	    (o->verbose && (ret = alcatraz_config_set_log_fd(cfg, STDERR_FILENO)))) {
+		alcatraz_config_free(cfg);
+		return die("bad configuration: %s", alcatraz_strerror(ret));
+	}
+	create_ns = now_ns();
+	ret = alcatraz_vm_create(cfg, &vm);
+	create_ns = now_ns() - create_ns;
+	alcatraz_config_free(cfg);
+	if (ret && (code = cgroup_refused(o, ret)))
+		return code;
+	if (ret) {
+		if (ret == -ENOENT && access("/dev/kvm", F_OK) < 0)
+			return die("/dev/kvm does not exist: this host needs KVM (load kvm_intel or kvm_amd, or enable virtualization in the firmware)");
+		if (ret == -EACCES)
+			return die("/dev/kvm is not accessible: run as root or add your user to the 'kvm' group");
+		return die("cannot create the VM: %s%s", alcatraz_strerror(ret),
+			   o->verbose ? "" : " (run with --verbose for details)");
+	}
+	ret = run_to_end(vm, &res);
+	if (ret)
+		return ret;
+	code = exit_code_of(&res, false);
+	if (o->stats)
+		print_stats(&res, code, create_ns);
+	return code;
+}
+
+static int run_command(const struct options *o)
+{
+	struct alcatraz_config *cfg = NULL;
+	struct alcatraz_vm *vm = NULL;
+	struct alcatraz_result res;
+	char kernel[4096], msg[256];
+	uint64_t create_ns;
+	int ret, code;
+
+	ret = find_guest_files(o, kernel, sizeof(kernel));
+	if (ret)
+		return ret;
+	/* A kvm_pvm host would crawl for seconds and then fail: say so now. */
+	ret = alcatraz_kvm_probe(msg, sizeof(msg));
+	if (ret == -ALCATRAZ_E_SLOWKVM)
+		return die("%s (run it in the lab: tests/lab/run)", msg);
+	if (ret)
+		return die("%s", msg);
+	if (o->rootfs_pack && access(o->rootfs_pack, R_OK | X_OK) < 0)
+		return die("cannot read rootfs directory '%s': %s", o->rootfs_pack, strerror(errno));
+	if ((ret = check_cgroup_parent(o)))
+		return ret;
+	ret = alcatraz_config_new(&cfg);
+	if (ret)
+		return die("%s", alcatraz_strerror(ret));
+	if ((ret = alcatraz_config_set_kernel(cfg, kernel)) ||
+	    (ret = alcatraz_config_set_command(cfg, (const char *const *)o->command)) ||
+	    (ret = alcatraz_config_set_vcpus(cfg, (unsigned int)o->cpus)) ||
+	    (ret = alcatraz_config_set_memory_mib(cfg, o->memory_mib)) ||
+	    (ret = alcatraz_config_set_irqchip(cfg, o->irqchip)) ||
+	    (ret = alcatraz_config_set_stdio(cfg, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO)) ||
+	    (o->raw_output &&
+	     (ret = alcatraz_config_set_output_filter(cfg, ALCATRAZ_OUTPUT_FILTER_OFF))) ||
+	    (ret = alcatraz_config_set_timeout_ms(cfg, (uint64_t)(o->timeout_s * 1000.0))) ||
+	    (o->serial && (ret = alcatraz_config_set_serial_fd(cfg, STDERR_FILENO))) ||
+	    (o->no_sandbox && (ret = alcatraz_config_set_insecure_no_sandbox(cfg, true))) ||
+	    (ret = set_cgroup(cfg, o)) ||
+	    (o->verbose && (ret = alcatraz_config_set_log_fd(cfg, STDERR_FILENO))) ||
+	    (o->workdir && (ret = alcatraz_config_set_workdir(cfg, o->workdir))) ||
+	    (o->rootfs_pack && (ret = alcatraz_config_set_rootfs_dir(cfg, o->rootfs_pack))) ||
+	    (o->root_disk && (ret = alcatraz_config_set_root_disk(cfg, o->root_disk))) ||
+	    (o->initrd && (ret = alcatraz_config_set_initrd(cfg, o->initrd))) ||
+	    (o->cmdline && (ret = alcatraz_config_set_cmdline(cfg, o->cmdline))))
+		goto bad;
+	for (unsigned int i = 0; i < o->nr_envs; i++)
+		if ((ret = alcatraz_config_add_env(cfg, o->envs[i])))
+			goto bad;
+	if ((ret = set_network(cfg, o))) {
+		alcatraz_config_free(cfg);
+		return ret;
+	}
+	if ((ret = add_disks(cfg, o)) || (ret = add_shares(cfg, o))) {
+		alcatraz_config_free(cfg);
+		return ret;
+	}
+	create_ns = now_ns();
+	ret = alcatraz_vm_create(cfg, &vm);
+	create_ns = now_ns() - create_ns;
+	alcatraz_config_free(cfg);
+	if (ret && (code = cgroup_refused(o, ret)))
+		return code;
+	if (ret) {
+		if (ret == -ENOENT && !o->initrd)
+			return die("cannot create the VM: alcatraz-init or busybox not found (set "
+				   "ALCATRAZ_INIT / ALCATRAZ_BUSYBOX)%s",
+				   o->verbose ? "" : " or see --verbose");
+		if (ret == -EBUSY)
+			return die("a disk image is locked by another VM");
+		if (ret == -EADDRINUSE)
+			return die("a published host port is already in use");
+		if (ret == -ENODEV)
+			return die("--net %s: no such tap device", o->net);
+		return die("cannot create the VM: %s%s", alcatraz_strerror(ret),
+			   o->verbose ? "" : " (run with --verbose for details)");
+	}
+	ret = run_to_end(vm, &res);
+	if (ret)
+		return ret;
+	code = exit_code_of(&res, true);
+	if (o->stats)
+		print_stats(&res, code, create_ns);
+	return code;
+bad:
+	alcatraz_config_free(cfg);
+	return die("bad configuration: %s", alcatraz_strerror(ret));
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { .cpus = 1, .memory_mib = 128, .irqchip = ALCATRAZ_IRQCHIP_AUTO };
+	int ret = parse_args(argc, argv, &o);
+
+	if (ret)
+		return ret;
+	fflush(stdout);
+	if (o.check)
+		return host_check(stdout);
+	return o.command ? run_command(&o) : run(&o);
+}
