@@ -21,6 +21,7 @@
 #include "control.h"
 #include "exec.h"
 #include "fake_vm.h"
+#include "guest_ctl.h"
 #include "vmm.h"
 #include "../../src/guest/control_proto.h"
 
@@ -46,22 +47,12 @@ static void teardown(void)
 static int guest_send(uint32_t type, const uint32_t *w, unsigned int n, const void *data,
 		      size_t dlen)
 {
-	uint8_t rec[ALCATRAZ_CTL_HDR_SIZE + 64 + ALCATRAZ_CTL_EXEC_CHUNK + 16];
-
-	ck_assert_uint_le(4 * n + dlen, sizeof(rec) - ALCATRAZ_CTL_HDR_SIZE);
-	alcatraz_ctl_put_hdr(rec, type, (uint32_t)(4 * n + dlen));
-	for (unsigned int i = 0; i < n; i++)
-		alcatraz_ctl_put_le32(rec + ALCATRAZ_CTL_HDR_SIZE + 4 * i, w[i]);
-	if (dlen)
-		memcpy(rec + ALCATRAZ_CTL_HDR_SIZE + 4 * n, data, dlen);
-	return control_receive(vm, rec, ALCATRAZ_CTL_HDR_SIZE + 4 * n + dlen);
+	return guest_ctl_send(vm, type, w, n, data, dlen);
 }
 
 static int init_start(uint32_t features)
 {
-	uint32_t w[4] = { ALCATRAZ_CTL_EV_INIT_START, features, 0, 0 };
-
-	return guest_send(ALCATRAZ_CTL_EVENT, w, 4, NULL, 0);
+	return guest_ctl_init_start(vm, features);
 }
 
 static int data(uint32_t id, uint32_t stream, const char *s, size_t n)

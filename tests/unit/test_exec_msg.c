@@ -24,6 +24,7 @@
 #include "exec_msg.h"
 #include "exec_records.h"
 #include "fake_vm.h"
+#include "guest_ctl.h"
 #include "lib.h"
 #include "vmm.h"
 #include "../../src/guest/control_proto.h"
@@ -34,16 +35,10 @@ static int sv[2]; /* [0] the library's end, [1] the VMM's */
 
 static void setup(void)
 {
-	uint8_t rec[ALCATRAZ_CTL_HDR_SIZE + 16];
-	uint32_t w[4] = { ALCATRAZ_CTL_EV_INIT_START, ALCATRAZ_CTL_FEAT_EXEC, 0, 0 };
-
 	vm = fake_vm_new(0);
 	vm->cfg.argv = argv_main;
 	ck_assert_int_eq(control_new(vm), 0);
-	alcatraz_ctl_put_hdr(rec, ALCATRAZ_CTL_EVENT, 16);
-	for (unsigned int i = 0; i < 4; i++)
-		alcatraz_ctl_put_le32(rec + ALCATRAZ_CTL_HDR_SIZE + 4 * i, w[i]);
-	ck_assert_int_eq(control_receive(vm, rec, sizeof(rec)), 0);
+	ck_assert_int_eq(guest_ctl_init_start(vm, ALCATRAZ_CTL_FEAT_EXEC), 0);
 	ck_assert_int_eq(socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv), 0);
 }
 
@@ -56,15 +51,7 @@ static void teardown(void)
 
 static int guest_send(uint32_t type, const uint32_t *w, unsigned int n, const char *data)
 {
-	uint8_t rec[ALCATRAZ_CTL_HDR_SIZE + 64];
-	size_t dlen = data ? strlen(data) : 0;
-
-	alcatraz_ctl_put_hdr(rec, type, (uint32_t)(4 * n + dlen));
-	for (unsigned int i = 0; i < n; i++)
-		alcatraz_ctl_put_le32(rec + ALCATRAZ_CTL_HDR_SIZE + 4 * i, w[i]);
-	if (dlen)
-		memcpy(rec + ALCATRAZ_CTL_HDR_SIZE + 4 * n, data, dlen);
-	return control_receive(vm, rec, ALCATRAZ_CTL_HDR_SIZE + 4 * n + dlen);
+	return guest_ctl_send(vm, type, w, n, data, data ? strlen(data) : 0);
 }
 
 /* The VMM's side takes one message from the socket. */
