@@ -17,6 +17,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -87,14 +88,18 @@ static void set_queue(uint32_t sel, uint32_t desc, uint32_t avail, uint32_t used
 }
 
 /* A VM with virtio-net on one end of a socketpair, the driver set up with
- * `features` (low word) and the device thread running. */
-static void start(enum vm_net_backend kind, uint32_t features, uint16_t mtu)
+ * `features` (low word) and the device thread running; the device's end of
+ * the socket with SO_SNDBUF sndbuf unless 0. */
+static void start_sndbuf(enum vm_net_backend kind, uint32_t features, uint16_t mtu, int sndbuf)
 {
 	int sv[2];
 
 	stream = kind == NET_BACKEND_STREAM;
 	ck_assert_int_eq(socketpair(AF_UNIX, (stream ? SOCK_STREAM : SOCK_DGRAM) | SOCK_CLOEXEC,
 				    0, sv), 0);
+	if (sndbuf)
+		ck_assert_int_eq(setsockopt(sv[0], SOL_SOCKET, SO_SNDBUF, &sndbuf, sizeof(sndbuf)),
+				 0);
 	vm = fake_vm_new(MEM);
 	vm->cfg.net_backend = kind;
 	vm->cfg.net_fd = sv[0];
@@ -118,6 +123,11 @@ static void start(enum vm_net_backend kind, uint32_t features, uint16_t mtu)
 	ck_assert(virtio_dev_live(d));
 	rx_idx = tx_idx = 0;
 	ck_assert_int_eq(evloop_start(vm->evloop), 0);
+}
+
+static void start(enum vm_net_backend kind, uint32_t features, uint16_t mtu)
+{
+	start_sndbuf(kind, features, mtu, 0);
 }
 
 static void teardown(void)
@@ -674,6 +684,144 @@ START_TEST(backend_pushes_back)
 }
 END_TEST
 
+/* Frame k of the stream tests: sizes that do not line up with anything the
+ * kernel uses, from the smallest frame to the largest. */
+static uint32_t stream_len(unsigned int k)
+{
+	static const uint32_t sizes[] = { 1514, FRAME_MAX, 60, 9014, 4001, 65000, 333, 30001 };
+	return sizes[k % (sizeof(sizes) / sizeof(sizes[0]))];
+}
+
+/* The backend's side of the stream, read in pieces of any size: record k
+ * must be stream_len(k) bytes of fill(k). at == 0 between records. */
+struct rec_check {
+	unsigned int k;
+	uint32_t at, len;
+	uint8_t len_be[4];
+	uint8_t want[FRAME_MAX];
+};
+
+static void rec_check(struct rec_check *c, const uint8_t *p, size_t n)
+{
+	while (n) {
+		size_t take;
+
+		if (c->at < 4) {
+			c->len_be[c->at++] = *p++;
+			n--;
+			if (c->at == 4) {
+				memcpy(&c->len, c->len_be, 4);
+				c->len = ntohl(c->len);
+				ck_assert_uint_eq(c->len, stream_len(c->k));
+				fill(c->want, c->len, (uint8_t)c->k);
+			}
+			continue;
+		}
+		take = 4 + c->len - c->at;
+		take = n < take ? n : take;
+		ck_assert_mem_eq(p, c->want + (c->at - 4), take);
+		c->at += (uint32_t)take;
+		p += take;
+		n -= take;
+		if (c->at == 4 + c->len) {
+			c->k++;
+			c->at = 0;
+		}
+	}
+}
+
+/* Reads exactly n bytes from the backend's end into the checker. */
+static void rec_read(struct rec_check *c, size_t n)
+{
+	static uint8_t buf[1 << 16];
+
+	while (n) {
+		size_t want = n < sizeof(buf) ? n : sizeof(buf);
+		read_exact(buf, want);
+		rec_check(c, buf, want);
+		n -= want;
+	}
+}
+
+/* Puts frames into the transmit ring while it has room. */
+static void feed_tx(unsigned int *sent, unsigned int limit)
+{
+	static uint8_t f[FRAME_MAX];
+	uint16_t used = used_idx(TX_USED);
+
+	while ((uint16_t)(tx_idx - used) < NUM && *sent < limit) {
+		fill(f, stream_len(*sent), (uint8_t)*sent);
+		send_tx(f, stream_len(*sent));
+		(*sent)++;
+	}
+}
+
+/* Whenever the device stops writing, the socket holds whole records only
+ * (4-byte length and frame): passt reads what is there and completes a
+ * partial frame with one more recv, so a record cut where a send stopped
+ * can put it out of step. Frames of many sizes up to the largest; the
+ * reader reads only once the device has stalled on a full socket, exactly
+ * the bytes the socket holds. */
+START_TEST(stream_socket_holds_whole_records)
+{
+	static struct rec_check c;
+	unsigned int sent = 0;
+	int inq;
+
+	memset(&c, 0, sizeof(c));
+	start_sndbuf(NET_BACKEND_STREAM, 0, 0, 64 << 10);
+	for (unsigned int round = 0; round < 6; round++) {
+		uint64_t end = now_ms() + WAIT_MS;
+		bool stalled = false;
+		int last = -1;
+
+		while (!stalled && now_ms() < end) {
+			uint16_t used;
+
+			feed_tx(&sent, UINT32_MAX);
+			used = used_idx(TX_USED);
+			usleep(150 * 1000);
+			ck_assert_int_eq(ioctl(peer, FIONREAD, &inq), 0);
+			stalled = used_idx(TX_USED) == used && inq == last && inq > 0;
+			last = inq;
+		}
+		ck_assert(stalled);
+		rec_read(&c, (size_t)inq);
+		ck_assert_msg(c.at == 0, "round %u: the socket held %u bytes of record %u's %u",
+			      round, c.at, c.k, 4 + c.len);
+	}
+	while (c.k < sent) {
+		ck_assert(peer_readable(WAIT_MS));
+		ck_assert_int_eq(ioctl(peer, FIONREAD, &inq), 0);
+		rec_read(&c, (size_t)inq);
+	}
+	ck_assert_uint_eq(wait_used(TX_USED, tx_idx), tx_idx);
+	ck_assert(!peer_readable(50));
+}
+END_TEST
+
+/* A send buffer too small for the largest frame: the kernel takes a record
+ * in pieces, and every frame still arrives whole and in order. */
+START_TEST(small_send_buffer_keeps_stream_in_step)
+{
+	static struct rec_check c;
+	unsigned int sent = 0, frames = 40;
+	int inq;
+
+	memset(&c, 0, sizeof(c));
+	start_sndbuf(NET_BACKEND_STREAM, 0, 0, 4096);
+	while (c.k < frames) {
+		feed_tx(&sent, frames);
+		ck_assert(peer_readable(WAIT_MS));
+		ck_assert_int_eq(ioctl(peer, FIONREAD, &inq), 0);
+		rec_read(&c, (size_t)inq);
+	}
+	ck_assert_uint_eq(wait_used(TX_USED, tx_idx), tx_idx);
+	ck_assert(!peer_readable(50));
+	ck_assert(virtio_dev_live(d));
+}
+END_TEST
+
 /* The backend goes away: frames are dropped, chains still come back. */
 START_TEST(backend_hangup)
 {
@@ -727,6 +875,8 @@ int main(void)
 	tcase_add_test(tc, tiny_rx_buffer_needs_reset);
 	tcase_add_loop_test(tc, reset_recovers, 0, 2);
 	tcase_add_test(tc, backend_pushes_back);
+	tcase_add_test(tc, stream_socket_holds_whole_records);
+	tcase_add_test(tc, small_send_buffer_keeps_stream_in_step);
 	tcase_add_test(tc, backend_hangup);
 	tcase_add_test(tc, bad_backend_fd_refused);
 	suite_add_tcase(s, tc);

@@ -10,7 +10,8 @@
  * - a tap device (NET_BACKEND_TAP): one read() or write() is one frame;
  * - a stream socket (NET_BACKEND_STREAM), passt's and QEMU's "stream"
  *   protocol: each frame is preceded by its length as a 32-bit big-endian
- *   number.
+ *   number. Each record (length and frame) goes in a send() of its own,
+ *   and only when the socket has room for all of it (see tx_write_stream).
  * All backend I/O is non-blocking and happens in the device thread. Frames
  * from the backend are read only while the guest has receive buffers; a
  * frame that does not fit waits until the guest posts more. Transmit chains
@@ -54,8 +55,15 @@
  * with one VLAN tag. */
 #define NET_FRAME_MAX (ETH_HDR_LEN + 4 + 65535)
 #define STREAM_LEN_BYTES 4
-/* Backend staging in each direction: several frames per system call. */
+/* Backend staging in each direction: several frames per system call
+ * (receive), several frames queued for the socket (transmit). */
 #define NET_BUF_SIZE (256u * 1024u)
+/* What a Unix stream socket charges its send buffer beyond the data: the
+ * kernel cuts a send into buffers of at most about 32 KiB (fewer bytes with
+ * a small SO_SNDBUF), each costing up to a page of head and its bookkeeping
+ * on top. Over-estimated on purpose. */
+#define STREAM_SKB_DATA_MAX (32u * 1024u)
+#define STREAM_SKB_COST 4608u
 
 struct virtio_net_hdr {
 	uint8_t flags;
@@ -82,9 +90,13 @@ struct net {
 	size_t ilen, ioff;
 	uint32_t iskip;            /* stream: bytes of a refused frame still to skip */
 	bool rx_blocked;           /* a whole frame waits for receive buffers */
-	/* To the backend: [ooff, olen) not yet written. */
+	/* To the backend: [ooff, olen) not yet written; stream: whole records
+	 * from ooff on, except orest bytes left of one the socket cut short. */
 	uint8_t *obuf;
 	size_t olen, ooff;
+	size_t orest;
+	size_t sndbuf;             /* stream: the socket's SO_SNDBUF */
+	size_t sndroom;            /* stream: bytes it surely still takes whole */
 	struct vq_elem first, elem;
 	uint16_t heads[VIRTQ_MAX_SIZE];
 	uint32_t lens[VIRTQ_MAX_SIZE];
@@ -266,15 +278,96 @@ static void rx_flush(struct net *n)
 
 /* ----------------------------------------------------------- transmit */
 
-static void tx_write(struct net *n)
+/* The send-buffer space a record of len bytes can take, at most. */
+static size_t stream_cost(const struct net *n, size_t len)
+{
+	size_t skb = n->sndbuf / 4 < STREAM_SKB_DATA_MAX ? n->sndbuf / 4 : STREAM_SKB_DATA_MAX;
+
+	if (skb < ETH_HDR_LEN)
+		skb = ETH_HDR_LEN;
+	return len + (len / skb + 1) * STREAM_SKB_COST;
+}
+
+/*
+ * Whether a record of len bytes goes into the socket whole now. poll()
+ * reports a Unix stream socket writable once at most a quarter of its send
+ * buffer is in use, so three quarters are free then; what was sent since is
+ * counted against that. A record that cannot fit even an empty buffer goes
+ * when the socket is writable, in whatever pieces the kernel takes.
+ */
+static bool stream_room(struct net *n, size_t len)
+{
+	struct pollfd p = { .fd = n->fd, .events = POLLOUT };
+	size_t cost = stream_cost(n, len);
+	int r;
+
+	if (cost <= n->sndroom) {
+		n->sndroom -= cost;
+		return true;
+	}
+	do
+		r = poll(&p, 1, 0);
+	while (r < 0 && errno == EINTR);
+	if (r <= 0 || !(p.revents & POLLOUT))
+		return false;
+	n->sndroom = n->sndbuf - n->sndbuf / 4;
+	n->sndroom = cost <= n->sndroom ? n->sndroom - cost : 0;
+	return true;
+}
+
+/*
+ * Stream: one record per send(), and a record only when the socket has room
+ * for all of it. passt (2023-03) reads what the socket holds and completes
+ * a frame cut at the end of that with a single blocking recv(); a length
+ * left in the last bytes is dropped. Records sent back to back in large
+ * sends are cut anywhere by the socket's buffers, and passt then loses its
+ * place in the stream (the guest's connections are reset). A record the
+ * kernel takes only in part (a send buffer too small) is finished, alone,
+ * before anything else.
+ */
+static void tx_write_stream(struct net *n)
 {
 	while (n->ooff < n->olen && !n->dead) {
+		size_t len = n->orest;
+		uint32_t be;
 		ssize_t w;
 
-		if (n->kind == NET_BACKEND_STREAM)
-			w = send(n->fd, n->obuf + n->ooff, n->olen - n->ooff, MSG_NOSIGNAL);
-		else
-			w = write(n->fd, n->obuf + n->ooff, n->olen - n->ooff);
+		if (!len) {
+			memcpy(&be, n->obuf + n->ooff, sizeof(be));
+			len = STREAM_LEN_BYTES + (size_t)ntohl(be);
+			if (!stream_room(n, len))
+				return;
+		}
+		w = send(n->fd, n->obuf + n->ooff, len, MSG_NOSIGNAL);
+		if (w < 0 && errno == EINTR)
+			continue;
+		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK)) {
+			n->sndroom = 0;
+			return;
+		}
+		if (w <= 0) {
+			backend_dead(n, w < 0 ? errno : 0);
+			break;
+		}
+		n->ooff += (size_t)w;
+		n->orest = len - (size_t)w;
+		if (n->orest) {
+			n->sndroom = 0;
+			return;
+		}
+	}
+	n->olen = n->ooff = n->orest = 0;
+}
+
+static void tx_write(struct net *n)
+{
+	if (n->kind == NET_BACKEND_STREAM) {
+		tx_write_stream(n);
+		return;
+	}
+	while (n->ooff < n->olen && !n->dead) {
+		ssize_t w = write(n->fd, n->obuf + n->ooff, n->olen - n->ooff);
+
 		if (w < 0 && errno == EINTR)
 			continue;
 		if (w < 0 && (errno == EAGAIN || errno == EWOULDBLOCK))
@@ -283,10 +376,19 @@ static void tx_write(struct net *n)
 			backend_dead(n, w < 0 ? errno : 0);
 			break;
 		}
-		/* A tap takes a whole frame or nothing. */
-		n->ooff += n->kind == NET_BACKEND_TAP ? n->olen - n->ooff : (size_t)w;
+		n->ooff = n->olen; /* a tap takes a whole frame or nothing */
 	}
 	n->olen = n->ooff = 0;
+}
+
+/* Moves what is not yet written to the buffer's start. */
+static void tx_compact(struct net *n)
+{
+	if (!n->ooff)
+		return;
+	memmove(n->obuf, n->obuf + n->ooff, n->olen - n->ooff);
+	n->olen -= n->ooff;
+	n->ooff = 0;
 }
 
 static uint16_t csum_fold(const uint8_t *p, size_t len)
@@ -350,6 +452,8 @@ static bool tx_chain(struct net *n, const struct vq_elem *e)
 	}
 	at = n->kind == NET_BACKEND_STREAM ? STREAM_LEN_BYTES : 0;
 	if (n->olen + at + flen > NET_BUF_SIZE)
+		tx_compact(n);
+	if (n->olen + at + flen > NET_BUF_SIZE)
 		return false;
 	iov_to_buf(e->out, e->n_out, 0, &h, sizeof(h));
 	iov_to_buf(e->out, e->n_out, sizeof(h), n->obuf + n->olen + at, flen);
@@ -375,24 +479,29 @@ static void tx_flush(struct net *n)
 	unsigned int done = 0;
 
 	while (done < VQ_NOTIFY_BUDGET && virtio_dev_live(d)) {
-		/* A tap's frames go one by one; a stream's in batches. */
-		if (n->olen && (n->kind == NET_BACKEND_TAP || n->olen >= NET_BUF_SIZE / 2))
+		size_t queued;
+
+		/* A tap's frames go one by one; a stream's are queued and go
+		 * when the buffer is full and at the end. */
+		if (n->olen && n->kind == NET_BACKEND_TAP) {
 			tx_write(n);
-		if (n->olen && n->kind == NET_BACKEND_TAP)
-			break;
+			if (n->olen)
+				break;
+		}
 		if (virtio_pop(d, Q_TX, &n->elem) <= 0)
 			break;
 		if (!tx_chain(n, &n->elem)) {
 			vq_unpop(&d->vqs[Q_TX]);
+			queued = n->olen - n->ooff;
 			tx_write(n);
-			if (n->olen)
-				break;
+			if (n->olen - n->ooff == queued)
+				break; /* the backend takes nothing now: POLLOUT */
 			continue;
 		}
 		if (!virtio_dev_live(d))
 			break; /* a malformed chain: not returned (NEEDS_RESET) */
 		if (n->dead)
-			n->olen = 0; /* nobody to send to: dropped */
+			n->olen = n->ooff = n->orest = 0; /* nobody to send to: dropped */
 		(void)vq_push(&d->vm->mem, &d->vqs[Q_TX], n->elem.head, 0);
 		done++;
 	}
@@ -551,6 +660,14 @@ int virtio_net_init(struct vm *vm)
 	}
 	n->fd = fd;
 	n->kind = cfg->net_backend;
+	if (n->kind == NET_BACKEND_STREAM) {
+		int sndbuf = 0;
+		socklen_t sl = sizeof(sndbuf);
+
+		/* Unknown: every record waits for a writable socket. */
+		if (!getsockopt(fd, SOL_SOCKET, SO_SNDBUF, &sndbuf, &sl) && sndbuf > 0)
+			n->sndbuf = (size_t)sndbuf;
+	}
 	if (cfg->net_mtu)
 		features |= 1ULL << F_MTU;
 	ret = virtio_dev_add(vm, "net", VIRTIO_ID_NET, features, 2, &net_ops, n, &n->dev);
