@@ -37,13 +37,75 @@ static int run_to_end(struct alcatraz_vm *vm, struct alcatraz_result *res)
 	return ret ? die("%s", alcatraz_strerror(ret)) : 0;
 }
 
+/* One line for a create that failed, naming the cause where it is known. */
+static int create_failed(const struct options *o, int ret, bool command)
+{
+	int code = cgroup_refused(o, ret);
+
+	if (code)
+		return code;
+	if (ret == -ENOENT && access("/dev/kvm", F_OK) < 0)
+		return die("/dev/kvm does not exist: this host needs KVM (load kvm_intel or kvm_amd, or enable virtualization in the firmware)");
+	if (ret == -EACCES)
+		return die("/dev/kvm is not accessible: run as root or add your user to the 'kvm' group");
+	if (command && ret == -ENOENT && !o->initrd)
+		return die("cannot create the VM: alcatraz-init or busybox not found (set "
+			   "ALCATRAZ_INIT / ALCATRAZ_BUSYBOX)%s",
+			   o->verbose ? "" : " or see --verbose");
+	if (command && ret == -EBUSY)
+		return die("a disk image is locked by another VM");
+	if (command && ret == -EADDRINUSE)
+		return die("a published host port is already in use");
+	if (command && ret == -ENODEV)
+		return die("--net %s: no such tap device", o->net);
+	return die("cannot create the VM: %s%s", alcatraz_strerror(ret),
+		   o->verbose ? "" : " (run with --verbose for details)");
+}
+
+/* Creates the VM from cfg (freed here), runs it to its end: the exit status. */
+static int create_and_run(struct alcatraz_config *cfg, const struct options *o, bool command)
+{
+	struct alcatraz_vm *vm = NULL;
+	struct alcatraz_result res;
+	uint64_t create_ns = now_ns();
+	int ret, code;
+
+	ret = alcatraz_vm_create(cfg, &vm);
+	create_ns = now_ns() - create_ns;
+	alcatraz_config_free(cfg);
+	if (ret)
+		return create_failed(o, ret, command);
+	ret = run_to_end(vm, &res);
+	if (ret)
+		return ret;
+	code = exit_code_of(&res, command);
+	if (o->stats)
+		print_stats(&res, code, create_ns);
+	return code;
+}
+
+/* What both modes take from the options: size, limits, sandbox, log. */
+static int set_common(struct alcatraz_config *cfg, const struct options *o)
+{
+	int ret;
+
+	if ((ret = alcatraz_config_set_vcpus(cfg, (unsigned int)o->cpus)) ||
+	    (ret = alcatraz_config_set_memory_mib(cfg, o->memory_mib)) ||
+	    (ret = alcatraz_config_set_irqchip(cfg, o->irqchip)) ||
+	    (o->raw_output &&
+	     (ret = alcatraz_config_set_output_filter(cfg, ALCATRAZ_OUTPUT_FILTER_OFF))) ||
+	    (ret = alcatraz_config_set_timeout_ms(cfg, (uint64_t)(o->timeout_s * 1000.0))) ||
+	    (o->no_sandbox && (ret = alcatraz_config_set_insecure_no_sandbox(cfg, true))) ||
+	    (ret = set_cgroup(cfg, o)) ||
+	    (o->verbose && (ret = alcatraz_config_set_log_fd(cfg, STDERR_FILENO))))
+		return ret;
+	return 0;
+}
+
 static int run(const struct options *o)
 {
 	struct alcatraz_config *cfg = NULL;
-	struct alcatraz_vm *vm = NULL;
-	struct alcatraz_result res;
-	uint64_t create_ns;
-	int ret, code;
+	int ret;
 
 	if (access(o->guest, R_OK) < 0)
 		return die("cannot read guest image '%s': %s", o->guest, strerror(errno));
@@ -53,50 +115,19 @@ static int run(const struct options *o)
 	if (ret)
 		return die("%s", alcatraz_strerror(ret));
 	if ((ret = alcatraz_config_set_guest_image(cfg, o->guest)) ||
-	    (ret = alcatraz_config_set_vcpus(cfg, (unsigned int)o->cpus)) ||
-	    (ret = alcatraz_config_set_memory_mib(cfg, o->memory_mib)) ||
-	    (ret = alcatraz_config_set_irqchip(cfg, o->irqchip)) ||
 	    (ret = alcatraz_config_set_serial_fd(cfg, STDOUT_FILENO)) ||
-	    (o->raw_output &&
-	     (ret = alcatraz_config_set_output_filter(cfg, ALCATRAZ_OUTPUT_FILTER_OFF))) ||
-	    (ret = alcatraz_config_set_timeout_ms(cfg, (uint64_t)(o->timeout_s * 1000.0))) ||
-	    (o->no_sandbox && (ret = alcatraz_config_set_insecure_no_sandbox(cfg, true))) ||
-	    (ret = set_cgroup(cfg, o)) ||
-	    (o->verbose && (ret = alcatraz_config_set_log_fd(cfg, STDERR_FILENO)))) {
+	    (ret = set_common(cfg, o))) {
 		alcatraz_config_free(cfg);
 		return die("bad configuration: %s", alcatraz_strerror(ret));
 	}
-	create_ns = now_ns();
-	ret = alcatraz_vm_create(cfg, &vm);
-	create_ns = now_ns() - create_ns;
-	alcatraz_config_free(cfg);
-	if (ret && (code = cgroup_refused(o, ret)))
-		return code;
-	if (ret) {
-		if (ret == -ENOENT && access("/dev/kvm", F_OK) < 0)
-			return die("/dev/kvm does not exist: this host needs KVM (load kvm_intel or kvm_amd, or enable virtualization in the firmware)");
-		if (ret == -EACCES)
-			return die("/dev/kvm is not accessible: run as root or add your user to the 'kvm' group");
-		return die("cannot create the VM: %s%s", alcatraz_strerror(ret),
-			   o->verbose ? "" : " (run with --verbose for details)");
-	}
-	ret = run_to_end(vm, &res);
-	if (ret)
-		return ret;
-	code = exit_code_of(&res, false);
-	if (o->stats)
-		print_stats(&res, code, create_ns);
-	return code;
+	return create_and_run(cfg, o, false);
 }
 
 static int run_command(const struct options *o)
 {
 	struct alcatraz_config *cfg = NULL;
-	struct alcatraz_vm *vm = NULL;
-	struct alcatraz_result res;
 	char kernel[4096], msg[256];
-	uint64_t create_ns;
-	int ret, code;
+	int ret;
 
 	ret = find_guest_files(o, kernel, sizeof(kernel));
 	if (ret)
@@ -116,17 +147,9 @@ static int run_command(const struct options *o)
 		return die("%s", alcatraz_strerror(ret));
 	if ((ret = alcatraz_config_set_kernel(cfg, kernel)) ||
 	    (ret = alcatraz_config_set_command(cfg, (const char *const *)o->command)) ||
-	    (ret = alcatraz_config_set_vcpus(cfg, (unsigned int)o->cpus)) ||
-	    (ret = alcatraz_config_set_memory_mib(cfg, o->memory_mib)) ||
-	    (ret = alcatraz_config_set_irqchip(cfg, o->irqchip)) ||
 	    (ret = alcatraz_config_set_stdio(cfg, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO)) ||
-	    (o->raw_output &&
-	     (ret = alcatraz_config_set_output_filter(cfg, ALCATRAZ_OUTPUT_FILTER_OFF))) ||
-	    (ret = alcatraz_config_set_timeout_ms(cfg, (uint64_t)(o->timeout_s * 1000.0))) ||
 	    (o->serial && (ret = alcatraz_config_set_serial_fd(cfg, STDERR_FILENO))) ||
-	    (o->no_sandbox && (ret = alcatraz_config_set_insecure_no_sandbox(cfg, true))) ||
-	    (ret = set_cgroup(cfg, o)) ||
-	    (o->verbose && (ret = alcatraz_config_set_log_fd(cfg, STDERR_FILENO))) ||
+	    (ret = set_common(cfg, o)) ||
 	    (o->workdir && (ret = alcatraz_config_set_workdir(cfg, o->workdir))) ||
 	    (o->rootfs_pack && (ret = alcatraz_config_set_rootfs_dir(cfg, o->rootfs_pack))) ||
 	    (o->root_disk && (ret = alcatraz_config_set_root_disk(cfg, o->root_disk))) ||
@@ -144,33 +167,7 @@ static int run_command(const struct options *o)
 		alcatraz_config_free(cfg);
 		return ret;
 	}
-	create_ns = now_ns();
-	ret = alcatraz_vm_create(cfg, &vm);
-	create_ns = now_ns() - create_ns;
-	alcatraz_config_free(cfg);
-	if (ret && (code = cgroup_refused(o, ret)))
-		return code;
-	if (ret) {
-		if (ret == -ENOENT && !o->initrd)
-			return die("cannot create the VM: alcatraz-init or busybox not found (set "
-				   "ALCATRAZ_INIT / ALCATRAZ_BUSYBOX)%s",
-				   o->verbose ? "" : " or see --verbose");
-		if (ret == -EBUSY)
-			return die("a disk image is locked by another VM");
-		if (ret == -EADDRINUSE)
-			return die("a published host port is already in use");
-		if (ret == -ENODEV)
-			return die("--net %s: no such tap device", o->net);
-		return die("cannot create the VM: %s%s", alcatraz_strerror(ret),
-			   o->verbose ? "" : " (run with --verbose for details)");
-	}
-	ret = run_to_end(vm, &res);
-	if (ret)
-		return ret;
-	code = exit_code_of(&res, true);
-	if (o->stats)
-		print_stats(&res, code, create_ns);
-	return code;
+	return create_and_run(cfg, o, true);
 bad:
 	alcatraz_config_free(cfg);
 	return die("bad configuration: %s", alcatraz_strerror(ret));
