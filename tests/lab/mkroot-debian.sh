@@ -5,7 +5,9 @@
 # Makes (once) the lab's Debian 12 root: debootstrap --variant=minbase from
 # Debian's archive, plus systemd as init, udev, kmod and the lab kernel's own
 # packages: linux-image-KVER (the kernel tests/lab/run boots, so that the
-# root has its modules) and linux-headers-KVER (for DKMS).  The result is OUTDIR/root; OUTDIR/root.stamp names
+# root has its modules) and linux-headers-KVER (for DKMS), and gcc, make and
+# libc6-dev (lab-volumes builds and runs a C program in this root as a
+# microVM's root).  The result is OUTDIR/root; OUTDIR/root.stamp names
 # what it was made from, and a root whose stamp matches is reused as is.
 # OUTDIR/debs keeps the downloaded packages.  Callers that change the root
 # copy it first (cp -a), so it stays pristine.
@@ -39,10 +41,10 @@ fi
 [[ -n $kver ]] || die "no lab kernel (/boot/vmlinuz-*-cloud-amd64): apt-get install linux-image-cloud-amd64"
 suite=bookworm
 include=systemd,systemd-sysv,udev,kmod
-extra=(linux-image-$kver linux-headers-$kver)
+extra=(linux-image-$kver linux-headers-$kver gcc make libc6-dev)
 
 # Bump when a change here changes the root; messages do not.
-recipe=2
+recipe=3
 want_stamp="recipe $recipe suite $suite variant minbase include $include extra ${extra[*]} mirror $mirror security $security"
 
 exec 9>"$out/.mkroot.lock"

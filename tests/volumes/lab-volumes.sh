@@ -119,6 +119,40 @@ else
 	fail root-disk "no $D (run through tests/volumes/run.sh)"
 fi
 
+# The debootstrapped Debian 12 root (run.sh: a stock ext4 image on /dev/vda,
+# nothing of ours inside) builds and tests a C program from a volume, as a
+# CI job would: once shared over virtio-fs (--rootfs, the image mounted
+# read-only in the lab), once as the VM's root disk (--root-disk, the lab's
+# throwaway disk).
+# debian NAME ROOT-OPTIONS...: gcc --version and make test in a fresh copy
+# of the program.
+debian() {
+	name=$1; shift
+	rm -rf $T/src; mkdir -p $T/src
+	printf '#include <stdio.h>\nint main(void)\n{\n\tint s = 0;\n\tfor (int i = 1; i <= 100; i++)\n\t\ts += i;\n\tprintf("sum %%d\\n", s);\n\treturn 0;\n}\n' > $T/src/sum.c
+	printf 'sum: sum.c\n\tgcc -O2 -Wall -Werror -o $@ sum.c\ntest: sum\n\t./sum | grep -qx "sum 5050"\n\t@echo make test: ok\n' > $T/src/Makefile
+	out=$(run --memory 256 "$@" --volume $T/src:/src -- sh -c \
+		'gcc --version | head -n 1 && make -s -C /src test' 2>$T/debian.err); st=$?
+	echo "$out" | sed 's/^/  said: /'
+	expect $name-gcc 0 $st 1 "$(echo "$out" | grep -c '^gcc (Debian 12\.')"
+	expect $name-make-test 0 $st 1 "$(echo "$out" | grep -cx 'make test: ok')"
+	[ -x $T/src/sum ] || fail $name-built "no $T/src/sum on the host"
+	[ $st = 0 ] || sed 's/^/  stderr: /' $T/debian.err | tail -n 5
+}
+if [ -s /alcatraz/lab/device-modules ]; then
+	while read -r m; do
+		insmod /lib/modules/lab/$m.ko 2>/dev/null
+	done < /alcatraz/lab/device-modules
+	i=0; while [ ! -b /dev/vda ] && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+fi
+if [ -b /dev/vda ] && mkdir -p /mnt/debian && mount -t ext4 -o ro /dev/vda /mnt/debian; then
+	debian debian-rootfs --rootfs /mnt/debian
+	umount /mnt/debian
+	debian debian-root-disk --root-disk /dev/vda
+else
+	fail debian "no Debian root disk /dev/vda to mount (run through tests/volumes/run.sh)"
+fi
+
 # A virtiofsd that dies mid-run ends the VM with an error, not a hang.
 run --volume $T/rw:/data -- sh -c 'sleep 60; ls /data' > /dev/null 2> $T/die.err & v=$!
 sleep 8
