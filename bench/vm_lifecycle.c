@@ -15,7 +15,7 @@
  *
  * $ALCATRAZ_BENCH_IDLE_MS: an untimed pause after each run from the pool,
  * for its refill thread (the lab has one CPU). $ALCATRAZ_BENCH_LOG_FD: the
- * timed VMs' log (for the step times of a -DALCATRAZ_TRACE_CREATE build).
+ * timed VMs' log (with ALCATRAZ_TRACE_CREATE=1, the step times of each create).
  */
 #include <errno.h>
 #include <fcntl.h>

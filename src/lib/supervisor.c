@@ -94,7 +94,7 @@ static int reap_locked(struct jailed_vm *j)
 static void vmm_env(char **env, char *buf, size_t len)
 {
 	static const char *const pass[] = {
-		"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS",
+		"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "ALCATRAZ_TRACE_CREATE",
 #ifdef ALCATRAZ_TEST_HOOKS
 		"ALCATRAZ_TEST_VIOLATE", "ALCATRAZ_TEST_PROBE_FS",
 #endif
@@ -390,26 +390,29 @@ static struct jailed_vm *jailed_new(const struct alcatraz_config *cfg)
 	return j;
 }
 
-/* Build with -DALCATRAZ_TRACE_CREATE for one stderr line per step of
- * jailed_create() (see src/vmm/main.c): off by default. */
-#ifdef ALCATRAZ_TRACE_CREATE
+/* ALCATRAZ_TRACE_CREATE=1: one stderr line per step of jailed_create(),
+ * the time since the previous one (the VMM prints its own steps, see
+ * src/vmm/util.c): for measuring only, off unless asked. */
 static void trace_create(const struct alcatraz_config *cfg, const char *step,
 			 struct timespec *last)
 {
+	const char *on = secure_getenv("ALCATRAZ_TRACE_CREATE");
 	struct timespec now;
 
+	if (!on || strcmp(on, "1"))
+		return;
 	clock_gettime(CLOCK_MONOTONIC, &now);
-	fprintf(stderr, "alcatraz: debug: %s: create %-12s %8.1f us\n",
-		cfg->no_sandbox ? "open" : cfg->pool ? "pool" : "exec", step,
-		((now.tv_sec - last->tv_sec) * 1000000000LL + (now.tv_nsec - last->tv_nsec)) / 1e3);
+	if (last->tv_sec || last->tv_nsec)
+		fprintf(stderr, "alcatraz: debug: %s: create %-12s %8.1f us\n",
+			cfg->no_sandbox ? "open" : cfg->pool ? "pool" : "exec", step,
+			((now.tv_sec - last->tv_sec) * 1000000000LL + (now.tv_nsec - last->tv_nsec)) /
+				1e3);
 	*last = now;
 }
 #define TRACE_CREATE(step) trace_create(cfg, step, &trace_last)
-#define TRACE_CREATE_START struct timespec trace_last; clock_gettime(CLOCK_MONOTONIC, &trace_last)
-#else
-#define TRACE_CREATE(step) do { } while (0)
-#define TRACE_CREATE_START do { } while (0)
-#endif
+#define TRACE_CREATE_START                                      \
+	struct timespec trace_last = { 0, 0 };                  \
+	trace_create(cfg, "start", &trace_last)
 
 int jailed_create(const struct alcatraz_config *cfg, struct jailed_vm **out)
 {

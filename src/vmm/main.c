@@ -39,33 +39,6 @@
 
 #define SOCK VMM_PROTO_SOCK_FD
 
-/* Build with -DALCATRAZ_TRACE_CREATE to get one stderr line per step of
- * the create and start paths (the time since the previous step): off by
- * default, for measuring only. */
-#ifdef ALCATRAZ_TRACE_CREATE
-#include <time.h>
-static const char *trace_mode = "exec";
-
-static void trace_step(const char *step)
-{
-	static uint64_t last;
-	struct timespec ts;
-	uint64_t now;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	now = (uint64_t)ts.tv_sec * 1000000000ULL + (uint64_t)ts.tv_nsec;
-	if (last)
-		fprintf(stderr, "alcatraz-vmm: debug: %s: %-18s %8.1f us\n", trace_mode, step,
-			(now - last) / 1e3);
-	last = now;
-}
-#define TRACE_STEP(step) trace_step(step)
-#define TRACE_MODE(mode) (trace_mode = (mode))
-#else
-#define TRACE_STEP(step) do { } while (0)
-#define TRACE_MODE(mode) do { } while (0)
-#endif
-
 /* A warm pool's process (argv "--pool") makes its namespaces before its
  * configuration is known: this is how that went. */
 static struct {
@@ -144,7 +117,7 @@ static int create_vm(struct vm_config *vc, struct vm **vm)
 	if (vc->seccomp) {
 		/* Before the VM exists: Hyper-box refuses registration later. */
 		hyperbox_register_self(vc->log_fd);
-		TRACE_STEP("hyperbox register");
+		vmm_trace_step("hyperbox register");
 		if (early_unshare.done) {
 			ret = early_unshare.err;
 			snprintf(why, sizeof(why), "%s", early_unshare.why);
@@ -157,9 +130,9 @@ static int create_vm(struct vm_config *vc, struct vm **vm)
 			return ret;
 		}
 	}
-	TRACE_STEP("unshare");
+	vmm_trace_step("unshare");
 	ret = vm_create(vc, vm);
-	TRACE_STEP("vm_create");
+	vmm_trace_step("vm_create");
 	/* vm_create() copied these four; the rest belongs to the VM now. */
 	free(vc->image_path);
 	free(vc->kernel_path);
@@ -180,16 +153,16 @@ static int create_vm(struct vm_config *vc, struct vm **vm)
 		say_created(-ALCATRAZ_E_SANDBOX, why);
 		return ret;
 	}
-	TRACE_STEP("jail_enter");
+	vmm_trace_step("jail_enter");
 	return 0;
 }
 
 static int start_vm(struct vm *vm)
 {
-	TRACE_STEP("START received");
+	vmm_trace_step("START received");
 	int ret = vm_start(vm);
 
-	TRACE_STEP("vm_start");
+	vmm_trace_step("vm_start");
 	if (!ret && vm->cfg.seccomp) {
 		ret = jail_forbid_new_tasks();
 		if (!ret)
@@ -198,7 +171,7 @@ static int start_vm(struct vm *vm)
 			vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, -ALCATRAZ_E_SANDBOX,
 			       "cannot confine the VMM's control thread: %s", strerror(-ret));
 	}
-	TRACE_STEP("control confined");
+	vmm_trace_step("control confined");
 	return ret;
 }
 
@@ -275,6 +248,7 @@ int main(int argc, char **argv)
 		return 0;
 	}
 	bool pool = argc == 2 && !strcmp(argv[1], "--pool");
+	vmm_trace_init();
 	if ((argc != 1 && !pool) || fstat(SOCK, &st) < 0 || !S_ISSOCK(st.st_mode))
 		return usage();
 	/* Every thread inherits it: a sink whose reader went away is an
@@ -296,8 +270,8 @@ int main(int argc, char **argv)
 	}
 	if (receive_config(&vc))
 		return 1;
-	TRACE_MODE(!vc.seccomp ? "open" : pool ? "pool" : "exec");
-	TRACE_STEP("CONFIG received");
+	vmm_trace_mode(!vc.seccomp ? "open" : pool ? "pool" : "exec");
+	vmm_trace_step("CONFIG received");
 #ifndef __SANITIZE_ADDRESS__
 	/* Born before its VM was known, a pool process's stderr is /dev/null:
 	 * a stray line goes to the VM's log, as a fresh VMM's does. */
@@ -308,7 +282,7 @@ int main(int argc, char **argv)
 		return 1;
 	test_hook_in_jail(vm);
 	say_created(0, NULL);
-	TRACE_STEP("CREATED sent");
+	vmm_trace_step("CREATED sent");
 
 	/* START, or the library closing the socket / sending KILL first. */
 	if (vmm_msg_recv(SOCK, &m, NULL, 0, NULL) != 0 || m.hdr.type != VMM_MSG_START)

@@ -154,6 +154,12 @@ struct vm_config {
 	uint8_t net_mac[6];
 	uint16_t net_mtu;      /* offered to the guest; 0: not offered */
 
+	/* Restore from a snapshot (issue 18, vstate/snapshot.c): the state and
+	 * memory files, owned, meaningful only when restore is set. */
+	bool restore;
+	int snap_state_fd;
+	int snap_mem_fd;
+
 	/* Test builds only (ALCATRAZ_TEST_HOOKS, platform_raw.c): a raw guest
 	 * also gets the platform devices above (and its cmdline at
 	 * RAW_TEST_CMDLINE). No public API sets it; release builds ignore it. */
@@ -200,6 +206,7 @@ struct vm {
 	struct virtio_dev *console_dev;
 	struct virtio_dev *vsock_dev;
 	struct control *control;
+	struct vm_restore *restore;  /* the parsed snapshot while vm_create() restores */
 
 	/* Lifecycle. */
 	pthread_mutex_t lock;
@@ -209,6 +216,8 @@ struct vm {
 	unsigned int running_vcpus;
 	unsigned int confined_threads; /* threads whose seccomp filter is in */
 	unsigned int halted_vcpus;
+	bool pause_req;              /* vm_pause(): vCPU threads park (vm->lock) */
+	unsigned int parked_vcpus;
 	volatile int stopping;       /* read by vCPU threads without the lock */
 	int end_fd;                  /* eventfd, readable once the VM has ended */
 	pthread_t watchdog;
@@ -245,6 +254,10 @@ bool vm_output_filtered(const struct vm *vm, int fd);
 /* The same for a descriptor known to be (or not be) a terminal. */
 bool vm_output_filtered_tty(const struct vm *vm, bool tty);
 uint64_t vmm_now_ns(void);
+/* ALCATRAZ_TRACE_CREATE=1: a stderr line per create/start step (util.c). */
+void vmm_trace_init(void);
+void vmm_trace_mode(const char *mode);
+void vmm_trace_step(const char *step);
 
 /* kvm.c: thin wrappers over /dev/kvm */
 /* Checks /dev/kvm's API on given (taken over) or, when it is -1, on
@@ -277,6 +290,11 @@ int vcpu_create(struct vm *vm, unsigned int index) __must_check;
 void vcpu_destroy(struct vcpu *vcpu);
 int vcpu_start(struct vcpu *vcpu) __must_check;
 void vcpu_kick(struct vcpu *vcpu);
+/* Parks every running vCPU thread outside KVM_RUN, its pending I/O
+ * completed (a consistent point to read its state): 0, or -ESHUTDOWN when
+ * the VM ended first (it is resumed then). */
+int vm_pause(struct vm *vm) __must_check;
+void vm_resume(struct vm *vm);
 void vcpu_dump_regs(struct vcpu *vcpu);
 
 /* x86.c: processor state for entering guests */
@@ -332,6 +350,24 @@ extern const struct bus_ops serial_ops;
 int serial_device_init(struct vm *vm) __must_check;
 int i8042_device_init(struct vm *vm) __must_check;
 int exitdev_device_init(struct vm *vm) __must_check;
+
+/* serial.c: the registers a snapshot keeps (the gathered partial line is
+ * flushed first; received bytes not read yet are dropped). */
+#define SERIAL_STATE_SIZE 8
+void serial_save(struct serial *s, uint8_t out[SERIAL_STATE_SIZE]);
+int serial_restore(struct serial *s, const uint8_t *in, uint64_t len) __must_check;
+
+/* vstate/snapshot.c (issue 18) */
+struct vm_restore;
+/* Writes the paused VM's state and RAM to the two files (written from
+ * offset 0, truncated to their size), then resumes it. why: one line. */
+int vm_snapshot(struct vm *vm, int state_fd, int mem_fd, char *why, size_t why_len) __must_check;
+/* vm_create() steps when cfg.restore is set (each a no-op otherwise). */
+int snapshot_load(struct vm *vm) __must_check;
+int snapshot_restore_vcpu(struct vm *vm, struct vcpu *vcpu) __must_check;
+int snapshot_restore_vm(struct vm *vm) __must_check;
+void snapshot_restore_free(struct vm *vm);
+int gmem_init_file(struct guest_mem *m, uint64_t size, int fd) __must_check;
 
 /* File helpers. */
 int read_whole_file(const char *path, uint64_t max, uint8_t **data, uint64_t *len) __must_check;
