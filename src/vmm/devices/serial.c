@@ -133,6 +133,41 @@ void serial_flush(struct serial *s)
 		outbuf_end(s->ob);
 }
 
+#define SERIAL_SNAP_THRI 0x1
+#define SERIAL_SNAP_IRQ 0x2
+
+void serial_save(struct serial *s, uint8_t out[SERIAL_STATE_SIZE])
+{
+	serial_push(s);
+	out[0] = s->ier;
+	out[1] = s->lcr;
+	out[2] = s->mcr;
+	out[3] = s->scr;
+	out[4] = s->fcr;
+	out[5] = s->dll;
+	out[6] = s->dlm;
+	out[7] = (s->thri_pending ? SERIAL_SNAP_THRI : 0) | (s->irq_level ? SERIAL_SNAP_IRQ : 0);
+}
+
+/* The registers as the guest could have written them, nothing more; the
+ * interrupt line's level is the restored irqchip's already. */
+int serial_restore(struct serial *s, const uint8_t *in, uint64_t len)
+{
+	if (len != SERIAL_STATE_SIZE || (in[0] & ~0x0f) || (in[2] & ~0x1f) ||
+	    (in[7] & ~(SERIAL_SNAP_THRI | SERIAL_SNAP_IRQ)))
+		return -EINVAL;
+	s->ier = in[0];
+	s->lcr = in[1];
+	s->mcr = in[2];
+	s->scr = in[3];
+	s->fcr = in[4];
+	s->dll = in[5];
+	s->dlm = in[6];
+	s->thri_pending = in[7] & SERIAL_SNAP_THRI;
+	s->irq_level = !!(in[7] & SERIAL_SNAP_IRQ);
+	return 0;
+}
+
 void serial_free(struct serial *s)
 {
 	if (!s)

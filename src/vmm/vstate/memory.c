@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "vmm.h"
@@ -73,6 +74,53 @@ int gmem_init(struct guest_mem *m, uint64_t size)
 		return err;
 	}
 	/* Guest memory never belongs in a core dump of the VMM. */
+	(void)madvise(ram, size, MADV_DONTDUMP);
+	m->host = ram;
+	m->size = size;
+	m->map_base = base;
+	m->map_len = len;
+	m->fd = fd;
+	return 0;
+}
+
+/*
+ * Guest RAM from a snapshot's memory file: mapped MAP_PRIVATE, so pages are
+ * read when the guest first touches them and copied when it first writes
+ * them; clones of one snapshot share the file's page cache. The same
+ * guards as gmem_init(). Takes fd (closed by gmem_fini, or here on failure).
+ */
+int gmem_init_file(struct guest_mem *m, uint64_t size, int fd)
+{
+	size_t ps = page_size();
+	struct stat st;
+	size_t len;
+	int err;
+
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+	if (size == 0 || size % ps || size > (uint64_t)INT64_MAX ||
+	    __builtin_add_overflow((size_t)size, 2 * ps, &len)) {
+		close(fd);
+		return -EINVAL;
+	}
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < size) {
+		close(fd);
+		return -EINVAL; /* a memory file smaller than the RAM it holds */
+	}
+	void *base = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	if (base == MAP_FAILED) {
+		err = -errno;
+		close(fd);
+		return err;
+	}
+	uint8_t *ram = (uint8_t *)base + ps;
+	if (mmap(ram, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd,
+		 0) == MAP_FAILED) {
+		err = -errno;
+		munmap(base, len);
+		close(fd);
+		return err;
+	}
 	(void)madvise(ram, size, MADV_DONTDUMP);
 	m->host = ram;
 	m->size = size;

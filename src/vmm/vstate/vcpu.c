@@ -233,6 +233,51 @@ static void drain_kick(void)
 		;
 }
 
+/* Parked by vm_pause(): KVM_RUN with immediate_exit has completed this
+ * vCPU's pending I/O and returned at once, so its state is whole. */
+static void vcpu_park(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
+
+	pthread_mutex_lock(&vm->lock);
+	vm->parked_vcpus++;
+	pthread_cond_broadcast(&vm->cond);
+	while (vm->pause_req && !vm->stopping)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	vm->parked_vcpus--;
+	pthread_mutex_unlock(&vm->lock);
+	/* A stop sets stopping before its kick: the loop's check sees it. */
+	__atomic_store_n(&vcpu->run->immediate_exit, 0, __ATOMIC_SEQ_CST);
+}
+
+int vm_pause(struct vm *vm)
+{
+	int ret = 0;
+
+	pthread_mutex_lock(&vm->lock);
+	__atomic_store_n(&vm->pause_req, true, __ATOMIC_SEQ_CST);
+	pthread_mutex_unlock(&vm->lock);
+	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+		vcpu_kick(&vm->vcpus[i]);
+	pthread_mutex_lock(&vm->lock);
+	while (vm->parked_vcpus < vm->running_vcpus && !vm->ended)
+		pthread_cond_wait(&vm->cond, &vm->lock);
+	if (vm->ended)
+		ret = -ESHUTDOWN;
+	pthread_mutex_unlock(&vm->lock);
+	if (ret)
+		vm_resume(vm);
+	return ret;
+}
+
+void vm_resume(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	__atomic_store_n(&vm->pause_req, false, __ATOMIC_SEQ_CST);
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
 static void *vcpu_thread(void *arg)
 {
 	struct vcpu *vcpu = arg;
@@ -258,6 +303,8 @@ static void *vcpu_thread(void *arg)
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
 				drain_kick();
+				if (__atomic_load_n(&vm->pause_req, __ATOMIC_ACQUIRE))
+					vcpu_park(vcpu);
 				continue;
 			}
 			int err = -errno;

@@ -170,7 +170,16 @@ static int step_kvm(struct vm *vm)
 	vm->cfg.kvm_fd = -1; /* vm->kvm_fd has it now */
 	if (ret)
 		return ret;
-	ret = gmem_init(&vm->mem, vm->cfg.mem_bytes);
+	if (vm->restore) {
+		/* gmem takes the memory file's descriptor. */
+		ret = gmem_init_file(&vm->mem, vm->cfg.mem_bytes, vm->cfg.snap_mem_fd);
+		vm->cfg.snap_mem_fd = -1;
+		if (ret == -EINVAL)
+			vm_log(vm, LOG_ERR, "snapshot refused: the memory file is not a regular "
+			       "file of the snapshot's RAM size");
+	} else {
+		ret = gmem_init(&vm->mem, vm->cfg.mem_bytes);
+	}
 	if (ret)
 		return ret;
 	return kvm_setup_vm(vm);
@@ -200,6 +209,8 @@ static int step_buses(struct vm *vm)
 
 static int step_image(struct vm *vm)
 {
+	if (vm->restore)
+		return 0; /* RAM holds it, as the snapshot left it */
 	if (vm->cfg.image_path)
 		return raw_image_load(vm);
 	if (vm->cfg.kernel_path)
@@ -217,8 +228,9 @@ static int step_vcpus(struct vm *vm)
 		vm->nr_vcpus = i + 1; /* so teardown sees the partly built one */
 		if (ret)
 			return ret;
-		ret = vm->cfg.image_path ? raw_image_setup_vcpu(vm, &vm->vcpus[i])
-					 : linux_setup_vcpu(vm, &vm->vcpus[i]);
+		ret = vm->restore ? snapshot_restore_vcpu(vm, &vm->vcpus[i])
+		      : vm->cfg.image_path ? raw_image_setup_vcpu(vm, &vm->vcpus[i])
+					   : linux_setup_vcpu(vm, &vm->vcpus[i]);
 		if (ret)
 			return ret;
 	}
@@ -233,6 +245,7 @@ struct init_step {
 /* Order matters: devices need the VM fd, the image needs RAM, and vCPUs need
  * the image's entry point and the CPUID that depends on the irqchip. */
 static const struct init_step init_steps[] = {
+	{ "snapshot", snapshot_load },
 	{ "kvm", step_kvm },
 	{ "buses", step_buses },
 	{ "device thread", step_evloop },
@@ -243,6 +256,7 @@ static const struct init_step init_steps[] = {
 	{ "platform", platform_devices_init },
 	{ "device thread start", step_evloop_start },
 	{ "vcpus", step_vcpus },
+	{ "snapshot state", snapshot_restore_vm },
 };
 
 static void vm_free(struct vm *vm)
@@ -257,6 +271,7 @@ static void vm_free(struct vm *vm)
 	vm->evloop = NULL;
 	platform_devices_fini(vm);
 	serial_free(vm->serial);
+	snapshot_restore_free(vm);
 	free(vm->cpuid);
 	if (vm->vm_fd >= 0)
 		close(vm->vm_fd);
@@ -333,6 +348,7 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
 
 	for (size_t i = 0; i < ARRAY_SIZE(init_steps); i++) {
 		ret = init_steps[i].fn(vm);
+		vmm_trace_step(init_steps[i].name);
 		if (ret) {
 			vm_log(vm, LOG_ERR, "VM setup failed at step '%s': %s", init_steps[i].name,
 			       proto_error_text(ret));
