@@ -8,6 +8,8 @@ packages=(
 	# build
 	gcc libc6-dev make meson ninja-build pkg-config binutils
 	liburing-dev libseccomp-dev check valgrind python3
+	# alcatraz-oci reads config.json with jansson
+	libjansson-dev
 	# the fuzz targets (tests/fuzz): clang with libFuzzer (a Recommends only)
 	clang libclang-rt-14-dev
 	# the guest kernel, built from Debian's source

@@ -1,0 +1,173 @@
+/* SPDX-License-Identifier: LGPL-2.1-or-later */
+/*
+ * alcatraz-oci: a runc-compatible OCI runtime whose containers are Alcatraz
+ * microVMs. What its files share:
+ *
+ *   main.c        global options, subcommand dispatch, --version, features
+ *   commands.c    create, start, state, kill, delete
+ *   exec.c        exec (and the per-exec process that holds its pid)
+ *   spec.c        config.json and process.json, parsed as hostile input
+ *   state.c       container ids, the state directory, state.json
+ *   supervisor.c  the per-container process: holds the VM, answers requests
+ *   proto.c       the requests between the commands and a supervisor
+ *   log.c         errors on stderr and, as runc writes them, in --log
+ *   args.c        signal names and option values
+ */
+#ifndef ALCATRAZ_OCI_H
+#define ALCATRAZ_OCI_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+
+#include <jansson.h>
+
+#define OCI_SPEC_VERSION "1.0.2"
+/* config.json, a process.json and state.json are read whole, at most this. */
+#define OCI_MAX_CONFIG_BYTES (1u << 20)
+#define OCI_MAX_PROCESS_BYTES (128u << 10)
+/* Deeper JSON than this is refused (config.json needs 5 levels). */
+#define OCI_MAX_DEPTH 32
+#define OCI_MAX_ARGS 1024
+#define OCI_MAX_ENV 1024
+#define OCI_MAX_ARG_BYTES (128u << 10)
+#define OCI_MAX_PATH 4096
+#define OCI_MAX_MOUNTS 64
+#define OCI_MAX_ID 200
+/* The library shares at most 4 directories: the root, the guest helper
+ * (see supervisor.c) and this many bind mounts. */
+#define OCI_MAX_BINDS 2
+/* The library's limits on a VM's size. */
+#define OCI_MIN_MEMORY_MIB 2
+#define OCI_MAX_MEMORY_MIB 3072
+#define OCI_DEFAULT_MEMORY_MIB 128
+#define OCI_MAX_VCPUS 64
+/* Where the guest sees the helper directory, and the waiter in it. */
+#define OCI_GUEST_HELPER_DIR "/.alcatraz-oci"
+#define OCI_PAUSE_NAME "alcatraz-oci-pause"
+
+/* ---- log.c ---- */
+enum oci_log_format { OCI_LOG_TEXT, OCI_LOG_JSON };
+/* --log FILE (NULL: none) and --log-format; false and a line on stderr
+ * when the file cannot be opened. */
+bool oci_log_open(const char *path, enum oci_log_format fmt);
+/* Once the supervisor runs, stderr is the container's: log only to the file. */
+void oci_log_quiet_stderr(void);
+/* One line: "alcatraz-oci: MSG" on stderr, {"level":"error","msg":MSG,...}
+ * in the log. Returns 1 (the exit status of a failed command). */
+int oci_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void oci_warn(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+void oci_info(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+/* ---- spec.c ---- */
+struct oci_mount {
+	char *source;      /* absolute (relative ones are made bundle-relative) */
+	char *destination; /* absolute, no "." or ".." component */
+	bool readonly;
+};
+
+struct oci_process {
+	char **args;   /* NULL-terminated, at least one */
+	char **env;    /* NULL-terminated */
+	char *cwd;     /* absolute; "/" when absent */
+	bool terminal;
+};
+
+struct oci_spec {
+	char *oci_version;
+	struct oci_process process;
+	char *root_path;   /* absolute */
+	bool root_readonly;
+	struct oci_mount binds[OCI_MAX_BINDS];
+	unsigned int nr_binds;
+	char *hostname;    /* NULL when absent */
+	uint64_t memory_mib; /* 0: the default */
+	unsigned int vcpus;  /* 0: the default */
+	json_t *annotations; /* an object, never NULL once parsed */
+};
+
+/* Parses config.json (len bytes) of a bundle at the absolute path bundle.
+ * 0, or -1 with a one-line reason in err. Nothing of the host is read. */
+int oci_spec_parse(const char *buf, size_t len, const char *bundle, struct oci_spec *spec,
+		   char *err, size_t errlen);
+void oci_spec_free(struct oci_spec *spec);
+/* A process.json (exec --process): the same rules as config.json's process. */
+int oci_process_parse(const char *buf, size_t len, struct oci_process *proc, char *err,
+		      size_t errlen);
+void oci_process_free(struct oci_process *proc);
+/* "0-3,5" (linux.resources.cpu.cpus): how many CPUs, or -1. */
+int oci_cpuset_count(const char *s);
+/* A whole regular file of at most max bytes, NUL-terminated: 0 or -errno
+ * (-EFBIG when larger). */
+int oci_read_file(const char *path, size_t max, char **buf, size_t *len);
+
+/* ---- state.c ---- */
+/* 0 when id is usable as a container id (and a directory name). */
+int oci_id_check(const char *id);
+
+struct oci_state {
+	char id[OCI_MAX_ID + 1];
+	pid_t pid;                /* the supervisor: the container's pid-file process */
+	char bundle[OCI_MAX_PATH];
+	char rootfs[OCI_MAX_PATH];
+	char created[40];         /* RFC 3339, UTC */
+	json_t *annotations;      /* an object */
+};
+
+/* The state directory root/id: made (0700, -EEXIST when it exists),
+ * opened (-ENOENT) or removed with what it holds. */
+int oci_state_dir_make(const char *root, const char *id);
+int oci_state_dir_open(const char *root, const char *id);
+int oci_state_dir_remove(const char *root, const char *id);
+/* state.json in the directory dirfd, written atomically (a temporary file
+ * renamed over it); read back with every field checked. */
+int oci_state_write(int dirfd, const struct oci_state *st);
+int oci_state_read(int dirfd, struct oci_state *st, char *err, size_t errlen);
+void oci_state_free(struct oci_state *st);
+/* A pid file written atomically, as runc does. */
+int oci_write_pid_file(const char *path, pid_t pid);
+void oci_now_rfc3339(char *buf, size_t len);
+
+/* ---- proto.c: requests to a supervisor over STATEDIR/sock ---- */
+#define OCI_SOCK_NAME "sock"
+#define OCI_MSG_MAX (OCI_MAX_PROCESS_BYTES + 64)
+/* A connected SOCK_SEQPACKET socket to the supervisor of the directory
+ * dirfd; -ECONNREFUSED or -ENOENT when it is gone (the container stopped). */
+int oci_connect(int dirfd);
+/* Send one message, with up to 3 descriptors (nfds 0 or 3). */
+int oci_send(int sock, const char *msg, size_t len, const int *fds, int nfds);
+/* Receive one message (NUL-terminated; its length returned), and its
+ * descriptors when fds is given (*nfds set; unexpected ones closed). */
+ssize_t oci_recv(int sock, char *buf, size_t len, int *fds, int *nfds);
+/* One request and its one-message reply: 0 with the reply's text after
+ * "ok " in reply, or -1 with the supervisor's error there. */
+int oci_request(int dirfd, const char *req, char *reply, size_t len);
+
+/* ---- supervisor.c ---- */
+/* Runs in the child forked by create: builds and boots the VM, writes
+ * "ok" (or "err MSG") to ready_fd, then serves requests until the
+ * container's process ends; exits with its status. Never returns. */
+void oci_supervise(struct oci_spec *spec, int dirfd, int ready_fd) __attribute__((noreturn));
+/* Where the guest helper (the static waiter) is on the host. */
+int oci_helper_dir(char *buf, size_t len);
+
+/* ---- commands.c, exec.c ---- */
+struct oci_globals {
+	const char *root;
+	bool systemd_cgroup;
+};
+int oci_cmd_create(const struct oci_globals *g, int argc, char **argv);
+int oci_cmd_start(const struct oci_globals *g, int argc, char **argv);
+int oci_cmd_state(const struct oci_globals *g, int argc, char **argv);
+int oci_cmd_kill(const struct oci_globals *g, int argc, char **argv);
+int oci_cmd_delete(const struct oci_globals *g, int argc, char **argv);
+int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv);
+/* A signal by name (KILL, SIGKILL, sigkill) or number: 1..64, or -1. */
+int oci_signal_parse(const char *s);
+/* The value of a --name VALUE or --name=VALUE option at argv[*i], or NULL
+ * (when argv[*i] is not that option); *i moves past what was used. */
+const char *oci_opt_value(int argc, char **argv, int *i, const char *name, const char *alias,
+			  bool *missing);
+
+#endif /* ALCATRAZ_OCI_H */

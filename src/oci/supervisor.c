@@ -1,0 +1,573 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * A container's supervisor: the process create forks and whose pid goes
+ * to --pid-file. It lives exactly as long as the container's process and
+ * exits with its status (128+n for signal n), which is what the shim waits
+ * for; fds 0-2 it inherited from create are the container's stdio.
+ *
+ * The VM boots at create, with a main command that only waits (the static
+ * alcatraz-oci-pause, shared read-only at /.alcatraz-oci: an image need not
+ * hold a shell). start runs the container's process as an exec of that
+ * VM, so that kill reaches its process group with any signal
+ * (alcatraz_vm_exec_kill); SIGKILL ends the VM. Further execs run beside
+ * it, each answered on its own connection by a thread of its own.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <pthread.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/un.h>
+#include <unistd.h>
+
+#include <alcatraz/alcatraz.h>
+
+#include "oci.h"
+#include "oci_paths.h"
+
+#define MAX_EXECS 16
+#define EXEC_POLL_MS 100
+#define REQUEST_TIMEOUT_S 2
+
+enum status { ST_CREATED, ST_RUNNING, ST_STOPPED };
+static const char *const status_names[] = { "created", "running", "stopped" };
+
+/* An exec's connection, owned by its thread; the table keeps it for kill --all. */
+struct exec_slot {
+	int idx;
+	uint32_t id; /* UINT32_MAX until it runs */
+	int conn, fds[3];
+	char json[];
+};
+
+static struct {
+	struct alcatraz_vm *vm;
+	struct oci_spec *spec;
+	pthread_mutex_t lock;
+	pthread_cond_t execs_done;
+	enum status status;
+	uint32_t main_id;
+	int main_code;     /* -1 until the main process ended */
+	bool main_lost;    /* the VM ended before the main process reported */
+	int kill_sig;      /* the signal our kill ended the VM with, or 0 */
+	int event[2];      /* the main waiter's "ended" */
+	struct exec_slot *execs[MAX_EXECS];
+	int nexecs;
+} S = { .lock = PTHREAD_MUTEX_INITIALIZER, .execs_done = PTHREAD_COND_INITIALIZER,
+	.main_code = -1, .event = { -1, -1 } };
+
+int oci_helper_dir(char *buf, size_t len)
+{
+	const char *env = secure_getenv("ALCATRAZ_OCI_HELPER_DIR");
+	char pause[OCI_MAX_PATH + 64];
+
+	snprintf(buf, len, "%s", env && *env ? env : OCI_HELPER_DIR);
+	snprintf(pause, sizeof(pause), "%s/" OCI_PAUSE_NAME, buf);
+	return access(pause, X_OK) < 0 ? -errno : 0;
+}
+
+static void reply(int conn, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
+static void reply(int conn, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+	int n;
+
+	va_start(ap, fmt);
+	n = vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	if (n >= (int)sizeof(msg))
+		n = sizeof(msg) - 1;
+	oci_send(conn, msg, (size_t)n, NULL, 0);
+}
+
+/* ---- the VM ---- */
+
+static int build_config(struct alcatraz_config **out, const struct oci_spec *spec, int dirfd)
+{
+	static const char *const pause_argv[] = { OCI_GUEST_HELPER_DIR "/" OCI_PAUSE_NAME, NULL };
+	char kernel[OCI_MAX_PATH], helper[OCI_MAX_PATH];
+	struct alcatraz_config *cfg;
+	const char *cmdline = secure_getenv("ALCATRAZ_CMDLINE");
+	int ret, logfd;
+
+	if ((ret = alcatraz_default_kernel(kernel, sizeof(kernel))) ||
+	    (ret = oci_helper_dir(helper, sizeof(helper))) || (ret = alcatraz_config_new(&cfg)))
+		return ret;
+	logfd = openat(dirfd, "vmm.log", O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC | O_NOFOLLOW,
+		       0600);
+	if ((ret = alcatraz_config_set_kernel(cfg, kernel)) ||
+	    (ret = alcatraz_config_set_command(cfg, pause_argv)) ||
+	    (ret = alcatraz_config_set_memory_mib(cfg, spec->memory_mib ? spec->memory_mib
+									 : OCI_DEFAULT_MEMORY_MIB)) ||
+	    (ret = alcatraz_config_set_vcpus(cfg, spec->vcpus ? spec->vcpus : 1)) ||
+	    (ret = alcatraz_config_add_volume(cfg, spec->root_path, "/", ALCATRAZ_VOLUME_READONLY)) ||
+	    (ret = alcatraz_config_add_volume(cfg, helper, OCI_GUEST_HELPER_DIR,
+					      ALCATRAZ_VOLUME_READONLY)) ||
+	    (cmdline && *cmdline && (ret = alcatraz_config_set_cmdline(cfg, cmdline))) ||
+	    (logfd >= 0 && (ret = alcatraz_config_set_log_fd(cfg, logfd))))
+		goto out;
+	for (unsigned int i = 0; i < spec->nr_binds; i++)
+		if ((ret = alcatraz_config_add_volume(cfg, spec->binds[i].source,
+						      spec->binds[i].destination,
+						      spec->binds[i].readonly ? ALCATRAZ_VOLUME_READONLY
+									      : 0)))
+			goto out;
+out:
+	if (logfd >= 0)
+		close(logfd);
+	if (ret)
+		alcatraz_config_free(cfg);
+	else
+		*out = cfg;
+	return ret;
+}
+
+static int boot(const struct oci_spec *spec, int dirfd, char *err, size_t len)
+{
+	struct alcatraz_config *cfg = NULL;
+	int ret = build_config(&cfg, spec, dirfd);
+
+	if (ret) {
+		snprintf(err, len, "cannot configure the VM: %s", alcatraz_strerror(ret));
+		return ret;
+	}
+	ret = alcatraz_vm_create(cfg, &S.vm);
+	alcatraz_config_free(cfg);
+	if (ret) {
+		snprintf(err, len, "cannot create the VM: %s%s", alcatraz_strerror(ret),
+			 ret == -ENOENT ? " (/dev/kvm, the kernel, alcatraz-init or virtiofsd "
+					  "missing; see vmm.log in the state directory)" : "");
+		S.vm = NULL;
+		return ret;
+	}
+	ret = alcatraz_vm_start(S.vm);
+	if (ret) {
+		snprintf(err, len, "cannot start the VM: %s", alcatraz_strerror(ret));
+		alcatraz_vm_destroy(S.vm);
+		S.vm = NULL;
+	}
+	return ret;
+}
+
+/* The status the pid-file process exits with, once the VM has ended. */
+static int end_code(void)
+{
+	struct alcatraz_result res;
+
+	if (S.main_code >= 0)
+		return S.main_code;
+	if (S.kill_sig)
+		return 128 + S.kill_sig;
+	if (alcatraz_vm_wait(S.vm, 0) == 0 && alcatraz_vm_result(S.vm, &res) == 0) {
+		oci_error("the VM ended before the container's process: %s%s%s",
+			  alcatraz_exit_kind_name(res.kind), res.message[0] ? ": " : "", res.message);
+		return res.kind == ALCATRAZ_EXIT_KILLED ? 137 : 125;
+	}
+	return 125;
+}
+
+static void __attribute__((noreturn)) finish(int dirfd)
+{
+	int code;
+
+	pthread_mutex_lock(&S.lock);
+	S.status = ST_STOPPED;
+	pthread_mutex_unlock(&S.lock);
+	alcatraz_vm_kill(S.vm);
+	alcatraz_vm_wait(S.vm, -1);
+	code = end_code();
+	/* Every exec sees the VM gone (-ESRCH) and reports; then the handle
+	 * has no other user. */
+	pthread_mutex_lock(&S.lock);
+	while (S.nexecs)
+		pthread_cond_wait(&S.execs_done, &S.lock);
+	pthread_mutex_unlock(&S.lock);
+	alcatraz_vm_destroy(S.vm);
+	unlinkat(dirfd, OCI_SOCK_NAME, 0);
+	oci_info("container stopped: status %d", code);
+	_exit(code);
+}
+
+/* ---- the container's process ---- */
+
+static void *main_waiter(void *arg)
+{
+	int code = 0, ret = alcatraz_vm_exec_wait(S.vm, S.main_id, -1, &code);
+	char c = 1;
+
+	pthread_mutex_lock(&S.lock);
+	if (ret == 0)
+		S.main_code = code;
+	else
+		S.main_lost = true;
+	pthread_mutex_unlock(&S.lock);
+	if (write(S.event[1], &c, 1) < 0)
+		oci_warn("waking the supervisor: %s", strerror(errno));
+	return arg;
+}
+
+static int start_main(char *err, size_t len)
+{
+	const struct oci_process *p = &S.spec->process;
+	struct alcatraz_exec ex = {
+		.argv = (const char *const *)p->args, .envp = (const char *const *)p->env,
+		.workdir = p->cwd, .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
+		.err_fd = STDERR_FILENO,
+	};
+	pthread_t th;
+	int ret = alcatraz_vm_exec(S.vm, &ex, &S.main_id);
+
+	if (ret) {
+		snprintf(err, len, "cannot start the container's process: %s", alcatraz_strerror(ret));
+		return ret;
+	}
+	if ((ret = pthread_create(&th, NULL, main_waiter, NULL))) {
+		snprintf(err, len, "cannot wait for the container's process: %s", strerror(ret));
+		alcatraz_vm_kill(S.vm);
+		return -ret;
+	}
+	pthread_detach(th);
+	return 0;
+}
+
+/* Signals that do nothing to a process that is not running yet. */
+static bool harmless(int sig)
+{
+	return sig == SIGCHLD || sig == SIGCONT || sig == SIGURG || sig == SIGWINCH;
+}
+
+static void do_kill(int conn, int sig, bool all)
+{
+	pthread_mutex_lock(&S.lock);
+	enum status st = S.status;
+	if (st == ST_STOPPED) {
+		pthread_mutex_unlock(&S.lock);
+		return reply(conn, "err container not running");
+	}
+	if (sig == SIGKILL || (st == ST_CREATED && !harmless(sig))) {
+		/* The VM is the container: its end is the process's. */
+		S.kill_sig = sig;
+		pthread_mutex_unlock(&S.lock);
+		alcatraz_vm_kill(S.vm);
+		return reply(conn, "ok");
+	}
+	if (st == ST_CREATED) {
+		pthread_mutex_unlock(&S.lock);
+		return reply(conn, "ok");
+	}
+	int ret = alcatraz_vm_exec_kill(S.vm, S.main_id, sig);
+	if (all)
+		for (int i = 0; i < MAX_EXECS; i++)
+			if (S.execs[i] && S.execs[i]->id != UINT32_MAX)
+				alcatraz_vm_exec_kill(S.vm, S.execs[i]->id, sig);
+	pthread_mutex_unlock(&S.lock);
+	if (ret == -ESRCH)
+		return reply(conn, "err no such process");
+	if (ret)
+		return reply(conn, "err kill: %s", alcatraz_strerror(ret));
+	reply(conn, "ok");
+}
+
+static void do_start(int conn)
+{
+	char err[256];
+
+	pthread_mutex_lock(&S.lock);
+	enum status st = S.status;
+	pthread_mutex_unlock(&S.lock);
+	if (st == ST_RUNNING)
+		return reply(conn, "err cannot start an already running container");
+	if (st == ST_STOPPED)
+		return reply(conn, "err cannot start a container that has stopped");
+	if (start_main(err, sizeof(err)))
+		return reply(conn, "err %s", err);
+	pthread_mutex_lock(&S.lock);
+	S.status = ST_RUNNING;
+	pthread_mutex_unlock(&S.lock);
+	oci_info("container started");
+	reply(conn, "ok");
+}
+
+/* ---- execs ---- */
+
+static void exec_end(struct exec_slot *e)
+{
+	close(e->conn);
+	pthread_mutex_lock(&S.lock);
+	S.execs[e->idx] = NULL;
+	if (--S.nexecs == 0)
+		pthread_cond_broadcast(&S.execs_done);
+	pthread_mutex_unlock(&S.lock);
+	free(e);
+}
+
+/* The client's "signal N" messages; its end (a SIGKILLed exec process) kills. */
+static void exec_forward(struct exec_slot *e, bool *eof)
+{
+	struct pollfd pfd = { .fd = e->conn, .events = POLLIN };
+	char buf[64];
+	ssize_t n;
+
+	while (!*eof && poll(&pfd, 1, 0) == 1) {
+		n = oci_recv(e->conn, buf, sizeof(buf), NULL, NULL);
+		if (n <= 0) {
+			*eof = true;
+			alcatraz_vm_exec_kill(S.vm, e->id, SIGKILL);
+			return;
+		}
+		int sig = strncmp(buf, "signal ", 7) ? -1 : oci_signal_parse(buf + 7);
+		if (sig > 0)
+			alcatraz_vm_exec_kill(S.vm, e->id, sig);
+	}
+}
+
+static void *exec_thread(void *arg)
+{
+	struct exec_slot *e = arg;
+	struct oci_process proc;
+	char err[512];
+	bool eof = false;
+	uint32_t id;
+	int code = 0, ret;
+
+	if (oci_process_parse(e->json, strlen(e->json), &proc, err, sizeof(err))) {
+		for (int i = 0; i < 3; i++)
+			close(e->fds[i]);
+		reply(e->conn, "err %s", err);
+		goto out;
+	}
+	struct alcatraz_exec ex = {
+		.argv = (const char *const *)proc.args, .envp = (const char *const *)proc.env,
+		.workdir = proc.cwd, .in_fd = e->fds[0], .out_fd = e->fds[1], .err_fd = e->fds[2],
+	};
+	ret = alcatraz_vm_exec(S.vm, &ex, &id);
+	for (int i = 0; i < 3; i++)
+		close(e->fds[i]);
+	oci_process_free(&proc);
+	if (ret) {
+		reply(e->conn, "err cannot exec: %s", alcatraz_strerror(ret));
+		goto out;
+	}
+	pthread_mutex_lock(&S.lock);
+	e->id = id;
+	pthread_mutex_unlock(&S.lock);
+	reply(e->conn, "ok %u", id);
+	while ((ret = alcatraz_vm_exec_wait(S.vm, id, EXEC_POLL_MS, &code)) == -ETIMEDOUT)
+		exec_forward(e, &eof);
+	if (ret)
+		code = ret == -ESRCH ? 137 : 125;
+	reply(e->conn, "exit %d", code);
+out:
+	exec_end(e);
+	return NULL;
+}
+
+/* Takes conn and fds whatever happens. */
+static void do_exec(int conn, const char *json, const int *fds)
+{
+	size_t len = strlen(json);
+	struct exec_slot *e = malloc(sizeof(*e) + len + 1);
+	pthread_t th;
+	int slot = -1;
+
+	pthread_mutex_lock(&S.lock);
+	enum status st = S.status;
+	if (e && st != ST_STOPPED)
+		for (int i = 0; i < MAX_EXECS && slot < 0; i++)
+			if (!S.execs[i])
+				slot = i;
+	if (slot >= 0) {
+		*e = (struct exec_slot){ .idx = slot, .id = UINT32_MAX, .conn = conn };
+		memcpy(e->fds, fds, sizeof(e->fds));
+		memcpy(e->json, json, len + 1);
+		S.execs[slot] = e;
+		S.nexecs++;
+	}
+	pthread_mutex_unlock(&S.lock);
+	if (slot >= 0 && pthread_create(&th, NULL, exec_thread, e) == 0) {
+		pthread_detach(th);
+		return;
+	}
+	for (int i = 0; i < 3; i++)
+		close(fds[i]);
+	if (st == ST_STOPPED)
+		reply(conn, "err cannot exec in a stopped container");
+	else if (slot < 0 && e)
+		reply(conn, "err %d execs run already", MAX_EXECS);
+	else
+		reply(conn, "err cannot exec: out of resources");
+	if (slot >= 0) {
+		exec_end(e); /* closes conn */
+		return;
+	}
+	free(e);
+	close(conn);
+}
+
+/* ---- requests ---- */
+
+static bool peer_allowed(int conn)
+{
+	struct ucred cr;
+	socklen_t len = sizeof(cr);
+
+	if (getsockopt(conn, SOL_SOCKET, SO_PEERCRED, &cr, &len) < 0)
+		return false;
+	return cr.uid == 0 || cr.uid == getuid();
+}
+
+static void handle(int lsock)
+{
+	struct timeval tv = { .tv_sec = REQUEST_TIMEOUT_S };
+	static char buf[OCI_MSG_MAX];
+	int conn = accept4(lsock, NULL, NULL, SOCK_CLOEXEC), fds[3], nfds = 0, sig;
+	ssize_t n;
+
+	if (conn < 0)
+		return;
+	/* A client that connects and says nothing must not stall the others. */
+	setsockopt(conn, SOL_SOCKET, SO_RCVTIMEO, &tv, sizeof(tv));
+	if (!peer_allowed(conn)) {
+		close(conn);
+		return;
+	}
+	n = oci_recv(conn, buf, sizeof(buf), fds, &nfds);
+	if (n > 0 && !strncmp(buf, "exec\n", 5) && nfds == 3)
+		return do_exec(conn, buf + 5, fds);
+	for (int i = 0; i < nfds; i++)
+		close(fds[i]);
+	if (n <= 0)
+		;
+	else if (!strcmp(buf, "state"))
+		reply(conn, "ok %s", status_names[S.status]);
+	else if (!strcmp(buf, "start"))
+		do_start(conn);
+	else if (!strncmp(buf, "kill ", 5) && (sig = oci_signal_parse(buf + 5)) > 0)
+		do_kill(conn, sig, false);
+	else if (!strncmp(buf, "killall ", 8) && (sig = oci_signal_parse(buf + 8)) > 0)
+		do_kill(conn, sig, true);
+	else
+		reply(conn, "err malformed request");
+	close(conn);
+}
+
+static int listen_on(int dirfd)
+{
+	struct sockaddr_un sa = { .sun_family = AF_UNIX };
+	int s = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0);
+
+	if (s < 0)
+		return -errno;
+	snprintf(sa.sun_path, sizeof(sa.sun_path), "/proc/self/fd/%d/" OCI_SOCK_NAME, dirfd);
+	if (bind(s, (struct sockaddr *)&sa, sizeof(sa)) < 0 || listen(s, 16) < 0) {
+		int err = -errno;
+		close(s);
+		return err;
+	}
+	return s;
+}
+
+/* Signals sent to the pid-file process go to the container's process. */
+static int forward_signals(void)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2 };
+	sigset_t set;
+
+	sigemptyset(&set);
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaddset(&set, sigs[i]);
+	sigprocmask(SIG_BLOCK, &set, NULL);
+	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+}
+
+static void on_signal(int sfd)
+{
+	struct signalfd_siginfo si;
+
+	while (read(sfd, &si, sizeof(si)) == sizeof(si)) {
+		pthread_mutex_lock(&S.lock);
+		if (S.status == ST_RUNNING)
+			alcatraz_vm_exec_kill(S.vm, S.main_id, (int)si.ssi_signo);
+		else if (S.status == ST_CREATED) {
+			S.kill_sig = (int)si.ssi_signo;
+			alcatraz_vm_kill(S.vm);
+		}
+		pthread_mutex_unlock(&S.lock);
+	}
+}
+
+static void __attribute__((noreturn)) serve(int dirfd, int lsock, int sfd)
+{
+	struct pollfd p[4] = {
+		{ .fd = lsock, .events = POLLIN }, { .fd = S.event[0], .events = POLLIN },
+		{ .fd = alcatraz_vm_fd(S.vm), .events = POLLIN }, { .fd = sfd, .events = POLLIN },
+	};
+
+	for (;;) {
+		if (poll(p, 4, -1) < 0) {
+			if (errno == EINTR)
+				continue;
+			oci_error("supervisor: poll: %s", strerror(errno));
+			break;
+		}
+		if (p[1].revents)
+			break; /* the container's process ended */
+		if (p[2].revents) {
+			/* The VM ended: once started, the waiter reports it too. */
+			pthread_mutex_lock(&S.lock);
+			bool started = S.status == ST_RUNNING;
+			pthread_mutex_unlock(&S.lock);
+			if (!started)
+				break;
+			p[2].fd = -1;
+		}
+		if (p[3].revents)
+			on_signal(sfd);
+		if (p[0].revents)
+			handle(lsock);
+	}
+	close(lsock);
+	finish(dirfd);
+}
+
+void oci_supervise(struct oci_spec *spec, int dirfd, int ready_fd)
+{
+	char err[512];
+	int lsock, sfd;
+
+	S.spec = spec;
+	oci_log_quiet_stderr();
+	signal(SIGPIPE, SIG_IGN);
+	if (chdir("/") < 0)
+		oci_warn("chdir /: %s", strerror(errno));
+	if (pipe2(S.event, O_CLOEXEC) < 0 || (sfd = forward_signals()) < 0) {
+		dprintf(ready_fd, "err supervisor: %s", strerror(errno));
+		_exit(125);
+	}
+	if (boot(spec, dirfd, err, sizeof(err))) {
+		dprintf(ready_fd, "err %s", err);
+		_exit(125);
+	}
+	lsock = listen_on(dirfd);
+	if (lsock < 0) {
+		dprintf(ready_fd, "err cannot listen in the state directory: %s", strerror(-lsock));
+		alcatraz_vm_destroy(S.vm);
+		_exit(125);
+	}
+	if (write(ready_fd, "ok", 2) != 2) {
+		/* create is gone: nobody knows of this container. */
+		alcatraz_vm_destroy(S.vm);
+		unlinkat(dirfd, OCI_SOCK_NAME, 0);
+		_exit(125);
+	}
+	close(ready_fd);
+	oci_info("container created: VM booting");
+	serve(dirfd, lsock, sfd);
+}

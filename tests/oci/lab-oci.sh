@@ -1,0 +1,156 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# Description: alcatraz-oci, the runc-compatible runtime (issue 19), run
+# inside the lab as containerd's shim drives it: create -> state -> start ->
+# state -> the command's output and status through the pid-file process
+# (oci-reap stands in for the shim's reaping) -> delete; kill with SIGTERM
+# reaching the guest's process; exec with its own output and status;
+# bad input, one line each.
+#   tests/oci/run.sh BUILDDIR   (meson test lab-oci)
+# Each check prints "PASS name" or "FAIL name: why"; exit 1 when any failed.
+B=${ALCATRAZ_BUILD:-/alcatraz/build}
+export ALCATRAZ_KERNEL=${ALCATRAZ_KERNEL:-$B/kernel/vmlinux}
+export ALCATRAZ_INIT=${ALCATRAZ_INIT:-$B/src/guest/alcatraz-init}
+export ALCATRAZ_VMM=${ALCATRAZ_VMM:-$B/src/vmm/alcatraz-vmm}
+export ALCATRAZ_OCI_HELPER_DIR=${ALCATRAZ_OCI_HELPER_DIR:-$B/src/oci/guest}
+export ALCATRAZ_CMDLINE=nopv
+export O="$B/src/oci/alcatraz-oci" R=/tmp/oci-state T=/tmp/oci
+REAP="$B/tests/oci/oci-reap"
+WAIT=${OCI_WAIT_S:-300}
+rm -rf $T $R; mkdir -p $T
+fails=0
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+# expect NAME WANT GOT
+expect() { if [ "$3" = "$2" ]; then pass "$1"; else fail "$1" "got '$3', want '$2'"; fi; }
+oci() { "$O" --root $R --log $T/log.json --log-format json "$@"; }
+# status FILE: the "status" of a state JSON
+status() { sed -n 's/.*"status": "\([a-z]*\)".*/\1/p' "$1"; }
+# wait_for FILE TEXT: until FILE holds TEXT (the guest booted and ran)
+wait_for() {
+	i=0
+	while ! grep -q "$2" "$1" 2>/dev/null; do
+		i=$((i + 1)); [ $i -gt $((WAIT * 5)) ] && return 1; sleep 0.2
+	done
+}
+
+[ -x /usr/lib/qemu/virtiofsd ] || { echo "FAIL setup: no virtiofsd in the lab (--add it)"; exit 1; }
+
+# A bundle: a busybox root with the applets the commands use, config.json.
+mkdir -p $T/b/rootfs/bin $T/b/rootfs/tmp $T/data
+cp /bin/busybox $T/b/rootfs/bin/busybox
+for a in sh echo cat sleep pwd true kill; do ln -s busybox $T/b/rootfs/bin/$a; done
+echo "from the host" > $T/data/hello
+# config ARGS-JSON: config.json running ARGS, with an env, a cwd and a bind mount
+config() {
+	cat > $T/b/config.json <<EOF
+{"ociVersion":"1.0.2",
+ "process":{"terminal":false,"user":{"uid":0,"gid":0},"args":$1,
+  "env":["PATH=/bin","GREETING=hi"],"cwd":"/tmp"},
+ "root":{"path":"rootfs","readonly":true},"hostname":"c",
+ "mounts":[{"destination":"/proc","type":"proc","source":"proc"},
+  {"destination":"/data","type":"bind","source":"$T/data","options":["rbind","ro"]}],
+ "linux":{"resources":{"memory":{"limit":134217728}},"namespaces":[{"type":"pid"}]},
+ "annotations":{"io.kubernetes.cri.container-type":"container"}}
+EOF
+}
+
+# 1. The life cycle, as the shim runs it.
+config '["sh","-c","echo out $GREETING $(pwd) $(cat /data/hello); echo to-stderr >&2; sleep 2; exit 7"]'
+t0=$(date +%s)
+out=$("$REAP" -p $T/c1.pid '
+	"$O" --root $R create --bundle $T/b --pid-file $T/c1.pid c1 > $T/c1.out 2> $T/c1.err || exit 11
+	"$O" --root $R state c1 > $T/c1.created || exit 12
+	"$O" --root $R start c1 || exit 13
+	"$O" --root $R state c1 > $T/c1.running || exit 14')
+echo "$out" | sed 's/^/  /'
+expect life-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
+expect life-state-created created "$(status $T/c1.created)"
+expect life-state-pid "$(cat $T/c1.pid)" "$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' $T/c1.created)"
+grep -q '"bundle": "'$T/b'"' $T/c1.created || fail life-state-bundle "$(cat $T/c1.created)"
+grep -q '"io.kubernetes.cri.container-type": "container"' $T/c1.created ||
+	fail life-state-annotations "$(cat $T/c1.created)"
+expect life-state-running running "$(status $T/c1.running)"
+expect life-exit-status "oci-reap: $T/c1.pid exit 7" "$(echo "$out" | grep 'c1.pid exit')"
+expect life-stdout "out hi /tmp from the host" "$(cat $T/c1.out)"
+expect life-stderr "to-stderr" "$(cat $T/c1.err)"
+echo "  life cycle: $(($(date +%s) - t0)) s"
+oci state c1 > $T/c1.stopped; expect life-state-stopped stopped "$(status $T/c1.stopped)"
+oci kill c1 TERM 2> $T/err; st=$?
+expect kill-stopped "1 1" "$st $(grep -c 'container not running' $T/err)"
+oci delete c1; expect life-delete 0 $?
+oci state c1 2> $T/err; st=$?
+expect life-gone "1 1" "$st $(grep -c 'container c1 does not exist' $T/err)"
+
+# 2. kill TERM reaches the guest's process, which handles it.
+config '["sh","-c","trap \"echo caught TERM; exit 143\" TERM; echo ready; while :; do sleep 1; done"]'
+out=$("$REAP" -p $T/c2.pid '
+	"$O" --root $R create --bundle $T/b --pid-file $T/c2.pid c2 > $T/c2.out 2>&1 || exit 11
+	"$O" --root $R start c2 || exit 13
+	i=0; while ! grep -q ready $T/c2.out; do i=$((i + 1)); [ $i -gt '$((WAIT * 5))' ] && exit 15; sleep 0.2; done
+	"$O" --root $R delete c2 2> $T/c2.del; echo "delete-running $?" > $T/c2.delst
+	"$O" --root $R kill c2 TERM || exit 16')
+echo "$out" | sed 's/^/  /'
+expect kill-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
+expect kill-term-status "oci-reap: $T/c2.pid exit 143" "$(echo "$out" | grep 'c2.pid exit')"
+expect kill-term-caught "ready caught TERM" "$(echo $(cat $T/c2.out))"
+expect delete-running-refused "delete-running 1 1" \
+	"$(cat $T/c2.delst) $(grep -c 'cannot delete container c2 that is not stopped: running' $T/c2.del)"
+oci delete c2; expect kill-delete 0 $?
+
+# 3. exec: its own output and status, beside the container's process;
+# then a detached one whose pid-file process exits with its status;
+# then kill KILL ends the VM (137).
+config '["sh","-c","echo ready; exec sleep 1000"]'
+printf '{"args":["sh","-c","echo exec-out $X $(pwd); echo exec-err >&2; exit 5"],"env":["PATH=/bin","X=42"],"cwd":"/data"}' > $T/p1.json
+printf '{"args":["sh","-c","sleep 1; echo detached-out; exit 6"],"env":["PATH=/bin"]}' > $T/p2.json
+out=$("$REAP" -p $T/c3.pid -p $T/e2.pid '
+	"$O" --root $R create --bundle $T/b --pid-file $T/c3.pid c3 > $T/c3.out 2>&1 || exit 11
+	"$O" --root $R start c3 || exit 13
+	i=0; while ! grep -q ready $T/c3.out; do i=$((i + 1)); [ $i -gt '$((WAIT * 5))' ] && exit 15; sleep 0.2; done
+	"$O" --root $R exec --process $T/p1.json c3 > $T/e1.out 2> $T/e1.err; echo "exec $?" > $T/e1.st
+	"$O" --root $R exec --detach --pid-file $T/e2.pid --process $T/p2.json c3 > $T/e2.out || exit 17
+	while kill -0 $(cat $T/e2.pid) 2>/dev/null; do sleep 0.2; done
+	"$O" --root $R kill c3 KILL || exit 18')
+echo "$out" | sed 's/^/  /'
+expect exec-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
+expect exec-status "exec 5" "$(cat $T/e1.st)"
+expect exec-stdout "exec-out 42 /data" "$(cat $T/e1.out)"
+expect exec-stderr "exec-err" "$(cat $T/e1.err)"
+expect exec-detached-status "oci-reap: $T/e2.pid exit 6" "$(echo "$out" | grep 'e2.pid exit')"
+expect exec-detached-stdout "detached-out" "$(cat $T/e2.out)"
+expect kill-9-status "oci-reap: $T/c3.pid exit 137" "$(echo "$out" | grep 'c3.pid exit')"
+oci delete c3; expect exec-delete 0 $?
+
+# 4. Bad input: status 1, one line on stderr, an error line in the log.
+# bad NAME ARGS...: runs oci ARGS, expects 1, one line, and that line in the log
+bad() {
+	name=$1; shift
+	: > $T/log.json
+	oci "$@" > /dev/null 2> $T/err; st=$?
+	lines=$(wc -l < $T/err | tr -d ' ')
+	logged=$(grep -c '^{"level":"error","msg":".*","time":"' $T/log.json)
+	expect bad-$name "1 1 1" "$st $lines $logged"
+	sed 's/^/  said: /' $T/err
+}
+bad id create --bundle $T/b ../x
+bad id-slash state a/b
+bad missing-bundle create --bundle /no/such/bundle c4
+mkdir -p $T/bad/rootfs; printf '{"ociVersion":"1.0.2","process":{"args":["sh"]},' > $T/bad/config.json
+bad malformed-config create --bundle $T/bad c4
+printf '{"ociVersion":"1.0.2","process":{"args":["sh"]},"root":{"path":"/no/root"}}' > $T/bad/config.json
+bad missing-root create --bundle $T/bad c4
+printf '{"ociVersion":"1.0.2","process":{"args":"sh"},"root":{"path":"rootfs"}}' > $T/bad/config.json
+bad mistyped-args create --bundle $T/bad c4
+bad console-socket create --bundle $T/b --console-socket /tmp/x c4
+bad unknown-container start nope
+bad unknown-signal kill c4 SIGNOPE
+[ -e $R/c4 ] && fail bad-no-state-left "$R/c4 exists"
+
+# Nothing left behind: every VMM and virtiofsd ended with its container.
+left=$(cat /proc/[0-9]*/comm 2>/dev/null | grep -c -e alcatraz-vmm -e virtiofsd)
+expect nothing-left 0 "$left"
+expect state-dir-empty "" "$(ls $R)"
+
+echo "lab-oci: $fails failed"
+[ $fails = 0 ]
