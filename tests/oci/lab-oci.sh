@@ -39,7 +39,7 @@ wait_for() {
 # A bundle: a busybox root with the applets the commands use, config.json.
 mkdir -p $T/b/rootfs/bin $T/b/rootfs/tmp $T/data
 cp /bin/busybox $T/b/rootfs/bin/busybox
-for a in sh echo cat sleep pwd true kill; do ln -s busybox $T/b/rootfs/bin/$a; done
+for a in sh echo cat sleep pwd true kill grep; do ln -s busybox $T/b/rootfs/bin/$a; done
 echo "from the host" > $T/data/hello
 # config ARGS-JSON: config.json running ARGS, with an env, a cwd and a bind mount
 config() {
@@ -50,13 +50,14 @@ config() {
  "root":{"path":"rootfs","readonly":true},"hostname":"c",
  "mounts":[{"destination":"/proc","type":"proc","source":"proc"},
   {"destination":"/data","type":"bind","source":"$T/data","options":["rbind","ro"]}],
- "linux":{"resources":{"memory":{"limit":134217728}},"namespaces":[{"type":"pid"}]},
+ "linux":{"resources":{"memory":{"limit":134217728},"cpu":{"quota":200000,"period":100000}},
+  "namespaces":[{"type":"pid"}]},
  "annotations":{"io.kubernetes.cri.container-type":"container"}}
 EOF
 }
 
 # 1. The life cycle, as the shim runs it.
-config '["sh","-c","echo out $GREETING $(pwd) $(cat /data/hello); echo to-stderr >&2; sleep 2; exit 7"]'
+config '["sh","-c","echo out $GREETING $(pwd) $(cat /data/hello); echo to-stderr >&2; grep -c ^processor /proc/cpuinfo > /tmp/cpus; grep MemTotal /proc/meminfo > /tmp/mem; echo size $(cat /tmp/cpus /tmp/mem); sleep 2; exit 7"]'
 t0=$(date +%s)
 out=$("$REAP" -p $T/c1.pid '
 	"$O" --root $R create --bundle $T/b --pid-file $T/c1.pid c1 > $T/c1.out 2> $T/c1.err || exit 11
@@ -72,7 +73,12 @@ grep -q '"io.kubernetes.cri.container-type": "container"' $T/c1.created ||
 	fail life-state-annotations "$(cat $T/c1.created)"
 expect life-state-running running "$(status $T/c1.running)"
 expect life-exit-status "oci-reap: $T/c1.pid exit 7" "$(echo "$out" | grep 'c1.pid exit')"
-expect life-stdout "out hi /tmp from the host" "$(cat $T/c1.out)"
+expect life-stdout "out hi /tmp from the host" "$(head -n 1 $T/c1.out)"
+# 2 vCPUs from the CPU quota, a VM of 128 MiB from the memory limit
+set -- $(sed -n 's/^size //p' $T/c1.out)
+expect life-vcpus 2 "$1"
+[ "${3:-0}" -gt 100000 ] && [ "${3:-0}" -le 131072 ] && pass life-memory ||
+	fail life-memory "MemTotal '$3 $4', want 100000-131072 kB"
 expect life-stderr "to-stderr" "$(cat $T/c1.err)"
 echo "  life cycle: $(($(date +%s) - t0)) s"
 oci state c1 > $T/c1.stopped; expect life-state-stopped stopped "$(status $T/c1.stopped)"
@@ -88,12 +94,15 @@ out=$("$REAP" -p $T/c2.pid '
 	"$O" --root $R create --bundle $T/b --pid-file $T/c2.pid c2 > $T/c2.out 2>&1 || exit 11
 	"$O" --root $R start c2 || exit 13
 	i=0; while ! grep -q ready $T/c2.out; do i=$((i + 1)); [ $i -gt '$((WAIT * 5))' ] && exit 15; sleep 0.2; done
+	"$O" --root $R start c2 2> $T/c2.start2
 	"$O" --root $R delete c2 2> $T/c2.del; echo "delete-running $?" > $T/c2.delst
 	"$O" --root $R kill c2 TERM || exit 16')
 echo "$out" | sed 's/^/  /'
 expect kill-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
 expect kill-term-status "oci-reap: $T/c2.pid exit 143" "$(echo "$out" | grep 'c2.pid exit')"
-expect kill-term-caught "ready caught TERM" "$(echo $(cat $T/c2.out))"
+# (the shell also reports its sleep, TERMed with it: "Terminated")
+expect kill-term-caught "ready 1" "$(head -n 1 $T/c2.out) $(grep -cx 'caught TERM' $T/c2.out)"
+expect start-twice-refused "1" "$(grep -c 'cannot start an already running container' $T/c2.start2)"
 expect delete-running-refused "delete-running 1 1" \
 	"$(cat $T/c2.delst) $(grep -c 'cannot delete container c2 that is not stopped: running' $T/c2.del)"
 oci delete c2; expect kill-delete 0 $?
