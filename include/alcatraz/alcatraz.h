@@ -401,6 +401,41 @@ int alcatraz_vm_result(struct alcatraz_vm *vm, struct alcatraz_result *res);
 int alcatraz_vm_fd(struct alcatraz_vm *vm);
 
 /**
+ * alcatraz_vm_snapshot - save a running VM to a directory
+ * @dir: an existing directory; its files "state" and "memory" are created
+ *       (mode 0600) or overwritten
+ *
+ * Pauses the VM at a consistent point (every vCPU out of the guest, its
+ * pending I/O completed), writes its vCPUs', in-kernel devices', clock's
+ * and emulated devices' state to "state" (versioned, checksummed) and its
+ * RAM to "memory" (pages of zeros as holes), then lets it go on. The VMM
+ * writes to descriptors the library opened; it opens nothing itself.
+ * A configuration with alcatraz_config_set_restore() starts from it.
+ *
+ * So far only VMs without virtio devices (raw guests) can be saved: a
+ * Linux guest's VM is refused with -ENOTSUP, never saved half-way.
+ * Returns 0, -EINVAL, -ESRCH (not running), -ENOTSUP, or what opening or
+ * writing the files returned; a refusal's reason is in the VM's log.
+ */
+int alcatraz_vm_snapshot(struct alcatraz_vm *vm, const char *dir);
+
+/**
+ * alcatraz_config_set_restore - start the VM from a snapshot instead of booting
+ * @dir: a directory alcatraz_vm_snapshot() wrote
+ *
+ * The configuration must name the same guest image (checked by its
+ * identity, a hash in the state file), vCPU count, RAM size and irqchip
+ * setting as the snapshotted VM. Guest RAM is mapped copy-on-write from
+ * "memory" (read lazily, shared by every VM restored from it). The state
+ * file is hostile input: alcatraz_vm_create() checks it whole and fails
+ * with -EBADMSG (truncated or corrupt), -EPROTONOSUPPORT (another
+ * version), -EFBIG (too large) or -EINVAL (another guest, vCPU count or
+ * RAM size, a memory file too small, not a state file), with one line in
+ * the log.
+ */
+int alcatraz_config_set_restore(struct alcatraz_config *cfg, const char *dir);
+
+/**
  * alcatraz_vm_destroy - kill (if needed) and free a VM (NULL is allowed)
  */
 void alcatraz_vm_destroy(struct alcatraz_vm *vm);

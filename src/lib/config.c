@@ -36,6 +36,7 @@ void alcatraz_config_free(struct alcatraz_config *cfg)
 	free(cfg->cmdline);
 	free(cfg->vmm_path);
 	free(cfg->cgroup_parent);
+	free(cfg->restore_dir);
 	if (cfg->serial_fd >= 0)
 		close(cfg->serial_fd);
 	if (cfg->log_fd >= 0)

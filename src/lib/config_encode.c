@@ -240,6 +240,25 @@ static void put_net(struct cfg_blob *b, const char *cmdline, const struct net_ba
 		put(b, VMM_CFG_NET, &r, sizeof(r), NULL, 0);
 }
 
+/* Restore (issue 18): the snapshot's two files. */
+static void put_restore(struct cfg_blob *b, const struct alcatraz_config *cfg)
+{
+	struct vmm_cfg_snapshot r;
+	int state_fd, mem_fd, ret;
+
+	if (!cfg->restore_dir)
+		return;
+	ret = snapshot_open_restore(cfg, &state_fd, &mem_fd);
+	if (ret) {
+		b->err = b->err ? b->err : ret;
+		return;
+	}
+	r.state_fd_index = add_fd(b, state_fd);
+	r.mem_fd_index = add_fd(b, mem_fd);
+	if (r.state_fd_index && r.mem_fd_index)
+		put(b, VMM_CFG_SNAPSHOT, &r, sizeof(r), NULL, 0);
+}
+
 /* The records into a sealed memfd, fds[0], read from its start. */
 static int seal(struct cfg_blob *b, const char *name)
 {
@@ -273,6 +292,7 @@ int config_encode(const struct alcatraz_config *cfg, const struct net_backend *n
 	put_files(b, cfg);
 	put_command(b, cfg);
 	put_volumes(b, cfg);
+	put_restore(b, cfg);
 	return seal(b, "alcatraz-config");
 }
 

@@ -36,6 +36,7 @@ struct alcatraz_config {
 	bool require_cgroup; /* missing cgroup limits fail the VM */
 	struct alcatraz_pool *pool; /* borrowed: VMM processes started ahead, or NULL */
 	bool test_raw_platform; /* test builds: raw guests get the virtio devices */
+	char *restore_dir;   /* issue 18 (snapshot.c): start from this snapshot */
 
 	/* Linux guests (guest_config.c). */
 	char **argv;
@@ -62,6 +63,10 @@ struct alcatraz_disk {
 /* config.c: replaces *dst with a copy of src, a non-empty string of at most
  * max bytes; *dst is left alone on failure.  0, -EINVAL or -ENOMEM. */
 int config_set_string(char **dst, const char *src, size_t max);
+
+/* snapshot.c: the restore directory's state and memory files, read-only;
+ * 0 or -errno with a line in the log. */
+int snapshot_open_restore(const struct alcatraz_config *cfg, int *state_fd, int *mem_fd);
 
 /* guest_config.c: release the Linux-guest fields of a configuration. */
 void guest_config_free(struct alcatraz_config *cfg);

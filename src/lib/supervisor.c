@@ -66,6 +66,9 @@ struct jailed_vm {
 	int violation;   /* syscall number reported by the VMM's SIGSYS handler, or -1 */
 	struct net_backend net; /* passt or the tap, opened before CONFIG */
 	struct exec_records execs;
+	bool snapshotting, snap_replied; /* one SNAPSHOT at a time */
+	int snap_err;
+	char snap_why[200];
 };
 
 static int pidfd_signal(int pidfd, int sig)
@@ -553,6 +556,13 @@ static void take_locked(struct jailed_vm *j, int r, const struct vmm_msg_buf *m)
 	} else if (r == 0 && m->hdr.type == VMM_MSG_STARTED && !j->start_replied) {
 		j->start_replied = true;
 		j->start_err = m->hdr.err > 0 ? -EPROTO : m->hdr.err;
+	} else if (r == 0 && m->hdr.type == VMM_MSG_SNAPSHOT_DONE && j->snapshotting &&
+		   !j->snap_replied && m->hdr.err <= 0) {
+		size_t n = m->hdr.len < sizeof(j->snap_why) ? m->hdr.len : sizeof(j->snap_why) - 1;
+		j->snap_replied = true;
+		j->snap_err = m->hdr.err;
+		memcpy(j->snap_why, m->payload, n);
+		j->snap_why[n] = '\0';
 	} else if (r == 0 && (m->hdr.type == VMM_MSG_EXEC_STARTED ||
 			      m->hdr.type == VMM_MSG_EXEC_DONE) &&
 		   exec_records_take(&j->execs, m)) {
@@ -700,6 +710,43 @@ int jailed_exec_start(struct jailed_vm *j, const struct vmm_exec_req *req, const
 		ret = -ESRCH; /* the VMM is gone: its result says why */
 	}
 	j->execs.starting = false;
+	pthread_cond_broadcast(&j->cond);
+out:
+	pthread_mutex_unlock(&j->lock);
+	return ret;
+}
+
+static bool snapshot_answered(const struct jailed_vm *j, const void *arg)
+{
+	(void)arg;
+	return j->ended || j->snap_replied;
+}
+
+int jailed_snapshot(struct jailed_vm *j, int state_fd, int mem_fd, char *why, size_t why_len)
+{
+	int fds[2] = { state_fd, mem_fd };
+	int ret;
+
+	why[0] = '\0';
+	pthread_mutex_lock(&j->lock);
+	while (j->snapshotting && !j->ended)
+		pthread_cond_wait(&j->cond, &j->lock);
+	if (!j->started || j->ended) {
+		ret = j->started ? -ESRCH : -EINVAL;
+		goto out;
+	}
+	j->snapshotting = true;
+	j->snap_replied = false;
+	ret = vmm_msg_send(j->sock, VMM_MSG_SNAPSHOT, 0, NULL, 0, fds, 2);
+	if (ret == 0) {
+		pump_locked(j, snapshot_answered, NULL, -1);
+		ret = j->snap_replied ? j->snap_err : -ESRCH;
+		if (ret)
+			snprintf(why, why_len, "%s", j->snap_replied ? j->snap_why : "the VM ended");
+	} else {
+		ret = -ESRCH;
+	}
+	j->snapshotting = false;
 	pthread_cond_broadcast(&j->cond);
 out:
 	pthread_mutex_unlock(&j->lock);

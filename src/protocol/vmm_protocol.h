@@ -32,6 +32,16 @@
  * One EXEC is outstanding at a time: its EXEC_STARTED comes before any
  * other EXEC_STARTED.
  *
+ * Snapshots (issue 18), after STARTED:
+ *
+ *   lib -> VMM  SNAPSHOT       descriptors: [0] the state file, [1] the
+ *                              memory file, both opened for writing by the
+ *                              library (the jailed VMM opens nothing)
+ *   VMM -> lib  SNAPSHOT_DONE  err, and a one-line text when it failed
+ *
+ * One SNAPSHOT is outstanding at a time. A restore is a CONFIG with a
+ * VMM_CFG_SNAPSHOT record.
+ *
  * The SIGSYS reporter of a VMM thread that broke its seccomp list writes
  * the bare text "SANDBOX <nr>\n" (no header) before the process dies.
  *
@@ -75,6 +85,8 @@ enum vmm_msg_type {
 	VMM_MSG_EXEC_STARTED,
 	VMM_MSG_EXEC_SIGNAL,
 	VMM_MSG_EXEC_DONE,
+	VMM_MSG_SNAPSHOT,
+	VMM_MSG_SNAPSHOT_DONE,
 	VMM_MSG_TYPE_END,
 };
 
@@ -133,6 +145,7 @@ enum vmm_cfg_tag {
 	VMM_CFG_VOLUME,          /* struct vmm_cfg_volume, the tag, then the guest path */
 	VMM_CFG_TEST_RAW_PLATFORM, /* u32 1: test builds only (refused otherwise) */
 	VMM_CFG_NET,             /* struct vmm_cfg_net: virtio-net's backend (issue 16) */
+	VMM_CFG_SNAPSHOT,        /* struct vmm_cfg_snapshot: restore (issue 18) */
 	VMM_CFG_TAG_END,
 };
 
@@ -146,6 +159,12 @@ struct vmm_cfg_volume {
 	uint32_t flags;
 	uint32_t tag_len;
 	uint32_t zero;
+};
+
+/* Restore from a snapshot: its state and memory files, opened read-only. */
+struct vmm_cfg_snapshot {
+	uint32_t state_fd_index;
+	uint32_t mem_fd_index;
 };
 
 struct vmm_cfg_disk {

@@ -64,6 +64,9 @@ static const int control_calls[] = {
 	SCMP_SYS(rseq), SCMP_SYS(clock_nanosleep), SCMP_SYS(nanosleep), SCMP_SYS(setrlimit),
 	SCMP_SYS(prlimit64),
 	SCMP_SYS(getrusage), /* the VMM's peak RSS, for the result */
+	/* a snapshot's files, which the library opened (vstate/snapshot.c) */
+	SCMP_SYS(pwrite64), SCMP_SYS(ftruncate),
+	SCMP_SYS(pread64), /* the guest's kernel, for its identity in the state file */
 };
 
 /* ioctl commands per role, matched exactly on the second argument. */
@@ -71,7 +74,12 @@ static const unsigned long vcpu_ioctls[] = {
 	KVM_RUN, KVM_GET_REGS, KVM_GET_SREGS, KVM_IRQ_LINE,
 };
 static const unsigned long event_ioctls[] = { KVM_IRQ_LINE };
-static const unsigned long control_ioctls[] = { KVM_SET_SIGNAL_MASK };
+/* The control thread reads a paused VM's state for a snapshot: reads only. */
+static const unsigned long control_ioctls[] = {
+	KVM_SET_SIGNAL_MASK, KVM_GET_MSR_INDEX_LIST, KVM_GET_REGS, KVM_GET_SREGS,
+	KVM_GET_XSAVE, KVM_GET_XCRS, KVM_GET_LAPIC, KVM_GET_MP_STATE, KVM_GET_VCPU_EVENTS,
+	KVM_GET_MSRS, KVM_GET_IRQCHIP, KVM_GET_PIT2, KVM_GET_CLOCK,
+};
 
 struct role_list {
 	const char *name;

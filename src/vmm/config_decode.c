@@ -150,6 +150,23 @@ static int set_net(struct decoder *d, const uint8_t *v, uint32_t len)
 	return get_fd(d, rec.fd_index, &vc->net_fd);
 }
 
+static int set_snapshot(struct decoder *d, const uint8_t *v, uint32_t len)
+{
+	struct vm_config *vc = d->vc;
+	struct vmm_cfg_snapshot rec;
+	int ret;
+
+	if (len != sizeof(rec))
+		return refuse(d, "a snapshot record of %u bytes", len);
+	memcpy(&rec, v, sizeof(rec));
+	ret = get_fd(d, rec.state_fd_index, &vc->snap_state_fd);
+	if (!ret)
+		ret = get_fd(d, rec.mem_fd_index, &vc->snap_mem_fd);
+	if (!ret)
+		vc->restore = true;
+	return ret;
+}
+
 static int add_disk(struct decoder *d, const uint8_t *v, uint32_t len)
 {
 	struct vm_config *vc = d->vc;
@@ -312,6 +329,8 @@ static int record(struct decoder *d, uint16_t tag, const uint8_t *v, uint32_t le
 		return get_bool(d, v, len, &vc->root_disk);
 	case VMM_CFG_NET:
 		return set_net(d, v, len);
+	case VMM_CFG_SNAPSHOT:
+		return set_snapshot(d, v, len);
 	case VMM_CFG_TEST_RAW_PLATFORM:
 #ifdef ALCATRAZ_TEST_HOOKS
 		return get_bool(d, v, len, &vc->test_raw_platform);
@@ -348,6 +367,8 @@ static int check_whole(struct decoder *d)
 		return refuse(d, "environment, stdio or disks without a command");
 	if (vc->root_disk && vc->nr_disks == 0)
 		return refuse(d, "a root disk flag without a disk");
+	if (vc->restore && (vc->nr_volumes || vc->net_backend))
+		return refuse(d, "a restore with volumes or a network (not in snapshots yet)");
 	if (!vc->image_path)
 		vc->image_path = strdup(raw ? "image" : "kernel");
 	if (!vc->image_path)

@@ -175,6 +175,27 @@ static int start_vm(struct vm *vm)
 	return ret;
 }
 
+/* SNAPSHOT: the two files the library opened; the VM goes on after it. */
+static int serve_snapshot(struct vm *vm, const struct vmm_msg_buf *m, int *fds,
+			  unsigned int nfds)
+{
+	char why[200] = "";
+	int ret;
+
+	if (nfds != 2 || m->hdr.len) {
+		for (unsigned int i = 0; i < nfds; i++)
+			close(fds[i]);
+		return -EPROTO;
+	}
+	ret = vm_snapshot(vm, fds[0], fds[1], why, sizeof(why));
+	close(fds[0]);
+	close(fds[1]);
+	if (ret)
+		vm_log(vm, LOG_INFO, "snapshot refused: %s", why);
+	return vmm_msg_send(SOCK, VMM_MSG_SNAPSHOT_DONE, ret, ret ? why : NULL,
+			    ret ? (uint32_t)strlen(why) : 0, NULL, 0) == -EPIPE ? -EPIPE : 0;
+}
+
 /* One message from the library while the VM runs: false when the VM must
  * be killed (KILL, a closed socket, a broken protocol). */
 static bool serve_message(struct vm *vm)
@@ -189,6 +210,8 @@ static bool serve_message(struct vm *vm)
 			close(fds[i]);
 		return false;
 	}
+	if (m.hdr.type == VMM_MSG_SNAPSHOT)
+		return serve_snapshot(vm, &m, fds, nfds) == 0;
 	return exec_msg_receive(vm, SOCK, &m, fds, nfds) == 0;
 }
 

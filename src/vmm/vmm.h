@@ -207,6 +207,7 @@ struct vm {
 	struct virtio_dev *vsock_dev;
 	struct control *control;
 	struct vm_restore *restore;  /* the parsed snapshot while vm_create() restores */
+	uint64_t guest_file_size;    /* the image or kernel file's, for its identity */
 
 	/* Lifecycle. */
 	pthread_mutex_t lock;

@@ -155,12 +155,14 @@ static void take_snapshot(enum alcatraz_irqchip irq)
 	struct run orig;
 	char why[200] = "";
 
+	double t0 = now_ms();
 	ck_assert_int_eq(create(&orig, "counter", irq, NULL, NULL, NR_VCPUS), 0);
+	printf("irqchip %d: booted VM created in %.1f ms\n", irq, now_ms() - t0);
 	ck_assert_int_eq(vm_start(orig.vm), 0);
 	read_until(&orig, "tick " ASTR(SNAP_AT_TICK) "\n");
 	int sfd = open_file("state", O_RDWR | O_CREAT | O_TRUNC);
 	int mfd = open_file("mem", O_RDWR | O_CREAT | O_TRUNC);
-	double t0 = now_ms();
+	t0 = now_ms();
 	ck_assert_msg(vm_snapshot(orig.vm, sfd, mfd, why, sizeof(why)) == 0, "%s", why);
 	printf("irqchip %d: snapshot in %.1f ms\n", irq, now_ms() - t0);
 	close(sfd);

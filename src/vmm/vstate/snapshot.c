@@ -22,6 +22,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "snapshot_file.h"
@@ -231,15 +232,63 @@ static int save_vm(struct vm *vm, struct snap_writer *w)
 	return 0;
 }
 
+#define GUEST_ID_MAX (1ull << 30)
+
+static int guest_fd(const struct vm *vm)
+{
+	return vm->cfg.image_fd >= 0 ? vm->cfg.image_fd : vm->cfg.kernel_fd;
+}
+
+/* The guest file's size, while fstat is still allowed (vm_create): a
+ * snapshot's jailed control thread reads the file with pread alone. */
+static int guest_size(struct vm *vm)
+{
+	struct stat st;
+	int fd = guest_fd(vm);
+
+	if (fd < 0)
+		return 0;
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode) || (uint64_t)st.st_size > GUEST_ID_MAX)
+		return -EINVAL;
+	vm->guest_file_size = (uint64_t)st.st_size;
+	return 0;
+}
+
+static int read_guest(struct vm *vm, uint8_t **data, uint64_t *len)
+{
+	const struct vm_config *c = &vm->cfg;
+	uint64_t size = vm->guest_file_size, done = 0;
+	uint8_t *buf;
+
+	if (guest_fd(vm) < 0) /* in-process callers: a path */
+		return vm_config_read(-1, c->image_path ? c->image_path : c->kernel_path,
+				      GUEST_ID_MAX, data, len);
+	buf = malloc(size ? size : 1);
+	if (!buf)
+		return -ENOMEM;
+	while (done < size) {
+		ssize_t n = pread(guest_fd(vm), buf + done, size - done, (off_t)done);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			free(buf);
+			return n < 0 ? -errno : -EIO;
+		}
+		done += (uint64_t)n;
+	}
+	*data = buf;
+	*len = size;
+	return 0;
+}
+
 /* The guest's identity: a hash of its kernel (or raw image) file. */
 static int guest_id(struct vm *vm, uint64_t *id)
 {
-	const struct vm_config *c = &vm->cfg;
 	uint8_t *data;
 	uint64_t len;
-	int ret = c->image_path || c->image_fd >= 0
-		  ? vm_config_read(c->image_fd, c->image_path, 1ull << 30, &data, &len)
-		  : vm_config_read(c->kernel_fd, c->kernel_path, 1ull << 30, &data, &len);
+	int ret = read_guest(vm, &data, &len);
 
 	if (ret)
 		return ret;
@@ -387,10 +436,14 @@ int snapshot_load(struct vm *vm)
 	struct vm_restore *r;
 	const char *why = NULL;
 	uint64_t len = 0, id = 0;
-	int ret;
+	/* A boot's bad image is the loader's to report; a snapshot of it
+	 * then fails on its identity. */
+	int ret = guest_size(vm);
 
 	if (!c->restore)
 		return 0;
+	if (ret)
+		return refuse(vm, ret, "cannot read the guest's kernel");
 	if (c->kernel_path || c->kernel_fd >= 0)
 		return refuse(vm, -ENOTSUP, "restoring a Linux guest is not supported yet");
 	r = calloc(1, sizeof(*r));
