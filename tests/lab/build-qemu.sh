@@ -3,9 +3,10 @@
 #
 # Build the AMD-V lab's QEMU: Debian's own qemu source package, the version
 # of the installed qemu-system-x86, with the patches in tests/lab/qemu/
-# (one today: an interrupt injected by VMRUN was delivered twice; see the
-# patch's header and tests/lab/README.md), only the x86_64 system emulator
-# with TCG and the devices tests/lab/run uses.
+# (an interrupt injected by VMRUN was delivered twice, see tests/lab/README.md;
+# TCG's virtual VMLOAD/VMSAVE was not offered in CPUID; each patch's header
+# says more), only the x86_64 system emulator with TCG and the devices
+# tests/lab/run uses.
 #
 #   tests/lab/build-qemu.sh OUTDIR        build (or reuse) OUTDIR/qemu-system-x86_64
 #   tests/lab/build-qemu.sh --find DIR... print the first DIR/qemu-system-x86_64
