@@ -131,6 +131,36 @@ expect exec-detached-stdout "detached-out" "$(cat $T/e2.out)"
 expect kill-9-status "oci-reap: $T/c3.pid exit 137" "$(echo "$out" | grep 'c3.pid exit')"
 oci delete c3; expect exec-delete 0 $?
 
+# 5. delete of a created container kills its VM (runc does the same);
+# delete --force of a running one; a supervisor killed from outside (as
+# the shim may): the container is stopped and deletes cleanly.
+config '["sh","-c","echo ready; exec sleep 1000"]'
+out=$("$REAP" -p $T/c4.pid -p $T/c5.pid '
+	"$O" --root $R create --bundle $T/b --pid-file $T/c4.pid c4 || exit 11
+	"$O" --root $R delete c4 || exit 12
+	"$O" --root $R create --bundle $T/b --pid-file $T/c5.pid c5 > $T/c5.out 2>&1 || exit 13
+	"$O" --root $R start c5 || exit 14
+	i=0; while ! grep -q ready $T/c5.out; do i=$((i + 1)); [ $i -gt '$((WAIT * 5))' ] && exit 15; sleep 0.2; done
+	"$O" --root $R delete --force c5 || exit 16
+	"$O" --root $R create --bundle $T/b --pid-file $T/c6.pid c6 > $T/c6.out 2>&1 || exit 17
+	"$O" --root $R start c6 || exit 18
+	i=0; while ! grep -q ready $T/c6.out; do i=$((i + 1)); [ $i -gt '$((WAIT * 5))' ] && exit 19; sleep 0.2; done
+	kill -9 $(cat $T/c6.pid)')
+echo "$out" | sed 's/^/  /'
+expect delete-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
+expect delete-created-status "oci-reap: $T/c4.pid exit 137" "$(echo "$out" | grep 'c4.pid exit')"
+expect delete-force-status "oci-reap: $T/c5.pid exit 137" "$(echo "$out" | grep 'c5.pid exit')"
+expect delete-gone "" "$(ls $R | grep -e c4 -e c5)"
+oci state c6 > $T/c6.state; expect supervisor-killed-stopped stopped "$(status $T/c6.state)"
+oci delete c6; expect supervisor-killed-delete 0 $?
+# what the killed supervisor held ends with it (the VMM sees its control
+# socket close; virtiofsd sees the VMM go)
+i=0
+while [ $i -lt 100 ] && cat /proc/[0-9]*/comm 2>/dev/null | grep -q -e alcatraz-vmm -e virtiofsd; do
+	i=$((i + 1)); sleep 0.2
+done
+expect supervisor-killed-nothing-left 0 "$(cat /proc/[0-9]*/comm 2>/dev/null | grep -c -e alcatraz-vmm -e virtiofsd)"
+
 # 4. Bad input: status 1, one line on stderr, an error line in the log.
 # bad NAME ARGS...: runs oci ARGS, expects 1, one line, and that line in the log
 bad() {
