@@ -23,7 +23,7 @@ pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
 # expect NAME WANT GOT
 expect() { if [ "$3" = "$2" ]; then pass "$1"; else fail "$1" "got '$3', want '$2'"; fi; }
-oci() { "$O" --root $R --log $T/log.json --log-format json "$@"; }
+oci() { "$O" --root $R --systemd-cgroup --log $T/log.json --log-format json "$@"; }
 # status FILE: the "status" of a state JSON
 status() { sed -n 's/.*"status": "\([a-z]*\)".*/\1/p' "$1"; }
 # wait_for FILE TEXT: until FILE holds TEXT (the guest booted and ran)
@@ -57,10 +57,11 @@ EOF
 }
 
 # 1. The life cycle, as the shim runs it.
-config '["sh","-c","echo out $GREETING $(pwd) $(cat /data/hello); echo to-stderr >&2; grep -c ^processor /proc/cpuinfo > /tmp/cpus; grep MemTotal /proc/meminfo > /tmp/mem; echo size $(cat /tmp/cpus /tmp/mem); sleep 2; exit 7"]'
+config '["sh","-c","read l; echo in $l; echo out $GREETING $(pwd) $(cat /data/hello); echo to-stderr >&2; grep -c ^processor /proc/cpuinfo > /tmp/cpus; grep MemTotal /proc/meminfo > /tmp/mem; echo size $(cat /tmp/cpus /tmp/mem); sleep 2; exit 7"]'
+echo "stdin-line" > $T/c1.in
 t0=$(date +%s)
 out=$("$REAP" -p $T/c1.pid '
-	"$O" --root $R create --bundle $T/b --pid-file $T/c1.pid c1 > $T/c1.out 2> $T/c1.err || exit 11
+	"$O" --root $R create --bundle $T/b --pid-file $T/c1.pid c1 < $T/c1.in > $T/c1.out 2> $T/c1.err || exit 11
 	"$O" --root $R state c1 > $T/c1.created || exit 12
 	"$O" --root $R start c1 || exit 13
 	"$O" --root $R state c1 > $T/c1.running || exit 14')
@@ -73,7 +74,8 @@ grep -q '"io.kubernetes.cri.container-type": "container"' $T/c1.created ||
 	fail life-state-annotations "$(cat $T/c1.created)"
 expect life-state-running running "$(status $T/c1.running)"
 expect life-exit-status "oci-reap: $T/c1.pid exit 7" "$(echo "$out" | grep 'c1.pid exit')"
-expect life-stdout "out hi /tmp from the host" "$(head -n 1 $T/c1.out)"
+expect life-stdin "in stdin-line" "$(head -n 1 $T/c1.out)"
+expect life-stdout "out hi /tmp from the host" "$(sed -n 2p $T/c1.out)"
 # 2 vCPUs from the CPU quota, a VM of 128 MiB from the memory limit
 set -- $(sed -n 's/^size //p' $T/c1.out)
 expect life-vcpus 2 "$1"
