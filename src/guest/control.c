@@ -51,6 +51,23 @@ void send_status(uint32_t kind, int32_t value)
 	ctl_send(ALCATRAZ_CTL_STATUS, p, sizeof(p));
 }
 
+/* Why init failed, for the host to show as the error (one line, cut to
+ * what the protocol allows). */
+void send_reason(const char *line)
+{
+	uint8_t rec[ALCATRAZ_CTL_HDR_SIZE + ALCATRAZ_CTL_MAX_REASON];
+	size_t len = strlen(line);
+
+	if (g.ctl < 0 || len == 0)
+		return;
+	if (len > ALCATRAZ_CTL_MAX_REASON)
+		len = ALCATRAZ_CTL_MAX_REASON;
+	alcatraz_ctl_put_hdr(rec, ALCATRAZ_CTL_INIT_REASON, (uint32_t)len);
+	memcpy(rec + ALCATRAZ_CTL_HDR_SIZE, line, len);
+	if (write_full(g.ctl, rec, ALCATRAZ_CTL_HDR_SIZE + len) < 0)
+		klog(4, "control channel write failed: %s", strerror(errno));
+}
+
 int ctl_connect(void)
 {
 	struct sockaddr_vm sa = {

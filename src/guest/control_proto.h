@@ -43,6 +43,10 @@
  *   host  -> guest STDIN_EOF?                 at most once, any time after END
  *   host  -> guest SIGNAL*                    any time after END
  *   host  -> guest WINSIZE*                   any time after END (tty mode)
+ *   guest -> host  INIT_REASON?               at most once, before STATUS: why
+ *                                             init failed (a root it cannot
+ *                                             mount: device, file system, the
+ *                                             kernel's words), one line of text
  *   guest -> host  STATUS                     exactly once, last record
  * then the guest syncs filesystems and powers off / reboots the VM (the VMM
  * treats ACPI-less reboot: i8042 reset, triple fault / KVM shutdown, as the
@@ -52,8 +56,10 @@
  *
  * Before END only ARG/ENV/WORKDIR/STDIO/END are valid host records; after
  * END only STDIN_EOF/SIGNAL/WINSIZE and the EXEC_* records below.  The
- * guest sends nothing but EVENT, STATUS and EXEC_* records, and nothing
- * after STATUS.
+ * guest sends nothing but EVENT, INIT_REASON, STATUS and EXEC_* records, and
+ * nothing after STATUS.  The host shows INIT_REASON (non-printable bytes
+ * escaped) as the error of a STATUS(INIT_ERROR) and nowhere else; init then
+ * writes that line only to the kernel log, not to the console as well.
  *
  * Further commands (execs)
  * ------------------------
@@ -163,6 +169,8 @@ enum alcatraz_ctl_type {
 	ALCATRAZ_CTL_EXEC_DATA   = 19, /* u32 id, u32 stream, 1..EXEC_CHUNK bytes */
 	ALCATRAZ_CTL_EXEC_STDIN_ACK = 20, /* u32 id, u32 bytes */
 	ALCATRAZ_CTL_EXEC_STATUS = 21, /* u32 id, u32 kind, i32 value, u32 0, u64 ns */
+	ALCATRAZ_CTL_INIT_REASON = 22, /* 1..MAX_REASON bytes: init's line on what
+				      * failed, before STATUS(INIT_ERROR) */
 };
 
 /* INIT_START features. */
@@ -233,6 +241,8 @@ enum alcatraz_ctl_status_kind {
 #define ALCATRAZ_CTL_MAX_PAYLOAD    ALCATRAZ_CTL_MAX_STRING
 /* The guest sends at most this many EVENT records before STATUS. */
 #define ALCATRAZ_CTL_MAX_EVENTS     8u
+/* Longest INIT_REASON payload. */
+#define ALCATRAZ_CTL_MAX_REASON     200u
 /* Signals the guest will forward (1..64); others are a protocol error. */
 #define ALCATRAZ_CTL_MAX_SIGNO      64u
 
@@ -318,6 +328,11 @@ static inline int alcatraz_ctl_check_hdr(const uint8_t *hdr, int from_guest,
 		case ALCATRAZ_CTL_EXEC_DATA:
 			if (l <= ALCATRAZ_CTL_EXEC_DATA_HDR ||
 			    l > ALCATRAZ_CTL_EXEC_DATA_HDR + ALCATRAZ_CTL_EXEC_CHUNK)
+				return -1;
+			want = l;
+			break;
+		case ALCATRAZ_CTL_INIT_REASON:
+			if (l == 0 || l > ALCATRAZ_CTL_MAX_REASON)
 				return -1;
 			want = l;
 			break;

@@ -88,6 +88,7 @@ int fallback_command(struct command *cmd);
 int ctl_connect(void);
 void send_event(uint32_t ev, uint64_t t);
 void send_status(uint32_t kind, int32_t value);
+void send_reason(const char *line);
 int recv_command(int fd, struct command *cmd);
 
 /* root.c: alcatraz.root= (mount, move /dev /proc /sys /run, chroot) and

@@ -13,8 +13,9 @@
  *   alcatraz.volumes=TAG:rw|ro:PATH;...    PATH with %XX escapes
  *
  * A failure names the device or tag, the file system, the error and the
- * kernel's own last words about it (read back from /dev/kmsg), on the
- * console and in the kernel log; the command does not run.
+ * kernel's own last words about it (read back from /dev/kmsg), in one line:
+ * the host's error (INIT_REASON) or, without a control channel, on the
+ * console; and in the kernel log.  The command does not run.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -70,10 +71,12 @@ static void kmsg_words(int fd, char *out, size_t outsz)
 	close(fd);
 }
 
-/* One line on the console (the user sees it as the command's output would
- * have been) and in the kernel log. */
+/* One line in the kernel log and for the user: the host's error for the
+ * INIT_ERROR that follows when the control channel is up (the first line
+ * only: it names the cause), else on the console. */
 __attribute__((format(printf, 1, 2))) static void report(const char *fmt, ...)
 {
+	static bool reported;
 	char line[512];
 	va_list ap;
 	int fd;
@@ -82,6 +85,12 @@ __attribute__((format(printf, 1, 2))) static void report(const char *fmt, ...)
 	vsnprintf(line, sizeof(line), fmt, ap);
 	va_end(ap);
 	klog(3, "%s", line);
+	if (g.ctl >= 0) {
+		if (!reported)
+			send_reason(line);
+		reported = true;
+		return;
+	}
 	if (!g.console)
 		g.console = pick_console();
 	fd = open(g.console, O_WRONLY | O_NOCTTY | O_CLOEXEC);

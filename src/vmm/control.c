@@ -24,7 +24,9 @@ struct control {
 	uint8_t rx[ALCATRAZ_CTL_HDR_SIZE + ALCATRAZ_CTL_EXEC_DATA_HDR + ALCATRAZ_CTL_EXEC_CHUNK];
 	size_t rx_have;
 	uint32_t rx_type, rx_len;
-	bool connected, got_init, sent_end, got_status;
+	bool connected, got_init, sent_end, got_status, got_reason;
+	/* INIT_REASON, each byte printable or a \xHH escape */
+	char reason[ALCATRAZ_CTL_MAX_REASON * 4 + 1];
 	volatile bool cmd_started;   /* read by the console without the lock */
 	unsigned int events;
 	bool stdin_eof;          /* the host's stdin has ended */
@@ -201,7 +203,26 @@ static int send_command(struct vm *vm, struct control *c)
 	return 0;
 }
 
-static void finish(struct vm *vm, uint32_t kind, int32_t value)
+/* The guest's words, printable: anything else becomes \xHH. */
+static void take_reason(char *out, size_t outsz, const uint8_t *p, uint32_t len)
+{
+	static const char hex[] = "0123456789abcdef";
+	size_t o = 0;
+
+	for (uint32_t i = 0; i < len && o + 4 < outsz; i++) {
+		if (p[i] >= 0x20 && p[i] < 0x7f && p[i] != '\\') {
+			out[o++] = (char)p[i];
+			continue;
+		}
+		out[o++] = '\\';
+		out[o++] = 'x';
+		out[o++] = hex[p[i] >> 4];
+		out[o++] = hex[p[i] & 0xf];
+	}
+	out[o] = '\0';
+}
+
+static void finish(struct vm *vm, uint32_t kind, int32_t value, const char *reason)
 {
 	/* Output the command wrote before it exited is in the console queue
 	 * already (the guest drains before STATUS); it must precede the end. */
@@ -229,8 +250,12 @@ static void finish(struct vm *vm, uint32_t kind, int32_t value)
 		return;
 	}
 	case ALCATRAZ_CTL_ST_INIT_ERROR:
-		vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, value > 0 && value < 4096 ? -value : -EPROTO,
-		       "guest init failed before the command started (errno %d)", value);
+		if (reason)
+			vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, value > 0 && value < 4096 ? -value : -EPROTO,
+			       "alcatraz-init: %s", reason);
+		else
+			vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, value > 0 && value < 4096 ? -value : -EPROTO,
+			       "guest init failed before the command started (errno %d)", value);
 		return;
 	default:
 		break;
@@ -275,6 +300,13 @@ static int handle_record(struct vm *vm, struct control *c)
 		}
 		return 0;
 	}
+	if (c->rx_type == ALCATRAZ_CTL_INIT_REASON) {
+		if (c->got_reason)
+			return protocol_error(vm, "second init reason");
+		c->got_reason = true;
+		take_reason(c->reason, sizeof(c->reason), p, c->rx_len);
+		return 0;
+	}
 	if (c->rx_type != ALCATRAZ_CTL_STATUS) {
 		const char *why = "exec record before the command";
 
@@ -283,7 +315,8 @@ static int handle_record(struct vm *vm, struct control *c)
 		return 0;
 	}
 	c->got_status = true;
-	finish(vm, alcatraz_ctl_get_le32(p), (int32_t)alcatraz_ctl_get_le32(p + 4));
+	finish(vm, alcatraz_ctl_get_le32(p), (int32_t)alcatraz_ctl_get_le32(p + 4),
+	       c->got_reason ? c->reason : NULL);
 	return 0;
 }
 

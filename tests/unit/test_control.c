@@ -278,6 +278,73 @@ START_TEST(invalid_status_values)
 }
 END_TEST
 
+static int send_reason(const void *text, uint32_t len)
+{
+	uint8_t rec[ALCATRAZ_CTL_HDR_SIZE + ALCATRAZ_CTL_MAX_REASON + 1] = { 0 };
+
+	ck_assert_uint_le(len, ALCATRAZ_CTL_MAX_REASON + 1);
+	alcatraz_ctl_put_hdr(rec, ALCATRAZ_CTL_INIT_REASON, len);
+	memcpy(rec + ALCATRAZ_CTL_HDR_SIZE, text, len);
+	return control_receive(vm, rec, ALCATRAZ_CTL_HDR_SIZE + len);
+}
+
+/* Init's reason is the run's one error line, its bytes made printable; an
+ * INIT_ERROR without one keeps the generic line. */
+START_TEST(init_reason_is_the_error)
+{
+	static const char why[] = "cannot mount the root file system: /dev/vda (ext4)\\x\n\033";
+
+	make_vm(true);
+	ck_assert_int_eq(send_reason(why, sizeof(why) - 1), 0);
+	ck_assert(!vm->ended);
+	ck_assert_int_eq(send_status(ALCATRAZ_CTL_ST_INIT_ERROR, EINVAL), 0);
+	ck_assert_int_eq(vm->result.kind, ALCATRAZ_EXIT_ERROR);
+	ck_assert_int_eq(vm->result.error, -EINVAL);
+	ck_assert_str_eq(vm->result.message, "alcatraz-init: cannot mount the root file system: "
+					     "/dev/vda (ext4)\\x5cx\\x0a\\x1b");
+	ck_assert_int_eq(alcatraz_result_exit_code(&vm->result), 125);
+	teardown();
+
+	make_vm(true);
+	ck_assert_int_eq(send_status(ALCATRAZ_CTL_ST_INIT_ERROR, EINVAL), 0);
+	ck_assert_str_eq(vm->result.message,
+			 "guest init failed before the command started (errno 22)");
+	teardown();
+}
+END_TEST
+
+/* One reason, 1..MAX_REASON bytes, before STATUS; anything else ends the VM
+ * as a protocol error (after STATUS: changes nothing). */
+START_TEST(bad_init_reasons)
+{
+	char big[ALCATRAZ_CTL_MAX_REASON + 1];
+
+	memset(big, 'a', sizeof(big));
+	make_vm(true);
+	ck_assert_int_eq(send_reason(big, ALCATRAZ_CTL_MAX_REASON), 0);
+	ck_assert_int_eq(send_reason("again", 5), -EPROTO);
+	assert_protocol_error();
+	teardown();
+
+	make_vm(true);
+	ck_assert_int_eq(send_reason(big, sizeof(big)), -EPROTO);
+	assert_protocol_error();
+	teardown();
+
+	make_vm(true);
+	ck_assert_int_eq(send_reason("", 0), -EPROTO);
+	assert_protocol_error();
+	teardown();
+
+	make_vm(true);
+	ck_assert_int_eq(send_status(ALCATRAZ_CTL_ST_EXITED, 3), 0);
+	ck_assert_int_eq(send_reason("late", 4), -EPROTO);
+	ck_assert_int_eq(vm->result.kind, ALCATRAZ_EXIT_STATUS);
+	ck_assert_int_eq(vm->result.status, 3);
+	teardown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("control");
@@ -291,6 +358,8 @@ int main(void)
 	tcase_add_test(th, too_many_events_end_the_vm);
 	tcase_add_test(th, record_after_status);
 	tcase_add_test(th, invalid_status_values);
+	tcase_add_test(th, init_reason_is_the_error);
+	tcase_add_test(th, bad_init_reasons);
 	suite_add_tcase(s, th);
 
 	tcase_add_test(tc, reset_before_status_is_a_crash);
