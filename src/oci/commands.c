@@ -155,8 +155,6 @@ static int load_bundle(const char *bundle_arg, char *bundle, size_t blen, struct
 			oci_spec_free(spec);
 			return 1;
 		}
-	if (spec->hostname)
-		oci_info("hostname '%s' is not applied: the guest's is 'alcatraz'", spec->hostname);
 	return 0;
 }
 

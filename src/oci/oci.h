@@ -72,6 +72,7 @@ struct oci_process {
 	char **env;    /* NULL-terminated */
 	char *cwd;     /* absolute; "/" when absent */
 	bool terminal;
+	unsigned int uid, gid; /* process.user; 0:0 when absent */
 };
 
 struct oci_spec {
@@ -143,6 +144,13 @@ ssize_t oci_recv(int sock, char *buf, size_t len, int *fds, int *nfds);
 /* One request and its one-message reply: 0 with the reply's text after
  * "ok " in reply, or -1 with the supervisor's error there. */
 int oci_request(int dirfd, const char *req, char *reply, size_t len);
+
+/* The argv an exec of proc runs: its own args, or, when it needs what an
+ * exec cannot do (a hostname, a user other than root), the guest helper
+ * that does it first. Free the array (not its strings) when it is not
+ * proc->args; NULL when out of memory. */
+char **oci_launch_argv(const struct oci_process *proc, const char *hostname, char *user,
+		       size_t ulen);
 
 /* ---- supervisor.c ---- */
 /* Runs in the child forked by create: builds and boots the VM, writes

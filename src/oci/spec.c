@@ -282,8 +282,6 @@ static int parse_process_obj(json_t *p, const char *where, struct oci_process *p
 		return -1;
 	if (proc->terminal)
 		return fail(err, len, "%s: a terminal (--console-socket) is not supported yet", name);
-	/* The guest runs every command as root; another user would be
-	 * silently more privileged than asked. */
 	user = json_object_get(p, "user");
 	if (user && !json_is_null(user)) {
 		json_t *uid, *gid;
@@ -293,10 +291,44 @@ static int parse_process_obj(json_t *p, const char *where, struct oci_process *p
 		gid = json_object_get(user, "gid");
 		if ((uid && !json_is_integer(uid)) || (gid && !json_is_integer(gid)))
 			return fail(err, len, "%s.user.uid and .gid must be integers", where);
-		if ((uid && json_integer_value(uid) != 0) || (gid && json_integer_value(gid) != 0))
-			return fail(err, len, "%s.user: only uid 0 and gid 0 are supported yet", where);
+		if ((uid && (json_integer_value(uid) < 0 || json_integer_value(uid) >= UINT32_MAX)) ||
+		    (gid && (json_integer_value(gid) < 0 || json_integer_value(gid) >= UINT32_MAX)))
+			return fail(err, len, "%s.user: uid and gid are 0 to %u", where, UINT32_MAX - 1);
+		if (json_object_get(user, "additionalGids") || json_object_get(user, "username"))
+			return fail(err, len, "%s.user: additionalGids and username are not "
+				    "supported yet", where);
+		proc->uid = uid ? (unsigned int)json_integer_value(uid) : 0;
+		proc->gid = gid ? (unsigned int)json_integer_value(gid) : 0;
 	}
 	return 0;
+}
+
+char **oci_launch_argv(const struct oci_process *proc, const char *hostname, char *user,
+		       size_t ulen)
+{
+	size_t n = 0, i = 0;
+	char **argv;
+
+	if (!hostname && proc->uid == 0 && proc->gid == 0)
+		return proc->args;
+	while (proc->args[n])
+		n++;
+	argv = calloc(n + 7, sizeof(char *));
+	if (!argv)
+		return NULL;
+	argv[i++] = (char *)OCI_GUEST_HELPER_DIR "/" OCI_PAUSE_NAME;
+	if (hostname) {
+		argv[i++] = (char *)"--hostname";
+		argv[i++] = (char *)hostname;
+	}
+	if (proc->uid || proc->gid) {
+		snprintf(user, ulen, "%u:%u", proc->uid, proc->gid);
+		argv[i++] = (char *)"--user";
+		argv[i++] = user;
+	}
+	argv[i++] = (char *)"--";
+	memcpy(argv + i, proc->args, (n + 1) * sizeof(char *));
+	return argv;
 }
 
 void oci_process_free(struct oci_process *proc)
@@ -605,6 +637,10 @@ int oci_spec_parse(const char *buf, size_t len, const char *bundle, struct oci_s
 	    parse_mounts(root, bundle, spec, err, errlen) ||
 	    parse_annotations(root, spec, err, errlen))
 		goto out;
+	if (spec->hostname && !spec->hostname[0]) {
+		free(spec->hostname);
+		spec->hostname = NULL;
+	}
 	linux_obj = json_object_get(root, "linux");
 	if (linux_obj && !json_is_null(linux_obj) && !json_is_object(linux_obj)) {
 		fail(err, errlen, "linux must be an object");

@@ -216,14 +216,17 @@ static void *main_waiter(void *arg)
 static int start_main(char *err, size_t len)
 {
 	const struct oci_process *p = &S.spec->process;
+	char user[32], **argv = oci_launch_argv(p, S.spec->hostname, user, sizeof(user));
 	struct alcatraz_exec ex = {
-		.argv = (const char *const *)p->args, .envp = (const char *const *)p->env,
+		.argv = (const char *const *)argv, .envp = (const char *const *)p->env,
 		.workdir = p->cwd, .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
 		.err_fd = STDERR_FILENO,
 	};
 	pthread_t th;
-	int ret = alcatraz_vm_exec(S.vm, &ex, &S.main_id);
+	int ret = argv ? alcatraz_vm_exec(S.vm, &ex, &S.main_id) : -ENOMEM;
 
+	if (argv != p->args)
+		free(argv);
 	if (ret) {
 		snprintf(err, len, "cannot start the container's process: %s", alcatraz_strerror(ret));
 		return ret;
@@ -343,11 +346,15 @@ static void *exec_thread(void *arg)
 		reply(e->conn, "err %s", err);
 		goto out;
 	}
+	/* The hostname is the VM's, set once by the container's process. */
+	char user[32], **argv = oci_launch_argv(&proc, NULL, user, sizeof(user));
 	struct alcatraz_exec ex = {
-		.argv = (const char *const *)proc.args, .envp = (const char *const *)proc.env,
+		.argv = (const char *const *)argv, .envp = (const char *const *)proc.env,
 		.workdir = proc.cwd, .in_fd = e->fds[0], .out_fd = e->fds[1], .err_fd = e->fds[2],
 	};
-	ret = alcatraz_vm_exec(S.vm, &ex, &id);
+	ret = argv ? alcatraz_vm_exec(S.vm, &ex, &id) : -ENOMEM;
+	if (argv != proc.args)
+		free(argv);
 	for (int i = 0; i < 3; i++)
 		close(e->fds[i]);
 	oci_process_free(&proc);

@@ -112,8 +112,12 @@ START_TEST(malformed_and_mistyped)
 	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"terminal\":\"yes\"}}",
 		"process.terminal must be true or false");
 	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"terminal\":true}}", "not supported yet");
-	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"user\":{\"uid\":1000}}}",
-		"only uid 0");
+	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"user\":{\"uid\":-1}}}",
+		"uid and gid are 0 to");
+	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"user\":{\"uid\":4294967296}}}",
+		"uid and gid are 0 to");
+	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"user\":{\"additionalGids\":[1]}}}",
+		"not supported yet");
 	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"user\":{\"uid\":\"0\"}}}",
 		"must be integers");
 }
@@ -208,6 +212,38 @@ START_TEST(sizes_and_nesting)
 	strcpy(longarg + at + OCI_MAX_ARG_BYTES + 1, "\"]}}");
 	refused(longarg, "process.args[0] is longer than");
 	free(longarg);
+}
+END_TEST
+
+/* What needs the guest helper goes through it; a plain process does not. */
+START_TEST(launch_argv)
+{
+	struct oci_spec s;
+	char user[32], **argv;
+
+	ck_assert_msg(parse("{" MIN_GOOD ",\"hostname\":\"web\",\"process\":{\"args\":[\"sh\","
+			    "\"-c\",\"id\"],\"user\":{\"uid\":1000,\"gid\":100}}}", &s) == 0, "%s", err);
+	ck_assert_uint_eq(s.process.uid, 1000);
+	ck_assert_uint_eq(s.process.gid, 100);
+	argv = oci_launch_argv(&s.process, s.hostname, user, sizeof(user));
+	const char *const want[] = { OCI_GUEST_HELPER_DIR "/" OCI_PAUSE_NAME, "--hostname", "web",
+				     "--user", "1000:100", "--", "sh", "-c", "id", NULL };
+	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		if (want[i])
+			ck_assert_str_eq(argv[i], want[i]);
+		else
+			ck_assert_ptr_null(argv[i]);
+	free(argv);
+	argv = oci_launch_argv(&s.process, NULL, user, sizeof(user));
+	ck_assert_str_eq(argv[1], "--user");
+	ck_assert_str_eq(argv[3], "--");
+	free(argv);
+	oci_spec_free(&s);
+	ck_assert_msg(parse("{" MIN_GOOD ",\"hostname\":\"\",\"process\":{\"args\":[\"true\"]}}",
+			    &s) == 0, "%s", err);
+	ck_assert_ptr_null(s.hostname);
+	ck_assert_ptr_eq(oci_launch_argv(&s.process, s.hostname, user, sizeof(user)), s.process.args);
+	oci_spec_free(&s);
 }
 END_TEST
 
@@ -339,6 +375,7 @@ int main(void)
 	tcase_add_test(tc, malformed_and_mistyped);
 	tcase_add_test(tc, root_mounts_resources);
 	tcase_add_test(tc, sizes_and_nesting);
+	tcase_add_test(tc, launch_argv);
 	tcase_add_test(tc, process_json);
 	tcase_add_test(tc, ids);
 	tcase_add_test(tc, signals_and_cpus);
