@@ -35,6 +35,7 @@ struct svm_cpu {
 	u64 msrpm_pa;
 	/* L1's view of SVM, virtualised */
 	bool vsvme, vgif;
+	bool vls_was_open;	/* this exit closed L1's virtual VMLOAD/VMSAVE window */
 	u64 vhsave_pa;
 	struct svm_nested *n;
 	/* monitor: INT n exits whose instruction changed (monitor_svm.c) */
@@ -52,7 +53,7 @@ enum {
 	SVM_X_CR0_WRITE, SVM_X_CR4_WRITE, SVM_X_CPUID, SVM_X_MSR_READ, SVM_X_MSR_WRITE,
 	SVM_X_VMRUN, SVM_X_VMMCALL, SVM_X_VMLOAD, SVM_X_VMSAVE, SVM_X_STGI, SVM_X_CLGI,
 	SVM_X_SKINIT, SVM_X_INVLPGA, SVM_X_NPF, SVM_X_SHUTDOWN, SVM_X_OTHER,
-	SVM_X_L2_EXIT, SVM_X_L2_REFLECTED, SVM_X_NMI, SVM_X_LOAD_DTR,
+	SVM_X_L2_EXIT, SVM_X_L2_REFLECTED, SVM_X_NMI, SVM_X_LOAD_DTR, SVM_X_VLS_UD,
 	SVM_X_ALL,		/* every exit: the cost figure (sysfs divides it by l2_runs) */
 	SVM_X_NR
 };
@@ -85,6 +86,8 @@ void svm_nested_l1_nmi(struct svm_cpu *sc);
 void svm_nested_load_host_idt(struct svm_cpu *sc);
 void svm_nested_vmcb01_setup(struct svm_cpu *sc);
 void svm_nested_l1_sync(struct svm_cpu *sc);
+void svm_nested_vls_open(struct svm_cpu *sc);
+bool svm_nested_vls_close(struct svm_cpu *sc);
 int svm_msr_l1(struct svm_cpu *sc, u32 msr, bool write, u64 *val);
 
 /* vmrun.S */

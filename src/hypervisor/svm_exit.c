@@ -22,6 +22,7 @@ const char *const svm_exit_names[SVM_X_NR + 1] = {
 	[SVM_X_SHUTDOWN] = "shutdown", [SVM_X_OTHER] = "other",
 	[SVM_X_L2_EXIT] = "l2_exit", [SVM_X_L2_REFLECTED] = "l2_reflected_to_l1",
 	[SVM_X_NMI] = "nmi_held_for_l1", [SVM_X_LOAD_DTR] = "lidt_lgdt",
+	[SVM_X_VLS_UD] = "vls_syscall_ud",
 	[SVM_X_ALL] = "vm_exits",
 };
 
@@ -286,6 +287,21 @@ static int __hv_host svm_exit_svm_insn(struct svm_cpu *sc)
 	return 0;
 }
 
+/*
+ * #UD is intercepted only while L1 runs with virtual VMLOAD/VMSAVE and
+ * EFER.SCE=0 (svm_nested.c, vls_open): a SYSCALL or SYSRET there runs
+ * again, now with L1's own syscall MSRs.  Any other #UD recurs and is
+ * delivered, the intercept being gone.
+ */
+static int __hv_host svm_exit_ud(struct svm_cpu *sc)
+{
+	if (sc->vls_was_open)
+		sc->hv.stats->exits[SVM_X_VLS_UD]++;
+	else
+		svm_inject(&sc->hv, 6, false, 0);
+	return 0;
+}
+
 static int __hv_host svm_exit_shutdown(struct svm_cpu *sc)
 {
 	svm_fatal(sc);
@@ -306,6 +322,7 @@ static const svm_exit_fn svm_l1_handlers[SVM_EXIT_NPF + 1] = {
 	[SVM_EXIT_SKINIT] = svm_exit_svm_insn,
 	[SVM_EXIT_INVLPGA] = svm_exit_svm_insn,
 	[SVM_EXIT_SHUTDOWN] = svm_exit_shutdown,
+	[SVM_EXIT_EXCP_BASE + UD_VECTOR] = svm_exit_ud,
 	[SVM_EXIT_NPF] = svm_exit_npf,
 	[SVM_EXIT_IDTR_WRITE] = svm_exit_load_dtr,
 	[SVM_EXIT_GDTR_WRITE] = svm_exit_load_dtr,
@@ -351,8 +368,11 @@ int __hv_host hv_svm_exit(struct svm_cpu *sc, struct hv_regs *regs)
 	if (v != sc->vmcb01) {
 		c->stats->exits[SVM_X_L2_EXIT]++;
 		svm_nested_l2_exit(sc);
+		svm_nested_vls_open(sc);	/* L1 resumes with GIF=0 after a #VMEXIT */
 		goto out;
 	}
+	/* L1's own syscall MSRs and EFER back before anything reads them. */
+	sc->vls_was_open = svm_nested_vls_close(sc);
 	/* An event being delivered when the exit hit is delivered again. */
 	v->control.event_inj = v->control.exit_int_info & SVM_EXITINTINFO_VALID ?
 			       v->control.exit_int_info : 0;
@@ -373,6 +393,9 @@ int __hv_host hv_svm_exit(struct svm_cpu *sc, struct hv_regs *regs)
 	c->launched = true;
 	ret = fn(sc);
 	svm_nested_l1_sync(sc);
+	/* A SYSCALL/SYSRET that closed the window runs once without it. */
+	if (!ret && code != SVM_EXIT_EXCP_BASE + UD_VECTOR)
+		svm_nested_vls_open(sc);
 out:
 	v->save.rip = c->g.rip;
 	v->save.rsp = c->g.rsp;

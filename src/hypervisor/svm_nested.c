@@ -38,6 +38,12 @@ static bool vgif = true;
 module_param(vgif, bool, 0444);
 MODULE_PARM_DESC(vgif, "L1's STGI without an exit where the CPU has virtual GIF (read at load)");
 
+/* Virtual VMLOAD/VMSAVE for L1 where the CPU has it (0: they always exit). */
+static bool vls = true;
+module_param(vls, bool, 0444);
+MODULE_PARM_DESC(vls, "L1's VMLOAD/VMSAVE without an exit while its GIF is 0, where the CPU has "
+		 "virtual VMLOAD/VMSAVE (read at load)");
+
 int svm_nested_setup(struct hv *hv, struct svm_cpu *sc)
 {
 	struct svm_nested *n;
@@ -73,6 +79,7 @@ int svm_nested_setup(struct hv *hv, struct svm_cpu *sc)
 	n->cpu_vgif = boot_cpu_has(X86_FEATURE_VGIF);
 	n->cpu_vls = boot_cpu_has(X86_FEATURE_V_VMSAVE_VMLOAD);
 	n->l1_vgif = vgif && n->cpu_vgif;
+	n->l1_vls = vls && n->cpu_vls;
 	n->rsvd_mask = GENMASK_ULL(51, boot_cpu_data.x86_phys_bits);
 	return 0;
 }
@@ -155,6 +162,127 @@ void __hv_host svm_nested_l1_sync(struct svm_cpu *sc)
 		ctl->int_ctl &= ~V_INTR_MASKING_MASK;
 		clear_intercept(sc->vmcb01, INTERCEPT_STGI);
 	}
+}
+
+/*
+ * Virtual VMLOAD/VMSAVE for L1 (where the CPU has it; vls=0 turns it off).
+ *
+ * A VMLOAD or VMSAVE that does not exit takes RAX as a guest-physical
+ * address through L1's nested page table, Hyper-box's own: Hyper-box
+ * memory is not mapped there and protected pages are read-only, so a
+ * VMLOAD from the arena or a VMSAVE into a protected page ends in an NPF
+ * (hv_protect_npf refuses it, as it refuses a MOV there).  What it loads
+ * into L1 itself is FS, GS, TR, LDTR, KernelGSBase and SYSENTER_*, which
+ * the emulated VMLOAD loads unchecked too (L1 may write them anyway),
+ * and STAR/LSTAR/CSTAR/SFMASK, which Hyper-box pins (pin_msrs; CSTAR is
+ * also the escape monitor's 32-bit entry): those must never be in effect
+ * for L1.  Nothing but SYSCALL and SYSRET uses them, and with EFER.SCE=0
+ * both raise #UD.  So the intercepts go only while L1's GIF is 0 (KVM's
+ * CLGI..VMRUN and #VMEXIT..STGI, where it loads and saves L2's state and
+ * its own) and L1 is in long mode, with L1's EFER.SCE clear and #UD
+ * intercepted: the CPU holds the virtual syscall MSRs (what L1 last
+ * loaded, for L2), L1's own wait in l1_*.  L1's next exit, whatever it
+ * is, closes the window before anything else is looked at: what the CPU
+ * holds becomes the virtual state, as an emulated VMLOAD would make it,
+ * and L1's own MSRs and SCE are back; a SYSCALL or SYSRET in the window
+ * is such an exit (#UD) and runs again with them.  L1 reads EFER only
+ * through an intercepted RDMSR.  Outside the window VMSAVE alone goes
+ * without an exit while the CPU's state is the virtual one: it loads
+ * nothing, and stores only where a MOV may.
+ */
+void __hv_host svm_nested_vls_open(struct svm_cpu *sc)
+{
+	struct svm_nested *n = sc->n;
+	struct vmcb *v = sc->vmcb01;
+
+	/*
+	 * Long mode only, and only while leaving it (MOV to CR0) exits: what
+	 * a CPU does with a virtual VMLOAD/VMSAVE out of long mode is not
+	 * relied on.
+	 */
+	if (!n->l1_vls || n->vls_open || n->vmsave_open || sc->run != v ||
+	    !(v->save.efer & EFER_LMA) || !svm_has_intercept(&v->control, INTERCEPT_CR0_WRITE))
+		return;
+	if (l1_gif(sc) || (n->exited && n->vmload_since_exit)) {
+		/*
+		 * VMSAVE alone (kvm_amd's of its host state, each time it comes
+		 * back from user space), where it stores what the emulated one
+		 * would: the CPU's syscall MSRs are the virtual ones.  VMLOAD
+		 * still exits.
+		 */
+		if (n->msrs_loaded && (n->star != v->save.star || n->lstar != v->save.lstar ||
+				       n->cstar != v->save.cstar || n->sfmask != v->save.sfmask))
+			return;
+		clear_intercept(v, INTERCEPT_VMSAVE);
+		v->control.virt_ext |= VIRTUAL_VMLOAD_VMSAVE_ENABLE_MASK;
+		n->vmsave_open = true;
+		return;
+	}
+	n->l1_star = v->save.star;
+	n->l1_lstar = v->save.lstar;
+	n->l1_cstar = v->save.cstar;
+	n->l1_sfmask = v->save.sfmask;
+	n->l1_sce = v->save.efer & EFER_SCE;
+	if (n->msrs_loaded) {
+		v->save.star = n->star;
+		v->save.lstar = n->lstar;
+		v->save.cstar = n->cstar;
+		v->save.sfmask = n->sfmask;
+	}
+	if (n->exited) {
+		n->hidden_at_exit = (struct svm_hidden){ v->save.fs, v->save.gs, v->save.tr,
+			v->save.ldtr, v->save.kernel_gs_base, v->save.sysenter_cs,
+			v->save.sysenter_esp, v->save.sysenter_eip };
+	}
+	v->save.efer &= ~EFER_SCE;
+	svm_set_intercept(v, INTERCEPT_EXCEPTION_OFFSET + UD_VECTOR);
+	clear_intercept(v, INTERCEPT_VMLOAD);
+	clear_intercept(v, INTERCEPT_VMSAVE);
+	v->control.virt_ext |= VIRTUAL_VMLOAD_VMSAVE_ENABLE_MASK;
+	n->vls_open = true;
+}
+
+/* At every exit of L1: was the window open (then it is closed now)?  VMSAVE exits again too. */
+bool __hv_host svm_nested_vls_close(struct svm_cpu *sc)
+{
+	struct svm_nested *n = sc->n;
+	struct vmcb *v = sc->vmcb01;
+	struct svm_hidden now;
+
+	if (n->vmsave_open) {
+		n->vmsave_open = false;
+		v->control.virt_ext &= ~VIRTUAL_VMLOAD_VMSAVE_ENABLE_MASK;
+		svm_set_intercept(v, INTERCEPT_VMSAVE);
+	}
+	if (!n->vls_open)
+		return false;
+	n->vls_open = false;
+	v->control.virt_ext &= ~VIRTUAL_VMLOAD_VMSAVE_ENABLE_MASK;
+	svm_set_intercept(v, INTERCEPT_VMLOAD);
+	svm_set_intercept(v, INTERCEPT_VMSAVE);
+	clear_intercept(v, INTERCEPT_EXCEPTION_OFFSET + UD_VECTOR);
+	if (n->l1_sce)
+		v->save.efer |= EFER_SCE;
+	n->star = v->save.star;
+	n->lstar = v->save.lstar;
+	n->cstar = v->save.cstar;
+	n->sfmask = v->save.sfmask;
+	n->msrs_loaded = true;
+	v->save.star = n->l1_star;
+	v->save.lstar = n->l1_lstar;
+	v->save.cstar = n->l1_cstar;
+	v->save.sfmask = n->l1_sfmask;
+	/*
+	 * After a #VMEXIT: L1 loaded its own hidden state if it is no longer
+	 * what the exit left (one equal to it is the same state anyway).
+	 */
+	if (n->exited && !n->vmload_since_exit) {
+		now = (struct svm_hidden){ v->save.fs, v->save.gs, v->save.tr, v->save.ldtr,
+			v->save.kernel_gs_base, v->save.sysenter_cs, v->save.sysenter_esp,
+			v->save.sysenter_eip };
+		n->vmload_since_exit = memcmp(&now, &n->hidden_at_exit, sizeof(now)) != 0;
+	}
+	return true;
 }
 
 /* L1 had an NMI coming while its GIF is 0: take it in the host now, give it at STGI. */

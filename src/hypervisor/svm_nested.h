@@ -75,6 +75,20 @@ struct svm_nested {
 	bool l1_vgif;
 	bool exited;			/* a #VMEXIT went to L1 since its last CLGI */
 	bool vmload_since_exit;		/* and L1 ran VMLOAD since */
+	/*
+	 * Virtual VMLOAD/VMSAVE for L1 while its GIF is 0 (see vls_open):
+	 * l1_vls where the CPU has it and vls=1; vls_open while L1 runs with
+	 * it, its own syscall MSRs and EFER.SCE kept in l1_*; hidden_at_exit,
+	 * L2's hidden state as a #VMEXIT left it, tells whether L1 loaded its
+	 * own since.
+	 */
+	bool l1_vls, vls_open, l1_sce;
+	bool vmsave_open;		/* VMSAVE alone without an exit (vls_open's comment) */
+	u64 l1_star, l1_lstar, l1_cstar, l1_sfmask;
+	struct svm_hidden {
+		struct vmcb_seg fs, gs, tr, ldtr;
+		u64 kernel_gs_base, sysenter_cs, sysenter_esp, sysenter_eip;
+	} hidden_at_exit;
 	u64 host_idt[2 * 256];		/* the host's IDT: an NMI gate only */
 	u64 host_gdt[GDT_ENTRIES];	/* a copy of L1's: the gate's CS, IRET's SS */
 };

@@ -8,14 +8,17 @@
 #   umip: the lab CPU has UMIP (ALCATRAZ_LAB_CPU_FLAGS=,+umip): KVM's LTR
 #         path costs no LIDT/LGDT exit per run
 #   vgif: the lab CPU has virtual GIF (,+vgif): L1's STGI costs no exit per run
+#   vls: the lab CPU has virtual VMLOAD/VMSAVE (,+v-vmsave-vmload, the lab's
+#        patched QEMU): KVM's VMLOADs and VMSAVE cost no exit per run
 #   none given: the fallback (two LIDT/LGDT and one STGI exit per run)
 # Prints "exits: NAME DELTA PER_RUN" lines and the sysfs figures.  Then two
 # VMs at once: the shadow nested page tables are kept per L1 root.
 n=${1:-500}
 [ $# -gt 0 ] && shift
-umip=0 vgif=0
+umip=0 vgif=0 vls=0
 for f in "$@"; do
-	case $f in umip) umip=1 ;; vgif) vgif=1 ;; *) echo "exits.sh: unknown feature '$f'"; exit 2 ;; esac
+	case $f in umip) umip=1 ;; vgif) vgif=1 ;; vls) vls=1 ;;
+	*) echo "exits.sh: unknown feature '$f'"; exit 2 ;; esac
 done
 fail=0
 check() { d=$1; shift; if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; fail=$((fail + 1)); fi; }
@@ -44,7 +47,7 @@ check "l2_runs grew by at least N ($runs)" test "$runs" -ge "$n"
 check "sysfs prints exits_per_l2_run" grep -q "^exits_per_l2_run [0-9]*\.[0-9][0-9][0-9]$" $X
 # delta NAME: how much a counter grew over the workload
 delta() { awk -v n="$1" 'NR == FNR { if ($1 == n) b = $2; next } $1 == n { print $2 - b }' /tmp/before /tmp/after; }
-dtr=$(delta lidt_lgdt) stgi=$(delta stgi)
+dtr=$(delta lidt_lgdt) stgi=$(delta stgi) vlx=$(($(delta vmload) + $(delta vmsave)))
 if [ $umip = 1 ]; then
 	check "KVM's LTR path: no LIDT/LGDT exit per run with UMIP ($dtr for $runs runs)" test "$dtr" -le 4
 else
@@ -55,6 +58,15 @@ if [ $vgif = 1 ]; then
 else
 	check "without vGIF: an STGI exit per run ($stgi for $runs runs)" test "$stgi" -ge "$n"
 fi
+if [ $vls = 1 ]; then
+	check "the lab CPU has virtual VMLOAD/VMSAVE (the patched QEMU)" grep -qw v_vmsave_vmload /proc/cpuinfo
+	check "KVM's VMLOAD/VMSAVE: no exit per run with virtual VMLOAD/VMSAVE ($vlx for $runs runs)" \
+		test "$vlx" -le $((n / 10))
+else
+	check "without virtual VMLOAD/VMSAVE: three VMLOAD/VMSAVE exits per run ($vlx for $runs runs)" \
+		test "$vlx" -ge $((3 * n))
+fi
+check "no SYSCALL/SYSRET trapped in a VMLOAD/VMSAVE window" test "$(delta vls_syscall_ud)" = 0
 # Two VMs taking turns on one CPU (the lab has one): each keeps its shadow
 # nested page table, so a switch neither resets nor refills one.
 cp $X /tmp/before

@@ -198,10 +198,11 @@ static void replay_lidt(void)
 
 /*
  * VMLOAD/VMSAVE/VMRUN as L1, with EFER.SVME on (virtual under Hyper-box) and
- * IRQs off.  Returns 1 if the instruction faulted (#GP or #PF, fixed up
- * here), 0 if it ran.
+ * IRQs off; with gif0 between CLGI and STGI, where Hyper-box lets a CPU
+ * with virtual VMLOAD/VMSAVE run them without an exit.  Returns 1 if the
+ * instruction faulted (#GP or #PF, fixed up here), 0 if it ran.
  */
-static int svm_insn_faults(int which, u64 pa)
+static int svm_insn_faults(int which, u64 pa, bool gif0)
 {
 	unsigned long flags;
 	u64 efer;
@@ -210,12 +211,16 @@ static int svm_insn_faults(int which, u64 pa)
 	local_irq_save(flags);
 	efer = native_read_msr(MSR_EFER);
 	native_write_msr(MSR_EFER, (u32)(efer | EFER_SVME), (efer | EFER_SVME) >> 32);
+	if (gif0)
+		asm volatile("clgi" : : : "memory");
 	if (which)
 		asm volatile("1: vmsave %%rax\n\txor %0, %0\n2:\n" _ASM_EXTABLE(1b, 2b)
 			     : "=r"(fault) : "0"(1), "a"(pa) : "memory");
 	else
 		asm volatile("1: vmload %%rax\n\txor %0, %0\n2:\n" _ASM_EXTABLE(1b, 2b)
 			     : "=r"(fault) : "0"(1), "a"(pa) : "memory");
+	if (gif0)
+		asm volatile("stgi" : : : "memory");
 	native_write_msr(MSR_EFER, (u32)efer, efer >> 32);
 	local_irq_restore(flags);
 	return fault;
@@ -227,20 +232,20 @@ static int svm_insn_faults(int which, u64 pa)
  * (Were it not, L1's FS/GS/TR would be whatever the page holds: the lab
  * would not survive, which fails the test as surely.)
  */
-static void replay_vmload_hidden(void)
+static void replay_vmload_hidden(const char *what, bool gif0)
 {
 	if (!hidden_pa) {
-		R("SKIP vmload_hidden (no hidden_pa given)");
+		R("SKIP %s (no hidden_pa given)", what);
 		return;
 	}
-	if (svm_insn_faults(0, hidden_pa & PAGE_MASK))
-		R("BLOCKED vmload_hidden: VMLOAD of %#lx faulted", hidden_pa & PAGE_MASK);
+	if (svm_insn_faults(0, hidden_pa & PAGE_MASK, gif0))
+		R("BLOCKED %s: VMLOAD of %#lx faulted", what, hidden_pa & PAGE_MASK);
 	else
-		R("NOT-BLOCKED vmload_hidden: VMLOAD of %#lx ran", hidden_pa & PAGE_MASK);
+		R("NOT-BLOCKED %s: VMLOAD of %#lx ran", what, hidden_pa & PAGE_MASK);
 }
 
 /* VMSAVE into a read-only kernel page (rodata): refused, the page unchanged. */
-static void replay_vmsave_protected(void)
+static void replay_vmsave_protected(const char *what, bool gif0)
 {
 	const u8 *target = (const u8 *)hex_asc;
 	struct page *pg = virt_to_page(target);
@@ -249,11 +254,11 @@ static void replay_vmsave_protected(void)
 	int fault;
 
 	if (!before) {
-		R("SKIP vmsave_protected (no memory)");
+		R("SKIP %s (no memory)", what);
 		return;
 	}
 	memcpy(before, (void *)((unsigned long)target & PAGE_MASK), PAGE_SIZE);
-	fault = svm_insn_faults(1, page_to_phys(pg));
+	fault = svm_insn_faults(1, page_to_phys(pg), gif0);
 	changed = memcmp(before, (void *)((unsigned long)target & PAGE_MASK), PAGE_SIZE);
 	if (changed) {
 		/* not blocked: put the page back through a writable alias */
@@ -265,10 +270,60 @@ static void replay_vmsave_protected(void)
 	}
 	kfree(before);
 	if (fault && !changed)
-		R("BLOCKED vmsave_protected: VMSAVE into the rodata page %#llx faulted, page unchanged",
-		  (u64)page_to_phys(pg));
+		R("BLOCKED %s: VMSAVE into the rodata page %#llx faulted, page unchanged",
+		  what, (u64)page_to_phys(pg));
 	else
-		R("NOT-BLOCKED vmsave_protected: fault %d, page %s", fault, changed ? "changed" : "unchanged");
+		R("NOT-BLOCKED %s: fault %d, page %s", what, fault, changed ? "changed" : "unchanged");
+}
+
+/*
+ * Between CLGI and STGI, VMLOAD of this CPU's own state with another LSTAR
+ * (and STAR, CSTAR, SFMASK): with virtual VMLOAD the CPU loads it into L1
+ * itself, and a SYSCALL would enter there.  After STGI the syscall MSRs
+ * must be the pinned ones again.  Prints what RDMSR (not intercepted)
+ * showed inside: the new LSTAR when the VMLOAD ran without an exit.
+ */
+static void replay_vmload_lstar(void)
+{
+	u64 efer, lstar, star, cstar, sfmask, inside, after, after_star;
+	struct vmcb *page = (void *)get_zeroed_page(GFP_KERNEL);
+	unsigned long flags, lo, hi;
+
+	if (!page) {
+		R("SKIP vmload_lstar (no memory)");
+		return;
+	}
+	local_irq_save(flags);
+	lstar = native_read_msr(MSR_LSTAR);
+	star = native_read_msr(MSR_STAR);
+	cstar = native_read_msr(MSR_CSTAR);
+	sfmask = native_read_msr(MSR_SYSCALL_MASK);
+	efer = native_read_msr(MSR_EFER);
+	native_write_msr(MSR_EFER, (u32)(efer | EFER_SVME), (efer | EFER_SVME) >> 32);
+	asm volatile("clgi; vmsave %%rax; stgi" : : "a"(__pa(page)) : "memory");
+	page->save.lstar = lstar + 0x1000;
+	page->save.star = star ^ (8ULL << 32);
+	page->save.cstar = cstar + 0x1000;
+	page->save.sfmask = sfmask & ~X86_EFLAGS_IF;
+	asm volatile("clgi; vmload %%rax; rdmsr; stgi"
+		     : "=a"(lo), "=d"(hi) : "0"(__pa(page)), "c"(MSR_LSTAR) : "memory");
+	inside = (u32)lo | (u64)hi << 32;
+	after = native_read_msr(MSR_LSTAR);
+	after_star = native_read_msr(MSR_STAR);
+	if (after != lstar || after_star != star) {
+		native_write_msr(MSR_LSTAR, (u32)lstar, lstar >> 32);
+		native_write_msr(MSR_STAR, (u32)star, star >> 32);
+		native_write_msr(MSR_CSTAR, (u32)cstar, cstar >> 32);
+		native_write_msr(MSR_SYSCALL_MASK, (u32)sfmask, sfmask >> 32);
+	}
+	native_write_msr(MSR_EFER, (u32)efer, efer >> 32);
+	local_irq_restore(flags);
+	free_page((unsigned long)page);
+	if (after == lstar && after_star == star)
+		R("BLOCKED vmload_lstar: after STGI LSTAR %#llx, STAR %#llx (pinned); inside %#llx (%s)",
+		  after, after_star, inside, inside == lstar + 0x1000 ? "virtual VMLOAD" : "emulated");
+	else
+		R("NOT-BLOCKED vmload_lstar: LSTAR %#llx, STAR %#llx after STGI", after, after_star);
 }
 
 /*
@@ -340,10 +395,13 @@ static int __init hb_attack_init(void)
 	replay_lidt();
 	/* SVM instructions: #UD on a VT-x CPU (the Bochs lab loads this too). */
 	if (!boot_cpu_has(X86_FEATURE_SVM)) {
-		R("SKIP vmload_hidden vmsave_protected vmcb_*_unoffered (not an AMD-V CPU)");
+		R("SKIP vmload_hidden vmsave_protected vmload_lstar vmcb_*_unoffered (not an AMD-V CPU)");
 	} else {
-		replay_vmload_hidden();
-		replay_vmsave_protected();
+		replay_vmload_hidden("vmload_hidden", false);
+		replay_vmsave_protected("vmsave_protected", false);
+		replay_vmload_hidden("vmload_hidden_gif0", true);
+		replay_vmsave_protected("vmsave_protected_gif0", true);
+		replay_vmload_lstar();
 		replay_vmcb_feature("vmcb_vgif_unoffered", boot_cpu_has(X86_FEATURE_VGIF),
 				    V_GIF_ENABLE_MASK | V_GIF_MASK, 0);
 		replay_vmcb_feature("vmcb_vls_unoffered",
