@@ -31,6 +31,7 @@ struct options {
 	const char *root_disk;
 	const char *workdir;
 	const char *cgroup_parent;
+	const char *restore;      /* --restore DIR: a snapshot (issue 18) */
 	int require_cgroup;
 	const char *disks[MAX_LIST];
 	unsigned int nr_disks;

@@ -44,6 +44,9 @@ static int create_failed(const struct options *o, int ret, bool command)
 
 	if (code)
 		return code;
+	if (o->restore && ret != -EACCES && (ret != -ENOENT || access("/dev/kvm", F_OK) == 0))
+		return die("cannot restore from '%s': %s%s", o->restore, alcatraz_strerror(ret),
+			   o->verbose ? "" : " (run with --verbose for details)");
 	if (ret == -ENOENT && access("/dev/kvm", F_OK) < 0)
 		return die("/dev/kvm does not exist: this host needs KVM (load kvm_intel or kvm_amd, or enable virtualization in the firmware)");
 	if (ret == -EACCES)
@@ -115,6 +118,7 @@ static int run(const struct options *o)
 	if (ret)
 		return die("%s", alcatraz_strerror(ret));
 	if ((ret = alcatraz_config_set_guest_image(cfg, o->guest)) ||
+	    (o->restore && (ret = alcatraz_config_set_restore(cfg, o->restore))) ||
 	    (ret = alcatraz_config_set_serial_fd(cfg, STDOUT_FILENO)) ||
 	    (ret = set_common(cfg, o))) {
 		alcatraz_config_free(cfg);

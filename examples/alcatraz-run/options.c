@@ -15,6 +15,7 @@ enum { OPT_IRQCHIP = 256, OPT_ROOTFS, OPT_DISK, OPT_ROOT_DISK, OPT_INITRD, OPT_C
 
 #define OPT_VOLUME 1024 /* --volume HOSTDIR:GUESTDIR[:ro] (issue 17) */
 #define OPT_ROOTFS_PACK 1025 /* --rootfs-pack DIR: the root packed as the initramfs */
+#define OPT_RESTORE 1026 /* --restore DIR: start from a snapshot (issue 18) */
 
 /* What alcatraz-run was asked to do; each option lists where it applies. */
 enum mode { MODE_COMMAND = 1, MODE_GUEST = 2, MODE_CHECK = 4 };
@@ -44,6 +45,7 @@ static const struct opt_mode {
 	{ OPT_CGROUP_PARENT, "--cgroup-parent", MODE_COMMAND | MODE_GUEST, NULL },
 	{ OPT_REQUIRE_CGROUP, "--require-cgroup", MODE_COMMAND | MODE_GUEST, NULL },
 	{ 'g', "--guest", MODE_GUEST, NULL },
+	{ OPT_RESTORE, "--restore", MODE_GUEST, NULL },
 	{ 'c', "--cpus", MODE_COMMAND | MODE_GUEST, NULL },
 	{ 'm', "--memory", MODE_COMMAND | MODE_GUEST, NULL },
 	{ 't', "--timeout", MODE_COMMAND | MODE_GUEST, NULL },
@@ -92,6 +94,8 @@ static void usage(FILE *f)
 		"      --require-cgroup  fail (125) when the VM's cgroup limits cannot be\n"
 		"                        applied, instead of running without them\n"
 		"  -g, --guest IMAGE     raw 64-bit guest image (entered at 1 MiB)\n"
+		"      --restore DIR     start the guest from a snapshot alcatraz-snapshot saved\n"
+		"                        in DIR (same image, --cpus, --memory, --irqchip)\n"
 		"  -c, --cpus N          vCPUs (default 1)\n"
 		"  -m, --memory MIB      guest RAM in MiB (default 128)\n"
 		"  -t, --timeout SEC     stop the guest after SEC seconds (exit 124)\n"
@@ -178,6 +182,7 @@ int parse_args(int argc, char **argv, struct options *o)
 		{ "kernel", required_argument, NULL, 'k' },
 		{ "rootfs", required_argument, NULL, OPT_ROOTFS },
 		{ "rootfs-pack", required_argument, NULL, OPT_ROOTFS_PACK },
+		{ "restore", required_argument, NULL, OPT_RESTORE },
 		{ "disk", required_argument, NULL, OPT_DISK },
 		{ "volume", required_argument, NULL, OPT_VOLUME },
 		{ "root-disk", required_argument, NULL, OPT_ROOT_DISK },
@@ -220,6 +225,9 @@ int parse_args(int argc, char **argv, struct options *o)
 			break;
 		case OPT_ROOTFS_PACK:
 			o->rootfs_pack = optarg;
+			break;
+		case OPT_RESTORE:
+			o->restore = optarg;
 			break;
 		case OPT_NET:
 			o->net = optarg;

@@ -1,0 +1,243 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * alcatraz-snapshot: boot a guest, let it warm up, save it to a directory
+ * that alcatraz-run --restore starts from (issue 18).
+ *
+ *   alcatraz-snapshot create DIR [OPTIONS] --guest IMAGE --after-output TEXT
+ *
+ * The VM is saved once TEXT has appeared in its serial output (the raw
+ * guest's warm point), then killed. So far only raw guests can be saved:
+ * a Linux guest's virtio devices are not captured yet, and the library
+ * refuses (-ENOTSUP) rather than save one half-way.
+ *
+ * Exit status: 0 saved; 125 with one line on any error.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <getopt.h>
+#include <poll.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <alcatraz/alcatraz.h>
+
+#define EXIT_RUNTIME 125
+#define OUTPUT_MAX (64u << 10) /* serial output kept while looking for TEXT */
+#define WARMUP_TIMEOUT_MS 600000
+
+enum { OPT_AFTER_OUTPUT = 256, OPT_IRQCHIP };
+
+struct options {
+	const char *dir;
+	const char *guest;
+	const char *after;
+	unsigned long cpus;
+	unsigned long memory_mib;
+	enum alcatraz_irqchip irqchip;
+	int verbose;
+};
+
+static int die(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
+static int die(const char *fmt, ...)
+{
+	va_list ap;
+
+	fputs("alcatraz-snapshot: ", stderr);
+	va_start(ap, fmt);
+	vfprintf(stderr, fmt, ap);
+	va_end(ap);
+	fputc('\n', stderr);
+	return EXIT_RUNTIME;
+}
+
+static void usage(FILE *f)
+{
+	fprintf(f,
+		"Usage: alcatraz-snapshot create DIR [OPTIONS] --guest IMAGE --after-output TEXT\n"
+		"Boot a guest, save it to DIR once TEXT appeared on its serial port, and\n"
+		"exit; alcatraz-run --restore DIR starts from it.\n"
+		"\n"
+		"  -g, --guest IMAGE     raw 64-bit guest image\n"
+		"      --after-output TEXT  save once the guest has printed TEXT\n"
+		"  -c, --cpus N          vCPUs (default 1)\n"
+		"  -m, --memory MIB      guest RAM in MiB (default 128)\n"
+		"      --irqchip MODE    auto, on or off (default auto)\n"
+		"  -v, --verbose         print the VMM's log on standard error\n"
+		"  -h, --help            show this help\n"
+		"\n"
+		"Restore with the same image, --cpus, --memory and --irqchip.\n"
+		"Linux guests (-- COMMAND) cannot be saved yet.\n"
+		"Exit status: 0 saved; 125 error.\n");
+}
+
+static int parse_number(const char *what, const char *s, unsigned long max, unsigned long *out)
+{
+	char *end;
+
+	errno = 0;
+	*out = strtoul(s, &end, 10);
+	if (errno || end == s || *end || *out == 0 || *out > max)
+		return die("%s: '%s' is not a number from 1 to %lu", what, s, max);
+	return 0;
+}
+
+static int parse_args(int argc, char **argv, struct options *o)
+{
+	static const struct option opts[] = {
+		{ "guest", required_argument, NULL, 'g' },
+		{ "after-output", required_argument, NULL, OPT_AFTER_OUTPUT },
+		{ "cpus", required_argument, NULL, 'c' },
+		{ "memory", required_argument, NULL, 'm' },
+		{ "irqchip", required_argument, NULL, OPT_IRQCHIP },
+		{ "verbose", no_argument, NULL, 'v' },
+		{ "help", no_argument, NULL, 'h' },
+		{ NULL, 0, NULL, 0 },
+	};
+	int c, ret = 0;
+
+	if (argc >= 2 && (!strcmp(argv[1], "-h") || !strcmp(argv[1], "--help"))) {
+		usage(stdout);
+		exit(0);
+	}
+	if (argc < 3 || strcmp(argv[1], "create")) {
+		usage(stderr);
+		return EXIT_RUNTIME;
+	}
+	o->dir = argv[2];
+	optind = 3;
+	while (!ret && (c = getopt_long(argc, argv, "+g:c:m:vh", opts, NULL)) != -1) {
+		switch (c) {
+		case 'g':
+			o->guest = optarg;
+			break;
+		case OPT_AFTER_OUTPUT:
+			o->after = optarg;
+			break;
+		case 'c':
+			ret = parse_number("--cpus", optarg, 64, &o->cpus);
+			break;
+		case 'm':
+			ret = parse_number("--memory", optarg, 3072, &o->memory_mib);
+			break;
+		case OPT_IRQCHIP:
+			if (!strcmp(optarg, "auto"))
+				o->irqchip = ALCATRAZ_IRQCHIP_AUTO;
+			else if (!strcmp(optarg, "on"))
+				o->irqchip = ALCATRAZ_IRQCHIP_ON;
+			else if (!strcmp(optarg, "off"))
+				o->irqchip = ALCATRAZ_IRQCHIP_OFF;
+			else
+				ret = die("--irqchip: '%s' is not auto, on or off", optarg);
+			break;
+		case 'v':
+			o->verbose = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(0);
+		default:
+			return EXIT_RUNTIME;
+		}
+	}
+	if (ret)
+		return ret;
+	if (optind < argc)
+		return die("a Linux guest's warm-up command (-- COMMAND) cannot be saved yet: "
+			   "only raw guests (--guest IMAGE) can");
+	if (!o->guest)
+		return die("--guest IMAGE is required");
+	if (!o->after || !o->after[0])
+		return die("--after-output TEXT is required (when to save the guest)");
+	return 0;
+}
+
+/* Reads the guest's serial output until text appears: 0, or 125 with a
+ * line when the VM ended first or took too long. */
+static int wait_for_output(struct alcatraz_vm *vm, int fd, const char *text)
+{
+	static char seen[OUTPUT_MAX + 1];
+	size_t len = 0, keep = strlen(text);
+
+	for (;;) {
+		struct pollfd p = { .fd = fd, .events = POLLIN };
+		int r = poll(&p, 1, WARMUP_TIMEOUT_MS);
+		ssize_t n;
+
+		if (r == 0)
+			return die("the guest did not print '%s' within %d s", text,
+				   WARMUP_TIMEOUT_MS / 1000);
+		if (r < 0 && errno == EINTR)
+			continue;
+		n = read(fd, seen + len, OUTPUT_MAX - len);
+		if (n <= 0) {
+			struct alcatraz_result res;
+			(void)alcatraz_vm_wait(vm, -1);
+			(void)alcatraz_vm_result(vm, &res);
+			return die("the guest ended before it printed '%s': %s", text, res.message);
+		}
+		len += (size_t)n;
+		seen[len] = '\0';
+		if (strstr(seen, text))
+			return 0;
+		/* Keep the tail that could begin TEXT. */
+		if (len > OUTPUT_MAX / 2 && len > keep) {
+			memmove(seen, seen + len - keep, keep);
+			len = keep;
+		}
+	}
+}
+
+static int create(const struct options *o)
+{
+	struct alcatraz_config *cfg = NULL;
+	struct alcatraz_vm *vm = NULL;
+	struct stat st;
+	int p[2], ret, code;
+
+	if (stat(o->dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return die("'%s' is not a directory", o->dir);
+	if (access(o->guest, R_OK) < 0)
+		return die("cannot read guest image '%s': %s", o->guest, strerror(errno));
+	if (pipe2(p, O_CLOEXEC) < 0)
+		return die("pipe: %s", strerror(errno));
+	ret = alcatraz_config_new(&cfg);
+	if (!ret && !(ret = alcatraz_config_set_guest_image(cfg, o->guest)) &&
+	    !(ret = alcatraz_config_set_vcpus(cfg, (unsigned int)o->cpus)) &&
+	    !(ret = alcatraz_config_set_memory_mib(cfg, o->memory_mib)) &&
+	    !(ret = alcatraz_config_set_irqchip(cfg, o->irqchip)) &&
+	    !(ret = alcatraz_config_set_serial_fd(cfg, p[1])) &&
+	    !(o->verbose && (ret = alcatraz_config_set_log_fd(cfg, STDERR_FILENO))))
+		ret = alcatraz_vm_create(cfg, &vm);
+	alcatraz_config_free(cfg);
+	close(p[1]);
+	if (ret) {
+		close(p[0]);
+		return die("cannot create the VM: %s%s", alcatraz_strerror(ret),
+			   o->verbose ? "" : " (run with --verbose for details)");
+	}
+	ret = alcatraz_vm_start(vm);
+	code = ret ? die("cannot start the VM: %s", alcatraz_strerror(ret))
+		   : wait_for_output(vm, p[0], o->after);
+	if (!code) {
+		ret = alcatraz_vm_snapshot(vm, o->dir);
+		if (ret)
+			code = die("cannot save the VM to '%s': %s%s", o->dir, alcatraz_strerror(ret),
+				   o->verbose ? "" : " (run with --verbose for details)");
+	}
+	alcatraz_vm_destroy(vm);
+	close(p[0]);
+	return code;
+}
+
+int main(int argc, char **argv)
+{
+	struct options o = { .cpus = 1, .memory_mib = 128, .irqchip = ALCATRAZ_IRQCHIP_AUTO };
+	int ret = parse_args(argc, argv, &o);
+
+	return ret ? ret : create(&o);
+}
