@@ -34,6 +34,8 @@
 #define OCI_MAX_ARG_BYTES (128u << 10)
 #define OCI_MAX_PATH 4096
 #define OCI_MAX_MOUNTS 64
+#define OCI_MAX_GROUPS 32
+#define OCI_MAX_RLIMITS 16
 #define OCI_MAX_ID 200
 /* The library shares at most 4 directories: the root, the guest helper
  * (see supervisor.c) and this many bind mounts. */
@@ -73,6 +75,12 @@ struct oci_process {
 	char *cwd;     /* absolute; "/" when absent */
 	bool terminal;
 	unsigned int uid, gid; /* process.user; 0:0 when absent */
+	unsigned int gids[OCI_MAX_GROUPS], nr_gids; /* user.additionalGids */
+	struct oci_rlimit {
+		int resource;       /* RLIMIT_* */
+		uint64_t soft, hard;
+	} rlimits[OCI_MAX_RLIMITS];
+	unsigned int nr_rlimits;
 };
 
 struct oci_spec {
@@ -146,11 +154,10 @@ ssize_t oci_recv(int sock, char *buf, size_t len, int *fds, int *nfds);
 int oci_request(int dirfd, const char *req, char *reply, size_t len);
 
 /* The argv an exec of proc runs: its own args, or, when it needs what an
- * exec cannot do (a hostname, a user other than root), the guest helper
- * that does it first. Free the array (not its strings) when it is not
- * proc->args; NULL when out of memory. */
-char **oci_launch_argv(const struct oci_process *proc, const char *hostname, char *user,
-		       size_t ulen);
+ * exec cannot do (a hostname, a user other than root, groups, rlimits),
+ * the guest helper that does it first. Free it (one allocation) when it
+ * is not proc->args; NULL when out of memory. */
+char **oci_launch_argv(const struct oci_process *proc, const char *hostname);
 
 /* ---- supervisor.c ---- */
 /* Runs in the child forked by create: builds and boots the VM, writes

@@ -216,7 +216,7 @@ static void *main_waiter(void *arg)
 static int start_main(char *err, size_t len)
 {
 	const struct oci_process *p = &S.spec->process;
-	char user[32], **argv = oci_launch_argv(p, S.spec->hostname, user, sizeof(user));
+	char **argv = oci_launch_argv(p, S.spec->hostname);
 	struct alcatraz_exec ex = {
 		.argv = (const char *const *)argv, .envp = (const char *const *)p->env,
 		.workdir = p->cwd, .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
@@ -347,7 +347,7 @@ static void *exec_thread(void *arg)
 		goto out;
 	}
 	/* The hostname is the VM's, set once by the container's process. */
-	char user[32], **argv = oci_launch_argv(&proc, NULL, user, sizeof(user));
+	char **argv = oci_launch_argv(&proc, NULL);
 	struct alcatraz_exec ex = {
 		.argv = (const char *const *)argv, .envp = (const char *const *)proc.env,
 		.workdir = proc.cwd, .in_fd = e->fds[0], .out_fd = e->fds[1], .err_fd = e->fds[2],

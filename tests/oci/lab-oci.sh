@@ -46,6 +46,7 @@ config() {
 	cat > $T/b/config.json <<EOF
 {"ociVersion":"1.0.2",
  "process":{"terminal":false,"user":{"uid":0,"gid":0},"args":$1,
+  "rlimits":[{"type":"RLIMIT_NOFILE","hard":1024,"soft":512}],
   "env":["PATH=/bin","GREETING=hi"],"cwd":"/tmp"},
  "root":{"path":"rootfs","readonly":true},"hostname":"c",
  "mounts":[{"destination":"/proc","type":"proc","source":"proc"},
@@ -57,7 +58,7 @@ EOF
 }
 
 # 1. The life cycle, as the shim runs it.
-config '["sh","-c","read l; echo in $l $(hostname); echo out $GREETING $(pwd) $(cat /data/hello); echo to-stderr >&2; grep -c ^processor /proc/cpuinfo > /tmp/cpus; grep MemTotal /proc/meminfo > /tmp/mem; echo size $(cat /tmp/cpus /tmp/mem); sleep 2; exit 7"]'
+config '["sh","-c","read l; echo in $l $(hostname) $(ulimit -n); echo out $GREETING $(pwd) $(cat /data/hello); echo to-stderr >&2; grep -c ^processor /proc/cpuinfo > /tmp/cpus; grep MemTotal /proc/meminfo > /tmp/mem; echo size $(cat /tmp/cpus /tmp/mem); sleep 2; exit 7"]'
 echo "stdin-line" > $T/c1.in
 t0=$(date +%s)
 out=$("$REAP" -p $T/c1.pid '
@@ -74,8 +75,9 @@ grep -q '"io.kubernetes.cri.container-type": "container"' $T/c1.created ||
 	fail life-state-annotations "$(cat $T/c1.created)"
 expect life-state-running running "$(status $T/c1.running)"
 expect life-exit-status "oci-reap: $T/c1.pid exit 7" "$(echo "$out" | grep 'c1.pid exit')"
-# stdin from create's fd 0; the hostname of config.json (set by the guest helper)
-expect life-stdin-hostname "in stdin-line c" "$(head -n 1 $T/c1.out)"
+# stdin from create's fd 0; the hostname and RLIMIT_NOFILE of config.json
+# (set by the guest helper)
+expect life-stdin-hostname-rlimit "in stdin-line c 512" "$(head -n 1 $T/c1.out)"
 expect life-stdout "out hi /tmp from the host" "$(sed -n 2p $T/c1.out)"
 # 2 vCPUs from the CPU quota, a VM of 128 MiB from the memory limit
 set -- $(sed -n 's/^size //p' $T/c1.out)
@@ -114,7 +116,7 @@ oci delete c2; expect kill-delete 0 $?
 # then a detached one whose pid-file process exits with its status;
 # then kill KILL ends the VM (137).
 config '["sh","-c","echo ready; exec sleep 1000"]'
-printf '{"args":["sh","-c","echo exec-out $X $(pwd) $(id -u):$(id -g); echo exec-err >&2; exit 5"],"env":["PATH=/bin","X=42"],"cwd":"/data","user":{"uid":1000,"gid":100}}' > $T/p1.json
+printf '{"args":["sh","-c","echo exec-out $X $(pwd) $(id -u):$(id -g) $(id -G); echo exec-err >&2; exit 5"],"env":["PATH=/bin","X=42"],"cwd":"/data","user":{"uid":1000,"gid":100,"additionalGids":[5,6]}}' > $T/p1.json
 printf '{"args":["sh","-c","sleep 1; echo detached-out; exit 6"],"env":["PATH=/bin"]}' > $T/p2.json
 out=$("$REAP" -p $T/c3.pid -p $T/e2.pid '
 	"$O" --root $R create --bundle $T/b --pid-file $T/c3.pid c3 > $T/c3.out 2>&1 || exit 11
@@ -127,8 +129,8 @@ out=$("$REAP" -p $T/c3.pid -p $T/e2.pid '
 echo "$out" | sed 's/^/  /'
 expect exec-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
 expect exec-status "exec 5" "$(cat $T/e1.st)"
-# process.user: the exec runs as 1000:100
-expect exec-stdout-user "exec-out 42 /data 1000:100" "$(cat $T/e1.out)"
+# process.user: the exec runs as 1000:100 with groups 5 and 6
+expect exec-stdout-user "exec-out 42 /data 1000:100 100 5 6" "$(cat $T/e1.out)"
 expect exec-stderr "exec-err" "$(cat $T/e1.err)"
 expect exec-detached-status "oci-reap: $T/e2.pid exit 6" "$(echo "$out" | grep 'e2.pid exit')"
 expect exec-detached-stdout "detached-out" "$(cat $T/e2.out)"

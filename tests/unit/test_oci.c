@@ -116,8 +116,21 @@ START_TEST(malformed_and_mistyped)
 		"uid and gid are 0 to");
 	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"user\":{\"uid\":4294967296}}}",
 		"uid and gid are 0 to");
-	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"user\":{\"additionalGids\":[1]}}}",
-		"not supported yet");
+	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"user\":{\"username\":\"x\"}}}",
+		"username is not supported");
+	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"user\":{\"additionalGids\":[-1]}}}",
+		"additionalGids[0] must be 0 to");
+	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"user\":{\"additionalGids\":3}}}",
+		"must be an array of at most 32");
+	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"rlimits\":[{\"type\":\"RLIMIT_NOPE\","
+		"\"soft\":1,\"hard\":1}]}}", "rlimits[0].type is not an RLIMIT_ name");
+	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\","
+		"\"soft\":2,\"hard\":1}]}}", "soft above hard");
+	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\","
+		"\"soft\":-1,\"hard\":1}]}}", "non-negative");
+	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"rlimits\":[{\"type\":\"RLIMIT_CORE\","
+		"\"soft\":0,\"hard\":0},{\"type\":\"RLIMIT_CORE\",\"soft\":0,\"hard\":0}]}}",
+		"RLIMIT_CORE given twice");
 	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"user\":{\"uid\":\"0\"}}}",
 		"must be integers");
 }
@@ -219,30 +232,33 @@ END_TEST
 START_TEST(launch_argv)
 {
 	struct oci_spec s;
-	char user[32], **argv;
+	char **argv;
 
 	ck_assert_msg(parse("{" MIN_GOOD ",\"hostname\":\"web\",\"process\":{\"args\":[\"sh\","
-			    "\"-c\",\"id\"],\"user\":{\"uid\":1000,\"gid\":100}}}", &s) == 0, "%s", err);
+			    "\"-c\",\"id\"],\"user\":{\"uid\":1000,\"gid\":100,\"additionalGids\":[5,6]},"
+			    "\"rlimits\":[{\"type\":\"RLIMIT_NOFILE\",\"soft\":512,\"hard\":1024}]}}",
+			    &s) == 0, "%s", err);
 	ck_assert_uint_eq(s.process.uid, 1000);
 	ck_assert_uint_eq(s.process.gid, 100);
-	argv = oci_launch_argv(&s.process, s.hostname, user, sizeof(user));
+	argv = oci_launch_argv(&s.process, s.hostname);
 	const char *const want[] = { OCI_GUEST_HELPER_DIR "/" OCI_PAUSE_NAME, "--hostname", "web",
-				     "--user", "1000:100", "--", "sh", "-c", "id", NULL };
+				     "--user", "1000:100", "--groups", "5,6", "--rlimit", "7:512:1024",
+				     "--", "sh", "-c", "id", NULL };
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (want[i])
 			ck_assert_str_eq(argv[i], want[i]);
 		else
 			ck_assert_ptr_null(argv[i]);
 	free(argv);
-	argv = oci_launch_argv(&s.process, NULL, user, sizeof(user));
+	argv = oci_launch_argv(&s.process, NULL);
 	ck_assert_str_eq(argv[1], "--user");
-	ck_assert_str_eq(argv[3], "--");
+	ck_assert_str_eq(argv[7], "--");
 	free(argv);
 	oci_spec_free(&s);
 	ck_assert_msg(parse("{" MIN_GOOD ",\"hostname\":\"\",\"process\":{\"args\":[\"true\"]}}",
 			    &s) == 0, "%s", err);
 	ck_assert_ptr_null(s.hostname);
-	ck_assert_ptr_eq(oci_launch_argv(&s.process, s.hostname, user, sizeof(user)), s.process.args);
+	ck_assert_ptr_eq(oci_launch_argv(&s.process, s.hostname), s.process.args);
 	oci_spec_free(&s);
 }
 END_TEST

@@ -6,11 +6,13 @@
  *       the main command of a container's VM. It only waits: the
  *       container's own process runs as an exec beside it, and the VM
  *       ends when the supervisor kills it.
- *   alcatraz-oci-pause [--hostname NAME] [--user UID:GID] -- ARGV...
+ *   alcatraz-oci-pause [--hostname NAME] [--rlimit RES:SOFT:HARD]...
+ *                      [--groups GID,...] [--user UID:GID] -- ARGV...
  *       what the container's process is started through when config.json
  *       asks for what an exec cannot do itself: it sets the guest's
- *       hostname, becomes UID:GID (no supplementary groups) and executes
- *       ARGV with a PATH search. Status 125 when it cannot, 126/127 as a
+ *       hostname and the resource limits, becomes UID:GID with those
+ *       supplementary groups (none without --groups) and executes ARGV
+ *       with a PATH search. Status 125 when it cannot, 126/127 as a
  *       shell's when ARGV is not executable / not found.
  */
 #include <errno.h>
@@ -21,6 +23,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <unistd.h>
 
 /* alcatraz-init's, for a process without PATH. */
@@ -83,17 +86,58 @@ static int exec_path(char **argv)
 	return err == ENOENT || err == ENOTDIR ? 127 : 126;
 }
 
+#define MAX_GROUPS 32
+
+/* "RES:SOFT:HARD", numbers; set at once. */
+static int set_rlimit(const char *spec)
+{
+	unsigned long long soft, hard;
+	struct rlimit rl;
+	int res, n = 0;
+
+	if (sscanf(spec, "%d:%llu:%llu%n", &res, &soft, &hard, &n) != 3 || spec[n] || soft > hard)
+		return -EINVAL;
+	rl.rlim_cur = (rlim_t)soft;
+	rl.rlim_max = (rlim_t)hard;
+	return setrlimit(res, &rl) < 0 ? -errno : 0;
+}
+
+static int parse_groups(const char *s, gid_t *gids, size_t *n)
+{
+	*n = 0;
+	while (*s) {
+		const char *e = strchrnul(s, ',');
+		unsigned int g;
+		if (*n == MAX_GROUPS || parse_id(s, e, &g))
+			return -1;
+		gids[(*n)++] = g;
+		s = *e ? e + 1 : e;
+	}
+	return 0;
+}
+
 static int launch(int argc, char **argv)
 {
 	const char *host = NULL;
 	unsigned int uid = 0, gid = 0;
+	gid_t groups[MAX_GROUPS];
+	size_t ngroups = 0;
 	bool user = false;
-	int i;
+	int i, ret;
 
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
 		const char *colon;
 		if (!strcmp(argv[i], "--hostname") && i + 1 < argc) {
 			host = argv[++i];
+		} else if (!strcmp(argv[i], "--rlimit") && i + 1 < argc) {
+			if ((ret = set_rlimit(argv[++i]))) {
+				fprintf(stderr, "alcatraz-oci-pause: rlimit '%s': %s\n", argv[i],
+					strerror(-ret));
+				return 125;
+			}
+		} else if (!strcmp(argv[i], "--groups") && i + 1 < argc &&
+			   !parse_groups(argv[i + 1], groups, &ngroups)) {
+			i++;
 		} else if (!strcmp(argv[i], "--user") && i + 1 < argc &&
 			   (colon = strchr(argv[i + 1], ':')) &&
 			   !parse_id(argv[i + 1], colon, &uid) &&
@@ -113,7 +157,11 @@ static int launch(int argc, char **argv)
 		fprintf(stderr, "alcatraz-oci-pause: hostname '%s': %s\n", host, strerror(errno));
 		return 125;
 	}
-	if (user && (setgroups(0, NULL) < 0 || setgid(gid) < 0 || setuid(uid) < 0)) {
+	if ((user || ngroups) && setgroups(ngroups, groups) < 0) {
+		fprintf(stderr, "alcatraz-oci-pause: groups: %s\n", strerror(errno));
+		return 125;
+	}
+	if (user && (setgid(gid) < 0 || setuid(uid) < 0)) {
 		fprintf(stderr, "alcatraz-oci-pause: user %u:%u: %s\n", uid, gid, strerror(errno));
 		return 125;
 	}
