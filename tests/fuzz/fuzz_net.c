@@ -315,7 +315,7 @@ static void read_rx(struct harness *h)
 		abort();
 	while (h->rx.used_seen != used_idx) {
 		uint32_t el[2];
-		struct virtio_net_hdr nh;
+		struct vnet_hdr nh;
 
 		if (gmem_read(&h->vm->mem, RX_USED + 4 + 8ULL * (h->rx.used_seen % h->num), el, 8))
 			abort();
@@ -336,7 +336,7 @@ static void read_rx(struct harness *h)
 		memcpy(&nh, h->vm->mem.host + RX_BUF + RX_SLOT * (el[0] / 2), sizeof(nh));
 		FUZZ_ASSERT(el[1] >= HDR_LEN + ETH_HDR_LEN, "a frame of %u bytes with its header",
 			    el[1]);
-		FUZZ_ASSERT(nh.flags == 0 && nh.gso_type == GSO_NONE, "header flags %u gso %u",
+		FUZZ_ASSERT(nh.flags == 0 && nh.gso_type == VNET_GSO_NONE, "header flags %u gso %u",
 			    nh.flags, nh.gso_type);
 		FUZZ_ASSERT(nh.num_buffers >= 1 &&
 				    (nh.num_buffers == 1 || (h->features & 1u << F_MRG_RXBUF)),

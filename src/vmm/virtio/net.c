@@ -35,6 +35,7 @@
 #include <unistd.h>
 
 #include "evloop.h"
+#include "net_hdr.h"
 #include "virtio.h"
 
 #define VIRTIO_ID_NET 1
@@ -46,9 +47,6 @@
 #define F_MAC 5
 #define F_MRG_RXBUF 15
 #define S_LINK_UP 1
-
-#define HDR_F_NEEDS_CSUM 1
-#define GSO_NONE 0
 
 #define ETH_HDR_LEN 14
 /* The largest frame either way: a 64 KiB IP packet behind an Ethernet header
@@ -65,17 +63,6 @@
 #define STREAM_SKB_DATA_MAX (32u * 1024u)
 #define STREAM_SKB_COST 4608u
 
-struct virtio_net_hdr {
-	uint8_t flags;
-	uint8_t gso_type;
-	uint16_t hdr_len;
-	uint16_t gso_size;
-	uint16_t csum_start;
-	uint16_t csum_offset;
-	uint16_t num_buffers;
-} __attribute__((packed));
-
-_Static_assert(sizeof(struct virtio_net_hdr) == 12, "virtio_net_hdr_v1 is 12 bytes");
 _Static_assert(NET_BUF_SIZE >= STREAM_LEN_BYTES + NET_FRAME_MAX, "a frame fits the buffers");
 
 enum rx_result { RX_DONE, RX_DROPPED, RX_NO_ROOM };
@@ -139,7 +126,7 @@ static void unpop(struct net *n, unsigned int count)
  * (5.1.6.3.1 asks that of every buffer when buffers are merged). */
 static bool rx_chain_ok(struct net *n, const struct vq_elem *e)
 {
-	if (e->n_out || e->in_len < sizeof(struct virtio_net_hdr)) {
+	if (e->n_out || e->in_len < sizeof(struct vnet_hdr)) {
 		virtio_dev_needs_reset(n->dev, "receive buffer readable or smaller than a header");
 		return false;
 	}
@@ -154,7 +141,7 @@ static bool rx_chain_ok(struct net *n, const struct vq_elem *e)
 static enum rx_result rx_frame(struct net *n, const uint8_t *frame, uint32_t len)
 {
 	struct virtio_dev *d = n->dev;
-	struct virtio_net_hdr h = { .gso_type = GSO_NONE };
+	struct vnet_hdr h = { .gso_type = VNET_GSO_NONE };
 	uint64_t total = sizeof(h) + (uint64_t)len, done = 0;
 	bool mrg = negotiated(n, F_MRG_RXBUF);
 	unsigned int count = 0, max = d->vqs[Q_RX].num;
@@ -408,15 +395,15 @@ static uint16_t csum_fold(const uint8_t *p, size_t len)
 /* Checks the header against the frame and completes a partial checksum
  * (5.1.6.2: the sum from csum_start on, stored at csum_start+csum_offset).
  * NULL on success, else why the frame is dropped. */
-static const char *tx_fixup(struct net *n, const struct virtio_net_hdr *h, uint8_t *frame,
+static const char *tx_fixup(struct net *n, const struct vnet_hdr *h, uint8_t *frame,
 			    uint32_t len)
 {
 	uint32_t at;
 	uint16_t sum;
 
-	if (h->gso_type != GSO_NONE)
+	if (h->gso_type != VNET_GSO_NONE)
 		return "segmentation offload requested (not offered)";
-	if (!(h->flags & HDR_F_NEEDS_CSUM))
+	if (!(h->flags & VNET_F_NEEDS_CSUM))
 		return NULL;
 	if (!negotiated(n, F_CSUM))
 		return "checksum offload requested (not negotiated)";
@@ -435,7 +422,7 @@ static const char *tx_fixup(struct net *n, const struct virtio_net_hdr *h, uint8
  * room for it yet (the chain is put back). Device lock held. */
 static bool tx_chain(struct net *n, const struct vq_elem *e)
 {
-	struct virtio_net_hdr h;
+	struct vnet_hdr h;
 	uint64_t flen;
 	size_t at;
 	const char *why;

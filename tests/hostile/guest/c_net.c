@@ -10,33 +10,19 @@
  * entry; after either, a good frame still goes through.
  */
 #include "hostile.h"
+#include "../../../src/vmm/virtio/net_hdr.h"
 
 #define Q_RX 0
 #define Q_TX 1
 #define NUM 16
-#define NET_HDR 12
+#define NET_HDR VNET_HDR_LEN
 #define RX_SIZE 2048
 #define TX_SIZE 0x20000
 #define NF_CSUM (1ULL << 0)
 #define NF_MAC (1ULL << 5)
 #define NF_MRG (1ULL << 15)
-#define HDR_F_NEEDS_CSUM 1
-#define GSO_TCPV4 1
-#define GSO_UDP 3
-#define GSO_TCPV6 4
-#define GSO_ECN 0x80
 /* The largest frame the device takes: 64 KiB IP behind Ethernet and a VLAN tag. */
 #define FRAME_MAX (14 + 4 + 65535)
-
-struct net_hdr {
-	uint8_t flags;
-	uint8_t gso_type;
-	uint16_t hdr_len;
-	uint16_t gso_size;
-	uint16_t csum_start;
-	uint16_t csum_offset;
-	uint16_t num_buffers;
-} __attribute__((packed));
 
 static struct vq q[2];
 static uint8_t *txb;            /* header, then the frame */
@@ -86,9 +72,9 @@ static void build(const char *tag, uint32_t seq, uint32_t len)
 	put32(f + NETF_LEN, len);
 }
 
-static void set_hdr(const struct net_hdr *h)
+static void set_hdr(const struct vnet_hdr *h)
 {
-	struct net_hdr z = { 0 };
+	struct vnet_hdr z = { 0 };
 	memcpy(txb, h ? h : &z, NET_HDR);
 }
 
@@ -103,7 +89,7 @@ static int tx_segs(const struct seg *s, unsigned int n)
 	return 0;
 }
 
-static int tx(const struct net_hdr *h, uint32_t flen)
+static int tx(const struct vnet_hdr *h, uint32_t flen)
 {
 	struct seg s = { gpa(txb), NET_HDR + flen, 0 };
 
@@ -119,7 +105,7 @@ static int good(uint32_t len)
 }
 
 /* A frame the device must drop, with this header. */
-static int bad(const struct net_hdr *h, uint32_t len)
+static int bad(const struct vnet_hdr *h, uint32_t len)
 {
 	build(NETF_BAD, 0, len);
 	return tx(h, len);
@@ -162,7 +148,7 @@ static int recv_host(uint32_t want_len, bool mrg)
 		EXPECT(len <= RX_SIZE);
 		p = rxb + (uint64_t)id * RX_SIZE;
 		if (b == 0) {
-			struct net_hdr h;
+			struct vnet_hdr h;
 			memcpy(&h, p, NET_HDR);
 			EXPECT_EQ(h.flags, 0);
 			EXPECT_EQ(h.gso_type, 0);
@@ -209,7 +195,7 @@ static int still_works(uint64_t features)
 int case_n_frames(void)
 {
 	uint64_t f = NF_CSUM | NF_MAC | NF_MRG;
-	struct net_hdr h = { .flags = HDR_F_NEEDS_CSUM, .csum_start = NETF_CSUM_START,
+	struct vnet_hdr h = { .flags = VNET_F_NEEDS_CSUM, .csum_start = NETF_CSUM_START,
 			     .csum_offset = NETF_CSUM_AT - NETF_CSUM_START };
 
 	TRY(up(f));
@@ -257,33 +243,35 @@ int case_n_oversized(void)
 
 int case_n_bad_header(void)
 {
-	struct net_hdr h;
+	struct vnet_hdr h;
 
 	TRY(up(NF_CSUM | NF_MAC));
-	h = (struct net_hdr){ .gso_type = GSO_TCPV4, .hdr_len = 54, .gso_size = 1448 };
+	h = (struct vnet_hdr){ .gso_type = VNET_GSO_TCPV4, .hdr_len = 54, .gso_size = 1448 };
 	TRY(bad(&h, 3000));
-	h = (struct net_hdr){ .gso_type = GSO_UDP, .gso_size = 1 };
+	h = (struct vnet_hdr){ .gso_type = VNET_GSO_UDP, .gso_size = 1 };
 	TRY(bad(&h, 100));
-	h = (struct net_hdr){ .gso_type = GSO_TCPV6 | GSO_ECN };
+	h = (struct vnet_hdr){ .gso_type = VNET_GSO_TCPV6 | VNET_GSO_ECN };
 	TRY(bad(&h, 100));
-	h = (struct net_hdr){ .gso_type = 0xff };
+	h = (struct vnet_hdr){ .gso_type = 0xff };
 	TRY(bad(&h, 100));
 	/* Checksum positions outside the frame. */
-	h = (struct net_hdr){ .flags = HDR_F_NEEDS_CSUM, .csum_start = 100, .csum_offset = 0 };
+	h = (struct vnet_hdr){ .flags = VNET_F_NEEDS_CSUM, .csum_start = 100, .csum_offset = 0 };
 	TRY(bad(&h, 100));
-	h = (struct net_hdr){ .flags = HDR_F_NEEDS_CSUM, .csum_start = 34, .csum_offset = 65 };
+	h = (struct vnet_hdr){ .flags = VNET_F_NEEDS_CSUM, .csum_start = 34, .csum_offset = 65 };
 	TRY(bad(&h, 100));
-	h = (struct net_hdr){ .flags = HDR_F_NEEDS_CSUM, .csum_start = 0xffff, .csum_offset = 0xffff };
+	h = (struct vnet_hdr){ .flags = VNET_F_NEEDS_CSUM, .csum_start = 0xffff,
+			       .csum_offset = 0xffff };
 	TRY(bad(&h, 100));
-	h = (struct net_hdr){ .flags = HDR_F_NEEDS_CSUM | 0xfe, .csum_start = 34, .csum_offset = 0xfffe };
+	h = (struct vnet_hdr){ .flags = VNET_F_NEEDS_CSUM | 0xfe, .csum_start = 34,
+			       .csum_offset = 0xfffe };
 	TRY(bad(&h, 100));
 	/* hdr_len and gso_size mean nothing without segmentation: passed. */
-	h = (struct net_hdr){ .hdr_len = 0xffff, .gso_size = 0xffff, .num_buffers = 0xffff };
+	h = (struct vnet_hdr){ .hdr_len = 0xffff, .gso_size = 0xffff, .num_buffers = 0xffff };
 	build(NETF_GOOD, good_sent++, 100);
 	TRY(tx(&h, 100));
 	/* Checksum offload the driver did not negotiate. */
 	TRY(up(NF_MAC));
-	h = (struct net_hdr){ .flags = HDR_F_NEEDS_CSUM, .csum_start = 34, .csum_offset = 16 };
+	h = (struct vnet_hdr){ .flags = VNET_F_NEEDS_CSUM, .csum_start = 34, .csum_offset = 16 };
 	TRY(bad(&h, 100));
 	TRY(good(100));
 	return done();
