@@ -414,8 +414,9 @@ int alcatraz_vm_fd(struct alcatraz_vm *vm);
  *
  * So far only VMs without virtio devices (raw guests) can be saved: a
  * Linux guest's VM is refused with -ENOTSUP, never saved half-way.
- * Returns 0, -EINVAL, -ESRCH (not running), -ENOTSUP, or what opening or
- * writing the files returned; a refusal's reason is in the VM's log.
+ * Returns 0, -EINVAL (also before alcatraz_vm_start()), -ESRCH (the VM
+ * has ended), -ENOTSUP, or what opening or writing the files returned; a
+ * refusal's reason is in the VM's log.
  */
 int alcatraz_vm_snapshot(struct alcatraz_vm *vm, const char *dir);
 
