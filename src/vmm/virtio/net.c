@@ -307,10 +307,10 @@ static bool stream_room(struct net *n, size_t len)
  * for all of it. passt (2023-03) reads what the socket holds and completes
  * a frame cut at the end of that with a single blocking recv(); a length
  * left in the last bytes is dropped. Records sent back to back in large
- * sends are cut anywhere by the socket's buffers, and passt then loses its
- * place in the stream (the guest's connections are reset). A record the
- * kernel takes only in part (a send buffer too small) is finished, alone,
- * before anything else.
+ * sends are cut anywhere by the socket's buffers, so that recv can return
+ * short and passt then loses its place in the stream. A record the kernel
+ * takes only in part (a send buffer too small) is finished, alone, before
+ * anything else.
  */
 static void tx_write_stream(struct net *n)
 {
