@@ -386,6 +386,57 @@ START_TEST(bad_volumes)
 }
 END_TEST
 
+/* Restore (issue 18): the snapshot's two descriptors are the VM's, and
+ * released with it. */
+START_TEST(snapshot_is_read)
+{
+	struct blob b;
+	struct vm_config vc;
+	struct vmm_cfg_snapshot r;
+	char why[200];
+
+	minimal(&b);
+	r.state_fd_index = add_fd(&b);
+	r.mem_fd_index = add_fd(&b);
+	put(&b, VMM_CFG_SNAPSHOT, &r, sizeof(r));
+	ck_assert_int_eq(vm_config_decode(b.buf, b.len, b.fds, b.nfds, &vc, why, sizeof(why)), 0);
+	ck_assert(vc.restore);
+	ck_assert_int_eq(vc.snap_state_fd, b.fds[3]);
+	ck_assert_int_eq(vc.snap_mem_fd, b.fds[4]);
+	vm_config_release(&vc);
+	ck_assert(!is_open(b.fds[3]) && !is_open(b.fds[4]));
+}
+END_TEST
+
+START_TEST(bad_snapshots)
+{
+	struct blob b;
+	struct vmm_cfg_snapshot r;
+	uint32_t one;
+
+	minimal(&b);
+	one = add_fd(&b);
+	put(&b, VMM_CFG_SNAPSHOT, &one, sizeof(one));
+	expect_refused(&b, "a snapshot record of 4 bytes");
+	minimal(&b);
+	r.state_fd_index = r.mem_fd_index = add_fd(&b);
+	put(&b, VMM_CFG_SNAPSHOT, &r, sizeof(r));
+	expect_refused(&b, "named twice");
+	minimal(&b);
+	r.state_fd_index = add_fd(&b);
+	r.mem_fd_index = 9;
+	put(&b, VMM_CFG_SNAPSHOT, &r, sizeof(r));
+	expect_refused(&b, "descriptor index 9");
+	/* Volumes are not in snapshots yet. */
+	minimal(&b);
+	r.state_fd_index = add_fd(&b);
+	r.mem_fd_index = add_fd(&b);
+	put(&b, VMM_CFG_SNAPSHOT, &r, sizeof(r));
+	put_volume(&b, 0, 4, "vol0/data");
+	expect_refused(&b, "a restore with volumes");
+}
+END_TEST
+
 START_TEST(header_overrun)
 {
 	struct blob b;
@@ -423,6 +474,8 @@ int main(void)
 	tcase_add_test(tc, test_record_in_release);
 	tcase_add_test(tc, no_kvm);
 	tcase_add_test(tc, header_overrun);
+	tcase_add_test(tc, snapshot_is_read);
+	tcase_add_test(tc, bad_snapshots);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
