@@ -99,6 +99,8 @@ static void expect(const uint8_t *buf, size_t len, int err, const char *why_part
 	int ret = snap_parse(buf, len, &st, &why);
 
 	ck_assert_msg(ret == err, "parse = %d (%s), want %d", ret, why ? why : "-", err);
+	if (!ret)
+		snap_state_free(&st);
 	if (err) {
 		ck_assert_ptr_nonnull(why);
 		ck_assert_ptr_null(st.sec);
