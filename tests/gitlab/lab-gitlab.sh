@@ -130,7 +130,9 @@ bad() {
 	expect bad-$name "$want 1" "$st $(wc -l < $T/bad.err | tr -d ' ')"
 	sed 's/^/  said: /' $T/bad.err
 }
-bad no-exit-codes 1 -u SYSTEM_FAILURE_EXIT_CODE sh "$G" config
+bad no-exit-codes 1 -u SYSTEM_FAILURE_EXIT_CODE sh "$G" prepare
+out=$(env -u SYSTEM_FAILURE_EXIT_CODE -u BUILD_FAILURE_EXIT_CODE sh "$G" config 2>&1); st=$?
+expect config-without-exit-codes "0 1" "$st $(echo "$out" | grep -c '"hostname":"'$ID'"')"
 bad no-job-id 42 -u CUSTOM_ENV_CI_JOB_ID sh "$G" prepare
 bad job-id 42 CUSTOM_ENV_CI_JOB_ID='12;rm' sh "$G" prepare
 bad runner-id 42 CUSTOM_ENV_CI_RUNNER_ID=../x sh "$G" config
