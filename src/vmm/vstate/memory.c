@@ -41,33 +41,25 @@ static int gmem_memfd(uint64_t size)
 	return fd;
 }
 
-int gmem_init(struct guest_mem *m, uint64_t size)
+/*
+ * Reserves guard + RAM + guard with no access, then maps fd over the middle
+ * (MAP_SHARED or MAP_PRIVATE in flags). MAP_NORESERVE: untouched guest pages
+ * cost nothing. Takes fd: m owns it on success, it is closed on failure.
+ */
+static int gmem_map(struct guest_mem *m, uint64_t size, size_t len, int fd, int flags)
 {
 	size_t ps = page_size();
-	size_t len;
-	int fd, err;
-
-	memset(m, 0, sizeof(*m));
-	m->fd = -1;
-	if (size == 0 || size % ps || size > (uint64_t)INT64_MAX)
-		return -EINVAL;
-	if (__builtin_add_overflow((size_t)size, 2 * ps, &len))
-		return -ENOMEM;
-	fd = gmem_memfd(size);
-	if (fd < 0)
-		return fd;
-
-	/* Reserve guard + RAM + guard with no access, then map the memfd over
-	 * the middle. MAP_NORESERVE: untouched guest pages cost nothing. */
 	void *base = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
+	int err;
+
 	if (base == MAP_FAILED) {
 		err = -errno;
 		close(fd);
 		return err;
 	}
 	uint8_t *ram = (uint8_t *)base + ps;
-	if (mmap(ram, size, PROT_READ | PROT_WRITE, MAP_SHARED | MAP_FIXED | MAP_NORESERVE, fd,
-		 0) == MAP_FAILED) {
+	if (mmap(ram, size, PROT_READ | PROT_WRITE, flags | MAP_FIXED | MAP_NORESERVE, fd, 0) ==
+	    MAP_FAILED) {
 		err = -errno;
 		munmap(base, len);
 		close(fd);
@@ -83,6 +75,32 @@ int gmem_init(struct guest_mem *m, uint64_t size)
 	return 0;
 }
 
+/* RAM plus both guards in bytes, or -EINVAL for a size no VM can have. */
+static int gmem_len(uint64_t size, size_t *len)
+{
+	size_t ps = page_size();
+
+	if (size == 0 || size % ps || size > (uint64_t)INT64_MAX ||
+	    __builtin_add_overflow((size_t)size, 2 * ps, len))
+		return -EINVAL;
+	return 0;
+}
+
+int gmem_init(struct guest_mem *m, uint64_t size)
+{
+	size_t len;
+	int fd;
+
+	memset(m, 0, sizeof(*m));
+	m->fd = -1;
+	if (gmem_len(size, &len))
+		return -EINVAL;
+	fd = gmem_memfd(size);
+	if (fd < 0)
+		return fd;
+	return gmem_map(m, size, len, fd, MAP_SHARED);
+}
+
 /*
  * Guest RAM from a snapshot's memory file: mapped MAP_PRIVATE, so pages are
  * read when the guest first touches them and copied when it first writes
@@ -91,43 +109,17 @@ int gmem_init(struct guest_mem *m, uint64_t size)
  */
 int gmem_init_file(struct guest_mem *m, uint64_t size, int fd)
 {
-	size_t ps = page_size();
 	struct stat st;
 	size_t len;
-	int err;
 
 	memset(m, 0, sizeof(*m));
 	m->fd = -1;
-	if (size == 0 || size % ps || size > (uint64_t)INT64_MAX ||
-	    __builtin_add_overflow((size_t)size, 2 * ps, &len)) {
+	if (gmem_len(size, &len) || fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) ||
+	    (uint64_t)st.st_size < size) {
 		close(fd);
-		return -EINVAL;
+		return -EINVAL; /* also a memory file smaller than the RAM it holds */
 	}
-	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size < size) {
-		close(fd);
-		return -EINVAL; /* a memory file smaller than the RAM it holds */
-	}
-	void *base = mmap(NULL, len, PROT_NONE, MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
-	if (base == MAP_FAILED) {
-		err = -errno;
-		close(fd);
-		return err;
-	}
-	uint8_t *ram = (uint8_t *)base + ps;
-	if (mmap(ram, size, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_FIXED | MAP_NORESERVE, fd,
-		 0) == MAP_FAILED) {
-		err = -errno;
-		munmap(base, len);
-		close(fd);
-		return err;
-	}
-	(void)madvise(ram, size, MADV_DONTDUMP);
-	m->host = ram;
-	m->size = size;
-	m->map_base = base;
-	m->map_len = len;
-	m->fd = fd;
-	return 0;
+	return gmem_map(m, size, len, fd, MAP_PRIVATE);
 }
 
 void gmem_fini(struct guest_mem *m)
