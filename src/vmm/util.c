@@ -13,25 +13,17 @@
 #include "outbuf.h"
 #include "vmm.h"
 
-int read_whole_fd(int fd, uint64_t max, uint8_t **data, uint64_t *len)
+int read_fd_size(int fd, uint64_t size, uint8_t **data)
 {
-	struct stat st;
-	uint8_t *buf;
+	uint8_t *buf = malloc(size ? (size_t)size : 1);
 	uint64_t done = 0;
 
-	if (fstat(fd, &st) < 0)
-		return -errno;
-	if (!S_ISREG(st.st_mode))
-		return S_ISDIR(st.st_mode) ? -EISDIR : -ALCATRAZ_E_BADIMAGE;
-	if ((uint64_t)st.st_size > max)
-		return -EFBIG;
-	buf = malloc(st.st_size ? (size_t)st.st_size : 1);
 	if (!buf)
 		return -ENOMEM;
 	/* pread: the descriptor may be shared with the sender, whose offset
 	 * is none of our business. */
-	while (done < (uint64_t)st.st_size) {
-		ssize_t n = pread(fd, buf + done, (size_t)st.st_size - done, (off_t)done);
+	while (done < size) {
+		ssize_t n = pread(fd, buf + done, (size_t)(size - done), (off_t)done);
 		if (n < 0 && errno == EINTR)
 			continue;
 		if (n <= 0) {
@@ -41,8 +33,24 @@ int read_whole_fd(int fd, uint64_t max, uint8_t **data, uint64_t *len)
 		done += (uint64_t)n;
 	}
 	*data = buf;
-	*len = done;
 	return 0;
+}
+
+int read_whole_fd(int fd, uint64_t max, uint8_t **data, uint64_t *len)
+{
+	struct stat st;
+	int ret;
+
+	if (fstat(fd, &st) < 0)
+		return -errno;
+	if (!S_ISREG(st.st_mode))
+		return S_ISDIR(st.st_mode) ? -EISDIR : -ALCATRAZ_E_BADIMAGE;
+	if ((uint64_t)st.st_size > max)
+		return -EFBIG;
+	ret = read_fd_size(fd, (uint64_t)st.st_size, data);
+	if (!ret)
+		*len = (uint64_t)st.st_size;
+	return ret;
 }
 
 int read_whole_file(const char *path, uint64_t max, uint8_t **data, uint64_t *len)

@@ -374,6 +374,9 @@ int gmem_init_file(struct guest_mem *m, uint64_t size, int fd) __must_check;
 int read_whole_file(const char *path, uint64_t max, uint8_t **data, uint64_t *len) __must_check;
 /* The same from a descriptor (read from offset 0 with pread; fd stays open). */
 int read_whole_fd(int fd, uint64_t max, uint8_t **data, uint64_t *len) __must_check;
+/* The first size bytes of fd, with pread, into a new buffer (a file shorter
+ * than size is -EIO); for a size known from an earlier fstat. */
+int read_fd_size(int fd, uint64_t size, uint8_t **data) __must_check;
 /* An empty configuration: no files (every descriptor -1), one vCPU. */
 void vm_config_defaults(struct vm_config *vc);
 /* Closes the files of the configuration that vm_create() took over and

@@ -259,28 +259,16 @@ static int guest_size(struct vm *vm)
 static int read_guest(struct vm *vm, uint8_t **data, uint64_t *len)
 {
 	const struct vm_config *c = &vm->cfg;
-	uint64_t size = vm->guest_file_size, done = 0;
-	uint8_t *buf;
+	uint64_t size = vm->guest_file_size;
+	int ret;
 
 	if (guest_fd(vm) < 0) /* in-process callers: a path */
 		return vm_config_read(-1, c->image_path ? c->image_path : c->kernel_path,
 				      GUEST_ID_MAX, data, len);
-	buf = malloc(size ? size : 1);
-	if (!buf)
-		return -ENOMEM;
-	while (done < size) {
-		ssize_t n = pread(guest_fd(vm), buf + done, size - done, (off_t)done);
-		if (n < 0 && errno == EINTR)
-			continue;
-		if (n <= 0) {
-			free(buf);
-			return n < 0 ? -errno : -EIO;
-		}
-		done += (uint64_t)n;
-	}
-	*data = buf;
-	*len = size;
-	return 0;
+	ret = read_fd_size(guest_fd(vm), size, data);
+	if (!ret)
+		*len = size;
+	return ret;
 }
 
 /* The guest's identity: a hash of its kernel (or raw image) file. */
