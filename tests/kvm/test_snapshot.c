@@ -20,11 +20,10 @@
 
 #include "vmm.h"
 #include "check_main.h"
+#include "counter_output.h"
 
 #define MEM_BYTES (16ull << 20)
 #define NR_VCPUS 2
-#define COUNTER_TICKS 60
-#define COUNTER_STATUS 7
 #define SNAP_AT_TICK 5
 #define STR_(x) #x
 #define ASTR(x) STR_(x)
@@ -98,15 +97,7 @@ static int create(struct run *r, const char *guest, enum alcatraz_irqchip irq, c
 /* Reads serial output until `want` appears (or the pipe closes). */
 static void read_until(struct run *r, const char *want)
 {
-	while (!strstr(r->text, want)) {
-		struct pollfd p = { .fd = r->out, .events = POLLIN };
-		ck_assert_int_eq(poll(&p, 1, 60000), 1);
-		ssize_t n = read(r->out, r->text + r->len, sizeof(r->text) - 1 - r->len);
-		if (n <= 0)
-			break;
-		r->len += (size_t)n;
-		r->text[r->len] = 0;
-	}
+	serial_read_until(r->out, r->text, sizeof(r->text), &r->len, want);
 }
 
 /* Waits for the end and collects the rest of the output. */
@@ -118,33 +109,6 @@ static void finish(struct run *r, struct alcatraz_result *res)
 	r->vm = NULL;
 	read_until(r, "\xff"); /* to the end of the pipe */
 	close(r->out);
-}
-
-/* The ticks in text are consecutive from its first to COUNTER_TICKS, then
- * "done": returns the first. */
-static unsigned int check_ticks(const char *text)
-{
-	unsigned int first = 0, want = 0, n;
-	const char *p = text;
-
-	while (sscanf(p, "tick %u\n", &n) == 1) {
-		if (!first)
-			first = want = n;
-		ck_assert_msg(n == want, "tick %u after %u in:\n%s", n, want - 1, text);
-		want++;
-		p = strchr(p, '\n') + 1;
-	}
-	ck_assert_msg(first && want == COUNTER_TICKS + 1, "ticks end at %u in:\n%s", want - 1,
-		      text);
-	ck_assert_str_eq(p, "done\n");
-	return first;
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* Snapshots a counter guest at SNAP_AT_TICK into "state"/"mem"; the
@@ -170,7 +134,7 @@ static void take_snapshot(enum alcatraz_irqchip irq)
 	finish(&orig, &res);
 	ck_assert_int_eq(res.kind, ALCATRAZ_EXIT_STATUS);
 	ck_assert_int_eq(res.status, COUNTER_STATUS);
-	ck_assert_uint_eq(check_ticks(orig.text), 1);
+	ck_assert_uint_eq(counter_check_ticks(orig.text), 1);
 }
 
 static void snapshot_and_clones(enum alcatraz_irqchip irq)
@@ -201,7 +165,7 @@ static void snapshot_and_clones(enum alcatraz_irqchip irq)
 		ck_assert_msg(res[i].kind == ALCATRAZ_EXIT_STATUS, "clone %d: %s", i,
 			      res[i].message);
 		ck_assert_int_eq(res[i].status, COUNTER_STATUS);
-		unsigned int first = check_ticks(clone[i].text);
+		unsigned int first = counter_check_ticks(clone[i].text);
 		/* Not from the start: from after the tick the snapshot saw. */
 		ck_assert_uint_gt(first, SNAP_AT_TICK);
 		printf("irqchip %d: clone %d went on from tick %u\n", irq, i, first);

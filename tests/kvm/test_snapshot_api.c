@@ -21,10 +21,9 @@
 #include <alcatraz/alcatraz.h>
 
 #include "check_main.h"
+#include "counter_output.h"
 
 #define NR_VCPUS 2
-#define COUNTER_TICKS 60
-#define COUNTER_STATUS 7
 
 static char counter[4096], hello[4096];
 static char tmpdir[] = "/tmp/alcatraz-snapshot-api-XXXXXX";
@@ -76,15 +75,7 @@ static int create(struct run *r, const char *image, const char *restore)
 
 static void read_until(struct run *r, const char *want)
 {
-	while (!strstr(r->text, want)) {
-		struct pollfd p = { .fd = r->out, .events = POLLIN };
-		ck_assert_int_eq(poll(&p, 1, 60000), 1);
-		ssize_t n = read(r->out, r->text + r->len, sizeof(r->text) - 1 - r->len);
-		if (n <= 0)
-			break;
-		r->len += (size_t)n;
-		r->text[r->len] = 0;
-	}
+	serial_read_until(r->out, r->text, sizeof(r->text), &r->len, want);
 }
 
 static void finish(struct run *r, struct alcatraz_result *res)
@@ -94,31 +85,6 @@ static void finish(struct run *r, struct alcatraz_result *res)
 	alcatraz_vm_destroy(r->vm);
 	read_until(r, "\xff");
 	close(r->out);
-}
-
-static unsigned int check_ticks(const char *text)
-{
-	unsigned int first = 0, want = 0, n;
-	const char *p = text;
-
-	while (sscanf(p, "tick %u\n", &n) == 1) {
-		if (!first)
-			first = want = n;
-		ck_assert_msg(n == want, "tick %u after %u in:\n%s", n, want - 1, text);
-		want++;
-		p = strchr(p, '\n') + 1;
-	}
-	ck_assert_msg(first && want == COUNTER_TICKS + 1, "ticks end at %u in:\n%s", want - 1,
-		      text);
-	ck_assert_str_eq(p, "done\n");
-	return first;
-}
-
-static double now_ms(void)
-{
-	struct timespec ts;
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return ts.tv_sec * 1e3 + ts.tv_nsec / 1e6;
 }
 
 /* The counter guest snapshotted into tmpdir/snap at tick 5. */
@@ -141,7 +107,7 @@ static void take_snapshot(void)
 	finish(&orig, &res);
 	ck_assert_int_eq(res.kind, ALCATRAZ_EXIT_STATUS);
 	ck_assert_int_eq(res.status, COUNTER_STATUS);
-	ck_assert_uint_eq(check_ticks(orig.text), 1);
+	ck_assert_uint_eq(counter_check_ticks(orig.text), 1);
 }
 
 START_TEST(snapshot_and_two_clones)
@@ -162,7 +128,7 @@ START_TEST(snapshot_and_two_clones)
 		ck_assert_msg(res[i].kind == ALCATRAZ_EXIT_STATUS, "clone %d: %s", i,
 			      res[i].message);
 		ck_assert_int_eq(res[i].status, COUNTER_STATUS);
-		unsigned int first = check_ticks(clone[i].text);
+		unsigned int first = counter_check_ticks(clone[i].text);
 		ck_assert_uint_gt(first, 5);
 		printf("clone %d went on from tick %u\n", i, first);
 	}
