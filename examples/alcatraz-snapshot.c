@@ -25,6 +25,8 @@
 
 #include <alcatraz/alcatraz.h>
 
+#include "cli-args.h"
+
 #define EXIT_RUNTIME 125
 #define OUTPUT_MAX (64u << 10) /* serial output kept while looking for TEXT */
 #define WARMUP_TIMEOUT_MS 600000
@@ -75,14 +77,11 @@ static void usage(FILE *f)
 		"Exit status: 0 saved; 125 error.\n");
 }
 
-static int parse_number(const char *what, const char *s, unsigned long max, unsigned long *out)
+static int parse_number(const char *what, const char *s, unsigned long min, unsigned long max,
+			unsigned long *out)
 {
-	char *end;
-
-	errno = 0;
-	*out = strtoul(s, &end, 10);
-	if (errno || end == s || *end || *out == 0 || *out > max)
-		return die("%s: '%s' is not a number from 1 to %lu", what, s, max);
+	if (cli_parse_ulong(s, min, max, out))
+		return die("%s: '%s' is not a number from %lu to %lu", what, s, min, max);
 	return 0;
 }
 
@@ -119,19 +118,14 @@ static int parse_args(int argc, char **argv, struct options *o)
 			o->after = optarg;
 			break;
 		case 'c':
-			ret = parse_number("--cpus", optarg, 64, &o->cpus);
+			ret = parse_number("--cpus", optarg, 1, CLI_CPUS_MAX, &o->cpus);
 			break;
 		case 'm':
-			ret = parse_number("--memory", optarg, 3072, &o->memory_mib);
+			ret = parse_number("--memory", optarg, CLI_MEMORY_MIB_MIN, CLI_MEMORY_MIB_MAX,
+					   &o->memory_mib);
 			break;
 		case OPT_IRQCHIP:
-			if (!strcmp(optarg, "auto"))
-				o->irqchip = ALCATRAZ_IRQCHIP_AUTO;
-			else if (!strcmp(optarg, "on"))
-				o->irqchip = ALCATRAZ_IRQCHIP_ON;
-			else if (!strcmp(optarg, "off"))
-				o->irqchip = ALCATRAZ_IRQCHIP_OFF;
-			else
+			if (cli_parse_irqchip(optarg, &o->irqchip))
 				ret = die("--irqchip: '%s' is not auto, on or off", optarg);
 			break;
 		case 'v':

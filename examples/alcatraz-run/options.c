@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "../cli-args.h"
 #include "alcatraz-run.h"
 
 enum { OPT_IRQCHIP = 256, OPT_ROOTFS, OPT_DISK, OPT_ROOT_DISK, OPT_INITRD, OPT_CMDLINE,
@@ -122,17 +123,6 @@ int die(const char *fmt, ...)
 	va_end(ap);
 	fputc('\n', stderr);
 	return EXIT_RUNTIME;
-}
-
-static int parse_ulong(const char *s, unsigned long *out)
-{
-	char *end;
-	errno = 0;
-	unsigned long v = strtoul(s, &end, 10);
-	if (errno || end == s || *end || s[0] == '-')
-		return -1;
-	*out = v;
-	return 0;
 }
 
 static void mark_given(struct options *o, int code)
@@ -292,12 +282,12 @@ int parse_args(int argc, char **argv, struct options *o)
 			o->check = 1;
 			break;
 		case 'c':
-			if (parse_ulong(optarg, &o->cpus) || o->cpus == 0 || o->cpus > 64)
+			if (cli_parse_ulong(optarg, 1, CLI_CPUS_MAX, &o->cpus))
 				return die("--cpus wants a number from 1 to 64, not '%s'", optarg);
 			break;
 		case 'm':
-			if (parse_ulong(optarg, &o->memory_mib) || o->memory_mib < 2 ||
-			    o->memory_mib > 3072)
+			if (cli_parse_ulong(optarg, CLI_MEMORY_MIB_MIN, CLI_MEMORY_MIB_MAX,
+					    &o->memory_mib))
 				return die("--memory wants MiB from 2 to 3072, not '%s'", optarg);
 			break;
 		case 't': {
@@ -309,13 +299,7 @@ int parse_args(int argc, char **argv, struct options *o)
 			break;
 		}
 		case OPT_IRQCHIP:
-			if (!strcmp(optarg, "auto"))
-				o->irqchip = ALCATRAZ_IRQCHIP_AUTO;
-			else if (!strcmp(optarg, "on"))
-				o->irqchip = ALCATRAZ_IRQCHIP_ON;
-			else if (!strcmp(optarg, "off"))
-				o->irqchip = ALCATRAZ_IRQCHIP_OFF;
-			else
+			if (cli_parse_irqchip(optarg, &o->irqchip))
 				return die("--irqchip wants auto, on or off, not '%s'", optarg);
 			break;
 		case 'v':
