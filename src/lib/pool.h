@@ -24,7 +24,7 @@ struct vmm_proc {
 	struct vm_cgroup cg;
 };
 
-/* supervisor.c: clone3 (CLONE_NEWPID, into cg_fd's cgroup when >= 0) and
+/* vmm_proc.c: clone3 (CLONE_NEWPID, into cg_fd's cgroup when >= 0) and
  * exec of path, "--pool" for a pool's process (it makes its namespaces
  * before its configuration), then its HELLO checked. Its stderr is log_fd
  * (or /dev/null), where failures are also told. 0, or -errno and nothing
@@ -33,6 +33,11 @@ int vmm_proc_start(const char *path, bool pool, int cg_fd, int log_fd, struct vm
 /* Kills, reaps and closes (a process that never got a VM), and removes its
  * cgroup if it has one. */
 void vmm_proc_discard(struct vmm_proc *p);
+/* pidfd_send_signal: 0 or -1 with errno. */
+int vmm_pidfd_signal(int pidfd, int sig);
+/* Waits for the process to end and reaps it: its exit status, or 128+n
+ * for signal n. */
+int vmm_pidfd_reap(int pidfd);
 
 /* pool.c: a ready process of pool, when it runs path; the pool refills in
  * the background. 0, or -EAGAIN (none ready, another binary): start one. */
