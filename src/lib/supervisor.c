@@ -39,7 +39,6 @@
 #include "supervisor.h"
 #include "vmm_protocol.h"
 
-
 struct jailed_vm {
 	pthread_mutex_t lock;
 	pthread_cond_t cond;
