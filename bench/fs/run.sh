@@ -22,7 +22,9 @@ if "$repo/tests/lab/mkroot-debian.sh" "$build/lab-root"; then
 		disk="--disk $d/debian.ext4"
 fi
 [ -n "$disk" ] || echo "fs bench: no Debian root image: its start-up is not measured"
-"$repo/tests/lab/run" --memory 6144 --cpus 2 --timeout ${FS_BENCH_TIMEOUT:-1800} $disk \
+# --multi-thread: virtiofsd, the device thread and the vCPU run side by
+# side, as on hardware (see bench/net/run.sh).
+"$repo/tests/lab/run" --multi-thread --memory 6144 --cpus 2 --timeout ${FS_BENCH_TIMEOUT:-1800} $disk \
 	--add $vfsd:$vfsd \
 	--add /usr/bin/qemu-system-x86_64:/usr/bin/qemu-system-x86_64 \
 	--add /usr/share/qemu/qboot.rom:/usr/share/qemu/qboot.rom \
