@@ -6,7 +6,8 @@
  * fuzzer gets past it to the header fields and sections.
  *
  * Beyond the sanitizers: an accepted file's sections lie inside it, each
- * (type, instance) once, findable by snap_find, and written again by the
+ * (type, instance) once, findable by snap_find, a virtio device's section
+ * (snapshot_virtio.c) parses within its bounds or is refused with a reason, and written again by the
  * writer from what was parsed they give the same bytes (one encoding per
  * state: nothing in an accepted file is ignored); a refusal names a reason
  * and keeps nothing.
@@ -17,6 +18,7 @@
 
 #include "fuzz_common.h"
 #include "vstate/snapshot_file.h"
+#include "vstate/snapshot_virtio.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
@@ -33,6 +35,26 @@ static void refix_crc(uint8_t *buf, size_t len)
 	memcpy(buf + 48, &crc, 4);
 }
 
+/* A virtio device's section: accepted, its own state is the section's
+ * tail and every field is within its bounds; refused, with a reason. */
+static void check_virtio(const struct snap_section *sec)
+{
+	struct snap_virtio v;
+	const char *why = NULL;
+
+	if (snap_virtio_parse(sec->data, sec->len, &v, &why)) {
+		CHECK(why && *why, "virtio section refused without a reason");
+		return;
+	}
+	CHECK(v.own + v.own_len == sec->data + sec->len, "own state not the section's tail");
+	CHECK(v.nr_queues >= 1 && v.nr_queues <= VIRTIO_MAX_QUEUES, "queue count %u",
+	      v.nr_queues);
+	CHECK(!(v.driver_features & ~v.features), "features not offered accepted");
+	for (uint32_t i = 0; i < v.nr_queues; i++)
+		CHECK(v.q[i].num <= VIRTQ_MAX_SIZE && !(v.q[i].num & (v.q[i].num - 1)) &&
+		      (!v.q[i].ready || v.q[i].num), "queue %u of size %u", i, v.q[i].num);
+}
+
 static void check_accepted(const uint8_t *buf, size_t len, const struct snap_state *st)
 {
 	struct snap_writer w;
@@ -46,6 +68,8 @@ static void check_accepted(const uint8_t *buf, size_t len, const struct snap_sta
 		CHECK(s->data >= buf + SNAP_HEADER_SIZE && s->len <= SNAP_MAX_SECTION &&
 		      (size_t)(s->data - buf) + s->len <= len, "section %u outside the file", i);
 		CHECK(snap_find(st, s->type, s->instance) == s, "section %u not unique", i);
+		if (s->type == SNAP_SEC_DEVICE && s->instance >= SNAP_DEV_VIRTIO(0))
+			check_virtio(s);
 		snap_add(&w, s->type, s->instance, s->data, s->len);
 	}
 	CHECK(snap_finish(&w, &again, &again_len) == 0, "an accepted state does not write");

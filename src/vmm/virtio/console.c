@@ -208,6 +208,9 @@ static const struct virtio_dev_ops console_ops = {
 	 * its buffer is used, so a hand-off to the device thread per 4 KiB
 	 * would cost a thread wake-up each. Copying never waits. */
 	.inline_queues = (1u << CONSOLE_Q_TX) | (1u << CONSOLE_Q_TX_PORT(1)),
+	.snapshot = true,
+	.save = console_snap_save,
+	.restore = console_snap_restore,
 };
 
 static int port_init(struct vm *vm, struct console *c, unsigned int i, const char *name, int fd)

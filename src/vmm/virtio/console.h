@@ -66,5 +66,8 @@ struct console {
  * device was reset. */
 void console_ctrl_notify(struct console *c, unsigned int q);
 void console_ctrl_reset(struct console *c);
+/* Snapshots (virtio_dev_ops save/restore): the ports' control state. */
+int console_snap_save(struct virtio_dev *d, uint8_t *buf, size_t cap, const char **why);
+int console_snap_restore(struct virtio_dev *d, const uint8_t *buf, size_t len, const char **why);
 
 #endif

@@ -16,6 +16,7 @@
  * before DEVICE_READY or a second DEVICE_READY put the device in
  * NEEDS_RESET.
  */
+#include <errno.h>
 #include <stdio.h>
 #include <string.h>
 
@@ -190,4 +191,67 @@ void console_ctrl_reset(struct console *c)
 		c->ports[i].owe = 0;
 		c->ports[i].ready = false;
 	}
+}
+
+/* Snapshots: u32 ports, u32 DEVICE_READY seen, then per port u32 PORT_READY
+ * seen and u32 the control messages still owed (CTRL_OWE_*). A chain half
+ * copied out or stdin bytes not yet delivered are not state a snapshot
+ * holds: the snapshot is refused until they are done. */
+#define CTRL_OWE_ALL (CTRL_OWE_ADD | CTRL_OWE_CONSOLE | CTRL_OWE_NAME | CTRL_OWE_OPEN)
+
+int console_snap_save(struct virtio_dev *d, uint8_t *buf, size_t cap, const char **why)
+{
+	struct console *c = d->priv;
+	size_t len = 8 + 8 * (size_t)c->nr_ports;
+
+	if (cap < len) {
+		*why = "console state too large";
+		return -EINVAL;
+	}
+	if (c->pending_off < c->pending_len) {
+		*why = "console input not yet delivered";
+		return -EBUSY;
+	}
+	alcatraz_ctl_put_le32(buf, c->nr_ports);
+	alcatraz_ctl_put_le32(buf + 4, c->dev_ready);
+	for (unsigned int i = 0; i < c->nr_ports; i++) {
+		if (c->ports[i].tx_busy) {
+			*why = "console output in flight";
+			return -EBUSY;
+		}
+		alcatraz_ctl_put_le32(buf + 8 + 8 * i, c->ports[i].ready);
+		alcatraz_ctl_put_le32(buf + 12 + 8 * i, c->ports[i].owe);
+	}
+	return (int)len;
+}
+
+int console_snap_restore(struct virtio_dev *d, const uint8_t *buf, size_t len, const char **why)
+{
+	struct console *c = d->priv;
+	uint32_t ready[CONSOLE_MAX_PORTS], owe[CONSOLE_MAX_PORTS], dev_ready;
+
+	if (len != 8 + 8 * (size_t)c->nr_ports || alcatraz_ctl_get_le32(buf) != c->nr_ports) {
+		*why = "console state for another number of ports";
+		return -EINVAL;
+	}
+	dev_ready = alcatraz_ctl_get_le32(buf + 4);
+	for (unsigned int i = 0; i < c->nr_ports; i++) {
+		ready[i] = alcatraz_ctl_get_le32(buf + 8 + 8 * i);
+		owe[i] = alcatraz_ctl_get_le32(buf + 12 + 8 * i);
+		if (ready[i] > 1 || (owe[i] & ~CTRL_OWE_ALL)) {
+			*why = "bad console port state";
+			return -EINVAL;
+		}
+	}
+	if (dev_ready > 1) {
+		*why = "bad console state";
+		return -EINVAL;
+	}
+	c->dev_ready = dev_ready;
+	for (unsigned int i = 0; i < c->nr_ports; i++) {
+		c->ports[i].ready = ready[i];
+		c->ports[i].owe = owe[i];
+		c->ports[i].tx_busy = false;
+	}
+	return 0;
 }

@@ -42,7 +42,9 @@ static void rng_free(struct virtio_dev *d)
 	free(d->priv);
 }
 
-static const struct virtio_dev_ops rng_ops = { .notify = rng_notify, .free = rng_free };
+/* Nothing of its own: every request is answered when it arrives. */
+static const struct virtio_dev_ops rng_ops = { .notify = rng_notify, .free = rng_free,
+					       .snapshot = true };
 
 int virtio_rng_init(struct vm *vm)
 {

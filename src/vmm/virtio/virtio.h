@@ -106,6 +106,14 @@ struct virtio_dev_ops {
 	 * vCPU thread that wrote QueueNotify, for drivers that spin until the
 	 * buffer is used (hvc's put_chars): no thread hand-off per buffer. */
 	uint32_t inline_queues;
+	/* Snapshots (vstate/snapshot_virtio.c), device lock held. A device
+	 * without `snapshot` makes a snapshot refuse, naming it. save writes
+	 * the device's own state (at most cap bytes) and returns its length or
+	 * a negative errno with *why; restore checks every field of it before
+	 * it changes anything. NULL: the device keeps no state of its own. */
+	bool snapshot;
+	int (*save)(struct virtio_dev *d, uint8_t *buf, size_t cap, const char **why);
+	int (*restore)(struct virtio_dev *d, const uint8_t *buf, size_t len, const char **why);
 };
 
 struct virtio_dev {
