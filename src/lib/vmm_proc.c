@@ -75,25 +75,40 @@ static void vmm_env(char **env, char *buf, size_t len)
 }
 
 /* In the child between clone3 and exec: async-signal-safe calls only. */
-static void __attribute__((noreturn)) exec_vmm(const char *path, bool pool, int sock,
-					       int null_fd, int err_fd, char **env)
+static void __attribute__((noreturn)) exec_vmm(const char *path, bool pool, const int *fds,
+					       char **env)
 {
 	char *const argv[] = { (char *)"alcatraz-vmm", pool ? (char *)"--pool" : NULL, NULL };
+	int sock = fds[0], null_fd = fds[1], err_fd = fds[2], kvm_fd = fds[3];
 
 	if (dup2(sock, VMM_PROTO_SOCK_FD) < 0 || dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 ||
-	    dup2(err_fd, 2) < 0)
+	    dup2(err_fd, 2) < 0 || (kvm_fd >= 0 && dup2(kvm_fd, VMM_PROTO_KVM_FD) < 0))
 		_exit(127);
-	close_range(VMM_PROTO_SOCK_FD + 1, ~0U, 0);
+	close_range(kvm_fd >= 0 ? VMM_PROTO_KVM_FD + 1 : VMM_PROTO_SOCK_FD + 1, ~0U, 0);
 	execve(path, argv, env);
 	vmm_msg_send(VMM_PROTO_SOCK_FD, VMM_MSG_HELLO, -errno, NULL, 0, NULL, 0);
 	_exit(127);
 }
 
-/* clone3 into a new PID namespace (and the cgroup, when cg_fd >= 0). */
+/* fd moved to SPAWN_FD_FLOOR or above (closed), or -1. */
+static int fd_above_floor(int fd)
+{
+	int high;
+
+	if (fd < 0 || fd >= SPAWN_FD_FLOOR)
+		return fd;
+	high = fcntl(fd, F_DUPFD_CLOEXEC, SPAWN_FD_FLOOR);
+	close(fd);
+	return high;
+}
+
+/* clone3 into a new PID namespace (and the cgroup, when cg_fd >= 0). A
+ * pool's process also gets /dev/kvm (VMM_PROTO_KVM_FD) to make its VM while
+ * it waits; without it (not openable now) it makes it after CONFIG. */
 static int spawn(struct vmm_proc *p, const char *path, bool pool, int cg_fd, int log_fd)
 {
 	char envbuf[4096], *env[VMM_ENV_MAX];
-	int sv[2], fds[3] = { -1, -1, -1 }, ret = 0;
+	int sv[2], fds[4] = { -1, -1, -1, -1 }, ret = 0;
 	struct clone_args ca;
 	int pidfd = -1;
 	pid_t pid;
@@ -104,12 +119,9 @@ static int spawn(struct vmm_proc *p, const char *path, bool pool, int cg_fd, int
 	p->sock = sv[0];
 	fds[0] = fcntl(sv[1], F_DUPFD_CLOEXEC, SPAWN_FD_FLOOR);
 	close(sv[1]);
-	fds[1] = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (fds[1] >= 0 && fds[1] < SPAWN_FD_FLOOR) {
-		int high = fcntl(fds[1], F_DUPFD_CLOEXEC, SPAWN_FD_FLOOR);
-		close(fds[1]);
-		fds[1] = high;
-	}
+	fds[1] = fd_above_floor(open("/dev/null", O_RDWR | O_CLOEXEC));
+	if (pool)
+		fds[3] = fd_above_floor(open("/dev/kvm", O_RDWR | O_CLOEXEC));
 #if defined(__SANITIZE_ADDRESS__)
 	/* Sanitizer builds (tests): the VMM's reports go where ours do. */
 	fds[2] = fcntl(2, F_DUPFD_CLOEXEC, SPAWN_FD_FLOOR);
@@ -128,7 +140,7 @@ static int spawn(struct vmm_proc *p, const char *path, bool pool, int cg_fd, int
 	ca.cgroup = cg_fd >= 0 ? (uint64_t)cg_fd : 0;
 	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid == 0)
-		exec_vmm(path, pool, fds[0], fds[1], fds[2], env);
+		exec_vmm(path, pool, fds, env);
 	if (pid < 0) {
 		ret = -errno;
 		goto out;
@@ -136,7 +148,7 @@ static int spawn(struct vmm_proc *p, const char *path, bool pool, int cg_fd, int
 	p->pid = pid;
 	p->pidfd = pidfd;
 out:
-	for (int i = 0; i < 3; i++)
+	for (int i = 0; i < 4; i++)
 		if (fds[i] >= 0)
 			close(fds[i]);
 	return ret;

@@ -66,6 +66,10 @@
 #define VMM_PROTO_VERSION 1
 /* The socket is this descriptor in the VMM process (dup2'ed before exec). */
 #define VMM_PROTO_SOCK_FD 3
+/* A warm pool's process (argv "--pool") finds /dev/kvm here from its start,
+ * to make its VM before its configuration; absent when the library could
+ * not open it. */
+#define VMM_PROTO_KVM_FD 4
 #define VMM_MSG_MAX_PAYLOAD 2048
 /* Descriptors in one CONFIG message: the memfd plus the files. */
 #define VMM_MSG_MAX_FDS 24

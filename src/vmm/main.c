@@ -12,6 +12,7 @@
  * arrive as descriptors. Every thread carries its own seccomp list.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -46,6 +47,96 @@ static struct {
 	int err;
 	char why[200];
 } early_unshare;
+
+/*
+ * A warm pool's process also makes its VM while it waits (KVM_CREATE_VM on
+ * the /dev/kvm it was started with, VMM_PROTO_KVM_FD): the part of a VM
+ * that no configuration changes. The irqchip and PIT (KVM allows them
+ * until the first vCPU), RAM, devices and vCPUs follow CONFIG as for any
+ * VM, so every configuration can use it; a configuration without the
+ * sandbox (the library never sends one to a pool's process) or with
+ * another /dev/kvm than the pool's gets a VM made after CONFIG instead, as
+ * does a process whose VM could not be made ahead. The Hyper-box
+ * registration comes first: the kernel refuses it once a VM exists. Its
+ * log lines wait in a pipe for the VM's log.
+ */
+static struct {
+	bool registered;
+	int said;           /* read end of the registration's log lines, or -1 */
+	int kvm_fd, vm_fd;  /* -1 when none was made */
+	int err;            /* why none was made */
+} ahead = { .said = -1, .kvm_fd = -1, .vm_fd = -1 };
+
+static void make_vm_ahead(void)
+{
+	struct stat st;
+	int p[2];
+
+	if (fstat(VMM_PROTO_KVM_FD, &st) < 0) {
+		ahead.err = -errno;
+		return;
+	}
+	if (pipe2(p, O_CLOEXEC | O_NONBLOCK) == 0) {
+		hyperbox_register_self(p[1]);
+		close(p[1]);
+		ahead.said = p[0];
+	} else {
+		hyperbox_register_self(-1);
+	}
+	ahead.registered = true;
+	ahead.err = kvm_create_vm_ahead(VMM_PROTO_KVM_FD, &ahead.kvm_fd, &ahead.vm_fd);
+}
+
+/* The registration's lines, now that the VM's log is known. */
+static void replay_registration(int log_fd)
+{
+	char buf[1024];
+	ssize_t n;
+
+	if (ahead.said < 0)
+		return;
+	n = read(ahead.said, buf, sizeof(buf));
+	if (n > 0)
+		proto_log_line(log_fd, "%.*s", (int)n, buf);
+	close(ahead.said);
+	ahead.said = -1;
+}
+
+static bool same_device(int a, int b)
+{
+	struct stat sa, sb;
+
+	return fstat(a, &sa) == 0 && fstat(b, &sb) == 0 && S_ISCHR(sa.st_mode) &&
+	       S_ISCHR(sb.st_mode) && sa.st_rdev == sb.st_rdev;
+}
+
+/* The VM made ahead when it serves vc (then its descriptors are the VM's),
+ * else the VM is made now; says which in the VM's log. */
+static int vm_create_pooled(struct vm_config *vc, struct vm **vm)
+{
+	const char *why = NULL;
+	int kvm_fd = ahead.kvm_fd, vm_fd = ahead.vm_fd;
+
+	ahead.kvm_fd = ahead.vm_fd = -1;
+	if (vm_fd < 0)
+		why = strerror(-ahead.err);
+	else if (!vc->seccomp)
+		why = "a configuration without the sandbox";
+	else if (!same_device(vc->kvm_fd, kvm_fd))
+		why = "the configuration's /dev/kvm is not the pool's";
+	if (!why) {
+		proto_log_line(vc->log_fd, "alcatraz: debug: pool: the VM was made before its "
+			       "configuration\n");
+		return vm_create_on(vc, kvm_fd, vm_fd, vm);
+	}
+	proto_log_line(vc->log_fd, "alcatraz: debug: pool: no VM made ahead for this one (%s): "
+		       "made now\n", why);
+	if (vm_fd >= 0)
+		close(vm_fd);
+	if (kvm_fd >= 0)
+		close(kvm_fd);
+	return vm_create(vc, vm);
+}
 
 static void say_created(int err, const char *why)
 {
@@ -109,14 +200,15 @@ static int receive_config(struct vm_config *vc)
 
 /* Builds the VM inside the jail. 0, or the VM is not created and the
  * library has been told why. */
-static int create_vm(struct vm_config *vc, struct vm **vm)
+static int create_vm(struct vm_config *vc, bool pool, struct vm **vm)
 {
 	char why[200];
 	int ret;
 
 	if (vc->seccomp) {
 		/* Before the VM exists: Hyper-box refuses registration later. */
-		hyperbox_register_self(vc->log_fd);
+		if (!ahead.registered)
+			hyperbox_register_self(vc->log_fd);
 		vmm_trace_step("hyperbox register");
 		if (early_unshare.done) {
 			ret = early_unshare.err;
@@ -131,7 +223,7 @@ static int create_vm(struct vm_config *vc, struct vm **vm)
 		}
 	}
 	vmm_trace_step("unshare");
-	ret = vm_create(vc, vm);
+	ret = pool ? vm_create_pooled(vc, vm) : vm_create(vc, vm);
 	vmm_trace_step("vm_create");
 	/* vm_create() copied these four; the rest belongs to the VM now. */
 	free(vc->image_path);
@@ -290,6 +382,7 @@ int main(int argc, char **argv)
 		 * jail_enter and seccomp_install, where it was before). */
 		seccomp_prepare();
 		(void)jail_prepare();
+		make_vm_ahead();
 	}
 	if (receive_config(&vc))
 		return 1;
@@ -301,7 +394,8 @@ int main(int argc, char **argv)
 	if (pool && vc.log_fd >= 0)
 		dup2(vc.log_fd, 2);
 #endif
-	if (create_vm(&vc, &vm))
+	replay_registration(vc.log_fd);
+	if (create_vm(&vc, pool, &vm))
 		return 1;
 	test_hook_in_jail(vm);
 	say_created(0, NULL);

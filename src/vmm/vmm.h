@@ -233,6 +233,9 @@ struct vm {
 
 /* vm.c */
 int vm_create(const struct vm_config *cfg, struct vm **out) __must_check;
+/* vm_create on a VM made ahead by kvm_create_vm_ahead(): its two
+ * descriptors are taken over (also on failure), cfg->kvm_fd is closed. */
+int vm_create_on(const struct vm_config *cfg, int kvm_fd, int vm_fd, struct vm **out) __must_check;
 int vm_start(struct vm *vm) __must_check;
 int vm_wait(struct vm *vm, int timeout_ms);
 void vm_kill(struct vm *vm);
@@ -264,6 +267,12 @@ void vmm_trace_step(const char *step);
 /* Checks /dev/kvm's API on given (taken over) or, when it is -1, on
  * /dev/kvm opened here; *kvm_fd receives the descriptor. */
 int kvm_open(int given, int *kvm_fd) __must_check;
+/* A warm pool's VM, made before its configuration: KVM_CREATE_VM on given
+ * (taken over; checked to be KVM before the host's facts are probed), and
+ * nothing that depends on the configuration. 0 with both descriptors, or
+ * -errno and none. */
+int kvm_create_vm_ahead(int given, int *kvm_fd, int *vm_fd) __must_check;
+/* The VM (unless vm->vm_fd holds one made ahead), its irqchip and RAM. */
 int kvm_setup_vm(struct vm *vm) __must_check;
 
 #define KVM_CPUID_MAX_ENTRIES 256

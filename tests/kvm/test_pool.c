@@ -5,7 +5,10 @@
  * outside is never handed out and is replaced; freeing the pool leaves no
  * process and no descriptor behind, and VMs made from it outlive it; a
  * pooled VM gets its cgroup limits (as root: cgroup v2 is mounted in a mount
- * namespace of the test's own where the machine has none).
+ * namespace of the test's own where the machine has none); a pool's
+ * process makes its KVM VM while it waits and the VM it is handed to runs
+ * on it (irqchip on and off), and one that could not make it ahead (no
+ * /dev/kvm when it started) makes it after its configuration.
  * Skips (77) where /dev/kvm is unusable.
  */
 #include <check.h>
@@ -324,6 +327,141 @@ START_TEST(pooled_vm_gets_its_limits)
 }
 END_TEST
 
+/* Reads fd to its end into buf (NUL-terminated). */
+static void read_all(int fd, char *buf, size_t len)
+{
+	size_t total = 0;
+	ssize_t n;
+
+	while (total < len - 1 && (n = read(fd, buf + total, len - 1 - total)) > 0)
+		total += (size_t)n;
+	buf[total] = '\0';
+}
+
+/* hello from the pool with irqchip mode, its output checked; the VM's log
+ * (the library's and the VMM's lines) into log. */
+static void run_hello_logged(struct alcatraz_pool *pool, enum alcatraz_irqchip irqchip, char *log,
+			     size_t len)
+{
+	struct alcatraz_config *cfg;
+	struct alcatraz_vm *vm = NULL;
+	struct alcatraz_result res;
+	char out[256];
+	int o[2], l[2], ret;
+
+	ck_assert_int_eq(pipe2(o, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(l, O_CLOEXEC), 0);
+	ck_assert_int_eq(alcatraz_config_new(&cfg), 0);
+	ck_assert_int_eq(alcatraz_config_set_guest_image(cfg, hello), 0);
+	ck_assert_int_eq(alcatraz_config_set_memory_mib(cfg, 16), 0);
+	ck_assert_int_eq(alcatraz_config_set_timeout_ms(cfg, 20000), 0);
+	ck_assert_int_eq(alcatraz_config_set_irqchip(cfg, irqchip), 0);
+	ck_assert_int_eq(alcatraz_config_set_pool(cfg, pool), 0);
+	ck_assert_int_eq(alcatraz_config_set_serial_fd(cfg, o[1]), 0);
+	ck_assert_int_eq(alcatraz_config_set_log_fd(cfg, l[1]), 0);
+	ret = alcatraz_vm_create(cfg, &vm);
+	alcatraz_config_free(cfg);
+	close(o[1]);
+	close(l[1]);
+	ck_assert_msg(ret == 0, "create from the pool: %s", alcatraz_strerror(ret));
+	ck_assert_int_eq(alcatraz_vm_start(vm), 0);
+	ck_assert_int_eq(alcatraz_vm_wait(vm, 30000), 0);
+	ck_assert_int_eq(alcatraz_vm_result(vm, &res), 0);
+	alcatraz_vm_destroy(vm);
+	read_all(o[0], out, sizeof(out));
+	read_all(l[0], log, len);
+	close(o[0]);
+	close(l[0]);
+	ck_assert_str_eq(out, "Hello from an Alcatraz tiny guest!\n");
+	ck_assert_msg(res.kind == ALCATRAZ_EXIT_STATUS && res.status == 0, "hello: %s: %s",
+		      alcatraz_exit_kind_name(res.kind), res.message);
+}
+
+/* KVM VMs (anon_inode:kvm-vm descriptors) that pid holds. */
+static int kvm_vms_of(pid_t pid)
+{
+	char dir[64], path[400], link[64];
+	struct dirent *e;
+	int n = 0;
+	DIR *d;
+
+	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
+	d = opendir(dir);
+	ck_assert_msg(d != NULL, "%s: %s", dir, strerror(errno));
+	while ((e = readdir(d))) {
+		ssize_t len;
+		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
+		len = readlink(path, link, sizeof(link) - 1);
+		if (len > 0) {
+			link[len] = '\0';
+			n += !strcmp(link, "anon_inode:kvm-vm");
+		}
+	}
+	closedir(d);
+	return n;
+}
+
+/* The pool's one waiting process, once it holds want VMs (10 ms steps, up to 20 s). */
+static pid_t await_waiting_vms(int want)
+{
+	pid_t kids[MAX_CHILDREN];
+	int n = 0;
+
+	await_children(1);
+	ck_assert_int_eq(children(kids, MAX_CHILDREN), 1);
+	for (int i = 0; i < 2000 && (n = kvm_vms_of(kids[0])) != want; i++)
+		usleep(10000);
+	ck_assert_int_eq(n, want);
+	return kids[0];
+}
+
+#define MADE_AHEAD "alcatraz: debug: pool: the VM was made before its configuration\n"
+#define MADE_AFTER "alcatraz: debug: pool: no VM made ahead for this one"
+
+/* A pool's process holds its KVM VM before any configuration, and the VM
+ * handed to a configuration is that one, with the irqchip made after the
+ * configuration or not at all. */
+START_TEST(pool_makes_its_vm_ahead)
+{
+	struct alcatraz_pool *pool;
+	char log[4096];
+
+	ck_assert_int_eq(alcatraz_pool_new(1, NULL, &pool), 0);
+	(void)await_waiting_vms(1);
+	run_hello_logged(pool, ALCATRAZ_IRQCHIP_OFF, log, sizeof(log));
+	ck_assert_msg(strstr(log, MADE_AHEAD) && !strstr(log, MADE_AFTER), "log: %s", log);
+	/* The replacement made its VM too, and serves an irqchip. */
+	(void)await_waiting_vms(1);
+	run_hello_logged(pool, ALCATRAZ_IRQCHIP_ON, log, sizeof(log));
+	ck_assert_msg(strstr(log, MADE_AHEAD) && !strstr(log, MADE_AFTER), "log: %s", log);
+	alcatraz_pool_free(pool);
+}
+END_TEST
+
+/* A process started while /dev/kvm was not KVM (/dev/null bound over it,
+ * in a mount namespace of the test's own) holds no VM, and makes it after
+ * its configuration brings the real /dev/kvm. */
+START_TEST(pool_process_without_kvm_makes_vm_after_config)
+{
+	struct alcatraz_pool *pool;
+	char log[4096];
+
+	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
+	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
+	ck_assert_int_eq(mount("/dev/null", "/dev/kvm", NULL, MS_BIND, NULL), 0);
+	ck_assert_int_eq(alcatraz_pool_new(1, NULL, &pool), 0);
+	/* Lazily: the waiting process holds it open. */
+	ck_assert_int_eq(umount2("/dev/kvm", MNT_DETACH), 0);
+	/* Settled: it has done all it does before CONFIG. */
+	pid_t waiting = await_waiting_vms(0);
+	usleep(500000);
+	ck_assert_int_eq(kvm_vms_of(waiting), 0);
+	run_hello_logged(pool, ALCATRAZ_IRQCHIP_AUTO, log, sizeof(log));
+	ck_assert_msg(strstr(log, MADE_AFTER) && !strstr(log, MADE_AHEAD), "log: %s", log);
+	alcatraz_pool_free(pool);
+}
+END_TEST
+
 START_TEST(bad_pools_are_refused)
 {
 	struct alcatraz_pool *pool = (void *)1;
@@ -360,6 +498,8 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, free_leaves_nothing);
 	tcase_add_test(tc, bad_pools_are_refused);
 	tcase_add_test(tc, pooled_vm_gets_its_limits);
+	tcase_add_test(tc, pool_makes_its_vm_ahead);
+	tcase_add_test(tc, pool_process_without_kvm_makes_vm_after_config);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

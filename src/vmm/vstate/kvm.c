@@ -104,15 +104,42 @@ int kvm_open(int given, int *kvm_fd)
 	return 0;
 }
 
+int kvm_create_vm_ahead(int given, int *kvm_fd, int *vm_fd)
+{
+	int ret;
+
+	*vm_fd = -1;
+	/* Checked before kvm_open(): the host's facts are probed once per
+	 * process, and a descriptor that is not KVM must not fail them for
+	 * the configuration's /dev/kvm later. */
+	if (ioctl(given, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
+		close(given);
+		*kvm_fd = -1;
+		return -ENXIO;
+	}
+	ret = kvm_open(given, kvm_fd);
+	if (ret)
+		return ret;
+	*vm_fd = ioctl(*kvm_fd, KVM_CREATE_VM, 0);
+	if (*vm_fd < 0) {
+		ret = -errno;
+		close(*kvm_fd);
+		*kvm_fd = -1;
+	}
+	return ret;
+}
+
 int kvm_setup_vm(struct vm *vm)
 {
-	int fd, ret;
+	int fd = vm->vm_fd, ret;
 
-	fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
-	if (fd < 0)
-		return -errno;
-	/* KVM returns VM and vCPU fds with O_CLOEXEC already set. */
-	vm->vm_fd = fd;
+	if (fd < 0) {
+		fd = ioctl(vm->kvm_fd, KVM_CREATE_VM, 0);
+		if (fd < 0)
+			return -errno;
+		/* KVM returns VM and vCPU fds with O_CLOEXEC already set. */
+		vm->vm_fd = fd;
+	}
 
 	/* Only guests that start outside 64-bit mode (Linux's PVH entry) may
 	 * need KVM's real-mode helpers on Intel; raw guests start in 64-bit

@@ -166,7 +166,14 @@ static void *watchdog_thread(void *arg)
 
 static int step_kvm(struct vm *vm)
 {
-	int ret = kvm_open(vm->cfg.kvm_fd, &vm->kvm_fd);
+	int ret = 0;
+
+	if (vm->vm_fd < 0) {
+		ret = kvm_open(vm->cfg.kvm_fd, &vm->kvm_fd);
+	} else if (vm->cfg.kvm_fd >= 0) {
+		/* Made ahead on the pool's /dev/kvm: the configuration's is not needed. */
+		close(vm->cfg.kvm_fd);
+	}
 	vm->cfg.kvm_fd = -1; /* vm->kvm_fd has it now */
 	if (ret)
 		return ret;
@@ -296,8 +303,13 @@ static void vm_free(struct vm *vm)
 	free(vm);
 }
 
-/* cfg's fds are taken over by the VM (also on failure). */
 int vm_create(const struct vm_config *cfg, struct vm **out)
+{
+	return vm_create_on(cfg, -1, -1, out);
+}
+
+/* cfg's fds, kvm_fd and vm_fd are taken over by the VM (also on failure). */
+int vm_create_on(const struct vm_config *cfg, int kvm_fd, int vm_fd, struct vm **out)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	pthread_condattr_t ca;
@@ -306,10 +318,15 @@ int vm_create(const struct vm_config *cfg, struct vm **out)
 	if (!vm) {
 		struct vm_config files = *cfg;
 		vm_config_close_files(&files);
+		if (vm_fd >= 0)
+			close(vm_fd);
+		if (kvm_fd >= 0)
+			close(kvm_fd);
 		return -ENOMEM;
 	}
 	vm->cfg = *cfg;
-	vm->kvm_fd = vm->vm_fd = -1;
+	vm->kvm_fd = kvm_fd;
+	vm->vm_fd = vm_fd;
 	/* Lets a process that drives this VM (the jailed VMM's control loop)
 	 * sleep in poll() until the VM ends, instead of polling. */
 	vm->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
