@@ -10,6 +10,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <time.h>
@@ -114,11 +115,10 @@ static int create_args(int argc, char **argv, struct create_opts *o)
 	if (i + 1 != argc)
 		return oci_error("create needs exactly one container id (create [options] ID)");
 	o->id = argv[i];
-	if (o->console_socket)
-		return oci_error("--console-socket: a terminal for the container is not supported "
-				 "yet (process.terminal must be false)");
 	return 0;
 }
+
+static int check_binds(struct oci_spec *spec);
 
 /* The bundle's config.json, parsed and checked against the host. */
 static int load_bundle(const char *bundle_arg, char *bundle, size_t blen, struct oci_spec *spec)
@@ -146,15 +146,77 @@ static int load_bundle(const char *bundle_arg, char *bundle, size_t blen, struct
 		oci_spec_free(spec);
 		return 1;
 	}
-	for (unsigned int i = 0; i < spec->nr_binds; i++)
-		if (stat(spec->binds[i].source, &st) < 0 || !S_ISDIR(st.st_mode)) {
-			oci_error("mount source %s: %s", spec->binds[i].source,
-				  access(spec->binds[i].source, F_OK) < 0
-					  ? strerror(errno)
-					  : "not a directory (bind mounts of files are not supported yet)");
-			oci_spec_free(spec);
-			return 1;
+	if ((ret = check_binds(spec)))
+		oci_spec_free(spec);
+	return ret;
+}
+
+/* Each bind mount's source: a directory (shared, at most OCI_MAX_BINDS) or
+ * a regular file of at most OCI_MAX_FILE_BIND_BYTES (copied). */
+static int check_binds(struct oci_spec *spec)
+{
+	unsigned int dirs = 0;
+	struct stat st;
+
+	for (unsigned int i = 0; i < spec->nr_binds; i++) {
+		struct oci_mount *b = &spec->binds[i];
+		if (stat(b->source, &st) < 0)
+			return oci_error("mount source %s: %s", b->source, strerror(errno));
+		if (S_ISREG(st.st_mode)) {
+			if ((uint64_t)st.st_size > OCI_MAX_FILE_BIND_BYTES)
+				return oci_error("mount source %s: a bind-mounted file is copied into "
+						 "the VM, at most %u bytes", b->source,
+						 OCI_MAX_FILE_BIND_BYTES);
+			b->file = true;
+			b->mode = st.st_mode & 07777;
+		} else if (!S_ISDIR(st.st_mode)) {
+			return oci_error("mount source %s: not a directory or a regular file",
+					 b->source);
+		} else if (++dirs > OCI_MAX_BINDS) {
+			return oci_error("mount source %s: at most %d bind mounts of directories are "
+					 "supported (the root and the runtime's helper use the other "
+					 "two of the VM's 4 shared directories)", b->source,
+					 OCI_MAX_BINDS);
 		}
+	}
+	return 0;
+}
+
+/* The bind-mounted files, one after the other in a memfd the supervisor
+ * feeds to the guest: what each held at create (its size set here). */
+static int copy_files(struct oci_spec *spec, int *out)
+{
+	char buf[16384];
+	int fd = -1, src;
+
+	*out = -1;
+	for (unsigned int i = 0; i < spec->nr_binds; i++) {
+		struct oci_mount *b = &spec->binds[i];
+		uint64_t got = 0;
+		ssize_t n = 0;
+		if (!b->file)
+			continue;
+		if (fd < 0 && (fd = memfd_create("alcatraz-oci-files", MFD_CLOEXEC)) < 0)
+			return oci_error("cannot copy the bind-mounted files: %s", strerror(errno));
+		src = open(b->source, O_RDONLY | O_CLOEXEC | O_NOCTTY | O_NONBLOCK);
+		if (src < 0) {
+			close(fd);
+			return oci_error("mount source %s: %s", b->source, strerror(errno));
+		}
+		while (got < OCI_MAX_FILE_BIND_BYTES &&
+		       (n = read(src, buf, sizeof(buf))) > 0 &&
+		       got + (uint64_t)n <= OCI_MAX_FILE_BIND_BYTES &&
+		       write(fd, buf, (size_t)n) == n)
+			got += (uint64_t)n;
+		close(src);
+		if (n != 0) {
+			close(fd);
+			return oci_error("mount source %s: %s", b->source,
+					 n < 0 ? strerror(errno) : "changed while it was copied");
+		}
+		b->size = got;
+	}
+	*out = fd;
 	return 0;
 }
 
@@ -203,7 +265,7 @@ int oci_cmd_create(const struct oci_globals *g, int argc, char **argv)
 	struct create_opts o = { .bundle = "." };
 	struct oci_state st = { 0 };
 	struct oci_spec spec;
-	int ret, dirfd, ready[2];
+	int ret, dirfd, ready[2], files_fd = -1, master = -1, slave = -1;
 	pid_t pid;
 
 	if ((ret = create_args(argc, argv, &o)))
@@ -213,8 +275,22 @@ int oci_cmd_create(const struct oci_globals *g, int argc, char **argv)
 				 "'.' or '..'", o.id, OCI_MAX_ID);
 	if ((ret = load_bundle(o.bundle, st.bundle, sizeof(st.bundle), &spec)))
 		return ret;
-	if ((ret = check_host()))
+	/* runc's words for a terminal without a socket and the reverse. */
+	if (spec.process.terminal && !o.console_socket) {
+		ret = oci_error("cannot allocate tty if runc will detach without setting console "
+				"socket");
 		goto out_spec;
+	}
+	if (!spec.process.terminal && o.console_socket) {
+		ret = oci_error("cannot use console socket if runc will not detach or allocate tty");
+		goto out_spec;
+	}
+	if ((ret = check_host()) || (ret = copy_files(&spec, &files_fd)))
+		goto out_spec;
+	if (o.console_socket && (ret = oci_console_open(&master, &slave))) {
+		ret = oci_error("cannot allocate a terminal: %s", strerror(-ret));
+		goto out_spec;
+	}
 	ret = oci_state_dir_make(g->root, o.id);
 	if (ret == -EEXIST) {
 		ret = oci_error("container with id exists: %s", o.id);
@@ -230,13 +306,20 @@ int oci_cmd_create(const struct oci_globals *g, int argc, char **argv)
 	}
 	if (pid == 0) {
 		close(ready[0]);
-		oci_supervise(&spec, dirfd, ready[1]);
+		if (master >= 0)
+			close(master);
+		oci_supervise(&spec, dirfd, ready[1], files_fd, slave);
 	}
 	close(ready[1]);
 	ret = await_supervisor(ready[0], pid, o.id);
 	close(ready[0]);
 	if (ret)
 		goto out_dir;
+	if (master >= 0 && (ret = oci_console_send(o.console_socket, master))) {
+		ret = oci_error("--console-socket %s: %s", o.console_socket, strerror(-ret));
+		stop_and_wait(dirfd);
+		goto out_dir;
+	}
 	snprintf(st.id, sizeof(st.id), "%s", o.id);
 	st.pid = pid;
 	snprintf(st.rootfs, sizeof(st.rootfs), "%s", spec.root_path);
@@ -252,13 +335,20 @@ int oci_cmd_create(const struct oci_globals *g, int argc, char **argv)
 		stop_and_wait(dirfd);
 		goto out_dir;
 	}
-	close(dirfd);
-	oci_spec_free(&spec);
-	return 0;
+	ret = 0;
+	goto out_fds;
 out_dir:
-	close(dirfd);
 	oci_state_dir_remove(g->root, o.id);
+out_fds:
+	close(dirfd);
 out_spec:
+	/* The supervisor has its own copies. */
+	if (files_fd >= 0)
+		close(files_fd);
+	if (master >= 0)
+		close(master);
+	if (slave >= 0)
+		close(slave);
 	oci_spec_free(&spec);
 	return ret;
 }

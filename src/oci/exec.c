@@ -21,8 +21,8 @@
 #include "oci.h"
 
 struct exec_opts {
-	const char *process, *pid_file, *id;
-	bool detach;
+	const char *process, *pid_file, *console_socket, *id;
+	bool detach, tty;
 };
 
 static int exec_args(int argc, char **argv, struct exec_opts *o)
@@ -37,13 +37,13 @@ static int exec_args(int argc, char **argv, struct exec_opts *o)
 		else if ((v = oci_opt_value(argc, argv, &i, "pid-file", NULL, &missing)))
 			o->pid_file = v;
 		else if ((v = oci_opt_value(argc, argv, &i, "console-socket", NULL, &missing)))
-			return oci_error("--console-socket: a terminal is not supported yet");
+			o->console_socket = v;
 		else if (missing)
 			return oci_error("option %s needs a value", argv[i]);
 		else if (!strcmp(argv[i], "--detach") || !strcmp(argv[i], "-d"))
 			o->detach = true;
 		else if (!strcmp(argv[i], "--tty") || !strcmp(argv[i], "-t"))
-			return oci_error("--tty: a terminal is not supported yet");
+			o->tty = true;
 		else
 			return oci_error("exec: unknown option %s", argv[i]);
 	}
@@ -102,10 +102,11 @@ static int wait_exit(int sock, int sfd)
 }
 
 /* Sends the request; 0 once the process runs, else the status. */
-static int send_exec(int dirfd, const char *json, size_t len, const char *id)
+static int send_exec(int dirfd, const char *json, size_t len, const struct exec_opts *o)
 {
-	const int fds[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO };
+	int fds[3] = { STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO }, master = -1, slave = -1;
 	char *msg = malloc(len + 6), reply[1024];
+	const char *id = o->id;
 	int sock = oci_connect(dirfd), ret;
 	ssize_t n;
 
@@ -117,11 +118,29 @@ static int send_exec(int dirfd, const char *json, size_t len, const char *id)
 		close(sock);
 		return oci_error("out of memory");
 	}
+	if (o->console_socket && (ret = oci_console_open(&master, &slave))) {
+		free(msg);
+		close(sock);
+		return oci_error("cannot allocate a terminal: %s", strerror(-ret));
+	}
+	if (slave >= 0)
+		fds[0] = fds[1] = fds[2] = slave;
 	memcpy(msg, "exec\n", 5);
 	memcpy(msg + 5, json, len + 1);
 	ret = oci_send(sock, msg, len + 5, fds, 3);
 	free(msg);
+	if (slave >= 0)
+		close(slave);
 	n = ret ? ret : oci_recv(sock, reply, sizeof(reply), NULL, NULL);
+	if (n > 0 && !strncmp(reply, "ok", 2) && master >= 0 &&
+	    (ret = oci_console_send(o->console_socket, master))) {
+		/* Without its terminal's master the process is the shim's no more. */
+		close(master);
+		close(sock);
+		return oci_error("--console-socket %s: %s", o->console_socket, strerror(-ret));
+	}
+	if (master >= 0)
+		close(master);
 	if (n <= 0) {
 		close(sock);
 		return oci_error("exec in %s: %s", id, n ? strerror((int)-n) : "no reply");
@@ -164,6 +183,18 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv)
 		free(json);
 		return oci_error("%s", err);
 	}
+	/* runc's words; -t is what process.json's terminal says already. */
+	if (proc.terminal && !o.console_socket) {
+		oci_process_free(&proc);
+		free(json);
+		return oci_error("cannot allocate tty if runc will detach without setting console "
+				 "socket");
+	}
+	if (!proc.terminal && o.console_socket) {
+		oci_process_free(&proc);
+		free(json);
+		return oci_error("cannot use console socket if runc will not detach or allocate tty");
+	}
 	oci_process_free(&proc);
 	dirfd = oci_state_dir_open(g->root, o.id);
 	if (dirfd < 0) {
@@ -174,7 +205,7 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv)
 	if (!o.detach) {
 		if (o.pid_file && (ret = oci_write_pid_file(o.pid_file, getpid())))
 			return oci_error("--pid-file %s: %s", o.pid_file, strerror(-ret));
-		ret = send_exec(dirfd, json, len, o.id);
+		ret = send_exec(dirfd, json, len, &o);
 		free(json);
 		return ret >= 0 ? ret : wait_exit(-ret, sfd);
 	}
@@ -183,7 +214,7 @@ int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv)
 	if (pid == 0) {
 		char ok = 1;
 		close(ready[0]);
-		ret = send_exec(dirfd, json, len, o.id);
+		ret = send_exec(dirfd, json, len, &o);
 		if (ret >= 0)
 			_exit(ret ? 1 : 0);
 		if (write(ready[1], &ok, 1) != 1)

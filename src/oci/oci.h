@@ -37,9 +37,14 @@
 #define OCI_MAX_GROUPS 32
 #define OCI_MAX_RLIMITS 16
 #define OCI_MAX_ID 200
+#define OCI_MAX_CONSOLE_DIM 65535
 /* The library shares at most 4 directories: the root, the guest helper
  * (see supervisor.c) and this many bind mounts. */
 #define OCI_MAX_BINDS 2
+/* Bind mounts of files (/etc/hosts, resolv.conf, hostname) take no shared
+ * directory: each is copied into the guest (see supervisor.c). */
+#define OCI_MAX_BIND_MOUNTS 16
+#define OCI_MAX_FILE_BIND_BYTES (1u << 20)
 /* The library's limits on a VM's size. */
 #define OCI_MIN_MEMORY_MIB 2
 #define OCI_MAX_MEMORY_MIB 3072
@@ -67,6 +72,10 @@ struct oci_mount {
 	char *source;      /* absolute (relative ones are made bundle-relative) */
 	char *destination; /* absolute, no "." or ".." component */
 	bool readonly;
+	/* Set by create once it has looked at the source: */
+	bool file;         /* a regular file: copied, not shared */
+	uint64_t size;     /* its bytes, in create's memfd in mount order */
+	unsigned int mode; /* its permission bits */
 };
 
 struct oci_process {
@@ -74,6 +83,7 @@ struct oci_process {
 	char **env;    /* NULL-terminated */
 	char *cwd;     /* absolute; "/" when absent */
 	bool terminal;
+	unsigned int rows, cols; /* process.consoleSize; 0: not set */
 	unsigned int uid, gid; /* process.user; 0:0 when absent */
 	unsigned int gids[OCI_MAX_GROUPS], nr_gids; /* user.additionalGids */
 	struct oci_rlimit {
@@ -88,7 +98,7 @@ struct oci_spec {
 	struct oci_process process;
 	char *root_path;   /* absolute */
 	bool root_readonly;
-	struct oci_mount binds[OCI_MAX_BINDS];
+	struct oci_mount binds[OCI_MAX_BIND_MOUNTS];
 	unsigned int nr_binds;
 	char *hostname;    /* NULL when absent */
 	uint64_t memory_mib; /* 0: the default */
@@ -162,10 +172,21 @@ char **oci_launch_argv(const struct oci_process *proc, const char *hostname);
 /* ---- supervisor.c ---- */
 /* Runs in the child forked by create: builds and boots the VM, writes
  * "ok" (or "err MSG") to ready_fd, then serves requests until the
- * container's process ends; exits with its status. Never returns. */
-void oci_supervise(struct oci_spec *spec, int dirfd, int ready_fd) __attribute__((noreturn));
+ * container's process ends; exits with its status. Never returns.
+ * files_fd: the bind-mounted files' contents (a memfd) or -1; tty_fd: the
+ * terminal's slave, the process's stdio instead of fds 0-2, or -1. */
+void oci_supervise(struct oci_spec *spec, int dirfd, int ready_fd, int files_fd, int tty_fd)
+	__attribute__((noreturn));
 /* Where the guest helper (the static waiter) is on the host. */
 int oci_helper_dir(char *buf, size_t len);
+
+/* ---- console.c ---- */
+/* A pty for --console-socket, as runc makes it: the master is sent over
+ * the unix socket at path with SCM_RIGHTS (its name as the message), the
+ * slave (raw: the guest's own pty does the line discipline) is returned
+ * in *slave. open first, send once the process exists. */
+int oci_console_open(int *master, int *slave);
+int oci_console_send(const char *path, int master);
 
 /* ---- commands.c, exec.c ---- */
 struct oci_globals {

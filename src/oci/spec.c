@@ -326,6 +326,26 @@ static int parse_rlimits(json_t *v, const char *where, struct oci_process *proc,
 	return 0;
 }
 
+/* process.consoleSize {"height":H,"width":W}: the terminal's first size. */
+static int parse_console_size(json_t *v, const char *where, struct oci_process *proc, char *err,
+			      size_t len)
+{
+	json_t *h, *w;
+
+	if (!v || json_is_null(v))
+		return 0;
+	h = json_object_get(v, "height");
+	w = json_object_get(v, "width");
+	if (!json_is_object(v) || !json_is_integer(h) || !json_is_integer(w) ||
+	    json_integer_value(h) < 0 || json_integer_value(h) > OCI_MAX_CONSOLE_DIM ||
+	    json_integer_value(w) < 0 || json_integer_value(w) > OCI_MAX_CONSOLE_DIM)
+		return fail(err, len, "%s.consoleSize must be {\"height\":H,\"width\":W}, each "
+			    "0 to %d", where, OCI_MAX_CONSOLE_DIM);
+	proc->rows = (unsigned int)json_integer_value(h);
+	proc->cols = (unsigned int)json_integer_value(w);
+	return 0;
+}
+
 static int parse_process_obj(json_t *p, const char *where, struct oci_process *proc, char *err,
 			     size_t len)
 {
@@ -359,8 +379,8 @@ static int parse_process_obj(json_t *p, const char *where, struct oci_process *p
 	snprintf(name, sizeof(name), "%s.terminal", where);
 	if (get_bool(p, "terminal", name, &proc->terminal, err, len))
 		return -1;
-	if (proc->terminal)
-		return fail(err, len, "%s: a terminal (--console-socket) is not supported yet", name);
+	if (parse_console_size(json_object_get(p, "consoleSize"), where, proc, err, len))
+		return -1;
 	user = json_object_get(p, "user");
 	if (user && !json_is_null(user)) {
 		json_t *uid, *gid;
@@ -386,13 +406,18 @@ static int parse_process_obj(json_t *p, const char *where, struct oci_process *p
 /* Each helper option as its own string, then the process's args. */
 char **oci_launch_argv(const struct oci_process *proc, const char *hostname)
 {
-	char opts[OCI_MAX_RLIMITS + 3][24 + OCI_MAX_GROUPS * 11], *str;
-	const char *names[OCI_MAX_RLIMITS + 3];
+	char opts[OCI_MAX_RLIMITS + 4][24 + OCI_MAX_GROUPS * 11], *str;
+	const char *names[OCI_MAX_RLIMITS + 4];
 	size_t n = 0, nopts = 0, bytes = 0, i = 0;
 	char **argv;
 
-	if (!hostname && !proc->uid && !proc->gid && !proc->nr_gids && !proc->nr_rlimits)
+	if (!hostname && !proc->uid && !proc->gid && !proc->nr_gids && !proc->nr_rlimits &&
+	    !proc->terminal)
 		return proc->args;
+	if (proc->terminal) {
+		names[nopts] = "--tty";
+		snprintf(opts[nopts++], sizeof(opts[0]), "%u:%u", proc->rows, proc->cols);
+	}
 	if (proc->uid || proc->gid) {
 		names[nopts] = "--user";
 		snprintf(opts[nopts++], sizeof(opts[0]), "%u:%u", proc->uid, proc->gid);
@@ -631,10 +656,9 @@ static int parse_mount(json_t *m, size_t i, const char *bundle, struct oci_spec 
 		fail(err, len, "mounts[%zu]: a bind mount needs a source", i);
 		goto out;
 	}
-	if (spec->nr_binds == OCI_MAX_BINDS) {
-		fail(err, len, "mounts[%zu]: at most %d bind mounts are supported (the root and the "
-		     "runtime's helper use the other two of the VM's 4 shared directories)", i,
-		     OCI_MAX_BINDS);
+	if (spec->nr_binds == OCI_MAX_BIND_MOUNTS) {
+		fail(err, len, "mounts[%zu]: at most %d bind mounts are supported", i,
+		     OCI_MAX_BIND_MOUNTS);
 		goto out;
 	}
 	struct oci_mount *b = &spec->binds[spec->nr_binds];

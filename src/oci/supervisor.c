@@ -57,10 +57,11 @@ static struct {
 	bool main_lost;    /* the VM ended before the main process reported */
 	int kill_sig;      /* the signal our kill ended the VM with, or 0 */
 	int event[2];      /* the main waiter's "ended" */
+	int tty_fd;        /* the terminal's slave, or -1: fds 0-2 */
 	struct exec_slot *execs[MAX_EXECS];
 	int nexecs;
 } S = { .lock = PTHREAD_MUTEX_INITIALIZER, .execs_done = PTHREAD_COND_INITIALIZER,
-	.main_code = -1, .event = { -1, -1 } };
+	.main_code = -1, .event = { -1, -1 }, .tty_fd = -1 };
 
 int oci_helper_dir(char *buf, size_t len)
 {
@@ -111,10 +112,14 @@ static int build_config(struct alcatraz_config **out, const struct oci_spec *spe
 	    (ret = alcatraz_config_add_volume(cfg, helper, OCI_GUEST_HELPER_DIR,
 					      ALCATRAZ_VOLUME_READONLY)) ||
 	    (cmdline && *cmdline && (ret = alcatraz_config_set_cmdline(cfg, cmdline))) ||
+	    /* A terminal's bytes go to the shim's pty master as runc passes them:
+	     * the console socket's owner decides what reaches a screen. */
+	    (spec->process.terminal &&
+	     (ret = alcatraz_config_set_output_filter(cfg, ALCATRAZ_OUTPUT_FILTER_OFF))) ||
 	    (logfd >= 0 && (ret = alcatraz_config_set_log_fd(cfg, logfd))))
 		goto out;
 	for (unsigned int i = 0; i < spec->nr_binds; i++)
-		if ((ret = alcatraz_config_add_volume(cfg, spec->binds[i].source,
+		if (!spec->binds[i].file && (ret = alcatraz_config_add_volume(cfg, spec->binds[i].source,
 						      spec->binds[i].destination,
 						      spec->binds[i].readonly ? ALCATRAZ_VOLUME_READONLY
 									      : 0)))
@@ -153,6 +158,60 @@ static int boot(const struct oci_spec *spec, int dirfd, char *err, size_t len)
 		alcatraz_vm_destroy(S.vm);
 		S.vm = NULL;
 	}
+	return ret;
+}
+
+/*
+ * Bind mounts of files (Docker's and containerd's /etc/hosts, resolv.conf,
+ * hostname) are copied into the guest's root (its RAM layer) before the
+ * container's process starts, by the guest helper, which bind-mounts a
+ * read-only one onto itself read-only. Not shared: sharing a file's parent
+ * directory would show the guest every sibling of the file (Docker's
+ * container directory holds its config and logs) and take one of the VM's
+ * 4 shared directories per parent. So the guest sees each file as it was
+ * at create, and a writable one's changes stay in the VM.
+ */
+static int install_files(int files_fd, char *err, size_t len)
+{
+	const struct oci_spec *spec = S.spec;
+	char *argv[OCI_MAX_BIND_MOUNTS + 3], specs[OCI_MAX_BIND_MOUNTS][OCI_MAX_PATH + 48];
+	int pipefd[2], code = 0, ret, n = 0;
+	uint32_t id;
+
+	argv[n++] = (char *)OCI_GUEST_HELPER_DIR "/" OCI_PAUSE_NAME;
+	argv[n++] = (char *)"--install";
+	for (unsigned int i = 0; i < spec->nr_binds; i++) {
+		const struct oci_mount *b = &spec->binds[i];
+		if (!b->file)
+			continue;
+		char *one = specs[n - 2];
+		snprintf(one, sizeof(specs[0]), "%llu:%o:%s:%s", (unsigned long long)b->size, b->mode,
+			 b->readonly ? "ro" : "rw", b->destination);
+		argv[n++] = one;
+	}
+	argv[n] = NULL;
+	if (files_fd < 0)
+		return 0;
+	if (lseek(files_fd, 0, SEEK_SET) < 0 || pipe2(pipefd, O_CLOEXEC | O_NONBLOCK) < 0) {
+		snprintf(err, len, "cannot copy the bind-mounted files: %s", strerror(errno));
+		return -errno;
+	}
+	struct alcatraz_exec ex = { .argv = (const char *const *)argv, .in_fd = files_fd,
+				    .out_fd = -1, .err_fd = pipefd[1] };
+	ret = alcatraz_vm_exec(S.vm, &ex, &id);
+	close(pipefd[1]);
+	if (!ret)
+		ret = alcatraz_vm_exec_wait(S.vm, id, -1, &code);
+	if (ret || code) {
+		char msg[256] = "";
+		ssize_t got = read(pipefd[0], msg, sizeof(msg) - 1);
+		msg[got > 0 ? got : 0] = '\0';
+		msg[strcspn(msg, "\n")] = '\0';
+		snprintf(err, len, "cannot install the bind-mounted files in the VM: %s",
+			 ret ? alcatraz_strerror(ret) : msg[0] ? msg : "the guest helper failed");
+		ret = ret ? ret : -EIO;
+	}
+	close(pipefd[0]);
 	return ret;
 }
 
@@ -219,8 +278,9 @@ static int start_main(char *err, size_t len)
 	char **argv = oci_launch_argv(p, S.spec->hostname);
 	struct alcatraz_exec ex = {
 		.argv = (const char *const *)argv, .envp = (const char *const *)p->env,
-		.workdir = p->cwd, .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
-		.err_fd = STDERR_FILENO,
+		.workdir = p->cwd, .in_fd = S.tty_fd >= 0 ? S.tty_fd : STDIN_FILENO,
+		.out_fd = S.tty_fd >= 0 ? S.tty_fd : STDOUT_FILENO,
+		.err_fd = S.tty_fd >= 0 ? S.tty_fd : STDERR_FILENO,
 	};
 	pthread_t th;
 	int ret = argv ? alcatraz_vm_exec(S.vm, &ex, &S.main_id) : -ENOMEM;
@@ -544,12 +604,13 @@ static void __attribute__((noreturn)) serve(int dirfd, int lsock, int sfd)
 	finish(dirfd);
 }
 
-void oci_supervise(struct oci_spec *spec, int dirfd, int ready_fd)
+void oci_supervise(struct oci_spec *spec, int dirfd, int ready_fd, int files_fd, int tty_fd)
 {
 	char err[512];
 	int lsock, sfd;
 
 	S.spec = spec;
+	S.tty_fd = tty_fd;
 	oci_log_quiet_stderr();
 	signal(SIGPIPE, SIG_IGN);
 	if (chdir("/") < 0)
@@ -562,6 +623,13 @@ void oci_supervise(struct oci_spec *spec, int dirfd, int ready_fd)
 		dprintf(ready_fd, "err %s", err);
 		_exit(125);
 	}
+	if (install_files(files_fd, err, sizeof(err))) {
+		dprintf(ready_fd, "err %s", err);
+		alcatraz_vm_destroy(S.vm);
+		_exit(125);
+	}
+	if (files_fd >= 0)
+		close(files_fd);
 	lsock = listen_on(dirfd);
 	if (lsock < 0) {
 		dprintf(ready_fd, "err cannot listen in the state directory: %s", strerror(-lsock));

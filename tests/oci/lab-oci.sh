@@ -15,7 +15,7 @@ export ALCATRAZ_VMM=${ALCATRAZ_VMM:-$B/src/vmm/alcatraz-vmm}
 export ALCATRAZ_OCI_HELPER_DIR=${ALCATRAZ_OCI_HELPER_DIR:-$B/src/oci/guest}
 export ALCATRAZ_CMDLINE=nopv
 export O="$B/src/oci/alcatraz-oci" R=/tmp/oci-state T=/tmp/oci
-REAP="$B/tests/oci/oci-reap"
+REAP="$B/tests/oci/oci-reap" CONSOLE="$B/tests/oci/oci-console"
 WAIT=${OCI_WAIT_S:-300}
 rm -rf $T $R; mkdir -p $T
 fails=0
@@ -39,7 +39,7 @@ wait_for() {
 # A bundle: a busybox root with the applets the commands use, config.json.
 mkdir -p $T/b/rootfs/bin $T/b/rootfs/tmp $T/data
 cp /bin/busybox $T/b/rootfs/bin/busybox
-for a in sh echo cat sleep pwd true kill grep hostname id; do ln -s busybox $T/b/rootfs/bin/$a; done
+for a in sh echo cat sleep pwd true kill grep hostname id tty stty test stat tail; do ln -s busybox $T/b/rootfs/bin/$a; done
 echo "from the host" > $T/data/hello
 # config ARGS-JSON: config.json running ARGS, with an env, a cwd and a bind mount
 config() {
@@ -167,6 +167,70 @@ while [ $i -lt 100 ] && cat /proc/[0-9]*/comm 2>/dev/null | grep -q -e alcatraz-
 done
 expect supervisor-killed-nothing-left 0 "$(cat /proc/[0-9]*/comm 2>/dev/null | grep -c -e alcatraz-vmm -e virtiofsd)"
 
+# 6. Bind mounts of files, as Docker and containerd make /etc/hosts,
+# resolv.conf and hostname: copied into the guest at create (a directory
+# /etc the image lacks is made), a read-only one cannot be written, a
+# writable one can, and neither write reaches the host's file.
+printf '127.0.0.1 localhost\n10.0.0.7 c\n' > $T/hosts
+printf 'nameserver 10.0.0.53\n' > $T/resolv.conf; chmod 640 $T/resolv.conf
+cat > $T/b/config.json <<EOF
+{"ociVersion":"1.0.2",
+ "process":{"args":["sh","-c","cat /etc/hosts /etc/resolv.conf; stat -c %a /etc/resolv.conf; echo x >> /etc/hosts && echo hosts-written; echo search lab >> /etc/resolv.conf && tail -n 1 /etc/resolv.conf; exit 4"],
+  "env":["PATH=/bin"],"cwd":"/"},
+ "root":{"path":"rootfs"},
+ "mounts":[{"destination":"/etc/hosts","type":"bind","source":"$T/hosts","options":["rbind","ro"]},
+  {"destination":"/etc/resolv.conf","type":"bind","source":"$T/resolv.conf","options":["rbind","rw"]},
+  {"destination":"/data","type":"bind","source":"$T/data","options":["rbind","ro"]}]}
+EOF
+out=$("$REAP" -p $T/c7.pid '
+	"$O" --root $R create --bundle $T/b --pid-file $T/c7.pid c7 > $T/c7.out 2> $T/c7.err || exit 11
+	"$O" --root $R start c7 || exit 13')
+echo "$out" | sed 's/^/  /'; sed 's/^/  c7: /' $T/c7.err
+expect files-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
+expect files-status "oci-reap: $T/c7.pid exit 4" "$(echo "$out" | grep 'c7.pid exit')"
+expect files-content "127.0.0.1 localhost|10.0.0.7 c|nameserver 10.0.0.53|640|search lab" \
+	"$(grep -v hosts-written $T/c7.out | tr '\n' '|' | sed 's/|$//')"
+expect files-ro-refused "0 1" "$(grep -c hosts-written $T/c7.out) $(grep -c -i 'read-only' $T/c7.err)"
+expect files-host-unchanged "2 1" "$(wc -l < $T/hosts | tr -d ' ') $(wc -l < $T/resolv.conf | tr -d ' ')"
+oci delete c7; expect files-delete 0 $?
+
+# 7. process.terminal with --console-socket: oci-console (the shim's end)
+# gets a pty master; the guest's process has a terminal of the size of
+# process.consoleSize, reads what is typed and exits with its status; an
+# exec with a terminal too.
+cat > $T/b/config.json <<EOF
+{"ociVersion":"1.0.2",
+ "process":{"terminal":true,"consoleSize":{"height":30,"width":100},
+  "args":["sh","-c","tty; test -t 0 && test -t 1 && echo is-a-tty; stty size; read l; echo got \$l; exec sleep 1000"],
+  "env":["PATH=/bin"],"cwd":"/"},
+ "root":{"path":"rootfs"}}
+EOF
+printf '{"terminal":true,"args":["sh","-c","test -t 0 && echo exec-tty; exit 9"],"env":["PATH=/bin"]}' > $T/p3.json
+"$CONSOLE" $T/con1.sock $T/con1.out "typed
+" 2> $T/con1.err & con1=$!
+"$CONSOLE" $T/con2.sock $T/con2.out 2> $T/con2.err & con2=$!
+sleep 0.5
+out=$("$REAP" -p $T/c8.pid '
+	"$O" --root $R create --bundle $T/b --console-socket $T/con1.sock --pid-file $T/c8.pid c8 || exit 11
+	"$O" --root $R start c8 || exit 13
+	i=0; while ! grep -q "got typed" $T/con1.out; do i=$((i + 1)); [ $i -gt '$((WAIT * 5))' ] && exit 15; sleep 0.2; done
+	"$O" --root $R exec --console-socket $T/con2.sock --process $T/p3.json c8; echo "exec $?" > $T/e3.st
+	"$O" --root $R kill c8 KILL || exit 18')
+echo "$out" | sed 's/^/  /'
+wait $con1; c1st=$?; wait $con2; c2st=$?
+sed 's/^/  console: /' $T/con1.err $T/con2.err
+tr -d '\r' < $T/con1.out > $T/con1.txt; tr -d '\r' < $T/con2.out > $T/con2.txt
+sed 's/^/  tty: /' $T/con1.txt $T/con2.txt
+expect tty-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
+expect tty-console-master "0 0" "$c1st $c2st"
+expect tty-is-a-tty "/dev/pts/0 is-a-tty" "$(grep -x '/dev/pts/[0-9]*' $T/con1.txt) $(grep -x is-a-tty $T/con1.txt)"
+expect tty-size "30 100" "$(grep -x '[0-9]* [0-9]*' $T/con1.txt)"
+# typed, echoed by the guest's terminal, read by the process
+expect tty-input "typed got typed" "$(grep -x -e typed -e 'got typed' $T/con1.txt | tr '\n' ' ' | sed 's/ $//')"
+expect tty-exec "exec 9 exec-tty" "$(cat $T/e3.st) $(cat $T/con2.txt)"
+expect tty-kill-9-status "oci-reap: $T/c8.pid exit 137" "$(echo "$out" | grep 'c8.pid exit')"
+oci delete c8; expect tty-delete 0 $?
+
 # 4. Bad input: status 1, one line on stderr, an error line in the log.
 # bad NAME ARGS...: runs oci ARGS, expects 1, one line, and that line in the log
 bad() {
@@ -187,7 +251,23 @@ printf '{"ociVersion":"1.0.2","process":{"args":["sh"]},"root":{"path":"/no/root
 bad missing-root create --bundle $T/bad c4
 printf '{"ociVersion":"1.0.2","process":{"args":"sh"},"root":{"path":"rootfs"}}' > $T/bad/config.json
 bad mistyped-args create --bundle $T/bad c4
-bad console-socket create --bundle $T/b --console-socket /tmp/x c4
+config '["true"]'
+bad console-socket-no-terminal create --bundle $T/b --console-socket /tmp/x c4
+cp -r $T/b/rootfs $T/bad/
+sed 's/"terminal":false/"terminal":true/' $T/b/config.json > $T/bad/config.json
+bad terminal-no-console-socket create --bundle $T/bad c4
+bad console-socket-absent create --bundle $T/bad --console-socket $T/no.sock c4
+mkdir -p $T/d1 $T/d2 $T/d3
+sed 's#"mounts":\[#&{"destination":"/d1","type":"bind","source":"'$T'/d1"},{"destination":"/d2","type":"bind","source":"'$T'/d2"},{"destination":"/d3","type":"bind","source":"'$T'/d3"},#' \
+	$T/b/config.json > $T/bad/config.json
+bad three-directories create --bundle $T/bad c4
+sed 's#"mounts":\[#&{"destination":"/etc/x","type":"bind","source":"/dev/null"},#' \
+	$T/b/config.json > $T/bad/config.json
+bad bind-device create --bundle $T/bad c4
+head -c 1100000 /dev/zero > $T/big
+sed 's#"mounts":\[#&{"destination":"/etc/x","type":"bind","source":"'$T'/big"},#' \
+	$T/b/config.json > $T/bad/config.json
+bad bind-file-too-large create --bundle $T/bad c4
 bad unknown-container start nope
 bad unknown-signal kill c4 SIGNOPE
 [ -e $R/c4 ] && fail bad-no-state-left "$R/c4 exists"

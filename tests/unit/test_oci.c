@@ -111,7 +111,12 @@ START_TEST(malformed_and_mistyped)
 	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"cwd\":\"/a/../..\"}}", "process.cwd");
 	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"terminal\":\"yes\"}}",
 		"process.terminal must be true or false");
-	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"terminal\":true}}", "not supported yet");
+	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"terminal\":true,"
+		"\"consoleSize\":{\"height\":-1,\"width\":80}}}", "process.consoleSize must be");
+	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"consoleSize\":{\"height\":24,"
+		"\"width\":65536}}}", "process.consoleSize must be");
+	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"consoleSize\":[24,80]}}",
+		"process.consoleSize must be");
 	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"user\":{\"uid\":-1}}}",
 		"uid and gid are 0 to");
 	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"],\"user\":{\"uid\":4294967296}}}",
@@ -160,10 +165,16 @@ START_TEST(root_mounts_resources)
 		"\"type\":\"nfs\",\"source\":\"h:/e\"}]}", "nfs at /x is not supported");
 	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"destination\":\"/data\","
 		"\"type\":\"tmpfs\"}]}", "tmpfs at /data is not supported");
-	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"]},\"mounts\":["
-		"{\"destination\":\"/a\",\"type\":\"bind\",\"source\":\"/s\"},"
-		"{\"destination\":\"/b\",\"type\":\"bind\",\"source\":\"/s\"},"
-		"{\"destination\":\"/c\",\"type\":\"bind\",\"source\":\"/s\"}]}", "at most 2 bind mounts");
+	/* Directories or files is create's to tell (it looks at the host);
+	 * the parser takes at most OCI_MAX_BIND_MOUNTS of either. */
+	char many[4096];
+	int at = snprintf(many, sizeof(many), "{" MIN_GOOD ",\"process\":{\"args\":[\"a\"]},"
+			  "\"mounts\":[");
+	for (int i = 0; i <= OCI_MAX_BIND_MOUNTS; i++)
+		at += snprintf(many + at, sizeof(many) - (size_t)at, "%s{\"destination\":\"/m%d\","
+			       "\"type\":\"bind\",\"source\":\"/s\"}", i ? "," : "", i);
+	snprintf(many + at, sizeof(many) - (size_t)at, "]}");
+	refused(many, "at most 16 bind mounts");
 	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"]},\"mounts\":[{\"destination\":\"/x\","
 		"\"type\":\"bind\",\"source\":\"/s\",\"options\":[1]}]}", "mounts[0].options[0]");
 	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"]},\"linux\":[]}", "linux must be an object");
@@ -259,6 +270,17 @@ START_TEST(launch_argv)
 			    &s) == 0, "%s", err);
 	ck_assert_ptr_null(s.hostname);
 	ck_assert_ptr_eq(oci_launch_argv(&s.process, s.hostname), s.process.args);
+	oci_spec_free(&s);
+	/* A terminal goes through the helper, with process.consoleSize. */
+	ck_assert_msg(parse("{" MIN_GOOD ",\"process\":{\"args\":[\"sh\"],\"terminal\":true,"
+			    "\"consoleSize\":{\"height\":30,\"width\":100}}}", &s) == 0, "%s", err);
+	argv = oci_launch_argv(&s.process, NULL);
+	ck_assert_str_eq(argv[1], "--tty");
+	ck_assert_str_eq(argv[2], "30:100");
+	ck_assert_str_eq(argv[3], "--");
+	ck_assert_str_eq(argv[4], "sh");
+	ck_assert_ptr_null(argv[5]);
+	free(argv);
 	oci_spec_free(&s);
 }
 END_TEST

@@ -13,17 +13,34 @@
  *       hostname and the resource limits, becomes UID:GID with those
  *       supplementary groups (none without --groups) and executes ARGV
  *       with a PATH search. Status 125 when it cannot, 126/127 as a
- *       shell's when ARGV is not executable / not found.
+ *       shell's when ARGV is not executable / not found. With
+ *       --tty ROWS:COLS (0:0: the default size) ARGV gets a terminal of
+ *       the guest's own (its session's controlling tty) while this
+ *       process relays its stdin and stdout to the pty's master and
+ *       passes on the signals it gets; it exits with ARGV's status
+ *       (128+n for signal n).
+ *   alcatraz-oci-pause --install SIZE:MODE:ro|rw:DEST...
+ *       copies SIZE bytes of stdin to each DEST in turn (its parent
+ *       directories made, a symlink there replaced) with permission bits
+ *       MODE (octal), and makes a "ro" one a read-only bind mount of
+ *       itself: the bind mounts of files of config.json.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <grp.h>
 #include <limits.h>
+#include <poll.h>
 #include <stdbool.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/ioctl.h>
+#include <sys/mount.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <termios.h>
 #include <unistd.h>
 
 /* alcatraz-init's, for a process without PATH. */
@@ -116,6 +133,187 @@ static int parse_groups(const char *s, gid_t *gids, size_t *n)
 	return 0;
 }
 
+/* ---- --install ---- */
+
+static int make_parents(char *path)
+{
+	for (char *p = strchr(path + 1, '/'); p; p = strchr(p + 1, '/')) {
+		*p = '\0';
+		int ret = mkdir(path, 0755) < 0 && errno != EEXIST ? -errno : 0;
+		*p = '/';
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+static int copy_in(int fd, unsigned long long size)
+{
+	char buf[16384];
+
+	while (size) {
+		size_t want = size < sizeof(buf) ? (size_t)size : sizeof(buf);
+		ssize_t n = read(STDIN_FILENO, buf, want);
+		if (n <= 0)
+			return n < 0 ? -errno : -EPIPE;
+		for (ssize_t off = 0; off < n;) {
+			ssize_t w = write(fd, buf + off, (size_t)(n - off));
+			if (w < 0)
+				return -errno;
+			off += w;
+		}
+		size -= (unsigned long long)n;
+	}
+	return 0;
+}
+
+static int install_one(const char *spec)
+{
+	unsigned long long size;
+	unsigned int mode;
+	char ro[3], path[PATH_MAX];
+	struct stat st;
+	int n = 0, fd, ret;
+
+	if (sscanf(spec, "%llu:%o:%2[row]:%n", &size, &mode, ro, &n) != 3 || !n ||
+	    spec[n] != '/' || strlen(spec + n) >= sizeof(path) || mode > 07777 ||
+	    (strcmp(ro, "ro") && strcmp(ro, "rw")))
+		return fprintf(stderr, "alcatraz-oci-pause: bad --install '%s'\n", spec), 125;
+	strcpy(path, spec + n);
+	if ((ret = make_parents(path)))
+		goto fail;
+	if (lstat(path, &st) == 0 && S_ISLNK(st.st_mode) && unlink(path) < 0)
+		goto fail_errno;
+	fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC | O_NOFOLLOW, mode);
+	if (fd < 0)
+		goto fail_errno;
+	ret = copy_in(fd, size);
+	if (!ret && fchmod(fd, mode) < 0)
+		ret = -errno;
+	close(fd);
+	if (ret)
+		goto fail;
+	if (!strcmp(ro, "ro") &&
+	    (mount(path, path, NULL, MS_BIND, NULL) < 0 ||
+	     mount(NULL, path, NULL, MS_REMOUNT | MS_BIND | MS_RDONLY, NULL) < 0))
+		goto fail_errno;
+	return 0;
+fail_errno:
+	ret = -errno;
+fail:
+	fprintf(stderr, "alcatraz-oci-pause: %s: %s\n", path, strerror(-ret));
+	return 125;
+}
+
+static int install(int argc, char **argv)
+{
+	for (int i = 2; i < argc; i++) {
+		int ret = install_one(argv[i]);
+		if (ret)
+			return ret;
+	}
+	return 0;
+}
+
+/* ---- --tty ---- */
+
+static volatile pid_t tty_child;
+
+static void pass_signal(int sig)
+{
+	if (tty_child > 0)
+		kill(tty_child, sig);
+}
+
+static int write_all(int fd, const char *buf, ssize_t n)
+{
+	while (n > 0) {
+		ssize_t w = write(fd, buf, (size_t)n);
+		if (w < 0 && errno != EINTR)
+			return -1;
+		if (w > 0) {
+			buf += w;
+			n -= w;
+		}
+	}
+	return 0;
+}
+
+/* Relays stdin to the master and the master to stdout until the child
+ * has ended and its output is drained; exits with its status. */
+static void __attribute__((noreturn)) tty_relay(int m)
+{
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
+				    SIGWINCH, SIGCONT };
+	struct sigaction sa = { .sa_handler = pass_signal };
+	struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN }, { .fd = m, .events = POLLIN } };
+	char buf[4096];
+	int wst = 0;
+	bool ended = false;
+
+	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
+		sigaction(sigs[i], &sa, NULL);
+	fcntl(m, F_SETFL, O_NONBLOCK);
+	for (;;) {
+		if (!ended && waitpid(tty_child, &wst, WNOHANG) == tty_child)
+			ended = true;
+		int r = poll(p, 2, ended ? 0 : 100);
+		if (r < 0 && errno != EINTR)
+			break;
+		if (r > 0 && p[0].revents) {
+			ssize_t n = read(STDIN_FILENO, buf, sizeof(buf));
+			if (n <= 0 || write_all(m, buf, n) < 0)
+				p[0].fd = -1; /* stdin ended: the terminal stays */
+		}
+		if (r > 0 && p[1].revents) {
+			ssize_t n = read(m, buf, sizeof(buf));
+			if (n > 0)
+				write_all(STDOUT_FILENO, buf, n);
+			else if (n == 0 || errno != EAGAIN)
+				break; /* EIO: every holder of the slave is gone */
+		} else if (ended && r == 0) {
+			break; /* drained */
+		}
+	}
+	if (!ended)
+		while (waitpid(tty_child, &wst, 0) < 0 && errno == EINTR)
+			;
+	_exit(WIFSIGNALED(wst) ? 128 + WTERMSIG(wst) : WEXITSTATUS(wst));
+}
+
+/* Returns in the child, on the new terminal; the parent relays. */
+static int tty_setup(const char *size)
+{
+	unsigned int rows, cols, unlock = 0;
+	int n = 0, m, s;
+
+	if (sscanf(size, "%u:%u%n", &rows, &cols, &n) != 2 || size[n] || rows > 65535 ||
+	    cols > 65535)
+		return fprintf(stderr, "alcatraz-oci-pause: bad --tty '%s'\n", size), -1;
+	m = open("/dev/ptmx", O_RDWR | O_NOCTTY | O_CLOEXEC);
+	if (m < 0 || ioctl(m, TIOCSPTLCK, &unlock) < 0 ||
+	    (s = ioctl(m, TIOCGPTPEER, O_RDWR | O_NOCTTY)) < 0)
+		return fprintf(stderr, "alcatraz-oci-pause: a terminal: %s\n", strerror(errno)), -1;
+	if (rows && cols) {
+		struct winsize ws = { .ws_row = (unsigned short)rows, .ws_col = (unsigned short)cols };
+		ioctl(m, TIOCSWINSZ, &ws);
+	}
+	tty_child = fork();
+	if (tty_child < 0)
+		return fprintf(stderr, "alcatraz-oci-pause: fork: %s\n", strerror(errno)), -1;
+	if (tty_child > 0) {
+		close(s);
+		tty_relay(m);
+	}
+	close(m);
+	if (setsid() < 0 || ioctl(s, TIOCSCTTY, 0) < 0 || dup2(s, 0) < 0 || dup2(s, 1) < 0 ||
+	    dup2(s, 2) < 0)
+		return fprintf(stderr, "alcatraz-oci-pause: the terminal: %s\n", strerror(errno)), -1;
+	if (s > 2)
+		close(s);
+	return 0;
+}
+
 static int launch(int argc, char **argv)
 {
 	const char *host = NULL;
@@ -127,7 +325,10 @@ static int launch(int argc, char **argv)
 
 	for (i = 1; i < argc && strcmp(argv[i], "--"); i++) {
 		const char *colon;
-		if (!strcmp(argv[i], "--hostname") && i + 1 < argc) {
+		if (!strcmp(argv[i], "--tty") && i + 1 < argc) {
+			if (tty_setup(argv[++i]))
+				return 125;
+		} else if (!strcmp(argv[i], "--hostname") && i + 1 < argc) {
 			host = argv[++i];
 		} else if (!strcmp(argv[i], "--rlimit") && i + 1 < argc) {
 			if ((ret = set_rlimit(argv[++i]))) {
@@ -170,5 +371,7 @@ static int launch(int argc, char **argv)
 
 int main(int argc, char **argv)
 {
+	if (argc > 1 && !strcmp(argv[1], "--install"))
+		return install(argc, argv);
 	return argc > 1 ? launch(argc, argv) : wait_forever();
 }
