@@ -30,7 +30,8 @@ const char *const hv_violation_names[HV_V_NR] = {
 	"text_write", "rodata_write", "ex_table_write", "idt_write", "gdt_write",
 	"module_write", "stats_write", "hidden_access", "cr0_wp", "cr4_smep",
 	"cr4_smap", "efer_svme", "syscall_msr", "hsave_pa", "svm_insn",
-	"nested_map_hidden", "nested_map_protected", "nested_vmcb", "text_poke_allowed",
+	"nested_map_hidden", "nested_map_protected", "nested_vmcb", "l1_tr_ldtr",
+	"text_poke_allowed",
 };
 
 /* Adds only the parts of [start, end) not already covered: earlier adds win. */

@@ -88,6 +88,7 @@ void svm_nested_vmcb01_setup(struct svm_cpu *sc);
 void svm_nested_l1_sync(struct svm_cpu *sc);
 void svm_nested_vls_open(struct svm_cpu *sc);
 bool svm_nested_vls_close(struct svm_cpu *sc);
+void svm_nested_l1_segs(struct svm_cpu *sc);
 int svm_msr_l1(struct svm_cpu *sc, u32 msr, bool write, u64 *val);
 
 /* vmrun.S */

@@ -396,6 +396,8 @@ int __hv_host hv_svm_exit(struct svm_cpu *sc, struct hv_regs *regs)
 	/* A SYSCALL/SYSRET that closed the window runs once without it. */
 	if (!ret && code != SVM_EXIT_EXCP_BASE + UD_VECTOR)
 		svm_nested_vls_open(sc);
+	if (!ret)
+		svm_nested_l1_segs(sc);
 out:
 	v->save.rip = c->g.rip;
 	v->save.rsp = c->g.rsp;

@@ -126,9 +126,15 @@ static void __hv_host set_gif(struct svm_cpu *sc, bool on)
 	}
 }
 
-/* Before launch: L1 starts with GIF=1, in V_GIF where the CPU keeps it. */
+/*
+ * Before launch: L1 starts with GIF=1, in V_GIF where the CPU keeps it.
+ * Its TR and LDTR (vmcb01 holds the CPU's, VMSAVEd) are the ones it may
+ * run with at GIF=1.
+ */
 void svm_nested_vmcb01_setup(struct svm_cpu *sc)
 {
+	sc->n->l1_tr = sc->vmcb01->save.tr;
+	sc->n->l1_ldtr = sc->vmcb01->save.ldtr;
 	if (!sc->n->l1_vgif)
 		return;
 	sc->vmcb01->control.int_ctl |= V_GIF_ENABLE_MASK | V_GIF_MASK;
@@ -172,9 +178,9 @@ void __hv_host svm_nested_l1_sync(struct svm_cpu *sc)
  * memory is not mapped there and protected pages are read-only, so a
  * VMLOAD from the arena or a VMSAVE into a protected page ends in an NPF
  * (hv_protect_npf refuses it, as it refuses a MOV there).  What it loads
- * into L1 itself is FS, GS, TR, LDTR, KernelGSBase and SYSENTER_*, which
- * the emulated VMLOAD loads unchecked too (L1 may write them anyway),
- * and STAR/LSTAR/CSTAR/SFMASK, which Hyper-box pins (pin_msrs; CSTAR is
+ * into L1 itself is FS, GS, KernelGSBase and SYSENTER_*, which L1 may
+ * write anyway, TR and LDTR, checked as the emulated VMLOAD's are before
+ * L1 runs at GIF=1 (svm_nested_l1_segs), and STAR/LSTAR/CSTAR/SFMASK, which Hyper-box pins (pin_msrs; CSTAR is
  * also the escape monitor's 32-bit entry): those must never be in effect
  * for L1.  Nothing but SYSCALL and SYSRET uses them, and with EFER.SCE=0
  * both raise #UD.  So the intercepts go only while L1's GIF is 0 (KVM's
@@ -283,6 +289,52 @@ bool __hv_host svm_nested_vls_close(struct svm_cpu *sc)
 		n->vmload_since_exit = memcmp(&now, &n->hidden_at_exit, sizeof(now)) != 0;
 	}
 	return true;
+}
+
+/* TR as at launch, busy or not (LTR sets busy; QEMU's TCG loads the type from before) */
+static bool __hv_host l1_tr_ok(const struct vmcb_seg *tr, const struct vmcb_seg *launch)
+{
+	return tr->selector == launch->selector && tr->base == launch->base &&
+	       tr->limit == launch->limit &&
+	       (tr->attrib | TSS_BUSY_ATTR) == (launch->attrib | TSS_BUSY_ATTR);
+}
+
+/*
+ * L1's TR and LDTR.  LTR and LLDT load them from the GDT, which is locked
+ * (LTR only of the kernel's TSS, through protect.c), but VMLOAD, emulated
+ * or virtual, loads them with their hidden parts from any page L1 names: a
+ * TR whose base is a TSS of L1's choosing moves the interrupt stacks and
+ * the I/O permission bitmap, an LDT of its choosing can hold call gates
+ * into the kernel.  KVM needs that VMLOAD only while its GIF is 0 (L2's
+ * state before VMRUN, its own back after #VMEXIT), so L1 runs at GIF=1
+ * only with the TR and LDTR it had at launch (Linux loads no other TR,
+ * and no LDT: the GDT's LDT descriptor is locked too).  At the end of
+ * every exit of L1:
+ *  - GIF=1: others are a violation and the launch values go back before
+ *    L1 runs again (an emulated VMLOAD at GIF=1; an STGI exit after a
+ *    VMLOAD at GIF=0);
+ *  - GIF=0 with the host still holding L1's interrupts and STGI exiting:
+ *    anything goes (L2's, in KVM's world switch), STGI's exit checks;
+ *  - GIF=0 with that handed to L1's IF (virtual GIF, svm_nested_l1_sync):
+ *    others take it back, so that STGI exits and is checked.
+ * A virtual VMLOAD runs only while GIF is 0 and STGI exits (vls_open).
+ */
+void __hv_host svm_nested_l1_segs(struct svm_cpu *sc)
+{
+	struct svm_nested *n = sc->n;
+	struct vmcb *v = sc->vmcb01;
+
+	if (sc->run != v || (l1_tr_ok(&v->save.tr, &n->l1_tr) &&
+			     !memcmp(&v->save.ldtr, &n->l1_ldtr, sizeof(n->l1_ldtr))))
+		return;
+	if (!l1_gif(sc)) {
+		v->control.int_ctl |= V_INTR_MASKING_MASK;
+		svm_set_intercept(v, INTERCEPT_STGI);
+		return;
+	}
+	hv_violation(&sc->hv, HV_V_L1_TR_LDTR, v->save.tr.base, v->save.ldtr.base);
+	v->save.tr = n->l1_tr;
+	v->save.ldtr = n->l1_ldtr;
 }
 
 /* L1 had an NMI coming while its GIF is 0: take it in the host now, give it at STGI. */

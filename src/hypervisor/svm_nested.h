@@ -22,6 +22,7 @@
 #define SHADOW_SLOTS 4			/* L1 roots kept shadowed per CPU */
 #define SHADOW_AHEAD 8			/* pages filled ahead on a sequential fault */
 #define L2_ASID 2			/* L1 runs with ASID 1; L2s from 2 (a slot each) */
+#define TSS_BUSY_ATTR 0x2		/* in a VMCB segment's attrib: available/busy TSS */
 
 /* NPF error code bits (EXITINFO1) */
 #define PF_P	(1ULL << 0)
@@ -89,6 +90,8 @@ struct svm_nested {
 		struct vmcb_seg fs, gs, tr, ldtr;
 		u64 kernel_gs_base, sysenter_cs, sysenter_esp, sysenter_eip;
 	} hidden_at_exit;
+	/* L1's TR and LDTR at launch: what it may run with at GIF=1 (svm_nested_l1_segs) */
+	struct vmcb_seg l1_tr, l1_ldtr;
 	u64 host_idt[2 * 256];		/* the host's IDT: an NMI gate only */
 	u64 host_gdt[GDT_ENTRIES];	/* a copy of L1's: the gate's CS, IRET's SS */
 };

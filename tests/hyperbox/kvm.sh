@@ -132,7 +132,7 @@ check "NMIs were delivered to L1 (NMI backtraces)" sh -c 'dmesg | grep -q "NMI b
 
 [ $linux = 1 ] || echo "note: no Linux microVM (build/kernel/vmlinux or alcatraz-init missing)"
 check "L2 ran on the hardware (l2_runs > 0)" sh -c 'grep -q "^l2_runs [1-9]" /sys/kernel/hyperbox/exits'
-check "no nested violations" sh -c '! grep -E "^nested_" /sys/kernel/hyperbox/violations | grep -qv " 0$"'
+check "no nested or TR/LDTR violations" sh -c '! grep -E "^(nested_|l1_tr_ldtr)" /sys/kernel/hyperbox/violations | grep -qv " 0$"'
 echo "time without Hyper-box: $(awk "BEGIN{print $t1 - $t0}") s, with: $(awk "BEGIN{print $t3 - $t2}") s"
 dmesg | grep "hyperbox:" | tail -5
 grep -E "^(vmrun|vmload|vmsave|stgi|clgi|npf|l2_|shadow_|nmi|lidt)" /sys/kernel/hyperbox/exits

@@ -327,6 +327,77 @@ static void replay_vmload_lstar(void)
 }
 
 /*
+ * VMLOAD of this CPU's own state but for TR, on a copy of its TSS (the
+ * attacker's: it holds the interrupt stacks and the I/O permission bitmap),
+ * and LDTR, on a table of the attacker's (it could hold call gates): at
+ * GIF=1 (emulated) and, with gif0, between CLGI and STGI (a virtual VMLOAD
+ * where the CPU has it).  Afterwards TR and LDTR must be the kernel's.  The
+ * copy has the TSS's contents, so that an NMI meanwhile takes the same
+ * stacks; IRQs are off; a TR/LDTR not blocked is put back with VMLOAD.
+ */
+#define TSS_COPY_ORDER 2
+
+static void replay_vmload_tr(const char *what, bool gif0)
+{
+	struct vmcb *orig = (void *)get_zeroed_page(GFP_KERNEL);
+	struct vmcb *evil = (void *)get_zeroed_page(GFP_KERNEL);
+	struct vmcb *probe = (void *)get_zeroed_page(GFP_KERNEL);
+	void *ldt = (void *)get_zeroed_page(GFP_KERNEL);
+	void *tss = (void *)__get_free_pages(GFP_KERNEL | __GFP_ZERO, TSS_COPY_ORDER);
+	struct vmcb_seg inside_tr;
+	unsigned long flags;
+	bool kept;
+	u64 efer;
+
+	if (!orig || !evil || !probe || !ldt || !tss) {
+		R("SKIP %s (no memory)", what);
+		goto out;
+	}
+	local_irq_save(flags);
+	efer = native_read_msr(MSR_EFER);
+	native_write_msr(MSR_EFER, (u32)(efer | EFER_SVME), (efer | EFER_SVME) >> 32);
+	asm volatile("clgi; vmsave %%rax; stgi" : : "a"(__pa(orig)) : "memory");
+	memcpy(tss, (void *)orig->save.tr.base,
+	       min_t(u64, orig->save.tr.limit + 1ULL, PAGE_SIZE << TSS_COPY_ORDER));
+	memcpy(evil, orig, PAGE_SIZE);
+	evil->save.tr.base = (u64)tss;
+	evil->save.ldtr.selector = GDT_ENTRY_LDT * 8;
+	evil->save.ldtr.attrib = 0x82;		/* present LDT */
+	evil->save.ldtr.limit = PAGE_SIZE - 1;
+	evil->save.ldtr.base = (u64)ldt;
+	if (gif0) {
+		u64 pa = __pa(evil);
+
+		asm volatile("clgi; vmload %%rax; mov %1, %%rax; vmsave %%rax; stgi"
+			     : "+a"(pa) : "r"(__pa(probe)) : "memory");
+	} else
+		asm volatile("vmload %%rax" : : "a"(__pa(evil)) : "memory");
+	/* gif0: what the VMSAVE inside the window stored, the loaded TR when it ran */
+	inside_tr = probe->save.tr;
+	asm volatile("clgi; vmsave %%rax; stgi" : : "a"(__pa(probe)) : "memory");
+	kept = !memcmp(&probe->save.tr, &orig->save.tr, sizeof(orig->save.tr)) &&
+	       !memcmp(&probe->save.ldtr, &orig->save.ldtr, sizeof(orig->save.ldtr));
+	if (!kept)
+		asm volatile("clgi; vmload %%rax; stgi" : : "a"(__pa(orig)) : "memory");
+	native_write_msr(MSR_EFER, (u32)efer, efer >> 32);
+	local_irq_restore(flags);
+	if (kept)
+		R("BLOCKED %s: TR base %#llx, LDTR base %#llx (the kernel's) after loading %#llx, %#llx%s",
+		  what, probe->save.tr.base, probe->save.ldtr.base, evil->save.tr.base,
+		  evil->save.ldtr.base, !gif0 ? "" : inside_tr.base == (u64)tss ?
+		  "; inside: the loaded TR" : "; inside: not the loaded TR");
+	else
+		R("NOT-BLOCKED %s: TR base %#llx, LDTR base %#llx after STGI", what,
+		  probe->save.tr.base, probe->save.ldtr.base);
+out:
+	free_page((unsigned long)orig);
+	free_page((unsigned long)evil);
+	free_page((unsigned long)probe);
+	free_page((unsigned long)ldt);
+	free_pages((unsigned long)tss, TSS_COPY_ORDER);
+}
+
+/*
  * VMRUN of a VMCB asking for virtual GIF or virtual VMLOAD/VMSAVE on a CPU
  * without them: L1 was never offered them, so the VMCB is refused.  On a
  * CPU with the feature it is L1's to use: SKIP.  The nested table is an
@@ -395,13 +466,15 @@ static int __init hb_attack_init(void)
 	replay_lidt();
 	/* SVM instructions: #UD on a VT-x CPU (the Bochs lab loads this too). */
 	if (!boot_cpu_has(X86_FEATURE_SVM)) {
-		R("SKIP vmload_hidden vmsave_protected vmload_lstar vmcb_*_unoffered (not an AMD-V CPU)");
+		R("SKIP vmload_hidden vmsave_protected vmload_lstar vmload_tr vmcb_*_unoffered (not an AMD-V CPU)");
 	} else {
 		replay_vmload_hidden("vmload_hidden", false);
 		replay_vmsave_protected("vmsave_protected", false);
 		replay_vmload_hidden("vmload_hidden_gif0", true);
 		replay_vmsave_protected("vmsave_protected_gif0", true);
 		replay_vmload_lstar();
+		replay_vmload_tr("vmload_tr", false);
+		replay_vmload_tr("vmload_tr_gif0", true);
 		replay_vmcb_feature("vmcb_vgif_unoffered", boot_cpu_has(X86_FEATURE_VGIF),
 				    V_GIF_ENABLE_MASK | V_GIF_MASK, 0);
 		replay_vmcb_feature("vmcb_vls_unoffered",
