@@ -388,7 +388,7 @@ int __hv_host hv_svm_exit(struct svm_cpu *sc, struct hv_regs *regs)
 		c->stats->exits[fn && svm_l1_stat[code] ? svm_l1_stat[code] - 1 : SVM_X_OTHER]++;
 	if (!fn) {
 		svm_inject(c, 6, false, 0);
-		goto out;
+		goto l1_out;
 	}
 	c->launched = true;
 	ret = fn(sc);
@@ -396,6 +396,8 @@ int __hv_host hv_svm_exit(struct svm_cpu *sc, struct hv_regs *regs)
 	/* A SYSCALL/SYSRET that closed the window runs once without it. */
 	if (!ret && code != SVM_EXIT_EXCP_BASE + UD_VECTOR)
 		svm_nested_vls_open(sc);
+l1_out:
+	/* Last: TR/LDTR as whatever the exit did leaves them (a VMLOAD, STGI, the hand-off). */
 	if (!ret)
 		svm_nested_l1_segs(sc);
 out:
