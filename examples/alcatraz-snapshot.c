@@ -4,11 +4,13 @@
  * that alcatraz-run --restore starts from (issue 18).
  *
  *   alcatraz-snapshot create DIR [OPTIONS] --guest IMAGE --after-output TEXT
+ *   alcatraz-snapshot create DIR [OPTIONS] [-- WARMUP COMMAND]
  *
- * The VM is saved once TEXT has appeared in its serial output (the raw
- * guest's warm point), then killed. So far only raw guests can be saved:
- * a Linux guest's virtio devices are not captured yet, and the library
- * refuses (-ENOTSUP) rather than save one half-way.
+ * A raw guest is saved once TEXT has appeared in its serial output (its
+ * warm point). A Linux guest's main command is a waiter (WAITER below, what
+ * alcatraz-run --restore names again); the warm-up command runs beside it
+ * as an exec with this process's stdout and stderr, and once it has ended
+ * with status 0 the idle guest is saved. The VM is killed after the save.
  *
  * Exit status: 0 saved; 125 with one line on any error.
  */
@@ -30,12 +32,19 @@
 #define EXIT_RUNTIME 125
 #define OUTPUT_MAX (64u << 10) /* serial output kept while looking for TEXT */
 #define WARMUP_TIMEOUT_MS 600000
+/* A snapshot is taken when the control channel is at rest: records the
+ * warm-up's end left in flight take a moment to go. */
+#define SAVE_TRIES 50
+#define SAVE_RETRY_US 100000
 
-enum { OPT_AFTER_OUTPUT = 256, OPT_IRQCHIP };
+enum { OPT_AFTER_OUTPUT = 256, OPT_IRQCHIP, OPT_CMDLINE };
 
 struct options {
 	const char *dir;
 	const char *guest;
+	const char *kernel;
+	const char *cmdline;
+	char **warmup;
 	const char *after;
 	unsigned long cpus;
 	unsigned long memory_mib;
@@ -60,20 +69,25 @@ static int die(const char *fmt, ...)
 static void usage(FILE *f)
 {
 	fprintf(f,
-		"Usage: alcatraz-snapshot create DIR [OPTIONS] --guest IMAGE --after-output TEXT\n"
-		"Boot a guest, save it to DIR once TEXT appeared on its serial port, and\n"
-		"exit; alcatraz-run --restore DIR starts from it.\n"
+		"Usage: alcatraz-snapshot create DIR [OPTIONS] [-- WARMUP COMMAND]\n"
+		"       alcatraz-snapshot create DIR [OPTIONS] --guest IMAGE --after-output TEXT\n"
+		"Boot a Linux guest, run the warm-up command in it and save the idle guest\n"
+		"to DIR; or boot a raw guest and save it once TEXT appeared on its serial\n"
+		"port. alcatraz-run --restore DIR [-- COMMAND] starts from it.\n"
 		"\n"
+		"  -k, --kernel PATH     guest kernel (default: $ALCATRAZ_KERNEL, else the\n"
+		"                        installed one)\n"
+		"      --cmdline ARGS    more kernel command line parameters\n"
 		"  -g, --guest IMAGE     raw 64-bit guest image\n"
-		"      --after-output TEXT  save once the guest has printed TEXT\n"
+		"      --after-output TEXT  save the raw guest once it has printed TEXT\n"
 		"  -c, --cpus N          vCPUs (default 1)\n"
 		"  -m, --memory MIB      guest RAM in MiB (default 128)\n"
 		"      --irqchip MODE    auto, on or off (default auto)\n"
 		"  -v, --verbose         print the VMM's log on standard error\n"
 		"  -h, --help            show this help\n"
 		"\n"
-		"Restore with the same image, --cpus, --memory and --irqchip.\n"
-		"Linux guests (-- COMMAND) cannot be saved yet.\n"
+		"Restore with the same kernel or image, --cpus, --memory and --irqchip.\n"
+		"A guest with disks, volumes or a network cannot be saved yet.\n"
 		"Exit status: 0 saved; 125 error.\n");
 }
 
@@ -89,6 +103,8 @@ static int parse_args(int argc, char **argv, struct options *o)
 {
 	static const struct option opts[] = {
 		{ "guest", required_argument, NULL, 'g' },
+		{ "kernel", required_argument, NULL, 'k' },
+		{ "cmdline", required_argument, NULL, OPT_CMDLINE },
 		{ "after-output", required_argument, NULL, OPT_AFTER_OUTPUT },
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "memory", required_argument, NULL, 'm' },
@@ -109,10 +125,16 @@ static int parse_args(int argc, char **argv, struct options *o)
 	}
 	o->dir = argv[2];
 	optind = 3;
-	while (!ret && (c = getopt_long(argc, argv, "+g:c:m:vh", opts, NULL)) != -1) {
+	while (!ret && (c = getopt_long(argc, argv, "+g:k:c:m:vh", opts, NULL)) != -1) {
 		switch (c) {
 		case 'g':
 			o->guest = optarg;
+			break;
+		case 'k':
+			o->kernel = optarg;
+			break;
+		case OPT_CMDLINE:
+			o->cmdline = optarg;
 			break;
 		case OPT_AFTER_OUTPUT:
 			o->after = optarg;
@@ -141,10 +163,15 @@ static int parse_args(int argc, char **argv, struct options *o)
 	if (ret)
 		return ret;
 	if (optind < argc)
-		return die("a Linux guest's warm-up command (-- COMMAND) cannot be saved yet: "
-			   "only raw guests (--guest IMAGE) can");
-	if (!o->guest)
-		return die("--guest IMAGE is required");
+		o->warmup = argv + optind;
+	if (!o->guest) {
+		if (o->after)
+			return die("--after-output is for raw guests (--guest IMAGE)");
+		return 0;
+	}
+	if (o->warmup || o->kernel || o->cmdline)
+		return die("a raw guest (--guest IMAGE) takes no %s",
+			   o->kernel ? "--kernel" : o->cmdline ? "--cmdline" : "warm-up command");
 	if (!o->after || !o->after[0])
 		return die("--after-output TEXT is required (when to save the guest)");
 	return 0;
@@ -228,10 +255,88 @@ static int create(const struct options *o)
 	return code;
 }
 
+/* Saves the VM; a channel not yet at rest (-EBUSY) is waited for. */
+static int save(struct alcatraz_vm *vm, const struct options *o)
+{
+	int ret = -EBUSY;
+
+	for (int i = 0; i < SAVE_TRIES && ret == -EBUSY; i++) {
+		if (i)
+			usleep(SAVE_RETRY_US);
+		ret = alcatraz_vm_snapshot(vm, o->dir);
+	}
+	if (ret)
+		return die("cannot save the VM to '%s': %s%s", o->dir, alcatraz_strerror(ret),
+			   o->verbose ? "" : " (run with --verbose for details)");
+	return 0;
+}
+
+/* The warm-up command beside the waiter: 0 when it ended with status 0. */
+static int warm_up(struct alcatraz_vm *vm, char **argv)
+{
+	static const char *const nothing[] = { "true", NULL };
+	struct alcatraz_exec ex = { .argv = argv ? (const char *const *)argv : nothing,
+				    .in_fd = -1, .out_fd = STDOUT_FILENO, .err_fd = STDERR_FILENO };
+	uint32_t id;
+	int code = 0, ret = alcatraz_vm_exec(vm, &ex, &id);
+
+	if (!ret)
+		ret = alcatraz_vm_exec_wait(vm, id, WARMUP_TIMEOUT_MS, &code);
+	if (ret)
+		return die("cannot run the warm-up command: %s", alcatraz_strerror(ret));
+	if (code)
+		return die("the warm-up command failed with status %d: nothing saved", code);
+	return 0;
+}
+
+static int create_linux(const struct options *o)
+{
+	/* alcatraz-run --restore gives the same waiter (it is not sent again). */
+	static const char *const waiter[] = { "sleep", "2147483647", NULL };
+	struct alcatraz_config *cfg = NULL;
+	struct alcatraz_vm *vm = NULL;
+	char kernel[4096];
+	struct stat st;
+	int ret, code;
+
+	if (stat(o->dir, &st) < 0 || !S_ISDIR(st.st_mode))
+		return die("'%s' is not a directory", o->dir);
+	if (o->kernel)
+		snprintf(kernel, sizeof(kernel), "%s", o->kernel);
+	else if ((ret = alcatraz_default_kernel(kernel, sizeof(kernel))))
+		return die("no guest kernel: %s (give --kernel PATH or set ALCATRAZ_KERNEL)",
+			   alcatraz_strerror(ret));
+	if (access(kernel, R_OK) < 0)
+		return die("cannot read kernel '%s': %s", kernel, strerror(errno));
+	ret = alcatraz_config_new(&cfg);
+	if (!ret && !(ret = alcatraz_config_set_kernel(cfg, kernel)) &&
+	    !(ret = alcatraz_config_set_command(cfg, waiter)) &&
+	    !(o->cmdline && (ret = alcatraz_config_set_cmdline(cfg, o->cmdline))) &&
+	    !(ret = alcatraz_config_set_vcpus(cfg, (unsigned int)o->cpus)) &&
+	    !(ret = alcatraz_config_set_memory_mib(cfg, o->memory_mib)) &&
+	    !(ret = alcatraz_config_set_irqchip(cfg, o->irqchip)) &&
+	    !(o->verbose && (ret = alcatraz_config_set_log_fd(cfg, STDERR_FILENO))))
+		ret = alcatraz_vm_create(cfg, &vm);
+	alcatraz_config_free(cfg);
+	if (ret)
+		return die("cannot create the VM: %s%s", alcatraz_strerror(ret),
+			   o->verbose ? "" : " (run with --verbose for details)");
+	ret = alcatraz_vm_start(vm);
+	code = ret ? die("cannot start the VM: %s", alcatraz_strerror(ret))
+		   : warm_up(vm, o->warmup);
+	if (!code)
+		code = save(vm, o);
+	(void)alcatraz_vm_kill(vm);
+	alcatraz_vm_destroy(vm);
+	return code;
+}
+
 int main(int argc, char **argv)
 {
 	struct options o = { .cpus = 1, .memory_mib = 128, .irqchip = ALCATRAZ_IRQCHIP_AUTO };
 	int ret = parse_args(argc, argv, &o);
 
-	return ret ? ret : create(&o);
+	if (ret)
+		return ret;
+	return o.guest ? create(&o) : create_linux(&o);
 }

@@ -127,6 +127,80 @@ static int run(const struct options *o)
 	return create_and_run(cfg, o, false);
 }
 
+/* The options a snapshot's VM cannot take: it has the devices and the root
+ * it was saved with. */
+static int restore_refuses(const struct options *o)
+{
+	const char *opt = o->rootfs ? "--rootfs" : o->rootfs_pack ? "--rootfs-pack"
+			  : o->root_disk ? "--root-disk" : o->nr_disks ? "--disk"
+			  : o->nr_volumes ? "--volume" : o->net ? "--net"
+			  : o->nr_publish ? "--publish" : o->initrd ? "--initrd"
+			  : o->cmdline ? "--cmdline" : o->serial ? "--serial" : NULL;
+
+	return opt ? die("%s cannot be used with --restore: the snapshot's VM keeps what it was "
+			 "saved with", opt) : 0;
+}
+
+/* Runs the command in the restored VM as an exec with this process's
+ * stdio, then ends the VM: the command's status, or 125/124 when the VM
+ * ended first. */
+static int exec_in_restored(struct alcatraz_vm *vm, const struct options *o)
+{
+	struct alcatraz_exec ex = { .argv = (const char *const *)o->command,
+				    .envp = o->nr_envs ? o->envs : NULL, .workdir = o->workdir,
+				    .in_fd = STDIN_FILENO, .out_fd = STDOUT_FILENO,
+				    .err_fd = STDERR_FILENO };
+	struct alcatraz_result res;
+	uint32_t id;
+	int code = EXIT_RUNTIME, ret = alcatraz_vm_start(vm);
+
+	if (!ret)
+		ret = alcatraz_vm_exec(vm, &ex, &id);
+	if (!ret)
+		ret = alcatraz_vm_exec_wait(vm, id, -1, &code);
+	if (ret == -ESRCH && alcatraz_vm_wait(vm, -1) == 0 && alcatraz_vm_result(vm, &res) == 0) {
+		code = exit_code_of(&res, true);
+		if (code == 0)
+			code = die("the restored VM ended before the command did: %s", res.message);
+	} else if (ret) {
+		code = die("cannot run the command in the restored VM: %s", alcatraz_strerror(ret));
+	}
+	(void)alcatraz_vm_kill(vm);
+	(void)alcatraz_vm_wait(vm, -1);
+	alcatraz_vm_destroy(vm);
+	return code;
+}
+
+/* --restore DIR -- COMMAND: the snapshot's guest is idle, its main command
+ * (alcatraz-snapshot's waiter) running; COMMAND runs beside it. */
+static int restore_command(const struct options *o, const char *kernel)
+{
+	static const char *const waiter[] = { "sleep", "2147483647", NULL };
+	struct alcatraz_config *cfg = NULL;
+	struct alcatraz_vm *vm = NULL;
+	int ret = restore_refuses(o);
+
+	if (ret)
+		return ret;
+	if (o->nr_envs >= MAX_LIST)
+		return die("too many --env");
+	ret = alcatraz_config_new(&cfg);
+	if (ret)
+		return die("%s", alcatraz_strerror(ret));
+	/* The waiter is what the snapshot's guest runs; it is not sent again. */
+	if ((ret = alcatraz_config_set_kernel(cfg, kernel)) ||
+	    (ret = alcatraz_config_set_command(cfg, waiter)) ||
+	    (ret = alcatraz_config_set_restore(cfg, o->restore)) || (ret = set_common(cfg, o))) {
+		alcatraz_config_free(cfg);
+		return die("bad configuration: %s", alcatraz_strerror(ret));
+	}
+	ret = alcatraz_vm_create(cfg, &vm);
+	alcatraz_config_free(cfg);
+	if (ret)
+		return create_failed(o, ret, true);
+	return exec_in_restored(vm, o);
+}
+
 static int run_command(const struct options *o)
 {
 	struct alcatraz_config *cfg = NULL;
@@ -142,6 +216,8 @@ static int run_command(const struct options *o)
 		return die("%s (run it in the lab: tests/lab/run)", msg);
 	if (ret)
 		return die("%s", msg);
+	if (o->restore)
+		return restore_command(o, kernel);
 	if (o->rootfs_pack && access(o->rootfs_pack, R_OK | X_OK) < 0)
 		return die("cannot read rootfs directory '%s': %s", o->rootfs_pack, strerror(errno));
 	if ((ret = check_cgroup_parent(o)))

@@ -46,7 +46,7 @@ static const struct opt_mode {
 	{ OPT_CGROUP_PARENT, "--cgroup-parent", MODE_COMMAND | MODE_GUEST, NULL },
 	{ OPT_REQUIRE_CGROUP, "--require-cgroup", MODE_COMMAND | MODE_GUEST, NULL },
 	{ 'g', "--guest", MODE_GUEST, NULL },
-	{ OPT_RESTORE, "--restore", MODE_GUEST, NULL },
+	{ OPT_RESTORE, "--restore", MODE_COMMAND | MODE_GUEST, NULL },
 	{ 'c', "--cpus", MODE_COMMAND | MODE_GUEST, NULL },
 	{ 'm', "--memory", MODE_COMMAND | MODE_GUEST, NULL },
 	{ 't', "--timeout", MODE_COMMAND | MODE_GUEST, NULL },
@@ -96,7 +96,9 @@ static void usage(FILE *f)
 		"                        applied, instead of running without them\n"
 		"  -g, --guest IMAGE     raw 64-bit guest image (entered at 1 MiB)\n"
 		"      --restore DIR     start the guest from a snapshot alcatraz-snapshot saved\n"
-		"                        in DIR (same image, --cpus, --memory, --irqchip)\n"
+		"                        in DIR (same image or kernel, --cpus, --memory,\n"
+		"                        --irqchip); with -- COMMAND, COMMAND runs in the\n"
+		"                        restored Linux guest with this stdio and status\n"
 		"  -c, --cpus N          vCPUs (default 1)\n"
 		"  -m, --memory MIB      guest RAM in MiB (default 128)\n"
 		"  -t, --timeout SEC     stop the guest after SEC seconds (exit 124)\n"

@@ -412,11 +412,14 @@ int alcatraz_vm_fd(struct alcatraz_vm *vm);
  * writes to descriptors the library opened; it opens nothing itself.
  * A configuration with alcatraz_config_set_restore() starts from it.
  *
- * So far only VMs without virtio devices (raw guests) can be saved: a
- * Linux guest's VM is refused with -ENOTSUP, never saved half-way.
+ * A Linux guest is saved at rest: its main command running (a waiter, such
+ * as `sleep 2147483647`), no exec queued, running or not yet reaped, nothing
+ * in flight on the control channel or the console; else -EBUSY (try again
+ * a moment later). A VM with virtio-net, virtio-fs volumes or virtio-blk
+ * disks is refused with -ENOTSUP, never saved half-way.
  * Returns 0, -EINVAL (also before alcatraz_vm_start()), -ESRCH (the VM
- * has ended), -ENOTSUP, or what opening or writing the files returned; a
- * refusal's reason is in the VM's log.
+ * has ended), -ENOTSUP, -EBUSY, or what opening or writing the files
+ * returned; a refusal's reason is in the VM's log.
  */
 int alcatraz_vm_snapshot(struct alcatraz_vm *vm, const char *dir);
 
@@ -432,7 +435,11 @@ int alcatraz_vm_snapshot(struct alcatraz_vm *vm, const char *dir);
  * with -EBADMSG (truncated or corrupt), -EPROTONOSUPPORT (another
  * version), -EFBIG (too large) or -EINVAL (another guest, vCPU count or
  * RAM size, a memory file too small, not a state file), with one line in
- * the log.
+ * the log. A Linux guest goes on where it was saved: its main command is
+ * not sent again (the configuration names one all the same, with no
+ * stdio); run commands in it with alcatraz_vm_exec(). Its kernel's random
+ * number generator is reseeded from the host's before anything runs, so
+ * no two VMs restored from one snapshot draw the same numbers.
  */
 int alcatraz_config_set_restore(struct alcatraz_config *cfg, const char *dir);
 

@@ -36,7 +36,8 @@ void send_event(uint32_t ev, uint64_t t)
 
 	alcatraz_ctl_put_le32(p, ev);
 	/* What this init can do beyond the main command. */
-	alcatraz_ctl_put_le32(p + 4, ev == ALCATRAZ_CTL_EV_INIT_START ? ALCATRAZ_CTL_FEAT_EXEC : 0);
+	alcatraz_ctl_put_le32(p + 4, ev == ALCATRAZ_CTL_EV_INIT_START
+				       ? ALCATRAZ_CTL_FEAT_EXEC | ALCATRAZ_CTL_FEAT_RESEED : 0);
 	alcatraz_ctl_put_le64(p + 8, t);
 	ctl_send(ALCATRAZ_CTL_EVENT, p, sizeof(p));
 }
@@ -206,7 +207,7 @@ void handle_post_end(struct ctl_in *c, struct pump *in, pid_t child,
 	if (type != ALCATRAZ_CTL_STDIN_EOF && type != ALCATRAZ_CTL_SIGNAL &&
 	    type != ALCATRAZ_CTL_WINSIZE && type != ALCATRAZ_CTL_EXEC &&
 	    type != ALCATRAZ_CTL_EXEC_STDIN && type != ALCATRAZ_CTL_EXEC_SIGNAL &&
-	    type != ALCATRAZ_CTL_EXEC_ACK)
+	    type != ALCATRAZ_CTL_EXEC_ACK && type != ALCATRAZ_CTL_RESEED)
 		goto proto;
 	if (c->have < ALCATRAZ_CTL_HDR_SIZE + len)
 		return;
@@ -220,6 +221,9 @@ void handle_post_end(struct ctl_in *c, struct pump *in, pid_t child,
 		case ALCATRAZ_CTL_EXEC_ACK:
 			if (execs_host_record(type, p, len))
 				goto proto;
+			break;
+		case ALCATRAZ_CTL_RESEED:
+			reseed(p, len);
 			break;
 		case ALCATRAZ_CTL_STDIN_EOF:
 			/* In tty mode end of input is the user's ^D, in band. */

@@ -161,6 +161,8 @@ enum alcatraz_ctl_type {
 	ALCATRAZ_CTL_EXEC_STDIN  = 10, /* u32 id, 0..EXEC_CHUNK bytes (0: EOF) */
 	ALCATRAZ_CTL_EXEC_SIGNAL = 11, /* u32 id, u32 signo */
 	ALCATRAZ_CTL_EXEC_ACK    = 12, /* u32 id, u32 stream, u32 bytes */
+	ALCATRAZ_CTL_RESEED      = 13, /* RESEED_LEN bytes of host entropy: a
+				      * restored snapshot's clone (FEAT_RESEED) */
 	/* guest -> host */
 	ALCATRAZ_CTL_EVENT     = 16, /* u32 event, u32 features (INIT_START) or 0,
 				      * u64 guest ns */
@@ -175,6 +177,7 @@ enum alcatraz_ctl_type {
 
 /* INIT_START features. */
 #define ALCATRAZ_CTL_FEAT_EXEC          0x1u
+#define ALCATRAZ_CTL_FEAT_RESEED        0x2u
 /* EXEC_DATA / EXEC_ACK streams. */
 #define ALCATRAZ_CTL_STREAM_STDOUT      1u
 #define ALCATRAZ_CTL_STREAM_STDERR      2u
@@ -214,6 +217,7 @@ enum alcatraz_ctl_status_kind {
 #define ALCATRAZ_CTL_EXEC_HDR_LEN   16u  /* EXEC's fixed part */
 #define ALCATRAZ_CTL_EXEC_SIGNAL_LEN 8u
 #define ALCATRAZ_CTL_EXEC_ACK_LEN   12u
+#define ALCATRAZ_CTL_RESEED_LEN     64u
 #define ALCATRAZ_CTL_EXEC_START_LEN 16u
 #define ALCATRAZ_CTL_EXEC_DATA_HDR  8u   /* EXEC_DATA's id and stream */
 #define ALCATRAZ_CTL_EXEC_STDIN_ACK_LEN 8u
@@ -358,6 +362,7 @@ static inline int alcatraz_ctl_check_hdr(const uint8_t *hdr, int from_guest,
 		case ALCATRAZ_CTL_WINSIZE:   want = ALCATRAZ_CTL_WINSIZE_LEN; goto fixed;
 		case ALCATRAZ_CTL_EXEC_SIGNAL: want = ALCATRAZ_CTL_EXEC_SIGNAL_LEN; goto fixed;
 		case ALCATRAZ_CTL_EXEC_ACK:  want = ALCATRAZ_CTL_EXEC_ACK_LEN; goto fixed;
+		case ALCATRAZ_CTL_RESEED:    want = ALCATRAZ_CTL_RESEED_LEN; goto fixed;
 		case ALCATRAZ_CTL_EXEC:
 			/* The fixed part, argv[0] and at least the workdir's NUL. */
 			if (l < ALCATRAZ_CTL_EXEC_HDR_LEN + 2 || l > ALCATRAZ_CTL_MAX_PAYLOAD)

@@ -149,6 +149,8 @@ void child_fail(int errfd, enum child_stage stage, int err);
 /* execs.c: further commands the host starts while the main one runs */
 struct pollfd;
 int execs_host_record(uint32_t type, uint8_t *p, uint32_t len);
+/* reseed.c: RESEED from the host (a restored snapshot's clone). */
+void reseed(const uint8_t *p, uint32_t len);
 bool execs_reaped(pid_t pid, int wst);
 int execs_add_pollfds(struct pollfd *pfd, int np, int max);
 int execs_timeout_ms(void);

@@ -9,6 +9,7 @@
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "control.h"
 #include "evloop.h"
@@ -29,6 +30,7 @@ struct control {
 	char reason[ALCATRAZ_CTL_MAX_REASON * 4 + 1];
 	volatile bool cmd_started;   /* read by the console without the lock */
 	unsigned int events;
+	uint32_t features;       /* INIT_START's: what this init can do */
 	bool stdin_eof;          /* the host's stdin has ended */
 	bool stdin_eof_sent;
 	uint64_t stdin_total;
@@ -284,6 +286,7 @@ static int handle_record(struct vm *vm, struct control *c)
 			return protocol_error(vm, "too many events");
 		if (ev == ALCATRAZ_CTL_EV_INIT_START && !c->got_init) {
 			c->got_init = true;
+			c->features = alcatraz_ctl_get_le32(p + 4);
 			vm_mark(vm, &vm->result.timings.init_start_ns);
 			if (send_command(vm, c))
 				return protocol_error(vm, "out of memory");
@@ -476,5 +479,106 @@ int control_put_raw_locked(struct control *c, const void *rec, size_t len)
 		return ret;
 	memcpy(c->out + c->out_len, rec, len);
 	c->out_len += len;
+	return 0;
+}
+
+/* Snapshots (carried in virtio-vsock's section, the channel's transport):
+ * u32 flags (CTL_SNAP_*), u32 events seen, u64 stdin bytes. Only a channel
+ * at rest is saved: the command running, nothing half received or still
+ * to send, no exec in flight. */
+#define CTL_SNAP_INIT 1u
+#define CTL_SNAP_SENT_END 2u
+#define CTL_SNAP_CMD_STARTED 4u
+#define CTL_SNAP_STDIN_EOF 8u
+#define CTL_SNAP_STDIN_EOF_SENT 16u
+#define CTL_SNAP_EXEC_READY 32u
+#define CTL_SNAP_EXEC_REFUSED 64u
+#define CTL_SNAP_RESEED 128u        /* init takes RESEED */
+#define CTL_SNAP_ALL 255u
+
+int control_snap_save(struct vm *vm, uint8_t *buf, const char **why)
+{
+	struct control *c = vm->control;
+	uint32_t f = 0;
+	bool ready, refused, idle;
+
+	if (!c) {
+		*why = "a connection without a control channel";
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&c->lock);
+	idle = exec_snap_idle(c->execs, &ready, &refused);
+	f |= c->got_init ? CTL_SNAP_INIT : 0;
+	f |= c->sent_end ? CTL_SNAP_SENT_END : 0;
+	f |= __atomic_load_n(&c->cmd_started, __ATOMIC_ACQUIRE) ? CTL_SNAP_CMD_STARTED : 0;
+	f |= c->stdin_eof ? CTL_SNAP_STDIN_EOF : 0;
+	f |= c->stdin_eof_sent ? CTL_SNAP_STDIN_EOF_SENT : 0;
+	f |= ready ? CTL_SNAP_EXEC_READY : 0;
+	f |= refused ? CTL_SNAP_EXEC_REFUSED : 0;
+	f |= (c->features & ALCATRAZ_CTL_FEAT_RESEED) ? CTL_SNAP_RESEED : 0;
+	alcatraz_ctl_put_le32(buf, f);
+	alcatraz_ctl_put_le32(buf + 4, c->events);
+	alcatraz_ctl_put_le64(buf + 8, c->stdin_total);
+	if (c->got_status || c->got_reason)
+		*why = "the guest's command has ended";
+	else if (!(f & CTL_SNAP_CMD_STARTED) || !(f & CTL_SNAP_EXEC_READY))
+		*why = "the guest's command has not started yet";
+	else if (!idle)
+		*why = "an exec is running or not yet reaped";
+	else if (c->rx_have || c->out_len > c->out_off)
+		*why = "control records in flight";
+	else
+		*why = NULL;
+	pthread_mutex_unlock(&c->lock);
+	return *why ? -EBUSY : CONTROL_SNAP_LEN;
+}
+
+/* Lock held. */
+static int reseed_record(struct control *c)
+{
+	uint8_t seed[ALCATRAZ_CTL_RESEED_LEN];
+	ssize_t n = getrandom(seed, sizeof(seed), 0);
+	int ret = n == (ssize_t)sizeof(seed) ? put_record(c, ALCATRAZ_CTL_RESEED, seed, sizeof(seed))
+					     : -EIO;
+
+	explicit_bzero(seed, sizeof(seed));
+	return ret;
+}
+
+int control_snap_restore(struct vm *vm, const uint8_t *buf, const char **why)
+{
+	struct control *c = vm->control;
+	uint32_t f = alcatraz_ctl_get_le32(buf), events = alcatraz_ctl_get_le32(buf + 4);
+
+	if (!c) {
+		*why = "a connection without a control channel";
+		return -EINVAL;
+	}
+	if ((f & ~CTL_SNAP_ALL) || events > ALCATRAZ_CTL_MAX_EVENTS ||
+	    !(f & CTL_SNAP_INIT) || !(f & CTL_SNAP_SENT_END) || !(f & CTL_SNAP_CMD_STARTED) ||
+	    !(f & CTL_SNAP_EXEC_READY) ||
+	    ((f & CTL_SNAP_STDIN_EOF_SENT) && !(f & CTL_SNAP_STDIN_EOF))) {
+		*why = "bad control channel state";
+		return -EINVAL;
+	}
+	pthread_mutex_lock(&c->lock);
+	c->connected = c->got_init = c->sent_end = true;
+	c->stdin_eof = f & CTL_SNAP_STDIN_EOF;
+	c->stdin_eof_sent = f & CTL_SNAP_STDIN_EOF_SENT;
+	c->stdin_total = alcatraz_ctl_get_le64(buf + 8);
+	c->events = events;
+	/* The restored VM's own command records are not sent again: the
+	 * guest took them before the snapshot. */
+	c->out_len = c->out_off = 0;
+	c->features = f & CTL_SNAP_RESEED ? ALCATRAZ_CTL_FEAT_RESEED : 0;
+	/* Fresh randomness for this clone, before anything it runs. */
+	if ((f & CTL_SNAP_RESEED) && reseed_record(c)) {
+		pthread_mutex_unlock(&c->lock);
+		*why = "no host entropy for the guest";
+		return -EIO;
+	}
+	__atomic_store_n(&c->cmd_started, true, __ATOMIC_RELEASE);
+	exec_channel_ready(c->execs, !(f & CTL_SNAP_EXEC_REFUSED));
+	pthread_mutex_unlock(&c->lock);
 	return 0;
 }

@@ -39,4 +39,11 @@ void control_unlock(struct vm *vm);
 struct control;
 int control_put_raw_locked(struct control *c, const void *rec, size_t len);
 
+/* Snapshots: the channel's state (CONTROL_SNAP_LEN bytes, carried in the
+ * vsock device's section). save: the length, or -EBUSY/-EINVAL with *why
+ * when the channel is not at rest; restore checks every field. */
+#define CONTROL_SNAP_LEN 16
+int control_snap_save(struct vm *vm, uint8_t *buf, const char **why);
+int control_snap_restore(struct vm *vm, const uint8_t *buf, const char **why);
+
 #endif

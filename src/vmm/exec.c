@@ -496,6 +496,16 @@ static void send_queued(struct exec_table *t)
 	}
 }
 
+bool exec_snap_idle(const struct exec_table *t, bool *ready, bool *refused)
+{
+	*ready = t->ready;
+	*refused = t->refused;
+	for (unsigned int i = 0; i < ALCATRAZ_CTL_MAX_EXECS; i++)
+		if (t->s[i].st != SLOT_FREE)
+			return false;
+	return true;
+}
+
 void exec_channel_ready(struct exec_table *t, bool guest_execs)
 {
 	t->ready = true;

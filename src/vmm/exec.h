@@ -75,6 +75,9 @@ struct exec_table;
 struct control;
 int exec_table_new(struct vm *vm, struct control *c, struct exec_table **out) __must_check;
 void exec_table_free(struct exec_table *t);
+/* Snapshots (control.c): whether no exec is queued, running or unreaped,
+ * and the channel's readiness. Channel lock held. */
+bool exec_snap_idle(const struct exec_table *t, bool *ready, bool *refused);
 /* init took the main command; guest_execs: it said it runs execs. */
 void exec_channel_ready(struct exec_table *t, bool guest_execs);
 /* One EXEC_* record from the guest: 0, or a protocol error described. */

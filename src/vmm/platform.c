@@ -86,7 +86,7 @@ int platform_devices_init(struct vm *vm)
 	if (!vm->cfg.kernel_path)
 		return platform_raw_init(vm);
 	ret = platform_virtio_init(vm);
-	if (ret)
+	if (ret || vm->restore) /* a restored guest's RAM has its boot data */
 		return ret;
 	cmdline = build_cmdline(vm);
 	if (!cmdline)

@@ -110,7 +110,7 @@ mkdir "$tmp/shortmem" && cp "$tmp/snap/state" "$tmp/shortmem/state" &&
 one_line restore-short-memory "^alcatraz-run: cannot restore from '.*/shortmem': " \
 	-- "$run" --restore "$tmp/shortmem" --guest "$img" "${size[@]}"
 # alcatraz-snapshot's own refusals.
-one_line snapshot-linux "^alcatraz-snapshot: a Linux guest's warm-up command" \
+one_line snapshot-raw-warmup "^alcatraz-snapshot: a raw guest \\(--guest IMAGE\\) takes no warm-up command\$" \
 	-- "$snap" create "$tmp/snap" --guest "$img" --after-output x -- true
 one_line snapshot-no-dir "^alcatraz-snapshot: '$tmp/nodir' is not a directory\$" \
 	-- "$snap" create "$tmp/nodir" --guest "$img" --after-output x

@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "check_main.h"
+#include "control.h"
 #include "fake_vm.h"
 #include "virtio/console.h"
 #include "virtio/virtio.h"
@@ -358,6 +359,84 @@ START_TEST(console_ports_round_trip)
 }
 END_TEST
 
+static struct vm *new_vsock_vm(void)
+{
+	struct vm *vm = fake_vm_new(MEM);
+
+	vm->cfg.argv = argv_true;
+	vm->cfg.stdin_fd = vm->cfg.stdout_fd = vm->cfg.stderr_fd = -1;
+	ck_assert_int_eq(control_new(vm), 0);
+	ck_assert_int_eq(virtio_vsock_init(vm), 0);
+	return vm;
+}
+
+/* vsock's own state: flags, port, five counters, then the channel's. */
+#define VS_LEN 28
+#define CTL_LEN 16
+
+static int apply_own(struct vm *vm, const uint8_t *own, uint32_t own_len)
+{
+	struct virtio_dev *d = vm->vsock_dev;
+	uint8_t buf[SNAP_VIRTIO_MAX];
+	struct snap_virtio s;
+	const char *why = NULL;
+	int len, ret;
+
+	len = save(d, buf, &why);
+	ck_assert_msg(len == SNAP_VIRTIO_HDR + 3 * SNAP_VIRTIO_QUEUE + VS_LEN, "save: %d %s", len,
+		      why);
+	memcpy(buf + SNAP_VIRTIO_HDR + 3 * SNAP_VIRTIO_QUEUE, own, own_len);
+	put32(buf + OFF_OWN_LEN, own_len);
+	ck_assert_int_eq(snap_virtio_parse(buf, SNAP_VIRTIO_HDR + 3 * SNAP_VIRTIO_QUEUE + own_len,
+					   &s, &why), 0);
+	pthread_mutex_lock(&d->lock);
+	ret = snap_virtio_apply(d, &s, &why);
+	pthread_mutex_unlock(&d->lock);
+	return ret;
+}
+
+START_TEST(vsock_connection_state)
+{
+	struct vm *vm = new_vsock_vm();
+	uint8_t own[VS_LEN + CTL_LEN] = { 0 };
+	uint8_t rec[64];
+
+	/* Never used: nothing of the channel. */
+	ck_assert_int_eq(apply_own(vm, own, VS_LEN), 0);
+	ck_assert(!control_has_output(vm));
+	/* Connected without the channel's state, used but not connected,
+	 * connected but not used, unknown flags: refused. */
+	put32(own, 3);
+	ck_assert_int_eq(apply_own(vm, own, VS_LEN), -EINVAL);
+	put32(own, 1);
+	ck_assert_int_eq(apply_own(vm, own, VS_LEN + CTL_LEN), -EINVAL);
+	put32(own, 2);
+	ck_assert_int_eq(apply_own(vm, own, VS_LEN), -EINVAL);
+	put32(own, 7);
+	ck_assert_int_eq(apply_own(vm, own, VS_LEN + CTL_LEN), -EINVAL);
+	/* A channel whose command never started, and one with unknown bits. */
+	put32(own, 3);
+	put32(own + VS_LEN, 1 | 2 | 32);
+	ck_assert_int_eq(apply_own(vm, own, VS_LEN + CTL_LEN), -EINVAL);
+	put32(own + VS_LEN, 0x100 | 1 | 2 | 4 | 32);
+	ck_assert_int_eq(apply_own(vm, own, VS_LEN + CTL_LEN), -EINVAL);
+	put32(own + VS_LEN + 4, 1000); /* more events than a guest may send */
+	put32(own + VS_LEN, 1 | 2 | 4 | 32);
+	ck_assert_int_eq(apply_own(vm, own, VS_LEN + CTL_LEN), -EINVAL);
+	ck_assert(!control_has_output(vm));
+	/* At rest, with an init that takes RESEED: restored, and the clone's
+	 * first record is RESEED with 64 bytes of host entropy. */
+	put32(own + VS_LEN + 4, 2);
+	put32(own + VS_LEN, 1 | 2 | 4 | 8 | 16 | 32 | 128);
+	ck_assert_int_eq(apply_own(vm, own, VS_LEN + CTL_LEN), 0);
+	ck_assert(control_has_output(vm));
+	ck_assert_uint_eq(control_take(vm, rec, sizeof(rec)), sizeof(rec));
+	ck_assert_uint_eq(rec[4], 13); /* ALCATRAZ_CTL_RESEED */
+	ck_assert_uint_eq(rec[8], 64);
+	fake_vm_free(vm);
+}
+END_TEST
+
 static const struct virtio_dev_ops plain_ops = { 0 };
 
 START_TEST(unsupported_devices_refused)
@@ -389,6 +468,7 @@ int main(void)
 	tcase_add_test(tc, apply_refuses_rings_outside_ram);
 	tcase_add_test(tc, console_ports_round_trip);
 	tcase_add_test(tc, unsupported_devices_refused);
+	tcase_add_test(tc, vsock_connection_state);
 	suite_add_tcase(su, tc);
 	return run_suite(su);
 }

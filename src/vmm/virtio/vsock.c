@@ -292,19 +292,75 @@ static void vsock_free(struct virtio_dev *d)
 	free(v);
 }
 
-/* Snapshots: only a device no connection ever used has nothing of its own
- * to keep. A connection (the control channel's session with alcatraz-init)
- * is not carried over yet: such a VM is refused, never half-snapshotted. */
+/* Snapshots: u32 flags (1 connected, 2 used), u32 the guest's port, u32
+ * its buffer and u32 its forward count as last told, u32 our sent and u32
+ * our consumed payload bytes, u32 the consumed count as last told, then the
+ * control channel's state (control.c) when a connection exists. The
+ * counters are the guest's business (peer_credit() bounds what they allow);
+ * control packets not yet sent are not state a snapshot holds. */
+#define VSOCK_SNAP_CONNECTED 1u
+#define VSOCK_SNAP_USED 2u
+#define VSOCK_SNAP_LEN 28
+
 static int vsock_snap_save(struct virtio_dev *d, uint8_t *buf, size_t cap, const char **why)
 {
 	struct vsock *v = d->priv;
+	uint32_t w[7] = { (v->connected ? VSOCK_SNAP_CONNECTED : 0) | (v->used ? VSOCK_SNAP_USED : 0),
+			  v->guest_port, v->peer_buf_alloc, v->peer_fwd_cnt, v->tx_cnt, v->fwd_cnt,
+			  v->fwd_reported };
+	int ret;
 
-	(void)buf;
-	(void)cap;
-	if (v->used || v->nctl) {
-		*why = "its connection (the control channel) cannot be snapshotted yet";
+	if (cap < VSOCK_SNAP_LEN + CONTROL_SNAP_LEN) {
+		*why = "vsock state too large";
+		return -EINVAL;
+	}
+	if (v->nctl) {
+		*why = "vsock control packets in flight";
+		return -EBUSY;
+	}
+	if (v->used && !v->connected) {
+		*why = "the control channel was closed";
 		return -ENOTSUP;
 	}
+	for (unsigned int i = 0; i < ARRAY_SIZE(w); i++)
+		alcatraz_ctl_put_le32(buf + 4 * i, w[i]);
+	if (!v->connected)
+		return VSOCK_SNAP_LEN;
+	ret = control_snap_save(d->vm, buf + VSOCK_SNAP_LEN, why);
+	return ret < 0 ? ret : VSOCK_SNAP_LEN + ret;
+}
+
+static int vsock_snap_restore(struct virtio_dev *d, const uint8_t *buf, size_t len,
+			      const char **why)
+{
+	struct vsock *v = d->priv;
+	uint32_t w[7];
+
+	if (len != VSOCK_SNAP_LEN && len != VSOCK_SNAP_LEN + CONTROL_SNAP_LEN) {
+		*why = "vsock state of the wrong length";
+		return -EINVAL;
+	}
+	for (unsigned int i = 0; i < ARRAY_SIZE(w); i++)
+		w[i] = alcatraz_ctl_get_le32(buf + 4 * i);
+	/* Connected and used, with the channel's state; or never used. */
+	if (w[0] == (VSOCK_SNAP_CONNECTED | VSOCK_SNAP_USED) ? len == VSOCK_SNAP_LEN
+	    : (w[0] != 0 || len != VSOCK_SNAP_LEN)) {
+		*why = "bad vsock connection state";
+		return -EINVAL;
+	}
+	if (w[0]) {
+		int ret = control_snap_restore(d->vm, buf + VSOCK_SNAP_LEN, why);
+		if (ret)
+			return ret;
+	}
+	v->connected = v->used = w[0] != 0;
+	v->guest_port = w[1];
+	v->peer_buf_alloc = w[2];
+	v->peer_fwd_cnt = w[3];
+	v->tx_cnt = w[4];
+	v->fwd_cnt = w[5];
+	v->fwd_reported = w[6];
+	v->nctl = 0;
 	return 0;
 }
 
@@ -314,6 +370,7 @@ static const struct virtio_dev_ops vsock_ops = {
 	.free = vsock_free,
 	.snapshot = true,
 	.save = vsock_snap_save,
+	.restore = vsock_snap_restore,
 };
 
 int virtio_vsock_init(struct vm *vm)

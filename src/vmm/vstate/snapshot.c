@@ -475,8 +475,6 @@ int snapshot_load(struct vm *vm)
 		return 0;
 	if (ret)
 		return refuse(vm, ret, "cannot read the guest's kernel");
-	if (c->kernel_path || c->kernel_fd >= 0)
-		return refuse(vm, -ENOTSUP, "restoring a Linux guest is not supported yet");
 	r = calloc(1, sizeof(*r));
 	if (!r)
 		return -ENOMEM;

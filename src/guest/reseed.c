@@ -1,0 +1,51 @@
+// SPDX-License-Identifier: LGPL-2.1-or-later
+/*
+ * RESEED: the host restored this VM from a snapshot, and every clone of
+ * that snapshot woke up with the same kernel CRNG state, so the same
+ * "random" numbers. The host's entropy is mixed in (RNDADDENTROPY, credited:
+ * it comes from the host's getrandom) and the CRNG is made to reseed from it
+ * now (RNDRESEEDCRNG) rather than at its next scheduled reseed, so the next
+ * read of /dev/urandom in this clone differs from every other clone's.
+ *
+ * Not a VM generation ID device (vmgenid): Linux learns of a new generation
+ * from an ACPI device's notification, and Alcatraz guests have no ACPI.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <linux/random.h>
+#include <string.h>
+#include <sys/ioctl.h>
+#include <unistd.h>
+
+#include "init.h"
+
+void reseed(const uint8_t *p, uint32_t len)
+{
+	struct {
+		struct rand_pool_info info;
+		uint8_t buf[ALCATRAZ_CTL_RESEED_LEN];
+	} r;
+	int fd;
+
+	if (len != ALCATRAZ_CTL_RESEED_LEN)
+		return; /* checked with the header already */
+	if (g.test) {
+		dbg("RESEED (test mode: the host's pool is left alone)");
+		return;
+	}
+	memset(&r, 0, sizeof(r));
+	r.info.entropy_count = (int)len * 8;
+	r.info.buf_size = (int)len;
+	memcpy(r.buf, p, len);
+	fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
+	if (fd < 0) {
+		klog(3, "reseed: /dev/urandom: %s", strerror(errno));
+		return;
+	}
+	if (ioctl(fd, RNDADDENTROPY, &r.info) < 0 || ioctl(fd, RNDRESEEDCRNG) < 0)
+		klog(3, "reseed: %s", strerror(errno));
+	else
+		klog(6, "reseeded the CRNG with %u bytes of host entropy", len);
+	explicit_bzero(&r, sizeof(r));
+	close(fd);
+}
