@@ -10,14 +10,16 @@
 #   vgif: the lab CPU has virtual GIF (,+vgif): L1's STGI costs no exit per run
 #   vls: the lab CPU has virtual VMLOAD/VMSAVE (,+v-vmsave-vmload, the lab's
 #        patched QEMU): KVM's VMLOADs and VMSAVE cost no exit per run
+#   off: the lab CPU has vGIF and virtual VMLOAD/VMSAVE, Hyper-box is loaded
+#        with vgif=0 vls=0: the fallback by turning them off
 #   none given: the fallback (two LIDT/LGDT and one STGI exit per run)
 # Prints "exits: NAME DELTA PER_RUN" lines and the sysfs figures.  Then two
 # VMs at once: the shadow nested page tables are kept per L1 root.
 n=${1:-500}
 [ $# -gt 0 ] && shift
-umip=0 vgif=0 vls=0
+umip=0 vgif=0 vls=0 params=
 for f in "$@"; do
-	case $f in umip) umip=1 ;; vgif) vgif=1 ;; vls) vls=1 ;;
+	case $f in umip) umip=1 ;; vgif) vgif=1 ;; vls) vls=1 ;; off) params="vgif=0 vls=0" ;;
 	*) echo "exits.sh: unknown feature '$f'"; exit 2 ;; esac
 done
 fail=0
@@ -25,7 +27,12 @@ check() { d=$1; shift; if "$@"; then echo "ok: $d"; else echo "FAIL: $d"; fail=$
 kvmtest=/alcatraz/add/hb-kvmtest
 X=/sys/kernel/hyperbox/exits
 echo "lab cpu: $(tr " " "\n" < /proc/cpuinfo | grep -x -e vgif -e v_vmsave_vmload -e umip | sort -u | tr "\n" " ")"
-insmod /alcatraz/modules/hyperbox.ko || { echo "FAIL: insmod hyperbox"; exit 1; }
+if [ -n "$params" ]; then
+	check "the lab CPU has vGIF and virtual VMLOAD/VMSAVE to turn off" sh -c \
+		"grep -qw vgif /proc/cpuinfo && grep -qw v_vmsave_vmload /proc/cpuinfo"
+fi
+# shellcheck disable=SC2086 # module parameters, split on purpose
+insmod /alcatraz/modules/hyperbox.ko $params || { echo "FAIL: insmod hyperbox"; exit 1; }
 /alcatraz/lab/load-kvm || { echo "FAIL: kvm_amd on Hyper-box"; exit 1; }
 # A first VM: kvm_amd's per-CPU setup and the first LTR path are not per run.
 timeout 60 "$kvmtest" --cpuid 10 > /dev/null 2>&1
