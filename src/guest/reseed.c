@@ -21,10 +21,9 @@
 
 void reseed(const uint8_t *p, uint32_t len)
 {
-	struct {
-		struct rand_pool_info info;
-		uint8_t buf[ALCATRAZ_CTL_RESEED_LEN];
-	} r;
+	_Alignas(struct rand_pool_info) uint8_t raw[sizeof(struct rand_pool_info) +
+						    ALCATRAZ_CTL_RESEED_LEN];
+	struct rand_pool_info *info = (struct rand_pool_info *)raw;
 	int fd;
 
 	if (len != ALCATRAZ_CTL_RESEED_LEN)
@@ -33,19 +32,18 @@ void reseed(const uint8_t *p, uint32_t len)
 		dbg("RESEED (test mode: the host's pool is left alone)");
 		return;
 	}
-	memset(&r, 0, sizeof(r));
-	r.info.entropy_count = (int)len * 8;
-	r.info.buf_size = (int)len;
-	memcpy(r.buf, p, len);
+	info->entropy_count = (int)len * 8;
+	info->buf_size = (int)len;
+	memcpy(info->buf, p, len);
 	fd = open("/dev/urandom", O_WRONLY | O_CLOEXEC);
 	if (fd < 0) {
 		klog(3, "reseed: /dev/urandom: %s", strerror(errno));
-		return;
+	} else {
+		if (ioctl(fd, RNDADDENTROPY, info) < 0 || ioctl(fd, RNDRESEEDCRNG) < 0)
+			klog(3, "reseed: %s", strerror(errno));
+		else
+			klog(6, "reseeded the CRNG with %u bytes of host entropy", len);
+		close(fd);
 	}
-	if (ioctl(fd, RNDADDENTROPY, &r.info) < 0 || ioctl(fd, RNDRESEEDCRNG) < 0)
-		klog(3, "reseed: %s", strerror(errno));
-	else
-		klog(6, "reseeded the CRNG with %u bytes of host entropy", len);
-	explicit_bzero(&r, sizeof(r));
-	close(fd);
+	explicit_bzero(raw, sizeof(raw));
 }
