@@ -135,8 +135,10 @@ static int restore_refuses(const struct options *o)
 			  : o->root_disk ? "--root-disk" : o->nr_disks ? "--disk"
 			  : o->nr_volumes ? "--volume" : o->net ? "--net"
 			  : o->nr_publish ? "--publish" : o->initrd ? "--initrd"
-			  : o->cmdline ? "--cmdline" : o->serial ? "--serial" : NULL;
+			  : o->cmdline ? "--cmdline" : o->serial ? "--serial"
+			  : o->stats ? "--stats" : NULL;
 
+	/* --stats: a restored run has no boot to time. */
 	return opt ? die("%s cannot be used with --restore: the snapshot's VM keeps what it was "
 			 "saved with", opt) : 0;
 }
