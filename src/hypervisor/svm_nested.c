@@ -180,8 +180,9 @@ void __hv_host svm_nested_l1_sync(struct svm_cpu *sc)
  * (hv_protect_npf refuses it, as it refuses a MOV there).  What it loads
  * into L1 itself is FS, GS, KernelGSBase and SYSENTER_*, which L1 may
  * write anyway, TR and LDTR, checked as the emulated VMLOAD's are before
- * L1 runs at GIF=1 (svm_nested_l1_segs), and STAR/LSTAR/CSTAR/SFMASK, which Hyper-box pins (pin_msrs; CSTAR is
- * also the escape monitor's 32-bit entry): those must never be in effect
+ * L1 runs at GIF=1 (svm_nested_l1_segs), and STAR/LSTAR/CSTAR/SFMASK,
+ * which Hyper-box pins (pin_msrs; CSTAR is also the escape monitor's
+ * 32-bit entry): those must never be in effect
  * for L1.  Nothing but SYSCALL and SYSRET uses them, and with EFER.SCE=0
  * both raise #UD.  So the intercepts go only while L1's GIF is 0 (KVM's
  * CLGI..VMRUN and #VMEXIT..STGI, where it loads and saves L2's state and

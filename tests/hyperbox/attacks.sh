@@ -12,7 +12,8 @@ insmod $M/hb_attack.ko hidden_pa=$(printf %d "$hidden")
 dmesg | grep hb_attack:
 sleep 1		# the log drain runs every 100 ms
 for r in text_write cr0_wp_clear lstar_write nested_map_hidden lidt_fake vmload_hidden vmsave_protected \
-	vmload_hidden_gif0 vmsave_protected_gif0 vmload_lstar vmload_tr vmload_tr_gif0; do
+	vmload_hidden_gif0 vmsave_protected_gif0 vmload_lstar vmload_tr vmload_tr_gif0 \
+	vmload_tr_exit; do
 	check "replay $r blocked" sh -c "dmesg | grep -q 'hb_attack: BLOCKED $r'"
 done
 check "replay cr4_smep_clear blocked or skipped (no SMEP)" sh -c \
@@ -36,9 +37,10 @@ fi
 # VMLOAD/VMSAVE would be refused by the nested page table instead).
 check "violation svm_insn or hidden_access counted" sh -c \
 	"grep -qE '^(svm_insn|hidden_access) [1-9]' /sys/kernel/hyperbox/violations"
-# TR/LDTR of the attacker's loaded by VMLOAD (at GIF=1, and between CLGI and
-# STGI): the kernel's put back before L1 runs at GIF=1, each counted.
-check "violation l1_tr_ldtr counted (2 replays)" sh -c "grep -q '^l1_tr_ldtr [2-9]' /sys/kernel/hyperbox/violations"
+# TR/LDTR of the attacker's loaded by VMLOAD (at GIF=1, between CLGI and STGI,
+# and after a #VMEXIT before STGI): the kernel's put back before L1 runs at
+# GIF=1, each counted.
+check "violation l1_tr_ldtr counted (3 replays)" sh -c "grep -q '^l1_tr_ldtr [3-9]' /sys/kernel/hyperbox/violations"
 if grep -qw v_vmsave_vmload /proc/cpuinfo; then
 	check "vmload_tr_gif0 ran as a virtual VMLOAD" sh -c \
 		"dmesg | grep -q 'BLOCKED vmload_tr_gif0: .*inside: the loaded TR'"

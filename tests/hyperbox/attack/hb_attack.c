@@ -398,6 +398,93 @@ out:
 }
 
 /*
+ * The same after a #VMEXIT, where KVM loads its own state back and, with
+ * virtual GIF, Hyper-box lets STGI run without an exit once an exit finds
+ * that L1 did so with IF=0: an L2 that exits at once (its nested table is
+ * an empty root, an NPF; or a pending interrupt; its hidden state is this
+ * CPU's, so L1 gets its own back),
+ * then VMLOAD of the TR/LDTR above, CPUID (an exit), STGI.
+ */
+static void replay_vmload_tr_exit(void)
+{
+	struct vmcb *vmcb = (void *)get_zeroed_page(GFP_KERNEL);
+	struct vmcb *orig = (void *)get_zeroed_page(GFP_KERNEL);
+	struct vmcb *evil = (void *)get_zeroed_page(GFP_KERNEL);
+	struct vmcb *probe = (void *)get_zeroed_page(GFP_KERNEL);
+	u64 *pml4 = (void *)get_zeroed_page(GFP_KERNEL);
+	void *ldt = (void *)get_zeroed_page(GFP_KERNEL);
+	void *tss = (void *)__get_free_pages(GFP_KERNEL | __GFP_ZERO, TSS_COPY_ORDER);
+	struct page *hsave = alloc_page(GFP_KERNEL | __GFP_ZERO);
+	u64 efer, hsave_old, code, pa;
+	unsigned long flags;
+	bool kept;
+
+	if (!vmcb || !orig || !evil || !probe || !pml4 || !ldt || !tss || !hsave) {
+		R("SKIP vmload_tr_exit (no memory)");
+		goto out;
+	}
+	local_irq_save(flags);
+	efer = native_read_msr(MSR_EFER);
+	hsave_old = native_read_msr(MSR_VM_HSAVE_PA);
+	native_write_msr(MSR_EFER, (u32)(efer | EFER_SVME), (efer | EFER_SVME) >> 32);
+	native_write_msr(MSR_VM_HSAVE_PA, (u32)(u64)page_to_phys(hsave), (u64)page_to_phys(hsave) >> 32);
+	asm volatile("clgi; vmsave %%rax; stgi" : : "a"(__pa(orig)) : "memory");
+	memcpy(tss, (void *)orig->save.tr.base,
+	       min_t(u64, orig->save.tr.limit + 1ULL, PAGE_SIZE << TSS_COPY_ORDER));
+	memcpy(evil, orig, PAGE_SIZE);
+	evil->save.tr.base = (u64)tss;
+	evil->save.ldtr.selector = GDT_ENTRY_LDT * 8;
+	evil->save.ldtr.attrib = 0x82;
+	evil->save.ldtr.limit = PAGE_SIZE - 1;
+	evil->save.ldtr.base = (u64)ldt;
+
+	vmcb->save = orig->save;
+	vmcb->control.intercepts[INTERCEPT_WORD4] = 1;	/* VMRUN intercept (bit 128) */
+	vmcb->control.asid = 1;
+	vmcb->control.nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
+	vmcb->control.nested_cr3 = __pa(pml4);
+	vmcb->control.exit_code = 0x1234;
+	vmcb->save.efer = EFER_SVME | EFER_LME | EFER_LMA;
+	vmcb->save.cr0 = X86_CR0_PE | X86_CR0_PG;
+	vmcb->save.cr3 = 0;
+	vmcb->save.cr4 = X86_CR4_PAE;
+	vmcb->save.cs.attrib = 0x29b;
+	vmcb->save.rflags = 2;
+	pa = __pa(vmcb);
+	asm volatile("clgi; vmrun %%rax; mov %1, %%rax; vmload %%rax; xor %%eax, %%eax; cpuid; stgi"
+		     : "+a"(pa) : "r"(__pa(evil)) : "rbx", "rcx", "rdx", "memory", "cc");
+	asm volatile("clgi; vmsave %%rax; stgi" : : "a"(__pa(probe)) : "memory");
+	kept = !memcmp(&probe->save.tr, &orig->save.tr, sizeof(orig->save.tr)) &&
+	       !memcmp(&probe->save.ldtr, &orig->save.ldtr, sizeof(orig->save.ldtr));
+	if (!kept)
+		asm volatile("clgi; vmload %%rax; stgi" : : "a"(__pa(orig)) : "memory");
+	native_write_msr(MSR_VM_HSAVE_PA, (u32)hsave_old, hsave_old >> 32);
+	native_write_msr(MSR_EFER, (u32)efer, efer >> 32);
+	local_irq_restore(flags);
+	code = vmcb->control.exit_code | ((u64)vmcb->control.exit_code_hi << 32);
+	/* any #VMEXIT will do: the NPF, or an interrupt that came first */
+	if (code == (u64)SVM_EXIT_ERR || code == 0x1234)
+		R("SKIP vmload_tr_exit: L2 did not run (exit code %#llx)", code);
+	else if (kept)
+		R("BLOCKED vmload_tr_exit: TR base %#llx, LDTR base %#llx (the kernel's) "
+		  "after the #VMEXIT, loading %#llx, %#llx and STGI",
+		  probe->save.tr.base, probe->save.ldtr.base, evil->save.tr.base, evil->save.ldtr.base);
+	else
+		R("NOT-BLOCKED vmload_tr_exit: TR base %#llx, LDTR base %#llx after STGI",
+		  probe->save.tr.base, probe->save.ldtr.base);
+out:
+	free_page((unsigned long)vmcb);
+	free_page((unsigned long)orig);
+	free_page((unsigned long)evil);
+	free_page((unsigned long)probe);
+	free_page((unsigned long)pml4);
+	free_page((unsigned long)ldt);
+	free_pages((unsigned long)tss, TSS_COPY_ORDER);
+	if (hsave)
+		__free_page(hsave);
+}
+
+/*
  * VMRUN of a VMCB asking for virtual GIF or virtual VMLOAD/VMSAVE on a CPU
  * without them: L1 was never offered them, so the VMCB is refused.  On a
  * CPU with the feature it is L1's to use: SKIP.  The nested table is an
@@ -466,7 +553,8 @@ static int __init hb_attack_init(void)
 	replay_lidt();
 	/* SVM instructions: #UD on a VT-x CPU (the Bochs lab loads this too). */
 	if (!boot_cpu_has(X86_FEATURE_SVM)) {
-		R("SKIP vmload_hidden vmsave_protected vmload_lstar vmload_tr vmcb_*_unoffered (not an AMD-V CPU)");
+		R("SKIP vmload_hidden vmsave_protected vmload_lstar vmload_tr* vmcb_*_unoffered "
+		  "(not an AMD-V CPU)");
 	} else {
 		replay_vmload_hidden("vmload_hidden", false);
 		replay_vmsave_protected("vmsave_protected", false);
@@ -475,6 +563,7 @@ static int __init hb_attack_init(void)
 		replay_vmload_lstar();
 		replay_vmload_tr("vmload_tr", false);
 		replay_vmload_tr("vmload_tr_gif0", true);
+		replay_vmload_tr_exit();
 		replay_vmcb_feature("vmcb_vgif_unoffered", boot_cpu_has(X86_FEATURE_VGIF),
 				    V_GIF_ENABLE_MASK | V_GIF_MASK, 0);
 		replay_vmcb_feature("vmcb_vls_unoffered",
