@@ -43,8 +43,7 @@ static bool opt_flag(const char *arg, const char *name, const char *alias, bool 
 	return false;
 }
 
-/* The id argument and the container's state directory: 0, or the status. */
-static int open_container(const struct oci_globals *g, const char *id, int *dirfd)
+int oci_open_container(const struct oci_globals *g, const char *id, int *dirfd)
 {
 	if (oci_id_check(id))
 		return oci_error("invalid container id '%.64s': 1 to %d of [A-Za-z0-9_+.-], not "
@@ -57,7 +56,8 @@ static int open_container(const struct oci_globals *g, const char *id, int *dirf
 	return 0;
 }
 
-/* "created", "running" or "stopped" (also for a supervisor that is gone). */
+/* "created", "running", "paused" or "stopped" (also for a supervisor that
+ * is gone). */
 static const char *status_of(int dirfd, char *buf, size_t len)
 {
 	int ret = oci_request(dirfd, "state", buf, len);
@@ -203,16 +203,24 @@ static int copy_files(struct oci_spec *spec, int *out)
 			close(fd);
 			return oci_error("mount source %s: %s", b->source, strerror(errno));
 		}
-		while (got < OCI_MAX_FILE_BIND_BYTES &&
-		       (n = read(src, buf, sizeof(buf))) > 0 &&
-		       got + (uint64_t)n <= OCI_MAX_FILE_BIND_BYTES &&
-		       write(fd, buf, (size_t)n) == n)
+		const char *why = NULL;
+		while ((n = read(src, buf, sizeof(buf))) > 0) {
+			if (got + (uint64_t)n > OCI_MAX_FILE_BIND_BYTES) {
+				why = "grew past the limit while it was copied";
+				break;
+			}
+			if (write(fd, buf, (size_t)n) != n) {
+				why = "cannot copy it";
+				break;
+			}
 			got += (uint64_t)n;
+		}
+		if (n < 0)
+			why = strerror(errno);
 		close(src);
-		if (n != 0) {
+		if (why) {
 			close(fd);
-			return oci_error("mount source %s: %s", b->source,
-					 n < 0 ? strerror(errno) : "changed while it was copied");
+			return oci_error("mount source %s: %s", b->source, why);
 		}
 		b->size = got;
 	}
@@ -369,7 +377,7 @@ int oci_cmd_start(const struct oci_globals *g, int argc, char **argv)
 	const char *id = NULL;
 	int ret, dirfd;
 
-	if ((ret = one_id(argc, argv, "start", &id)) || (ret = open_container(g, id, &dirfd)))
+	if ((ret = one_id(argc, argv, "start", &id)) || (ret = oci_open_container(g, id, &dirfd)))
 		return ret;
 	ret = oci_request(dirfd, "start", reply, sizeof(reply));
 	if (ret < 0 && ret != -1)
@@ -389,7 +397,7 @@ int oci_cmd_state(const struct oci_globals *g, int argc, char **argv)
 	char *text;
 	int ret, dirfd;
 
-	if ((ret = one_id(argc, argv, "state", &id)) || (ret = open_container(g, id, &dirfd)))
+	if ((ret = one_id(argc, argv, "state", &id)) || (ret = oci_open_container(g, id, &dirfd)))
 		return ret;
 	if (oci_state_read(dirfd, &st, err, sizeof(err))) {
 		close(dirfd);
@@ -432,7 +440,7 @@ int oci_cmd_kill(const struct oci_globals *g, int argc, char **argv)
 		sigarg = argv[i + 1];
 	if ((sig = oci_signal_parse(sigarg)) < 0)
 		return oci_error("unknown signal '%.32s'", sigarg);
-	if ((ret = open_container(g, id, &dirfd)))
+	if ((ret = oci_open_container(g, id, &dirfd)))
 		return ret;
 	snprintf(req, sizeof(req), "%s %d", all ? "killall" : "kill", sig);
 	ret = oci_request(dirfd, req, reply, sizeof(reply));
@@ -460,16 +468,17 @@ int oci_cmd_delete(const struct oci_globals *g, int argc, char **argv)
 	if (i + 1 != argc)
 		return oci_error("delete needs exactly one container id (delete [--force] ID)");
 	if (oci_id_check(argv[i]))
-		return open_container(g, argv[i], &dirfd);
+		return oci_open_container(g, argv[i], &dirfd);
 	dirfd = oci_state_dir_open(g->root, argv[i]);
 	if (dirfd == -ENOENT)
 		return force ? 0 : oci_error("container %s does not exist", argv[i]);
 	if (dirfd < 0)
 		return oci_error("container %s: %s", argv[i], strerror(-dirfd));
 	status = status_of(dirfd, buf, sizeof(buf));
-	if (!strcmp(status, "running") && !force) {
+	if ((!strcmp(status, "running") || !strcmp(status, "paused")) && !force) {
 		close(dirfd);
-		return oci_error("cannot delete container %s that is not stopped: running", argv[i]);
+		return oci_error("cannot delete container %s that is not stopped: %s", argv[i],
+				 status);
 	}
 	/* A created container is deleted as runc does: its VM killed. */
 	if (strcmp(status, "stopped") && stop_and_wait(dirfd)) {

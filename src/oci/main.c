@@ -116,6 +116,8 @@ int main(int argc, char **argv)
 	} cmds[] = {
 		{ "create", oci_cmd_create }, { "start", oci_cmd_start }, { "state", oci_cmd_state },
 		{ "kill", oci_cmd_kill },     { "delete", oci_cmd_delete }, { "exec", oci_cmd_exec },
+		{ "pause", oci_cmd_pause },   { "resume", oci_cmd_resume }, { "ps", oci_cmd_ps },
+		{ "update", oci_cmd_update }, { "events", oci_cmd_events },
 	};
 	if (!strcmp(argv[i], "version"))
 		return version();
@@ -124,6 +126,6 @@ int main(int argc, char **argv)
 	for (size_t c = 0; c < sizeof(cmds) / sizeof(cmds[0]); c++)
 		if (!strcmp(argv[i], cmds[c].name))
 			return cmds[c].fn(&g, argc - i, argv + i);
-	return oci_error("unknown command '%.32s' (ps, pause, resume, update, run, events, "
-			 "checkpoint are not supported yet)", argv[i]);
+	return oci_error("unknown command '%.32s' (run, checkpoint and restore are not supported "
+			 "yet)", argv[i]);
 }

@@ -6,6 +6,8 @@
  *   main.c        global options, subcommand dispatch, --version, features
  *   commands.c    create, start, state, kill, delete
  *   exec.c        exec (and the per-exec process that holds its pid)
+ *   control.c     pause, resume, ps, update, events: the VMM's cgroup
+ *   console.c     the pty of --console-socket
  *   spec.c        config.json and process.json, parsed as hostile input
  *   state.c       container ids, the state directory, state.json
  *   supervisor.c  the per-container process: holds the VM, answers requests
@@ -53,6 +55,7 @@
 /* Where the guest sees the helper directory, and the waiter in it. */
 #define OCI_GUEST_HELPER_DIR "/.alcatraz-oci"
 #define OCI_PAUSE_NAME "alcatraz-oci-pause"
+#define OCI_CGROUP2_MOUNT "/sys/fs/cgroup"
 
 /* ---- log.c ---- */
 enum oci_log_format { OCI_LOG_TEXT, OCI_LOG_JSON };
@@ -199,6 +202,14 @@ int oci_cmd_state(const struct oci_globals *g, int argc, char **argv);
 int oci_cmd_kill(const struct oci_globals *g, int argc, char **argv);
 int oci_cmd_delete(const struct oci_globals *g, int argc, char **argv);
 int oci_cmd_exec(const struct oci_globals *g, int argc, char **argv);
+int oci_cmd_pause(const struct oci_globals *g, int argc, char **argv);
+int oci_cmd_resume(const struct oci_globals *g, int argc, char **argv);
+int oci_cmd_ps(const struct oci_globals *g, int argc, char **argv);
+int oci_cmd_update(const struct oci_globals *g, int argc, char **argv);
+int oci_cmd_events(const struct oci_globals *g, int argc, char **argv);
+/* The id argument and the container's state directory: 0, or the status
+ * after a line ("container X does not exist"). */
+int oci_open_container(const struct oci_globals *g, const char *id, int *dirfd);
 /* A signal by name (KILL, SIGKILL, sigkill) or number: 1..64, or -1. */
 int oci_signal_parse(const char *s);
 /* The value of a --name VALUE or --name=VALUE option at argv[*i], or NULL

@@ -12,6 +12,7 @@
  * (alcatraz_vm_exec_kill); SIGKILL ends the VM. Further execs run beside
  * it, each answered on its own connection by a thread of its own.
  */
+#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <poll.h>
@@ -21,9 +22,11 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/signalfd.h>
+#include <sys/syscall.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <alcatraz/alcatraz.h>
@@ -34,9 +37,10 @@
 #define MAX_EXECS 16
 #define EXEC_POLL_MS 100
 #define REQUEST_TIMEOUT_S 2
+#define FREEZE_WAIT_MS 10000
 
-enum status { ST_CREATED, ST_RUNNING, ST_STOPPED };
-static const char *const status_names[] = { "created", "running", "stopped" };
+enum status { ST_CREATED, ST_RUNNING, ST_STOPPED, ST_PAUSED };
+static const char *const status_names[] = { "created", "running", "stopped", "paused" };
 
 /* An exec's connection, owned by its thread; the table keeps it for kill --all. */
 struct exec_slot {
@@ -58,6 +62,8 @@ static struct {
 	int kill_sig;      /* the signal our kill ended the VM with, or 0 */
 	int event[2];      /* the main waiter's "ended" */
 	int tty_fd;        /* the terminal's slave, or -1: fds 0-2 */
+	char cgroup[OCI_MAX_PATH]; /* the VMM's cgroup directory, or "" */
+	int vmm_pid;               /* the VMM's pid here, or 0 */
 	struct exec_slot *execs[MAX_EXECS];
 	int nexecs;
 } S = { .lock = PTHREAD_MUTEX_INITIALIZER, .execs_done = PTHREAD_COND_INITIALIZER,
@@ -215,6 +221,123 @@ static int install_files(int files_fd, char *err, size_t len)
 	return ret;
 }
 
+/* ---- the VMM's process and cgroup: pause, resume, ps, update ---- */
+
+/* The VMM's pid (its pidfd's fdinfo) and the cgroup of its own the
+ * library puts it in (/proc/PID/cgroup). */
+static void find_cgroup(void)
+{
+	char path[64], line[OCI_MAX_PATH];
+	FILE *f;
+	int pid = 0;
+
+	snprintf(path, sizeof(path), "/proc/self/fdinfo/%d", alcatraz_vm_fd(S.vm));
+	if ((f = fopen(path, "re"))) {
+		while (fgets(line, sizeof(line), f))
+			if (sscanf(line, "Pid: %d", &pid) == 1)
+				break;
+		fclose(f);
+	}
+	if (pid <= 0)
+		return;
+	S.vmm_pid = pid;
+	snprintf(path, sizeof(path), "/proc/%d/cgroup", pid);
+	if ((f = fopen(path, "re"))) {
+		while (fgets(line, sizeof(line), f))
+			if (!strncmp(line, "0::/", 4)) {
+				line[strcspn(line, "\n")] = '\0';
+				/* the root cgroup is everyone's: never freeze it */
+				if (strcmp(line + 3, "/") &&
+				    strlen(line + 3) < sizeof(S.cgroup) - sizeof(OCI_CGROUP2_MOUNT))
+					snprintf(S.cgroup, sizeof(S.cgroup), "%s%.*s", OCI_CGROUP2_MOUNT,
+						 (int)(sizeof(S.cgroup) - sizeof(OCI_CGROUP2_MOUNT)),
+						 line + 3);
+			}
+		fclose(f);
+	}
+}
+
+/* True when every thread of the VMM is (stop) or is not. */
+static bool all_threads(bool stopped)
+{
+	char path[64], buf[512];
+	struct dirent *d;
+	DIR *dir;
+	bool all = true;
+
+	snprintf(path, sizeof(path), "/proc/%d/task", S.vmm_pid);
+	if (!(dir = opendir(path)))
+		return false;
+	while (all && (d = readdir(dir))) {
+		char *st;
+		ssize_t n;
+		int fd;
+		if (d->d_name[0] == '.')
+			continue;
+		snprintf(path, sizeof(path), "/proc/%d/task/%.16s/stat", S.vmm_pid, d->d_name);
+		if ((fd = open(path, O_RDONLY | O_CLOEXEC)) < 0)
+			continue; /* a thread that ended */
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		/* "TID (COMM) STATE ...": COMM may hold anything, the last ')' ends it */
+		if (!(st = strrchr(buf, ')')) || !st[1] || !st[2])
+			continue;
+		all = (st[2] == 'T' || st[2] == 't') == stopped;
+	}
+	closedir(dir);
+	return all;
+}
+
+/*
+ * pause stops the VMM, every vCPU and device thread, with SIGSTOP, and
+ * resume continues it. Not the cgroup freezer runc uses: KVM's
+ * kvm-nx-lpage-recovery kernel thread is put in the cgroup of the process
+ * that made the VM, and a kernel thread never freezes, so the VMM's cgroup
+ * never reports frozen (Linux 6.1). The signal goes through the pidfd, so
+ * it reaches this VMM or nothing.
+ */
+static int freeze(bool on)
+{
+	struct timespec ts = { .tv_nsec = 10 * 1000 * 1000 };
+
+	if (S.vmm_pid <= 0)
+		return -ENOTSUP;
+	if (syscall(SYS_pidfd_send_signal, alcatraz_vm_fd(S.vm), on ? SIGSTOP : SIGCONT, NULL,
+		    0) < 0)
+		return -errno;
+	for (int i = 0; i < FREEZE_WAIT_MS / 10; i++) {
+		if (all_threads(on))
+			return 0;
+		nanosleep(&ts, NULL);
+	}
+	return -ETIMEDOUT;
+}
+
+static void do_pause(int conn, bool pause)
+{
+	int ret;
+
+	pthread_mutex_lock(&S.lock);
+	enum status st = S.status;
+	if (pause ? st != ST_RUNNING : st != ST_PAUSED) {
+		pthread_mutex_unlock(&S.lock);
+		return reply(conn, "err %s", pause ? "container not running" : "container not paused");
+	}
+	ret = freeze(pause);
+	if (!ret)
+		S.status = pause ? ST_PAUSED : ST_RUNNING;
+	else if (pause)
+		freeze(false);
+	pthread_mutex_unlock(&S.lock);
+	if (ret == -ENOTSUP)
+		return reply(conn, "err the VMM's process is not known");
+	if (ret)
+		return reply(conn, "err %s: %s", pause ? "pause" : "resume", strerror(-ret));
+	oci_info("container %s", pause ? "paused" : "resumed");
+	reply(conn, "ok");
+}
+
 /* The status the pid-file process exits with, once the VM has ended. */
 static int end_code(void)
 {
@@ -319,11 +442,19 @@ static void do_kill(int conn, int sig, bool all)
 		S.kill_sig = sig;
 		pthread_mutex_unlock(&S.lock);
 		alcatraz_vm_kill(S.vm);
+		/* A stopped VMM reads no request: SIGKILL is what ends it. */
+		if (st == ST_PAUSED)
+			syscall(SYS_pidfd_send_signal, alcatraz_vm_fd(S.vm), SIGKILL, NULL, 0);
 		return reply(conn, "ok");
 	}
 	if (st == ST_CREATED) {
 		pthread_mutex_unlock(&S.lock);
 		return reply(conn, "ok");
+	}
+	if (st == ST_PAUSED) {
+		/* A frozen VMM answers nothing but SIGKILL. */
+		pthread_mutex_unlock(&S.lock);
+		return reply(conn, "err container paused: only KILL reaches it until it is resumed");
 	}
 	int ret = alcatraz_vm_exec_kill(S.vm, S.main_id, sig);
 	if (all)
@@ -345,7 +476,7 @@ static void do_start(int conn)
 	pthread_mutex_lock(&S.lock);
 	enum status st = S.status;
 	pthread_mutex_unlock(&S.lock);
-	if (st == ST_RUNNING)
+	if (st == ST_RUNNING || st == ST_PAUSED)
 		return reply(conn, "err cannot start an already running container");
 	if (st == ST_STOPPED)
 		return reply(conn, "err cannot start a container that has stopped");
@@ -446,7 +577,7 @@ static void do_exec(int conn, const char *json, const int *fds)
 
 	pthread_mutex_lock(&S.lock);
 	enum status st = S.status;
-	if (e && st != ST_STOPPED)
+	if (e && st != ST_STOPPED && st != ST_PAUSED)
 		for (int i = 0; i < MAX_EXECS && slot < 0; i++)
 			if (!S.execs[i])
 				slot = i;
@@ -466,6 +597,8 @@ static void do_exec(int conn, const char *json, const int *fds)
 		close(fds[i]);
 	if (st == ST_STOPPED)
 		reply(conn, "err cannot exec in a stopped container");
+	else if (st == ST_PAUSED)
+		reply(conn, "err cannot exec in a paused state");
 	else if (slot < 0 && e)
 		reply(conn, "err %d execs run already", MAX_EXECS);
 	else
@@ -516,6 +649,11 @@ static void handle(int lsock)
 		reply(conn, "ok %s", status_names[S.status]);
 	else if (!strcmp(buf, "start"))
 		do_start(conn);
+	else if (!strcmp(buf, "pause") || !strcmp(buf, "resume"))
+		do_pause(conn, !strcmp(buf, "pause"));
+	else if (!strcmp(buf, "cgroup"))
+		S.cgroup[0] ? reply(conn, "ok %s", S.cgroup)
+			    : reply(conn, "err the VM has no cgroup of its own");
 	else if (!strncmp(buf, "kill ", 5) && (sig = oci_signal_parse(buf + 5)) > 0)
 		do_kill(conn, sig, false);
 	else if (!strncmp(buf, "killall ", 8) && (sig = oci_signal_parse(buf + 8)) > 0)
@@ -589,7 +727,7 @@ static void __attribute__((noreturn)) serve(int dirfd, int lsock, int sfd)
 		if (p[2].revents) {
 			/* The VM ended: once started, the waiter reports it too. */
 			pthread_mutex_lock(&S.lock);
-			bool started = S.status == ST_RUNNING;
+			bool started = S.status == ST_RUNNING || S.status == ST_PAUSED;
 			pthread_mutex_unlock(&S.lock);
 			if (!started)
 				break;
@@ -623,6 +761,7 @@ void oci_supervise(struct oci_spec *spec, int dirfd, int ready_fd, int files_fd,
 		dprintf(ready_fd, "err %s", err);
 		_exit(125);
 	}
+	find_cgroup();
 	if (install_files(files_fd, err, sizeof(err))) {
 		dprintf(ready_fd, "err %s", err);
 		alcatraz_vm_destroy(S.vm);

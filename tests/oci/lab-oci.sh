@@ -4,8 +4,9 @@
 # inside the lab as containerd's shim drives it: create -> state -> start ->
 # state -> the command's output and status through the pid-file process
 # (oci-reap stands in for the shim's reaping) -> delete; kill with SIGTERM
-# reaching the guest's process; exec with its own output and status;
-# bad input, one line each.
+# reaching the guest's process; exec with its own output and status; bind
+# mounts of files; a terminal through --console-socket; pause/resume, ps,
+# update, events; bad input, one line each.
 #   tests/oci/run.sh BUILDDIR   (meson test lab-oci)
 # Each check prints "PASS name" or "FAIL name: why"; exit 1 when any failed.
 B=${ALCATRAZ_BUILD:-/alcatraz/build}
@@ -35,6 +36,10 @@ wait_for() {
 }
 
 [ -x /usr/lib/qemu/virtiofsd ] || { echo "FAIL setup: no virtiofsd in the lab (--add it)"; exit 1; }
+# cgroup v2, as a containerd host has it: the library gives each VMM a
+# cgroup of its own, which pause, ps, update and events use.
+grep -q " /sys/fs/cgroup cgroup2 " /proc/mounts || mount -t cgroup2 none /sys/fs/cgroup ||
+	{ echo "FAIL setup: cannot mount cgroup2"; exit 1; }
 
 # A bundle: a busybox root with the applets the commands use, config.json.
 mkdir -p $T/b/rootfs/bin $T/b/rootfs/tmp $T/data
@@ -217,6 +222,12 @@ out=$("$REAP" -p $T/c8.pid '
 	"$O" --root $R exec --console-socket $T/con2.sock --process $T/p3.json c8; echo "exec $?" > $T/e3.st
 	"$O" --root $R kill c8 KILL || exit 18')
 echo "$out" | sed 's/^/  /'
+# The consoles end once their slaves' last holders are gone (or never,
+# when nothing was sent: not waited for more than 10 s).
+for c in $con1 $con2; do
+	i=0; while kill -0 $c 2>/dev/null && [ $i -lt 50 ]; do i=$((i + 1)); sleep 0.2; done
+	kill $c 2>/dev/null
+done
 wait $con1; c1st=$?; wait $con2; c2st=$?
 sed 's/^/  console: /' $T/con1.err $T/con2.err
 tr -d '\r' < $T/con1.out > $T/con1.txt; tr -d '\r' < $T/con2.out > $T/con2.txt
@@ -230,6 +241,84 @@ expect tty-input "typed got typed" "$(grep -x -e typed -e 'got typed' $T/con1.tx
 expect tty-exec "exec 9 exec-tty" "$(cat $T/e3.st) $(cat $T/con2.txt)"
 expect tty-kill-9-status "oci-reap: $T/c8.pid exit 137" "$(echo "$out" | grep 'c8.pid exit')"
 oci delete c8; expect tty-delete 0 $?
+
+# 8. pause freezes the VM (no tick while paused, state "paused", exec and
+# delete refused as runc refuses them), resume lets it go on; ps lists the
+# VMM; update writes the VMM cgroup's memory.max and cpu.max; events
+# --stats reports its usage; KILL ends a paused container (137).
+config '["sh","-c","while :; do echo tick; sleep 0.2; done"]'
+printf '{"args":["true"],"env":["PATH=/bin"]}' > $T/p4.json
+out=$("$REAP" -p $T/c9.pid '
+	"$O" --root $R create --bundle $T/b --pid-file $T/c9.pid c9 > $T/c9.out 2>&1 || exit 11
+	"$O" --root $R start c9 || { "$O" --root $R kill c9 KILL; exit 13; }
+	i=0; while [ $(grep -c tick $T/c9.out) -lt 3 ]; do i=$((i + 1)); [ $i -gt '$((WAIT * 5))' ] && { "$O" --root $R kill c9 KILL; exit 15; }; sleep 0.2; done
+	"$O" --root $R pause c9 || { "$O" --root $R kill c9 KILL; exit 16; }
+	"$O" --root $R state c9 > $T/c9.paused
+	grep -c tick $T/c9.out > $T/c9.n1; sleep 3; grep -c tick $T/c9.out > $T/c9.n2
+	"$O" --root $R pause c9 2> $T/c9.pause2
+	"$O" --root $R exec --process $T/p4.json c9 2> $T/c9.exec; echo "exec $?" > $T/c9.execst
+	"$O" --root $R delete c9 2> $T/c9.del; echo "delete $?" > $T/c9.delst
+	"$O" --root $R resume c9 || { "$O" --root $R kill c9 KILL; exit 17; }
+	"$O" --root $R state c9 > $T/c9.resumed
+	"$O" --root $R resume c9 2> $T/c9.resume2
+	n=$(cat $T/c9.n2); i=0; while [ $(grep -c tick $T/c9.out) -lt $((n + 3)) ]; do i=$((i + 1)); [ $i -gt '$((WAIT * 5))' ] && { "$O" --root $R kill c9 KILL; exit 18; }; sleep 0.2; done
+	"$O" --root $R ps --format json c9 > $T/c9.psjson || { "$O" --root $R kill c9 KILL; exit 19; }
+	"$O" --root $R ps c9 -o pid,comm > $T/c9.pstable || { "$O" --root $R kill c9 KILL; exit 20; }
+	echo "{\"memory\":{\"limit\":268435456},\"cpu\":{\"quota\":50000,\"period\":100000}}" |
+		"$O" --root $R update --resources - c9 || { "$O" --root $R kill c9 KILL; exit 21; }
+	"$O" --root $R events --stats c9 > $T/c9.events || { "$O" --root $R kill c9 KILL; exit 22; }
+	"$O" --root $R pause c9 || { "$O" --root $R kill c9 KILL; exit 23; }
+	"$O" --root $R kill c9 KILL || { "$O" --root $R kill c9 KILL; exit 24; }')
+echo "$out" | sed 's/^/  /'
+expect pause-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
+expect pause-state paused "$(status $T/c9.paused)"
+n1=$(cat $T/c9.n1) n2=$(cat $T/c9.n2)
+[ -n "$n1" ] && [ "$n1" -ge 3 ] && [ "$n2" -le $((n1 + 1)) ] && pass pause-frozen ||
+	fail pause-frozen "ticks $n1 then $n2 three seconds later"
+expect pause-twice-refused 1 "$(grep -c 'container not running' $T/c9.pause2)"
+expect pause-exec-refused "exec 1 1" "$(cat $T/c9.execst) $(grep -c 'cannot exec in a paused state' $T/c9.exec)"
+expect pause-delete-refused "delete 1 1" \
+	"$(cat $T/c9.delst) $(grep -c 'cannot delete container c9 that is not stopped: paused' $T/c9.del)"
+expect resume-state running "$(status $T/c9.resumed)"
+expect resume-twice-refused 1 "$(grep -c 'container not paused' $T/c9.resume2)"
+expect pause-kill-9-status "oci-reap: $T/c9.pid exit 137" "$(echo "$out" | grep 'c9.pid exit')"
+# ps: the VMM's pids, as JSON and in ps's own table (ps options after the
+# id, as runc takes them: the lab's busybox ps knows no -ef)
+echo "  ps: $(cat $T/c9.psjson)"; sed 's/^/  ps: /' $T/c9.pstable
+vmm=$(awk '/alcatraz-vmm/ { print $1 }' $T/c9.pstable)
+grep -q '^\[[0-9][0-9,]*\]$' $T/c9.psjson && [ -n "$vmm" ] &&
+	tr -d '[]' < $T/c9.psjson | tr ',' '\n' | grep -qx "$vmm" && pass ps-json ||
+	fail ps-json "$(cat $T/c9.psjson), not the VMM's pid '$vmm'"
+expect ps-table "1 1" "$(head -n 1 $T/c9.pstable | grep -c PID) $(grep -c alcatraz-vmm $T/c9.pstable)"
+# update: what the VMM's cgroup says (read before KILL removed it: the
+# events line was printed after update)
+grep -q '"type":"stats","id":"c9"' $T/c9.events && grep -q '"usage":[1-9]' $T/c9.events &&
+	pass events-stats || fail events-stats "$(cat $T/c9.events)"
+echo "  events: $(cat $T/c9.events)"
+
+# update needs a living VMM to look at: a container of its own.
+config '["sh","-c","echo ready; exec sleep 1000"]'
+out=$("$REAP" -p $T/c10.pid '
+	"$O" --root $R create --bundle $T/b --pid-file $T/c10.pid c10 > $T/c10.out 2>&1 || exit 11
+	"$O" --root $R start c10 || { "$O" --root $R kill c10 KILL; exit 13; }
+	"$O" --root $R ps --format json c10 > $T/c10.ps || { "$O" --root $R kill c10 KILL; exit 14; }
+	echo "{\"memory\":{\"limit\":268435456},\"cpu\":{\"quota\":50000,\"period\":100000}}" |
+		"$O" --root $R update --resources - c10 || { "$O" --root $R kill c10 KILL; exit 15; }
+	for p in $(tr -d "[]" < $T/c10.ps | tr "," " "); do
+		[ "$(cat /proc/$p/comm)" = alcatraz-vmm ] || continue
+		cg=/sys/fs/cgroup$(sed -n "s/^0:://p" /proc/$p/cgroup)
+		echo "$(cat $cg/memory.max) $(cat $cg/cpu.max)" > $T/c10.cg
+	done
+	echo "{\"memory\":{\"limit\":\"lots\"}}" | "$O" --root $R update --resources - c10 2> $T/c10.bad1; echo "$?" >> $T/c10.bad
+	echo "{\"cpu\":{\"quota\":5}}" | "$O" --root $R update --resources - c10 2> $T/c10.bad2; echo "$?" >> $T/c10.bad
+	echo "not json" | "$O" --root $R update --resources - c10 2> $T/c10.bad3; echo "$?" >> $T/c10.bad
+	"$O" --root $R ps --format xml c10 2> $T/c10.bad4; echo "$?" >> $T/c10.bad
+	"$O" --root $R kill c10 KILL || { "$O" --root $R kill c10 KILL; exit 16; }')
+echo "$out" | sed 's/^/  /'; cat $T/c10.bad1 $T/c10.bad2 $T/c10.bad3 $T/c10.bad4 | sed 's/^/  said: /'
+expect update-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
+expect update-cgroup "268435456 50000 100000" "$(cat $T/c10.cg)"
+expect update-bad-refused "1 1 1 1 4" "$(tr '\n' ' ' < $T/c10.bad)$(cat $T/c10.bad1 $T/c10.bad2 $T/c10.bad3 $T/c10.bad4 | wc -l | tr -d ' ')"
+oci delete c9 && oci delete c10; expect pause-delete 0 $?
 
 # 4. Bad input: status 1, one line on stderr, an error line in the log.
 # bad NAME ARGS...: runs oci ARGS, expects 1, one line, and that line in the log
