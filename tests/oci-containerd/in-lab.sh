@@ -1,0 +1,142 @@
+#!/bin/sh
+# SPDX-License-Identifier: LGPL-2.1-or-later
+# lab-oci-containerd's checks, in the lab booted from the containerd root
+# (tests/oci-containerd/run.sh): containerd from its systemd unit, the test's
+# image imported with `ctr image import`, then the same containers run with
+# `ctr run --runtime io.containerd.runc.v2 --runc-binary B` for B = Debian's
+# runc and the build's alcatraz-oci, each seen by containerd's runc shim:
+#   - a container's stdout, env (the image's and --env), bind mount
+#     (ro: a write fails) and exit status, compared between the two;
+#   - a detached container: `ctr task exec` (output and status 5),
+#     `ctr task kill` (SIGTERM caught by the guest's shell: 143; then
+#     SIGKILL of another: 137), `ctr task delete`, `ctr container delete`;
+#   - nothing left: no VMM, virtiofsd or shim after the deletes.
+# Each check prints "PASS name" or "FAIL name: why"; exit 1 when any failed.
+B=/alcatraz/build
+OCI=$B/src/oci/alcatraz-oci
+IMG=docker.io/library/alcatraz-test:1
+T=/tmp/ctr
+fails=0
+pass() { echo "PASS $1"; }
+fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+expect() { if [ "$3" = "$2" ]; then pass "$1"; else fail "$1" "got '$3', want '$2'"; fi; }
+now() { cut -d' ' -f1 /proc/uptime; }
+mkdir -p $T/data && echo "from the host" > $T/data/hello
+
+[ -e /dev/kvm ] || modprobe kvm_amd || { echo "FAIL setup: no /dev/kvm"; exit 1; }
+echo "containerd $(containerd --version | cut -d' ' -f3), $(runc --version | head -n 1)"
+i=0
+until ctr version > /dev/null 2>&1; do
+	i=$((i + 1)); [ $i -gt 300 ] && { echo "FAIL setup: containerd did not answer"; systemctl status containerd; exit 1; }
+	sleep 0.2
+done
+ctr image import /alcatraz/image.tar > $T/import.out 2>&1
+rc=$?
+sed 's/^/  import: /' $T/import.out
+expect import-status 0 $rc
+ctr image ls -q | grep -qx "$IMG" && pass import-listed || fail import-listed "$(ctr image ls)"
+
+# log FILE: the runtime's log lines for the failure message
+show_logs() {
+	for f in /run/containerd/io.containerd.runtime.v2.task/default/*/log.json; do
+		[ -s "$f" ] && sed "s|^|  $f: |" "$f" | tail -n 5
+	done
+	journalctl -u containerd --no-pager -n 15 | sed 's/^/  journal: /'
+}
+
+# 1. A container run to its end, under each runtime.
+# run NAME RUNTIME-BINARY: stdout in $T/NAME.out, status in $T/NAME.rc
+run() {
+	t=$(now)
+	ctr run --rm --runtime io.containerd.runc.v2 --runc-binary "$2" --env GREETING=hi \
+		--mount type=bind,src=$T/data,dst=/data,options=rbind:ro \
+		$IMG "$1" sh -c 'echo out $GREETING $IMAGE_VAR $(pwd) $(cat /data/hello); echo err >&2;
+			echo x > /data/new 2>/dev/null && echo data-writable || echo data-read-only; exit 7' \
+		> $T/$1.out 2> $T/$1.err
+	echo $? > $T/$1.rc
+	echo "  $1: status $(cat $T/$1.rc) in $(awk -v a=$t -v b=$(now) 'BEGIN { print b - a }') s"
+}
+run c-runc runc
+run c-alcatraz $OCI
+sed 's/^/  runc stdout: /' $T/c-runc.out; sed 's/^/  alcatraz stdout: /' $T/c-alcatraz.out
+sed 's/^/  alcatraz stderr: /' $T/c-alcatraz.err
+expect runc-status 7 "$(cat $T/c-runc.rc)"
+expect runc-stdout "out hi from-image /tmp from the host
+data-read-only" "$(cat $T/c-runc.out)"
+expect alcatraz-status "$(cat $T/c-runc.rc)" "$(cat $T/c-alcatraz.rc)"
+expect alcatraz-stdout "$(cat $T/c-runc.out)" "$(cat $T/c-alcatraz.out)"
+expect alcatraz-stderr "$(cat $T/c-runc.err)" "$(cat $T/c-alcatraz.err)"
+[ -e $T/data/new ] && fail host-data-unchanged "$T/data/new exists"
+ctr container ls -q | grep -q '^c-' && fail run-rm-deleted "$(ctr container ls)" || pass run-rm-deleted
+
+# exit_code TEXT: the task's status from ctr task delete's warning (ctr
+# itself exits 0), 0 without one
+exit_code() {
+	c=$(echo "$1" | sed -n 's/.*exit with non-zero exit code \([0-9]*\).*/\1/p')
+	echo ${c:-0}
+}
+
+# 2. A detached container: exec, kill, delete.
+# detached NAME RUNTIME-BINARY: exec's output and status, kill TERM, delete
+detached() {
+	ctr run -d --runtime io.containerd.runc.v2 --runc-binary "$2" $IMG "$1" \
+		sh -c 'trap "echo got-term; exit 143" TERM; while :; do sleep 1; done' > $T/$1.run 2>&1
+	expect "$1-run-d" 0 $?
+	st=$(ctr task ls | awk -v c="$1" '$1 == c { print $3 }')
+	expect "$1-running" RUNNING "$st"
+	out=$(ctr task exec --exec-id e1 "$1" sh -c 'echo exec $IMAGE_VAR; echo exec-err >&2; exit 5' 2>&1)
+	rc=$?
+	expect "$1-exec-output" "exec from-image
+exec-err" "$out"
+	expect "$1-exec-status" 5 $rc
+	ctr task kill -s SIGTERM "$1"
+	expect "$1-kill-status" 0 $?
+	i=0
+	until [ "$(ctr task ls | awk -v c="$1" '$1 == c { print $3 }')" = STOPPED ]; do
+		i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.2
+	done
+	expect "$1-stopped" STOPPED "$(ctr task ls | awk -v c="$1" '$1 == c { print $3 }')"
+	out=$(ctr task delete "$1" 2>&1)
+	expect "$1-task-delete" 0 $?
+	echo "  $1 task delete: $out"
+	exit_code "$out" > $T/$1.exit
+	expect "$1-task-gone" "" "$(ctr task ls | awk -v c="$1" '$1 == c')"
+	ctr container delete "$1"
+	expect "$1-container-delete" 0 $?
+}
+detached d-runc runc
+detached d-alcatraz $OCI
+expect d-runc-exit-status 143 "$(cat $T/d-runc.exit)"
+expect d-alcatraz-exit-status "$(cat $T/d-runc.exit)" "$(cat $T/d-alcatraz.exit)"
+
+# 3. SIGKILL of a running container, and its status through the shim.
+ctr run -d --runtime io.containerd.runc.v2 --runc-binary $OCI $IMG k-alcatraz sleep 1000 > /dev/null 2>&1
+expect kill9-run-d 0 $?
+ctr task kill -s SIGKILL k-alcatraz
+expect kill9-kill 0 $?
+i=0
+until [ "$(ctr task ls | awk '$1 == "k-alcatraz" { print $3 }')" = STOPPED ]; do
+	i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.2
+done
+out=$(ctr task delete k-alcatraz 2>&1)
+expect kill9-task-delete 0 $?
+echo "  k-alcatraz task delete: $out"
+expect kill9-exit-status 137 "$(exit_code "$out")"
+expect kill9-task-gone "" "$(ctr task ls | awk '$1 == "k-alcatraz"')"
+ctr container delete k-alcatraz
+
+# 4. Nothing left.
+sleep 1
+# (the root has no procps: the command lines from /proc)
+left=$(for p in /proc/[0-9]*; do
+	a=$(tr '\0' ' ' < $p/cmdline 2>/dev/null)
+	case "$a" in *alcatraz-vmm*|*virtiofsd*|*containerd-shim*|*alcatraz-oci*) echo "${p#/proc/} $a";; esac
+done)
+expect nothing-left "" "$left"
+# Both runtimes' shims end the same way after a delete (as containerd logs it).
+journalctl -u containerd --no-pager | grep -E 'shim disconnected|dead shim' | sed 's/^.*msg=/  containerd: /' | sort | uniq -c
+expect no-containers "" "$(ctr container ls -q)"
+
+[ $fails = 0 ] || show_logs
+echo "lab-oci-containerd: $fails failed"
+[ $fails = 0 ]
