@@ -422,9 +422,9 @@ int oci_cmd_state(const struct oci_globals *g, int argc, char **argv)
 int oci_cmd_kill(const struct oci_globals *g, int argc, char **argv)
 {
 	const char *id = NULL, *sigarg = "TERM";
-	char req[32], reply[512];
+	char req[32];
 	bool all = false, flag;
-	int i, ret, dirfd, sig;
+	int i, sig;
 
 	for (i = 1; i < argc && argv[i][0] == '-' && argv[i][1]; i++) {
 		if (opt_flag(argv[i], "all", "a", &flag))
@@ -440,16 +440,8 @@ int oci_cmd_kill(const struct oci_globals *g, int argc, char **argv)
 		sigarg = argv[i + 1];
 	if ((sig = oci_signal_parse(sigarg)) < 0)
 		return oci_error("unknown signal '%.32s'", sigarg);
-	if ((ret = oci_open_container(g, id, &dirfd)))
-		return ret;
 	snprintf(req, sizeof(req), "%s %d", all ? "killall" : "kill", sig);
-	ret = oci_request(dirfd, req, reply, sizeof(reply));
-	close(dirfd);
-	if (ret == -1)
-		return oci_error("%s", reply);
-	if (ret)
-		return oci_error("container not running");
-	return 0;
+	return oci_request_container(g, id, req);
 }
 
 int oci_cmd_delete(const struct oci_globals *g, int argc, char **argv)

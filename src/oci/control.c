@@ -32,13 +32,12 @@ static int one_id(int argc, char **argv, const char *cmd, const char **id)
 	return 0;
 }
 
-static int simple_request(const struct oci_globals *g, int argc, char **argv, const char *req)
+int oci_request_container(const struct oci_globals *g, const char *id, const char *req)
 {
 	char reply[512];
-	const char *id = NULL;
 	int ret, dirfd;
 
-	if ((ret = one_id(argc, argv, req, &id)) || (ret = oci_open_container(g, id, &dirfd)))
+	if ((ret = oci_open_container(g, id, &dirfd)))
 		return ret;
 	ret = oci_request(dirfd, req, reply, sizeof(reply));
 	close(dirfd);
@@ -47,6 +46,16 @@ static int simple_request(const struct oci_globals *g, int argc, char **argv, co
 	if (ret)
 		return oci_error("container not running");
 	return 0;
+}
+
+static int simple_request(const struct oci_globals *g, int argc, char **argv, const char *req)
+{
+	const char *id = NULL;
+	int ret;
+
+	if ((ret = one_id(argc, argv, req, &id)))
+		return ret;
+	return oci_request_container(g, id, req);
 }
 
 int oci_cmd_pause(const struct oci_globals *g, int argc, char **argv)

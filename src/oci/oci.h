@@ -210,6 +210,9 @@ int oci_cmd_events(const struct oci_globals *g, int argc, char **argv);
 /* The id argument and the container's state directory: 0, or the status
  * after a line ("container X does not exist"). */
 int oci_open_container(const struct oci_globals *g, const char *id, int *dirfd);
+/* oci_request to container id's supervisor, its refusal or absence as the
+ * command's one error line: 0 or the command's exit status. */
+int oci_request_container(const struct oci_globals *g, const char *id, const char *req);
 /* A signal by name (KILL, SIGKILL, sigkill) or number: 1..64, or -1. */
 int oci_signal_parse(const char *s);
 /* The value of a --name VALUE or --name=VALUE option at argv[*i], or NULL
