@@ -8,6 +8,7 @@
 #   - a container's stdout, env (the image's and --env), bind mount
 #     (ro: a write fails) and exit status, compared between the two;
 #   - a detached container: `ctr task exec` (output and status 5),
+#     `ctr task pause` and `resume` (PAUSED, RUNNING), `ctr task ps`,
 #     `ctr task kill` (SIGTERM caught by the guest's shell: 143; then
 #     SIGKILL of another: 137), `ctr task delete`, `ctr container delete`;
 #   - nothing left: no VMM, virtiofsd or shim after the deletes.
@@ -84,11 +85,21 @@ detached() {
 	expect "$1-run-d" 0 $?
 	st=$(ctr task ls | awk -v c="$1" '$1 == c { print $3 }')
 	expect "$1-running" RUNNING "$st"
-	out=$(ctr task exec --exec-id e1 "$1" sh -c 'echo exec $IMAGE_VAR; echo exec-err >&2; exit 5' 2>&1)
+	# (stdout and stderr apart: ctr copies its two FIFOs in any order)
+	out=$(ctr task exec --exec-id e1 "$1" sh -c 'echo exec $IMAGE_VAR; echo exec-err >&2; exit 5' 2> $T/$1.exec-err)
 	rc=$?
-	expect "$1-exec-output" "exec from-image
-exec-err" "$out"
+	expect "$1-exec-stdout" "exec from-image" "$out"
+	expect "$1-exec-stderr" "exec-err" "$(cat $T/$1.exec-err)"
 	expect "$1-exec-status" 5 $rc
+	ctr task pause "$1"
+	expect "$1-pause" 0 $?
+	expect "$1-paused" PAUSED "$(ctr task ls | awk -v c="$1" '$1 == c { print $3 }')"
+	ctr task resume "$1"
+	expect "$1-resume" 0 $?
+	expect "$1-resumed" RUNNING "$(ctr task ls | awk -v c="$1" '$1 == c { print $3 }')"
+	# ctr task ps: a header and the runtime's pids (runc ps --format json)
+	n=$(ctr task ps "$1" | awk 'NR > 1 && $1 ~ /^[0-9]+$/' | wc -l)
+	[ "$n" -ge 1 ] && pass "$1-ps" || fail "$1-ps" "$(ctr task ps "$1" 2>&1)"
 	ctr task kill -s SIGTERM "$1"
 	expect "$1-kill-status" 0 $?
 	i=0
