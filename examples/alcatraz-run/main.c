@@ -61,6 +61,10 @@ static int create_failed(const struct options *o, int ret, bool command)
 		return die("a published host port is already in use");
 	if (command && ret == -ENODEV)
 		return die("--net %s: no such tap device", o->net);
+	if (ret == -ECHILD) /* the library's log says which and how */
+		return die("cannot create the VM: %s ended before the VM was built%s",
+			   o->net && !strcmp(o->net, "user") ? "passt or alcatraz-vmm" : "alcatraz-vmm",
+			   o->verbose ? "" : " (run with --verbose for its messages)");
 	return die("cannot create the VM: %s%s", alcatraz_strerror(ret),
 		   o->verbose ? "" : " (run with --verbose for details)");
 }

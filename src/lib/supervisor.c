@@ -129,6 +129,22 @@ have:
 	return 0;
 }
 
+/* The VMM ended before CREATED: the caller sees only -ECHILD, so the log
+ * says how (a crash, a seccomp kill or an exit after its own message). */
+static void log_early_end(struct jailed_vm *j)
+{
+	pthread_mutex_lock(&j->lock);
+	int code = reap_locked(j);
+	pthread_mutex_unlock(&j->lock);
+
+	if (code > 128)
+		lib_log(j->log_fd, "alcatraz: error: alcatraz-vmm was killed by signal %d (%s) "
+			"while it built the VM\n", code - 128, strsignal(code - 128));
+	else if (code >= 0)
+		lib_log(j->log_fd, "alcatraz: error: alcatraz-vmm exited with status %d while it "
+			"built the VM\n", code);
+}
+
 /* Sends the configuration; the VMM answers CREATED once the VM is built
  * inside its jail. */
 static int configure(struct jailed_vm *j, const struct cfg_blob *b)
@@ -274,6 +290,8 @@ int jailed_create(const struct alcatraz_config *cfg, struct jailed_vm **out)
 	TRACE_CREATE("encode");
 	if (!ret)
 		ret = configure(j, &blob);
+	if (ret == -ECHILD)
+		log_early_end(j);
 	TRACE_CREATE("configure");
 	if (blob.nfds)
 		cfg_blob_free(&blob);

@@ -355,6 +355,8 @@ START_TEST(bad_vmm_binaries_are_refused)
 	expect_bad_vmm(path, -EPROTO, "no valid greeting");
 	fake(path, sizeof(path), "fake-vmm-bad-created");
 	expect_bad_vmm(path, -EPROTO, "");
+	fake(path, sizeof(path), "fake-vmm-gone");
+	expect_bad_vmm(path, -ECHILD, "alcatraz-vmm exited with status 3 while it built the VM");
 }
 END_TEST
 

@@ -2,8 +2,8 @@
 /*
  * Stand-ins for alcatraz-vmm that misbehave in one way each (FAKE_MODE at
  * build time), so test_vmm_spawn can check the library's answer to a VMM
- * of another protocol version, one that never greets, and one that answers
- * the configuration with garbage.
+ * of another protocol version, one that never greets, one that answers
+ * the configuration with garbage, and one that ends while it builds the VM.
  */
 #include <string.h>
 #include <unistd.h>
@@ -41,6 +41,12 @@ int main(void)
 			close(fds[i]);
 		pause();
 		break;
+	case 4: /* a good greeting, then gone before CREATED (as PID 1 of its
+		 * namespace it cannot signal itself: it exits) */
+		h.proto_version = VMM_PROTO_VERSION;
+		vmm_msg_send(SOCK, VMM_MSG_HELLO, 0, &h, sizeof(h), NULL, 0);
+		(void)vmm_msg_recv(SOCK, &m, fds, VMM_MSG_MAX_FDS, &n); /* CONFIG, or not */
+		return 3;
 	}
 	return 0;
 }

@@ -53,7 +53,8 @@ else fail guest-fetches-host-loopback "status $st: $(cat $T/a.out $T/a.err | tr 
 # (b) and (d): VM A serves a file on its port 80, published on 18080.
 G='mkdir /tmp/w && dd if=/dev/urandom of=/tmp/w/g bs=1M count=10 2>/dev/null &&
 md5sum < /tmp/w/g && httpd -p 80 -h /tmp/w && echo serving && sleep 120'
-$R --net user --publish 127.0.0.1:18080:80 -- sh -c "$G" > $T/b.out 2> $T/b.err &
+# -v: if it fails, b.err holds the library's and the VMM's log.
+$R -v --net user --publish 127.0.0.1:18080:80 -- sh -c "$G" > $T/b.out 2> $T/b.err &
 vm=$!
 i=0; while ! grep -q serving $T/b.out && [ $i -lt 150 ]; do sleep 1; i=$((i + 1)); done
 t0=$(ms); GOT=$(wget -q -O - http://127.0.0.1:18080/g | md5sum | cut -d' ' -f1); t1=$(ms)
