@@ -337,6 +337,35 @@ static void replay_vmload_lstar(void)
  */
 #define TSS_COPY_ORDER 2
 
+/* VMSAVE of this CPU's state into orig; evil the same but for TR, on a copy
+ * of the TSS at tss, and LDTR, a present LDT at ldt.  IRQs off, SVME on. */
+static void make_evil_tr(struct vmcb *orig, struct vmcb *evil, void *tss, void *ldt)
+{
+	asm volatile("clgi; vmsave %%rax; stgi" : : "a"(__pa(orig)) : "memory");
+	memcpy(tss, (void *)orig->save.tr.base,
+	       min_t(u64, orig->save.tr.limit + 1ULL, PAGE_SIZE << TSS_COPY_ORDER));
+	memcpy(evil, orig, PAGE_SIZE);
+	evil->save.tr.base = (u64)tss;
+	evil->save.ldtr.selector = GDT_ENTRY_LDT * 8;
+	evil->save.ldtr.attrib = 0x82;		/* present LDT */
+	evil->save.ldtr.limit = PAGE_SIZE - 1;
+	evil->save.ldtr.base = (u64)ldt;
+}
+
+/* VMSAVE into probe: whether TR and LDTR are still orig's; when not,
+ * orig's are loaded back. */
+static bool tr_ldtr_kept(struct vmcb *orig, struct vmcb *probe)
+{
+	bool kept;
+
+	asm volatile("clgi; vmsave %%rax; stgi" : : "a"(__pa(probe)) : "memory");
+	kept = !memcmp(&probe->save.tr, &orig->save.tr, sizeof(orig->save.tr)) &&
+	       !memcmp(&probe->save.ldtr, &orig->save.ldtr, sizeof(orig->save.ldtr));
+	if (!kept)
+		asm volatile("clgi; vmload %%rax; stgi" : : "a"(__pa(orig)) : "memory");
+	return kept;
+}
+
 static void replay_vmload_tr(const char *what, bool gif0)
 {
 	struct vmcb *orig = (void *)get_zeroed_page(GFP_KERNEL);
@@ -356,15 +385,7 @@ static void replay_vmload_tr(const char *what, bool gif0)
 	local_irq_save(flags);
 	efer = native_read_msr(MSR_EFER);
 	native_write_msr(MSR_EFER, (u32)(efer | EFER_SVME), (efer | EFER_SVME) >> 32);
-	asm volatile("clgi; vmsave %%rax; stgi" : : "a"(__pa(orig)) : "memory");
-	memcpy(tss, (void *)orig->save.tr.base,
-	       min_t(u64, orig->save.tr.limit + 1ULL, PAGE_SIZE << TSS_COPY_ORDER));
-	memcpy(evil, orig, PAGE_SIZE);
-	evil->save.tr.base = (u64)tss;
-	evil->save.ldtr.selector = GDT_ENTRY_LDT * 8;
-	evil->save.ldtr.attrib = 0x82;		/* present LDT */
-	evil->save.ldtr.limit = PAGE_SIZE - 1;
-	evil->save.ldtr.base = (u64)ldt;
+	make_evil_tr(orig, evil, tss, ldt);
 	if (gif0) {
 		u64 pa = __pa(evil);
 
@@ -374,11 +395,7 @@ static void replay_vmload_tr(const char *what, bool gif0)
 		asm volatile("vmload %%rax" : : "a"(__pa(evil)) : "memory");
 	/* gif0: what the VMSAVE inside the window stored, the loaded TR when it ran */
 	inside_tr = probe->save.tr;
-	asm volatile("clgi; vmsave %%rax; stgi" : : "a"(__pa(probe)) : "memory");
-	kept = !memcmp(&probe->save.tr, &orig->save.tr, sizeof(orig->save.tr)) &&
-	       !memcmp(&probe->save.ldtr, &orig->save.ldtr, sizeof(orig->save.ldtr));
-	if (!kept)
-		asm volatile("clgi; vmload %%rax; stgi" : : "a"(__pa(orig)) : "memory");
+	kept = tr_ldtr_kept(orig, probe);
 	native_write_msr(MSR_EFER, (u32)efer, efer >> 32);
 	local_irq_restore(flags);
 	if (kept)
@@ -428,15 +445,7 @@ static void replay_vmload_tr_exit(void)
 	hsave_old = native_read_msr(MSR_VM_HSAVE_PA);
 	native_write_msr(MSR_EFER, (u32)(efer | EFER_SVME), (efer | EFER_SVME) >> 32);
 	native_write_msr(MSR_VM_HSAVE_PA, (u32)(u64)page_to_phys(hsave), (u64)page_to_phys(hsave) >> 32);
-	asm volatile("clgi; vmsave %%rax; stgi" : : "a"(__pa(orig)) : "memory");
-	memcpy(tss, (void *)orig->save.tr.base,
-	       min_t(u64, orig->save.tr.limit + 1ULL, PAGE_SIZE << TSS_COPY_ORDER));
-	memcpy(evil, orig, PAGE_SIZE);
-	evil->save.tr.base = (u64)tss;
-	evil->save.ldtr.selector = GDT_ENTRY_LDT * 8;
-	evil->save.ldtr.attrib = 0x82;
-	evil->save.ldtr.limit = PAGE_SIZE - 1;
-	evil->save.ldtr.base = (u64)ldt;
+	make_evil_tr(orig, evil, tss, ldt);
 
 	vmcb->save = orig->save;
 	vmcb->control.intercepts[INTERCEPT_WORD4] = 1;	/* VMRUN intercept (bit 128) */
@@ -453,11 +462,7 @@ static void replay_vmload_tr_exit(void)
 	pa = __pa(vmcb);
 	asm volatile("clgi; vmrun %%rax; mov %1, %%rax; vmload %%rax; xor %%eax, %%eax; cpuid; stgi"
 		     : "+a"(pa) : "r"(__pa(evil)) : "rbx", "rcx", "rdx", "memory", "cc");
-	asm volatile("clgi; vmsave %%rax; stgi" : : "a"(__pa(probe)) : "memory");
-	kept = !memcmp(&probe->save.tr, &orig->save.tr, sizeof(orig->save.tr)) &&
-	       !memcmp(&probe->save.ldtr, &orig->save.ldtr, sizeof(orig->save.ldtr));
-	if (!kept)
-		asm volatile("clgi; vmload %%rax; stgi" : : "a"(__pa(orig)) : "memory");
+	kept = tr_ldtr_kept(orig, probe);
 	native_write_msr(MSR_VM_HSAVE_PA, (u32)hsave_old, hsave_old >> 32);
 	native_write_msr(MSR_EFER, (u32)efer, efer >> 32);
 	local_irq_restore(flags);
