@@ -291,8 +291,7 @@ static int warm_up(struct alcatraz_vm *vm, char **argv)
 
 static int create_linux(const struct options *o)
 {
-	/* alcatraz-run --restore gives the same waiter (it is not sent again). */
-	static const char *const waiter[] = { "sleep", "2147483647", NULL };
+	static const char *const waiter[] = CLI_SNAPSHOT_WAITER;
 	struct alcatraz_config *cfg = NULL;
 	struct alcatraz_vm *vm = NULL;
 	char kernel[4096];

@@ -13,6 +13,11 @@
 #define CLI_MEMORY_MIB_MIN 2
 #define CLI_MEMORY_MIB_MAX 3072
 
+/* A Linux snapshot's main command: alcatraz-snapshot boots with it and
+ * alcatraz-run --restore names it again (it is not sent to the guest twice);
+ * the warm-up and the restored command run beside it as execs. */
+#define CLI_SNAPSHOT_WAITER { "sleep", "2147483647", NULL }
+
 /* A decimal number from min to max (no sign, nothing after it): 0, else -1. */
 static inline int cli_parse_ulong(const char *s, unsigned long min, unsigned long max,
 				  unsigned long *out)

@@ -21,6 +21,7 @@
 
 #include <alcatraz/alcatraz.h>
 
+#include "../cli-args.h"
 #include "alcatraz-run.h"
 #include "host-check.h"
 
@@ -181,7 +182,7 @@ static int exec_in_restored(struct alcatraz_vm *vm, const struct options *o)
  * (alcatraz-snapshot's waiter) running; COMMAND runs beside it. */
 static int restore_command(const struct options *o, const char *kernel)
 {
-	static const char *const waiter[] = { "sleep", "2147483647", NULL };
+	static const char *const waiter[] = CLI_SNAPSHOT_WAITER;
 	struct alcatraz_config *cfg = NULL;
 	struct alcatraz_vm *vm = NULL;
 	int ret = restore_refuses(o);
