@@ -223,14 +223,21 @@ static int rm_one(const char *path, const struct stat *st, int flag, struct FTW 
 	return flag == FTW_DP ? rmdir(path) : unlink(path);
 }
 
+static char base[64];
+
+/* libFuzzer ends a timed run with exit(): the scratch tree goes with it. */
+static void remove_base(void)
+{
+	nftw(base, rm_one, 16, FTW_DEPTH | FTW_PHYS);
+}
+
 static const char *base_dir(void)
 {
-	static char base[64];
-
 	if (!base[0]) {
 		snprintf(base, sizeof(base), "/tmp/alcatraz-fuzz-cpio-XXXXXX");
 		if (!mkdtemp(base))
 			abort();
+		atexit(remove_base);
 	}
 	return base;
 }
