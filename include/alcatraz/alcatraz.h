@@ -668,6 +668,20 @@ int alcatraz_vm_exec_wait(struct alcatraz_vm *vm, uint32_t id, int timeout_ms,
 int alcatraz_vm_exec_kill(struct alcatraz_vm *vm, uint32_t id, int signo);
 
 /**
+ * alcatraz_vm_exec_resize - tell an exec its terminal has a new size
+ * @rows: 1..65535
+ * @cols: 1..65535
+ *
+ * For an exec whose stdio is a terminal of the caller's that was resized:
+ * the guest's init queues SIGWINCH with the size (rows << 16 | cols) to the
+ * exec's process, which sets it on a terminal of its own (alcatraz-oci's
+ * guest helper does). Returns 0, -EINVAL, or -ESRCH when it is not running.
+ * The VMM drops the size when the guest's init is too old to take it.
+ */
+int alcatraz_vm_exec_resize(struct alcatraz_vm *vm, uint32_t id, unsigned int rows,
+			    unsigned int cols);
+
+/**
  * alcatraz_result_exit_code - a result as a shell exit status
  * Returns the command's status; 128+n for signal n; 124 timeout; 137 killed;
  * 125 for every runtime error and CRASH. HALT/SHUTDOWN/RESET give 0: raw

@@ -37,7 +37,8 @@ void send_event(uint32_t ev, uint64_t t)
 	alcatraz_ctl_put_le32(p, ev);
 	/* What this init can do beyond the main command. */
 	alcatraz_ctl_put_le32(p + 4, ev == ALCATRAZ_CTL_EV_INIT_START
-				       ? ALCATRAZ_CTL_FEAT_EXEC | ALCATRAZ_CTL_FEAT_RESEED : 0);
+				       ? ALCATRAZ_CTL_FEAT_EXEC | ALCATRAZ_CTL_FEAT_RESEED |
+					 ALCATRAZ_CTL_FEAT_EXEC_WINSIZE : 0);
 	alcatraz_ctl_put_le64(p + 8, t);
 	ctl_send(ALCATRAZ_CTL_EVENT, p, sizeof(p));
 }
@@ -207,7 +208,8 @@ void handle_post_end(struct ctl_in *c, struct pump *in, pid_t child,
 	if (type != ALCATRAZ_CTL_STDIN_EOF && type != ALCATRAZ_CTL_SIGNAL &&
 	    type != ALCATRAZ_CTL_WINSIZE && type != ALCATRAZ_CTL_EXEC &&
 	    type != ALCATRAZ_CTL_EXEC_STDIN && type != ALCATRAZ_CTL_EXEC_SIGNAL &&
-	    type != ALCATRAZ_CTL_EXEC_ACK && type != ALCATRAZ_CTL_RESEED)
+	    type != ALCATRAZ_CTL_EXEC_ACK && type != ALCATRAZ_CTL_RESEED &&
+	    type != ALCATRAZ_CTL_EXEC_WINSIZE)
 		goto proto;
 	if (c->have < ALCATRAZ_CTL_HDR_SIZE + len)
 		return;
@@ -219,6 +221,7 @@ void handle_post_end(struct ctl_in *c, struct pump *in, pid_t child,
 		case ALCATRAZ_CTL_EXEC_STDIN:
 		case ALCATRAZ_CTL_EXEC_SIGNAL:
 		case ALCATRAZ_CTL_EXEC_ACK:
+		case ALCATRAZ_CTL_EXEC_WINSIZE:
 			if (execs_host_record(type, p, len))
 				goto proto;
 			break;

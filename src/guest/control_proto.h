@@ -76,6 +76,8 @@
  *   guest -> host  EXEC_DATA(id, stream, bytes)*   stream 1 stdout, 2 stderr
  *   host  -> guest EXEC_ACK(id, stream, n)*  n bytes of that stream written out
  *   host  -> guest EXEC_SIGNAL(id, signo)*   to the exec's process group
+ *   host  -> guest EXEC_WINSIZE(id, rows, cols)*  the exec's terminal was
+ *                                            resized (FEAT_EXEC_WINSIZE)
  *   guest -> host  EXEC_STATUS(id, ...)      last, exactly once; after all
  *                                            of its EXEC_DATA; frees the id
  * Flow control is a window per exec and direction: a sender may have at
@@ -84,8 +86,17 @@
  * The host treats EXEC_START or EXEC_STATUS for an id it did not send (or
  * twice), EXEC_DATA for an id that has no live exec, and acknowledgements
  * beyond what it sent as protocol errors.  The guest ignores EXEC_STDIN,
- * EXEC_ACK and EXEC_SIGNAL for ids it no longer knows (they cross the
- * status on the wire).
+ * EXEC_ACK, EXEC_SIGNAL and EXEC_WINSIZE for ids it no longer knows (they
+ * cross the status on the wire).
+ * EXEC_WINSIZE (only to a guest whose INIT_START set FEAT_EXEC_WINSIZE; an
+ * older init would take it for a protocol error) carries the new size of
+ * the host terminal an exec's stdio comes from, rows and cols 1..65535 (0
+ * is a protocol error). Init passes it to the exec's process (its
+ * process group leader) as a SIGWINCH queued with the value rows << 16 |
+ * cols (sigqueue, si_pid 1): a process that keeps a terminal of its own for
+ * its children (alcatraz-oci-pause --tty) sets that terminal's size, and
+ * the kernel sends SIGWINCH on to its foreground process group. A process
+ * that does not handle SIGWINCH ignores it, by default.
  * The main command's end still ends the VM: init reports STATUS and powers
  * off whatever execs still run.  A host that wants a VM for several
  * commands (a CI job's steps) runs a main command that waits, e.g.
@@ -163,6 +174,8 @@ enum alcatraz_ctl_type {
 	ALCATRAZ_CTL_EXEC_ACK    = 12, /* u32 id, u32 stream, u32 bytes */
 	ALCATRAZ_CTL_RESEED      = 13, /* RESEED_LEN bytes of host entropy: a
 				      * restored snapshot's clone (FEAT_RESEED) */
+	ALCATRAZ_CTL_EXEC_WINSIZE = 14, /* u32 id, u16 rows, u16 cols, each
+				      * 1..65535 (FEAT_EXEC_WINSIZE) */
 	/* guest -> host */
 	ALCATRAZ_CTL_EVENT     = 16, /* u32 event, u32 features (INIT_START) or 0,
 				      * u64 guest ns */
@@ -178,6 +191,7 @@ enum alcatraz_ctl_type {
 /* INIT_START features. */
 #define ALCATRAZ_CTL_FEAT_EXEC          0x1u
 #define ALCATRAZ_CTL_FEAT_RESEED        0x2u
+#define ALCATRAZ_CTL_FEAT_EXEC_WINSIZE  0x4u
 /* EXEC_DATA / EXEC_ACK streams. */
 #define ALCATRAZ_CTL_STREAM_STDOUT      1u
 #define ALCATRAZ_CTL_STREAM_STDERR      2u
@@ -218,6 +232,7 @@ enum alcatraz_ctl_status_kind {
 #define ALCATRAZ_CTL_EXEC_SIGNAL_LEN 8u
 #define ALCATRAZ_CTL_EXEC_ACK_LEN   12u
 #define ALCATRAZ_CTL_RESEED_LEN     64u
+#define ALCATRAZ_CTL_EXEC_WINSIZE_LEN 8u
 #define ALCATRAZ_CTL_EXEC_START_LEN 16u
 #define ALCATRAZ_CTL_EXEC_DATA_HDR  8u   /* EXEC_DATA's id and stream */
 #define ALCATRAZ_CTL_EXEC_STDIN_ACK_LEN 8u
@@ -363,6 +378,7 @@ static inline int alcatraz_ctl_check_hdr(const uint8_t *hdr, int from_guest,
 		case ALCATRAZ_CTL_EXEC_SIGNAL: want = ALCATRAZ_CTL_EXEC_SIGNAL_LEN; goto fixed;
 		case ALCATRAZ_CTL_EXEC_ACK:  want = ALCATRAZ_CTL_EXEC_ACK_LEN; goto fixed;
 		case ALCATRAZ_CTL_RESEED:    want = ALCATRAZ_CTL_RESEED_LEN; goto fixed;
+		case ALCATRAZ_CTL_EXEC_WINSIZE: want = ALCATRAZ_CTL_EXEC_WINSIZE_LEN; goto fixed;
 		case ALCATRAZ_CTL_EXEC:
 			/* The fixed part, argv[0] and at least the workdir's NUL. */
 			if (l < ALCATRAZ_CTL_EXEC_HDR_LEN + 2 || l > ALCATRAZ_CTL_MAX_PAYLOAD)
@@ -426,6 +442,21 @@ static inline int alcatraz_ctl_check_exec(const uint8_t *p, uint32_t len)
 		n++;
 	}
 	return n == argc + envc + 1 ? 0 : -1;
+}
+
+/*
+ * Decode an EXEC_WINSIZE payload of len bytes: the id and a size of 1..65535
+ * rows and columns.  0, or -1 for a bad length or a zero row or column count.
+ */
+static inline int alcatraz_ctl_get_exec_winsize(const uint8_t *p, uint32_t len, uint32_t *id,
+						uint16_t *rows, uint16_t *cols)
+{
+	if (len != ALCATRAZ_CTL_EXEC_WINSIZE_LEN)
+		return -1;
+	*id = alcatraz_ctl_get_le32(p);
+	*rows = alcatraz_ctl_get_le16(p + 4);
+	*cols = alcatraz_ctl_get_le16(p + 6);
+	return *rows && *cols ? 0 : -1;
 }
 
 /*

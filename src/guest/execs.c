@@ -409,6 +409,29 @@ static int exec_ack(const uint8_t *p)
 	return 0;
 }
 
+/* ------------------------------------------------------------- winsize */
+
+/* The exec's process holds the terminal (init gave it pipes): the new size
+ * travels as the value of a queued SIGWINCH, which the terminal's holder
+ * applies and a process without a terminal ignores. */
+static int exec_winsize(const uint8_t *p, uint32_t len)
+{
+	union sigval v;
+	uint16_t rows, cols;
+	uint32_t id;
+	struct gexec *e;
+
+	if (alcatraz_ctl_get_exec_winsize(p, len, &id, &rows, &cols))
+		return -1;
+	e = find(id);
+	if (!e || e->exited)
+		return 0; /* crossed its status on the wire */
+	v.sival_int = (int)((uint32_t)rows << 16 | cols);
+	if (sigqueue(e->pid, SIGWINCH, v) < 0)
+		klog(4, "exec %u: window size: %s", e->id, strerror(errno));
+	return 0;
+}
+
 /* ------------------------------------------------------- the poll loop */
 
 int execs_host_record(uint32_t type, uint8_t *p, uint32_t len)
@@ -430,6 +453,8 @@ int execs_host_record(uint32_t type, uint8_t *p, uint32_t len)
 			klog(4, "exec %u: signal %u: %s", e->id, sig, strerror(errno));
 		return 0;
 	}
+	case ALCATRAZ_CTL_EXEC_WINSIZE:
+		return exec_winsize(p, len);
 	default:
 		return -1;
 	}

@@ -124,3 +124,11 @@ int alcatraz_vm_exec_kill(struct alcatraz_vm *vm, uint32_t id, int signo)
 		return -EINVAL;
 	return jailed_exec_signal(vm_jailed(vm), id, signo);
 }
+
+int alcatraz_vm_exec_resize(struct alcatraz_vm *vm, uint32_t id, unsigned int rows,
+			    unsigned int cols)
+{
+	if (!vm || rows < 1 || rows > UINT16_MAX || cols < 1 || cols > UINT16_MAX)
+		return -EINVAL;
+	return jailed_exec_resize(vm_jailed(vm), id, (uint16_t)rows, (uint16_t)cols);
+}

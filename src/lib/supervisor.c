@@ -634,6 +634,22 @@ int jailed_exec_signal(struct jailed_vm *j, uint32_t id, int signo)
 	return ret;
 }
 
+int jailed_exec_resize(struct jailed_vm *j, uint32_t id, uint16_t rows, uint16_t cols)
+{
+	struct vmm_exec_resize r = { .id = id, .rows = rows, .cols = cols };
+	struct exec_record *e;
+	int ret = 0;
+
+	pthread_mutex_lock(&j->lock);
+	e = exec_records_find(&j->execs, id);
+	if (!e || e->done || j->ended)
+		ret = -ESRCH;
+	else if (vmm_msg_send(j->sock, VMM_MSG_EXEC_RESIZE, 0, &r, sizeof(r), NULL, 0) < 0)
+		ret = -ESRCH;
+	pthread_mutex_unlock(&j->lock);
+	return ret;
+}
+
 int jailed_fd(struct jailed_vm *j)
 {
 	return j->pidfd >= 0 ? j->pidfd : -EBADF;

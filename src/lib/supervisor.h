@@ -34,6 +34,8 @@ int jailed_exec_wait(struct jailed_vm *j, uint32_t id, int timeout_ms,
 		     struct vmm_exec_done *res);
 /* -ESRCH: no running exec of that id. */
 int jailed_exec_signal(struct jailed_vm *j, uint32_t id, int signo);
+/* -ESRCH: no running exec of that id. */
+int jailed_exec_resize(struct jailed_vm *j, uint32_t id, uint16_t rows, uint16_t cols);
 /* Snapshot (issue 18) into the two files (they stay the caller's); why:
  * the VMM's one line when it refused. */
 int jailed_snapshot(struct jailed_vm *j, int state_fd, int mem_fd, char *why, size_t why_len);

@@ -23,6 +23,7 @@
 #include <string.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
+#include <sys/ioctl.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/un.h>
@@ -377,11 +378,57 @@ static void __attribute__((noreturn)) finish(int dirfd)
 	_exit(code);
 }
 
+/* ---- terminals ---- */
+
+/*
+ * A terminal's later size (the shim's ResizePty, Docker's window change:
+ * TIOCSWINSZ on the master it got) is read from the slave every
+ * EXEC_POLL_MS while the process runs, and a new one goes to the guest.
+ * Polled rather than waited for as SIGWINCH: the kernel sends that only to
+ * the foreground process group of the session whose controlling terminal
+ * the pty is, a session has one, and this process serves the container's
+ * terminal and every exec's; it would take a process per terminal, where
+ * the threads that wait for the processes already wake that often.
+ */
+struct tty_watch {
+	int fd;                   /* the slave (ours), or -1 */
+	unsigned int rows, cols;  /* what the guest has */
+};
+
+static void tty_watch_check(struct tty_watch *w, uint32_t id)
+{
+	struct winsize ws;
+
+	if (w->fd < 0 || ioctl(w->fd, TIOCGWINSZ, &ws) < 0 || !ws.ws_row || !ws.ws_col ||
+	    (ws.ws_row == w->rows && ws.ws_col == w->cols))
+		return;
+	/* Tried once per size: a process that ended has no terminal to resize. */
+	w->rows = ws.ws_row;
+	w->cols = ws.ws_col;
+	int ret = alcatraz_vm_exec_resize(S.vm, id, w->rows, w->cols);
+	if (ret && ret != -ESRCH)
+		oci_warn("terminal size %ux%u: %s", w->rows, w->cols, alcatraz_strerror(ret));
+}
+
+/* alcatraz_vm_exec_wait, with the terminal's size watched meanwhile. */
+static int wait_watching(uint32_t id, struct tty_watch *w, int *code)
+{
+	int ret;
+
+	if (w->fd < 0)
+		return alcatraz_vm_exec_wait(S.vm, id, -1, code);
+	while ((ret = alcatraz_vm_exec_wait(S.vm, id, EXEC_POLL_MS, code)) == -ETIMEDOUT)
+		tty_watch_check(w, id);
+	return ret;
+}
+
 /* ---- the container's process ---- */
 
 static void *main_waiter(void *arg)
 {
-	int code = 0, ret = alcatraz_vm_exec_wait(S.vm, S.main_id, -1, &code);
+	struct tty_watch w = { .fd = S.tty_fd, .rows = S.spec->process.rows,
+			       .cols = S.spec->process.cols };
+	int code = 0, ret = wait_watching(S.main_id, &w, &code);
 	char c = 1;
 
 	pthread_mutex_lock(&S.lock);
@@ -526,6 +573,7 @@ static void *exec_thread(void *arg)
 {
 	struct exec_slot *e = arg;
 	struct oci_process proc;
+	struct tty_watch w = { .fd = -1 };
 	char err[512];
 	bool eof = false;
 	uint32_t id;
@@ -543,6 +591,11 @@ static void *exec_thread(void *arg)
 		.argv = (const char *const *)argv, .envp = (const char *const *)proc.env,
 		.workdir = proc.cwd, .in_fd = e->fds[0], .out_fd = e->fds[1], .err_fd = e->fds[2],
 	};
+	/* A terminal's slave is kept to read its size from. */
+	if (proc.terminal && isatty(e->fds[0])) {
+		w = (struct tty_watch){ .fd = fcntl(e->fds[0], F_DUPFD_CLOEXEC, 3),
+					.rows = proc.rows, .cols = proc.cols };
+	}
 	ret = argv ? alcatraz_vm_exec(S.vm, &ex, &id) : -ENOMEM;
 	if (argv != proc.args)
 		free(argv);
@@ -557,12 +610,16 @@ static void *exec_thread(void *arg)
 	e->id = id;
 	pthread_mutex_unlock(&S.lock);
 	reply(e->conn, "ok %u", id);
-	while ((ret = alcatraz_vm_exec_wait(S.vm, id, EXEC_POLL_MS, &code)) == -ETIMEDOUT)
+	while ((ret = alcatraz_vm_exec_wait(S.vm, id, EXEC_POLL_MS, &code)) == -ETIMEDOUT) {
 		exec_forward(e, &eof);
+		tty_watch_check(&w, id);
+	}
 	if (ret)
 		code = ret == -ESRCH ? 137 : 125;
 	reply(e->conn, "exit %d", code);
 out:
+	if (w.fd >= 0)
+		close(w.fd);
 	exec_end(e);
 	return NULL;
 }

@@ -25,6 +25,8 @@
  *                            stdin, stdout, stderr where the flags say so
  *   VMM -> lib  EXEC_STARTED err, or 0 and payload: u32 id
  *   lib -> VMM  EXEC_SIGNAL  payload: struct vmm_exec_signal (no answer)
+ *   lib -> VMM  EXEC_RESIZE  payload: struct vmm_exec_resize (no answer): the
+ *                            terminal of the exec's stdio has a new size
  *   VMM -> lib  EXEC_DONE    payload: struct vmm_exec_done, once per id,
  *                            after all of its output was written, before
  *                            the VM's RESULT
@@ -91,6 +93,7 @@ enum vmm_msg_type {
 	VMM_MSG_EXEC_DONE,
 	VMM_MSG_SNAPSHOT,
 	VMM_MSG_SNAPSHOT_DONE,
+	VMM_MSG_EXEC_RESIZE,
 	VMM_MSG_TYPE_END,
 };
 
@@ -219,6 +222,11 @@ struct vmm_exec_req {
 struct vmm_exec_signal {
 	uint32_t id;
 	uint32_t signo;       /* 1..64 */
+};
+
+struct vmm_exec_resize {
+	uint32_t id;
+	uint16_t rows, cols;  /* 1..65535 each */
 };
 
 struct vmm_exec_done {

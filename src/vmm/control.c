@@ -292,7 +292,8 @@ static int handle_record(struct vm *vm, struct control *c)
 				return protocol_error(vm, "out of memory");
 			/* Older guests send 0 where the features are. */
 			exec_channel_ready(c->execs,
-					   alcatraz_ctl_get_le32(p + 4) & ALCATRAZ_CTL_FEAT_EXEC);
+					   alcatraz_ctl_get_le32(p + 4) & ALCATRAZ_CTL_FEAT_EXEC,
+					   alcatraz_ctl_get_le32(p + 4) & ALCATRAZ_CTL_FEAT_EXEC_WINSIZE);
 		} else if (ev == ALCATRAZ_CTL_EV_CMD_START && c->got_init) {
 			vm_mark(vm, &vm->result.timings.cmd_start_ns);
 			/* Now the console is in raw mode and relayed: stdin may flow. */
@@ -494,7 +495,8 @@ int control_put_raw_locked(struct control *c, const void *rec, size_t len)
 #define CTL_SNAP_EXEC_READY 32u
 #define CTL_SNAP_EXEC_REFUSED 64u
 #define CTL_SNAP_RESEED 128u        /* init takes RESEED */
-#define CTL_SNAP_ALL 255u
+#define CTL_SNAP_EXEC_WINSIZE 256u  /* init takes EXEC_WINSIZE */
+#define CTL_SNAP_ALL 511u
 
 int control_snap_save(struct vm *vm, uint8_t *buf, const char **why)
 {
@@ -516,6 +518,7 @@ int control_snap_save(struct vm *vm, uint8_t *buf, const char **why)
 	f |= ready ? CTL_SNAP_EXEC_READY : 0;
 	f |= refused ? CTL_SNAP_EXEC_REFUSED : 0;
 	f |= (c->features & ALCATRAZ_CTL_FEAT_RESEED) ? CTL_SNAP_RESEED : 0;
+	f |= (c->features & ALCATRAZ_CTL_FEAT_EXEC_WINSIZE) ? CTL_SNAP_EXEC_WINSIZE : 0;
 	alcatraz_ctl_put_le32(buf, f);
 	alcatraz_ctl_put_le32(buf + 4, c->events);
 	alcatraz_ctl_put_le64(buf + 8, c->stdin_total);
@@ -570,7 +573,8 @@ int control_snap_restore(struct vm *vm, const uint8_t *buf, const char **why)
 	/* The restored VM's own command records are not sent again: the
 	 * guest took them before the snapshot. */
 	c->out_len = c->out_off = 0;
-	c->features = f & CTL_SNAP_RESEED ? ALCATRAZ_CTL_FEAT_RESEED : 0;
+	c->features = (f & CTL_SNAP_RESEED ? ALCATRAZ_CTL_FEAT_RESEED : 0) |
+		      (f & CTL_SNAP_EXEC_WINSIZE ? ALCATRAZ_CTL_FEAT_EXEC_WINSIZE : 0);
 	/* Fresh randomness for this clone, before anything it runs. */
 	if ((f & CTL_SNAP_RESEED) && reseed_record(c)) {
 		pthread_mutex_unlock(&c->lock);
@@ -578,7 +582,7 @@ int control_snap_restore(struct vm *vm, const uint8_t *buf, const char **why)
 		return -EIO;
 	}
 	__atomic_store_n(&c->cmd_started, true, __ATOMIC_RELEASE);
-	exec_channel_ready(c->execs, !(f & CTL_SNAP_EXEC_REFUSED));
+	exec_channel_ready(c->execs, !(f & CTL_SNAP_EXEC_REFUSED), f & CTL_SNAP_EXEC_WINSIZE);
 	pthread_mutex_unlock(&c->lock);
 	return 0;
 }

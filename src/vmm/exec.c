@@ -78,6 +78,7 @@ struct exec_table {
 	int kick_fd;           /* the API's work for the device thread */
 	bool ready;            /* the channel takes execs */
 	bool refused;          /* the guest's init does not run them */
+	bool winsize;          /* the guest's init takes EXEC_WINSIZE */
 	uint32_t next_id;
 	uint64_t done_seq;
 	struct exec_slot s[ALCATRAZ_CTL_MAX_EXECS];
@@ -506,10 +507,11 @@ bool exec_snap_idle(const struct exec_table *t, bool *ready, bool *refused)
 	return true;
 }
 
-void exec_channel_ready(struct exec_table *t, bool guest_execs)
+void exec_channel_ready(struct exec_table *t, bool guest_execs, bool guest_winsize)
 {
 	t->ready = true;
 	t->refused = !guest_execs;
+	t->winsize = guest_execs && guest_winsize;
 	send_queued(t);
 }
 
@@ -696,37 +698,66 @@ fail_fds:
 	return ret;
 }
 
+/* Sends rec for exec id, after its EXEC when that still waits. Channel
+ * lock held. */
+static int send_for_exec(struct exec_table *t, uint32_t id, const uint8_t *rec, size_t len)
+{
+	struct exec_slot *s = find(t, id);
+	int ret = 0;
+
+	if (!s || s->st == SLOT_STATUS) {
+		ret = -ESRCH;
+	} else if (s->st == SLOT_QUEUED) {
+		uint8_t *p = realloc(s->rec, s->rec_len + len);
+
+		if (!p) {
+			ret = -ENOMEM;
+		} else {
+			memcpy(p + s->rec_len, rec, len);
+			s->rec = p;
+			s->rec_len += len;
+		}
+	} else {
+		ret = control_put_raw_locked(t->c, rec, len);
+	}
+	if (!ret)
+		kick(t);
+	return ret;
+}
+
+int vm_exec_resize(struct vm *vm, uint32_t id, uint16_t rows, uint16_t cols)
+{
+	uint8_t rec[ALCATRAZ_CTL_HDR_SIZE + ALCATRAZ_CTL_EXEC_WINSIZE_LEN];
+	struct exec_table *t;
+	int ret;
+
+	if (!rows || !cols)
+		return -EINVAL;
+	if (!control_lock(vm, &t))
+		return -ESRCH;
+	alcatraz_ctl_put_hdr(rec, ALCATRAZ_CTL_EXEC_WINSIZE, ALCATRAZ_CTL_EXEC_WINSIZE_LEN);
+	alcatraz_ctl_put_le32(rec + ALCATRAZ_CTL_HDR_SIZE, id);
+	alcatraz_ctl_put_le16(rec + ALCATRAZ_CTL_HDR_SIZE + 4, rows);
+	alcatraz_ctl_put_le16(rec + ALCATRAZ_CTL_HDR_SIZE + 6, cols);
+	/* Not yet ready: the guest's features are not known. */
+	ret = t->ready && t->winsize ? send_for_exec(t, id, rec, sizeof(rec)) : -EOPNOTSUPP;
+	control_unlock(vm);
+	return ret;
+}
+
 int vm_exec_signal(struct vm *vm, uint32_t id, int signo)
 {
-	struct exec_table *t;
-	struct exec_slot *s;
 	uint8_t rec[ALCATRAZ_CTL_HDR_SIZE + ALCATRAZ_CTL_EXEC_SIGNAL_LEN];
 	uint32_t w[2] = { id, (uint32_t)signo };
-	int ret = 0;
+	struct exec_table *t;
+	int ret;
 
 	if (signo < 1 || signo > (int)ALCATRAZ_CTL_MAX_SIGNO)
 		return -EINVAL;
 	if (!control_lock(vm, &t))
 		return -ESRCH;
-	s = find(t, id);
 	put_rec(rec, ALCATRAZ_CTL_EXEC_SIGNAL, w, 2, NULL, 0);
-	if (!s || s->st == SLOT_STATUS) {
-		ret = -ESRCH;
-	} else if (s->st == SLOT_QUEUED) {
-		uint8_t *p = realloc(s->rec, s->rec_len + sizeof(rec));
-
-		if (!p) {
-			ret = -ENOMEM;
-		} else {
-			memcpy(p + s->rec_len, rec, sizeof(rec));
-			s->rec = p;
-			s->rec_len += sizeof(rec);
-		}
-	} else {
-		ret = control_put_raw_locked(t->c, rec, sizeof(rec));
-	}
-	if (!ret)
-		kick(t);
+	ret = send_for_exec(t, id, rec, sizeof(rec));
 	control_unlock(vm);
 	return ret;
 }

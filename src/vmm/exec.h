@@ -65,6 +65,10 @@ struct vm_exec_result {
 int vm_exec_start(struct vm *vm, const struct vm_exec_spec *spec, uint32_t *id) __must_check;
 /* Sends signo (1..64) to the exec's process group. -ESRCH: no live exec id. */
 int vm_exec_signal(struct vm *vm, uint32_t id, int signo) __must_check;
+/* Sends the exec's new terminal size (rows, cols 1..65535) to the guest.
+ * -EINVAL: a zero size; -ESRCH: no live exec id; -EOPNOTSUPP: the guest's
+ * init does not take EXEC_WINSIZE. */
+int vm_exec_resize(struct vm *vm, uint32_t id, uint16_t rows, uint16_t cols) __must_check;
 /* Readable while vm_exec_reap() has a result; -1 without a command channel. */
 int vm_exec_fd(struct vm *vm);
 /* 1 and *res: an exec ended and its output was written; 0: none has. */
@@ -78,8 +82,9 @@ void exec_table_free(struct exec_table *t);
 /* Snapshots (control.c): whether no exec is queued, running or unreaped,
  * and the channel's readiness. Channel lock held. */
 bool exec_snap_idle(const struct exec_table *t, bool *ready, bool *refused);
-/* init took the main command; guest_execs: it said it runs execs. */
-void exec_channel_ready(struct exec_table *t, bool guest_execs);
+/* init took the main command; guest_execs: it said it runs execs;
+ * guest_winsize: it takes EXEC_WINSIZE. */
+void exec_channel_ready(struct exec_table *t, bool guest_execs, bool guest_winsize);
 /* One EXEC_* record from the guest: 0, or a protocol error described. */
 int exec_receive(struct exec_table *t, uint32_t type, const uint8_t *p, uint32_t len,
 		 const char **why);

@@ -119,6 +119,15 @@ static int start_exec(struct vm *vm, const struct vmm_exec_req *req, int *fds,
 	return ret;
 }
 
+int exec_msg_decode_resize(const struct vmm_msg_buf *m, unsigned int nfds,
+			   struct vmm_exec_resize *r)
+{
+	if (m->hdr.type != VMM_MSG_EXEC_RESIZE || nfds || m->hdr.len != sizeof(*r))
+		return -EPROTO;
+	memcpy(r, m->payload, sizeof(*r));
+	return r->rows && r->cols ? 0 : -EPROTO;
+}
+
 static int refuse(int *fds, unsigned int nfds)
 {
 	for (unsigned int i = 0; i < nfds; i++)
@@ -137,6 +146,15 @@ int exec_msg_receive(struct vm *vm, int sock, const struct vmm_msg_buf *m, int *
 		memcpy(&sig, m->payload, sizeof(sig));
 		/* An exec that just ended is no error: the signal had no one. */
 		(void)!vm_exec_signal(vm, sig.id, sig.signo > 64 ? 0 : (int)sig.signo);
+		return 0;
+	}
+	if (m->hdr.type == VMM_MSG_EXEC_RESIZE) {
+		struct vmm_exec_resize r;
+
+		if (exec_msg_decode_resize(m, nfds, &r))
+			return refuse(fds, nfds);
+		/* An exec that ended, or a guest that cannot resize: no one to tell. */
+		(void)!vm_exec_resize(vm, r.id, r.rows, r.cols);
 		return 0;
 	}
 	if (m->hdr.type != VMM_MSG_EXEC)

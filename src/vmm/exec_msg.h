@@ -14,6 +14,10 @@
  */
 int exec_msg_receive(struct vm *vm, int sock, const struct vmm_msg_buf *m, int *fds,
 		     unsigned int nfds) __must_check;
+/* An EXEC_RESIZE message: 0 and *r, or -EPROTO for descriptors, a bad
+ * length or a zero row or column count. */
+int exec_msg_decode_resize(const struct vmm_msg_buf *m, unsigned int nfds,
+			   struct vmm_exec_resize *r) __must_check;
 /* Sends an EXEC_DONE for every exec that has ended. */
 void exec_msg_send_done(struct vm *vm, int sock);
 

@@ -202,23 +202,28 @@ oci delete c7; expect files-delete 0 $?
 # 7. process.terminal with --console-socket: oci-console (the shim's end)
 # gets a pty master; the guest's process has a terminal of the size of
 # process.consoleSize, reads what is typed and exits with its status; an
-# exec with a terminal too.
+# exec with a terminal too. Each master is resized as the shim's ResizePty
+# does once the process has set its WINCH trap: the guest's process gets
+# SIGWINCH and its terminal has the new size (at most 60 s waited for).
 cat > $T/b/config.json <<EOF
 {"ociVersion":"1.0.2",
  "process":{"terminal":true,"consoleSize":{"height":30,"width":100},
-  "args":["sh","-c","tty; test -t 0 && test -t 1 && echo is-a-tty; stty size; read l; echo got \$l; exec sleep 1000"],
+  "args":["sh","-c","tty; test -t 0 && test -t 1 && echo is-a-tty; stty size; read l; echo got \$l; trap 'echo winch \$(stty size)' WINCH; echo trap-set; i=0; while [ \$i -lt 60 ]; do sleep 1; i=\$((i + 1)); done; exec sleep 1000"],
   "env":["PATH=/bin"],"cwd":"/"},
  "root":{"path":"rootfs"}}
 EOF
-printf '{"terminal":true,"args":["sh","-c","test -t 0 && echo exec-tty; exit 9"],"env":["PATH=/bin"]}' > $T/p3.json
-"$CONSOLE" $T/con1.sock $T/con1.out "typed
+cat > $T/p3.json <<'EOF'
+{"terminal":true,"args":["sh","-c","trap 'echo winch $(stty size); exit 9' WINCH; test -t 0 && echo exec-tty; i=0; while [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done; exit 8"],"env":["PATH=/bin"]}
+EOF
+"$CONSOLE" -r 40:120:trap-set $T/con1.sock $T/con1.out "typed
 " 2> $T/con1.err & con1=$!
-"$CONSOLE" $T/con2.sock $T/con2.out 2> $T/con2.err & con2=$!
+"$CONSOLE" -r 20:60:exec-tty $T/con2.sock $T/con2.out 2> $T/con2.err & con2=$!
 sleep 0.5
 out=$("$REAP" -p $T/c8.pid '
 	"$O" --root $R create --bundle $T/b --console-socket $T/con1.sock --pid-file $T/c8.pid c8 || exit 11
 	"$O" --root $R start c8 || exit 13
 	i=0; while ! grep -q "got typed" $T/con1.out; do i=$((i + 1)); [ $i -gt '$((WAIT * 5))' ] && exit 15; sleep 0.2; done
+	i=0; while ! grep -q "winch" $T/con1.out; do i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.2; done
 	"$O" --root $R exec --console-socket $T/con2.sock --process $T/p3.json c8; echo "exec $?" > $T/e3.st
 	"$O" --root $R kill c8 KILL || exit 18')
 echo "$out" | sed 's/^/  /'
@@ -238,7 +243,10 @@ expect tty-is-a-tty "/dev/pts/0 is-a-tty" "$(grep -x '/dev/pts/[0-9]*' $T/con1.t
 expect tty-size "30 100" "$(grep -x '[0-9]* [0-9]*' $T/con1.txt)"
 # typed, echoed by the guest's terminal, read by the process
 expect tty-input "typed got typed" "$(grep -x -e typed -e 'got typed' $T/con1.txt | tr '\n' ' ' | sed 's/ $//')"
-expect tty-exec "exec 9 exec-tty" "$(cat $T/e3.st) $(cat $T/con2.txt)"
+expect tty-exec "exec 9 exec-tty" "$(cat $T/e3.st) $(grep -x exec-tty $T/con2.txt)"
+# the shim's resizes, seen by the guest's processes (SIGWINCH, stty size)
+expect tty-resize "winch 40 120" "$(grep -x 'winch.*' $T/con1.txt)"
+expect tty-exec-resize "winch 20 60" "$(grep -x 'winch.*' $T/con2.txt)"
 expect tty-kill-9-status "oci-reap: $T/c8.pid exit 137" "$(echo "$out" | grep 'c8.pid exit')"
 oci delete c8; expect tty-delete 0 $?
 

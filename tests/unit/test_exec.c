@@ -407,6 +407,94 @@ START_TEST(queued_until_the_guest_is_ready)
 }
 END_TEST
 
+/* A terminal's new size goes to a guest that said it takes it, as an
+ * EXEC_WINSIZE record its own decoder accepts; never to an older init. */
+START_TEST(resize_reaches_the_guest)
+{
+	char *argv[] = { "true", NULL };
+	struct vm_exec_spec spec = { .argv = argv, .in_fd = -1, .out_fd = -1, .err_fd = -1 };
+	uint16_t rows, cols;
+	uint32_t id, got, len;
+	const uint8_t *p;
+
+	make_vm();
+	ck_assert_int_eq(vm_exec_start(vm, &spec, &id), 0);
+	/* Before INIT_START the guest's features are not known. */
+	ck_assert_int_eq(vm_exec_resize(vm, id, 24, 80), -EOPNOTSUPP);
+	ck_assert_int_eq(init_start(ALCATRAZ_CTL_FEAT_EXEC | ALCATRAZ_CTL_FEAT_EXEC_WINSIZE), 0);
+	exec_poll(vm);
+	ck_assert_ptr_nonnull(next_rec(ALCATRAZ_CTL_EXEC, &len));
+	ck_assert_int_eq(vm_exec_resize(vm, id, 0, 80), -EINVAL);
+	ck_assert_int_eq(vm_exec_resize(vm, id, 24, 0), -EINVAL);
+	ck_assert_int_eq(vm_exec_resize(vm, id + 7, 24, 80), -ESRCH);
+	ck_assert_int_eq(vm_exec_resize(vm, id, 65535, 1), 0);
+	p = next_rec(ALCATRAZ_CTL_EXEC_WINSIZE, &len);
+	ck_assert_ptr_nonnull(p);
+	ck_assert_int_eq(alcatraz_ctl_get_exec_winsize(p, len, &got, &rows, &cols), 0);
+	ck_assert_uint_eq(got, id);
+	ck_assert_uint_eq(rows, 65535);
+	ck_assert_uint_eq(cols, 1);
+	/* Ended: nothing to resize. */
+	ck_assert_int_eq(start(id), 0);
+	ck_assert_int_eq(status(id, ALCATRAZ_CTL_ST_EXITED, 0), 0);
+	ck_assert_int_eq(vm_exec_resize(vm, id, 24, 80), -ESRCH);
+	ck_assert_ptr_null(next_rec(ALCATRAZ_CTL_EXEC_WINSIZE, &len));
+	teardown();
+
+	/* An init without FEAT_EXEC_WINSIZE would take the record for a
+	 * protocol error: it is never sent. */
+	make_vm();
+	ck_assert_int_eq(init_start(ALCATRAZ_CTL_FEAT_EXEC), 0);
+	ck_assert_int_eq(vm_exec_start(vm, &spec, &id), 0);
+	exec_poll(vm);
+	ck_assert_int_eq(vm_exec_resize(vm, id, 24, 80), -EOPNOTSUPP);
+	ck_assert_ptr_null(next_rec(ALCATRAZ_CTL_EXEC_WINSIZE, &len));
+	teardown();
+}
+END_TEST
+
+/* EXEC_WINSIZE as init decodes it: exactly 8 bytes from the host, sizes
+ * of 1..65535; from the guest it is no record at all. */
+START_TEST(winsize_record_decoding)
+{
+	uint8_t hdr[ALCATRAZ_CTL_HDR_SIZE], p[ALCATRAZ_CTL_EXEC_WINSIZE_LEN + 1] = { 0 };
+	uint32_t type, len, id;
+	uint16_t rows, cols;
+
+	alcatraz_ctl_put_hdr(hdr, ALCATRAZ_CTL_EXEC_WINSIZE, ALCATRAZ_CTL_EXEC_WINSIZE_LEN);
+	ck_assert_int_eq(alcatraz_ctl_check_hdr(hdr, 0, &type, &len), 0);
+	ck_assert_uint_eq(len, 8);
+	ck_assert_int_eq(alcatraz_ctl_check_hdr(hdr, 1, &type, &len), -1);
+	for (uint32_t bad = 0; bad < 16; bad++) {
+		if (bad == ALCATRAZ_CTL_EXEC_WINSIZE_LEN)
+			continue;
+		alcatraz_ctl_put_hdr(hdr, ALCATRAZ_CTL_EXEC_WINSIZE, bad);
+		ck_assert_int_eq(alcatraz_ctl_check_hdr(hdr, 0, &type, &len), -1);
+	}
+	alcatraz_ctl_put_le32(p, 9);
+	alcatraz_ctl_put_le16(p + 4, 1);
+	alcatraz_ctl_put_le16(p + 6, 65535);
+	ck_assert_int_eq(alcatraz_ctl_get_exec_winsize(p, 8, &id, &rows, &cols), 0);
+	ck_assert_uint_eq(id, 9);
+	ck_assert_uint_eq(rows, 1);
+	ck_assert_uint_eq(cols, 65535);
+	ck_assert_int_eq(alcatraz_ctl_get_exec_winsize(p, 7, &id, &rows, &cols), -1);
+	ck_assert_int_eq(alcatraz_ctl_get_exec_winsize(p, 9, &id, &rows, &cols), -1);
+	alcatraz_ctl_put_le16(p + 4, 0);
+	ck_assert_int_eq(alcatraz_ctl_get_exec_winsize(p, 8, &id, &rows, &cols), -1);
+	alcatraz_ctl_put_le16(p + 4, 24);
+	alcatraz_ctl_put_le16(p + 6, 0);
+	ck_assert_int_eq(alcatraz_ctl_get_exec_winsize(p, 8, &id, &rows, &cols), -1);
+
+	/* A guest that sends one breaks the protocol. */
+	uint32_t w[2] = { 1, 24 << 16 | 80 };
+	make_vm();
+	ck_assert_int_eq(init_start(ALCATRAZ_CTL_FEAT_EXEC | ALCATRAZ_CTL_FEAT_EXEC_WINSIZE), 0);
+	assert_protocol_error(guest_send(ALCATRAZ_CTL_EXEC_WINSIZE, w, 2, NULL, 0));
+	teardown();
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("exec");
@@ -419,6 +507,8 @@ int main(void)
 	tcase_add_test(tc, hostile_exec_records);
 	tcase_add_test(tc, limits_and_validation);
 	tcase_add_test(tc, queued_until_the_guest_is_ready);
+	tcase_add_test(tc, resize_reaches_the_guest);
+	tcase_add_test(tc, winsize_record_decoding);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -251,6 +251,55 @@ static struct vmm_msg_buf msg(uint16_t type, int32_t err, const void *p, uint32_
 	return m;
 }
 
+/* EXEC_RESIZE from the library: a size of 1..65535 each, no descriptors,
+ * exactly its length; anything else breaks the protocol. */
+START_TEST(resize_messages_are_checked)
+{
+	struct vmm_exec_resize r = { .id = 3, .rows = 40, .cols = 120 }, got;
+	uint8_t big[sizeof(r) + 1] = { 0 };
+	struct vmm_msg_buf m = msg(VMM_MSG_EXEC_RESIZE, 0, &r, sizeof(r));
+	int p[2];
+
+	ck_assert_int_eq(exec_msg_decode_resize(&m, 0, &got), 0);
+	ck_assert_uint_eq(got.id, 3);
+	ck_assert_uint_eq(got.rows, 40);
+	ck_assert_uint_eq(got.cols, 120);
+	ck_assert_int_eq(exec_msg_decode_resize(&m, 1, &got), -EPROTO);
+	m = msg(VMM_MSG_EXEC_RESIZE, 0, &r, sizeof(r) - 1);
+	ck_assert_int_eq(exec_msg_decode_resize(&m, 0, &got), -EPROTO);
+	memcpy(big, &r, sizeof(r));
+	m = msg(VMM_MSG_EXEC_RESIZE, 0, big, sizeof(big));
+	ck_assert_int_eq(exec_msg_decode_resize(&m, 0, &got), -EPROTO);
+	m = msg(VMM_MSG_EXEC_SIGNAL, 0, &r, sizeof(r));
+	ck_assert_int_eq(exec_msg_decode_resize(&m, 0, &got), -EPROTO);
+	r.rows = 0;
+	m = msg(VMM_MSG_EXEC_RESIZE, 0, &r, sizeof(r));
+	ck_assert_int_eq(exec_msg_decode_resize(&m, 0, &got), -EPROTO);
+	r = (struct vmm_exec_resize){ .id = 3, .rows = 40, .cols = 0 };
+	m = msg(VMM_MSG_EXEC_RESIZE, 0, &r, sizeof(r));
+	ck_assert_int_eq(exec_msg_decode_resize(&m, 0, &got), -EPROTO);
+	r = (struct vmm_exec_resize){ .id = 3, .rows = 65535, .cols = 65535 };
+	m = msg(VMM_MSG_EXEC_RESIZE, 0, &r, sizeof(r));
+	ck_assert_int_eq(exec_msg_decode_resize(&m, 0, &got), 0);
+
+	/* Over the socket: a good one for no exec is no error (it crossed the
+	 * exec's end); a bad one, or one with a descriptor, is refused and the
+	 * descriptor closed. */
+	ck_assert_int_eq(vmm_msg_send(sv[0], VMM_MSG_EXEC_RESIZE, 0, &r, sizeof(r), NULL, 0), 0);
+	ck_assert_int_eq(vmm_serve_one(), 0);
+	r.cols = 0;
+	ck_assert_int_eq(vmm_msg_send(sv[0], VMM_MSG_EXEC_RESIZE, 0, &r, sizeof(r), NULL, 0), 0);
+	ck_assert_int_eq(vmm_serve_one(), -EPROTO);
+	r.cols = 80;
+	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(vmm_msg_send(sv[0], VMM_MSG_EXEC_RESIZE, 0, &r, sizeof(r), p, 1), 0);
+	ck_assert_int_eq(vmm_serve_one(), -EPROTO);
+	close(p[0]);
+	close(p[1]);
+	ck_assert(!vm->ended);
+}
+END_TEST
+
 START_TEST(library_refuses_what_it_did_not_ask_for)
 {
 	struct exec_records t = { 0 };
@@ -307,6 +356,7 @@ int main(void)
 	tcase_set_timeout(tc, 30);
 	tcase_add_test(tc, exec_round_trip_over_the_socket);
 	tcase_add_test(tc, malformed_requests_are_refused);
+	tcase_add_test(tc, resize_messages_are_checked);
 	tcase_add_test(tc, library_refuses_what_it_did_not_ask_for);
 	suite_add_tcase(s, tc);
 	return run_suite(s);

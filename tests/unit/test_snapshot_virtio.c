@@ -418,7 +418,7 @@ START_TEST(vsock_connection_state)
 	put32(own, 3);
 	put32(own + VS_LEN, 1 | 2 | 32);
 	ck_assert_int_eq(apply_own(vm, own, VS_LEN + CTL_LEN), -EINVAL);
-	put32(own + VS_LEN, 0x100 | 1 | 2 | 4 | 32);
+	put32(own + VS_LEN, 0x8000 | 1 | 2 | 4 | 32);
 	ck_assert_int_eq(apply_own(vm, own, VS_LEN + CTL_LEN), -EINVAL);
 	put32(own + VS_LEN + 4, 1000); /* more events than a guest may send */
 	put32(own + VS_LEN, 1 | 2 | 4 | 32);

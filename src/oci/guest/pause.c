@@ -17,8 +17,9 @@
  *       --tty ROWS:COLS (0:0: the default size) ARGV gets a terminal of
  *       the guest's own (its session's controlling tty) while this
  *       process relays its stdin and stdout to the pty's master and
- *       passes on the signals it gets; it exits with ARGV's status
- *       (128+n for signal n).
+ *       passes on the signals it gets (but a SIGWINCH that alcatraz-init
+ *       queues carries the host terminal's new size, which it sets on
+ *       the pty); it exits with ARGV's status (128+n for signal n).
  *   alcatraz-oci-pause --install SIZE:MODE:ro|rw:DEST...
  *       copies SIZE bytes of stdin to each DEST in turn (its parent
  *       directories made, a symlink there replaced) with permission bits
@@ -31,6 +32,7 @@
 #include <limits.h>
 #include <poll.h>
 #include <stdbool.h>
+#include <stdint.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -218,11 +220,33 @@ static int install(int argc, char **argv)
 /* ---- --tty ---- */
 
 static volatile pid_t tty_child;
+static int tty_master = -1;
 
 static void pass_signal(int sig)
 {
 	if (tty_child > 0)
 		kill(tty_child, sig);
+}
+
+/*
+ * The host's terminal was resized: alcatraz-init queues SIGWINCH with the
+ * new size as its value (rows << 16 | cols, control_proto.h EXEC_WINSIZE).
+ * Setting it on our terminal makes the kernel send SIGWINCH to the
+ * foreground process group, so it is not passed on as well. Any other
+ * SIGWINCH is passed on as the other signals are.
+ */
+static void on_winch(int sig, siginfo_t *si, void *uc)
+{
+	uint32_t v = (uint32_t)si->si_value.sival_int;
+	struct winsize ws = { .ws_row = (unsigned short)(v >> 16),
+			      .ws_col = (unsigned short)(v & 0xffff) };
+
+	(void)uc;
+	if (si->si_code == SI_QUEUE && si->si_pid == 1 && ws.ws_row && ws.ws_col &&
+	    tty_master >= 0)
+		ioctl(tty_master, TIOCSWINSZ, &ws);
+	else
+		pass_signal(sig);
 }
 
 static int write_all(int fd, const char *buf, ssize_t n)
@@ -243,9 +267,9 @@ static int write_all(int fd, const char *buf, ssize_t n)
  * has ended and its output is drained; exits with its status. */
 static void __attribute__((noreturn)) tty_relay(int m)
 {
-	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2,
-				    SIGWINCH, SIGCONT };
-	struct sigaction sa = { .sa_handler = pass_signal };
+	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGCONT };
+	struct sigaction sa = { .sa_handler = pass_signal },
+			 winch = { .sa_sigaction = on_winch, .sa_flags = SA_SIGINFO };
 	struct pollfd p[2] = { { .fd = STDIN_FILENO, .events = POLLIN }, { .fd = m, .events = POLLIN } };
 	char buf[4096];
 	int wst = 0;
@@ -253,6 +277,8 @@ static void __attribute__((noreturn)) tty_relay(int m)
 
 	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
 		sigaction(sigs[i], &sa, NULL);
+	tty_master = m;
+	sigaction(SIGWINCH, &winch, NULL);
 	fcntl(m, F_SETFL, O_NONBLOCK);
 	for (;;) {
 		if (!ended && waitpid(tty_child, &wst, WNOHANG) == tty_child)
