@@ -151,7 +151,8 @@ static void put_files(struct cfg_blob *b, const struct alcatraz_config *cfg)
 	if (cfg->initrd_path) {
 		put_fd(b, VMM_CFG_INITRD_FD, open_file(cfg->log_fd, "initrd", cfg->initrd_path, O_RDONLY));
 		put_str(b, VMM_CFG_INITRD_NAME, cfg->initrd_path);
-	} else if (cfg->argv && cfg->kernel_path && !b->err) {
+	} else if (cfg->argv && cfg->kernel_path && !cfg->restore_dir && !b->err) {
+		/* A restored guest's initramfs is in its RAM already. */
 		int fd = -1, ret = guest_initramfs_memfd(cfg, &fd);
 		put_fd(b, VMM_CFG_INITRD_FD, ret ? ret : fd);
 		put_str(b, VMM_CFG_INITRD_NAME, "initramfs");

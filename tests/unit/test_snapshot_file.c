@@ -413,6 +413,58 @@ START_TEST(writer_limits)
 }
 END_TEST
 
+/* One ELF note: header, name and descriptor, each padded to 4 bytes. */
+static size_t put_note(uint8_t *p, uint32_t type, const char *name, uint32_t namesz,
+		       const void *desc, uint32_t descsz)
+{
+	size_t n = 12;
+
+	memcpy(p, &namesz, 4);
+	memcpy(p + 4, &descsz, 4);
+	memcpy(p + 8, &type, 4);
+	memcpy(p + n, name, namesz);
+	n += (namesz + 3u) & ~3u;
+	memcpy(p + n, desc, descsz);
+	return n + ((descsz + 3u) & ~3u);
+}
+
+START_TEST(build_id_notes)
+{
+	static const uint8_t bid[20] = { 0xe2, 0x79, 0x19, 0xa9, 0x81, 0xe0, 0xee, 0x07 };
+	static const uint8_t xen[8] = { 0x80, 0x06, 0x00, 0x01 };
+	uint8_t notes[256] = { 0 }, id[SNAP_BUILD_ID_MAX], big[SNAP_BUILD_ID_MAX + 1] = { 0 };
+	uint32_t huge = 0xfffffff0u;
+	size_t n;
+
+	/* After another note, as in a vmlinux's PT_NOTE segment. */
+	n = put_note(notes, 18, "Xen", 4, xen, sizeof(xen));
+	n += put_note(notes + n, 3, "GNU", 4, bid, sizeof(bid));
+	ck_assert_uint_eq(snap_find_build_id(notes, n, id), sizeof(bid));
+	ck_assert_mem_eq(id, bid, sizeof(bid));
+	/* Cut short: the descriptor runs past the notes. */
+	ck_assert_uint_eq(snap_find_build_id(notes, n - 4, id), 0);
+	ck_assert_uint_eq(snap_find_build_id(notes, 11, id), 0);
+	/* Another owner, another type, too long: no build ID. */
+	n = put_note(notes, 3, "Xen", 4, bid, sizeof(bid));
+	ck_assert_uint_eq(snap_find_build_id(notes, n, id), 0);
+	n = put_note(notes, 1, "GNU", 4, bid, sizeof(bid));
+	ck_assert_uint_eq(snap_find_build_id(notes, n, id), 0);
+	n = put_note(notes, 3, "GNU", 4, big, sizeof(big));
+	ck_assert_uint_eq(snap_find_build_id(notes, n, id), 0);
+	/* A name size that would wrap the walk round. */
+	memset(notes, 0, sizeof(notes));
+	memcpy(notes, &huge, 4);
+	ck_assert_uint_eq(snap_find_build_id(notes, sizeof(notes), id), 0);
+	/* The identity changes with the ID and with the file's size. */
+	ck_assert_uint_ne(snap_build_id_identity(bid, sizeof(bid), 1000),
+			  snap_build_id_identity(bid, sizeof(bid), 1001));
+	ck_assert_uint_ne(snap_build_id_identity(bid, sizeof(bid), 1000),
+			  snap_build_id_identity(xen, sizeof(xen), 1000));
+	ck_assert_uint_eq(snap_build_id_identity(bid, sizeof(bid), 1000),
+			  snap_build_id_identity(bid, sizeof(bid), 1000));
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("snapshot_file");
@@ -430,6 +482,7 @@ int main(void)
 	tcase_add_test(tc, no_irqchip);
 	tcase_add_test(tc, dirty_padding);
 	tcase_add_test(tc, writer_limits);
+	tcase_add_test(tc, build_id_notes);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

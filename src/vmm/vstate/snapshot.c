@@ -18,6 +18,7 @@
  * snapshot refuse, naming it, never a snapshot taken half-way.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -168,8 +169,20 @@ static int restore_msrs(struct vm *vm, struct vcpu *vcpu, const struct snap_sect
 			}
 		}
 	}
-	for (uint32_t i = 0; i < m->nmsrs && !ret; i++)
-		ret = restore_msr(vm, vcpu, &m->entries[i]);
+	/* All at once: KVM sets them in order and stops at one it refuses,
+	 * which goes alone (restore_msr), then the rest. */
+	for (uint32_t left = m->nmsrs; left && !ret;) {
+		int set;
+
+		m->nmsrs = left;
+		set = ioctl(vcpu->fd, KVM_SET_MSRS, m);
+		if (set < 0 || (uint32_t)set > left)
+			set = 0;
+		if ((uint32_t)set < left)
+			ret = restore_msr(vm, vcpu, &m->entries[set++]);
+		left -= (uint32_t)set;
+		memmove(m->entries, m->entries + set, left * sizeof(m->entries[0]));
+	}
 	free(m);
 	return ret;
 }
@@ -257,33 +270,128 @@ static int guest_size(struct vm *vm)
 	return 0;
 }
 
-static int read_guest(struct vm *vm, uint8_t **data, uint64_t *len)
-{
-	const struct vm_config *c = &vm->cfg;
-	uint64_t size = vm->guest_file_size;
-	int ret;
+/* ELF64 header fields, program header entries and limits. */
+#define ELF_HDR 64
+#define ELF_PHDR 56
+#define ELF_PT_NOTE 4
+#define ELF_MAX_PHDRS 256
+#define ELF_MAX_NOTES (64u << 10)
 
-	if (guest_fd(vm) < 0) /* in-process callers: a path */
-		return vm_config_read(-1, c->image_path ? c->image_path : c->kernel_path,
-				      GUEST_ID_MAX, data, len);
-	ret = read_fd_size(guest_fd(vm), size, data);
-	if (!ret)
-		*len = size;
-	return ret;
+static int pread_exact(int fd, void *buf, size_t len, uint64_t off)
+{
+	uint8_t *p = buf;
+
+	while (len) {
+		ssize_t n = pread(fd, p, len, (off_t)off);
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return n < 0 ? -errno : -EIO;
+		p += n;
+		len -= (size_t)n;
+		off += (uint64_t)n;
+	}
+	return 0;
 }
 
-/* The guest's identity: a hash of its kernel (or raw image) file. */
-static int guest_id(struct vm *vm, uint64_t *id)
+/* [off, off + len) inside a file of size bytes. */
+static bool in_guest_file(uint64_t off, uint64_t len, uint64_t size)
 {
-	uint8_t *data;
-	uint64_t len;
-	int ret = read_guest(vm, &data, &len);
+	uint64_t end;
 
+	return !__builtin_add_overflow(off, len, &end) && end <= size;
+}
+
+/* The build ID of an ELF64 kernel file, from its PT_NOTE segments, read
+ * with a few preads: 0 and *id_len when there is one, -ENOENT when the
+ * file is no ELF64 file or has none (its whole contents identify it). */
+static int elf_build_id(int fd, uint64_t size, uint8_t id[SNAP_BUILD_ID_MAX], size_t *id_len)
+{
+	uint8_t hdr[ELF_HDR], ph[ELF_PHDR];
+	uint64_t phoff;
+	uint16_t phentsize, phnum;
+	int ret;
+
+	if (size < ELF_HDR)
+		return -ENOENT;
+	ret = pread_exact(fd, hdr, sizeof(hdr), 0);
 	if (ret)
 		return ret;
-	*id = snap_kernel_id(data, len);
+	if (memcmp(hdr, "\177ELF", 4) || hdr[4] != 2 || hdr[5] != 1)
+		return -ENOENT;
+	memcpy(&phoff, hdr + 32, sizeof(phoff));
+	memcpy(&phentsize, hdr + 54, sizeof(phentsize));
+	memcpy(&phnum, hdr + 56, sizeof(phnum));
+	if (phentsize != ELF_PHDR || phnum > ELF_MAX_PHDRS ||
+	    !in_guest_file(phoff, (uint64_t)phnum * ELF_PHDR, size))
+		return -ENOENT;
+	for (uint16_t i = 0; i < phnum; i++) {
+		uint64_t off, len;
+		uint32_t type;
+		uint8_t *notes;
+
+		ret = pread_exact(fd, ph, sizeof(ph), phoff + (uint64_t)i * ELF_PHDR);
+		if (ret)
+			return ret;
+		memcpy(&type, ph, sizeof(type));
+		memcpy(&off, ph + 8, sizeof(off));
+		memcpy(&len, ph + 32, sizeof(len));
+		if (type != ELF_PT_NOTE || len == 0 || len > ELF_MAX_NOTES ||
+		    !in_guest_file(off, len, size))
+			continue;
+		notes = malloc((size_t)len);
+		if (!notes)
+			return -ENOMEM;
+		ret = pread_exact(fd, notes, (size_t)len, off);
+		*id_len = ret ? 0 : snap_find_build_id(notes, (size_t)len, id);
+		free(notes);
+		if (ret || *id_len)
+			return ret;
+	}
+	return -ENOENT;
+}
+
+/* The guest's identity (snapshot_file.h): by the kernel's build ID, else a
+ * hash of the whole kernel (or raw image) file. */
+static int guest_id_fd(int fd, uint64_t size, uint64_t *id)
+{
+	uint8_t build_id[SNAP_BUILD_ID_MAX];
+	size_t id_len = 0;
+	uint8_t *data;
+	int ret = elf_build_id(fd, size, build_id, &id_len);
+
+	if (!ret) {
+		*id = snap_build_id_identity(build_id, id_len, size);
+		return 0;
+	}
+	if (ret != -ENOENT)
+		return ret;
+	ret = read_fd_size(fd, size, &data);
+	if (ret)
+		return ret;
+	*id = snap_kernel_id(data, size);
 	free(data);
 	return 0;
+}
+
+static int guest_id(struct vm *vm, uint64_t *id)
+{
+	const struct vm_config *c = &vm->cfg;
+	struct stat st;
+	int fd, ret;
+
+	if (guest_fd(vm) >= 0)
+		return guest_id_fd(guest_fd(vm), vm->guest_file_size, id);
+	/* In-process callers name a path. */
+	fd = open(c->image_path ? c->image_path : c->kernel_path, O_RDONLY | O_CLOEXEC);
+	if (fd < 0)
+		return -errno;
+	if (fstat(fd, &st) < 0 || !S_ISREG(st.st_mode) || (uint64_t)st.st_size > GUEST_ID_MAX)
+		ret = -EINVAL;
+	else
+		ret = guest_id_fd(fd, (uint64_t)st.st_size, id);
+	close(fd);
+	return ret;
 }
 
 static bool page_zero(const uint8_t *p)

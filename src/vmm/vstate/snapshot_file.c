@@ -57,10 +57,19 @@ uint32_t snap_crc32c(uint32_t crc, const void *data, size_t len)
 	return ~crc;
 }
 
-uint64_t snap_kernel_id(const void *data, size_t len)
+static uint32_t get32(const uint8_t *p)
+{
+	uint32_t v;
+	memcpy(&v, p, sizeof(v));
+	return v;
+}
+
+#define NT_GNU_BUILD_ID 3
+#define NOTE_HDR 12
+
+static uint64_t fnv64(uint64_t h, const void *data, size_t len)
 {
 	const uint8_t *p = data;
-	uint64_t h = FNV64_OFFSET;
 
 	for (size_t i = 0; i < len; i++) {
 		h ^= p[i];
@@ -69,11 +78,43 @@ uint64_t snap_kernel_id(const void *data, size_t len)
 	return h;
 }
 
-static uint32_t get32(const uint8_t *p)
+uint64_t snap_kernel_id(const void *data, size_t len)
 {
-	uint32_t v;
-	memcpy(&v, p, sizeof(v));
-	return v;
+	return fnv64(FNV64_OFFSET, data, len);
+}
+
+/* Each note: u32 name size, u32 descriptor size, u32 type, the name and
+ * the descriptor each padded to 4 bytes. */
+size_t snap_find_build_id(const uint8_t *notes, size_t len, uint8_t id[SNAP_BUILD_ID_MAX])
+{
+	size_t off = 0;
+
+	while (len - off >= NOTE_HDR) {
+		uint32_t namesz = get32(notes + off), descsz = get32(notes + off + 4);
+		uint32_t type = get32(notes + off + 8);
+		size_t name = off + NOTE_HDR, desc, next;
+
+		if (__builtin_add_overflow(name, ((size_t)namesz + 3) & ~(size_t)3, &desc) ||
+		    __builtin_add_overflow(desc, ((size_t)descsz + 3) & ~(size_t)3, &next) ||
+		    next > len)
+			return 0;
+		if (type == NT_GNU_BUILD_ID && namesz == 4 && !memcmp(notes + name, "GNU", 4) &&
+		    descsz >= 1 && descsz <= SNAP_BUILD_ID_MAX) {
+			memcpy(id, notes + desc, descsz);
+			return descsz;
+		}
+		off = next;
+	}
+	return 0;
+}
+
+uint64_t snap_build_id_identity(const uint8_t *id, size_t id_len, uint64_t file_size)
+{
+	static const char tag[] = "build-id";
+	uint64_t h = fnv64(FNV64_OFFSET, tag, sizeof(tag));
+
+	h = fnv64(h, &file_size, sizeof(file_size));
+	return fnv64(h, id, id_len);
 }
 
 static uint64_t get64(const uint8_t *p)

@@ -14,11 +14,17 @@
  *   body: sections, one after the other
  *     u32 type, u32 instance, u64 length, payload, zeros to 8 bytes
  *
- * The CRC32C covers the header (its CRC field as zero) and the body. The
- * kernel identity is a 64-bit FNV-1a of the kernel file: it tells a
- * snapshot of another kernel from a mistake, it authenticates nothing
- * (whoever writes the state file writes guest memory too, and a restored
- * guest can do nothing a booted one cannot).
+ * The CRC32C covers the header (its CRC field as zero) and the body, not
+ * the memory file: RAM is the guest's own data, which restoring hands back
+ * to the guest as bytes without interpreting any of it (a booted guest can
+ * write anything there too), and a checksum over it would read all of it
+ * at every restore, defeating the lazy mapping. The kernel identity is a
+ * 64-bit FNV-1a of the kernel's build ID and file size when the kernel is
+ * an ELF file with a GNU build ID note (the linker's hash of the whole
+ * kernel: a restore reads a few KiB, not the kernel), else of the whole
+ * file: it tells a snapshot of another kernel from a mistake, it
+ * authenticates nothing (whoever writes the state file writes guest memory
+ * too, and a restored guest can do nothing a booted one cannot).
  */
 #ifndef ALCATRAZ_SNAPSHOT_FILE_H
 #define ALCATRAZ_SNAPSHOT_FILE_H
@@ -28,7 +34,7 @@
 
 #define SNAP_MAGIC "ALCZSNAP"
 #define SNAP_MAGIC_LEN 8
-#define SNAP_VERSION 1
+#define SNAP_VERSION 2 /* 2: vsock keeps the guest CID, the control channel its session */
 #define SNAP_HEADER_SIZE 64
 #define SNAP_SECTION_HDR 16
 #define SNAP_ALIGN 8
@@ -101,6 +107,14 @@ struct snap_writer {
 
 uint32_t snap_crc32c(uint32_t crc, const void *data, size_t len);
 uint64_t snap_kernel_id(const void *data, size_t len);
+
+/* The longest build ID taken (SHA-1's is 20 bytes, a UUID's 16). */
+#define SNAP_BUILD_ID_MAX 64
+/* A GNU build ID note among the ELF notes in notes[0, len): its length
+ * (1 to SNAP_BUILD_ID_MAX) with the ID in id, or 0 when there is none. */
+size_t snap_find_build_id(const uint8_t *notes, size_t len, uint8_t id[SNAP_BUILD_ID_MAX]);
+/* The identity of a kernel by its build ID and its file's size. */
+uint64_t snap_build_id_identity(const uint8_t *id, size_t id_len, uint64_t file_size);
 
 void snap_writer_init(struct snap_writer *w, const struct snap_info *info);
 void snap_add(struct snap_writer *w, uint32_t type, uint32_t instance, const void *data,
