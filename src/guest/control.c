@@ -6,6 +6,7 @@
  * runs, so they are assembled piecemeal from the poll loop.
  */
 #include <errno.h>
+#include <fcntl.h>
 #include <linux/vm_sockets.h>
 #include <signal.h>
 #include <stdlib.h>
@@ -38,7 +39,8 @@ void send_event(uint32_t ev, uint64_t t)
 	/* What this init can do beyond the main command. */
 	alcatraz_ctl_put_le32(p + 4, ev == ALCATRAZ_CTL_EV_INIT_START
 				       ? ALCATRAZ_CTL_FEAT_EXEC | ALCATRAZ_CTL_FEAT_RESEED |
-					 ALCATRAZ_CTL_FEAT_EXEC_WINSIZE : 0);
+					 ALCATRAZ_CTL_FEAT_EXEC_WINSIZE | ALCATRAZ_CTL_FEAT_SESSION
+				       : 0);
 	alcatraz_ctl_put_le64(p + 8, t);
 	ctl_send(ALCATRAZ_CTL_EVENT, p, sizeof(p));
 }
@@ -181,6 +183,27 @@ proto:
 	}
 }
 
+/* The transport reset the connection (a restored snapshot's clone, with a
+ * new guest CID): connect again, for a new session (control_proto.h). */
+static void reconnect(struct ctl_in *c)
+{
+	int fd;
+
+	close(g.ctl);
+	g.ctl = -1;
+	c->have = 0;
+	execs_new_session();
+	fd = ctl_connect();
+	if (fd < 0) {
+		klog(3, "control channel reset; cannot connect again: %s", strerror(-fd));
+		c->open = false;
+		return;
+	}
+	fcntl(fd, F_SETFL, fcntl(fd, F_GETFL) | O_NONBLOCK);
+	g.ctl = fd;
+	c->await_session = true;
+}
+
 void handle_post_end(struct ctl_in *c, struct pump *in, pid_t child,
 		     bool child_alive, int winsize_fd)
 {
@@ -196,6 +219,10 @@ void handle_post_end(struct ctl_in *c, struct pump *in, pid_t child,
 	n = read(g.ctl, c->buf + c->have, need - c->have);
 	if (n < 0 && (errno == EAGAIN || errno == EINTR))
 		return;
+	if (n < 0 && (errno == ENOTCONN || errno == ECONNRESET)) {
+		reconnect(c);
+		return;
+	}
 	if (n <= 0) {
 		c->open = false;
 		return;
@@ -209,7 +236,10 @@ void handle_post_end(struct ctl_in *c, struct pump *in, pid_t child,
 	    type != ALCATRAZ_CTL_WINSIZE && type != ALCATRAZ_CTL_EXEC &&
 	    type != ALCATRAZ_CTL_EXEC_STDIN && type != ALCATRAZ_CTL_EXEC_SIGNAL &&
 	    type != ALCATRAZ_CTL_EXEC_ACK && type != ALCATRAZ_CTL_RESEED &&
-	    type != ALCATRAZ_CTL_EXEC_WINSIZE)
+	    type != ALCATRAZ_CTL_EXEC_WINSIZE && type != ALCATRAZ_CTL_SESSION)
+		goto proto;
+	/* A new session's first record, and only there. */
+	if (c->await_session != (type == ALCATRAZ_CTL_SESSION))
 		goto proto;
 	if (c->have < ALCATRAZ_CTL_HDR_SIZE + len)
 		return;
@@ -227,6 +257,13 @@ void handle_post_end(struct ctl_in *c, struct pump *in, pid_t child,
 			break;
 		case ALCATRAZ_CTL_RESEED:
 			reseed(p, len);
+			break;
+		case ALCATRAZ_CTL_SESSION:
+			if (!alcatraz_ctl_get_le64(p))
+				goto proto;
+			c->await_session = false;
+			ctl_queue_record(ALCATRAZ_CTL_SESSION_ACK, p, len);
+			klog(6, "new control session %016llx", (unsigned long long)alcatraz_ctl_get_le64(p));
 			break;
 		case ALCATRAZ_CTL_STDIN_EOF:
 			/* In tty mode end of input is the user's ^D, in band. */

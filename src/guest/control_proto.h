@@ -55,9 +55,9 @@
  * console (tcdrain) *before* sending STATUS.
  *
  * Before END only ARG/ENV/WORKDIR/STDIO/END are valid host records; after
- * END only STDIN_EOF/SIGNAL/WINSIZE and the EXEC_* records below.  The
- * guest sends nothing but EVENT, INIT_REASON, STATUS and EXEC_* records, and
- * nothing after STATUS.  The host shows INIT_REASON (non-printable bytes
+ * END only STDIN_EOF/SIGNAL/WINSIZE, RESEED and the EXEC_* and SESSION
+ * records below.  The guest sends nothing but EVENT, INIT_REASON, STATUS,
+ * EXEC_* and SESSION_ACK records, and nothing after STATUS.  The host shows INIT_REASON (non-printable bytes
  * escaped) as the error of a STATUS(INIT_ERROR) and nowhere else; init then
  * writes that line only to the kernel log, not to the console as well.
  *
@@ -101,6 +101,26 @@
  * off whatever execs still run.  A host that wants a VM for several
  * commands (a CI job's steps) runs a main command that waits, e.g.
  * `sleep infinity`, and kills the VM when it is done.
+ *
+ * Sessions (restored snapshots)
+ * -----------------------------
+ * A guest that sets ALCATRAZ_CTL_FEAT_SESSION in its INIT_START connects
+ * again when the transport resets its connection (virtio-vsock's
+ * VIRTIO_VSOCK_EVENT_TRANSPORT_RESET: the guest kernel takes the new guest
+ * CID and fails the socket with ECONNRESET; a read then fails with ENOTCONN)
+ * instead of going on without the channel.  An end of file is the host
+ * closing the channel, never a reset.  The host resets the transport of
+ * every VM restored from a snapshot, with a new guest CID, and the new
+ * connection is a new session:
+ *   host  -> guest SESSION(id)               its first record
+ *   guest -> host  SESSION_ACK(id)           its first record, the same id
+ * then the conversation goes on as after END (RESEED, EXEC*, ...); the
+ * command is not sent again.  Nothing of the old connection is carried
+ * over: records half received or still queued on either side are dropped,
+ * and the guest kills its execs (the new session has none).  The id is
+ * non-zero and differs from the snapshot's.  A record before SESSION
+ * (SESSION_ACK), a second one, one on a connection that was not reset, a
+ * zero id or an id other than the host sent is a protocol error.
  *
  * Standard I/O
  * ------------
@@ -176,6 +196,8 @@ enum alcatraz_ctl_type {
 				      * restored snapshot's clone (FEAT_RESEED) */
 	ALCATRAZ_CTL_EXEC_WINSIZE = 14, /* u32 id, u16 rows, u16 cols, each
 				      * 1..65535 (FEAT_EXEC_WINSIZE) */
+	ALCATRAZ_CTL_SESSION     = 15, /* u64 session id, non-zero: the first
+				      * record after a transport reset */
 	/* guest -> host */
 	ALCATRAZ_CTL_EVENT     = 16, /* u32 event, u32 features (INIT_START) or 0,
 				      * u64 guest ns */
@@ -186,12 +208,15 @@ enum alcatraz_ctl_type {
 	ALCATRAZ_CTL_EXEC_STATUS = 21, /* u32 id, u32 kind, i32 value, u32 0, u64 ns */
 	ALCATRAZ_CTL_INIT_REASON = 22, /* 1..MAX_REASON bytes: init's line on what
 				      * failed, before STATUS(INIT_ERROR) */
+	ALCATRAZ_CTL_SESSION_ACK = 23, /* u64 the SESSION's id: the guest's first
+				      * record after a transport reset */
 };
 
 /* INIT_START features. */
 #define ALCATRAZ_CTL_FEAT_EXEC          0x1u
 #define ALCATRAZ_CTL_FEAT_RESEED        0x2u
 #define ALCATRAZ_CTL_FEAT_EXEC_WINSIZE  0x4u
+#define ALCATRAZ_CTL_FEAT_SESSION       0x8u
 /* EXEC_DATA / EXEC_ACK streams. */
 #define ALCATRAZ_CTL_STREAM_STDOUT      1u
 #define ALCATRAZ_CTL_STREAM_STDERR      2u
@@ -232,6 +257,7 @@ enum alcatraz_ctl_status_kind {
 #define ALCATRAZ_CTL_EXEC_SIGNAL_LEN 8u
 #define ALCATRAZ_CTL_EXEC_ACK_LEN   12u
 #define ALCATRAZ_CTL_RESEED_LEN     64u
+#define ALCATRAZ_CTL_SESSION_LEN    8u
 #define ALCATRAZ_CTL_EXEC_WINSIZE_LEN 8u
 #define ALCATRAZ_CTL_EXEC_START_LEN 16u
 #define ALCATRAZ_CTL_EXEC_DATA_HDR  8u   /* EXEC_DATA's id and stream */
@@ -344,6 +370,7 @@ static inline int alcatraz_ctl_check_hdr(const uint8_t *hdr, int from_guest,
 		case ALCATRAZ_CTL_EXEC_START: want = ALCATRAZ_CTL_EXEC_START_LEN; break;
 		case ALCATRAZ_CTL_EXEC_STDIN_ACK: want = ALCATRAZ_CTL_EXEC_STDIN_ACK_LEN; break;
 		case ALCATRAZ_CTL_EXEC_STATUS: want = ALCATRAZ_CTL_EXEC_STATUS_LEN; break;
+		case ALCATRAZ_CTL_SESSION_ACK: want = ALCATRAZ_CTL_SESSION_LEN; break;
 		case ALCATRAZ_CTL_EXEC_DATA:
 			if (l <= ALCATRAZ_CTL_EXEC_DATA_HDR ||
 			    l > ALCATRAZ_CTL_EXEC_DATA_HDR + ALCATRAZ_CTL_EXEC_CHUNK)
@@ -378,6 +405,7 @@ static inline int alcatraz_ctl_check_hdr(const uint8_t *hdr, int from_guest,
 		case ALCATRAZ_CTL_EXEC_SIGNAL: want = ALCATRAZ_CTL_EXEC_SIGNAL_LEN; goto fixed;
 		case ALCATRAZ_CTL_EXEC_ACK:  want = ALCATRAZ_CTL_EXEC_ACK_LEN; goto fixed;
 		case ALCATRAZ_CTL_RESEED:    want = ALCATRAZ_CTL_RESEED_LEN; goto fixed;
+		case ALCATRAZ_CTL_SESSION:   want = ALCATRAZ_CTL_SESSION_LEN; goto fixed;
 		case ALCATRAZ_CTL_EXEC_WINSIZE: want = ALCATRAZ_CTL_EXEC_WINSIZE_LEN; goto fixed;
 		case ALCATRAZ_CTL_EXEC:
 			/* The fixed part, argv[0] and at least the workdir's NUL. */

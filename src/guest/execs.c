@@ -83,6 +83,11 @@ static void queue_rec(uint32_t type, const uint32_t *words, unsigned int n, cons
 	q_len += dlen;
 }
 
+void ctl_queue_record(uint32_t type, const void *payload, size_t len)
+{
+	queue_rec(type, NULL, 0, payload, len);
+}
+
 bool ctl_queue_pending(void)
 {
 	return q_len > q_off;
@@ -430,6 +435,25 @@ static int exec_winsize(const uint8_t *p, uint32_t len)
 	if (sigqueue(e->pid, SIGWINCH, v) < 0)
 		klog(4, "exec %u: window size: %s", e->id, strerror(errno));
 	return 0;
+}
+
+/* ------------------------------------------------------------- session */
+
+/* The host of a new session (control_proto.h, Sessions) knows none of the
+ * old one's execs or records: those records are dropped and the execs
+ * killed (reaped as strangers). */
+void execs_new_session(void)
+{
+	q_off = q_len = 0;
+	for (unsigned int i = 0; i < ALCATRAZ_CTL_MAX_EXECS; i++) {
+		struct gexec *e = &ex[i];
+
+		if (!e->used)
+			continue;
+		if (!e->exited && kill(-e->pid, SIGKILL) < 0)
+			klog(4, "exec %u: %s", e->id, strerror(errno));
+		release(e);
+	}
 }
 
 /* ------------------------------------------------------- the poll loop */

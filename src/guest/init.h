@@ -132,6 +132,7 @@ struct ctl_in {
 	uint8_t buf[ALCATRAZ_CTL_HDR_SIZE + ALCATRAZ_CTL_MAX_PAYLOAD];
 	size_t have;
 	bool open;
+	bool await_session;   /* connected again: SESSION comes first */
 };
 
 void handle_post_end(struct ctl_in *c, struct pump *in, pid_t child,
@@ -158,6 +159,9 @@ void execs_handle(const struct pollfd *pfd);
 /* Records for the host, written as the socket takes them. */
 bool ctl_queue_pending(void);
 void ctl_queue_flush(bool block);
+void ctl_queue_record(uint32_t type, const void *payload, size_t len);
+/* A new control session: the old one's queued records and execs go. */
+void execs_new_session(void);
 
 /* run.c */
 void run_command(struct command *cmd, uint32_t *kind, int32_t *value);

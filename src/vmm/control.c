@@ -35,6 +35,10 @@ struct control {
 	bool stdin_eof_sent;
 	uint64_t stdin_total;
 	struct exec_table *execs;
+	/* The session: 0 the boot's (never named), else the id of the last
+	 * SESSION sent; until its SESSION_ACK nothing else is taken. */
+	uint64_t session;
+	bool await_ack;
 };
 
 /* Room the streaming records of execs need at least (exec_fill). */
@@ -279,6 +283,14 @@ static int handle_record(struct vm *vm, struct control *c)
 
 	if (c->got_status)
 		return protocol_error(vm, "record after STATUS");
+	if (c->rx_type == ALCATRAZ_CTL_SESSION_ACK) {
+		if (!c->await_ack || alcatraz_ctl_get_le64(p) != c->session)
+			return protocol_error(vm, "SESSION_ACK of another session");
+		c->await_ack = false;
+		return 0;
+	}
+	if (c->await_ack)
+		return protocol_error(vm, "record before the new session's SESSION_ACK");
 	if (c->rx_type == ALCATRAZ_CTL_EVENT) {
 		uint32_t ev = alcatraz_ctl_get_le32(p);
 
@@ -484,9 +496,10 @@ int control_put_raw_locked(struct control *c, const void *rec, size_t len)
 }
 
 /* Snapshots (carried in virtio-vsock's section, the channel's transport):
- * u32 flags (CTL_SNAP_*), u32 events seen, u64 stdin bytes. Only a channel
- * at rest is saved: the command running, nothing half received or still
- * to send, no exec in flight. */
+ * u32 flags (CTL_SNAP_*), u32 events seen, u64 stdin bytes, u64 the
+ * session's id (0: the boot's). Only a channel at rest is saved: the
+ * command running, nothing half received or still to send, no exec in
+ * flight, no session switch under way. */
 #define CTL_SNAP_INIT 1u
 #define CTL_SNAP_SENT_END 2u
 #define CTL_SNAP_CMD_STARTED 4u
@@ -496,7 +509,8 @@ int control_put_raw_locked(struct control *c, const void *rec, size_t len)
 #define CTL_SNAP_EXEC_REFUSED 64u
 #define CTL_SNAP_RESEED 128u        /* init takes RESEED */
 #define CTL_SNAP_EXEC_WINSIZE 256u  /* init takes EXEC_WINSIZE */
-#define CTL_SNAP_ALL 511u
+#define CTL_SNAP_SESSION 512u       /* init takes SESSION */
+#define CTL_SNAP_ALL 1023u
 
 int control_snap_save(struct vm *vm, uint8_t *buf, const char **why)
 {
@@ -519,13 +533,17 @@ int control_snap_save(struct vm *vm, uint8_t *buf, const char **why)
 	f |= refused ? CTL_SNAP_EXEC_REFUSED : 0;
 	f |= (c->features & ALCATRAZ_CTL_FEAT_RESEED) ? CTL_SNAP_RESEED : 0;
 	f |= (c->features & ALCATRAZ_CTL_FEAT_EXEC_WINSIZE) ? CTL_SNAP_EXEC_WINSIZE : 0;
+	f |= (c->features & ALCATRAZ_CTL_FEAT_SESSION) ? CTL_SNAP_SESSION : 0;
 	alcatraz_ctl_put_le32(buf, f);
 	alcatraz_ctl_put_le32(buf + 4, c->events);
 	alcatraz_ctl_put_le64(buf + 8, c->stdin_total);
+	alcatraz_ctl_put_le64(buf + 16, c->session);
 	if (c->got_status || c->got_reason)
 		*why = "the guest's command has ended";
 	else if (!(f & CTL_SNAP_CMD_STARTED) || !(f & CTL_SNAP_EXEC_READY))
 		*why = "the guest's command has not started yet";
+	else if (!c->connected || c->await_ack)
+		*why = "a new control session is being set up";
 	else if (!idle)
 		*why = "an exec is running or not yet reaped";
 	else if (c->rx_have || c->out_len > c->out_off)
@@ -548,10 +566,33 @@ static int reseed_record(struct control *c)
 	return ret;
 }
 
-int control_snap_restore(struct vm *vm, const uint8_t *buf, const char **why)
+/* A new session's id: non-zero, not the snapshot's. */
+static int new_session_id(uint64_t old, uint64_t *id)
+{
+	for (int i = 0; i < 8; i++) {
+		if (getrandom(id, sizeof(*id), 0) != (ssize_t)sizeof(*id))
+			return -EIO;
+		if (*id && *id != old)
+			return 0;
+	}
+	return -EIO;
+}
+
+/* Lock held. */
+static int session_record(struct control *c, uint64_t id)
+{
+	uint8_t p[ALCATRAZ_CTL_SESSION_LEN];
+
+	alcatraz_ctl_put_le64(p, id);
+	return put_record(c, ALCATRAZ_CTL_SESSION, p, sizeof(p));
+}
+
+int control_snap_restore(struct vm *vm, const uint8_t *buf, bool *new_session,
+			 const char **why)
 {
 	struct control *c = vm->control;
 	uint32_t f = alcatraz_ctl_get_le32(buf), events = alcatraz_ctl_get_le32(buf + 4);
+	uint64_t old = alcatraz_ctl_get_le64(buf + 16), id = 0;
 
 	if (!c) {
 		*why = "a connection without a control channel";
@@ -564,8 +605,22 @@ int control_snap_restore(struct vm *vm, const uint8_t *buf, const char **why)
 		*why = "bad control channel state";
 		return -EINVAL;
 	}
+	if (old && !(f & CTL_SNAP_SESSION)) {
+		*why = "a control session id for an init that takes none";
+		return -EINVAL;
+	}
+	if ((f & CTL_SNAP_SESSION) && new_session_id(old, &id)) {
+		*why = "no host entropy for a new control session";
+		return -EIO;
+	}
 	pthread_mutex_lock(&c->lock);
-	c->connected = c->got_init = c->sent_end = true;
+	c->got_init = c->sent_end = true;
+	/* A new session: the snapshot's connection is gone (the transport is
+	 * reset) and init connects again; else the snapshot's goes on. */
+	c->connected = !(f & CTL_SNAP_SESSION);
+	c->session = id;
+	c->await_ack = f & CTL_SNAP_SESSION;
+	c->rx_have = 0;
 	c->stdin_eof = f & CTL_SNAP_STDIN_EOF;
 	c->stdin_eof_sent = f & CTL_SNAP_STDIN_EOF_SENT;
 	c->stdin_total = alcatraz_ctl_get_le64(buf + 8);
@@ -574,9 +629,12 @@ int control_snap_restore(struct vm *vm, const uint8_t *buf, const char **why)
 	 * guest took them before the snapshot. */
 	c->out_len = c->out_off = 0;
 	c->features = (f & CTL_SNAP_RESEED ? ALCATRAZ_CTL_FEAT_RESEED : 0) |
-		      (f & CTL_SNAP_EXEC_WINSIZE ? ALCATRAZ_CTL_FEAT_EXEC_WINSIZE : 0);
-	/* Fresh randomness for this clone, before anything it runs. */
-	if ((f & CTL_SNAP_RESEED) && reseed_record(c)) {
+		      (f & CTL_SNAP_EXEC_WINSIZE ? ALCATRAZ_CTL_FEAT_EXEC_WINSIZE : 0) |
+		      (f & CTL_SNAP_SESSION ? ALCATRAZ_CTL_FEAT_SESSION : 0);
+	/* The new session first; fresh randomness for this clone before
+	 * anything it runs. */
+	if (((f & CTL_SNAP_SESSION) && session_record(c, id)) ||
+	    ((f & CTL_SNAP_RESEED) && reseed_record(c))) {
 		pthread_mutex_unlock(&c->lock);
 		*why = "no host entropy for the guest";
 		return -EIO;
@@ -584,5 +642,6 @@ int control_snap_restore(struct vm *vm, const uint8_t *buf, const char **why)
 	__atomic_store_n(&c->cmd_started, true, __ATOMIC_RELEASE);
 	exec_channel_ready(c->execs, !(f & CTL_SNAP_EXEC_REFUSED), f & CTL_SNAP_EXEC_WINSIZE);
 	pthread_mutex_unlock(&c->lock);
+	*new_session = f & CTL_SNAP_SESSION;
 	return 0;
 }

@@ -41,9 +41,14 @@ int control_put_raw_locked(struct control *c, const void *rec, size_t len);
 
 /* Snapshots: the channel's state (CONTROL_SNAP_LEN bytes, carried in the
  * vsock device's section). save: the length, or -EBUSY/-EINVAL with *why
- * when the channel is not at rest; restore checks every field. */
-#define CONTROL_SNAP_LEN 16
+ * when the channel is not at rest; restore checks every field. With an
+ * init that takes sessions (FEAT_SESSION) restore sets *new_session: the
+ * snapshot's connection is over, the transport must be reset, and the
+ * connection init makes then starts with a new session (SESSION, sent
+ * first, then RESEED). */
+#define CONTROL_SNAP_LEN 24
 int control_snap_save(struct vm *vm, uint8_t *buf, const char **why);
-int control_snap_restore(struct vm *vm, const uint8_t *buf, const char **why);
+int control_snap_restore(struct vm *vm, const uint8_t *buf, bool *new_session,
+			 const char **why);
 
 #endif

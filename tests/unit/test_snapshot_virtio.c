@@ -370,9 +370,11 @@ static struct vm *new_vsock_vm(void)
 	return vm;
 }
 
-/* vsock's own state: flags, port, five counters, then the channel's. */
-#define VS_LEN 28
-#define CTL_LEN 16
+/* vsock's own state: flags, port, five counters, the guest's CID, then
+ * the channel's. */
+#define VS_CID 28
+#define VS_LEN 36
+#define CTL_LEN 24
 
 static int apply_own(struct vm *vm, const uint8_t *own, uint32_t own_len)
 {
@@ -401,7 +403,10 @@ START_TEST(vsock_connection_state)
 	uint8_t own[VS_LEN + CTL_LEN] = { 0 };
 	uint8_t rec[64];
 
+	/* A CID that is no guest's. */
+	ck_assert_int_eq(apply_own(vm, own, VS_LEN), -EINVAL);
 	/* Never used: nothing of the channel. */
+	put32(own + VS_CID, 3);
 	ck_assert_int_eq(apply_own(vm, own, VS_LEN), 0);
 	ck_assert(!control_has_output(vm));
 	/* Connected without the channel's state, used but not connected,

@@ -6,10 +6,17 @@
  * everything else. Flow control is the spec's credit scheme: we never send
  * more than the guest advertised room for, and we consume what the guest
  * sends at once, so our own credit is returned as soon as half is used.
+ *
+ * The guest's CID is GUEST_CID for a booted VM. A VM restored from a
+ * snapshot whose init takes sessions gets a random one (each VMM's device
+ * is its own: no CID namespace is shared with anything) and the transport
+ * reset event, which makes the guest kernel read it and fail the
+ * snapshot's connection; init connects again for a new session.
  */
 #include <errno.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 
 #include "control.h"
 #include "virtio.h"
@@ -21,6 +28,10 @@
 #define Q_EVENT 2
 
 #define GUEST_CID 3
+/* The largest CID: Linux keeps it in 32 bits, -1 is VMADDR_CID_ANY. */
+#define CID_MAX 0xfffffffeull
+#define EVENT_TRANSPORT_RESET 0
+#define EVENT_LEN 4
 #define TYPE_STREAM 1
 #define OP_REQUEST 1
 #define OP_RESPONSE 2
@@ -56,7 +67,10 @@ struct ctl_pkt {
 
 struct vsock {
 	struct virtio_dev *dev;
-	bool connected, used;       /* one connection per VM, ever */
+	uint64_t cid;               /* the guest's, as in the config space */
+	bool connected, used;       /* one connection per VM (or session) */
+	bool reset_pending;         /* a transport reset event to send */
+	bool reconnecting;          /* reset: the next connection is taken */
 	uint32_t guest_port;
 	uint32_t peer_buf_alloc, peer_fwd_cnt;
 	uint32_t tx_cnt;            /* payload bytes sent to the guest */
@@ -91,7 +105,7 @@ static void flush_rx(struct vsock *v)
 	bool any = false;
 
 	for (;;) {
-		struct vsock_hdr h = { .src_cid = ALCATRAZ_CTL_HOST_CID, .dst_cid = GUEST_CID,
+		struct vsock_hdr h = { .src_cid = ALCATRAZ_CTL_HOST_CID, .dst_cid = v->cid,
 				       .type = TYPE_STREAM };
 		uint32_t n = 0;
 		bool data = false;
@@ -166,7 +180,7 @@ static void handle_tx(struct vsock *v, const struct vq_elem *e)
 
 	if (iov_to_buf(e->out, e->n_out, 0, &h, sizeof(h)) != sizeof(h))
 		return; /* not even a header: dropped */
-	if (h.src_cid != GUEST_CID || h.dst_cid != ALCATRAZ_CTL_HOST_CID)
+	if (h.src_cid != v->cid || h.dst_cid != ALCATRAZ_CTL_HOST_CID)
 		return; /* misaddressed: nobody to answer */
 	if (h.type != TYPE_STREAM) {
 		if (h.op != OP_RST)
@@ -183,6 +197,7 @@ static void handle_tx(struct vsock *v, const struct vq_elem *e)
 	case OP_REQUEST:
 		if (h.dst_port == ALCATRAZ_CTL_VSOCK_PORT && !v->used) {
 			v->used = v->connected = true;
+			v->reconnecting = false;
 			v->guest_port = h.src_port;
 			v->peer_buf_alloc = h.buf_alloc;
 			v->peer_fwd_cnt = h.fwd_cnt;
@@ -242,10 +257,34 @@ static void handle_tx(struct vsock *v, const struct vq_elem *e)
 	}
 }
 
+/* The transport reset (virtio 1.2, 5.10.6.7), into the guest's first event
+ * buffer; without one it waits for the driver to post one. The CID in the
+ * configuration changed with it. Device lock held. */
+static void send_reset(struct vsock *v)
+{
+	struct virtio_dev *d = v->dev;
+	uint8_t ev[EVENT_LEN];
+
+	if (virtio_pop(d, Q_EVENT, &v->elem) <= 0)
+		return;
+	if (v->elem.in_len < sizeof(ev)) {
+		virtio_dev_needs_reset(d, "event buffer smaller than an event");
+		return;
+	}
+	alcatraz_ctl_put_le32(ev, EVENT_TRANSPORT_RESET);
+	buf_to_iov(v->elem.in, v->elem.n_in, 0, ev, sizeof(ev));
+	(void)vq_push(&d->vm->mem, &d->vqs[Q_EVENT], v->elem.head, sizeof(ev));
+	v->reset_pending = false;
+	d->config_gen++;
+	virtio_signal_used(d, Q_EVENT);
+}
+
 static void vsock_notify(struct virtio_dev *d, unsigned int q)
 {
 	struct vsock *v = d->priv;
 
+	if (v->reset_pending)
+		send_reset(v);
 	if (q == Q_TX) {
 		unsigned int n = 0;
 		while (n < VQ_NOTIFY_BUDGET && virtio_pop(d, Q_TX, &v->elem) > 0) {
@@ -259,7 +298,7 @@ static void vsock_notify(struct virtio_dev *d, unsigned int q)
 		if (n == VQ_NOTIFY_BUDGET)
 			virtio_notify_again(d, Q_TX);
 	}
-	/* Q_EVENT: we never send transport events; its buffers just wait. */
+	/* Q_EVENT: its buffers wait for a transport reset. */
 	flush_rx(v);
 }
 
@@ -279,8 +318,10 @@ static void vsock_reset(struct virtio_dev *d)
 {
 	struct vsock *v = d->priv;
 
-	/* A driver reset drops the connection (5.10.6.6). */
+	/* A driver reset drops the connection (5.10.6.6); a new driver reads
+	 * the CID anyway. */
 	v->nctl = 0;
+	v->reset_pending = false;
 	disconnect(v);
 }
 
@@ -294,20 +335,25 @@ static void vsock_free(struct virtio_dev *d)
 
 /* Snapshots: u32 flags (1 connected, 2 used), u32 the guest's port, u32
  * its buffer and u32 its forward count as last told, u32 our sent and u32
- * our consumed payload bytes, u32 the consumed count as last told, then the
- * control channel's state (control.c) when a connection exists. The
- * counters are the guest's business (peer_credit() bounds what they allow);
- * control packets not yet sent are not state a snapshot holds. */
+ * our consumed payload bytes, u32 the consumed count as last told, u64 the
+ * guest's CID, then the control channel's state (control.c) when a
+ * connection exists. The counters are the guest's business (peer_credit()
+ * bounds what they allow); control packets not yet sent are not state a
+ * snapshot holds. */
 #define VSOCK_SNAP_CONNECTED 1u
 #define VSOCK_SNAP_USED 2u
-#define VSOCK_SNAP_LEN 28
+#define VSOCK_SNAP_WORDS 7
+#define VSOCK_SNAP_CID (4 * VSOCK_SNAP_WORDS)
+#define VSOCK_SNAP_LEN (VSOCK_SNAP_CID + 8)
 
 static int vsock_snap_save(struct virtio_dev *d, uint8_t *buf, size_t cap, const char **why)
 {
 	struct vsock *v = d->priv;
-	uint32_t w[7] = { (v->connected ? VSOCK_SNAP_CONNECTED : 0) | (v->used ? VSOCK_SNAP_USED : 0),
-			  v->guest_port, v->peer_buf_alloc, v->peer_fwd_cnt, v->tx_cnt, v->fwd_cnt,
-			  v->fwd_reported };
+	uint32_t w[VSOCK_SNAP_WORDS] = {
+		(v->connected ? VSOCK_SNAP_CONNECTED : 0) | (v->used ? VSOCK_SNAP_USED : 0),
+		v->guest_port, v->peer_buf_alloc, v->peer_fwd_cnt, v->tx_cnt, v->fwd_cnt,
+		v->fwd_reported
+	};
 	int ret;
 
 	if (cap < VSOCK_SNAP_LEN + CONTROL_SNAP_LEN) {
@@ -318,23 +364,58 @@ static int vsock_snap_save(struct virtio_dev *d, uint8_t *buf, size_t cap, const
 		*why = "vsock control packets in flight";
 		return -EBUSY;
 	}
+	if (v->reset_pending || v->reconnecting) {
+		*why = "the control channel is connecting again";
+		return -EBUSY;
+	}
 	if (v->used && !v->connected) {
 		*why = "the control channel was closed";
 		return -ENOTSUP;
 	}
 	for (unsigned int i = 0; i < ARRAY_SIZE(w); i++)
 		alcatraz_ctl_put_le32(buf + 4 * i, w[i]);
+	alcatraz_ctl_put_le64(buf + VSOCK_SNAP_CID, v->cid);
 	if (!v->connected)
 		return VSOCK_SNAP_LEN;
 	ret = control_snap_save(d->vm, buf + VSOCK_SNAP_LEN, why);
 	return ret < 0 ? ret : VSOCK_SNAP_LEN + ret;
 }
 
+static bool cid_valid(uint64_t cid)
+{
+	return cid > ALCATRAZ_CTL_HOST_CID && cid <= CID_MAX;
+}
+
+/* A clone's CID: random, valid, not the snapshot's. */
+static int new_cid(uint64_t old, uint64_t *cid)
+{
+	for (int i = 0; i < 8; i++) {
+		uint32_t r;
+
+		if (getrandom(&r, sizeof(r), 0) != (ssize_t)sizeof(r))
+			return -EIO;
+		if (cid_valid(r) && r != old) {
+			*cid = r;
+			return 0;
+		}
+	}
+	return -EIO;
+}
+
+static void set_cid(struct vsock *v, uint64_t cid)
+{
+	v->cid = cid;
+	alcatraz_ctl_put_le64(v->dev->config, cid);
+	v->dev->config_len = sizeof(cid);
+}
+
 static int vsock_snap_restore(struct virtio_dev *d, const uint8_t *buf, size_t len,
 			      const char **why)
 {
 	struct vsock *v = d->priv;
-	uint32_t w[7];
+	uint32_t w[VSOCK_SNAP_WORDS];
+	uint64_t cid, fresh = 0;
+	bool new_session = false;
 
 	if (len != VSOCK_SNAP_LEN && len != VSOCK_SNAP_LEN + CONTROL_SNAP_LEN) {
 		*why = "vsock state of the wrong length";
@@ -342,16 +423,38 @@ static int vsock_snap_restore(struct virtio_dev *d, const uint8_t *buf, size_t l
 	}
 	for (unsigned int i = 0; i < ARRAY_SIZE(w); i++)
 		w[i] = alcatraz_ctl_get_le32(buf + 4 * i);
+	cid = alcatraz_ctl_get_le64(buf + VSOCK_SNAP_CID);
 	/* Connected and used, with the channel's state; or never used. */
 	if (w[0] == (VSOCK_SNAP_CONNECTED | VSOCK_SNAP_USED) ? len == VSOCK_SNAP_LEN
 	    : (w[0] != 0 || len != VSOCK_SNAP_LEN)) {
 		*why = "bad vsock connection state";
 		return -EINVAL;
 	}
+	if (!cid_valid(cid)) {
+		*why = "bad vsock guest CID";
+		return -EINVAL;
+	}
 	if (w[0]) {
-		int ret = control_snap_restore(d->vm, buf + VSOCK_SNAP_LEN, why);
+		int ret = new_cid(cid, &fresh);
+
+		if (ret) {
+			*why = "no host entropy for a new guest CID";
+			return ret;
+		}
+		ret = control_snap_restore(d->vm, buf + VSOCK_SNAP_LEN, &new_session, why);
 		if (ret)
 			return ret;
+	}
+	v->nctl = 0;
+	if (new_session) {
+		/* The snapshot's connection ends with the reset; one new one
+		 * is taken, from the new CID, with counters of its own. */
+		v->guest_port = v->peer_buf_alloc = v->peer_fwd_cnt = 0;
+		v->tx_cnt = v->fwd_cnt = v->fwd_reported = 0;
+		v->connected = v->used = false;
+		v->reset_pending = v->reconnecting = true;
+		set_cid(v, fresh);
+		return 0;
 	}
 	v->connected = v->used = w[0] != 0;
 	v->guest_port = w[1];
@@ -360,7 +463,7 @@ static int vsock_snap_restore(struct virtio_dev *d, const uint8_t *buf, size_t l
 	v->tx_cnt = w[4];
 	v->fwd_cnt = w[5];
 	v->fwd_reported = w[6];
-	v->nctl = 0;
+	set_cid(v, cid);
 	return 0;
 }
 
@@ -376,7 +479,6 @@ static const struct virtio_dev_ops vsock_ops = {
 int virtio_vsock_init(struct vm *vm)
 {
 	struct vsock *v = calloc(1, sizeof(*v));
-	uint64_t cid = GUEST_CID;
 	int ret;
 
 	if (!v)
@@ -392,8 +494,7 @@ int virtio_vsock_init(struct vm *vm)
 		free(v);
 		return ret;
 	}
-	memcpy(v->dev->config, &cid, sizeof(cid));
-	v->dev->config_len = sizeof(cid);
+	set_cid(v, GUEST_CID);
 	vm->vsock_dev = v->dev;
 	return 0;
 }
