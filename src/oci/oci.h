@@ -86,6 +86,7 @@ struct oci_process {
 	char **env;    /* NULL-terminated */
 	char *cwd;     /* absolute; "/" when absent */
 	bool terminal;
+	bool container;  /* config.json's process, not an exec's */
 	unsigned int rows, cols; /* process.consoleSize; 0: not set */
 	unsigned int uid, gid; /* process.user; 0:0 when absent */
 	unsigned int gids[OCI_MAX_GROUPS], nr_gids; /* user.additionalGids */
@@ -167,8 +168,9 @@ ssize_t oci_recv(int sock, char *buf, size_t len, int *fds, int *nfds);
 int oci_request(int dirfd, const char *req, char *reply, size_t len);
 
 /* The argv an exec of proc runs: its own args, or, when it needs what an
- * exec cannot do (a hostname, a user other than root, groups, rlimits),
- * the guest helper that does it first. Free it (one allocation) when it
+ * exec cannot do (a hostname, a user other than root, groups, rlimits, a
+ * terminal; signals for the container's process alone, as runc's kill
+ * sends them), the guest helper that does it first. Free it (one allocation) when it
  * is not proc->args; NULL when out of memory. */
 char **oci_launch_argv(const struct oci_process *proc, const char *hostname);
 

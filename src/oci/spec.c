@@ -412,11 +412,15 @@ char **oci_launch_argv(const struct oci_process *proc, const char *hostname)
 	char **argv;
 
 	if (!hostname && !proc->uid && !proc->gid && !proc->nr_gids && !proc->nr_rlimits &&
-	    !proc->terminal)
+	    !proc->terminal && !proc->container)
 		return proc->args;
 	if (proc->terminal) {
 		names[nopts] = "--tty";
 		snprintf(opts[nopts++], sizeof(opts[0]), "%u:%u", proc->rows, proc->cols);
+	} else if (proc->container) {
+		/* (a terminal's relay already passes signals to the process alone) */
+		names[nopts] = "--fork";
+		opts[nopts++][0] = '\0';
 	}
 	if (proc->uid || proc->gid) {
 		names[nopts] = "--user";
@@ -451,6 +455,8 @@ char **oci_launch_argv(const struct oci_process *proc, const char *hostname)
 	}
 	for (size_t o = 0; o < nopts; o++) {
 		argv[i++] = (char *)names[o];
+		if (!opts[o][0])
+			continue; /* a flag */
 		argv[i++] = strcpy(str, opts[o]);
 		str += strlen(opts[o]) + 1;
 	}
@@ -735,6 +741,70 @@ static int parse_annotations(json_t *root, struct oci_spec *spec, char *err, siz
 	return 0;
 }
 
+/*
+ * hooks are not run: each is a host program given the container's pid (the
+ * supervisor's, on the host), so it would act on the host's namespaces, not
+ * the VM's. Docker's one is skipped: libnetwork-setkey hands dockerd the
+ * container's network namespace to wire its network into, and the VM has
+ * no namespace of the host's to hand (with --network none there is nothing
+ * to wire; another network leaves the VM without one). Any other hook is
+ * refused.
+ */
+static int check_hooks(json_t *root, char *err, size_t len)
+{
+	static const char *const kinds[] = { "prestart", "createRuntime", "createContainer",
+					     "startContainer", "poststart", "poststop" };
+	json_t *hooks = json_object_get(root, "hooks"), *list, *h;
+	size_t i;
+
+	if (!hooks || json_is_null(hooks))
+		return 0;
+	if (!json_is_object(hooks))
+		return fail(err, len, "hooks must be an object");
+	for (size_t k = 0; k < sizeof(kinds) / sizeof(kinds[0]); k++) {
+		list = json_object_get(hooks, kinds[k]);
+		if (!list || json_is_null(list))
+			continue;
+		if (!json_is_array(list))
+			return fail(err, len, "hooks.%s must be an array", kinds[k]);
+		json_array_foreach(list, i, h) {
+			json_t *path = json_object_get(h, "path"), *args = json_object_get(h, "args");
+			json_t *arg0 = json_is_array(args) ? json_array_get(args, 0) : NULL;
+			if (!json_is_object(h) || !json_is_string(path))
+				return fail(err, len, "hooks.%s[%zu].path must be a string", kinds[k], i);
+			if (k < 2 && json_is_string(arg0) &&
+			    !strcmp(json_string_value(arg0), "libnetwork-setkey"))
+				continue;
+			return fail(err, len, "hooks.%s[%zu] (%.64s): hooks are not supported (they "
+				    "would run on the host, not in the container's VM)", kinds[k], i,
+				    json_string_value(path));
+		}
+	}
+	return 0;
+}
+
+/*
+ * What the other fields Docker and containerd send get, the VM being the
+ * container (its own kernel, devices, /proc and /sys):
+ *   linux.namespaces       each VM is its own; one with a path (a pod's
+ *                          shared network, --network container:X) is not
+ *                          joined: that container gets a VM of its own
+ *   process.capabilities, noNewPrivileges, apparmorProfile, selinuxLabel,
+ *   linux.seccomp          the host's restrictions of a process sharing its
+ *                          kernel; the process's kernel is the guest's, the
+ *                          VMM has its own seccomp filter and jail
+ *   linux.maskedPaths, readonlyPaths
+ *                          hide the host kernel's /proc and /sys files; the
+ *                          guest's show only the VM
+ *   linux.resources.devices, linux.devices
+ *                          the guest has only the VM's devices
+ *   linux.sysctl           Docker's ip_unprivileged_port_start and
+ *                          ping_group_range are for a network namespace of
+ *                          the host's kernel: not applied
+ *   linux.cgroupsPath, process.oomScoreAdj, rootfsPropagation, mountLabel
+ *                          the VMM's cgroup is the library's (control.c)
+ * All are ignored; hooks are checked by check_hooks.
+ */
 int oci_spec_parse(const char *buf, size_t len, const char *bundle, struct oci_spec *spec,
 		   char *err, size_t errlen)
 {
@@ -758,11 +828,13 @@ int oci_spec_parse(const char *buf, size_t len, const char *bundle, struct oci_s
 		goto out;
 	}
 	if (parse_process_obj(json_object_get(root, "process"), "process", &spec->process, err,
-			      errlen) ||
-	    parse_root(root, bundle, spec, err, errlen) ||
+			      errlen))
+		goto out;
+	spec->process.container = true;
+	if (parse_root(root, bundle, spec, err, errlen) ||
 	    get_string(root, "hostname", "hostname", false, 64, &spec->hostname, err, errlen) ||
 	    parse_mounts(root, bundle, spec, err, errlen) ||
-	    parse_annotations(root, spec, err, errlen))
+	    parse_annotations(root, spec, err, errlen) || check_hooks(root, err, errlen))
 		goto out;
 	if (spec->hostname && !spec->hostname[0]) {
 		free(spec->hostname);

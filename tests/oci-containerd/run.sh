@@ -5,9 +5,9 @@
 # alcatraz-oci under containerd (issue 19, item 3), one lab boot:
 #  1. the lab's Debian 12 root with Debian's containerd and runc
 #     (mkroot-containerd.sh, cached in BUILDDIR/lab-root-containerd);
-#  2. an OCI image made here by hand: one layer (a static busybox and its
-#     applet links), its config and manifest, an index naming it
-#     docker.io/library/alcatraz-test:1, as an oci-layout tar: no registry;
+#  2. an OCI image made here by hand (mkimage.sh): one layer (a static
+#     busybox and its applet links), its config and manifest, an index naming
+#     it docker.io/library/alcatraz-test:1, as an oci-layout tar: no registry;
 #  3. an overlay on the cached root with the build's alcatraz-oci, VMM,
 #     guest kernel and init, Debian's virtiofsd, the image and in-lab.sh,
 #     made into an ext4 image, and the lab booted from it
@@ -24,8 +24,6 @@ build=$(cd -- "$2" && pwd) || die "no build dir $2"
 here=$src/tests/oci-containerd
 vfsd=/usr/lib/qemu/virtiofsd
 [[ -x $vfsd ]] || die "no $vfsd (Debian package qemu-system-common)"
-busybox=$(command -v busybox) || die "no busybox (Debian package busybox-static)"
-ldd "$busybox" >/dev/null 2>&1 && die "$busybox is not static (Debian package busybox-static)"
 for f in src/oci/alcatraz-oci src/oci/guest/alcatraz-oci-pause src/vmm/alcatraz-vmm \
          src/guest/alcatraz-init kernel/vmlinux; do
     [[ -e $build/$f ]] || die "no $build/$f"
@@ -38,44 +36,8 @@ t0=$SECONDS
 "$here/mkroot-containerd.sh" "$build" || die "making the containerd root failed"
 log "time: root: $((SECONDS - t0)) s"
 
-# 2. the image, as an oci-layout tar
-img=$out/image
-rm -rf -- "$img" && mkdir -p "$img/rootfs/bin" "$img/rootfs/tmp" "$img/rootfs/data" "$img/blobs/sha256" ||
-    die "cannot create $img"
-cp -- "$busybox" "$img/rootfs/bin/busybox"
-for a in sh echo cat sleep true env grep id hostname ls; do ln -s busybox "$img/rootfs/bin/$a"; done
-chmod 1777 "$img/rootfs/tmp"
-# blob FILE: stores FILE as a blob, prints "DIGEST SIZE"
-blob() {
-    local d s
-    d=$(sha256sum "$1" | cut -d' ' -f1) && s=$(stat -c %s "$1") &&
-        mv -- "$1" "$img/blobs/sha256/$d" && echo "$d $s"
-}
-tar --sort=name --owner=0 --group=0 --numeric-owner --mtime=@0 -C "$img/rootfs" -cf "$img/layer.tar" . ||
-    die "cannot tar the image's layer"
-read -r layer layer_size < <(blob "$img/layer.tar")
-cat > "$img/config.json" <<JSON
-{"architecture":"amd64","os":"linux",
- "config":{"Env":["PATH=/bin","IMAGE_VAR=from-image"],"Cmd":["sh"],"WorkingDir":"/tmp"},
- "rootfs":{"type":"layers","diff_ids":["sha256:$layer"]}}
-JSON
-read -r config config_size < <(blob "$img/config.json")
-cat > "$img/manifest.json" <<JSON
-{"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json",
- "config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"sha256:$config","size":$config_size},
- "layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar","digest":"sha256:$layer","size":$layer_size}]}
-JSON
-read -r manifest manifest_size < <(blob "$img/manifest.json")
-cat > "$img/index.json" <<JSON
-{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json",
- "manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"sha256:$manifest","size":$manifest_size,
-  "platform":{"architecture":"amd64","os":"linux"},
-  "annotations":{"io.containerd.image.name":"docker.io/library/alcatraz-test:1","org.opencontainers.image.ref.name":"1"}}]}
-JSON
-echo '{"imageLayoutVersion":"1.0.0"}' > "$img/oci-layout"
-tar --owner=0 --group=0 --numeric-owner -C "$img" -cf "$out/image.tar" oci-layout index.json blobs ||
-    die "cannot tar the image"
-log "image: layer sha256:$layer ($layer_size bytes), manifest sha256:$manifest"
+# 2. the image, as an oci-layout tar (mkimage.sh, shared with lab-oci-docker)
+"$here/mkimage.sh" "$out" | sed "s/^/$PROG: /" || die "making the image failed"
 
 # 3. this test's root: an overlay on the cached one, which stays pristine
 ovl=$out/overlay

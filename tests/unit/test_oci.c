@@ -253,8 +253,8 @@ START_TEST(launch_argv)
 	ck_assert_uint_eq(s.process.gid, 100);
 	argv = oci_launch_argv(&s.process, s.hostname);
 	const char *const want[] = { OCI_GUEST_HELPER_DIR "/" OCI_PAUSE_NAME, "--hostname", "web",
-				     "--user", "1000:100", "--groups", "5,6", "--rlimit", "7:512:1024",
-				     "--", "sh", "-c", "id", NULL };
+				     "--fork", "--user", "1000:100", "--groups", "5,6", "--rlimit",
+				     "7:512:1024", "--", "sh", "-c", "id", NULL };
 	for (size_t i = 0; i < sizeof(want) / sizeof(want[0]); i++)
 		if (want[i])
 			ck_assert_str_eq(argv[i], want[i]);
@@ -262,15 +262,31 @@ START_TEST(launch_argv)
 			ck_assert_ptr_null(argv[i]);
 	free(argv);
 	argv = oci_launch_argv(&s.process, NULL);
-	ck_assert_str_eq(argv[1], "--user");
-	ck_assert_str_eq(argv[7], "--");
+	ck_assert_str_eq(argv[1], "--fork");
+	ck_assert_str_eq(argv[2], "--user");
+	ck_assert_str_eq(argv[8], "--");
 	free(argv);
 	oci_spec_free(&s);
+	/* The container's process always goes through the helper (--fork: a
+	 * signal reaches it alone, as runc's kill), an exec's only when it
+	 * needs it. */
 	ck_assert_msg(parse("{" MIN_GOOD ",\"hostname\":\"\",\"process\":{\"args\":[\"true\"]}}",
 			    &s) == 0, "%s", err);
 	ck_assert_ptr_null(s.hostname);
-	ck_assert_ptr_eq(oci_launch_argv(&s.process, s.hostname), s.process.args);
+	argv = oci_launch_argv(&s.process, s.hostname);
+	const char *const want_fork[] = { OCI_GUEST_HELPER_DIR "/" OCI_PAUSE_NAME, "--fork", "--",
+					  "true", NULL };
+	for (size_t i = 0; i < sizeof(want_fork) / sizeof(want_fork[0]); i++)
+		if (want_fork[i])
+			ck_assert_str_eq(argv[i], want_fork[i]);
+		else
+			ck_assert_ptr_null(argv[i]);
+	free(argv);
 	oci_spec_free(&s);
+	struct oci_process ep;
+	ck_assert_int_eq(oci_process_parse("{\"args\":[\"true\"]}", 17, &ep, err, sizeof(err)), 0);
+	ck_assert_ptr_eq(oci_launch_argv(&ep, NULL), ep.args);
+	oci_process_free(&ep);
 	/* A terminal goes through the helper, with process.consoleSize. */
 	ck_assert_msg(parse("{" MIN_GOOD ",\"process\":{\"args\":[\"sh\"],\"terminal\":true,"
 			    "\"consoleSize\":{\"height\":30,\"width\":100}}}", &s) == 0, "%s", err);
@@ -282,6 +298,72 @@ START_TEST(launch_argv)
 	ck_assert_ptr_null(argv[5]);
 	free(argv);
 	oci_spec_free(&s);
+}
+END_TEST
+
+/* What dockerd 20.10 writes for docker run --network none -v /srv:/data:ro
+ * (its fields for a container sharing the host's kernel ignored, its
+ * libnetwork hook skipped); any other hook refused. */
+START_TEST(docker_config)
+{
+	struct oci_spec s;
+	const char *json =
+		"{\"ociVersion\":\"1.0.2-dev\",\"process\":{\"user\":{\"uid\":0,\"gid\":0},"
+		"\"args\":[\"sh\"],\"env\":[\"PATH=/bin\",\"HOSTNAME=0123456789ab\"],\"cwd\":\"/tmp\","
+		"\"capabilities\":{\"bounding\":[\"CAP_CHOWN\"],\"effective\":[\"CAP_CHOWN\"]},"
+		"\"apparmorProfile\":\"docker-default\",\"oomScoreAdj\":0},"
+		"\"root\":{\"path\":\"/var/lib/docker/overlay2/x/merged\"},\"hostname\":\"0123456789ab\","
+		"\"mounts\":[{\"destination\":\"/proc\",\"type\":\"proc\",\"source\":\"proc\","
+		"\"options\":[\"nosuid\",\"noexec\",\"nodev\"]},"
+		"{\"destination\":\"/dev\",\"type\":\"tmpfs\",\"source\":\"tmpfs\",\"options\":[\"nosuid\","
+		"\"strictatime\",\"mode=755\",\"size=65536k\"]},"
+		"{\"destination\":\"/dev/pts\",\"type\":\"devpts\",\"source\":\"devpts\"},"
+		"{\"destination\":\"/sys\",\"type\":\"sysfs\",\"source\":\"sysfs\",\"options\":[\"ro\"]},"
+		"{\"destination\":\"/sys/fs/cgroup\",\"type\":\"cgroup\",\"source\":\"cgroup\","
+		"\"options\":[\"ro\",\"nosuid\",\"noexec\",\"nodev\"]},"
+		"{\"destination\":\"/dev/mqueue\",\"type\":\"mqueue\",\"source\":\"mqueue\"},"
+		"{\"destination\":\"/data\",\"type\":\"bind\",\"source\":\"/srv\",\"options\":[\"rbind\","
+		"\"ro\",\"rprivate\"]},"
+		"{\"destination\":\"/etc/resolv.conf\",\"type\":\"bind\",\"source\":"
+		"\"/var/lib/docker/containers/x/resolv.conf\",\"options\":[\"rbind\",\"rprivate\"]},"
+		"{\"destination\":\"/etc/hostname\",\"type\":\"bind\",\"source\":"
+		"\"/var/lib/docker/containers/x/hostname\",\"options\":[\"rbind\",\"rprivate\"]},"
+		"{\"destination\":\"/etc/hosts\",\"type\":\"bind\",\"source\":"
+		"\"/var/lib/docker/containers/x/hosts\",\"options\":[\"rbind\",\"rprivate\"]},"
+		"{\"destination\":\"/dev/shm\",\"type\":\"tmpfs\",\"source\":\"shm\",\"options\":["
+		"\"nosuid\",\"noexec\",\"nodev\",\"mode=1777\",\"size=67108864\"]}],"
+		"\"hooks\":{\"prestart\":[{\"path\":\"/proc/42/exe\",\"args\":[\"libnetwork-setkey\","
+		"\"-exec-root=/var/run/docker\",\"x\",\"abcdef\"]}]},"
+		"\"linux\":{\"sysctl\":{\"net.ipv4.ip_unprivileged_port_start\":\"0\"},"
+		"\"resources\":{\"devices\":[{\"allow\":false,\"access\":\"rwm\"}],\"memory\":{},"
+		"\"cpu\":{\"shares\":0},\"blockIO\":{}},\"cgroupsPath\":\"system.slice:docker:x\","
+		"\"namespaces\":[{\"type\":\"mount\"},{\"type\":\"network\"},{\"type\":\"pid\"}],"
+		"\"seccomp\":{\"defaultAction\":\"SCMP_ACT_ERRNO\"},"
+		"\"maskedPaths\":[\"/proc/kcore\"],\"readonlyPaths\":[\"/proc/sys\"]}}";
+
+	ck_assert_msg(parse(json, &s) == 0, "%s", err);
+	ck_assert(s.process.container);
+	ck_assert_uint_eq(s.nr_binds, 4);
+	ck_assert_str_eq(s.binds[0].destination, "/data");
+	ck_assert(s.binds[0].readonly);
+	ck_assert_str_eq(s.binds[3].destination, "/etc/hosts");
+	ck_assert(!s.binds[3].readonly);
+	ck_assert_str_eq(s.hostname, "0123456789ab");
+	ck_assert_uint_eq(s.memory_mib, 0);
+	ck_assert_uint_eq(s.vcpus, 0);
+	oci_spec_free(&s);
+
+	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"]},\"hooks\":{\"prestart\":[{\"path\":"
+		"\"/usr/bin/nvidia-container-runtime-hook\",\"args\":[\"hook\",\"prestart\"]}]}}",
+		"hooks.prestart[0] (/usr/bin/nvidia-container-runtime-hook): hooks are not supported");
+	/* Docker's hook only where Docker puts it. */
+	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"]},\"hooks\":{\"poststop\":[{\"path\":"
+		"\"/x\",\"args\":[\"libnetwork-setkey\"]}]}}", "hooks.poststop[0] (/x)");
+	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"]},\"hooks\":{\"createRuntime\":[{}]}}",
+		"hooks.createRuntime[0].path must be a string");
+	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"]},\"hooks\":{\"poststart\":{}}}",
+		"hooks.poststart must be an array");
+	refused("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"]},\"hooks\":[]}", "hooks must be an object");
 }
 END_TEST
 
@@ -414,6 +496,7 @@ int main(void)
 	tcase_add_test(tc, root_mounts_resources);
 	tcase_add_test(tc, sizes_and_nesting);
 	tcase_add_test(tc, launch_argv);
+	tcase_add_test(tc, docker_config);
 	tcase_add_test(tc, process_json);
 	tcase_add_test(tc, ids);
 	tcase_add_test(tc, signals_and_cpus);

@@ -6,7 +6,7 @@
  *       the main command of a container's VM. It only waits: the
  *       container's own process runs as an exec beside it, and the VM
  *       ends when the supervisor kills it.
- *   alcatraz-oci-pause [--hostname NAME] [--rlimit RES:SOFT:HARD]...
+ *   alcatraz-oci-pause [--fork] [--hostname NAME] [--rlimit RES:SOFT:HARD]...
  *                      [--groups GID,...] [--user UID:GID] -- ARGV...
  *       what the container's process is started through when config.json
  *       asks for what an exec cannot do itself: it sets the guest's
@@ -20,6 +20,10 @@
  *       passes on the signals it gets (but a SIGWINCH that alcatraz-init
  *       queues carries the host terminal's new size, which it sets on
  *       the pty); it exits with ARGV's status (128+n for signal n).
+ *       With --fork (the container's process, not an exec's) ARGV runs
+ *       as a child in a process group of its own, to which this process
+ *       passes on every signal it gets: as runc's kill, a signal reaches
+ *       the process, not its children. It exits with ARGV's status.
  *   alcatraz-oci-pause --install SIZE:MODE:ro|rw:DEST...
  *       copies SIZE bytes of stdin to each DEST in turn (its parent
  *       directories made, a symlink there replaced) with permission bits
@@ -340,6 +344,54 @@ static int tty_setup(const char *size)
 	return 0;
 }
 
+/* ---- --fork ---- */
+
+static volatile pid_t fork_child;
+
+static void pass_to_child(int sig)
+{
+	if (fork_child > 0)
+		kill(fork_child, sig);
+}
+
+/*
+ * runc's kill signals the container's process alone, never its children,
+ * but alcatraz-init signals an exec's whole process group (a shell's
+ * foreground child too). So ARGV runs as a child in a process group of
+ * its own, and this process, alone in the exec's group, passes each signal
+ * it gets on to that child. Returns in the child; the parent exits with
+ * the child's status (128+n for signal n).
+ */
+static int fork_alone(void)
+{
+	struct sigaction sa = { .sa_handler = pass_to_child };
+	sigset_t all, old;
+	int wst;
+
+	/* No signal handled between fork and the handlers: none lost. */
+	sigfillset(&all);
+	sigprocmask(SIG_BLOCK, &all, &old);
+	fork_child = fork();
+	if (fork_child < 0) {
+		fprintf(stderr, "alcatraz-oci-pause: fork: %s\n", strerror(errno));
+		return -1;
+	}
+	if (fork_child == 0) {
+		setpgid(0, 0);
+		sigprocmask(SIG_SETMASK, &old, NULL);
+		return 0;
+	}
+	setpgid(fork_child, fork_child);
+	for (int sig = 1; sig < NSIG; sig++)
+		if (sig != SIGKILL && sig != SIGSTOP && sig != SIGCHLD)
+			sigaction(sig, &sa, NULL); /* (EINVAL for libc's own: left) */
+	sigprocmask(SIG_SETMASK, &old, NULL);
+	while (waitpid(fork_child, &wst, 0) < 0)
+		if (errno != EINTR)
+			_exit(125);
+	_exit(WIFSIGNALED(wst) ? 128 + WTERMSIG(wst) : WEXITSTATUS(wst));
+}
+
 static int launch(int argc, char **argv)
 {
 	const char *host = NULL;
@@ -353,6 +405,9 @@ static int launch(int argc, char **argv)
 		const char *colon;
 		if (!strcmp(argv[i], "--tty") && i + 1 < argc) {
 			if (tty_setup(argv[++i]))
+				return 125;
+		} else if (!strcmp(argv[i], "--fork")) {
+			if (fork_alone())
 				return 125;
 		} else if (!strcmp(argv[i], "--hostname") && i + 1 < argc) {
 			host = argv[++i];
