@@ -4,9 +4,9 @@
 # lab, same guest and host: the default Linux guest (1 vCPU, 128 MiB) runs
 # `echo ready`, cold (alcatraz-run) and restored (alcatraz-run --restore
 # from a snapshot alcatraz-snapshot saved after `true`). Measured from
-# launching alcatraz-run to "ready" appearing in its output (a file polled
-# every 10 ms), RUNS times each (argument 1, default 5), medians and their
-# ratio. Then the memory each clone adds: CLONES (argument 2, default 3)
+# launching alcatraz-run to the line "ready" coming out of it (a pipe read
+# by the shell as it arrives), RUNS times each (argument 1, default 5),
+# alternating, each run's ratio, medians and their ratio. Then the memory each clone adds: CLONES (argument 2, default 3)
 # clones restored at once, each running `sleep`, and in each VMM the guest
 # RAM mapping's Rss, Pss and Private_Dirty (/proc/PID/smaps: the memory
 # file mapped copy-on-write), against a cold VM's RAM (a memfd).
@@ -21,31 +21,37 @@ CLONES=${2:-3}
 TMO=${BENCH_RUN_TIMEOUT:-120}
 T=/tmp/snap-bench; rm -rf $T; mkdir -p $T/snap
 
-now_ms() { awk '{ printf "%d\n", $1 * 1000 }' /proc/uptime; }
 median() { sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : -1 }'; }
+# _ms = the uptime in ms (10 ms steps), with the shell's own read: no
+# process started.
+up_ms() { read -r _u _ < /proc/uptime; _ms=$(( ${_u%.*} * 1000 + 1${_u#*.} * 10 - 1000 )); }
 
-# first_output OUT -- CMD...: ms from launch until "ready" is in OUT.
+# first_output OUT -- CMD...: ms from launch until a line "ready" comes out
+# of CMD, read by this shell as it arrives (no poll interval, no process
+# per look); the whole output is kept in OUT.
 first_output() {
 	out=$1; shift 2
-	t0=$(now_ms)
-	"$@" > "$out" 2>&1 &
-	pid=$!
-	n=0
-	while [ $n -lt $((TMO * 100)) ]; do
-		if grep -q '^ready' "$out" 2>/dev/null; then
-			echo $(($(now_ms) - t0)); wait $pid; return
-		fi
-		usleep 10000; n=$((n + 1))
-	done
-	kill -9 $pid 2>/dev/null; wait $pid 2>/dev/null; echo -1
+	: > "$out"
+	up_ms; t0=$_ms
+	"$@" 2>&1 | {
+		t=-1
+		while IFS= read -r l; do
+			case $l in ready*) up_ms; t=$((_ms - t0)); echo "$l" >> "$out"; break ;; esac
+			echo "$l" >> "$out"
+		done
+		cat >> "$out"
+		echo $t
+	}
 }
 
 "$SNAP" create $T/snap --cmdline nopv -- true || { echo "snapshot-bench: create failed"; exit 1; }
 echo "snapshot-bench: snapshot: state $(stat -c %s $T/snap/state) bytes, memory $(du -k $T/snap/memory | cut -f1) KiB on disk"
 : > $T/cold.ms; : > $T/restore.ms
 for i in $(seq "$RUNS"); do
-	first_output $T/cold.out -- "$RUN" --cmdline nopv -- echo ready >> $T/cold.ms
-	first_output $T/restore.out -- "$RUN" --restore $T/snap -- echo ready >> $T/restore.ms
+	c=$(first_output $T/cold.out -- "$RUN" --timeout "$TMO" --cmdline nopv -- echo ready)
+	r=$(first_output $T/restore.out -- "$RUN" --timeout "$TMO" --restore $T/snap -- echo ready)
+	echo "$c" >> $T/cold.ms; echo "$r" >> $T/restore.ms
+	echo "snapshot-bench: run $i: cold $c ms, restore $r ms, ratio $(awk "BEGIN { printf \"%.3f\", $r / $c }")x"
 done
 cold=$(median < $T/cold.ms); restore=$(median < $T/restore.ms)
 echo "snapshot-bench: to first output, ms: cold $(tr '\n' ' ' < $T/cold.ms)| restore $(tr '\n' ' ' < $T/restore.ms)"
