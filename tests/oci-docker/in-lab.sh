@@ -15,11 +15,13 @@
 #     stop` (SIGTERM caught by the shell: 143); another one `docker kill`ed
 #     (137); the exit codes as runc's;
 #   - nothing left: no container, no VMM, virtiofsd, passt, alcatraz-oci or
-#     shim process, no VM cgroup.
+#     shim process, no VM cgroup, no state in the runtimes' --root.
 # Each check prints "PASS name" or "FAIL name: why"; exit 1 when any failed.
 B=/alcatraz/build
 IMG=alcatraz-test:1
 T=/tmp/docker-test
+# the --root dockerd 20.10 gives the runc shim for every runtime of its own
+ROOT=/run/docker/runtime-runc/moby
 fails=0
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
@@ -109,6 +111,8 @@ detached() {
 		sh -c 'trap "echo got-term; exit 143" TERM; while :; do sleep 1; done' > /dev/null 2> $T/$1.run-err
 	expect "$1-run-d" 0 $?
 	expect "$1-running" running "$(docker inspect -f '{{.State.Status}}' "$1" 2>&1)"
+	# its state in the runtime's --root, by container id
+	ls -A "$ROOT/$(docker inspect -f '{{.Id}}' "$1")" > $T/$1.state 2>&1
 	out=$(docker exec "$1" sh -c 'echo exec $IMAGE_VAR $(pwd); echo exec-err >&2; exit 5' 2> $T/$1.exec-err)
 	rc=$?
 	expect "$1-exec-stdout" "exec from-image /tmp" "$out"
@@ -139,6 +143,11 @@ expect d-runc-exit-status 143 "$(cat $T/d-runc.exit)"
 expect d-alcatraz-exit-status "$(cat $T/d-runc.exit)" "$(cat $T/d-alcatraz.exit)"
 expect kd-runc-exit-status 137 "$(cat $T/kd-runc.exit)"
 expect kd-alcatraz-exit-status "$(cat $T/kd-runc.exit)" "$(cat $T/kd-alcatraz.exit)"
+# alcatraz-oci's state directory (its VMM's log in it) was there, runc's too
+grep -qx vmm.log $T/d-alcatraz.state && pass alcatraz-state-dir ||
+	fail alcatraz-state-dir "$ROOT/ID held '$(cat $T/d-alcatraz.state | tr '\n' ' ')'"
+grep -qx state.json $T/d-runc.state && pass runc-state-dir ||
+	fail runc-state-dir "$ROOT/ID held '$(cat $T/d-runc.state | tr '\n' ' ')'"
 
 # 3. Nothing left.
 sleep 1
@@ -152,6 +161,8 @@ left=$(for p in /proc/[0-9]*; do
 done)
 expect nothing-left "" "$left"
 expect no-vm-cgroup "" "$(find /sys/fs/cgroup -name 'alcatraz-vm-*' 2>/dev/null)"
+# The runtimes' --root (dockerd gives both the same): no container's state.
+expect no-runtime-state "" "$(ls -A $ROOT 2>&1)"
 
 [ $fails = 0 ] || show_logs
 kill $dockerd_pid
