@@ -37,7 +37,7 @@
 #define SAVE_TRIES 50
 #define SAVE_RETRY_US 100000
 
-enum { OPT_AFTER_OUTPUT = 256, OPT_IRQCHIP, OPT_CMDLINE };
+enum { OPT_AFTER_OUTPUT = 256, OPT_IRQCHIP, OPT_CMDLINE, OPT_NET };
 
 struct options {
 	const char *dir;
@@ -46,6 +46,7 @@ struct options {
 	const char *cmdline;
 	char **warmup;
 	const char *after;
+	const char *net;
 	unsigned long cpus;
 	unsigned long memory_mib;
 	enum alcatraz_irqchip irqchip;
@@ -83,11 +84,14 @@ static void usage(FILE *f)
 		"  -c, --cpus N          vCPUs (default 1)\n"
 		"  -m, --memory MIB      guest RAM in MiB (default 128)\n"
 		"      --irqchip MODE    auto, on or off (default auto)\n"
+		"      --net MODE        user (passt) or tap=NAME[,...], as alcatraz-run's;\n"
+		"                        restore it with --net too (each clone: a new\n"
+		"                        backend and MAC, the same addresses)\n"
 		"  -v, --verbose         print the VMM's log on standard error\n"
 		"  -h, --help            show this help\n"
 		"\n"
 		"Restore with the same kernel or image, --cpus, --memory and --irqchip.\n"
-		"A guest with disks, volumes or a network cannot be saved yet.\n"
+		"A guest with disks or volumes cannot be saved yet.\n"
 		"Exit status: 0 saved; 125 error.\n");
 }
 
@@ -109,6 +113,7 @@ static int parse_args(int argc, char **argv, struct options *o)
 		{ "cpus", required_argument, NULL, 'c' },
 		{ "memory", required_argument, NULL, 'm' },
 		{ "irqchip", required_argument, NULL, OPT_IRQCHIP },
+		{ "net", required_argument, NULL, OPT_NET },
 		{ "verbose", no_argument, NULL, 'v' },
 		{ "help", no_argument, NULL, 'h' },
 		{ NULL, 0, NULL, 0 },
@@ -150,6 +155,9 @@ static int parse_args(int argc, char **argv, struct options *o)
 			if (cli_parse_irqchip(optarg, &o->irqchip))
 				ret = die("--irqchip: '%s' is not auto, on or off", optarg);
 			break;
+		case OPT_NET:
+			o->net = optarg;
+			break;
 		case 'v':
 			o->verbose = 1;
 			break;
@@ -169,9 +177,10 @@ static int parse_args(int argc, char **argv, struct options *o)
 			return die("--after-output is for raw guests (--guest IMAGE)");
 		return 0;
 	}
-	if (o->warmup || o->kernel || o->cmdline)
+	if (o->warmup || o->kernel || o->cmdline || o->net)
 		return die("a raw guest (--guest IMAGE) takes no %s",
-			   o->kernel ? "--kernel" : o->cmdline ? "--cmdline" : "warm-up command");
+			   o->kernel ? "--kernel" : o->cmdline ? "--cmdline"
+			   : o->net ? "--net" : "warm-up command");
 	if (!o->after || !o->after[0])
 		return die("--after-output TEXT is required (when to save the guest)");
 	return 0;
@@ -289,6 +298,26 @@ static int warm_up(struct alcatraz_vm *vm, char **argv)
 	return 0;
 }
 
+/* --net: user (passt) or tap=NAME[,...], one line for each refusal. */
+static int set_net(struct alcatraz_config *cfg, const char *net)
+{
+	const char *passt = getenv("ALCATRAZ_PASST");
+
+	if (!net || !strcmp(net, "none"))
+		return 0;
+	if (!strcmp(net, "user")) {
+		if (!passt || !*passt)
+			passt = "/usr/bin/passt";
+		if (access(passt, X_OK))
+			return die("--net user needs passt (Debian package passt): %s: %s", passt,
+				   strerror(errno));
+		return alcatraz_config_set_net_user(cfg) ? die("--net user: cannot be set") : 0;
+	}
+	if (!strncmp(net, "tap=", 4) && !alcatraz_config_set_net_tap(cfg, net + 4))
+		return 0;
+	return die("--net wants user, tap=NAME[,...] or none, not '%s'", net);
+}
+
 static int create_linux(const struct options *o)
 {
 	static const char *const waiter[] = CLI_SNAPSHOT_WAITER;
@@ -308,7 +337,14 @@ static int create_linux(const struct options *o)
 	if (access(kernel, R_OK) < 0)
 		return die("cannot read kernel '%s': %s", kernel, strerror(errno));
 	ret = alcatraz_config_new(&cfg);
-	if (!ret && !(ret = alcatraz_config_set_kernel(cfg, kernel)) &&
+	if (ret)
+		return die("%s", alcatraz_strerror(ret));
+	code = set_net(cfg, o->net);
+	if (code) {
+		alcatraz_config_free(cfg);
+		return code;
+	}
+	if (!(ret = alcatraz_config_set_kernel(cfg, kernel)) &&
 	    !(ret = alcatraz_config_set_command(cfg, waiter)) &&
 	    !(o->cmdline && (ret = alcatraz_config_set_cmdline(cfg, o->cmdline))) &&
 	    !(ret = alcatraz_config_set_vcpus(cfg, (unsigned int)o->cpus)) &&

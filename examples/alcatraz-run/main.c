@@ -45,6 +45,14 @@ static int create_failed(const struct options *o, int ret, bool command)
 
 	if (code)
 		return code;
+	/* The VMM's word for a network where the snapshot had none or the
+	 * other way round. */
+	if (o->restore && ret == -ENONET) {
+		const char *how = o->net && strcmp(o->net, "none") ? "without" : "with";
+
+		return die("cannot restore from '%s': it was saved %s a network; restore it %s --net",
+			   o->restore, how, how);
+	}
 	if (o->restore && ret != -EACCES && (ret != -ENOENT || access("/dev/kvm", F_OK) == 0))
 		return die("cannot restore from '%s': %s%s", o->restore, alcatraz_strerror(ret),
 			   o->verbose ? "" : " (run with --verbose for details)");
@@ -138,8 +146,7 @@ static int restore_refuses(const struct options *o)
 {
 	const char *opt = o->rootfs ? "--rootfs" : o->rootfs_pack ? "--rootfs-pack"
 			  : o->root_disk ? "--root-disk" : o->nr_disks ? "--disk"
-			  : o->nr_volumes ? "--volume" : o->net ? "--net"
-			  : o->nr_publish ? "--publish" : o->initrd ? "--initrd"
+			  : o->nr_volumes ? "--volume" : o->initrd ? "--initrd"
 			  : o->cmdline ? "--cmdline" : o->serial ? "--serial"
 			  : o->stats ? "--stats" : NULL;
 
@@ -200,6 +207,13 @@ static int restore_command(const struct options *o, const char *kernel)
 	    (ret = alcatraz_config_set_restore(cfg, o->restore)) || (ret = set_common(cfg, o))) {
 		alcatraz_config_free(cfg);
 		return die("bad configuration: %s", alcatraz_strerror(ret));
+	}
+	/* A new backend (a passt of its own) for a snapshot saved with a
+	 * network; the guest gets a new MAC and keeps its addresses. */
+	ret = set_network(cfg, o);
+	if (ret) {
+		alcatraz_config_free(cfg);
+		return ret;
 	}
 	ret = alcatraz_vm_create(cfg, &vm);
 	alcatraz_config_free(cfg);

@@ -39,7 +39,8 @@ void send_event(uint32_t ev, uint64_t t)
 	/* What this init can do beyond the main command. */
 	alcatraz_ctl_put_le32(p + 4, ev == ALCATRAZ_CTL_EV_INIT_START
 				       ? ALCATRAZ_CTL_FEAT_EXEC | ALCATRAZ_CTL_FEAT_RESEED |
-					 ALCATRAZ_CTL_FEAT_EXEC_WINSIZE | ALCATRAZ_CTL_FEAT_SESSION
+					 ALCATRAZ_CTL_FEAT_EXEC_WINSIZE | ALCATRAZ_CTL_FEAT_SESSION |
+					 ALCATRAZ_CTL_FEAT_NET_IDENTITY
 				       : 0);
 	alcatraz_ctl_put_le64(p + 8, t);
 	ctl_send(ALCATRAZ_CTL_EVENT, p, sizeof(p));
@@ -236,7 +237,8 @@ void handle_post_end(struct ctl_in *c, struct pump *in, pid_t child,
 	    type != ALCATRAZ_CTL_WINSIZE && type != ALCATRAZ_CTL_EXEC &&
 	    type != ALCATRAZ_CTL_EXEC_STDIN && type != ALCATRAZ_CTL_EXEC_SIGNAL &&
 	    type != ALCATRAZ_CTL_EXEC_ACK && type != ALCATRAZ_CTL_RESEED &&
-	    type != ALCATRAZ_CTL_EXEC_WINSIZE && type != ALCATRAZ_CTL_SESSION)
+	    type != ALCATRAZ_CTL_EXEC_WINSIZE && type != ALCATRAZ_CTL_SESSION &&
+	    type != ALCATRAZ_CTL_NET_IDENTITY)
 		goto proto;
 	/* A new session's first record, and only there. */
 	if (c->await_session != (type == ALCATRAZ_CTL_SESSION))
@@ -257,6 +259,10 @@ void handle_post_end(struct ctl_in *c, struct pump *in, pid_t child,
 			break;
 		case ALCATRAZ_CTL_RESEED:
 			reseed(p, len);
+			break;
+		case ALCATRAZ_CTL_NET_IDENTITY:
+			if (net_identity(p, len))
+				goto proto;
 			break;
 		case ALCATRAZ_CTL_SESSION:
 			if (!alcatraz_ctl_get_le64(p))

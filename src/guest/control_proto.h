@@ -122,6 +122,13 @@
  * (SESSION_ACK), a second one, one on a connection that was not reset, a
  * zero id or an id other than the host sent is a protocol error.
  *
+ * A clone with a network gets a new MAC (virtio-net's config has it): after
+ * RESEED the host sends NET_IDENTITY(mac) to a guest whose INIT_START set
+ * ALCATRAZ_CTL_FEAT_NET_IDENTITY; the guest takes the link down, sets the
+ * MAC, brings it up and applies its boot addresses and route again.  A
+ * wrong length, non-zero padding, or a multicast or zero MAC is a protocol
+ * error.
+ *
  * Standard I/O
  * ------------
  * The command's stdio is the virtio console, /dev/hvc0 in the guest (the
@@ -210,6 +217,9 @@ enum alcatraz_ctl_type {
 				      * failed, before STATUS(INIT_ERROR) */
 	ALCATRAZ_CTL_SESSION_ACK = 23, /* u64 the SESSION's id: the guest's first
 				      * record after a transport reset */
+	/* host -> guest, numbered after the guest's (15 was the last free) */
+	ALCATRAZ_CTL_NET_IDENTITY = 24, /* 6-byte MAC, 2 zero bytes: a restored
+				      * clone's new MAC (FEAT_NET_IDENTITY) */
 };
 
 /* INIT_START features. */
@@ -217,6 +227,7 @@ enum alcatraz_ctl_type {
 #define ALCATRAZ_CTL_FEAT_RESEED        0x2u
 #define ALCATRAZ_CTL_FEAT_EXEC_WINSIZE  0x4u
 #define ALCATRAZ_CTL_FEAT_SESSION       0x8u
+#define ALCATRAZ_CTL_FEAT_NET_IDENTITY  0x10u
 /* EXEC_DATA / EXEC_ACK streams. */
 #define ALCATRAZ_CTL_STREAM_STDOUT      1u
 #define ALCATRAZ_CTL_STREAM_STDERR      2u
@@ -258,6 +269,8 @@ enum alcatraz_ctl_status_kind {
 #define ALCATRAZ_CTL_EXEC_ACK_LEN   12u
 #define ALCATRAZ_CTL_RESEED_LEN     64u
 #define ALCATRAZ_CTL_SESSION_LEN    8u
+#define ALCATRAZ_CTL_NET_IDENTITY_LEN 8u
+#define ALCATRAZ_CTL_MAC_LEN        6u
 #define ALCATRAZ_CTL_EXEC_WINSIZE_LEN 8u
 #define ALCATRAZ_CTL_EXEC_START_LEN 16u
 #define ALCATRAZ_CTL_EXEC_DATA_HDR  8u   /* EXEC_DATA's id and stream */
@@ -406,6 +419,7 @@ static inline int alcatraz_ctl_check_hdr(const uint8_t *hdr, int from_guest,
 		case ALCATRAZ_CTL_EXEC_ACK:  want = ALCATRAZ_CTL_EXEC_ACK_LEN; goto fixed;
 		case ALCATRAZ_CTL_RESEED:    want = ALCATRAZ_CTL_RESEED_LEN; goto fixed;
 		case ALCATRAZ_CTL_SESSION:   want = ALCATRAZ_CTL_SESSION_LEN; goto fixed;
+		case ALCATRAZ_CTL_NET_IDENTITY: want = ALCATRAZ_CTL_NET_IDENTITY_LEN; goto fixed;
 		case ALCATRAZ_CTL_EXEC_WINSIZE: want = ALCATRAZ_CTL_EXEC_WINSIZE_LEN; goto fixed;
 		case ALCATRAZ_CTL_EXEC:
 			/* The fixed part, argv[0] and at least the workdir's NUL. */
@@ -507,6 +521,34 @@ static inline int alcatraz_ctl_status_to_exit(uint32_t kind, int32_t value)
 	default:
 		return ALCATRAZ_CTL_EXIT_RUNTIME;
 	}
+}
+
+/* A MAC a clone may take: unicast (the group bit clear) and not all zeros. */
+static inline int alcatraz_ctl_mac_ok(const uint8_t *mac)
+{
+	uint8_t any = 0;
+
+	for (unsigned int i = 0; i < ALCATRAZ_CTL_MAC_LEN; i++)
+		any |= mac[i];
+	return any && !(mac[0] & 1u);
+}
+
+/* NET_IDENTITY's payload, from the host: 0 and the MAC in mac[6], or -1 on a
+ * wrong length, non-zero padding, or a multicast or zero MAC. */
+static inline int alcatraz_ctl_net_identity_decode(const uint8_t *p, uint32_t len, uint8_t *mac)
+{
+	if (len != ALCATRAZ_CTL_NET_IDENTITY_LEN || p[6] || p[7] || !alcatraz_ctl_mac_ok(p))
+		return -1;
+	for (unsigned int i = 0; i < ALCATRAZ_CTL_MAC_LEN; i++)
+		mac[i] = p[i];
+	return 0;
+}
+
+static inline void alcatraz_ctl_net_identity_encode(uint8_t *p, const uint8_t *mac)
+{
+	for (unsigned int i = 0; i < ALCATRAZ_CTL_MAC_LEN; i++)
+		p[i] = mac[i];
+	p[6] = p[7] = 0;
 }
 
 #endif /* ALCATRAZ_CONTROL_PROTO_H */

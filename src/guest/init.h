@@ -97,6 +97,8 @@ int setup_root_and_volumes(void);
 
 /* net.c: eth0, resolv.conf and hosts from alcatraz.net= (if given) */
 void net_setup(void);
+/* NET_IDENTITY from the host: a clone's new MAC; -1 on a malformed record. */
+int net_identity(const uint8_t *p, uint32_t len);
 
 /* system.c: what a bare kernel does not give PID 1 */
 void setup_system(void);

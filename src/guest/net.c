@@ -16,6 +16,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <net/if.h>
+#include <net/if_arp.h>
 #include <net/route.h>
 #include <netinet/in.h>
 #include <stdio.h>
@@ -164,7 +165,7 @@ static int configure_link(const struct net_params *p)
 		set_sin(&rt.rt_dst, (struct in_addr){ 0 });
 		set_sin(&rt.rt_genmask, (struct in_addr){ 0 });
 		set_sin(&rt.rt_gateway, p->gw);
-		if (ioctl(fd, SIOCADDRT, &rt) < 0) {
+		if (ioctl(fd, SIOCADDRT, &rt) < 0 && errno != EEXIST) {
 			r = -errno;
 			klog(3, "network: default route via the gateway: %s", strerror(errno));
 		}
@@ -237,6 +238,10 @@ static void write_resolv(const struct net_params *p)
 	install_file("resolv.conf", buf, (size_t)len);
 }
 
+/* The boot's configuration, applied again with a clone's new MAC. */
+static struct net_params boot_params;
+static bool configured;
+
 void net_setup(void)
 {
 	char val[256], copy[256];
@@ -252,6 +257,8 @@ void net_setup(void)
 	}
 	if (configure_link(&p))
 		return;
+	boot_params = p;
+	configured = true;
 	if (mkdir(RUN_DIR, 0755) < 0 && errno != EEXIST) {
 		klog(3, "network: creating " RUN_DIR ": %s", strerror(errno));
 		return;
@@ -260,4 +267,47 @@ void net_setup(void)
 		write_resolv(&p);
 	write_hosts(&p);
 	dbg("network: " NET_IFNAME " configured (%s)", val);
+}
+
+/*
+ * NET_IDENTITY: this VM is a clone restored from a snapshot, with a new MAC
+ * in virtio-net's config (the driver read the old one at probe). The link
+ * goes down (its routes and neighbours go with it), takes the MAC, and
+ * comes up with the boot's address and route; coming up sends a gratuitous
+ * ARP, so the clone's new backend learns the MAC at once. -1: a malformed
+ * record (a protocol error).
+ */
+int net_identity(const uint8_t *p, uint32_t len)
+{
+	uint8_t mac[ALCATRAZ_CTL_MAC_LEN];
+	struct ifreq ifr = { 0 };
+	int fd;
+
+	if (alcatraz_ctl_net_identity_decode(p, len, mac))
+		return -1;
+	if (!configured) {
+		klog(4, "network: a new MAC for a network this VM did not configure");
+		return 0;
+	}
+	fd = socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+	if (fd < 0) {
+		klog(3, "network: socket: %s", strerror(errno));
+		return 0;
+	}
+	if (!if_ioctl(fd, SIOCGIFFLAGS, &ifr, "reading the flags")) {
+		ifr.ifr_flags &= (short)~IFF_UP;
+		if (!if_ioctl(fd, SIOCSIFFLAGS, &ifr, "taking it down")) {
+			ifr.ifr_hwaddr.sa_family = ARPHRD_ETHER;
+			memcpy(ifr.ifr_hwaddr.sa_data, mac, sizeof(mac));
+			if (!if_ioctl(fd, SIOCSIFHWADDR, &ifr, "setting the MAC"))
+				klog(6, "network: " NET_IFNAME " has a new MAC "
+				     "%02x:%02x:%02x:%02x:%02x:%02x", mac[0], mac[1], mac[2], mac[3],
+				     mac[4], mac[5]);
+		}
+	}
+	close(fd);
+	/* Up again even when the MAC could not be set: the old one still
+	 * works with the new backend, which learns it from the guest's frames. */
+	configure_link(&boot_params);
+	return 0;
 }

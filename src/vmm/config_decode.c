@@ -367,8 +367,8 @@ static int check_whole(struct decoder *d)
 		return refuse(d, "environment, stdio or disks without a command");
 	if (vc->root_disk && vc->nr_disks == 0)
 		return refuse(d, "a root disk flag without a disk");
-	if (vc->restore && (vc->nr_volumes || vc->net_backend))
-		return refuse(d, "a restore with volumes or a network (not in snapshots yet)");
+	if (vc->restore && vc->nr_volumes)
+		return refuse(d, "a restore with volumes (not in snapshots yet)");
 	if (!vc->image_path)
 		vc->image_path = strdup(raw ? "image" : "kernel");
 	if (!vc->image_path)

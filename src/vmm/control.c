@@ -39,6 +39,11 @@ struct control {
 	 * SESSION sent; until its SESSION_ACK nothing else is taken. */
 	uint64_t session;
 	bool await_ack;
+	/* A restored clone's new MAC (virtio-net), for NET_IDENTITY; restored:
+	 * control_snap_restore ran (the record goes out after RESEED, whichever
+	 * device is restored first). */
+	uint8_t net_mac[ALCATRAZ_CTL_MAC_LEN];
+	bool net_mac_set, restored;
 };
 
 /* Room the streaming records of execs need at least (exec_fill). */
@@ -510,7 +515,8 @@ int control_put_raw_locked(struct control *c, const void *rec, size_t len)
 #define CTL_SNAP_RESEED 128u        /* init takes RESEED */
 #define CTL_SNAP_EXEC_WINSIZE 256u  /* init takes EXEC_WINSIZE */
 #define CTL_SNAP_SESSION 512u       /* init takes SESSION */
-#define CTL_SNAP_ALL 1023u
+#define CTL_SNAP_NET_IDENTITY 1024u /* init takes NET_IDENTITY */
+#define CTL_SNAP_ALL 2047u
 
 int control_snap_save(struct vm *vm, uint8_t *buf, const char **why)
 {
@@ -534,6 +540,7 @@ int control_snap_save(struct vm *vm, uint8_t *buf, const char **why)
 	f |= (c->features & ALCATRAZ_CTL_FEAT_RESEED) ? CTL_SNAP_RESEED : 0;
 	f |= (c->features & ALCATRAZ_CTL_FEAT_EXEC_WINSIZE) ? CTL_SNAP_EXEC_WINSIZE : 0;
 	f |= (c->features & ALCATRAZ_CTL_FEAT_SESSION) ? CTL_SNAP_SESSION : 0;
+	f |= (c->features & ALCATRAZ_CTL_FEAT_NET_IDENTITY) ? CTL_SNAP_NET_IDENTITY : 0;
 	alcatraz_ctl_put_le32(buf, f);
 	alcatraz_ctl_put_le32(buf + 4, c->events);
 	alcatraz_ctl_put_le64(buf + 8, c->stdin_total);
@@ -587,6 +594,32 @@ static int session_record(struct control *c, uint64_t id)
 	return put_record(c, ALCATRAZ_CTL_SESSION, p, sizeof(p));
 }
 
+/* Lock held: the clone's new MAC, to an init that takes it. */
+static int net_identity_record(struct control *c)
+{
+	uint8_t p[ALCATRAZ_CTL_NET_IDENTITY_LEN];
+
+	if (!c->restored || !c->net_mac_set || !(c->features & ALCATRAZ_CTL_FEAT_NET_IDENTITY))
+		return 0;
+	alcatraz_ctl_net_identity_encode(p, c->net_mac);
+	return put_record(c, ALCATRAZ_CTL_NET_IDENTITY, p, sizeof(p));
+}
+
+int control_net_identity(struct vm *vm, const uint8_t *mac)
+{
+	struct control *c = vm->control;
+	int ret;
+
+	if (!c)
+		return 0;
+	pthread_mutex_lock(&c->lock);
+	memcpy(c->net_mac, mac, sizeof(c->net_mac));
+	c->net_mac_set = true;
+	ret = net_identity_record(c);
+	pthread_mutex_unlock(&c->lock);
+	return ret;
+}
+
 int control_snap_restore(struct vm *vm, const uint8_t *buf, bool *new_session,
 			 const char **why)
 {
@@ -630,11 +663,13 @@ int control_snap_restore(struct vm *vm, const uint8_t *buf, bool *new_session,
 	c->out_len = c->out_off = 0;
 	c->features = (f & CTL_SNAP_RESEED ? ALCATRAZ_CTL_FEAT_RESEED : 0) |
 		      (f & CTL_SNAP_EXEC_WINSIZE ? ALCATRAZ_CTL_FEAT_EXEC_WINSIZE : 0) |
-		      (f & CTL_SNAP_SESSION ? ALCATRAZ_CTL_FEAT_SESSION : 0);
+		      (f & CTL_SNAP_SESSION ? ALCATRAZ_CTL_FEAT_SESSION : 0) |
+		      (f & CTL_SNAP_NET_IDENTITY ? ALCATRAZ_CTL_FEAT_NET_IDENTITY : 0);
+	c->restored = true;
 	/* The new session first; fresh randomness for this clone before
-	 * anything it runs. */
+	 * anything it runs; then its MAC if virtio-net was restored first. */
 	if (((f & CTL_SNAP_SESSION) && session_record(c, id)) ||
-	    ((f & CTL_SNAP_RESEED) && reseed_record(c))) {
+	    ((f & CTL_SNAP_RESEED) && reseed_record(c)) || net_identity_record(c)) {
 		pthread_mutex_unlock(&c->lock);
 		*why = "no host entropy for the guest";
 		return -EIO;

@@ -50,5 +50,9 @@ int control_put_raw_locked(struct control *c, const void *rec, size_t len);
 int control_snap_save(struct vm *vm, uint8_t *buf, const char **why);
 int control_snap_restore(struct vm *vm, const uint8_t *buf, bool *new_session,
 			 const char **why);
+/* A restored virtio-net's new MAC (6 bytes): NET_IDENTITY goes to an init
+ * that takes it (FEAT_NET_IDENTITY) after the restored channel's RESEED.
+ * 0 or -ENOMEM. */
+int control_net_identity(struct vm *vm, const uint8_t *mac);
 
 #endif

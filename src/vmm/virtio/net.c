@@ -31,12 +31,15 @@
 #include <poll.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/random.h>
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include "control.h"
 #include "evloop.h"
 #include "net_hdr.h"
 #include "virtio.h"
+#include "../../guest/control_proto.h"
 
 #define VIRTIO_ID_NET 1
 #define Q_RX 0
@@ -589,10 +592,79 @@ static void net_free(struct virtio_dev *d)
 	free(n);
 }
 
+/* ---------------------------------------------------------- snapshots */
+
+/*
+ * What a snapshot keeps of virtio-net beyond the transport and the queues
+ * (snapshot_virtio.c): the MAC the guest was given, 6 bytes and 2 of zeros.
+ * The backend is not saved: every restore has a new one (a passt of its
+ * own), and what the old one had in flight is not carried over:
+ * - receive: chains are popped and returned under the device lock in one
+ *   go (rx_frame), so the device never holds one across a snapshot; the
+ *   buffers the guest posted stay available in its ring and take the new
+ *   backend's frames. Frames read from the old backend and not delivered
+ *   (ibuf) are dropped: they belong to its connections.
+ * - transmit: each chain is copied out and returned at once; one the
+ *   backend pushed back is still available in the ring and goes to the new
+ *   backend. Frames copied out but not yet written (obuf) are dropped, like
+ *   frames lost on a link: the guest was told they were sent.
+ * The clone gets a new MAC (random, locally administered, unicast, not the
+ * snapshot's) in the config space; the guest driver read the MAC at probe,
+ * so init is told with NET_IDENTITY (control.c) and sets it itself.
+ */
+#define NET_SNAP_LEN 8
+
+static int net_snap_save(struct virtio_dev *d, uint8_t *buf, size_t cap, const char **why)
+{
+	if (cap < NET_SNAP_LEN) {
+		*why = "virtio-net state too large";
+		return -EINVAL;
+	}
+	alcatraz_ctl_net_identity_encode(buf, d->config);
+	return NET_SNAP_LEN;
+}
+
+/* A clone's MAC: locally administered (bit 1), unicast (bit 0 clear). */
+static int new_mac(const uint8_t *old, uint8_t *mac)
+{
+	for (int i = 0; i < 8; i++) {
+		if (getrandom(mac, ALCATRAZ_CTL_MAC_LEN, 0) != (ssize_t)ALCATRAZ_CTL_MAC_LEN)
+			return -EIO;
+		mac[0] = (uint8_t)((mac[0] & 0xfcu) | 0x02u);
+		if (memcmp(mac, old, ALCATRAZ_CTL_MAC_LEN))
+			return 0;
+	}
+	return -EIO;
+}
+
+static int net_snap_restore(struct virtio_dev *d, const uint8_t *buf, size_t len,
+			    const char **why)
+{
+	uint8_t old[ALCATRAZ_CTL_MAC_LEN], mac[ALCATRAZ_CTL_MAC_LEN];
+
+	if (len != NET_SNAP_LEN || alcatraz_ctl_net_identity_decode(buf, NET_SNAP_LEN, old)) {
+		*why = "bad virtio-net state (length, padding or MAC)";
+		return -EINVAL;
+	}
+	if (new_mac(old, mac)) {
+		*why = "no host entropy for a new MAC";
+		return -EIO;
+	}
+	if (control_net_identity(d->vm, mac)) {
+		*why = "out of memory";
+		return -ENOMEM;
+	}
+	memcpy(d->config, mac, sizeof(mac));
+	return 0;
+}
+
 static const struct virtio_dev_ops net_ops = {
 	.notify = net_notify,
 	.reset = net_reset,
 	.free = net_free,
+	.snapshot = true,
+	.save = net_snap_save,
+	.restore = net_snap_restore,
 };
 
 /* Config space (5.1.4): mac, status, max_virtqueue_pairs, mtu. */

@@ -684,6 +684,11 @@ static int restore_virtio(struct vm *vm)
 		const char *why = "its state is missing";
 		int ret = s ? snap_virtio_parse(s->data, s->len, &sv, &why) : -EINVAL;
 
+		/* -ENONET: a network where the snapshot had none, or none where
+		 * it had one (the caller says which option to change). */
+		if (!s && !strcmp(d->name, "net"))
+			return refuse(vm, -ENONET, "this VM has a network and the snapshot has none");
+
 		if (!ret) {
 			pthread_mutex_lock(&d->lock);
 			ret = snap_virtio_apply(d, &sv, &why);
@@ -719,8 +724,12 @@ int snapshot_restore_vm(struct vm *vm)
 	for (uint32_t i = 0; i < vm->restore->st.nr_sec; i++) {
 		const struct snap_section *d = &vm->restore->st.sec[i];
 		if (d->type == SNAP_SEC_DEVICE && d->instance != SNAP_DEV_SERIAL &&
-		    d->instance - SNAP_DEV_VIRTIO(0) >= vm->nr_virtio)
+		    d->instance - SNAP_DEV_VIRTIO(0) >= vm->nr_virtio) {
+			if (snap_virtio_device_id(d->data, d->len) == SNAP_VIRTIO_ID_NET)
+				return refuse(vm, -ENONET,
+					      "the snapshot has a network and this VM has none");
 			return refuse(vm, -EINVAL, "state of a device this VM does not have");
+		}
 	}
 	ret = restore_virtio(vm);
 	if (ret)

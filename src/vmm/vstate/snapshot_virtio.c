@@ -204,6 +204,13 @@ int snap_virtio_parse(const uint8_t *buf, size_t len, struct snap_virtio *s, con
 	return 0;
 }
 
+uint32_t snap_virtio_device_id(const uint8_t *buf, size_t len)
+{
+	const uint8_t *p = buf + 4; /* after the version */
+
+	return len < 8 ? 0 : get32(&p);
+}
+
 int snap_virtio_apply(struct virtio_dev *d, const struct snap_virtio *s, const char **why)
 {
 	int ret;

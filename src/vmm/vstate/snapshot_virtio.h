@@ -63,5 +63,9 @@ int snap_virtio_parse(const uint8_t *buf, size_t len, struct snap_virtio *s, con
 /* Checks s against device d and d's VM, then sets d from it; on a refusal
  * d is unchanged. Device lock held. */
 int snap_virtio_apply(struct virtio_dev *d, const struct snap_virtio *s, const char **why);
+/* The device ID a section names (unchecked: only to word a refusal), 0 when
+ * it is too short to name one. */
+#define SNAP_VIRTIO_ID_NET 1u
+uint32_t snap_virtio_device_id(const uint8_t *buf, size_t len);
 
 #endif /* ALCATRAZ_SNAPSHOT_VIRTIO_H */
