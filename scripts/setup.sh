@@ -27,6 +27,8 @@ packages=(
 	dpkg-dev debhelper dh-dkms debootstrap e2fsprogs
 	# packaging checks: the ABI against abi/libalcatraz.abi, the man pages
 	abigail-tools groff-base man-db
+	# bench/snapshot: system calls of a cold boot and a restore, in the lab
+	strace
 )
 
 if [ "$(id -u)" != 0 ]; then
