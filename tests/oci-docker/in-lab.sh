@@ -12,8 +12,8 @@
 #     two; the kernel seen inside: the lab's under runc, another (the
 #     guest's) under alcatraz;
 #   - `docker run -d`: `docker exec` (stdout, stderr, status 5), `docker
-#     stop` (SIGTERM caught by the shell: 143); another one `docker kill`ed
-#     (137); the exit codes as runc's;
+#     pause` and `unpause`, `docker stop` (SIGTERM caught by the shell:
+#     143); another one `docker kill`ed (137); the exit codes as runc's;
 #   - nothing left: no container, no VMM, virtiofsd, passt, alcatraz-oci or
 #     shim process, no VM cgroup, no state in the runtimes' --root.
 # Each check prints "PASS name" or "FAIL name: why"; exit 1 when any failed.
@@ -104,7 +104,7 @@ k=$(cat $T/c-alcatraz.kernel)
 	fail alcatraz-kernel-is-guest "'$k' (the lab runs $(uname -r))"
 [ -e $T/data/new ] && fail host-data-unchanged "$T/data/new exists" || pass host-data-unchanged
 
-# 2. Detached containers: exec, stop; kill.
+# 2. Detached containers: exec, pause, unpause, stop; kill.
 # detached NAME RUNTIME
 detached() {
 	docker run -d --pull never --network none --runtime "$2" --name "$1" $IMG \
@@ -118,6 +118,10 @@ detached() {
 	expect "$1-exec-stdout" "exec from-image /tmp" "$out"
 	expect "$1-exec-stderr" "exec-err" "$(cat $T/$1.exec-err)"
 	expect "$1-exec-status" 5 $rc
+	docker pause "$1" > /dev/null
+	expect "$1-pause" paused "$(docker inspect -f '{{.State.Status}}' "$1" 2>&1)"
+	docker unpause "$1" > /dev/null
+	expect "$1-unpause" running "$(docker inspect -f '{{.State.Status}}' "$1" 2>&1)"
 	t=$(now)
 	docker stop -t 60 "$1" > /dev/null
 	expect "$1-stop" 0 $?
