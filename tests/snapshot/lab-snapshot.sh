@@ -6,20 +6,44 @@
 # after restore; two clones restored at the same time are independent and
 # draw different random numbers and have vsock CIDs of their own (not the
 # snapshot's), with a new control session each; bad snapshot files give one
-# line, 125 and no VM.
+# line, 125 and no VM. The snapshot has a network (--net user): each clone
+# gets a MAC of its own (neither the snapshot's) and reaches the host
+# through a passt of its own; a restore without --net is refused.
+
+# passt's sandbox pivot_roots, which the initramfs root refuses: a bind
+# mount of the root moved over it in a mount namespace of our own (as
+# tests/lab/net/net.sh does).
+if [ -z "$NET_NEWROOT" ]; then
+	export NET_NEWROOT=1
+	mkdir -p /r
+	exec unshare -m /bin/sh -c 'mount --rbind / /r && cd /r && mount --move . / &&
+		exec chroot . /bin/sh "$0" "$@"' "$0" "$@"
+fi
 B=${ALCATRAZ_BUILD:-/alcatraz/build}
 export ALCATRAZ_KERNEL=${ALCATRAZ_KERNEL:-$B/kernel/vmlinux}
 export ALCATRAZ_INIT=${ALCATRAZ_INIT:-$B/src/guest/alcatraz-init}
 export ALCATRAZ_VMM=${ALCATRAZ_VMM:-$B/src/vmm/alcatraz-vmm}
+export ALCATRAZ_PASST=${ALCATRAZ_PASST:-/alcatraz/add/passt}
 RUN="$B/examples/alcatraz-run"
 SNAP="$B/examples/alcatraz-snapshot"
 T=/tmp/snap-test; rm -rf $T; mkdir -p $T/snap
 fails=0
 pass() { echo "PASS $1"; }
 fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
-restore() { "$RUN" --timeout ${SNAP_VM_TIMEOUT:-120} --restore "$@"; }
+restore_nonet() { "$RUN" --timeout ${SNAP_VM_TIMEOUT:-120} --restore "$@"; }
+restore() { dir=$1; shift; restore_nonet "$dir" --net user "$@"; }
 vmms() { cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^alcatraz-vmm$'; }
 ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
+
+# passt derives its addresses from an interface with a default route; the
+# clones fetch a file from the lab's loopback through their passt.
+insmod /alcatraz/modules/dummy.ko || { echo "lab-snapshot: no dummy.ko"; exit 3; }
+ip link set lo up
+ip link add d0 type dummy && ip addr add 192.0.2.10/24 dev d0 && ip link set d0 up &&
+	ip route add default via 192.0.2.1 || exit 3
+mkdir -p $T/www && dd if=/dev/urandom of=$T/www/f bs=64k count=4 2>/dev/null
+WANT=$(md5sum < $T/www/f | cut -d' ' -f1)
+httpd -p 127.0.0.1:8080 -h $T/www
 
 # The warm-up: a file in the guest's RAM and a counter that goes on in the
 # background, in a session of its own (it outlives the exec); vsock-cid
@@ -27,16 +51,17 @@ ms() { awk '{ printf "%d", $1 * 1000 }' /proc/uptime; }
 # prints the guest's CID as its kernel has it: the snapshot's, and later
 # each clone's.
 cidtool=$(od -An -v -to1 "$B/tests/snapshot/vsock-cid" | tr -s ' \n' ' ' | sed 's/ /\\/g; s/\\$//')
-warmup="printf '$cidtool' > /tmp/vsock-cid && chmod +x /tmp/vsock-cid && echo warm-state > /tmp/warm && "'setsid sh -c "i=0; while :; do i=\$((i+1)); echo \$i > /tmp/count; sleep 0.1; done" </dev/null >/dev/null 2>&1 & sleep 0.5; cat /tmp/count; /tmp/vsock-cid'
+warmup="printf '$cidtool' > /tmp/vsock-cid && chmod +x /tmp/vsock-cid && echo warm-state > /tmp/warm && "'setsid sh -c "i=0; while :; do i=\$((i+1)); echo \$i > /tmp/count; sleep 0.1; done" </dev/null >/dev/null 2>&1 & sleep 0.5; cat /tmp/count; /tmp/vsock-cid; cat /sys/class/net/eth0/address'
 t0=$(ms)
-out=$("$SNAP" create $T/snap --cmdline nopv -- sh -c "$warmup" 2>$T/create.err); st=$?
+out=$("$SNAP" create $T/snap --cmdline nopv --net user -- sh -c "$warmup" 2>$T/create.err); st=$?
 echo "lab-snapshot: create took $(($(ms) - t0)) ms"
 if [ $st != 0 ]; then
 	fail create "status $st: $(cat $T/create.err)"
 	echo "lab-snapshot: $fails failed"; exit 1
 fi
 snapcid=$(echo "$out" | sed -n 2p)
-pass "create (the warm-up's counter at $(echo "$out" | sed -n 1p), the snapshot's CID $snapcid)"
+snapmac=$(echo "$out" | sed -n 3p)
+pass "create (the warm-up's counter at $(echo "$out" | sed -n 1p), the snapshot's CID $snapcid, MAC $snapmac)"
 
 t0=$(ms)
 out=$(restore $T/snap -- cat /tmp/warm 2>$T/r1.err); st=$?
@@ -67,7 +92,7 @@ fi
 
 # Two clones at once: each writes its own file and sees only its own.
 clone() {
-	restore $T/snap -- sh -c "head -c16 /dev/urandom | md5sum; echo $1 > /tmp/clone-$1; sleep 2; echo \$(ls /tmp | grep clone-); dmesg | grep -c 'alcatraz-init: reseeded the CRNG'; /tmp/vsock-cid" \
+	restore $T/snap -- sh -c "head -c16 /dev/urandom | md5sum; echo $1 > /tmp/clone-$1; sleep 2; echo \$(ls /tmp | grep clone-); dmesg | grep -c 'alcatraz-init: reseeded the CRNG'; /tmp/vsock-cid; cat /sys/class/net/eth0/address; wget -q -O - http://host.alcatraz.internal:8080/f | md5sum" \
 		> $T/clone$1.out 2> $T/clone$1.err
 	echo $? > $T/clone$1.st
 }
@@ -98,6 +123,31 @@ if [ -n "$snapcid" ] && [ -n "$c1" ] && [ -n "$c2" ] && [ "$c1" != "$c2" ] && [ 
 	pass "the clones' vsock CIDs differ ($c1, $c2; the snapshot's $snapcid)"
 else
 	fail "the clones' CIDs" "clone 1 '$c1', clone 2 '$c2', the snapshot's '$snapcid'"
+fi
+
+# Each clone has a MAC of its own, neither the snapshot's, and reaches the
+# host's loopback through its own passt.
+m1=$(sed -n 5p $T/clone1.out); m2=$(sed -n 5p $T/clone2.out)
+if [ -n "$snapmac" ] && [ -n "$m1" ] && [ -n "$m2" ] && [ "$m1" != "$m2" ] && [ "$m1" != "$snapmac" ] &&
+   [ "$m2" != "$snapmac" ]; then
+	pass "the clones' MACs differ ($m1, $m2; the snapshot's $snapmac)"
+else
+	fail "the clones' MACs" "clone 1 '$m1', clone 2 '$m2', the snapshot's '$snapmac'"
+fi
+for n in 1 2; do
+	f=$(sed -n 6p $T/clone$n.out | cut -d' ' -f1)
+	[ "$f" = "$WANT" ] && pass "clone $n fetched a file from the host through its passt" ||
+		fail "clone $n fetch" "md5 '$f', want $WANT: $(cat $T/clone$n.err)"
+done
+
+# A snapshot with a network restored without one: one line, 125, no VM.
+before=$(vmms)
+restore_nonet $T/snap -- true > $T/nonet.out 2> $T/nonet.err; st=$?
+if [ $st = 125 ] && [ "$(wc -l < $T/nonet.err)" = 1 ] && [ ! -s $T/nonet.out ] &&
+   grep -q "saved with a network; restore it with --net" $T/nonet.err && [ "$(vmms)" = "$before" ]; then
+	pass "a restore without --net refused: $(cat $T/nonet.err)"
+else
+	fail "a restore without --net" "status $st: $(cat $T/nonet.err)"
 fi
 
 # Bad snapshot files: one line, 125, no VM left.
