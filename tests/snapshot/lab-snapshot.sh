@@ -150,6 +150,23 @@ else
 	fail "a restore without --net" "status $st: $(cat $T/nonet.err)"
 fi
 
+# And a snapshot without a network restored with one (a second, plain
+# snapshot: the warm-up's default, true).
+mkdir -p $T/plain
+if "$SNAP" create $T/plain --cmdline nopv > /dev/null 2> $T/plain-create.err; then
+	before=$(vmms)
+	restore $T/plain -- true > $T/plain.out 2> $T/plain.err; st=$?
+	if [ $st = 125 ] && [ "$(wc -l < $T/plain.err)" = 1 ] && [ ! -s $T/plain.out ] &&
+	   grep -q "saved without a network; restore it without --net" $T/plain.err &&
+	   [ "$(vmms)" = "$before" ]; then
+		pass "a restore with --net of a snapshot without a network refused: $(cat $T/plain.err)"
+	else
+		fail "a restore with --net of a snapshot without a network" "status $st: $(cat $T/plain.err)"
+	fi
+else
+	fail "a snapshot without a network" "$(cat $T/plain-create.err)"
+fi
+
 # Bad snapshot files: one line, 125, no VM left.
 bad() { # name
 	before=$(vmms)
