@@ -79,7 +79,7 @@ first_output() {
 syscalls() {
 	log=$T/strace.$1; shift 2
 	if [ ! -x "$STRACE" ]; then echo "-1 -1"; return; fi
-	"$STRACE" -f -C -y -o "$log" "$@" > $T/strace.out 2>&1
+	"$STRACE" -f -C -S calls -y -o "$log" "$@" > $T/strace.out 2>&1
 	awk '
 		/^[0-9]+ +(read|pread64|readv|preadv|preadv2)\(/ {
 			p = $1; f = ($2 ~ /^[a-z0-9]+\([0-9]+<\//)
@@ -108,9 +108,17 @@ done
 set -- $(syscalls cold -- "$RUN" --timeout "$TMO" --cmdline nopv -- echo ready); sc=$1 bc=$2
 set -- $(syscalls restore -- "$RUN" --timeout "$TMO" --restore $T/snap -- echo ready); sr=$1 br=$2
 
+# top MODE: strace's 4 most frequent system calls (its summary, by calls).
+top() {
+	[ -f $T/strace.$1 ] || return
+	awk '/^------/ { n++; next } n == 1 && k < 4 { printf "%s%s %s", k++ ? ", " : "", $NF, $4 }
+		END { print "" }' $T/strace.$1
+}
+echo "snapshot-bench: most frequent system calls: cold $(top cold); restore $(top restore)"
+
 # row NAME COLD RESTORE NOTE
-row() { printf 'snapshot-bench: | %-26s | %9s | %9s | %8s | %s |\n' "$1" "$2" "$3" "$(ratio "$3" "$2")" "$4"; }
-printf 'snapshot-bench: | %-26s | %9s | %9s | %8s | %s |\n' figure cold restore ratio "how"
+row() { printf 'snapshot-bench: | %-22s | %8s | %8s | %9s | %s |\n' "$1" "$2" "$3" "$(ratio "$3" "$2")" "$4"; }
+printf 'snapshot-bench: | %-22s | %8s | %8s | %9s | %s |\n' figure cold restore ratio "how"
 row "to first output, ms" $(median < $T/cold.ms) $(median < $T/restore.ms) "median of $RUNS, emulated time"
 row "KVM exits" $(median < $T/cold.exits) $(median < $T/restore.exits) "median of $RUNS, debugfs exits"
 row "nested page faults" $(median < $T/cold.npf) $(median < $T/restore.npf) "median of $RUNS, debugfs pf_taken"
