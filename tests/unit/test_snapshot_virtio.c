@@ -451,7 +451,7 @@ START_TEST(unsupported_devices_refused)
 	uint8_t buf[SNAP_VIRTIO_MAX];
 	const char *why = NULL;
 
-	/* A device without the hook (net, virtio-fs and blk today). */
+	/* A device without the hook (virtio-fs and blk today). */
 	ck_assert_int_eq(virtio_dev_add(vm, "plain", 1, 0, 1, &plain_ops, NULL, &d), 0);
 	ck_assert_int_eq(save(d, buf, &why), -ENOTSUP);
 	ck_assert_ptr_nonnull(why);
