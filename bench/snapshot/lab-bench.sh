@@ -35,7 +35,8 @@ T=/tmp/snap-bench; rm -rf $T; mkdir -p $T/snap
 [ -d $KVMDBG ] || mount -t debugfs debugfs /sys/kernel/debug 2>/dev/null ||
 	echo "snapshot-bench: no debugfs: KVM counters not read"
 
-median() { sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : -1 }'; }
+# median of the values read (a -1, a figure not read, left out; -1 if none)
+median() { awk '$1 >= 0' | sort -n | awk '{ v[NR] = $1 } END { print NR ? v[int((NR + 1) / 2)] : -1 }'; }
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN { if (a < 0 || b <= 0) print "-"; else printf "%.3gx\n", a / b }'; }
 # _ms = the uptime in ms (10 ms steps), with the shell's own read: no
 # process started.
@@ -74,8 +75,8 @@ first_output() {
 
 # syscalls MODE -- CMD...: CMD under strace -f; "CALLS BYTES": every
 # process's and thread's system calls (strace's summary) and the bytes
-# reads from fds naming a path returned (an unfinished call's result is on
-# its "resumed" line).
+# that reads from fds naming a path returned (an unfinished call's result
+# is on its "resumed" line).
 syscalls() {
 	log=$T/strace.$1; shift 2
 	if [ ! -x "$STRACE" ]; then echo "-1 -1"; return; fi
