@@ -11,6 +11,9 @@
 #     `ctr task pause` and `resume` (PAUSED, RUNNING), `ctr task ps`,
 #     `ctr task kill` (SIGTERM caught by the guest's shell: 143; then
 #     SIGKILL of another: 137), `ctr task delete`, `ctr container delete`;
+#   - `ctr run -t` in a terminal of script(1)'s: a window change of that
+#     terminal reaches the container's process (SIGWINCH, `stty size`)
+#     through ctr, the shim's ResizePty and the runtime;
 #   - nothing left: no VMM, virtiofsd or shim after the deletes.
 # Each check prints "PASS name" or "FAIL name: why"; exit 1 when any failed.
 B=/alcatraz/build
@@ -136,7 +139,55 @@ expect kill9-exit-status 137 "$(exit_code "$out")"
 expect kill9-task-gone "" "$(ctr task ls | awk '$1 == "k-alcatraz"')"
 ctr container delete k-alcatraz
 
-# 4. Nothing left.
+# 4. ctr run -t in a terminal of script(1)'s, under each runtime: a window
+# change (stty on ctr's terminal; the kernel signals ctr, which resizes the
+# task: the shim's ResizePty on the console's master) reaches the
+# container's process, whose WINCH trap ends it with status 3 once its
+# terminal is 40x120 (other sizes, such as ctr's first resize, are let
+# pass); without the resize it gives up after 60 s with status 4.
+# tty_run NAME RUNTIME-BINARY: the terminal's bytes in $T/NAME.tty,
+# script's (the container's) status in $T/NAME.rc
+cat > $T/tty.sh <<'EOF'
+exec ctr run -t --rm --runtime io.containerd.runc.v2 --runc-binary "$2" docker.io/library/alcatraz-test:1 "$1" \
+	sh -c 'trap "s=\$(busybox stty size); [ \"\$s\" = \"40 120\" ] && { echo winch \$s; exit 3; }" WINCH; echo trap-set; i=0; while [ $i -lt 60 ]; do sleep 1; i=$((i + 1)); done; exit 4'
+EOF
+tty_run() {
+	rm -f $T/in; mkfifo $T/in
+	exec 8<> $T/in # script's stdin: open, and silent
+	script -qfec "sh $T/tty.sh $1 $2" /dev/null < $T/in > $T/$1.tty 2>&1 &
+	sp=$!
+	i=0
+	until grep -q trap-set $T/$1.tty; do
+		i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.2
+	done
+	pty=
+	for p in /proc/[0-9]*; do
+		case "$(tr '\0' ' ' 2>/dev/null < $p/cmdline)" in
+		"ctr run -t "*" $1 "*) pty=$(readlink $p/fd/0);;
+		esac
+	done
+	echo "  $1: ctr's terminal ${pty:-not found}"
+	[ -n "$pty" ] && stty -F $pty rows 40 cols 120
+	i=0
+	while kill -0 $sp 2>/dev/null; do
+		i=$((i + 1))
+		if [ $i -gt 900 ]; then
+			echo "  $1: still running after 180 s: killed"
+			ctr task kill -s SIGKILL $1; kill -9 $sp; break
+		fi
+		sleep 0.2
+	done
+	wait $sp
+	echo $? > $T/$1.rc
+	exec 8>&-
+	tr -d '\r' < $T/$1.tty | sed "s/^/  $1 terminal: /"
+}
+tty_run t-runc runc
+tty_run t-alcatraz $OCI
+expect tty-runc "3 winch 40 120" "$(cat $T/t-runc.rc) $(tr -d '\r' < $T/t-runc.tty | grep -x 'winch.*')"
+expect tty-alcatraz-resize "3 winch 40 120" "$(cat $T/t-alcatraz.rc) $(tr -d '\r' < $T/t-alcatraz.tty | grep -x 'winch.*')"
+
+# 5. Nothing left.
 sleep 1
 # (the root has no procps: the command lines from /proc)
 left=$(for p in /proc/[0-9]*; do

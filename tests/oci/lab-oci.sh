@@ -220,7 +220,9 @@ EOF
 "$CONSOLE" -r 20:60:exec-tty $T/con2.sock $T/con2.out 2> $T/con2.err & con2=$!
 sleep 0.5
 out=$("$REAP" -p $T/c8.pid '
-	"$O" --root $R create --bundle $T/b --console-socket $T/con1.sock --pid-file $T/c8.pid c8 || exit 11
+	# the output of create read to its end, as go-runc reads it: with a
+	# terminal no process of the container may keep that pipe open
+	timeout 120 sh -c "\"\$O\" --root $R create --bundle $T/b --console-socket $T/con1.sock --pid-file $T/c8.pid c8 | cat" || exit 11
 	"$O" --root $R start c8 || exit 13
 	i=0; while ! grep -q "got typed" $T/con1.out; do i=$((i + 1)); [ $i -gt '$((WAIT * 5))' ] && exit 15; sleep 0.2; done
 	i=0; while ! grep -q "winch" $T/con1.out; do i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.2; done
