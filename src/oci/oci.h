@@ -8,7 +8,10 @@
  *   exec.c        exec (and the per-exec process that holds its pid)
  *   control.c     pause, resume, ps, update, events: the VMM's cgroup
  *   console.c     the pty of --console-socket
- *   spec.c        config.json and process.json, parsed as hostile input
+ *   spec.c        config.json, parsed as hostile input
+ *   process.c     a process object (config.json's, exec's process.json) and
+ *                 the guest helper's command line
+ *   spec_json.c   the JSON readers both share (spec_json.h)
  *   state.c       container ids, the state directory, state.json
  *   supervisor.c  the per-container process: holds the VM, answers requests
  *   proto.c       the requests between the commands and a supervisor
