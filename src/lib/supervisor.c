@@ -618,9 +618,10 @@ int jailed_exec_wait(struct jailed_vm *j, uint32_t id, int timeout_ms,
 	return ret;
 }
 
-int jailed_exec_signal(struct jailed_vm *j, uint32_t id, int signo)
+/* A message about a running exec: -ESRCH once it has ended (or the VM). */
+static int exec_msg_send(struct jailed_vm *j, uint32_t id, uint16_t type, const void *body,
+			 uint32_t len)
 {
-	struct vmm_exec_signal sig = { .id = id, .signo = (uint32_t)signo };
 	struct exec_record *e;
 	int ret = 0;
 
@@ -628,26 +629,24 @@ int jailed_exec_signal(struct jailed_vm *j, uint32_t id, int signo)
 	e = exec_records_find(&j->execs, id);
 	if (!e || e->done || j->ended)
 		ret = -ESRCH;
-	else if (vmm_msg_send(j->sock, VMM_MSG_EXEC_SIGNAL, 0, &sig, sizeof(sig), NULL, 0) < 0)
+	else if (vmm_msg_send(j->sock, type, 0, body, len, NULL, 0) < 0)
 		ret = -ESRCH;
 	pthread_mutex_unlock(&j->lock);
 	return ret;
 }
 
+int jailed_exec_signal(struct jailed_vm *j, uint32_t id, int signo)
+{
+	struct vmm_exec_signal sig = { .id = id, .signo = (uint32_t)signo };
+
+	return exec_msg_send(j, id, VMM_MSG_EXEC_SIGNAL, &sig, sizeof(sig));
+}
+
 int jailed_exec_resize(struct jailed_vm *j, uint32_t id, uint16_t rows, uint16_t cols)
 {
 	struct vmm_exec_resize r = { .id = id, .rows = rows, .cols = cols };
-	struct exec_record *e;
-	int ret = 0;
 
-	pthread_mutex_lock(&j->lock);
-	e = exec_records_find(&j->execs, id);
-	if (!e || e->done || j->ended)
-		ret = -ESRCH;
-	else if (vmm_msg_send(j->sock, VMM_MSG_EXEC_RESIZE, 0, &r, sizeof(r), NULL, 0) < 0)
-		ret = -ESRCH;
-	pthread_mutex_unlock(&j->lock);
-	return ret;
+	return exec_msg_send(j, id, VMM_MSG_EXEC_RESIZE, &r, sizeof(r));
 }
 
 int jailed_fd(struct jailed_vm *j)
