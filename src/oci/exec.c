@@ -150,13 +150,7 @@ static int send_exec(int dirfd, const char *json, size_t len, const struct exec_
 		return oci_error("exec in %s: %s", id, !strncmp(reply, "err ", 4) ? reply + 4 : reply);
 	}
 	/* The guest has our stdio now: hold no copy that would keep a pipe open. */
-	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-	if (null >= 0) {
-		dup2(null, STDIN_FILENO);
-		dup2(null, STDOUT_FILENO);
-		dup2(null, STDERR_FILENO);
-		close(null);
-	}
+	oci_stdio_to_null();
 	oci_log_quiet_stderr();
 	return -sock; /* negative: the connected socket, negated */
 }

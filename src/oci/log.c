@@ -37,6 +37,18 @@ void oci_log_quiet_stderr(void)
 	stderr_quiet = true;
 }
 
+void oci_stdio_to_null(void)
+{
+	int null = open("/dev/null", O_RDWR | O_CLOEXEC);
+
+	if (null < 0)
+		return;
+	dup2(null, STDIN_FILENO);
+	dup2(null, STDOUT_FILENO);
+	dup2(null, STDERR_FILENO);
+	close(null);
+}
+
 static void log_line(const char *level, const char *msg)
 {
 	char now[40], *line = NULL;

@@ -67,6 +67,9 @@ enum oci_log_format { OCI_LOG_TEXT, OCI_LOG_JSON };
 bool oci_log_open(const char *path, enum oci_log_format fmt);
 /* Once the supervisor runs, stderr is the container's: log only to the file. */
 void oci_log_quiet_stderr(void);
+/* /dev/null on fds 0-2, so that this process keeps no end of the caller's
+ * pipes open (best effort: without /dev/null they stay as they are). */
+void oci_stdio_to_null(void);
 /* One line: "alcatraz-oci: MSG" on stderr, {"level":"error","msg":MSG,...}
  * in the log. Returns 1 (the exit status of a failed command). */
 int oci_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));

@@ -809,15 +809,8 @@ void oci_supervise(struct oci_spec *spec, int dirfd, int ready_fd, int files_fd,
 	/* With a terminal the process's stdio is the pty: fds 0-2 are create's
 	 * own, which the shim may read to their end (go-runc waits for that
 	 * when it captures create's output), so this process keeps none. */
-	if (tty_fd >= 0) {
-		int null = open("/dev/null", O_RDWR | O_CLOEXEC);
-		if (null >= 0) {
-			dup2(null, STDIN_FILENO);
-			dup2(null, STDOUT_FILENO);
-			dup2(null, STDERR_FILENO);
-			close(null);
-		}
-	}
+	if (tty_fd >= 0)
+		oci_stdio_to_null();
 	oci_log_quiet_stderr();
 	signal(SIGPIPE, SIG_IGN);
 	if (chdir("/") < 0)
