@@ -2,87 +2,10 @@
 # SPDX-License-Identifier: LGPL-2.1-or-later
 # tests/oci-containerd/run.sh SRCDIR BUILDDIR   (meson test lab-oci-containerd)
 #
-# alcatraz-oci under containerd (issue 19, item 3), one lab boot:
-#  1. the lab's Debian 12 root with Debian's containerd and runc
-#     (mkroot-containerd.sh, cached in BUILDDIR/lab-root-containerd);
-#  2. an OCI image made here by hand (mkimage.sh): one layer (a static
-#     busybox and its applet links), its config and manifest, an index naming
-#     it docker.io/library/alcatraz-test:1, as an oci-layout tar: no registry;
-#  3. an overlay on the cached root with the build's alcatraz-oci, VMM,
-#     guest kernel and init, Debian's virtiofsd, the image and in-lab.sh,
-#     made into an ext4 image, and the lab booted from it
-#     (tests/lab/run --root): containerd starts from its own systemd unit.
-# in-lab.sh does the checks (see there).  Exit 0 when all passed.
-set -u -o pipefail
-PROG=lab-oci-containerd
-die() { echo "$PROG: error: $*" >&2; exit 1; }
-log() { echo "$PROG: $*"; }
-[[ $# -eq 2 ]] || die "usage: run.sh SRCDIR BUILDDIR"
-src=$(cd -- "$1" && pwd) || die "no source dir $1"
-build=$(cd -- "$2" && pwd) || die "no build dir $2"
-[[ $(id -u) == 0 ]] || die "must run as root (chroot, apt, mount)"
-here=$src/tests/oci-containerd
-vfsd=/usr/lib/qemu/virtiofsd
-[[ -x $vfsd ]] || die "no $vfsd (Debian package qemu-system-common)"
-for f in src/oci/alcatraz-oci src/oci/guest/alcatraz-oci-pause src/vmm/alcatraz-vmm \
-         src/guest/alcatraz-init kernel/vmlinux; do
-    [[ -e $build/$f ]] || die "no $build/$f"
-done
-out=$build/tests/oci-containerd
-mkdir -p "$out" || die "cannot create $out"
-t0=$SECONDS
-
-# 1. the root
-"$here/mkroot-containerd.sh" "$build" || die "making the containerd root failed"
-log "time: root: $((SECONDS - t0)) s"
-
-# 2. the image, as an oci-layout tar (mkimage.sh, shared with lab-oci-docker)
-"$here/mkimage.sh" "$out" | sed "s/^/$PROG: /" || die "making the image failed"
-
-# 3. this test's root: an overlay on the cached one, which stays pristine
-ovl=$out/overlay
-root=$ovl/root
-umount "$root" 2>/dev/null
-rm -rf -- "$ovl" "$out/root.img"
-mkdir -p "$ovl"/{upper,work,root} &&
-    mount -t overlay overlay -o "lowerdir=$build/lab-root-containerd/root,upperdir=$ovl/upper,workdir=$ovl/work" "$root" ||
-    die "cannot mount an overlay on $build/lab-root-containerd/root"
-trap 'umount -l "$root" 2>/dev/null; rm -f -- "$out/root.img"' EXIT
-B=$root/alcatraz/build
-for f in src/oci/alcatraz-oci src/oci/guest/alcatraz-oci-pause src/vmm/alcatraz-vmm \
-         src/guest/alcatraz-init kernel/vmlinux; do
-    mkdir -p "$B/${f%/*}" && cp -- "$build/$f" "$B/$f" || die "cannot copy $f into the root"
-done
-cp -a -- "$build"/src/lib/libalcatraz.so* "$B/src/lib/" 2>/dev/null
-mkdir -p "$root${vfsd%/*}" && cp -- "$vfsd" "$root$vfsd" && cp -- "$out/image.tar" "$root/alcatraz/" ||
-    die "cannot copy into the root"
-# Every binary must find its libraries in the root.
-for f in alcatraz/build/src/oci/alcatraz-oci alcatraz/build/src/vmm/alcatraz-vmm ${vfsd#/}; do
-    miss=$(chroot "$root" ldd "/$f" 2>&1 | grep 'not found')
-    [[ -z $miss ]] || die "/$f in the root: $miss"
-done
-# containerd (and so its shims and the runtimes they run) finds the build's
-# files through the environment, as the installed alcatraz-oci needs not.
-mkdir -p "$root/etc/systemd/system/containerd.service.d"
-cat > "$root/etc/systemd/system/containerd.service.d/alcatraz-test.conf" <<'UNIT'
-[Service]
-Environment=ALCATRAZ_KERNEL=/alcatraz/build/kernel/vmlinux
-Environment=ALCATRAZ_INIT=/alcatraz/build/src/guest/alcatraz-init
-Environment=ALCATRAZ_VMM=/alcatraz/build/src/vmm/alcatraz-vmm
-Environment=ALCATRAZ_OCI_HELPER_DIR=/alcatraz/build/src/oci/guest
-Environment=ALCATRAZ_CMDLINE=nopv
-UNIT
-t1=$SECONDS
-truncate -s 4G "$out/root.img" && mke2fs -q -F -t ext4 -d "$root" "$out/root.img" ||
-    die "cannot make the root's disk image"
-umount "$root"
-log "time: image of the root: $((SECONDS - t1)) s ($(du -sm "$build/lab-root-containerd/root" | cut -f1) MiB)"
-
-# 4. the lab
-t1=$SECONDS
-"$src/tests/lab/run" --root "$out/root.img" --memory 1536 --cpus 2 --timeout "${LAB_OCI_TIMEOUT:-900}" \
-    "$here/in-lab.sh"
-rc=$?
-log "time: lab: $((SECONDS - t1)) s, whole test $((SECONDS - t0)) s"
-[[ $rc == 0 ]] || { echo "$PROG: the lab's checks failed (status $rc)"; exit 1; }
-echo "$PROG: all passed"
+# alcatraz-oci under containerd (issue 19, item 3): the lab booted from the
+# Debian root with Debian's containerd and runc and the hand-made image
+# (boot-lab.sh, shared with lab-oci-docker); in-lab.sh does the checks (see
+# there).  Exit 0 when all passed.
+[[ $# -eq 2 ]] || { echo "lab-oci-containerd: error: usage: run.sh SRCDIR BUILDDIR" >&2; exit 1; }
+here=$(cd -- "$(dirname -- "${BASH_SOURCE[0]}")" && pwd)
+exec "$here/boot-lab.sh" lab-oci-containerd "$1" "$2" "$here/in-lab.sh"
