@@ -132,6 +132,8 @@ out=$("$REAP" -p $T/c3.pid -p $T/e2.pid '
 	while kill -0 $(cat $T/e2.pid) 2>/dev/null; do sleep 0.2; done
 	"$O" --root $R kill c3 KILL || exit 18')
 echo "$out" | sed 's/^/  /'
+# A container that never got ready: what it and its VMM said.
+echo "$out" | grep -q 'script exit 15' && sed 's/^/  c3: /' $T/c3.out $R/c3/vmm.log
 expect exec-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
 expect exec-status "exec 5" "$(cat $T/e1.st)"
 # process.user: the exec runs as 1000:100 with groups 5 and 6
