@@ -273,7 +273,7 @@ int oci_cmd_create(const struct oci_globals *g, int argc, char **argv)
 	struct create_opts o = { .bundle = "." };
 	struct oci_state st = { 0 };
 	struct oci_spec spec;
-	int ret, dirfd, ready[2], files_fd = -1, master = -1, slave = -1;
+	int ret, dirfd, ready[2], files_fd = -1, master = -1, slave = -1, netns_fd = -1;
 	pid_t pid;
 
 	if ((ret = create_args(argc, argv, &o)))
@@ -295,6 +295,13 @@ int oci_cmd_create(const struct oci_globals *g, int argc, char **argv)
 	}
 	if ((ret = check_host()) || (ret = copy_files(&spec, &files_fd)))
 		goto out_spec;
+	if (spec.netns_path) {
+		char why[OCI_MAX_PATH + 96];
+		if ((netns_fd = oci_netns_open(spec.netns_path, why, sizeof(why))) < 0) {
+			ret = oci_error("%s", why);
+			goto out_spec;
+		}
+	}
 	if (o.console_socket && (ret = oci_console_open(&master, &slave))) {
 		ret = oci_error("cannot allocate a terminal: %s", strerror(-ret));
 		goto out_spec;
@@ -316,7 +323,7 @@ int oci_cmd_create(const struct oci_globals *g, int argc, char **argv)
 		close(ready[0]);
 		if (master >= 0)
 			close(master);
-		oci_supervise(&spec, dirfd, ready[1], files_fd, slave);
+		oci_supervise(&spec, dirfd, ready[1], files_fd, slave, netns_fd);
 	}
 	close(ready[1]);
 	ret = await_supervisor(ready[0], pid, o.id);
@@ -353,6 +360,8 @@ out_spec:
 	/* The supervisor has its own copies. */
 	if (files_fd >= 0)
 		close(files_fd);
+	if (netns_fd >= 0)
+		close(netns_fd);
 	if (master >= 0)
 		close(master);
 	if (slave >= 0)

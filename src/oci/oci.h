@@ -9,6 +9,7 @@
  *   control.c     pause, resume, ps, update, events: the VMM's cgroup
  *   console.c     the pty of --console-socket
  *   spec.c        config.json, parsed as hostile input
+ *   netns.c       the network namespace config.json names
  *   process.c     a process object (config.json's, exec's process.json) and
  *                 the guest helper's command line
  *   spec_json.c   the JSON readers both share (spec_json.h)
@@ -111,6 +112,11 @@ struct oci_spec {
 	struct oci_mount binds[OCI_MAX_BIND_MOUNTS];
 	unsigned int nr_binds;
 	char *hostname;    /* NULL when absent */
+	/* linux.namespaces' network entry: its path (absolute) to start the
+	 * VM's user networking in, or none; netns_new when the entry has no
+	 * path (runc's new, empty namespace). */
+	char *netns_path;
+	bool netns_new;
 	uint64_t memory_mib; /* 0: the default */
 	unsigned int vcpus;  /* 0: the default */
 	json_t *annotations; /* an object, never NULL once parsed */
@@ -125,6 +131,10 @@ void oci_spec_free(struct oci_spec *spec);
 int oci_process_parse(const char *buf, size_t len, struct oci_process *proc, char *err,
 		      size_t errlen);
 void oci_process_free(struct oci_process *proc);
+/* netns.c: the network namespace at path (hostile: checked to be one
+ * without opening anything else), open O_RDONLY|O_CLOEXEC for setns: the
+ * fd, or -1 with a one-line reason in err. */
+int oci_netns_open(const char *path, char *err, size_t errlen);
 /* "0-3,5" (linux.resources.cpu.cpus): how many CPUs, or -1. */
 int oci_cpuset_count(const char *s);
 /* A whole regular file of at most max bytes, NUL-terminated: 0 or -errno
@@ -185,9 +195,10 @@ char **oci_launch_argv(const struct oci_process *proc, const char *hostname);
  * "ok" (or "err MSG") to ready_fd, then serves requests until the
  * container's process ends; exits with its status. Never returns.
  * files_fd: the bind-mounted files' contents (a memfd) or -1; tty_fd: the
- * terminal's slave, the process's stdio instead of fds 0-2, or -1. */
-void oci_supervise(struct oci_spec *spec, int dirfd, int ready_fd, int files_fd, int tty_fd)
-	__attribute__((noreturn));
+ * terminal's slave, the process's stdio instead of fds 0-2, or -1;
+ * netns_fd: spec->netns_path's namespace (oci_netns_open) or -1. */
+void oci_supervise(struct oci_spec *spec, int dirfd, int ready_fd, int files_fd, int tty_fd,
+		   int netns_fd) __attribute__((noreturn));
 /* Where the guest helper (the static waiter) is on the host. */
 int oci_helper_dir(char *buf, size_t len);
 

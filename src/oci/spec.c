@@ -315,11 +315,72 @@ static int check_hooks(json_t *root, char *err, size_t len)
 }
 
 /*
+ * linux.namespaces: each an object with a known type, at most once, and
+ * an optional absolute path. The network one decides the VM's network:
+ * with a path, the supervisor joins that namespace and the VM gets user
+ * networking (passt) there, so its traffic leaves through that namespace's
+ * interfaces as a runc container's would; without one (runc makes a new,
+ * empty namespace) the supervisor gets a new, empty one and the VM no NIC:
+ * it has only its own lo, as runc's container has only lo. The others are
+ * the VM's own, a path included (not joined).
+ */
+static int parse_namespaces(json_t *linux_obj, struct oci_spec *spec, char *err, size_t len)
+{
+	static const char *const types[] = { "pid", "network", "mount", "ipc", "uts", "user",
+					     "cgroup", "time" };
+	json_t *list = json_object_get(linux_obj, "namespaces"), *ns;
+	unsigned int seen = 0;
+	size_t i;
+
+	if (!list || json_is_null(list))
+		return 0;
+	if (!json_is_array(list))
+		return spec_fail(err, len, "linux.namespaces must be an array");
+	json_array_foreach(list, i, ns) {
+		json_t *type = json_object_get(ns, "type");
+		char name[48], *path = NULL;
+		size_t t = 0;
+
+		if (!json_is_object(ns) || !json_is_string(type))
+			return spec_fail(err, len, "linux.namespaces[%zu].type must be a string", i);
+		while (t < sizeof(types) / sizeof(types[0]) && strcmp(types[t], json_string_value(type)))
+			t++;
+		if (t == sizeof(types) / sizeof(types[0]))
+			return spec_fail(err, len, "linux.namespaces[%zu]: namespace type '%.32s' does "
+					 "not exist", i, json_string_value(type));
+		if (seen & (1u << t))
+			return spec_fail(err, len, "linux.namespaces[%zu]: malformed spec file: "
+					 "duplicated ns \"%s\"", i, types[t]);
+		seen |= 1u << t;
+		snprintf(name, sizeof(name), "linux.namespaces[%zu].path", i);
+		if (spec_get_string(ns, "path", name, false, OCI_MAX_PATH - 1, &path, err, len))
+			return -1;
+		if (path && !path[0]) { /* runc's "no path" too */
+			free(path);
+			path = NULL;
+		}
+		if (path && !spec_clean_abs_path(path)) {
+			spec_fail(err, len, "%s '%.64s' must be absolute, without . or ..", name, path);
+			free(path);
+			return -1;
+		}
+		if (strcmp(types[t], "network")) {
+			free(path);
+			continue;
+		}
+		spec->netns_path = path;
+		spec->netns_new = !path;
+	}
+	return 0;
+}
+
+/*
  * What the other fields Docker and containerd send get, the VM being the
  * container (its own kernel, devices, /proc and /sys):
- *   linux.namespaces       each VM is its own; one with a path (a pod's
- *                          shared network, --network container:X) is not
- *                          joined: that container gets a VM of its own
+ *   linux.namespaces       the network one as parse_namespaces says; the
+ *                          others are the VM's own, one with a path (a
+ *                          pod's shared IPC, --ipc container:X) is not
+ *                          joined
  *   process.capabilities, noNewPrivileges, apparmorProfile, selinuxLabel,
  *   linux.seccomp          the host's restrictions of a process sharing its
  *                          kernel; the process's kernel is the guest's, the
@@ -376,7 +437,8 @@ int oci_spec_parse(const char *buf, size_t len, const char *bundle, struct oci_s
 		spec_fail(err, errlen, "linux must be an object");
 		goto out;
 	}
-	if (linux_obj && parse_resources(linux_obj, spec, err, errlen))
+	if (linux_obj && (parse_resources(linux_obj, spec, err, errlen) ||
+			  parse_namespaces(linux_obj, spec, err, errlen)))
 		goto out;
 	ret = 0;
 out:
@@ -396,6 +458,7 @@ void oci_spec_free(struct oci_spec *spec)
 		free(spec->binds[i].destination);
 	}
 	free(spec->hostname);
+	free(spec->netns_path);
 	json_decref(spec->annotations);
 	memset(spec, 0, sizeof(*spec));
 }

@@ -17,6 +17,7 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <pthread.h>
+#include <sched.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -123,7 +124,9 @@ static int build_config(struct alcatraz_config **out, const struct oci_spec *spe
 	     * the console socket's owner decides what reaches a screen. */
 	    (spec->process.terminal &&
 	     (ret = alcatraz_config_set_output_filter(cfg, ALCATRAZ_OUTPUT_FILTER_OFF))) ||
-	    (logfd >= 0 && (ret = alcatraz_config_set_log_fd(cfg, logfd))))
+	    (logfd >= 0 && (ret = alcatraz_config_set_log_fd(cfg, logfd))) ||
+	    /* passt starts in this process's network namespace: join_netns's. */
+	    (spec->netns_path && (ret = alcatraz_config_set_net_user(cfg))))
 		goto out;
 	for (unsigned int i = 0; i < spec->nr_binds; i++)
 		if (!spec->binds[i].file && (ret = alcatraz_config_add_volume(cfg, spec->binds[i].source,
@@ -799,7 +802,38 @@ static void __attribute__((noreturn)) serve(int dirfd, int lsock, int sfd)
 	finish(dirfd);
 }
 
-void oci_supervise(struct oci_spec *spec, int dirfd, int ready_fd, int files_fd, int tty_fd)
+/*
+ * The network namespace config.json asks for, entered before this process
+ * has a thread or a child, so that passt (started by the library for the
+ * VM) and everything else it starts are born in it: the namespace of the
+ * entry's path, or, for an entry without one, a new, empty namespace as
+ * runc would make (so that a container joining /proc/PID/ns/net of this
+ * pid-file process gets no more network than under runc). Without root an
+ * empty one cannot be made, nor this process's namespace joined by others.
+ */
+static int join_netns(const struct oci_spec *spec, int netns_fd, char *err, size_t len)
+{
+	if (netns_fd >= 0) {
+		int ret = setns(netns_fd, CLONE_NEWNET);
+		int e = errno;
+		close(netns_fd);
+		if (ret < 0) {
+			snprintf(err, len, "cannot join the network namespace %s: %s",
+				 spec->netns_path, strerror(e));
+			return -e;
+		}
+		return 0;
+	}
+	if (spec->netns_new && unshare(CLONE_NEWNET) < 0 && !(errno == EPERM && geteuid() != 0)) {
+		int e = errno;
+		snprintf(err, len, "cannot make a network namespace: %s", strerror(e));
+		return -e;
+	}
+	return 0;
+}
+
+void oci_supervise(struct oci_spec *spec, int dirfd, int ready_fd, int files_fd, int tty_fd,
+		   int netns_fd)
 {
 	char err[512];
 	int lsock, sfd;
@@ -815,6 +849,10 @@ void oci_supervise(struct oci_spec *spec, int dirfd, int ready_fd, int files_fd,
 	signal(SIGPIPE, SIG_IGN);
 	if (chdir("/") < 0)
 		oci_warn("chdir /: %s", strerror(errno));
+	if (join_netns(spec, netns_fd, err, sizeof(err))) {
+		dprintf(ready_fd, "err %s", err);
+		_exit(125);
+	}
 	if (pipe2(S.event, O_CLOEXEC) < 0 || (sfd = forward_signals()) < 0) {
 		dprintf(ready_fd, "err supervisor: %s", strerror(errno));
 		_exit(125);

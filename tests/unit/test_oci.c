@@ -3,7 +3,7 @@
  * Description: alcatraz-oci's hostile inputs: config.json and process.json
  * (good ones mapped to the VM, bad ones refused with the field's name),
  * container ids, state.json written atomically and read back checked,
- * signal names, CPU lists.
+ * signal names, CPU lists, linux.namespaces and the network namespace file.
  */
 #include <check.h>
 #include <errno.h>
@@ -486,6 +486,87 @@ START_TEST(state_json_round_trip)
 }
 END_TEST
 
+/* linux.namespaces: the network entry's path kept (to start the VM's user
+ * networking in), one without a path marked new; bad entries refused. */
+START_TEST(namespaces)
+{
+	struct oci_spec s;
+
+	ck_assert_msg(parse("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"]},\"linux\":{\"namespaces\":["
+			    "{\"type\":\"pid\"},{\"type\":\"ipc\",\"path\":\"/proc/1/ns/ipc\"},"
+			    "{\"type\":\"network\",\"path\":\"/var/run/netns/t1\"}]}}", &s) == 0, "%s", err);
+	ck_assert_str_eq(s.netns_path, "/var/run/netns/t1");
+	ck_assert(!s.netns_new);
+	oci_spec_free(&s);
+	ck_assert_msg(parse("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"]},\"linux\":{\"namespaces\":["
+			    "{\"type\":\"network\",\"path\":\"\"}]}}", &s) == 0, "%s", err);
+	ck_assert_ptr_null(s.netns_path);
+	ck_assert(s.netns_new);
+	oci_spec_free(&s);
+	ck_assert_msg(parse("{" MIN_GOOD ",\"process\":{\"args\":[\"a\"]},\"linux\":{\"namespaces\":["
+			    "{\"type\":\"mount\"}]}}", &s) == 0, "%s", err);
+	ck_assert_ptr_null(s.netns_path);
+	ck_assert(!s.netns_new);
+	oci_spec_free(&s);
+
+#define NS(x) "{" MIN_GOOD ",\"process\":{\"args\":[\"a\"]},\"linux\":{\"namespaces\":" x "}}"
+	refused(NS("{}"), "linux.namespaces must be an array");
+	refused(NS("[\"network\"]"), "linux.namespaces[0].type must be a string");
+	refused(NS("[{\"type\":7}]"), "linux.namespaces[0].type must be a string");
+	refused(NS("[{\"type\":\"pid\"},{\"type\":\"net\"}]"),
+		"linux.namespaces[1]: namespace type 'net' does not exist");
+	refused(NS("[{\"type\":\"network\"},{\"type\":\"network\",\"path\":\"/x\"}]"),
+		"linux.namespaces[1]: malformed spec file: duplicated ns \"network\"");
+	refused(NS("[{\"type\":\"network\",\"path\":\"netns/t1\"}]"),
+		"linux.namespaces[0].path 'netns/t1' must be absolute");
+	refused(NS("[{\"type\":\"network\",\"path\":\"/var/run/netns/../../etc/passwd\"}]"),
+		"linux.namespaces[0].path");
+	refused(NS("[{\"type\":\"network\",\"path\":[]}]"), "linux.namespaces[0].path must be a string");
+#undef NS
+}
+END_TEST
+
+/* The namespace file is hostile: only a network namespace is opened for
+ * setns; a regular file, a FIFO (no blocking open), another namespace
+ * type and a missing path are refused with one line, no fd left open. */
+START_TEST(netns_open)
+{
+	char dir[] = "/tmp/test_oci_netns.XXXXXX", file[64], fifo[64];
+	int fds = count_fds(), fd;
+
+	ck_assert_ptr_nonnull(mkdtemp(dir));
+	snprintf(file, sizeof(file), "%s/file", dir);
+	snprintf(fifo, sizeof(fifo), "%s/fifo", dir);
+	fd = open(file, O_WRONLY | O_CREAT | O_CLOEXEC, 0600);
+	ck_assert_int_ge(fd, 0);
+	close(fd);
+	ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+
+	const char *bad[][2] = { { file, "not a network namespace" },
+				 { fifo, "not a network namespace" },
+				 { dir, "not a network namespace" },
+				 { "/proc/self/ns/uts", "not a network namespace" },
+				 { "/dev/null", "not a network namespace" },
+				 { "/nonexistent/netns", "No such file or directory" } };
+	for (size_t i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		err[0] = '\0';
+		ck_assert_int_eq(oci_netns_open(bad[i][0], err, sizeof(err)), -1);
+		ck_assert_msg(strstr(err, bad[i][1]) && strstr(err, bad[i][0]) &&
+			      !strchr(err, '\n'), "%s: '%s'", bad[i][0], err);
+	}
+	ck_assert_int_eq(count_fds(), fds);
+	fd = oci_netns_open("/proc/self/ns/net", err, sizeof(err));
+	ck_assert_msg(fd >= 0, "%s", err);
+	ck_assert(fcntl(fd, F_GETFD) & FD_CLOEXEC);
+	ck_assert_int_eq(fcntl(fd, F_GETFL) & O_ACCMODE, O_RDONLY);
+	close(fd);
+	ck_assert_int_eq(count_fds(), fds);
+	unlink(file);
+	unlink(fifo);
+	rmdir(dir);
+}
+END_TEST
+
 int main(void)
 {
 	Suite *s = suite_create("oci");
@@ -501,6 +582,8 @@ int main(void)
 	tcase_add_test(tc, ids);
 	tcase_add_test(tc, signals_and_cpus);
 	tcase_add_test(tc, state_json_round_trip);
+	tcase_add_test(tc, namespaces);
+	tcase_add_test(tc, netns_open);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
