@@ -11,10 +11,14 @@
 #     `ctr task pause` and `resume` (PAUSED, RUNNING), `ctr task ps`,
 #     `ctr task kill` (SIGTERM caught by the guest's shell: 143; then
 #     SIGKILL of another: 137), `ctr task delete`, `ctr container delete`;
+#     the task's network namespace a new one under both;
 #   - `ctr run -t` in a terminal of script(1)'s: a window change of that
 #     terminal reaches the container's process (SIGWINCH, `stty size`)
 #     through ctr, the shim's ResizePty and the runtime;
-#   - nothing left: no VMM, virtiofsd or shim after the deletes.
+#   - a container in a network namespace of the lab's (--with-ns
+#     network:PATH) fetches a file over a veth pair (md5; under
+#     alcatraz-oci from the guest, through a passt started in PATH);
+#   - nothing left: no VMM, virtiofsd, passt or shim after the deletes.
 # Each check prints "PASS name" or "FAIL name: why"; exit 1 when any failed.
 B=/alcatraz/build
 OCI=$B/src/oci/alcatraz-oci
@@ -88,6 +92,13 @@ detached() {
 	expect "$1-run-d" 0 $?
 	st=$(ctr task ls | awk -v c="$1" '$1 == c { print $3 }')
 	expect "$1-running" RUNNING "$st"
+	# ctr's spec has a network namespace without a path: runc makes a new
+	# one, alcatraz-oci's pid-file process too (the VM has no NIC), so
+	# joining /proc/PID/ns/net (--network container:X) gives no host network.
+	pid=$(ctr task ls | awk -v c="$1" '$1 == c { print $2 }')
+	ns=$(readlink /proc/$pid/ns/net)
+	[ -n "$ns" ] && [ "$ns" != "$(readlink /proc/self/ns/net)" ] && pass "$1-own-netns" ||
+		fail "$1-own-netns" "pid $pid in ${ns:-?}, the lab in $(readlink /proc/self/ns/net)"
 	# (stdout and stderr apart: ctr copies its two FIFOs in any order)
 	out=$(ctr task exec --exec-id e1 "$1" sh -c 'echo exec $IMAGE_VAR; echo exec-err >&2; exit 5' 2> $T/$1.exec-err)
 	rc=$?
@@ -187,12 +198,55 @@ tty_run t-alcatraz $OCI
 expect tty-runc "3 winch 40 120" "$(cat $T/t-runc.rc) $(tr -d '\r' < $T/t-runc.tty | grep -x 'winch.*')"
 expect tty-alcatraz-resize "3 winch 40 120" "$(cat $T/t-alcatraz.rc) $(tr -d '\r' < $T/t-alcatraz.tty | grep -x 'winch.*')"
 
-# 5. Nothing left.
+# 5. A network namespace of the lab's (ctr run --with-ns network:PATH, as
+# a CNI plugin's pod namespace is given): t1, a veth pair to it (10.77.0.1
+# here, 10.77.0.2 there, its default route here) and an httpd on
+# 10.77.0.1 serving random bytes, which a container in t1 fetches, under
+# runc (its eth is t1's vc1) and under alcatraz-oci (the VM's passt started
+# in t1; the fetch runs in the guest: its kernel's uname -r): the md5 of
+# what it got, and the bytes sent through the veth (a passt in this
+# namespace would reach 10.77.0.1 over lo).
+ip netns add t1 && ip link add vh1 type veth peer name vc1 && ip link set vc1 netns t1 &&
+	ip addr add 10.77.0.1/24 dev vh1 && ip link set vh1 up && ip -n t1 link set lo up &&
+	ip -n t1 addr add 10.77.0.2/24 dev vc1 && ip -n t1 link set vc1 up &&
+	ip -n t1 route add default via 10.77.0.1
+expect netns-setup 0 $?
+mkdir -p $T/www && head -c 300000 /dev/urandom > $T/www/blob
+md5=$(md5sum < $T/www/blob | cut -d' ' -f1)
+busybox httpd -f -p 10.77.0.1:8077 -h $T/www &
+httpd=$!
+# netns_run NAME RUNTIME-BINARY: "status md5 uname-r" in $T/NAME.res, the
+# veth's sent bytes in $T/NAME.tx
+netns_run() {
+	tx=$(cat /sys/class/net/vh1/statistics/tx_bytes)
+	t=$(now)
+	ctr run --rm --with-ns network:/var/run/netns/t1 --runtime io.containerd.runc.v2 \
+		--runc-binary "$2" $IMG "$1" sh -c 'wget -q -O - http://10.77.0.1:8077/blob | md5sum; uname -r' \
+		> $T/$1.out 2> $T/$1.err
+	echo "$? $(cut -d' ' -f1 $T/$1.out | tr '\n' ' ')" > $T/$1.res
+	echo $(($(cat /sys/class/net/vh1/statistics/tx_bytes) - tx)) > $T/$1.tx
+	echo "  $1: $(cat $T/$1.res) in $(awk -v a=$t -v b=$(now) 'BEGIN { print b - a }') s, $(cat $T/$1.tx) bytes through the veth"
+	sed "s/^/  $1 stderr: /" $T/$1.err
+}
+netns_run n-runc runc
+netns_run n-alcatraz $OCI
+kill $httpd
+expect netns-runc "0 $md5 $(uname -r) " "$(cat $T/n-runc.res)"
+expect netns-alcatraz-md5 "0 $md5" "$(cut -d' ' -f1,2 $T/n-alcatraz.res)"
+k=$(cut -d' ' -f3 $T/n-alcatraz.res)
+[ -n "$k" ] && [ "$k" != "$(uname -r)" ] && pass netns-alcatraz-in-guest ||
+	fail netns-alcatraz-in-guest "uname -r '$k', the lab's $(uname -r)"
+[ "$(cat $T/n-runc.tx)" -ge 300000 ] && pass netns-runc-veth || fail netns-runc-veth "$(cat $T/n-runc.tx) bytes"
+[ "$(cat $T/n-alcatraz.tx)" -ge 300000 ] && pass netns-alcatraz-veth ||
+	fail netns-alcatraz-veth "$(cat $T/n-alcatraz.tx) bytes"
+ip netns del t1
+
+# 6. Nothing left.
 sleep 1
 # (the root has no procps: the command lines from /proc)
 left=$(for p in /proc/[0-9]*; do
 	a=$(tr '\0' ' ' < $p/cmdline 2>/dev/null)
-	case "$a" in *alcatraz-vmm*|*virtiofsd*|*containerd-shim*|*alcatraz-oci*) echo "${p#/proc/} $a";; esac
+	case "$a" in *alcatraz-vmm*|*virtiofsd*|*passt*|*containerd-shim*|*alcatraz-oci*) echo "${p#/proc/} $a";; esac
 done)
 expect nothing-left "" "$left"
 # Both runtimes' shims end the same way after a delete (as containerd logs it).

@@ -24,7 +24,7 @@ img=$out/image
 rm -rf -- "$img" && mkdir -p "$img/rootfs/bin" "$img/rootfs/tmp" "$img/rootfs/data" "$img/blobs/sha256" ||
     die "cannot create $img"
 cp -- "$busybox" "$img/rootfs/bin/busybox" || die "cannot copy $busybox"
-for a in sh echo cat sleep true env grep id hostname ls uname; do ln -s busybox "$img/rootfs/bin/$a"; done
+for a in sh echo cat sleep true env grep id hostname ls uname wget md5sum; do ln -s busybox "$img/rootfs/bin/$a"; done
 chmod 1777 "$img/rootfs/tmp"
 # blob FILE: stores FILE as a blob, prints "DIGEST SIZE"
 blob() {

@@ -8,7 +8,9 @@
 # docker.io (dockerd not started at boot: lab-oci-docker starts it with its
 # own options) and apparmor (which docker.io recommends: the lab kernel has
 # AppArmor on, and dockerd then refuses to start a container without
-# apparmor_parser to load its docker-default profile), and the libraries
+# apparmor_parser to load its docker-default profile), iproute2, passt and
+# busybox-static (lab-oci-containerd's network namespace: `ip netns`, a
+# veth pair, the VM's user networking inside it, an httpd), and the libraries
 # Debian's virtiofsd (copied in by the test) and the build's alcatraz-oci
 # and VMM link with.
 # The result is BUILDDIR/lab-root-containerd/root, reused while its stamp
@@ -27,9 +29,9 @@ base=$build/lab-root
 out=$build/lab-root-containerd
 
 "$lab/mkroot-debian.sh" "$base" || die "making the lab's Debian root failed"
-packages=(containerd runc docker.io apparmor libjansson4 liburing2 libglib2.0-0 libnuma1 libcap-ng0 libseccomp2)
+packages=(containerd runc docker.io apparmor iproute2 passt busybox-static libjansson4 liburing2 libglib2.0-0 libnuma1 libcap-ng0 libseccomp2)
 # Bump when a change here changes the root.
-recipe=3
+recipe=4
 want_stamp="containerd recipe $recipe packages ${packages[*]} on $(cat "$base/root.stamp")"
 
 mkdir -p "$out/debs" || die "cannot create $out"

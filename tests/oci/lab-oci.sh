@@ -6,7 +6,8 @@
 # (oci-reap stands in for the shim's reaping) -> delete; kill with SIGTERM
 # reaching the guest's process; exec with its own output and status; bind
 # mounts of files; a terminal through --console-socket; pause/resume, ps,
-# update, events; bad input, one line each.
+# update, events; bad input, one line each (a network namespace path that
+# is not one included).
 #   tests/oci/run.sh BUILDDIR   (meson test lab-oci)
 # Each check prints "PASS name" or "FAIL name: why"; exit 1 when any failed.
 B=${ALCATRAZ_BUILD:-/alcatraz/build}
@@ -369,6 +370,14 @@ head -c 1100000 /dev/zero > $T/big
 sed 's#"mounts":\[#&{"destination":"/etc/x","type":"bind","source":"'$T'/big"},#' \
 	$T/b/config.json > $T/bad/config.json
 bad bind-file-too-large create --bundle $T/bad c4
+# linux.namespaces' network path must be a network namespace (the VM's
+# passt would start in it): a regular file and another type are refused.
+sed 's#"namespaces":\[#&{"type":"network","path":"'$T'/big"},#' $T/b/config.json > $T/bad/config.json
+bad netns-regular-file create --bundle $T/bad c4
+grep -q "network path $T/big: not a network namespace" $T/err || fail netns-regular-file-said "$(cat $T/err)"
+sed 's#"namespaces":\[#&{"type":"network","path":"/proc/self/ns/uts"},#' $T/b/config.json > $T/bad/config.json
+bad netns-uts create --bundle $T/bad c4
+grep -q "not a network namespace" $T/err || fail netns-uts-said "$(cat $T/err)"
 bad unknown-container start nope
 bad unknown-signal kill c4 SIGNOPE
 [ -e $R/c4 ] && fail bad-no-state-left "$R/c4 exists"
