@@ -15,6 +15,7 @@
  *   spec_json.c   the JSON readers both share (spec_json.h)
  *   state.c       container ids, the state directory, state.json
  *   supervisor.c  the per-container process: holds the VM, answers requests
+ *   vm_boot.c     the container's VM: its configuration, the copied files
  *   proto.c       the requests between the commands and a supervisor
  *   log.c         errors on stderr and, as runc writes them, in --log
  *   args.c        signal names and option values
@@ -201,6 +202,14 @@ void oci_supervise(struct oci_spec *spec, int dirfd, int ready_fd, int files_fd,
 		   int netns_fd) __attribute__((noreturn));
 /* Where the guest helper (the static waiter) is on the host. */
 int oci_helper_dir(char *buf, size_t len);
+/* vm_boot.c: the container's VM made and started (its log in dirfd's
+ * vmm.log), and the bind-mounted files copied into it; 0, or a negative
+ * errno with one line in err. */
+struct alcatraz_vm;
+int oci_vm_boot(const struct oci_spec *spec, int dirfd, struct alcatraz_vm **vm, char *err,
+		size_t len);
+int oci_vm_install_files(struct alcatraz_vm *vm, const struct oci_spec *spec, int files_fd,
+			 char *err, size_t len);
 
 /* ---- console.c ---- */
 /* A pty for --console-socket, as runc makes it: the master is sent over
