@@ -70,3 +70,32 @@ void fill_pipe(int wfd)
 		;
 	close(fd);
 }
+
+static void mmio_wr(struct virtio_dev *d, uint32_t off, uint32_t v)
+{
+	virtio_mmio_ops.write(d, off, &v, 4);
+}
+
+bool fake_virtio_bring_up(struct virtio_dev *d, uint32_t num, uint32_t rings)
+{
+	mmio_wr(d, R_STATUS, 0);
+	mmio_wr(d, R_STATUS, ACK);
+	mmio_wr(d, R_STATUS, ACK | DRV);
+	mmio_wr(d, R_DRV_FEAT_SEL, 0);
+	mmio_wr(d, R_DRV_FEAT, (uint32_t)d->features);
+	mmio_wr(d, R_DRV_FEAT_SEL, 1);
+	mmio_wr(d, R_DRV_FEAT, 1u << (VIRTIO_F_VERSION_1_BIT - 32));
+	mmio_wr(d, R_STATUS, ACK | DRV | FEAT_OK);
+	for (unsigned int q = 0; q < d->nr_queues; q++) {
+		uint32_t at = rings + q * 0x1000u;
+
+		mmio_wr(d, R_QUEUE_SEL, q);
+		mmio_wr(d, R_QUEUE_NUM, num);
+		mmio_wr(d, R_DESC, at);
+		mmio_wr(d, R_DRIVER, at + 0x200);
+		mmio_wr(d, R_DEVICE, at + 0x400);
+		mmio_wr(d, R_QUEUE_READY, 1);
+	}
+	mmio_wr(d, R_STATUS, ACK | DRV | FEAT_OK | DRV_OK);
+	return virtio_dev_live(d);
+}

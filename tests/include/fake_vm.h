@@ -8,6 +8,7 @@
 #ifndef ALCATRAZ_FAKE_VM_H
 #define ALCATRAZ_FAKE_VM_H
 
+#include <stdbool.h>
 #include <stdint.h>
 
 #include "vmm.h"
@@ -33,6 +34,12 @@ struct vm *fake_vm_new(uint64_t mem_bytes);
 /* In vm.c's order: the event loop, the devices, the control channel, the
  * bus and memory, then the VM. */
 void fake_vm_free(struct vm *vm);
+
+/* A virtio-mmio driver's bring-up of d: the features the device offers
+ * plus VERSION_1, every queue of num entries with queue q's rings at
+ * rings + q * 0x1000 (descriptors, the driver area at +0x200, the device
+ * area at +0x400), then DRIVER_OK. False when the device is not live. */
+bool fake_virtio_bring_up(struct virtio_dev *d, uint32_t num, uint32_t rings);
 
 /* Fills the pipe of write end wfd through a second, non-blocking
  * description of it, so the descriptor under test keeps its own flags. */

@@ -102,31 +102,9 @@ END_TEST
 static char *argv_true[] = { "true", NULL };
 static int peers[4] = { -1, -1, -1, -1 };
 
-static void wr(struct virtio_dev *d, uint32_t off, uint32_t v)
-{
-	virtio_mmio_ops.write(d, off, &v, 4);
-}
-
 static void bring_up(struct virtio_dev *d)
 {
-	wr(d, R_STATUS, 0);
-	wr(d, R_STATUS, ACK);
-	wr(d, R_STATUS, ACK | DRV);
-	wr(d, R_DRV_FEAT_SEL, 0);
-	wr(d, R_DRV_FEAT, (uint32_t)d->features);
-	wr(d, R_DRV_FEAT_SEL, 1);
-	wr(d, R_DRV_FEAT, 1u << (VIRTIO_F_VERSION_1_BIT - 32));
-	wr(d, R_STATUS, ACK | DRV | FEAT_OK);
-	for (unsigned int q = 0; q < d->nr_queues; q++) {
-		wr(d, R_QUEUE_SEL, q);
-		wr(d, R_QUEUE_NUM, NUM);
-		wr(d, R_DESC, RINGS + q * 0x1000u);
-		wr(d, R_DRIVER, RINGS + q * 0x1000u + 0x200);
-		wr(d, R_DEVICE, RINGS + q * 0x1000u + 0x400);
-		wr(d, R_QUEUE_READY, 1);
-	}
-	wr(d, R_STATUS, ACK | DRV | FEAT_OK | DRV_OK);
-	ck_assert(virtio_dev_live(d));
+	ck_assert(fake_virtio_bring_up(d, NUM, RINGS));
 }
 
 /* A VM with a control channel, vsock and virtio-net on a socketpair;

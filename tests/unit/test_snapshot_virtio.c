@@ -47,27 +47,9 @@ static uint32_t rd(struct virtio_dev *d, uint32_t off)
 	return v;
 }
 
-/* The driver's bring-up: every queue at its own rings, DRIVER_OK. */
 static void bring_up(struct virtio_dev *d)
 {
-	wr(d, R_STATUS, 0);
-	wr(d, R_STATUS, ACK);
-	wr(d, R_STATUS, ACK | DRV);
-	wr(d, R_DRV_FEAT_SEL, 0);
-	wr(d, R_DRV_FEAT, (uint32_t)d->features);
-	wr(d, R_DRV_FEAT_SEL, 1);
-	wr(d, R_DRV_FEAT, 1u << (VIRTIO_F_VERSION_1_BIT - 32));
-	wr(d, R_STATUS, ACK | DRV | FEAT_OK);
-	for (unsigned int q = 0; q < d->nr_queues; q++) {
-		wr(d, R_QUEUE_SEL, q);
-		wr(d, R_QUEUE_NUM, NUM);
-		wr(d, R_DESC, RINGS + q * 0x1000u);
-		wr(d, R_DRIVER, RINGS + q * 0x1000u + 0x200);
-		wr(d, R_DEVICE, RINGS + q * 0x1000u + 0x400);
-		wr(d, R_QUEUE_READY, 1);
-	}
-	wr(d, R_STATUS, ACK | DRV | FEAT_OK | DRV_OK);
-	ck_assert(virtio_dev_live(d));
+	ck_assert(fake_virtio_bring_up(d, NUM, RINGS));
 }
 
 static struct vm *new_vm(void)
