@@ -22,6 +22,18 @@
  * moved (a write to cgroup.procs waits for an RCU grace period in the
  * kernel: milliseconds on a many-CPU host). A VM under another parent gets
  * a cgroup there, the process is moved into it, and the pool's is removed.
+ *
+ * The CPU: the replacement starts as soon as a process is taken, while the
+ * VM that took it is being made, and its warming (exec, dynamic linking,
+ * namespaces, seccomp filters, KVM_CREATE_VM) would compete with that VM
+ * and every running one for the CPU. So the pool's cgroups get the lowest
+ * claim (cpu.idle) before the process is born in them, and the VM that
+ * takes one gets the normal claim back with its limits, before its
+ * CONFIG: warming runs only on CPU time no VM wants. No sleep before the
+ * refill: on an idle host it is ready as soon as it would be without.
+ * Where the claim cannot be lowered (no cgroup of its own, or cpu.idle and
+ * cpu.weight not writable) the pool works as without it, and the first VM
+ * handed such a process has a debug line that says why.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -42,6 +54,7 @@
 /* After a failed start, the refill thread waits this long, doubling up to the max. */
 #define POOL_BACKOFF_MIN_MS 10
 #define POOL_BACKOFF_MAX_MS 2000
+#define POOL_WHY_LEN 300
 
 struct alcatraz_pool {
 	pthread_mutex_t lock;
@@ -51,6 +64,10 @@ struct alcatraz_pool {
 	unsigned int size, nready;
 	struct vmm_proc *ready;   /* nready of size, oldest first */
 	struct pollfd *pfd;       /* the thread's: wake_fd, then the ready sockets */
+	/* Why a process waits with the normal CPU claim (the first reason),
+	 * and whether a VM's log has said so. */
+	char claim_why[POOL_WHY_LEN + 32];
+	bool claim_told;
 	char path[PATH_MAX_LEN + 1];
 };
 
@@ -114,17 +131,31 @@ static void sleep_locked(struct alcatraz_pool *pool, int timeout_ms)
 	pthread_mutex_lock(&pool->lock);
 }
 
+/* Keeps the first reason a process waits with the normal CPU claim. */
+static void note_claim(struct alcatraz_pool *pool, const char *what, const char *why)
+{
+	pthread_mutex_lock(&pool->lock);
+	if (!pool->claim_why[0])
+		snprintf(pool->claim_why, sizeof(pool->claim_why), "%s%s", what, why);
+	pthread_mutex_unlock(&pool->lock);
+}
+
 /* One process for the pool, born in a cgroup of its own under the
- * caller's (the smallest limits until a VM takes it: vm_cgroup_set_limits
- * then, no move); in the caller's cgroup where none can be made. */
+ * caller's with the lowest CPU claim (the smallest limits until a VM takes
+ * it: vm_cgroup_set_limits then, no move); in the caller's cgroup where
+ * none can be made. */
 static int start_one(struct alcatraz_pool *pool, struct vmm_proc *p)
 {
 	struct vm_cgroup cg;
-	char why[300];
+	char why[POOL_WHY_LEN];
 	int cg_fd = -1, ret;
 
-	if (vm_cgroup_create(&cg, NULL, 0, 1, &cg_fd, why, sizeof(why)))
+	if (vm_cgroup_create(&cg, NULL, 0, 1, &cg_fd, why, sizeof(why))) {
 		cg.path[0] = '\0';
+		note_claim(pool, "no cgroup of its own: ", why);
+	} else if (vm_cgroup_lower_claim(&cg, why, sizeof(why))) {
+		note_claim(pool, "", why);
+	}
 	ret = vmm_proc_start(pool->path, true, cg_fd, -1, p);
 	if (cg_fd >= 0)
 		close(cg_fd);
@@ -171,8 +202,9 @@ static void *refill_main(void *arg)
 	return NULL;
 }
 
-int pool_take(struct alcatraz_pool *pool, const char *path, struct vmm_proc *p)
+int pool_take(struct alcatraz_pool *pool, const char *path, int log_fd, struct vmm_proc *p)
 {
+	char why[POOL_WHY_LEN + 32] = "";
 	int ret = -EAGAIN;
 
 	if (strcmp(path, pool->path))
@@ -187,8 +219,15 @@ int pool_take(struct alcatraz_pool *pool, const char *path, struct vmm_proc *p)
 		}
 		vmm_proc_discard(p);
 	}
+	if (!ret && p->cg.claim == VM_CGROUP_CLAIM_NORMAL && !pool->claim_told) {
+		pool->claim_told = true;
+		snprintf(why, sizeof(why), "%s", pool->claim_why[0] ? pool->claim_why : "unknown");
+	}
 	pthread_mutex_unlock(&pool->lock);
 	wake(pool);
+	if (why[0])
+		lib_log(log_fd, "alcatraz: debug: pool: processes wait with the normal CPU claim "
+			"(%s)\n", why);
 	return ret;
 }
 

@@ -40,8 +40,11 @@ int vmm_pidfd_signal(int pidfd, int sig);
 int vmm_pidfd_reap(int pidfd);
 
 /* pool.c: a ready process of pool, when it runs path; the pool refills in
- * the background. 0, or -EAGAIN (none ready, another binary): start one. */
-int pool_take(struct alcatraz_pool *pool, const char *path, struct vmm_proc *p);
+ * the background (at the lowest CPU claim: p->cg.claim, which the caller
+ * restores with the VM's limits). The first VM of a pool handed a process
+ * with the normal claim gets a debug line on log_fd saying why. 0, or
+ * -EAGAIN (none ready, another binary): start one. */
+int pool_take(struct alcatraz_pool *pool, const char *path, int log_fd, struct vmm_proc *p);
 /* Moves a pool's process into the VM's cgroup (cgroup.procs of cg_fd). */
 int pool_proc_into_cgroup(const struct vmm_proc *p, int cg_fd);
 

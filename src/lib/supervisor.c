@@ -75,9 +75,17 @@ static int make_cgroup(struct jailed_vm *j, const struct alcatraz_config *cfg, i
 static bool keep_pool_cgroup(struct jailed_vm *j, const struct alcatraz_config *cfg,
 			     struct vmm_proc *p)
 {
-	if (!p->cg.path[0] || cfg->cgroup_parent ||
-	    vm_cgroup_set_limits(&p->cg, cfg->mem_mib << 20, cfg->vcpus))
+	int ret;
+
+	if (!p->cg.path[0] || cfg->cgroup_parent)
 		return false;
+	/* The normal CPU claim back (the pool's is the lowest) and the limits. */
+	ret = vm_cgroup_set_limits(&p->cg, cfg->mem_mib << 20, cfg->vcpus);
+	if (ret) {
+		lib_log(j->log_fd, "alcatraz: debug: pool: cannot set the CPU claim and limits in "
+			"%s (%s): moving the VMM to a new cgroup\n", p->cg.path, strerror(-ret));
+		return false;
+	}
 	j->cgroup = p->cg;
 	p->cg.path[0] = '\0';
 	lib_log(j->log_fd, "alcatraz: info: cgroup v2 limits applied: %s\n", j->cgroup.path);
@@ -90,7 +98,8 @@ static bool keep_pool_cgroup(struct jailed_vm *j, const struct alcatraz_config *
 static int get_vmm(struct jailed_vm *j, const struct alcatraz_config *cfg, const char *path)
 {
 	struct vmm_proc p;
-	bool pooled = cfg->pool && !cfg->no_sandbox && pool_take(cfg->pool, path, &p) == 0;
+	bool pooled = cfg->pool && !cfg->no_sandbox &&
+		      pool_take(cfg->pool, path, j->log_fd, &p) == 0;
 	int cg_fd = -1, ret = 0;
 
 	if (pooled && keep_pool_cgroup(j, cfg, &p))

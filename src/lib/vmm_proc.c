@@ -187,6 +187,7 @@ int vmm_proc_start(const char *path, bool pool, int cg_fd, int log_fd, struct vm
 
 	p->pidfd = p->sock = -1;
 	p->cg.path[0] = '\0';
+	p->cg.claim = VM_CGROUP_CLAIM_NORMAL;
 	ret = spawn(p, path, pool, cg_fd, log_fd);
 	if (!ret)
 		ret = check_hello(p->sock, log_fd, path);

@@ -13,18 +13,25 @@
  * device buffers and the kernel's page tables for guest memory. */
 #define VMM_MEM_MARGIN (64ULL << 20)
 #define VMM_TASKS_MARGIN 8
+/* cpu.weight: the lowest, and the kernel's default (a new cgroup's). */
+#define CPU_WEIGHT_LOWEST "1"
+#define CPU_WEIGHT_NORMAL "100"
 
 static int write_str(const char *dir, const char *file, const char *val)
 {
 	char path[2048];
 	int fd, ret = 0;
+	ssize_t n;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	fd = open(path, O_WRONLY | O_CLOEXEC);
 	if (fd < 0)
 		return -errno;
-	if (write(fd, val, strlen(val)) != (ssize_t)strlen(val))
+	n = write(fd, val, strlen(val));
+	if (n < 0)
 		ret = -errno;
+	else if ((size_t)n != strlen(val))
+		ret = -EIO;
 	close(fd);
 	return ret;
 }
@@ -68,6 +75,17 @@ static int find_cgroup2(char *mnt, size_t len)
 	return ret;
 }
 
+/* Whether the space-separated list names word ("cpu" is not "cpuset"). */
+static bool has_word(const char *list, const char *word)
+{
+	size_t n = strlen(word);
+
+	for (const char *p = list; (p = strstr(p, word)); p += n)
+		if ((p == list || p[-1] == ' ') && (p[n] == ' ' || p[n] == '\n' || p[n] == '\0'))
+			return true;
+	return false;
+}
+
 static bool has_controllers(const char *dir, const char *file)
 {
 	char path[2048], buf[512];
@@ -75,7 +93,7 @@ static bool has_controllers(const char *dir, const char *file)
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	if (read_str(path, buf, sizeof(buf)))
 		return false;
-	return strstr(buf, "memory") && strstr(buf, "pids") && strstr(buf, "cpu");
+	return has_word(buf, "memory") && has_word(buf, "pids") && has_word(buf, "cpu");
 }
 
 /* Our own cgroup's directory, where VMs' cgroups go by default. */
@@ -121,9 +139,53 @@ static int set_limits(const char *dir, uint64_t mem_bytes, unsigned int vcpus)
 	return write_str(dir, "cpu.max", val);
 }
 
-int vm_cgroup_set_limits(const struct vm_cgroup *cg, uint64_t mem_bytes, unsigned int vcpus)
+int vm_cgroup_lower_claim(struct vm_cgroup *cg, char *why, size_t len)
 {
-	return cg->path[0] ? set_limits(cg->path, mem_bytes, vcpus) : -ENOENT;
+	int idle, weight;
+
+	if (!cg->path[0]) {
+		snprintf(why, len, "no cgroup");
+		return -ENOENT;
+	}
+	/* cpu.idle: the group is scheduled as SCHED_IDLE against its siblings
+	 * (and a waking VM preempts it); cpu.weight 1 is the nearest older
+	 * kernels have. */
+	idle = write_str(cg->path, "cpu.idle", "1");
+	if (!idle) {
+		cg->claim = VM_CGROUP_CLAIM_IDLE;
+		return 0;
+	}
+	weight = write_str(cg->path, "cpu.weight", CPU_WEIGHT_LOWEST);
+	if (!weight) {
+		cg->claim = VM_CGROUP_CLAIM_WEIGHT;
+		return 0;
+	}
+	snprintf(why, len, "cannot write cpu.idle (%s) or cpu.weight (%s) in %s", strerror(-idle),
+		 strerror(-weight), cg->path);
+	return weight;
+}
+
+static int restore_claim(struct vm_cgroup *cg)
+{
+	int ret = 0;
+
+	if (cg->claim == VM_CGROUP_CLAIM_IDLE)
+		ret = write_str(cg->path, "cpu.idle", "0");
+	else if (cg->claim == VM_CGROUP_CLAIM_WEIGHT)
+		ret = write_str(cg->path, "cpu.weight", CPU_WEIGHT_NORMAL);
+	if (!ret)
+		cg->claim = VM_CGROUP_CLAIM_NORMAL;
+	return ret;
+}
+
+int vm_cgroup_set_limits(struct vm_cgroup *cg, uint64_t mem_bytes, unsigned int vcpus)
+{
+	int ret;
+
+	if (!cg->path[0])
+		return -ENOENT;
+	ret = restore_claim(cg);
+	return ret ? ret : set_limits(cg->path, mem_bytes, vcpus);
 }
 
 int vm_cgroup_create(struct vm_cgroup *cg, const char *parent_dir, uint64_t mem_bytes,
@@ -134,6 +196,7 @@ int vm_cgroup_create(struct vm_cgroup *cg, const char *parent_dir, uint64_t mem_
 	int ret;
 
 	cg->path[0] = 0;
+	cg->claim = VM_CGROUP_CLAIM_NORMAL;
 	*dirfd = -1;
 	if (parent_dir)
 		snprintf(parent, sizeof(parent), "%s", parent_dir);
@@ -184,4 +247,5 @@ void vm_cgroup_remove(struct vm_cgroup *cg)
 	for (int i = 0; i < 50 && rmdir(cg->path) < 0 && errno == EBUSY; i++)
 		usleep(2000);
 	cg->path[0] = 0;
+	cg->claim = VM_CGROUP_CLAIM_NORMAL;
 }

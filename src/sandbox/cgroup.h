@@ -6,6 +6,11 @@
  * writable (a pure v2 host, a hybrid host's unified mount with controllers);
  * elsewhere the reason is reported and the VM runs without them, since
  * seccomp and RLIMIT_NPROC already bound what the VMM can spawn.
+ *
+ * A warm pool's process warms and waits in a cgroup of its own with the
+ * lowest CPU claim (cpu.idle, or cpu.weight 1 on kernels before 5.15), so
+ * that starting it never takes CPU from a running VM; the VM that takes it
+ * gets the normal claim back with its limits.
  */
 #ifndef ALCATRAZ_CGROUP_H
 #define ALCATRAZ_CGROUP_H
@@ -14,8 +19,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 
+enum vm_cgroup_claim {
+	VM_CGROUP_CLAIM_NORMAL,
+	VM_CGROUP_CLAIM_IDLE,   /* cpu.idle 1 */
+	VM_CGROUP_CLAIM_WEIGHT, /* cpu.weight 1: no cpu.idle (Linux < 5.15) */
+};
+
 struct vm_cgroup {
 	char path[512]; /* empty when no cgroup was made */
+	enum vm_cgroup_claim claim;
 };
 
 /* Creates a cgroup with the limits under @parent_dir (NULL: the caller's
@@ -23,9 +35,14 @@ struct vm_cgroup {
  * 0 on success; -errno with @why set when limits cannot be applied here. */
 int vm_cgroup_create(struct vm_cgroup *cg, const char *parent_dir, uint64_t mem_bytes,
 		     unsigned int vcpus, int *dirfd, char *why, size_t why_len);
+/* Gives a cgroup that vm_cgroup_create() made the lowest CPU claim
+ * (cg->claim says which file). 0; -errno with @why set where neither file
+ * can be written (the claim stays normal). */
+int vm_cgroup_lower_claim(struct vm_cgroup *cg, char *why, size_t why_len);
 /* Sets the limits of a cgroup that vm_cgroup_create() made (a warm pool's
- * process waits in one with the smallest). 0 or -errno. */
-int vm_cgroup_set_limits(const struct vm_cgroup *cg, uint64_t mem_bytes, unsigned int vcpus);
+ * process waits in one with the smallest), after giving it back the normal
+ * CPU claim if it was lowered. 0 or -errno. */
+int vm_cgroup_set_limits(struct vm_cgroup *cg, uint64_t mem_bytes, unsigned int vcpus);
 /* Removes the cgroup once its processes are gone. */
 void vm_cgroup_remove(struct vm_cgroup *cg);
 

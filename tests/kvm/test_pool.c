@@ -8,7 +8,10 @@
  * namespace of the test's own where the machine has none); a pool's
  * process makes its KVM VM while it waits and the VM it is handed to runs
  * on it (irqchip on and off), and one that could not make it ahead (no
- * /dev/kvm when it started) makes it after its configuration.
+ * /dev/kvm when it started) makes it after its configuration; a pool's
+ * processes wait with the lowest CPU claim (cpu.idle) and the VM that takes
+ * one runs with the normal claim, and where they can have no cgroup of
+ * their own the first VM's log says so.
  * Skips (77) where /dev/kvm is unusable.
  */
 #include <check.h>
@@ -23,6 +26,7 @@
 #include <string.h>
 #include <sched.h>
 #include <sys/mount.h>
+#include <sys/stat.h>
 #include <sys/statfs.h>
 #include <sys/wait.h>
 #include <linux/magic.h>
@@ -295,18 +299,25 @@ static int alcatraz_cgroups(void)
  * ones with the pool. In a mount namespace of this test's own, with
  * cgroup v2 mounted where the machine (the lab) has none.
  */
-START_TEST(pooled_vm_gets_its_limits)
+/* cgroup v2 at /sys/fs/cgroup, in a mount namespace of the test's own. */
+static void mount_cgroup2(void)
 {
-	struct alcatraz_pool *pool;
-	struct alcatraz_result res;
 	struct statfs sf;
-	char cg[1024];
-	int before;
 
 	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
 	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
 	if (statfs("/sys/fs/cgroup", &sf) || sf.f_type != CGROUP2_SUPER_MAGIC)
 		ck_assert_int_eq(mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL), 0);
+}
+
+START_TEST(pooled_vm_gets_its_limits)
+{
+	struct alcatraz_pool *pool;
+	struct alcatraz_result res;
+	char cg[1024];
+	int before;
+
+	mount_cgroup2();
 	before = alcatraz_cgroups();
 	ck_assert_int_eq(alcatraz_pool_new(POOL_SIZE, NULL, &pool), 0);
 	struct alcatraz_vm *vm = create(pool, endless, -1);
@@ -324,6 +335,70 @@ START_TEST(pooled_vm_gets_its_limits)
 	ck_assert_msg(access(cg, F_OK) != 0, "%s is left after the VM", cg);
 	alcatraz_pool_free(pool);
 	ck_assert_int_eq(alcatraz_cgroups(), before);
+}
+END_TEST
+
+/* Whether cgroup dir has the lowest CPU claim: cpu.idle 1 where the
+ * kernel has it (5.15), else cpu.weight 1. */
+static bool claim_is_lowest(const char *dir)
+{
+	char path[1200];
+
+	snprintf(path, sizeof(path), "%s/cpu.idle", dir);
+	if (access(path, F_OK) == 0)
+		return read_number(dir, "cpu.idle") == 1;
+	return read_number(dir, "cpu.weight") == 1;
+}
+
+/* The normal claim: not idle, the default weight. */
+static bool claim_is_normal(const char *dir)
+{
+	char path[1200];
+
+	snprintf(path, sizeof(path), "%s/cpu.idle", dir);
+	if (access(path, F_OK) == 0 && read_number(dir, "cpu.idle") != 0)
+		return false;
+	return read_number(dir, "cpu.weight") == 100;
+}
+
+/*
+ * A pool's processes warm and wait in cgroups with the lowest CPU claim, so
+ * that they never take CPU from a running VM; the VM that takes one runs
+ * with the normal claim, and its replacement waits at the lowest again.
+ */
+START_TEST(pool_waits_at_the_lowest_cpu_claim)
+{
+	struct alcatraz_pool *pool;
+	struct alcatraz_result res;
+	pid_t kids[MAX_CHILDREN], vmm, next = 0;
+	char cg[1024];
+
+	mount_cgroup2();
+	ck_assert_int_eq(alcatraz_pool_new(1, NULL, &pool), 0);
+	ck_assert_int_eq(children(kids, MAX_CHILDREN), 1);
+	cgroup_of(kids[0], cg, sizeof(cg));
+	ck_assert_msg(strstr(cg, "/alcatraz-vm-") != NULL, "the pool's VMM is in %s", cg);
+	ck_assert_msg(claim_is_lowest(cg), "a waiting process's %s: cpu.weight %lld", cg,
+		      read_number(cg, "cpu.weight"));
+	struct alcatraz_vm *vm = create(pool, endless, -1);
+	ck_assert_int_eq(alcatraz_vm_start(vm), 0);
+	vmm = alcatraz_test_vmm_pid(vm);
+	ck_assert_int_eq(vmm, kids[0]);
+	cgroup_of(vmm, cg, sizeof(cg));
+	ck_assert_msg(claim_is_normal(cg), "the VM's %s: cpu.weight %lld", cg,
+		      read_number(cg, "cpu.weight"));
+	/* The replacement, once it is born. */
+	await_children(2);
+	ck_assert_int_eq(children(kids, MAX_CHILDREN), 2);
+	next = kids[0] == vmm ? kids[1] : kids[0];
+	cgroup_of(next, cg, sizeof(cg));
+	ck_assert_msg(claim_is_lowest(cg), "the replacement's %s", cg);
+	ck_assert_int_eq(alcatraz_vm_kill(vm), 0);
+	ck_assert_int_eq(alcatraz_vm_wait(vm, 30000), 0);
+	ck_assert_int_eq(alcatraz_vm_result(vm, &res), 0);
+	ck_assert_int_eq(res.kind, ALCATRAZ_EXIT_KILLED);
+	alcatraz_vm_destroy(vm);
+	alcatraz_pool_free(pool);
 }
 END_TEST
 
@@ -462,6 +537,49 @@ START_TEST(pool_process_without_kvm_makes_vm_after_config)
 }
 END_TEST
 
+#define NORMAL_CLAIM "alcatraz: debug: pool: processes wait with the normal CPU claim (no " \
+	"cgroup of its own: "
+
+/*
+ * Where the pool's processes can have no cgroup of their own (the caller
+ * sits in a cgroup whose controllers it cannot delegate: the
+ * no-internal-process rule), the pool works as before and the first VM's
+ * log says why its process waited with the normal claim; the next VM's
+ * does not repeat it.
+ */
+START_TEST(pool_without_cgroups_says_so_once)
+{
+	struct alcatraz_pool *pool;
+	char here[300], log[4096];
+	pid_t kids[MAX_CHILDREN];
+	int fd;
+
+	mount_cgroup2();
+	snprintf(here, sizeof(here), "/sys/fs/cgroup/alcatraz-test-pool-%d", (int)getpid());
+	ck_assert_int_eq(mkdir(here, 0700), 0);
+	snprintf(log, sizeof(log), "%s/cgroup.procs", here);
+	fd = open(log, O_WRONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "0", 1), 1);
+	close(fd);
+	ck_assert_int_eq(alcatraz_pool_new(1, NULL, &pool), 0);
+	ck_assert_int_eq(children(kids, MAX_CHILDREN), 1);
+	cgroup_of(kids[0], log, sizeof(log));
+	ck_assert_str_eq(log, here);
+	run_hello_logged(pool, ALCATRAZ_IRQCHIP_AUTO, log, sizeof(log));
+	ck_assert_msg(strstr(log, NORMAL_CLAIM) != NULL, "log: %s", log);
+	run_hello_logged(pool, ALCATRAZ_IRQCHIP_AUTO, log, sizeof(log));
+	ck_assert_msg(strstr(log, "normal CPU claim") == NULL, "log: %s", log);
+	alcatraz_pool_free(pool);
+	/* Back to the root, and the test's cgroup removed. */
+	fd = open("/sys/fs/cgroup/cgroup.procs", O_WRONLY | O_CLOEXEC);
+	ck_assert_int_ge(fd, 0);
+	ck_assert_int_eq(write(fd, "0", 1), 1);
+	close(fd);
+	ck_assert_int_eq(rmdir(here), 0);
+}
+END_TEST
+
 START_TEST(bad_pools_are_refused)
 {
 	struct alcatraz_pool *pool = (void *)1;
@@ -498,6 +616,8 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, free_leaves_nothing);
 	tcase_add_test(tc, bad_pools_are_refused);
 	tcase_add_test(tc, pooled_vm_gets_its_limits);
+	tcase_add_test(tc, pool_waits_at_the_lowest_cpu_claim);
+	tcase_add_test(tc, pool_without_cgroups_says_so_once);
 	tcase_add_test(tc, pool_makes_its_vm_ahead);
 	tcase_add_test(tc, pool_process_without_kvm_makes_vm_after_config);
 	suite_add_tcase(s, tc);
