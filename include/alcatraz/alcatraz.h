@@ -461,7 +461,12 @@ void alcatraz_vm_destroy(struct alcatraz_vm *vm);
  * A sandboxed configuration given the pool (alcatraz_config_set_pool())
  * takes one at alcatraz_vm_create(), which moves it into the VM's cgroup
  * and sends it the configuration; a thread of the pool starts the
- * replacement in the background. A process that dies while it waits is
+ * replacement in the background. Where the processes get cgroups of their
+ * own (cgroup v2 with the cpu controller), they start and wait with the
+ * lowest CPU claim (cpu.idle, else cpu.weight 1), so that starting them
+ * never takes CPU from running VMs (this call's own starts included: on a
+ * busy CPU it returns later), and the VM that takes one gets the normal
+ * claim back. A process that dies while it waits is
  * reaped and replaced, never handed out. When none is ready, or the
  * configuration names another alcatraz-vmm or opts out of the sandbox,
  * alcatraz_vm_create() starts a process itself as without a pool.
