@@ -64,6 +64,8 @@ struct alcatraz_pool {
 	unsigned int size, nready;
 	struct vmm_proc *ready;   /* nready of size, oldest first */
 	struct pollfd *pfd;       /* the thread's: wake_fd, then the ready sockets */
+	int starting_pidfd;       /* a process being started, until its HELLO; else -1 */
+	struct vm_cgroup *starting_cg; /* its cgroup (the thread's), while starting_pidfd >= 0 */
 	/* Why a process waits with the normal CPU claim (the first reason),
 	 * and whether a VM's log has said so. */
 	char claim_why[POOL_WHY_LEN + 32];
@@ -131,6 +133,16 @@ static void sleep_locked(struct alcatraz_pool *pool, int timeout_ms)
 	pthread_mutex_lock(&pool->lock);
 }
 
+/* Kills the process being started (lock held), with the normal claim
+ * first: at the lowest, behind a busy CPU, even its exit would wait. */
+static void end_starting_locked(struct alcatraz_pool *pool)
+{
+	if (pool->starting_pidfd < 0)
+		return;
+	(void)vm_cgroup_normal_claim(pool->starting_cg);
+	vmm_pidfd_signal(pool->starting_pidfd, SIGKILL);
+}
+
 /* Keeps the first reason a process waits with the normal CPU claim. */
 static void note_claim(struct alcatraz_pool *pool, const char *what, const char *why)
 {
@@ -156,9 +168,26 @@ static int start_one(struct alcatraz_pool *pool, struct vmm_proc *p)
 	} else if (vm_cgroup_lower_claim(&cg, why, sizeof(why))) {
 		note_claim(pool, "", why);
 	}
-	ret = vmm_proc_start(pool->path, true, cg_fd, -1, p);
+	ret = vmm_proc_spawn(pool->path, true, cg_fd, -1, p);
 	if (cg_fd >= 0)
 		close(cg_fd);
+	if (!ret) {
+		/* At the lowest claim on a busy CPU the HELLO may take long: the
+		 * free kills the process rather than wait for it. */
+		pthread_mutex_lock(&pool->lock);
+		pool->starting_pidfd = p->pidfd;
+		pool->starting_cg = &cg;
+		if (pool->stop)
+			end_starting_locked(pool);
+		pthread_mutex_unlock(&pool->lock);
+		ret = vmm_proc_greeted(p, pool->path, -1);
+		pthread_mutex_lock(&pool->lock);
+		pool->starting_pidfd = -1;
+		pool->starting_cg = NULL;
+		pthread_mutex_unlock(&pool->lock);
+		if (ret)
+			vmm_proc_discard(p);
+	}
 	if (ret)
 		vm_cgroup_remove(&cg);
 	else
@@ -276,6 +305,7 @@ int alcatraz_pool_new(unsigned int size, const char *vmm_path, struct alcatraz_p
 		return -ENOMEM;
 	pthread_mutex_init(&pool->lock, NULL);
 	pool->size = size;
+	pool->starting_pidfd = -1;
 	pool->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pool->ready = calloc(size, sizeof(pool->ready[0]));
 	pool->pfd = calloc(size + 1, sizeof(pool->pfd[0]));
@@ -312,6 +342,7 @@ void alcatraz_pool_free(struct alcatraz_pool *pool)
 		return;
 	pthread_mutex_lock(&pool->lock);
 	pool->stop = true;
+	end_starting_locked(pool);
 	pthread_mutex_unlock(&pool->lock);
 	wake(pool);
 	pthread_join(pool->thread, NULL);

@@ -30,6 +30,10 @@ struct vmm_proc {
  * (or /dev/null), where failures are also told. 0, or -errno and nothing
  * left of it. */
 int vmm_proc_start(const char *path, bool pool, int cg_fd, int log_fd, struct vmm_proc *p);
+/* vmm_proc_start() in two: the clone3 and exec (0, or -errno and nothing
+ * left), then the wait for its HELLO (0 or -errno; the caller discards). */
+int vmm_proc_spawn(const char *path, bool pool, int cg_fd, int log_fd, struct vmm_proc *p);
+int vmm_proc_greeted(const struct vmm_proc *p, const char *path, int log_fd);
 /* Kills, reaps and closes (a process that never got a VM), and removes its
  * cgroup if it has one. */
 void vmm_proc_discard(struct vmm_proc *p);

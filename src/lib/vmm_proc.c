@@ -181,7 +181,7 @@ static int check_hello(int sock, int log_fd, const char *path)
 	return ret == -EPIPE ? -ENOEXEC : -EPROTO;
 }
 
-int vmm_proc_start(const char *path, bool pool, int cg_fd, int log_fd, struct vmm_proc *p)
+int vmm_proc_spawn(const char *path, bool pool, int cg_fd, int log_fd, struct vmm_proc *p)
 {
 	int ret;
 
@@ -189,9 +189,21 @@ int vmm_proc_start(const char *path, bool pool, int cg_fd, int log_fd, struct vm
 	p->cg.path[0] = '\0';
 	p->cg.claim = VM_CGROUP_CLAIM_NORMAL;
 	ret = spawn(p, path, pool, cg_fd, log_fd);
-	if (!ret)
-		ret = check_hello(p->sock, log_fd, path);
 	if (ret)
+		vmm_proc_discard(p);
+	return ret;
+}
+
+int vmm_proc_greeted(const struct vmm_proc *p, const char *path, int log_fd)
+{
+	return check_hello(p->sock, log_fd, path);
+}
+
+int vmm_proc_start(const char *path, bool pool, int cg_fd, int log_fd, struct vmm_proc *p)
+{
+	int ret = vmm_proc_spawn(path, pool, cg_fd, log_fd, p);
+
+	if (!ret && (ret = vmm_proc_greeted(p, path, log_fd)))
 		vmm_proc_discard(p);
 	return ret;
 }

@@ -165,7 +165,7 @@ int vm_cgroup_lower_claim(struct vm_cgroup *cg, char *why, size_t len)
 	return weight;
 }
 
-static int restore_claim(struct vm_cgroup *cg)
+int vm_cgroup_normal_claim(struct vm_cgroup *cg)
 {
 	int ret = 0;
 
@@ -184,7 +184,7 @@ int vm_cgroup_set_limits(struct vm_cgroup *cg, uint64_t mem_bytes, unsigned int 
 
 	if (!cg->path[0])
 		return -ENOENT;
-	ret = restore_claim(cg);
+	ret = vm_cgroup_normal_claim(cg);
 	return ret ? ret : set_limits(cg->path, mem_bytes, vcpus);
 }
 

@@ -39,6 +39,9 @@ int vm_cgroup_create(struct vm_cgroup *cg, const char *parent_dir, uint64_t mem_
  * (cg->claim says which file). 0; -errno with @why set where neither file
  * can be written (the claim stays normal). */
 int vm_cgroup_lower_claim(struct vm_cgroup *cg, char *why, size_t why_len);
+/* Gives it back the normal claim (nothing to do if it was not lowered).
+ * 0 or -errno (the claim stays lowered). */
+int vm_cgroup_normal_claim(struct vm_cgroup *cg);
 /* Sets the limits of a cgroup that vm_cgroup_create() made (a warm pool's
  * process waits in one with the smallest), after giving it back the normal
  * CPU claim if it was lowered. 0 or -errno. */
