@@ -54,7 +54,7 @@ static void vmm_env(char **env, char *buf, size_t len)
 	static const char *const pass[] = {
 		"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "ALCATRAZ_TRACE_CREATE",
 #ifdef ALCATRAZ_TEST_HOOKS
-		"ALCATRAZ_TEST_VIOLATE", "ALCATRAZ_TEST_PROBE_FS",
+		"ALCATRAZ_TEST_VIOLATE", "ALCATRAZ_TEST_PROBE_FS", "ALCATRAZ_TEST_PRESTART_FAIL",
 #endif
 	};
 	size_t used = 0;

@@ -98,14 +98,20 @@ static int pivot_to_empty_root(char *why, size_t len)
 	return 0;
 }
 
-/* The bounding and ambient sets are empty already (jail_prepare). */
-static int drop_capabilities(char *why, size_t len)
+/* The calling thread's own: capset() changes one thread's sets only. */
+int jail_drop_thread_capabilities(void)
 {
 	struct __user_cap_header_struct hdr = { _LINUX_CAPABILITY_VERSION_3, 0 };
 	struct __user_cap_data_struct data[2];
 
 	memset(data, 0, sizeof(data));
-	if (syscall(SYS_capset, &hdr, data) < 0)
+	return syscall(SYS_capset, &hdr, data) < 0 ? -errno : 0;
+}
+
+/* The bounding and ambient sets are empty already (jail_prepare). */
+static int drop_capabilities(char *why, size_t len)
+{
+	if (jail_drop_thread_capabilities() < 0)
 		return fail(why, len, "dropping capabilities");
 	return 0;
 }

@@ -27,6 +27,12 @@ int jail_prepare(void);
  * it creates afterwards). */
 int jail_enter(char *why, size_t why_len);
 
+/* Capabilities are a thread's own: jail_enter() empties the calling
+ * thread's, and a thread that already exists (the device thread, threads a
+ * warm pool's process starts ahead) empties its own with this, once
+ * jail_prepare() emptied the bounding set it inherited. 0 or -errno. */
+int jail_drop_thread_capabilities(void);
+
 /* After the VMM's threads exist: no further processes or threads. */
 int jail_forbid_new_tasks(void);
 

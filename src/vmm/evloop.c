@@ -13,7 +13,9 @@
 #include <unistd.h>
 
 #include "evloop.h"
+#include "jail.h"
 #include "outbuf.h"
+#include "prestart.h"
 #include "sandbox.h"
 #include "sink.h"
 
@@ -157,24 +159,14 @@ void evloop_wake(struct evloop *ev)
 	}
 }
 
-static void *evloop_thread(void *arg)
+/* The loop, on a thread whose filter (if any) is in already. */
+static void *evloop_run(void *arg)
 {
 	struct evloop *ev = arg;
 	struct pollfd pfd[EVLOOP_MAX + 1];
 	int idx[EVLOOP_MAX + 1];
-	int err = 0;
 
 	sink_thread_block_sigpipe(); /* all signals are blocked; say so to sink.c */
-	/* Confined before it touches any guest-controlled data. */
-	if (ev->vm->cfg.seccomp)
-		err = seccomp_install(VMM_THREAD_EVENT);
-	pthread_mutex_lock(&ev->lock);
-	ev->start_status = err;
-	pthread_cond_broadcast(&ev->cond);
-	pthread_mutex_unlock(&ev->lock);
-	if (err)
-		return NULL;
-
 	while (!__atomic_load_n(&ev->stop, __ATOMIC_ACQUIRE)) {
 		unsigned int n = 0;
 
@@ -210,11 +202,47 @@ static void *evloop_thread(void *arg)
 	return NULL;
 }
 
+static void *evloop_thread(void *arg)
+{
+	struct evloop *ev = arg;
+	int err = 0;
+
+	/* Confined before it touches any guest-controlled data. Capabilities
+	 * are a thread's own: this one is started before jail_enter() empties
+	 * the control thread's, so it empties its own (the bounding set it
+	 * inherited is empty already: jail_prepare). */
+	if (ev->vm->cfg.seccomp) {
+		err = jail_drop_thread_capabilities();
+		if (!err)
+			err = seccomp_install(VMM_THREAD_EVENT);
+	}
+	pthread_mutex_lock(&ev->lock);
+	ev->start_status = err;
+	pthread_cond_broadcast(&ev->cond);
+	pthread_mutex_unlock(&ev->lock);
+	if (err)
+		return NULL;
+	return evloop_run(ev);
+}
+
 int evloop_start(struct evloop *ev)
 {
 	sigset_t all, old;
 	int ret;
 
+	/* A warm pool's process has a device thread parked, confined (with
+	 * every signal blocked) since its birth: no start-up handshake. */
+	ret = ev->vm->cfg.seccomp ? prestart_take(VMM_THREAD_EVENT, evloop_run, ev, &ev->thread)
+				  : 0;
+	if (ret > 0) {
+		ev->started = true;
+		return 0;
+	}
+	if (ret < 0) {
+		vm_log(ev->vm, LOG_ERR, "device thread: the thread started ahead is not "
+		       "confined: %s", strerror(-ret));
+		return -ALCATRAZ_E_SANDBOX;
+	}
 	/* No signal of the embedding program is ever handled here. */
 	sigfillset(&all);
 	pthread_sigmask(SIG_BLOCK, &all, &old);

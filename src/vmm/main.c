@@ -28,6 +28,7 @@
 #include "exec_msg.h"
 #include "hyperbox_register.h"
 #include "jail.h"
+#include "prestart.h"
 #include "sandbox.h"
 #include "sink.h"
 #include "vmm.h"
@@ -216,6 +217,12 @@ static int create_vm(struct vm_config *vc, bool pool, struct vm **vm)
 		} else {
 			ret = jail_unshare(why, sizeof(why));
 		}
+		/* Before the device thread starts: it inherits the emptied
+		 * bounding set and no_new_privs (a failure is jail_enter's). */
+		if (!ret)
+			(void)jail_prepare();
+		if (!ret)
+			ret = prestart_check(why, sizeof(why));
 		if (ret) {
 			vm_config_release(vc);
 			say_created(-ALCATRAZ_E_SANDBOX, why);
@@ -381,8 +388,15 @@ int main(int argc, char **argv)
 		 * to a sandboxed configuration; a failure is reported to it by
 		 * jail_enter and seccomp_install, where it was before). */
 		seccomp_prepare();
-		(void)jail_prepare();
+		bool prepared = jail_prepare() == 0;
 		make_vm_ahead();
+		/* The threads every sandboxed VM starts, started now and parked,
+		 * each confined as it would be (prestart.c): only once what they
+		 * inherit is final, and never after a failed jail step (that VM
+		 * is refused anyway). A thread that failed its confinement
+		 * refuses the configuration (prestart_check). */
+		if (!early_unshare.err && prepared)
+			prestart_threads();
 	}
 	if (receive_config(&vc))
 		return 1;

@@ -11,6 +11,7 @@
 #define ALCATRAZ_VMM_H
 
 #include <pthread.h>
+#include <signal.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -90,6 +91,9 @@ void vm_log(struct vm *vm, enum log_level lvl, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /* ------------------------------------------------------------------ vcpu */
+
+/* Interrupts a vCPU's KVM_RUN; blocked everywhere else (vcpu.c). */
+#define VCPU_KICK_SIGNAL SIGUSR2
 
 struct vcpu {
 	struct vm *vm;

@@ -36,6 +36,7 @@
 #include <alcatraz/alcatraz.h>
 
 #include "check_main.h"
+#include "thread_confinement.h"
 
 pid_t alcatraz_test_vmm_pid(struct alcatraz_vm *h);
 
@@ -591,6 +592,102 @@ START_TEST(pool_without_cgroups_says_so_once)
 }
 END_TEST
 
+/* Threads a pool's process starts while it waits */
+#define PARKED_THREADS 3 /* the device thread, vCPU 0, the watchdog */
+
+static bool settled(const struct thread_conf *t, int n)
+{
+	if (n != 1 + PARKED_THREADS)
+		return false;
+	for (int i = 1; i < n; i++)
+		if (strcmp(t[i].field[6], "2"))
+			return false;
+	return true;
+}
+
+/* They are confined from their birth, each on its own (capabilities,
+ * no_new_privs and seccomp are a thread's own): no capability in any set,
+ * no_new_privs, a filter, the namespaces of the process. */
+START_TEST(parked_threads_are_confined)
+{
+	struct thread_conf t[CONF_MAX_THREADS];
+	struct alcatraz_pool *pool;
+	int n = 0;
+
+	ck_assert_int_eq(alcatraz_pool_new(1, NULL, &pool), 0);
+	pid_t waiting = await_waiting_vms(1);
+	/* Settled: every parked thread has reached its filter, its last step. */
+	for (int i = 0; i < 2000 && !settled(t, n); i++, usleep(10000))
+		n = read_thread_confinement(waiting, t, CONF_MAX_THREADS);
+	ck_assert_int_eq(n, 1 + PARKED_THREADS);
+	for (int i = 1; i < n; i++) {
+		assert_thread_jailed(&t[i]);
+		for (size_t k = 0; k < CONF_NNS; k++)
+			ck_assert_str_eq(t[i].ns[k], t[0].ns[k]);
+	}
+	/* The main thread is not: it still makes the VM and the jail. */
+	ck_assert_str_eq(t[0].field[6], "0");
+	alcatraz_pool_free(pool);
+}
+END_TEST
+
+/* A VM made from the pool runs on the parked threads (no others started)
+ * and its threads end up jailed alike. */
+START_TEST(pooled_vm_threads_are_confined_alike)
+{
+	struct alcatraz_pool *pool;
+	struct alcatraz_result res;
+
+	ck_assert_int_eq(alcatraz_pool_new(1, NULL, &pool), 0);
+	(void)await_waiting_vms(1);
+	struct alcatraz_vm *vm = create(pool, endless, -1);
+	ck_assert_int_eq(alcatraz_vm_start(vm), 0);
+	int n = assert_threads_confined_alike(alcatraz_test_vmm_pid(vm), 1 + PARKED_THREADS);
+	ck_assert_int_eq(n, 1 + PARKED_THREADS);
+	ck_assert_int_eq(alcatraz_vm_kill(vm), 0);
+	ck_assert_int_eq(alcatraz_vm_wait(vm, 30000), 0);
+	ck_assert_int_eq(alcatraz_vm_result(vm, &res), 0);
+	ck_assert_msg(res.kind == ALCATRAZ_EXIT_KILLED, "%s: %s", alcatraz_exit_kind_name(res.kind),
+		      res.message);
+	alcatraz_vm_destroy(vm);
+	alcatraz_pool_free(pool);
+}
+END_TEST
+
+/* A parked thread that could not be confined (the test hook fails its
+ * filter) refuses the configuration: no VM, a sandbox error that names it. */
+START_TEST(unconfined_parked_thread_refuses_its_config)
+{
+	struct alcatraz_config *cfg;
+	struct alcatraz_pool *pool;
+	struct alcatraz_vm *vm = NULL;
+	char log[4096];
+	int l[2], ret;
+
+	setenv("ALCATRAZ_TEST_PRESTART_FAIL", "vcpu", 1);
+	ck_assert_int_eq(alcatraz_pool_new(1, NULL, &pool), 0);
+	(void)await_waiting_vms(1);
+	ck_assert_int_eq(pipe2(l, O_CLOEXEC), 0);
+	ck_assert_int_eq(alcatraz_config_new(&cfg), 0);
+	ck_assert_int_eq(alcatraz_config_set_guest_image(cfg, hello), 0);
+	ck_assert_int_eq(alcatraz_config_set_memory_mib(cfg, 16), 0);
+	ck_assert_int_eq(alcatraz_config_set_pool(cfg, pool), 0);
+	ck_assert_int_eq(alcatraz_config_set_log_fd(cfg, l[1]), 0);
+	ret = alcatraz_vm_create(cfg, &vm);
+	alcatraz_config_free(cfg);
+	close(l[1]);
+	/* Before the log is read: a VM that was made holds its write end. */
+	ck_assert_msg(ret == -ALCATRAZ_E_SANDBOX, "create: %s", alcatraz_strerror(ret));
+	ck_assert_ptr_null(vm);
+	read_all(l[0], log, sizeof(log));
+	close(l[0]);
+	ck_assert_msg(strstr(log, "vcpu0 started ahead: installing its seccomp filter"), "log: %s",
+		      log);
+	alcatraz_pool_free(pool);
+	unsetenv("ALCATRAZ_TEST_PRESTART_FAIL");
+}
+END_TEST
+
 START_TEST(bad_pools_are_refused)
 {
 	struct alcatraz_pool *pool = (void *)1;
@@ -631,6 +728,9 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, pool_without_cgroups_says_so_once);
 	tcase_add_test(tc, pool_makes_its_vm_ahead);
 	tcase_add_test(tc, pool_process_without_kvm_makes_vm_after_config);
+	tcase_add_test(tc, parked_threads_are_confined);
+	tcase_add_test(tc, pooled_vm_threads_are_confined_alike);
+	tcase_add_test(tc, unconfined_parked_thread_refuses_its_config);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }

@@ -23,6 +23,7 @@
 #include <alcatraz/alcatraz.h>
 
 #include "check_main.h"
+#include "thread_confinement.h"
 
 pid_t alcatraz_test_vmm_pid(struct alcatraz_vm *h);
 /* Internal (src/sandbox), reached through the test-hooks library. */
@@ -147,6 +148,19 @@ START_TEST(every_vmm_thread_is_filtered)
 	alcatraz_vm_destroy(vm);
 	ck_assert_int_ge(threads, 2); /* control + vCPU (+ watchdog) */
 	ck_assert_int_eq(filtered, threads);
+}
+END_TEST
+
+/* Capabilities, no_new_privs and seccomp are a thread's own: the device
+ * thread, started before the control thread empties its capabilities,
+ * empties its own, and every thread ends up jailed alike. */
+START_TEST(vmm_threads_are_confined_alike)
+{
+	struct alcatraz_vm *vm = start_vm(endless, -1, 10000);
+
+	/* control, device thread, vCPU, watchdog */
+	assert_threads_confined_alike(vmm_pid_of(vm), 4);
+	alcatraz_vm_destroy(vm);
 }
 END_TEST
 
@@ -517,6 +531,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, open_is_killed);
 	tcase_add_test(tc, fork_is_killed);
 	tcase_add_test(tc, every_vmm_thread_is_filtered);
+	tcase_add_test(tc, vmm_threads_are_confined_alike);
 	tcase_add_test(tc, host_files_are_not_visible);
 	tcase_add_test(tc, inherited_fds_are_closed);
 	tcase_add_test(tc, create_destroy_cycles_leak_nothing);

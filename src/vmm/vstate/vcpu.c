@@ -19,10 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "prestart.h"
 #include "sandbox.h"
 #include "vmm.h"
-
-#define VCPU_KICK_SIGNAL SIGUSR2
 
 enum exit_action { EXIT_CONTINUE, EXIT_STOP };
 
@@ -278,27 +277,23 @@ void vm_resume(struct vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 }
 
-static void *vcpu_thread(void *arg)
+static void vcpu_finish(struct vcpu *vcpu);
+
+static void vcpu_confined(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->confined_threads++;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/* The guest's loop, on a thread whose filter (if any) is in already. */
+static void *vcpu_run(void *arg)
 {
 	struct vcpu *vcpu = arg;
 	struct vm *vm = vcpu->vm;
 	bool first = true;
 
-	/* Before the first guest instruction: a vCPU thread that cannot be
-	 * confined never runs the guest (fail closed). */
-	if (vm->cfg.seccomp) {
-		int err = seccomp_install(VMM_THREAD_VCPU);
-		if (err) {
-			vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, -ALCATRAZ_E_SANDBOX,
-			       "vcpu%u: cannot install its seccomp filter: %s", vcpu->index,
-			       strerror(-err));
-			goto out;
-		}
-		pthread_mutex_lock(&vm->lock);
-		vm->confined_threads++;
-		pthread_cond_broadcast(&vm->cond);
-		pthread_mutex_unlock(&vm->lock);
-	}
 	while (!vm->stopping) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -320,7 +315,35 @@ static void *vcpu_thread(void *arg)
 		if (dispatch_exit(vcpu) == EXIT_STOP)
 			break;
 	}
-out:;
+	vcpu_finish(vcpu);
+	return NULL;
+}
+
+static void *vcpu_thread(void *arg)
+{
+	struct vcpu *vcpu = arg;
+	struct vm *vm = vcpu->vm;
+
+	/* Before the first guest instruction: a vCPU thread that cannot be
+	 * confined never runs the guest (fail closed). */
+	if (vm->cfg.seccomp) {
+		int err = seccomp_install(VMM_THREAD_VCPU);
+		if (err) {
+			vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, -ALCATRAZ_E_SANDBOX,
+			       "vcpu%u: cannot install its seccomp filter: %s", vcpu->index,
+			       strerror(-err));
+			vcpu_finish(vcpu);
+			return NULL;
+		}
+		vcpu_confined(vm);
+	}
+	return vcpu_run(vcpu);
+}
+
+/* The thread's end: its CPU time, and the VM's end once no vCPU runs. */
+static void vcpu_finish(struct vcpu *vcpu)
+{
+	struct vm *vm = vcpu->vm;
 	struct timespec cpu;
 	bool have_cpu = clock_gettime(CLOCK_THREAD_CPUTIME_ID, &cpu) == 0;
 	pthread_mutex_lock(&vm->lock);
@@ -332,7 +355,6 @@ out:;
 	pthread_mutex_unlock(&vm->lock);
 	if (last)
 		vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, -EPIPE, "every vCPU stopped");
-	return NULL;
 }
 
 int vcpu_start(struct vcpu *vcpu)
@@ -353,6 +375,23 @@ int vcpu_start(struct vcpu *vcpu)
 	memcpy(km.bits, &run_mask, 8);
 	if (ioctl(vcpu->fd, KVM_SET_SIGNAL_MASK, &km) < 0)
 		return -errno;
+
+	/* A warm pool's process has a vCPU thread parked, confined with the
+	 * vCPU filter and the kick blocked since its birth: it is counted as
+	 * confined here, without waiting for it to be scheduled. */
+	ret = vcpu->vm->cfg.seccomp ? prestart_take(VMM_THREAD_VCPU, vcpu_run, vcpu, &vcpu->thread)
+				    : 0;
+	if (ret < 0) {
+		vm_end(vcpu->vm, ALCATRAZ_EXIT_ERROR, 0, -ALCATRAZ_E_SANDBOX,
+		       "vcpu%u: the thread started ahead is not confined: %s", vcpu->index,
+		       strerror(-ret));
+		return ret;
+	}
+	if (ret > 0) {
+		vcpu->thread_started = true;
+		vcpu_confined(vcpu->vm);
+		return 0;
+	}
 
 	/* The new thread inherits the kick blocked. */
 	pthread_sigmask(SIG_BLOCK, &kick, &old);

@@ -15,6 +15,7 @@
 #include "control.h"
 #include "evloop.h"
 #include "outbuf.h"
+#include "prestart.h"
 #include "sandbox.h"
 #include "sink.h"
 #include "vmm.h"
@@ -130,7 +131,16 @@ static void deadline_after(struct timespec *ts, uint64_t ms)
 	}
 }
 
-static void *watchdog_thread(void *arg)
+static void count_confined(struct vm *vm)
+{
+	pthread_mutex_lock(&vm->lock);
+	vm->confined_threads++;
+	pthread_cond_broadcast(&vm->cond);
+	pthread_mutex_unlock(&vm->lock);
+}
+
+/* The watchdog's wait, on a thread whose filter (if any) is in already. */
+static void *watchdog_run(void *arg)
 {
 	struct vm *vm = arg;
 	struct timespec deadline;
@@ -138,18 +148,6 @@ static void *watchdog_thread(void *arg)
 
 	sink_thread_block_sigpipe();
 	deadline_after(&deadline, vm->cfg.timeout_ms);
-	if (vm->cfg.seccomp) {
-		int err = seccomp_install(VMM_THREAD_WATCHDOG);
-		if (err) {
-			vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, -ALCATRAZ_E_SANDBOX,
-			       "watchdog: cannot install its seccomp filter: %s", strerror(-err));
-			return NULL;
-		}
-		pthread_mutex_lock(&vm->lock);
-		vm->confined_threads++;
-		pthread_cond_broadcast(&vm->cond);
-		pthread_mutex_unlock(&vm->lock);
-	}
 	/* The timeout bounds the whole run, writing the guest's output included. */
 	pthread_mutex_lock(&vm->lock);
 	while (!expired && !(vm->ended && (vm->output_abandoned ||
@@ -162,6 +160,41 @@ static void *watchdog_thread(void *arg)
 		vm_abandon_output(vm);
 	}
 	return NULL;
+}
+
+static void *watchdog_thread(void *arg)
+{
+	struct vm *vm = arg;
+
+	if (vm->cfg.seccomp) {
+		int err = seccomp_install(VMM_THREAD_WATCHDOG);
+		if (err) {
+			vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, -ALCATRAZ_E_SANDBOX,
+			       "watchdog: cannot install its seccomp filter: %s", strerror(-err));
+			return NULL;
+		}
+		count_confined(vm);
+	}
+	return watchdog_run(vm);
+}
+
+/* A warm pool's process has a watchdog parked, confined since its birth
+ * (prestart.c): counted as confined at once. Else one is started. */
+static int start_watchdog(struct vm *vm)
+{
+	int ret = vm->cfg.seccomp ? prestart_take(VMM_THREAD_WATCHDOG, watchdog_run, vm,
+						  &vm->watchdog) : 0;
+
+	if (ret < 0) {
+		vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, -ALCATRAZ_E_SANDBOX,
+		       "watchdog: the thread started ahead is not confined: %s", strerror(-ret));
+		return ret;
+	}
+	if (ret > 0) {
+		count_confined(vm);
+		return 0;
+	}
+	return -pthread_create(&vm->watchdog, NULL, watchdog_thread, vm);
 }
 
 static int step_kvm(struct vm *vm)
@@ -392,7 +425,7 @@ int vm_start(struct vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 
 	if (vm->cfg.timeout_ms) {
-		ret = -pthread_create(&vm->watchdog, NULL, watchdog_thread, vm);
+		ret = start_watchdog(vm);
 		if (ret) {
 			vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, ret, "cannot start the watchdog");
 			return 0;
