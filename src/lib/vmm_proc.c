@@ -211,6 +211,9 @@ int vmm_proc_start(const char *path, bool pool, int cg_fd, int log_fd, struct vm
 void vmm_proc_discard(struct vmm_proc *p)
 {
 	if (p->pidfd >= 0) {
+		/* A pool's process at the lowest CPU claim would die only on
+		 * CPU time no VM wants: the normal claim first. */
+		(void)vm_cgroup_normal_claim(&p->cg);
 		vmm_pidfd_signal(p->pidfd, SIGKILL);
 		(void)vmm_pidfd_reap(p->pidfd);
 		close(p->pidfd);
