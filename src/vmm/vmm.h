@@ -255,6 +255,8 @@ void vm_end(struct vm *vm, enum alcatraz_exit_kind kind, int status, int error,
  */
 void vm_guest_ended(struct vm *vm, enum alcatraz_exit_kind kind, const char *what);
 void vm_mark(struct vm *vm, uint64_t *milestone);
+/* A thread of this VM has its seccomp filter in (vm_start waits for all). */
+void vm_count_confined(struct vm *vm);
 /* The device thread wrote a buffer out: wakes whoever waits for the end. */
 void vm_output_progress(struct vm *vm);
 /* Whether guest output to fd goes through the terminal filter. */

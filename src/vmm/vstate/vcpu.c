@@ -279,14 +279,6 @@ void vm_resume(struct vm *vm)
 
 static void vcpu_finish(struct vcpu *vcpu);
 
-static void vcpu_confined(struct vm *vm)
-{
-	pthread_mutex_lock(&vm->lock);
-	vm->confined_threads++;
-	pthread_cond_broadcast(&vm->cond);
-	pthread_mutex_unlock(&vm->lock);
-}
-
 /* The guest's loop, on a thread whose filter (if any) is in already. */
 static void *vcpu_run(void *arg)
 {
@@ -335,7 +327,7 @@ static void *vcpu_thread(void *arg)
 			vcpu_finish(vcpu);
 			return NULL;
 		}
-		vcpu_confined(vm);
+		vm_count_confined(vm);
 	}
 	return vcpu_run(vcpu);
 }
@@ -389,7 +381,7 @@ int vcpu_start(struct vcpu *vcpu)
 	}
 	if (ret > 0) {
 		vcpu->thread_started = true;
-		vcpu_confined(vcpu->vm);
+		vm_count_confined(vcpu->vm);
 		return 0;
 	}
 

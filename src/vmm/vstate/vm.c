@@ -131,7 +131,7 @@ static void deadline_after(struct timespec *ts, uint64_t ms)
 	}
 }
 
-static void count_confined(struct vm *vm)
+void vm_count_confined(struct vm *vm)
 {
 	pthread_mutex_lock(&vm->lock);
 	vm->confined_threads++;
@@ -173,7 +173,7 @@ static void *watchdog_thread(void *arg)
 			       "watchdog: cannot install its seccomp filter: %s", strerror(-err));
 			return NULL;
 		}
-		count_confined(vm);
+		vm_count_confined(vm);
 	}
 	return watchdog_run(vm);
 }
@@ -191,7 +191,7 @@ static int start_watchdog(struct vm *vm)
 		return ret;
 	}
 	if (ret > 0) {
-		count_confined(vm);
+		vm_count_confined(vm);
 		return 0;
 	}
 	return -pthread_create(&vm->watchdog, NULL, watchdog_thread, vm);
