@@ -210,14 +210,22 @@ static int cgroup2_mount(char *mnt, size_t len)
 	return ret;
 }
 
+/* Whether the controller list in dir/file names memory, pids and cpu, as
+ * whole words: "cpuset" is not "cpu". */
 static bool has_controllers(const char *dir, const char *file)
 {
-	char path[1200], buf[512];
+	static const char *const need[] = { "memory", "pids", "cpu" };
+	char path[1200], buf[512], *save = NULL;
+	unsigned int found = 0;
 
 	snprintf(path, sizeof(path), "%s/%s", dir, file);
 	if (read_line(path, buf, sizeof(buf)))
 		return false;
-	return strstr(buf, "memory") && strstr(buf, "pids") && strstr(buf, "cpu");
+	for (char *w = strtok_r(buf, " \n", &save); w; w = strtok_r(NULL, " \n", &save))
+		for (unsigned int i = 0; i < sizeof(need) / sizeof(need[0]); i++)
+			if (!strcmp(w, need[i]))
+				found |= 1u << i;
+	return found == (1u << (sizeof(need) / sizeof(need[0]))) - 1;
 }
 
 /* Mirrors src/sandbox/cgroup.c, reading only. */
