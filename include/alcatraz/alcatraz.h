@@ -445,6 +445,12 @@ int alcatraz_config_set_restore(struct alcatraz_config *cfg, const char *dir);
 
 /**
  * alcatraz_vm_destroy - kill (if needed) and free a VM (NULL is allowed)
+ *
+ * A VM made from a warm pool that is still alive returns once its VMM is
+ * killed: the kernel's teardown of the process (the guest's memory, KVM's
+ * VM, the namespaces) goes on, and the pool's thread reaps it and removes
+ * its cgroup (see alcatraz_pool_free()). Any other VM's destroy returns
+ * once its VMM is reaped and its cgroup removed.
  */
 void alcatraz_vm_destroy(struct alcatraz_vm *vm);
 
@@ -469,7 +475,9 @@ void alcatraz_vm_destroy(struct alcatraz_vm *vm);
  * claim back. A process that dies while it waits is
  * reaped and replaced, never handed out. When none is ready, or the
  * configuration names another alcatraz-vmm or opts out of the sandbox,
- * alcatraz_vm_create() starts a process itself as without a pool.
+ * alcatraz_vm_create() starts a process itself as without a pool. A VM
+ * made from the pool is handed back to it by alcatraz_vm_destroy(), which
+ * then returns without waiting for the kernel to tear its process down.
  *
  * Returns 0 once @size processes are ready, or -EINVAL, -ENOMEM, and what
  * alcatraz_vm_create() returns for a missing or wrong alcatraz-vmm
@@ -482,8 +490,11 @@ int alcatraz_pool_new(unsigned int size, const char *vmm_path, struct alcatraz_p
 /**
  * alcatraz_pool_free - stop a pool and end its waiting processes (NULL is allowed)
  *
- * Kills and reaps every process still waiting and stops the pool's thread;
- * VMs already created from the pool are not affected. No configuration
+ * Kills and reaps every process still waiting, waits until the processes
+ * of the pool's destroyed VMs are reaped and their cgroups removed, and
+ * stops the pool's thread: nothing of the pool is left when it returns.
+ * VMs already created from the pool are not affected; one destroyed after
+ * this call is torn down by alcatraz_vm_destroy() itself. No configuration
  * may name the pool afterwards, and no alcatraz_vm_create() with such a
  * configuration may be running. Should the caller exit without it, the
  * waiting processes see their socket close and exit.

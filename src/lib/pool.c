@@ -34,6 +34,16 @@
  * Where the claim cannot be lowered (no cgroup of its own, or cpu.idle and
  * cpu.weight not writable) the pool works as without it, and the first VM
  * handed such a process has a debug line that says why.
+ *
+ * The end: a VM made from the pool is retired to it when destroyed. Its
+ * process is killed at once, and the thread reaps it and removes its
+ * cgroup when the kernel has torn it down (KVM's VM, the guest's memory,
+ * the namespaces): that teardown (tens of milliseconds where the kernel
+ * waits for grace periods) is off the caller's path, as a platform's VM
+ * ends are. The pool lives until its last such VM is destroyed, and
+ * alcatraz_pool_free() waits for the ones retired: nothing is left after
+ * it. A VM destroyed after the free, or while POOL_MAX_RETIRED wait, is
+ * torn down by its caller as one without a pool.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -44,6 +54,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/eventfd.h>
+#include <sys/wait.h>
 #include <unistd.h>
 
 #include "lib.h"
@@ -55,6 +66,13 @@
 #define POOL_BACKOFF_MIN_MS 10
 #define POOL_BACKOFF_MAX_MS 2000
 #define POOL_WHY_LEN 300
+/* A bound on destroyed VMs' processes waiting to be reaped. */
+#define POOL_MAX_RETIRED 64
+
+struct retired {
+	int pidfd;
+	struct vm_cgroup cg;
+};
 
 struct alcatraz_pool {
 	pthread_mutex_t lock;
@@ -63,7 +81,10 @@ struct alcatraz_pool {
 	bool stop;
 	unsigned int size, nready;
 	struct vmm_proc *ready;   /* nready of size, oldest first */
-	struct pollfd *pfd;       /* the thread's: wake_fd, then the ready sockets */
+	struct retired retired[POOL_MAX_RETIRED]; /* nretired, killed, to reap */
+	unsigned int nretired;
+	unsigned int refs;        /* the caller's until the free, and one per VM made */
+	struct pollfd *pfd;       /* the thread's: wake_fd, the ready sockets, the retired */
 	int starting_pidfd;       /* a process being started, until its HELLO; else -1 */
 	struct vm_cgroup *starting_cg; /* its cgroup (the thread's), while starting_pidfd >= 0 */
 	/* Why a process waits with the normal CPU claim (the first reason),
@@ -122,6 +143,8 @@ static void sleep_locked(struct alcatraz_pool *pool, int timeout_ms)
 	pool->pfd[n++] = (struct pollfd){ .fd = pool->wake_fd, .events = POLLIN };
 	for (unsigned int i = 0; i < pool->nready; i++)
 		pool->pfd[n++] = (struct pollfd){ .fd = pool->ready[i].sock, .events = POLLIN };
+	for (unsigned int i = 0; i < pool->nretired; i++)
+		pool->pfd[n++] = (struct pollfd){ .fd = pool->retired[i].pidfd, .events = POLLIN };
 	/* Unlocked, a take may hand one of these sockets to a VM, which may
 	 * answer on it or close it: poll holds its own reference, and the
 	 * prune after the wake checks only what is still in the array. */
@@ -131,6 +154,30 @@ static void sleep_locked(struct alcatraz_pool *pool, int timeout_ms)
 		/* EAGAIN: another wake was read already. */
 	}
 	pthread_mutex_lock(&pool->lock);
+}
+
+/* Reaps the retired processes that ended (with @wait, all of them) and
+ * removes their cgroups, without the lock: a cgroup's removal may wait
+ * for the kernel to let go of it. Lock held on entry and return. */
+static void reap_retired_locked(struct alcatraz_pool *pool, bool wait)
+{
+	for (unsigned int i = 0; i < pool->nretired;) {
+		struct retired r = pool->retired[i];
+		siginfo_t si = { .si_pid = 0 };
+
+		if (waitid((idtype_t)P_PIDFD, (id_t)r.pidfd, &si,
+			   WEXITED | __WALL | (wait ? 0 : WNOHANG)) < 0 && errno == EINTR)
+			continue;
+		if (!wait && si.si_pid == 0) {
+			i++; /* still being torn down */
+			continue;
+		}
+		pool->retired[i] = pool->retired[--pool->nretired];
+		pthread_mutex_unlock(&pool->lock);
+		close(r.pidfd);
+		vm_cgroup_remove(&r.cg);
+		pthread_mutex_lock(&pool->lock);
+	}
 }
 
 /* Kills the process being started (lock held), with the normal claim
@@ -204,6 +251,7 @@ static void *refill_main(void *arg)
 	pthread_mutex_lock(&pool->lock);
 	while (!pool->stop) {
 		prune_locked(pool);
+		reap_retired_locked(pool, false);
 		if (pool->nready < pool->size && may_start) {
 			struct vmm_proc p;
 			int ret;
@@ -227,6 +275,8 @@ static void *refill_main(void *arg)
 		sleep_locked(pool, pool->nready < pool->size ? backoff : -1);
 		may_start = true;
 	}
+	/* The free returns with nothing of the pool's VMs left. */
+	reap_retired_locked(pool, true);
 	pthread_mutex_unlock(&pool->lock);
 	return NULL;
 }
@@ -278,14 +328,50 @@ int pool_proc_into_cgroup(const struct vmm_proc *p, int cg_fd)
 
 static void pool_release(struct alcatraz_pool *pool)
 {
-	for (unsigned int i = 0; i < pool->nready; i++)
-		vmm_proc_discard(&pool->ready[i]);
 	if (pool->wake_fd >= 0)
 		close(pool->wake_fd);
 	pthread_mutex_destroy(&pool->lock);
 	free(pool->ready);
 	free(pool->pfd);
 	free(pool);
+}
+
+static void discard_ready(struct alcatraz_pool *pool)
+{
+	for (unsigned int i = 0; i < pool->nready; i++)
+		vmm_proc_discard(&pool->ready[i]);
+	pool->nready = 0;
+}
+
+void pool_put(struct alcatraz_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	bool last = --pool->refs == 0;
+	pthread_mutex_unlock(&pool->lock);
+	if (last)
+		pool_release(pool);
+}
+
+void pool_get(struct alcatraz_pool *pool)
+{
+	pthread_mutex_lock(&pool->lock);
+	pool->refs++;
+	pthread_mutex_unlock(&pool->lock);
+}
+
+int pool_retire(struct alcatraz_pool *pool, int pidfd, const struct vm_cgroup *cg)
+{
+	int ret = -EAGAIN;
+
+	pthread_mutex_lock(&pool->lock);
+	if (!pool->stop && pool->nretired < POOL_MAX_RETIRED) {
+		pool->retired[pool->nretired++] = (struct retired){ .pidfd = pidfd, .cg = *cg };
+		ret = 0;
+	}
+	pthread_mutex_unlock(&pool->lock);
+	if (!ret)
+		wake(pool);
+	return ret;
 }
 
 int alcatraz_pool_new(unsigned int size, const char *vmm_path, struct alcatraz_pool **out)
@@ -305,10 +391,11 @@ int alcatraz_pool_new(unsigned int size, const char *vmm_path, struct alcatraz_p
 		return -ENOMEM;
 	pthread_mutex_init(&pool->lock, NULL);
 	pool->size = size;
+	pool->refs = 1;
 	pool->starting_pidfd = -1;
 	pool->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pool->ready = calloc(size, sizeof(pool->ready[0]));
-	pool->pfd = calloc(size + 1, sizeof(pool->pfd[0]));
+	pool->pfd = calloc(1 + size + POOL_MAX_RETIRED, sizeof(pool->pfd[0]));
 	if (pool->wake_fd < 0 || !pool->ready || !pool->pfd) {
 		ret = pool->wake_fd < 0 ? -errno : -ENOMEM;
 		goto fail;
@@ -332,6 +419,7 @@ int alcatraz_pool_new(unsigned int size, const char *vmm_path, struct alcatraz_p
 	*out = pool;
 	return 0;
 fail:
+	discard_ready(pool);
 	pool_release(pool);
 	return ret;
 }
@@ -346,7 +434,8 @@ void alcatraz_pool_free(struct alcatraz_pool *pool)
 	pthread_mutex_unlock(&pool->lock);
 	wake(pool);
 	pthread_join(pool->thread, NULL);
-	pool_release(pool);
+	discard_ready(pool);
+	pool_put(pool);
 }
 
 int alcatraz_config_set_pool(struct alcatraz_config *cfg, struct alcatraz_pool *pool)

@@ -51,5 +51,13 @@ int vmm_pidfd_reap(int pidfd);
 int pool_take(struct alcatraz_pool *pool, const char *path, int log_fd, struct vmm_proc *p);
 /* Moves a pool's process into the VM's cgroup (cgroup.procs of cg_fd). */
 int pool_proc_into_cgroup(const struct vmm_proc *p, int cg_fd);
+/* A VM made from the pool holds it (pool_get) until it is destroyed
+ * (pool_put): the last of the caller's free and those frees the pool. */
+void pool_get(struct alcatraz_pool *pool);
+void pool_put(struct alcatraz_pool *pool);
+/* A destroyed VM's process, killed already: the pool's thread reaps it and
+ * removes cg, and closes pidfd (both the pool's now). 0, or -EAGAIN (the
+ * pool is being freed, or too many wait): the caller does it. */
+int pool_retire(struct alcatraz_pool *pool, int pidfd, const struct vm_cgroup *cg);
 
 #endif

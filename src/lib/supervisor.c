@@ -50,6 +50,7 @@ struct jailed_vm {
 	bool start_replied;
 	int start_err;   /* STARTED's answer */
 	struct vm_cgroup cgroup;
+	struct alcatraz_pool *pool; /* held while the VMM came from it, else NULL */
 	struct alcatraz_result res;
 	int violation;   /* syscall number reported by the VMM's SIGSYS handler, or -1 */
 	struct net_backend net; /* passt or the tap, opened before CONFIG */
@@ -132,6 +133,10 @@ static int get_vmm(struct jailed_vm *j, const struct alcatraz_config *cfg, const
 		return ret;
 	}
 have:
+	if (pooled) {
+		j->pool = cfg->pool;
+		pool_get(j->pool);
+	}
 	j->pidfd = p.pidfd;
 	j->pid = p.pid;
 	j->sock = p.sock;
@@ -402,7 +407,10 @@ static void take_locked(struct jailed_vm *j, int r, const struct vmm_msg_buf *m)
 		memcpy(&j->res, m->payload, sizeof(j->res));
 		j->res.message[sizeof(j->res.message) - 1] = '\0';
 		j->ended = true;
-		reap_locked(j); /* it exits right after its result */
+		/* It exits right after its result; a pool reaps its own VMs'
+		 * processes (jailed_destroy). */
+		if (!j->pool)
+			reap_locked(j);
 	} else if (r == 0 && m->hdr.type == VMM_MSG_STARTED && !j->start_replied) {
 		j->start_replied = true;
 		j->start_err = m->hdr.err > 0 ? -EPROTO : m->hdr.err;
@@ -677,16 +685,23 @@ void jailed_destroy(struct jailed_vm *j)
 		if (jailed_wait(j, 2000) == -ETIMEDOUT && j->pidfd >= 0 && !j->reaped)
 			vmm_pidfd_signal(j->pidfd, SIGKILL);
 	}
+	bool retired = false;
 	pthread_mutex_lock(&j->lock);
 	if (j->pidfd >= 0 && !j->reaped) {
-		/* PID 1 of its namespace: the namespace dies with it. */
+		/* PID 1 of its namespace: the namespace dies with it. The
+		 * kernel's teardown is left to the pool, where there is one. */
 		vmm_pidfd_signal(j->pidfd, SIGKILL);
-		reap_locked(j);
+		retired = j->pool && pool_retire(j->pool, j->pidfd, &j->cgroup) == 0;
+		if (!retired)
+			reap_locked(j);
 	}
 	pthread_mutex_unlock(&j->lock);
-	if (j->pidfd >= 0)
+	if (!retired && j->pidfd >= 0)
 		close(j->pidfd);
-	vm_cgroup_remove(&j->cgroup);
+	if (!retired)
+		vm_cgroup_remove(&j->cgroup);
+	if (j->pool)
+		pool_put(j->pool);
 	net_close(&j->net);
 	exec_records_free(&j->execs);
 	if (j->sock >= 0)

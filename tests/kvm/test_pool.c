@@ -3,7 +3,8 @@
  * Description: the warm pool (alcatraz_pool_new). VMs created from a pool
  * of 2 by 4 threads run their guests right; a pool process killed from
  * outside is never handed out and is replaced; freeing the pool leaves no
- * process and no descriptor behind, and VMs made from it outlive it; a
+ * process and no descriptor behind, and VMs made from it outlive it; the
+ * pool reaps its destroyed VMs' processes and removes their cgroups; a
  * pooled VM gets its cgroup limits (as root: cgroup v2 is mounted in a mount
  * namespace of the test's own where the machine has none); a pool's
  * process makes its KVM VM while it waits and the VM it is handed to runs
@@ -290,6 +291,14 @@ static long long read_number(const char *dir, const char *file)
 	return atoll(buf);
 }
 
+/* Polls (10 ms steps, up to 20 s) until path is gone. */
+static void await_gone(const char *path)
+{
+	for (int i = 0; i < 2000 && access(path, F_OK) == 0; i++)
+		usleep(10000);
+	ck_assert_msg(access(path, F_OK) != 0, "%s is left after the VM", path);
+}
+
 /* Entries named alcatraz-* in the caller's cgroup. */
 static int alcatraz_cgroups(void)
 {
@@ -346,9 +355,71 @@ START_TEST(pooled_vm_gets_its_limits)
 	ck_assert_int_eq(alcatraz_vm_result(vm, &res), 0);
 	ck_assert_int_eq(res.kind, ALCATRAZ_EXIT_KILLED);
 	alcatraz_vm_destroy(vm);
-	ck_assert_msg(access(cg, F_OK) != 0, "%s is left after the VM", cg);
+	/* Removed by the pool's thread once the kernel let go of it. */
+	await_gone(cg);
 	alcatraz_pool_free(pool);
 	ck_assert_int_eq(alcatraz_cgroups(), before);
+}
+END_TEST
+
+/* Runs hello from the pool to its result; its VMM's pid and cgroup. */
+static struct alcatraz_vm *hello_done(struct alcatraz_pool *pool, pid_t *pid, char *cg,
+				      size_t len)
+{
+	struct alcatraz_result res;
+	struct alcatraz_vm *vm = create(pool, hello, -1);
+
+	*pid = alcatraz_test_vmm_pid(vm);
+	cgroup_of(*pid, cg, len);
+	ck_assert_int_eq(alcatraz_vm_start(vm), 0);
+	ck_assert_int_eq(alcatraz_vm_wait(vm, 30000), 0);
+	ck_assert_int_eq(alcatraz_vm_result(vm, &res), 0);
+	ck_assert_msg(res.kind == ALCATRAZ_EXIT_STATUS && res.status == 0, "hello: %s: %s",
+		      alcatraz_exit_kind_name(res.kind), res.message);
+	return vm;
+}
+
+static bool is_child(pid_t pid)
+{
+	pid_t kids[MAX_CHILDREN];
+	int n = children(kids, MAX_CHILDREN);
+
+	for (int i = 0; i < n; i++)
+		if (kids[i] == pid)
+			return true;
+	return false;
+}
+
+/*
+ * A pooled VM's destroy leaves its process's teardown to the pool: the
+ * pool's thread reaps it and removes its cgroup on its own, and
+ * alcatraz_pool_free() waits for the ones still being torn down, so
+ * nothing of them is left after it.
+ */
+START_TEST(pool_reaps_its_destroyed_vms)
+{
+	struct alcatraz_pool *pool;
+	char cg[1024], cg2[1024];
+	pid_t pid, pid2;
+	int before, fds;
+
+	mount_cgroup2();
+	before = alcatraz_cgroups();
+	fds = count_fds();
+	ck_assert_int_eq(alcatraz_pool_new(POOL_SIZE, NULL, &pool), 0);
+	alcatraz_vm_destroy(hello_done(pool, &pid, cg, sizeof(cg)));
+	for (int i = 0; i < 2000 && is_child(pid); i++)
+		usleep(10000);
+	ck_assert_msg(!is_child(pid), "the pool did not reap the destroyed VM's process");
+	await_gone(cg);
+	/* Destroyed right before the free: gone when the free returns. */
+	alcatraz_vm_destroy(hello_done(pool, &pid2, cg2, sizeof(cg2)));
+	alcatraz_pool_free(pool);
+	ck_assert(!is_child(pid2));
+	ck_assert_msg(access(cg2, F_OK) != 0, "%s is left after the pool", cg2);
+	ck_assert_int_eq(children((pid_t[MAX_CHILDREN]){ 0 }, MAX_CHILDREN), 0);
+	ck_assert_int_eq(alcatraz_cgroups(), before);
+	ck_assert_int_eq(count_fds(), fds);
 }
 END_TEST
 
@@ -735,6 +806,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, free_leaves_nothing);
 	tcase_add_test(tc, bad_pools_are_refused);
 	tcase_add_test(tc, pooled_vm_gets_its_limits);
+	tcase_add_test(tc, pool_reaps_its_destroyed_vms);
 	tcase_add_test(tc, pool_waits_at_the_lowest_cpu_claim);
 	tcase_add_test(tc, pool_without_cgroups_says_so_once);
 	tcase_add_test(tc, pool_makes_its_vm_ahead);
