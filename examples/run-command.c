@@ -5,13 +5,19 @@
  * on our stderr, and prints how it ended, the boot timings and what the VM
  * used.
  *
- *   run-command [--cpus N] [--timeout SEC] COMMAND [ARGS...]
+ *   run-command [--cpus N] [--timeout SEC] [--pool] [--log] COMMAND [ARGS...]
+ *
+ *   --pool  take the VMM from a warm pool (alcatraz_pool_new): a process
+ *           started ahead that made its VM and vCPU 0 while it waited, as a
+ *           platform keeps them for its next requests
+ *   --log   the VM's log (debug lines included) on our stderr
  *
  * Environment: ALCATRAZ_KERNEL (the guest kernel), ALCATRAZ_CMDLINE (extra
  * kernel parameters), ALCATRAZ_INSECURE_NO_SANDBOX (run the VMM unjailed).
  *
  * Exit status: as alcatraz-run (the command's status, 128+n, 124, 125...).
  */
+#include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -22,23 +28,30 @@
 int main(int argc, char **argv)
 {
 	struct alcatraz_config *cfg;
+	struct alcatraz_pool *pool = NULL;
 	struct alcatraz_vm *vm;
 	struct alcatraz_result res;
 	char kernel[4096];
 	unsigned int cpus = 1;
 	double timeout = 0;
+	bool use_pool = false, log = false;
 	int i = 1, ret, code;
 
-	for (; i + 1 < argc && argv[i][0] == '-'; i += 2) {
+	for (; i + 1 < argc && argv[i][0] == '-'; i++) {
 		if (!strcmp(argv[i], "--cpus"))
-			cpus = (unsigned int)atoi(argv[i + 1]);
+			cpus = (unsigned int)atoi(argv[++i]);
 		else if (!strcmp(argv[i], "--timeout"))
-			timeout = atof(argv[i + 1]);
+			timeout = atof(argv[++i]);
+		else if (!strcmp(argv[i], "--pool"))
+			use_pool = true;
+		else if (!strcmp(argv[i], "--log"))
+			log = true;
 		else
 			break;
 	}
 	if (i >= argc) {
-		fprintf(stderr, "usage: run-command [--cpus N] [--timeout SEC] COMMAND [ARGS...]\n");
+		fprintf(stderr, "usage: run-command [--cpus N] [--timeout SEC] [--pool] [--log] "
+			"COMMAND [ARGS...]\n");
 		return 125;
 	}
 	if (alcatraz_default_kernel(kernel, sizeof(kernel))) {
@@ -46,9 +59,13 @@ int main(int argc, char **argv)
 		return 125;
 	}
 
+	if (use_pool && (ret = alcatraz_pool_new(1, NULL, &pool)))
+		goto fail;
 	if ((ret = alcatraz_config_new(&cfg)))
 		goto fail;
 	if ((ret = alcatraz_config_set_kernel(cfg, kernel)) ||
+	    (ret = alcatraz_config_set_pool(cfg, pool)) ||
+	    (log && (ret = alcatraz_config_set_log_fd(cfg, STDERR_FILENO))) ||
 	    (ret = alcatraz_config_set_command(cfg, (const char *const *)argv + i)) ||
 	    (ret = alcatraz_config_set_vcpus(cfg, cpus)) ||
 	    (ret = alcatraz_config_set_stdio(cfg, STDIN_FILENO, STDOUT_FILENO, STDERR_FILENO)) ||
@@ -70,6 +87,8 @@ int main(int argc, char **argv)
 	if (!ret)
 		ret = alcatraz_vm_result(vm, &res);
 	alcatraz_vm_destroy(vm);
+	alcatraz_pool_free(pool); /* after the VM's teardown, which it did */
+	pool = NULL;
 	if (ret)
 		goto fail;
 
@@ -84,6 +103,7 @@ int main(int argc, char **argv)
 		(unsigned long long)res.usage.disk_written_bytes);
 	return code;
 fail:
+	alcatraz_pool_free(pool);
 	fprintf(stderr, "run-command: %s\n", alcatraz_strerror(ret));
 	return 125;
 }

@@ -463,7 +463,12 @@ void alcatraz_vm_destroy(struct alcatraz_vm *vm);
  *
  * A warm pool keeps @size alcatraz-vmm processes started (clone3 into a
  * new PID namespace, exec, greeting checked) that have made their jail's
- * namespaces and wait for a configuration. They hold nothing of any VM.
+ * namespaces, their threads, a KVM VM and its vCPU 0, and wait for a
+ * configuration. They hold nothing of any VM's configuration or data. KVM
+ * takes the in-kernel irqchip only before the first vCPU, so a process
+ * makes one when the pool's last configuration had one (at first: yes, as
+ * a Linux guest has); a configuration of the other kind gets a VM made
+ * after it, as without a pool.
  * A sandboxed configuration given the pool (alcatraz_config_set_pool())
  * takes one at alcatraz_vm_create(), which moves it into the VM's cgroup
  * and sends it the configuration; a thread of the pool starts the

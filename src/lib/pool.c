@@ -84,6 +84,7 @@ struct alcatraz_pool {
 	struct retired retired[POOL_MAX_RETIRED]; /* nretired, killed, to reap */
 	unsigned int nretired;
 	unsigned int refs;        /* the caller's until the free, and one per VM made */
+	bool irqchip;             /* what the processes started now make ahead */
 	struct pollfd *pfd;       /* the thread's: wake_fd, the ready sockets, the retired */
 	int starting_pidfd;       /* a process being started, until its HELLO; else -1 */
 	struct vm_cgroup *starting_cg; /* its cgroup (the thread's), while starting_pidfd >= 0 */
@@ -215,7 +216,10 @@ static int start_one(struct alcatraz_pool *pool, struct vmm_proc *p)
 	} else if (vm_cgroup_lower_claim(&cg, why, sizeof(why))) {
 		note_claim(pool, "", why);
 	}
-	ret = vmm_proc_spawn(pool->path, true, cg_fd, -1, p);
+	pthread_mutex_lock(&pool->lock);
+	bool irqchip = pool->irqchip;
+	pthread_mutex_unlock(&pool->lock);
+	ret = vmm_proc_spawn(pool->path, true, irqchip, cg_fd, -1, p);
 	if (cg_fd >= 0)
 		close(cg_fd);
 	if (!ret) {
@@ -352,6 +356,13 @@ void pool_put(struct alcatraz_pool *pool)
 		pool_release(pool);
 }
 
+void pool_note_irqchip(struct alcatraz_pool *pool, bool irqchip)
+{
+	pthread_mutex_lock(&pool->lock);
+	pool->irqchip = irqchip;
+	pthread_mutex_unlock(&pool->lock);
+}
+
 void pool_get(struct alcatraz_pool *pool)
 {
 	pthread_mutex_lock(&pool->lock);
@@ -392,6 +403,8 @@ int alcatraz_pool_new(unsigned int size, const char *vmm_path, struct alcatraz_p
 	pthread_mutex_init(&pool->lock, NULL);
 	pool->size = size;
 	pool->refs = 1;
+	/* Until a configuration says otherwise: Linux guests have one. */
+	pool->irqchip = true;
 	pool->starting_pidfd = -1;
 	pool->wake_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
 	pool->ready = calloc(size, sizeof(pool->ready[0]));

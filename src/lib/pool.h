@@ -31,8 +31,10 @@ struct vmm_proc {
  * left of it. */
 int vmm_proc_start(const char *path, bool pool, int cg_fd, int log_fd, struct vmm_proc *p);
 /* vmm_proc_start() in two: the clone3 and exec (0, or -errno and nothing
- * left), then the wait for its HELLO (0 or -errno; the caller discards). */
-int vmm_proc_spawn(const char *path, bool pool, int cg_fd, int log_fd, struct vmm_proc *p);
+ * left), then the wait for its HELLO (0 or -errno; the caller discards).
+ * A pool's process with @irqchip makes its VM with one ahead. */
+int vmm_proc_spawn(const char *path, bool pool, bool irqchip, int cg_fd, int log_fd,
+		   struct vmm_proc *p);
 int vmm_proc_greeted(const struct vmm_proc *p, const char *path, int log_fd);
 /* Kills, reaps and closes (a process that never got a VM), and removes its
  * cgroup if it has one. */
@@ -49,6 +51,9 @@ int vmm_pidfd_reap(int pidfd);
  * with the normal claim gets a debug line on log_fd saying why. 0, or
  * -EAGAIN (none ready, another binary): start one. */
 int pool_take(struct alcatraz_pool *pool, const char *path, int log_fd, struct vmm_proc *p);
+/* The irqchip choice of a configuration that names the pool: the processes
+ * it starts from now on make their VM for that choice. */
+void pool_note_irqchip(struct alcatraz_pool *pool, bool irqchip);
 /* Moves a pool's process into the VM's cgroup (cgroup.procs of cg_fd). */
 int pool_proc_into_cgroup(const struct vmm_proc *p, int cg_fd);
 /* A VM made from the pool holds it (pool_get) until it is destroyed

@@ -98,10 +98,15 @@ static bool keep_pool_cgroup(struct jailed_vm *j, const struct alcatraz_config *
  * born in the VM's cgroup. */
 static int get_vmm(struct jailed_vm *j, const struct alcatraz_config *cfg, const char *path)
 {
+	bool linux_guest = !cfg->image_path; /* as config_encode decides */
 	struct vmm_proc p;
-	bool pooled = cfg->pool && !cfg->no_sandbox &&
-		      pool_take(cfg->pool, path, j->log_fd, &p) == 0;
 	int cg_fd = -1, ret = 0;
+	bool pooled;
+
+	/* Before the take: it starts the replacement. */
+	if (cfg->pool && !cfg->no_sandbox)
+		pool_note_irqchip(cfg->pool, vmm_irqchip_wanted(cfg->irqchip, linux_guest));
+	pooled = cfg->pool && !cfg->no_sandbox && pool_take(cfg->pool, path, j->log_fd, &p) == 0;
 
 	if (pooled && keep_pool_cgroup(j, cfg, &p))
 		goto have;

@@ -75,10 +75,11 @@ static void vmm_env(char **env, char *buf, size_t len)
 }
 
 /* In the child between clone3 and exec: async-signal-safe calls only. */
-static void __attribute__((noreturn)) exec_vmm(const char *path, bool pool, const int *fds,
-					       char **env)
+static void __attribute__((noreturn)) exec_vmm(const char *path, bool pool, bool irqchip,
+					       const int *fds, char **env)
 {
-	char *const argv[] = { (char *)"alcatraz-vmm", pool ? (char *)"--pool" : NULL, NULL };
+	char *const argv[] = { (char *)"alcatraz-vmm", pool ? (char *)VMM_ARG_POOL : NULL,
+			       pool && irqchip ? (char *)VMM_ARG_POOL_IRQCHIP : NULL, NULL };
 	int sock = fds[0], null_fd = fds[1], err_fd = fds[2], kvm_fd = fds[3];
 
 	if (dup2(sock, VMM_PROTO_SOCK_FD) < 0 || dup2(null_fd, 0) < 0 || dup2(null_fd, 1) < 0 ||
@@ -104,8 +105,10 @@ static int fd_above_floor(int fd)
 
 /* clone3 into a new PID namespace (and the cgroup, when cg_fd >= 0). A
  * pool's process also gets /dev/kvm (VMM_PROTO_KVM_FD) to make its VM while
- * it waits; without it (not openable now) it makes it after CONFIG. */
-static int spawn(struct vmm_proc *p, const char *path, bool pool, int cg_fd, int log_fd)
+ * it waits (with the irqchip when @irqchip); without it (not openable now)
+ * it makes it after CONFIG. */
+static int spawn(struct vmm_proc *p, const char *path, bool pool, bool irqchip, int cg_fd,
+		 int log_fd)
 {
 	char envbuf[4096], *env[VMM_ENV_MAX];
 	int sv[2], fds[4] = { -1, -1, -1, -1 }, ret = 0;
@@ -140,7 +143,7 @@ static int spawn(struct vmm_proc *p, const char *path, bool pool, int cg_fd, int
 	ca.cgroup = cg_fd >= 0 ? (uint64_t)cg_fd : 0;
 	pid = (pid_t)syscall(SYS_clone3, &ca, sizeof(ca));
 	if (pid == 0)
-		exec_vmm(path, pool, fds, env);
+		exec_vmm(path, pool, irqchip, fds, env);
 	if (pid < 0) {
 		ret = -errno;
 		goto out;
@@ -181,14 +184,15 @@ static int check_hello(int sock, int log_fd, const char *path)
 	return ret == -EPIPE ? -ENOEXEC : -EPROTO;
 }
 
-int vmm_proc_spawn(const char *path, bool pool, int cg_fd, int log_fd, struct vmm_proc *p)
+int vmm_proc_spawn(const char *path, bool pool, bool irqchip, int cg_fd, int log_fd,
+		   struct vmm_proc *p)
 {
 	int ret;
 
 	p->pidfd = p->sock = -1;
 	p->cg.path[0] = '\0';
 	p->cg.claim = VM_CGROUP_CLAIM_NORMAL;
-	ret = spawn(p, path, pool, cg_fd, log_fd);
+	ret = spawn(p, path, pool, irqchip, cg_fd, log_fd);
 	if (ret)
 		vmm_proc_discard(p);
 	return ret;
@@ -201,7 +205,7 @@ int vmm_proc_greeted(const struct vmm_proc *p, const char *path, int log_fd)
 
 int vmm_proc_start(const char *path, bool pool, int cg_fd, int log_fd, struct vmm_proc *p)
 {
-	int ret = vmm_proc_spawn(path, pool, cg_fd, log_fd, p);
+	int ret = vmm_proc_spawn(path, pool, false, cg_fd, log_fd, p);
 
 	if (!ret && (ret = vmm_proc_greeted(p, path, log_fd)))
 		vmm_proc_discard(p);

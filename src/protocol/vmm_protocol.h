@@ -72,6 +72,20 @@
  * to make its VM before its configuration; absent when the library could
  * not open it. */
 #define VMM_PROTO_KVM_FD 4
+/* A warm pool's process: argv[1], then optionally argv[2] when its VM
+ * should get the in-kernel irqchip ahead (the pool's guess from its last
+ * configuration: KVM takes an irqchip only before the first vCPU, and the
+ * process makes vCPU 0 while it waits). */
+#define VMM_ARG_POOL "--pool"
+#define VMM_ARG_POOL_IRQCHIP "--irqchip"
+
+/* Whether a VM gets the in-kernel irqchip: mode (enum alcatraz_irqchip)
+ * ON or OFF, else (AUTO) when it boots Linux. One rule for the VMM and
+ * the pool's guess. */
+static inline bool vmm_irqchip_wanted(uint32_t mode, bool linux_guest)
+{
+	return mode == ALCATRAZ_IRQCHIP_ON || (mode != ALCATRAZ_IRQCHIP_OFF && linux_guest);
+}
 #define VMM_MSG_MAX_PAYLOAD 2048
 /* Descriptors in one CONFIG message: the memfd plus the files. */
 #define VMM_MSG_MAX_FDS 24

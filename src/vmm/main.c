@@ -51,24 +51,26 @@ static struct {
 
 /*
  * A warm pool's process also makes its VM while it waits (KVM_CREATE_VM on
- * the /dev/kvm it was started with, VMM_PROTO_KVM_FD): the part of a VM
- * that no configuration changes. The irqchip and PIT (KVM allows them
- * until the first vCPU), RAM, devices and vCPUs follow CONFIG as for any
- * VM, so every configuration can use it; a configuration without the
- * sandbox (the library never sends one to a pool's process) or with
- * another /dev/kvm than the pool's gets a VM made after CONFIG instead, as
- * does a process whose VM could not be made ahead. The Hyper-box
- * registration comes first: the kernel refuses it once a VM exists. Its
- * log lines wait in a pipe for the VM's log.
+ * the /dev/kvm it was started with, VMM_PROTO_KVM_FD), and vCPU 0 of it.
+ * KVM takes the irqchip and PIT only before the first vCPU, so the process
+ * makes them first when the library guesses (VMM_ARG_POOL_IRQCHIP, from
+ * its last configuration) that the VM will want them. RAM, devices, the
+ * CPUID and the other vCPUs follow CONFIG as for any VM. A configuration
+ * the guess does not fit (vm_ahead_fits), one without the sandbox (the
+ * library never sends one to a pool's process) or with another /dev/kvm
+ * than the pool's gets a VM made after CONFIG instead, as does a process
+ * whose VM could not be made ahead. The Hyper-box registration comes
+ * first: the kernel refuses it once a VM exists. Its log lines wait in a
+ * pipe for the VM's log.
  */
 static struct {
 	bool registered;
 	int said;           /* read end of the registration's log lines, or -1 */
-	int kvm_fd, vm_fd;  /* -1 when none was made */
+	struct vm_ahead vm; /* vm_fd -1 when none was made */
 	int err;            /* why none was made */
-} ahead = { .said = -1, .kvm_fd = -1, .vm_fd = -1 };
+} ahead = { .said = -1, .vm = { .kvm_fd = -1, .vm_fd = -1, .vcpu0_fd = -1 } };
 
-static void make_vm_ahead(void)
+static void make_vm_ahead(bool irqchip)
 {
 	struct stat st;
 	int p[2];
@@ -85,7 +87,7 @@ static void make_vm_ahead(void)
 		hyperbox_register_self(-1);
 	}
 	ahead.registered = true;
-	ahead.err = kvm_create_vm_ahead(VMM_PROTO_KVM_FD, &ahead.kvm_fd, &ahead.vm_fd);
+	ahead.err = kvm_create_vm_ahead(VMM_PROTO_KVM_FD, irqchip, &ahead.vm);
 }
 
 /* The registration's lines, now that the VM's log is known. */
@@ -116,26 +118,24 @@ static bool same_device(int a, int b)
 static int vm_create_pooled(struct vm_config *vc, struct vm **vm)
 {
 	const char *why = NULL;
-	int kvm_fd = ahead.kvm_fd, vm_fd = ahead.vm_fd;
 
-	ahead.kvm_fd = ahead.vm_fd = -1;
-	if (vm_fd < 0)
+	if (ahead.vm.vm_fd < 0)
 		why = strerror(-ahead.err);
 	else if (!vc->seccomp)
 		why = "a configuration without the sandbox";
-	else if (!same_device(vc->kvm_fd, kvm_fd))
+	else if (!same_device(vc->kvm_fd, ahead.vm.kvm_fd))
 		why = "the configuration's /dev/kvm is not the pool's";
+	else if (!vm_ahead_fits(&ahead.vm, vc))
+		why = ahead.vm.irqchip ? "it was made with an irqchip" : "it was made without an "
+									  "irqchip";
 	if (!why) {
 		proto_log_line(vc->log_fd, "alcatraz: debug: pool: the VM was made before its "
-			       "configuration\n");
-		return vm_create_on(vc, kvm_fd, vm_fd, vm);
+			       "configuration%s\n", ahead.vm.vcpu0_fd >= 0 ? ", with vcpu0" : "");
+		return vm_create_on(vc, &ahead.vm, vm);
 	}
 	proto_log_line(vc->log_fd, "alcatraz: debug: pool: no VM made ahead for this one (%s): "
 		       "made now\n", why);
-	if (vm_fd >= 0)
-		close(vm_fd);
-	if (kvm_fd >= 0)
-		close(kvm_fd);
+	kvm_ahead_release(&ahead.vm);
 	return vm_create(vc, vm);
 }
 
@@ -369,9 +369,11 @@ int main(int argc, char **argv)
 		printf("alcatraz-vmm %s (protocol %d)\n", ALCATRAZ_VERSION_STRING, VMM_PROTO_VERSION);
 		return 0;
 	}
-	bool pool = argc == 2 && !strcmp(argv[1], "--pool");
+	bool pool = (argc == 2 || argc == 3) && !strcmp(argv[1], VMM_ARG_POOL);
+	bool irqchip = pool && argc == 3 && !strcmp(argv[2], VMM_ARG_POOL_IRQCHIP);
 	vmm_trace_init();
-	if ((argc != 1 && !pool) || fstat(SOCK, &st) < 0 || !S_ISSOCK(st.st_mode))
+	if ((argc != 1 && !pool) || (pool && argc == 3 && !irqchip) || fstat(SOCK, &st) < 0 ||
+	    !S_ISSOCK(st.st_mode))
 		return usage();
 	/* Every thread inherits it: a sink whose reader went away is an
 	 * error to its writer, never a signal. */
@@ -389,7 +391,7 @@ int main(int argc, char **argv)
 		 * jail_enter and seccomp_install, where it was before). */
 		seccomp_prepare();
 		bool prepared = jail_prepare() == 0;
-		make_vm_ahead();
+		make_vm_ahead(irqchip);
 		/* The threads every sandboxed VM starts, started now and parked,
 		 * each confined as it would be (prestart.c): only once what they
 		 * inherit is final, and never after a failed jail step (that VM

@@ -186,11 +186,21 @@ struct vm_disk {
 	bool readonly;
 };
 
+/* What a warm pool's process makes of its VM before its configuration
+ * (kvm_create_vm_ahead): descriptors -1 and run NULL where none. */
+struct vm_ahead {
+	int kvm_fd, vm_fd;
+	bool irqchip;           /* the irqchip, PIT and real-mode helpers were made */
+	int vcpu0_fd;           /* vCPU 0, its kvm_run mapped at vcpu0_run */
+	struct kvm_run *vcpu0_run;
+};
+
 struct vm {
 	struct vm_config cfg;
 	int kvm_fd;
 	int vm_fd;
 	bool irqchip;
+	struct vm_ahead ahead;       /* what was made ahead and not yet taken */
 	struct guest_mem mem;
 	struct bus pio;
 	struct bus mmio;
@@ -237,9 +247,13 @@ struct vm {
 
 /* vm.c */
 int vm_create(const struct vm_config *cfg, struct vm **out) __must_check;
-/* vm_create on a VM made ahead by kvm_create_vm_ahead(): its two
- * descriptors are taken over (also on failure), cfg->kvm_fd is closed. */
-int vm_create_on(const struct vm_config *cfg, int kvm_fd, int vm_fd, struct vm **out) __must_check;
+/* vm_create on a VM made ahead by kvm_create_vm_ahead(), which must fit
+ * cfg (vm_ahead_fits): its descriptors are taken over (also on failure),
+ * cfg->kvm_fd is closed. */
+int vm_create_on(const struct vm_config *cfg, struct vm_ahead *ahead, struct vm **out) __must_check;
+/* Whether a VM made ahead can be cfg's: its irqchip as cfg wants, or
+ * nothing made yet that decides it (no irqchip, no vCPU). */
+bool vm_ahead_fits(const struct vm_ahead *ahead, const struct vm_config *cfg);
 int vm_start(struct vm *vm) __must_check;
 int vm_wait(struct vm *vm, int timeout_ms);
 void vm_kill(struct vm *vm);
@@ -274,10 +288,13 @@ void vmm_trace_step(const char *step);
  * /dev/kvm opened here; *kvm_fd receives the descriptor. */
 int kvm_open(int given, int *kvm_fd) __must_check;
 /* A warm pool's VM, made before its configuration: KVM_CREATE_VM on given
- * (taken over; checked to be KVM before the host's facts are probed), and
- * nothing that depends on the configuration. 0 with both descriptors, or
- * -errno and none. */
-int kvm_create_vm_ahead(int given, int *kvm_fd, int *vm_fd) __must_check;
+ * (taken over; checked to be KVM before the host's facts are probed), with
+ * @irqchip the irqchip, PIT and real-mode helpers, then vCPU 0. 0 with
+ * what was made in *a (at least the VM: a vCPU that cannot be made is
+ * left to the configuration), or -errno and nothing. */
+int kvm_create_vm_ahead(int given, bool irqchip, struct vm_ahead *a) __must_check;
+/* Closes what is left in *a. */
+void kvm_ahead_release(struct vm_ahead *a);
 /* The VM (unless vm->vm_fd holds one made ahead), its irqchip and RAM. */
 int kvm_setup_vm(struct vm *vm) __must_check;
 

@@ -141,6 +141,13 @@ grep -qx err $T/err && grep -Eq '^run-command: vcpu time [0-9.]+ ms, VMM peak RS
 "$API" sh -c 'kill -9 $$' 2>/dev/null; expect api-kill-9 137 $?
 "$API" /no/such/command 2>/dev/null; expect api-missing 127 $?
 "$API" --timeout 3 sleep 60 2>/dev/null; expect api-timeout 124 $?
+# From a warm pool: its process made the VM, the irqchip (the pool's first
+# guess) and vCPU 0 before the configuration, and Linux runs on them.
+if [ -z "${NOSB}" ]; then
+	out=$("$API" --pool --log sh -c 'echo pooled; exit 3' 2>$T/err); expect api-pool 3 $? pooled "$out"
+	grep -q "pool: the VM was made before its configuration, with vcpu0" $T/err &&
+		pass api-pool-vcpu0-ahead || fail api-pool-vcpu0-ahead "$(cat $T/err)"
+fi
 
 # Execs (issue 15): a CI job's steps in one VM through alcatraz_vm_exec():
 # each step's output and status, stop at the first failure, stdin bytes

@@ -7,8 +7,10 @@
  * pool reaps its destroyed VMs' processes and removes their cgroups; a
  * pooled VM gets its cgroup limits (as root: cgroup v2 is mounted in a mount
  * namespace of the test's own where the machine has none); a pool's
- * process makes its KVM VM while it waits and the VM it is handed to runs
- * on it (irqchip on and off), and one that could not make it ahead (no
+ * process makes its KVM VM and vCPU 0 while it waits, with the irqchip the
+ * pool guesses from the last configuration, and the VM it is handed to runs
+ * on them (irqchip on and off), or on a VM made after its configuration
+ * where the guess was wrong; one that could not make it ahead (no
  * /dev/kvm when it started) makes it after its configuration; a pool's
  * processes wait with the lowest CPU claim (cpu.idle) and the VM that takes
  * one runs with the normal claim, and where they can have no cgroup of
@@ -546,8 +548,11 @@ static void run_hello_logged(struct alcatraz_pool *pool, enum alcatraz_irqchip i
 		      alcatraz_exit_kind_name(res.kind), res.message);
 }
 
-/* KVM VMs (anon_inode:kvm-vm descriptors) that pid holds. */
-static int kvm_vms_of(pid_t pid)
+#define KVM_VM_LINK "anon_inode:kvm-vm"
+#define KVM_VCPU0_LINK "anon_inode:kvm-vcpu:0"
+
+/* Descriptors of pid that link to what (KVM_VM_LINK, KVM_VCPU0_LINK). */
+static int kvm_fds_of(pid_t pid, const char *what)
 {
 	char dir[64], path[400], link[64];
 	struct dirent *e;
@@ -563,7 +568,7 @@ static int kvm_vms_of(pid_t pid)
 		len = readlink(path, link, sizeof(link) - 1);
 		if (len > 0) {
 			link[len] = '\0';
-			n += !strcmp(link, "anon_inode:kvm-vm");
+			n += !strcmp(link, what);
 		}
 	}
 	closedir(d);
@@ -578,31 +583,53 @@ static pid_t await_waiting_vms(int want)
 
 	await_children(1);
 	ck_assert_int_eq(children(kids, MAX_CHILDREN), 1);
-	for (int i = 0; i < 2000 && (n = kvm_vms_of(kids[0])) != want; i++)
+	for (int i = 0; i < 2000 && (n = kvm_fds_of(kids[0], KVM_VM_LINK)) != want; i++)
 		usleep(10000);
 	ck_assert_int_eq(n, want);
 	return kids[0];
 }
 
-#define MADE_AHEAD "alcatraz: debug: pool: the VM was made before its configuration\n"
+#define MADE_AHEAD "alcatraz: debug: pool: the VM was made before its configuration"
+#define WITH_VCPU0 MADE_AHEAD ", with vcpu0\n"
 #define MADE_AFTER "alcatraz: debug: pool: no VM made ahead for this one"
 
-/* A pool's process holds its KVM VM before any configuration, and the VM
- * handed to a configuration is that one, with the irqchip made after the
- * configuration or not at all. */
+/* Runs hello with irqchip from the pool's one waiting process, which holds
+ * its VM and vCPU 0; whether the log says they were handed to it (else
+ * made after its configuration, for why). */
+static void run_hello_ahead(struct alcatraz_pool *pool, enum alcatraz_irqchip irqchip,
+			    const char *why)
+{
+	char log[4096];
+	pid_t waiting = await_waiting_vms(1);
+	int n = 0;
+
+	/* Made right after the VM (10 ms steps, up to 20 s). */
+	for (int i = 0; i < 2000 && (n = kvm_fds_of(waiting, KVM_VCPU0_LINK)) != 1; i++)
+		usleep(10000);
+	ck_assert_int_eq(n, 1);
+	run_hello_logged(pool, irqchip, log, sizeof(log));
+	if (!why)
+		ck_assert_msg(strstr(log, WITH_VCPU0) && !strstr(log, MADE_AFTER), "log: %s", log);
+	else
+		ck_assert_msg(strstr(log, MADE_AFTER) && strstr(log, why) &&
+			      !strstr(log, MADE_AHEAD), "log: %s", log);
+}
+
+/* A pool's process holds its KVM VM and vCPU 0 before any configuration,
+ * with the irqchip made first when the pool guesses one (at first, then as
+ * the last configuration chose): a configuration the guess fits is handed
+ * them, and runs; one it does not fit gets a VM made after it, and runs. */
 START_TEST(pool_makes_its_vm_ahead)
 {
 	struct alcatraz_pool *pool;
-	char log[4096];
 
 	ck_assert_int_eq(alcatraz_pool_new(1, NULL, &pool), 0);
-	(void)await_waiting_vms(1);
-	run_hello_logged(pool, ALCATRAZ_IRQCHIP_OFF, log, sizeof(log));
-	ck_assert_msg(strstr(log, MADE_AHEAD) && !strstr(log, MADE_AFTER), "log: %s", log);
-	/* The replacement made its VM too, and serves an irqchip. */
-	(void)await_waiting_vms(1);
-	run_hello_logged(pool, ALCATRAZ_IRQCHIP_ON, log, sizeof(log));
-	ck_assert_msg(strstr(log, MADE_AHEAD) && !strstr(log, MADE_AFTER), "log: %s", log);
+	run_hello_ahead(pool, ALCATRAZ_IRQCHIP_ON, NULL);
+	run_hello_ahead(pool, ALCATRAZ_IRQCHIP_OFF, "(it was made with an irqchip)");
+	run_hello_ahead(pool, ALCATRAZ_IRQCHIP_OFF, NULL);
+	run_hello_ahead(pool, ALCATRAZ_IRQCHIP_AUTO, NULL); /* a raw image: none */
+	run_hello_ahead(pool, ALCATRAZ_IRQCHIP_ON, "(it was made without an irqchip)");
+	run_hello_ahead(pool, ALCATRAZ_IRQCHIP_ON, NULL);
 	alcatraz_pool_free(pool);
 }
 END_TEST
@@ -624,7 +651,7 @@ START_TEST(pool_process_without_kvm_makes_vm_after_config)
 	/* Settled: it has done all it does before CONFIG. */
 	pid_t waiting = await_waiting_vms(0);
 	usleep(500000);
-	ck_assert_int_eq(kvm_vms_of(waiting), 0);
+	ck_assert_int_eq(kvm_fds_of(waiting, KVM_VM_LINK), 0);
 	run_hello_logged(pool, ALCATRAZ_IRQCHIP_AUTO, log, sizeof(log));
 	ck_assert_msg(strstr(log, MADE_AFTER) && !strstr(log, MADE_AHEAD), "log: %s", log);
 	alcatraz_pool_free(pool);

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/ioctl.h>
+#include <sys/mman.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -104,33 +105,115 @@ int kvm_open(int given, int *kvm_fd)
 	return 0;
 }
 
-int kvm_create_vm_ahead(int given, int *kvm_fd, int *vm_fd)
+/* Only guests that start outside 64-bit mode (Linux's PVH entry) may need
+ * KVM's real-mode helpers on Intel; raw guests start in 64-bit mode and
+ * skip the two system calls. Failures are harmless elsewhere: vm may be
+ * NULL (made ahead, no log yet). */
+static void set_realmode_helpers(struct vm *vm, int fd)
 {
+	uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
+
+	if (ioctl(fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0 && vm)
+		vm_log(vm, LOG_DEBUG, "KVM_SET_TSS_ADDR: %s (ignored)", strerror(errno));
+	if (ioctl(fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0 && vm)
+		vm_log(vm, LOG_DEBUG, "KVM_SET_IDENTITY_MAP_ADDR: %s (ignored)", strerror(errno));
+}
+
+/* The in-kernel irqchip and PIT (before any vCPU); which call failed goes
+ * to *what. */
+static int create_irqchip(int fd, const char **what)
+{
+	struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
+
+	*what = "KVM_CREATE_IRQCHIP";
+	if (ioctl(fd, KVM_CREATE_IRQCHIP, 0) < 0)
+		return -errno;
+	*what = "KVM_CREATE_PIT2";
+	if (ioctl(fd, KVM_CREATE_PIT2, &pit) < 0)
+		return -errno;
+	/*
+	 * PIT ticks the guest missed are dropped, not replayed.  With
+	 * reinjection a guest that fell behind (a loaded or nested host, where
+	 * each acknowledgement is a slow exit) gets the backlog one tick after
+	 * another and can spend all its time in the timer interrupt before its
+	 * local APIC timer takes over.  Linux keeps time with the TSC and
+	 * kvmclock, not by counting ticks. A failure only replays them.
+	 */
+	struct kvm_reinject_control reinject = { .pit_reinject = 0 };
+	(void)!ioctl(fd, KVM_REINJECT_CONTROL, &reinject);
+	return 0;
+}
+
+void kvm_ahead_release(struct vm_ahead *a)
+{
+	if (a->vcpu0_run)
+		munmap(a->vcpu0_run, (size_t)kvm_host_facts()->vcpu_mmap_size);
+	if (a->vcpu0_fd >= 0)
+		close(a->vcpu0_fd);
+	if (a->vm_fd >= 0)
+		close(a->vm_fd);
+	if (a->kvm_fd >= 0)
+		close(a->kvm_fd);
+	*a = (struct vm_ahead){ .kvm_fd = -1, .vm_fd = -1, .vcpu0_fd = -1 };
+}
+
+/* vCPU 0 of a VM made ahead; without it the configuration makes it. */
+static void create_vcpu0_ahead(struct vm_ahead *a)
+{
+	void *run;
+
+	a->vcpu0_fd = ioctl(a->vm_fd, KVM_CREATE_VCPU, 0UL);
+	if (a->vcpu0_fd < 0)
+		return;
+	run = mmap(NULL, (size_t)kvm_host_facts()->vcpu_mmap_size, PROT_READ | PROT_WRITE,
+		   MAP_SHARED, a->vcpu0_fd, 0);
+	if (run == MAP_FAILED) {
+		close(a->vcpu0_fd);
+		a->vcpu0_fd = -1;
+		return;
+	}
+	a->vcpu0_run = run;
+}
+
+int kvm_create_vm_ahead(int given, bool irqchip, struct vm_ahead *a)
+{
+	const char *what;
 	int ret;
 
-	*vm_fd = -1;
+	*a = (struct vm_ahead){ .kvm_fd = -1, .vm_fd = -1, .vcpu0_fd = -1 };
 	/* Checked before kvm_open(): the host's facts are probed once per
 	 * process, and a descriptor that is not KVM must not fail them for
 	 * the configuration's /dev/kvm later. */
 	if (ioctl(given, KVM_GET_API_VERSION, 0) != KVM_API_VERSION) {
 		close(given);
-		*kvm_fd = -1;
 		return -ENXIO;
 	}
-	ret = kvm_open(given, kvm_fd);
+	ret = kvm_open(given, &a->kvm_fd);
 	if (ret)
 		return ret;
-	*vm_fd = ioctl(*kvm_fd, KVM_CREATE_VM, 0);
-	if (*vm_fd < 0) {
+	a->vm_fd = ioctl(a->kvm_fd, KVM_CREATE_VM, 0);
+	if (a->vm_fd < 0) {
 		ret = -errno;
-		close(*kvm_fd);
-		*kvm_fd = -1;
+		kvm_ahead_release(a);
+		return ret;
 	}
-	return ret;
+	if (irqchip) {
+		set_realmode_helpers(NULL, a->vm_fd);
+		ret = create_irqchip(a->vm_fd, &what);
+		if (ret) {
+			/* Half made: a configuration gets a VM made for it. */
+			kvm_ahead_release(a);
+			return ret;
+		}
+		a->irqchip = true;
+	}
+	create_vcpu0_ahead(a);
+	return 0;
 }
 
 int kvm_setup_vm(struct vm *vm)
 {
+	const char *what;
 	int fd = vm->vm_fd, ret;
 
 	if (fd < 0) {
@@ -140,43 +223,14 @@ int kvm_setup_vm(struct vm *vm)
 		/* KVM returns VM and vCPU fds with O_CLOEXEC already set. */
 		vm->vm_fd = fd;
 	}
-
-	/* Only guests that start outside 64-bit mode (Linux's PVH entry) may
-	 * need KVM's real-mode helpers on Intel; raw guests start in 64-bit
-	 * mode and skip the two system calls. */
-	if (!vm->cfg.image_path) {
-		if (ioctl(fd, KVM_SET_TSS_ADDR, (unsigned long)KVM_TSS_ADDR) < 0)
-			vm_log(vm, LOG_DEBUG, "KVM_SET_TSS_ADDR: %s (ignored)", strerror(errno));
-		uint64_t idmap = KVM_IDENTITY_MAP_ADDR;
-		if (ioctl(fd, KVM_SET_IDENTITY_MAP_ADDR, &idmap) < 0)
-			vm_log(vm, LOG_DEBUG, "KVM_SET_IDENTITY_MAP_ADDR: %s (ignored)",
-			       strerror(errno));
-	}
-
-	if (vm->irqchip) {
-		if (ioctl(fd, KVM_CREATE_IRQCHIP, 0) < 0) {
-			ret = -errno;
-			vm_log(vm, LOG_ERR, "KVM_CREATE_IRQCHIP: %s", strerror(-ret));
+	/* Made ahead with the VM, when it has them (vm_ahead_fits). */
+	if (!vm->ahead.irqchip) {
+		if (!vm->cfg.image_path)
+			set_realmode_helpers(vm, fd);
+		if (vm->irqchip && (ret = create_irqchip(fd, &what))) {
+			vm_log(vm, LOG_ERR, "%s: %s", what, strerror(-ret));
 			return ret;
 		}
-		struct kvm_pit_config pit = { .flags = KVM_PIT_SPEAKER_DUMMY };
-		if (ioctl(fd, KVM_CREATE_PIT2, &pit) < 0) {
-			ret = -errno;
-			vm_log(vm, LOG_ERR, "KVM_CREATE_PIT2: %s", strerror(-ret));
-			return ret;
-		}
-		/*
-		 * PIT ticks the guest missed are dropped, not replayed.  With
-		 * reinjection a guest that fell behind (a loaded or nested host,
-		 * where each acknowledgement is a slow exit) gets the backlog one
-		 * tick after another and can spend all its time in the timer
-		 * interrupt before its local APIC timer takes over.  Linux keeps
-		 * time with the TSC and kvmclock, not by counting ticks.
-		 */
-		struct kvm_reinject_control reinject = { .pit_reinject = 0 };
-		if (ioctl(fd, KVM_REINJECT_CONTROL, &reinject) < 0)
-			vm_log(vm, LOG_DEBUG, "KVM_REINJECT_CONTROL: %s (ticks are replayed)",
-			       strerror(errno));
 	}
 
 	struct kvm_userspace_memory_region region = {

@@ -37,13 +37,22 @@ int vcpu_create(struct vm *vm, unsigned int index)
 	vcpu->index = index;
 	vcpu->fd = -1;
 
+	mmap_size = kvm_host_facts()->vcpu_mmap_size;
+	if (index == 0 && vm->ahead.vcpu0_fd >= 0) {
+		/* Made with the VM while a pool's process waited. */
+		vcpu->fd = vm->ahead.vcpu0_fd;
+		vcpu->run = vm->ahead.vcpu0_run;
+		vcpu->run_size = (size_t)mmap_size;
+		vm->ahead.vcpu0_fd = -1;
+		vm->ahead.vcpu0_run = NULL;
+		return cpuid_apply(vm, vcpu);
+	}
 	vcpu->fd = ioctl(vm->vm_fd, KVM_CREATE_VCPU, (unsigned long)index);
 	if (vcpu->fd < 0) {
 		ret = -errno;
 		vcpu->fd = -1;
 		return ret;
 	}
-	mmap_size = kvm_host_facts()->vcpu_mmap_size;
 	vcpu->run = mmap(NULL, (size_t)mmap_size, PROT_READ | PROT_WRITE, MAP_SHARED, vcpu->fd, 0);
 	if (vcpu->run == MAP_FAILED) {
 		vcpu->run = NULL;

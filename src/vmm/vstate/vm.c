@@ -303,6 +303,7 @@ static void vm_free(struct vm *vm)
 {
 	for (unsigned int i = 0; i < vm->nr_vcpus; i++)
 		vcpu_destroy(&vm->vcpus[i]);
+	kvm_ahead_release(&vm->ahead); /* a vCPU 0 never taken */
 	/* The device thread first: nothing may touch a device while it is
 	 * freed. It writes what the sinks take at once and waits for nothing. */
 	serial_flush(vm->serial);
@@ -338,11 +339,21 @@ static void vm_free(struct vm *vm)
 
 int vm_create(const struct vm_config *cfg, struct vm **out)
 {
-	return vm_create_on(cfg, -1, -1, out);
+	return vm_create_on(cfg, NULL, out);
 }
 
-/* cfg's fds, kvm_fd and vm_fd are taken over by the VM (also on failure). */
-int vm_create_on(const struct vm_config *cfg, int kvm_fd, int vm_fd, struct vm **out)
+static bool wants_irqchip(const struct vm_config *cfg)
+{
+	return vmm_irqchip_wanted(cfg->irqchip, cfg->kernel_path != NULL);
+}
+
+bool vm_ahead_fits(const struct vm_ahead *ahead, const struct vm_config *cfg)
+{
+	return ahead->irqchip == wants_irqchip(cfg) || (!ahead->irqchip && ahead->vcpu0_fd < 0);
+}
+
+/* cfg's fds and what ahead holds are taken over by the VM (also on failure). */
+int vm_create_on(const struct vm_config *cfg, struct vm_ahead *ahead, struct vm **out)
 {
 	struct vm *vm = calloc(1, sizeof(*vm));
 	pthread_condattr_t ca;
@@ -351,15 +362,20 @@ int vm_create_on(const struct vm_config *cfg, int kvm_fd, int vm_fd, struct vm *
 	if (!vm) {
 		struct vm_config files = *cfg;
 		vm_config_close_files(&files);
-		if (vm_fd >= 0)
-			close(vm_fd);
-		if (kvm_fd >= 0)
-			close(kvm_fd);
+		if (ahead)
+			kvm_ahead_release(ahead);
 		return -ENOMEM;
 	}
 	vm->cfg = *cfg;
-	vm->kvm_fd = kvm_fd;
-	vm->vm_fd = vm_fd;
+	vm->ahead = (struct vm_ahead){ .kvm_fd = -1, .vm_fd = -1, .vcpu0_fd = -1 };
+	if (ahead) {
+		vm->ahead = *ahead;
+		*ahead = (struct vm_ahead){ .kvm_fd = -1, .vm_fd = -1, .vcpu0_fd = -1 };
+	}
+	/* The VM's own now; vCPU 0 is taken by vcpu_create. */
+	vm->kvm_fd = vm->ahead.kvm_fd;
+	vm->vm_fd = vm->ahead.vm_fd;
+	vm->ahead.kvm_fd = vm->ahead.vm_fd = -1;
 	/* Lets a process that drives this VM (the jailed VMM's control loop)
 	 * sleep in poll() until the VM ends, instead of polling. */
 	vm->end_fd = eventfd(0, EFD_CLOEXEC | EFD_NONBLOCK);
@@ -383,17 +399,7 @@ int vm_create_on(const struct vm_config *cfg, int kvm_fd, int vm_fd, struct vm *
 		vm_free(vm);
 		return -ENOMEM;
 	}
-	switch (cfg->irqchip) {
-	case ALCATRAZ_IRQCHIP_ON:
-		vm->irqchip = true;
-		break;
-	case ALCATRAZ_IRQCHIP_OFF:
-		vm->irqchip = false;
-		break;
-	default:
-		vm->irqchip = cfg->kernel_path != NULL;
-		break;
-	}
+	vm->irqchip = wants_irqchip(cfg);
 	vm->nr_vcpus = 0;
 
 	for (size_t i = 0; i < ARRAY_SIZE(init_steps); i++) {
