@@ -121,22 +121,32 @@ static int own_cgroup(char *dir, size_t len, char *why, size_t why_len)
 	return 0;
 }
 
-static int set_limits(const char *dir, uint64_t mem_bytes, unsigned int vcpus)
+/* The limits; what cg holds already for these vCPUs is not written again
+ * (each write is three system calls on a VM's create path). */
+static int set_limits(struct vm_cgroup *cg, uint64_t mem_bytes, unsigned int vcpus)
 {
+	const char *dir = cg->path;
 	char val[64];
 	int ret;
 
 	snprintf(val, sizeof(val), "%llu", (unsigned long long)(mem_bytes + VMM_MEM_MARGIN));
 	if ((ret = write_str(dir, "memory.max", val)))
 		return ret;
+	if (cg->vcpus == vcpus)
+		return 0;
 	/* Guest RAM must not be pushed to swap behind the limit's back; the
 	 * file is absent without swap accounting, which is fine. */
-	(void)write_str(dir, "memory.swap.max", "0");
+	if (!cg->vcpus)
+		(void)write_str(dir, "memory.swap.max", "0");
+	cg->vcpus = 0;
 	snprintf(val, sizeof(val), "%u", vcpus + VMM_TASKS_MARGIN);
 	if ((ret = write_str(dir, "pids.max", val)))
 		return ret;
 	snprintf(val, sizeof(val), "%u 100000", vcpus * 100000);
-	return write_str(dir, "cpu.max", val);
+	if ((ret = write_str(dir, "cpu.max", val)))
+		return ret;
+	cg->vcpus = vcpus;
+	return 0;
 }
 
 int vm_cgroup_lower_claim(struct vm_cgroup *cg, char *why, size_t len)
@@ -185,7 +195,7 @@ int vm_cgroup_set_limits(struct vm_cgroup *cg, uint64_t mem_bytes, unsigned int 
 	if (!cg->path[0])
 		return -ENOENT;
 	ret = vm_cgroup_normal_claim(cg);
-	return ret ? ret : set_limits(cg->path, mem_bytes, vcpus);
+	return ret ? ret : set_limits(cg, mem_bytes, vcpus);
 }
 
 int vm_cgroup_create(struct vm_cgroup *cg, const char *parent_dir, uint64_t mem_bytes,
@@ -197,6 +207,7 @@ int vm_cgroup_create(struct vm_cgroup *cg, const char *parent_dir, uint64_t mem_
 
 	cg->path[0] = 0;
 	cg->claim = VM_CGROUP_CLAIM_NORMAL;
+	cg->vcpus = 0;
 	*dirfd = -1;
 	if (parent_dir)
 		snprintf(parent, sizeof(parent), "%s", parent_dir);
@@ -224,7 +235,7 @@ int vm_cgroup_create(struct vm_cgroup *cg, const char *parent_dir, uint64_t mem_
 		cg->path[0] = 0;
 		return ret;
 	}
-	ret = set_limits(cg->path, mem_bytes, vcpus);
+	ret = set_limits(cg, mem_bytes, vcpus);
 	if (!ret) {
 		/* The VMM is born inside it (clone3's CLONE_INTO_CGROUP). */
 		*dirfd = open(cg->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
@@ -248,4 +259,5 @@ void vm_cgroup_remove(struct vm_cgroup *cg)
 		usleep(2000);
 	cg->path[0] = 0;
 	cg->claim = VM_CGROUP_CLAIM_NORMAL;
+	cg->vcpus = 0;
 }

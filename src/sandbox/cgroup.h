@@ -28,6 +28,9 @@ enum vm_cgroup_claim {
 struct vm_cgroup {
 	char path[512]; /* empty when no cgroup was made */
 	enum vm_cgroup_claim claim;
+	/* The vCPUs that pids.max and cpu.max were written for (0: not yet):
+	 * a pool's process waits with the limits of one, which most VMs keep. */
+	unsigned int vcpus;
 };
 
 /* Creates a cgroup with the limits under @parent_dir (NULL: the caller's

@@ -121,6 +121,33 @@ START_TEST(idle_then_normal_with_the_limits)
 }
 END_TEST
 
+/* A pool's process waits with the limits of one vCPU: a VM of one vCPU
+ * writes only its memory limit, one of more writes the rest too. */
+START_TEST(limits_already_there_are_not_written_again)
+{
+	struct vm_cgroup cg;
+
+	make_cgroup(&cg, false, false);
+	put("memory.swap.max", "");
+	ck_assert_int_eq(vm_cgroup_set_limits(&cg, 0, 1), 0);
+	ck_assert_str_eq(get("pids.max"), "9");
+	ck_assert_str_eq(get("cpu.max"), "100000 100000");
+	ck_assert_str_eq(get("memory.swap.max"), "0");
+	put("pids.max", "");
+	put("cpu.max", "");
+	put("memory.swap.max", "");
+	ck_assert_int_eq(vm_cgroup_set_limits(&cg, 16 << 20, 1), 0);
+	ck_assert_str_eq(get("memory.max"), "83886080");
+	ck_assert_str_eq(get("pids.max"), "");
+	ck_assert_str_eq(get("cpu.max"), "");
+	ck_assert_str_eq(get("memory.swap.max"), "");
+	ck_assert_int_eq(vm_cgroup_set_limits(&cg, 16 << 20, 2), 0);
+	ck_assert_str_eq(get("pids.max"), "10");
+	ck_assert_str_eq(get("cpu.max"), "200000 100000");
+	remove_cgroup();
+}
+END_TEST
+
 START_TEST(weight_without_cpu_idle)
 {
 	struct vm_cgroup cg;
@@ -211,6 +238,7 @@ int main(void)
 	TCase *tc = tcase_create("claim");
 
 	tcase_add_test(tc, idle_then_normal_with_the_limits);
+	tcase_add_test(tc, limits_already_there_are_not_written_again);
 	tcase_add_test(tc, weight_without_cpu_idle);
 	tcase_add_test(tc, weight_when_cpu_idle_refuses);
 	tcase_add_test(tc, no_claim_files_leave_it_normal);
