@@ -179,7 +179,8 @@ static void *watchdog_thread(void *arg)
 }
 
 /* A warm pool's process has a watchdog parked, confined since its birth
- * (prestart.c): counted as confined at once. Else one is started. */
+ * (prestart.c): counted as confined at once. Else one is started. A
+ * failure ends the VM, saying why. */
 static int start_watchdog(struct vm *vm)
 {
 	int ret = vm->cfg.seccomp ? prestart_take(VMM_THREAD_WATCHDOG, watchdog_run, vm,
@@ -194,7 +195,11 @@ static int start_watchdog(struct vm *vm)
 		vm_count_confined(vm);
 		return 0;
 	}
-	return -pthread_create(&vm->watchdog, NULL, watchdog_thread, vm);
+	ret = -pthread_create(&vm->watchdog, NULL, watchdog_thread, vm);
+	if (ret)
+		vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, ret, "cannot start the watchdog: %s",
+		       strerror(-ret));
+	return ret;
 }
 
 static int step_kvm(struct vm *vm)
@@ -431,11 +436,8 @@ int vm_start(struct vm *vm)
 	pthread_mutex_unlock(&vm->lock);
 
 	if (vm->cfg.timeout_ms) {
-		ret = start_watchdog(vm);
-		if (ret) {
-			vm_end(vm, ALCATRAZ_EXIT_ERROR, 0, ret, "cannot start the watchdog");
-			return 0;
-		}
+		if (start_watchdog(vm))
+			return 0; /* ended, with the reason */
 		vm->watchdog_started = true;
 	}
 	vm_mark(vm, &vm->result.timings.vmm_ready_ns);
