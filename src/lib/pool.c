@@ -68,6 +68,8 @@
 #define POOL_WHY_LEN 300
 /* A bound on destroyed VMs' processes waiting to be reaped. */
 #define POOL_MAX_RETIRED 64
+/* Test builds: how long the kill of a taken process may take to end it. */
+#define TEST_KILL_TAKEN_WAIT_MS 20000
 
 struct retired {
 	int pidfd;
@@ -285,6 +287,31 @@ static void *refill_main(void *arg)
 	return NULL;
 }
 
+#ifdef ALCATRAZ_TEST_HOOKS
+/* Test builds: ALCATRAZ_TEST_POOL_KILL_TAKEN=1 SIGKILLs the process just
+ * handed out and returns once it is gone (every thread, so its socket is
+ * closed): a kill -9 or the OOM killer at that moment, made certain. */
+static void test_hook_kill_taken(struct vmm_proc *p)
+{
+	const char *on = getenv("ALCATRAZ_TEST_POOL_KILL_TAKEN");
+	struct pollfd gone[2] = { { .fd = p->pidfd, .events = POLLIN },
+				  { .fd = p->sock, .events = POLLIN } };
+
+	if (!on || strcmp(on, "1"))
+		return;
+	/* At the lowest claim its exit would wait for CPU time no one wants. */
+	(void)vm_cgroup_normal_claim(&p->cg);
+	vmm_pidfd_signal(p->pidfd, SIGKILL);
+	for (int i = 0; i < 2; i++)
+		(void)poll(&gone[i], 1, TEST_KILL_TAKEN_WAIT_MS);
+}
+#else
+static void test_hook_kill_taken(struct vmm_proc *p)
+{
+	(void)p;
+}
+#endif
+
 int pool_take(struct alcatraz_pool *pool, const char *path, int log_fd, struct vmm_proc *p)
 {
 	char why[POOL_WHY_LEN + 32] = "";
@@ -308,10 +335,42 @@ int pool_take(struct alcatraz_pool *pool, const char *path, int log_fd, struct v
 	}
 	pthread_mutex_unlock(&pool->lock);
 	wake(pool);
+	if (!ret)
+		test_hook_kill_taken(p);
 	if (why[0])
 		lib_log(log_fd, "alcatraz: debug: pool: processes wait with the normal CPU claim "
 			"(%s)\n", why);
 	return ret;
+}
+
+/*
+ * Killed from outside while it waited: SIGKILL (an admin's kill -9, the OOM
+ * killer choosing an idle process), or gone before its CONFIG could even be
+ * sent, whatever ended it, as the configuration played no part then. The
+ * library never sends SIGKILL to a process between pool_take() and its
+ * CREATED: the refill thread and alcatraz_pool_free() kill only the
+ * processes still in the ready list or still starting, vmm_proc_discard()
+ * only one that no VM took, supervisor.c's take_locked() only one it reads
+ * after CREATED, jailed_kill() only a created VM's, and jailed_destroy()
+ * only once the create's outcome is decided. Any other end (a crash,
+ * SIGSYS, an exit status, a refused configuration) is that VMM's or the
+ * configuration's failure and is not retried. A SIGKILL by the VM's own
+ * memory limit (its cgroup's OOM killer, while the VM is built) looks the
+ * same: the fresh VMM meets the same limit, and its end is reported as any
+ * other.
+ */
+bool pool_proc_killed_waiting(int status, bool config_sent, int log_fd)
+{
+	if (config_sent && status != 128 + SIGKILL)
+		return false;
+	if (status > 128)
+		lib_log(log_fd, "alcatraz: info: pool: the waiting alcatraz-vmm was killed (signal "
+			"%d) before it %s: starting a fresh one\n", status - 128,
+			config_sent ? "built the VM" : "took its configuration");
+	else
+		lib_log(log_fd, "alcatraz: info: pool: the waiting alcatraz-vmm exited (status %d) "
+			"before it took its configuration: starting a fresh one\n", status);
+	return true;
 }
 
 int pool_proc_into_cgroup(const struct vmm_proc *p, int cg_fd)

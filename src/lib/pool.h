@@ -36,6 +36,10 @@ int vmm_proc_start(const char *path, bool pool, int cg_fd, int log_fd, struct vm
 int vmm_proc_spawn(const char *path, bool pool, bool irqchip, int cg_fd, int log_fd,
 		   struct vmm_proc *p);
 int vmm_proc_greeted(const struct vmm_proc *p, const char *path, int log_fd);
+/* vmm_proc_start() of a VM's VMM (not a pool's) in cg, a cgroup
+ * vm_cgroup_create() made (none when its path is empty). */
+int vmm_proc_start_in(const char *path, const struct vm_cgroup *cg, int log_fd,
+		      struct vmm_proc *p);
 /* Kills, reaps and closes (a process that never got a VM), and removes its
  * cgroup if it has one. */
 void vmm_proc_discard(struct vmm_proc *p);
@@ -64,5 +68,10 @@ void pool_put(struct alcatraz_pool *pool);
  * removes cg, and closes pidfd (both the pool's now). 0, or -EAGAIN (the
  * pool is being freed, or too many wait): the caller does it. */
 int pool_retire(struct alcatraz_pool *pool, int pidfd, const struct vm_cgroup *cg);
+/* Whether a process pool_take() handed out, which then ended before
+ * CREATED with status (vmm_pidfd_reap's), was killed from outside while it
+ * waited (config_sent: its CONFIG had left). If so the VM's log says so,
+ * and the caller starts a fresh VMM once. */
+bool pool_proc_killed_waiting(int status, bool config_sent, int log_fd);
 
 #endif

@@ -47,6 +47,7 @@ struct jailed_vm {
 	int sock;
 	int log_fd;      /* dup of the configuration's, or -1 */
 	bool started, ended, reading, reaped;
+	bool pooled;     /* the VMM came from a warm pool: replaced once if killed before CREATED */
 	bool start_replied;
 	int start_err;   /* STARTED's answer */
 	struct vm_cgroup cgroup;
@@ -145,17 +146,23 @@ have:
 	j->pidfd = p.pidfd;
 	j->pid = p.pid;
 	j->sock = p.sock;
+	j->pooled = pooled;
 	return 0;
 }
 
-/* The VMM ended before CREATED: the caller sees only -ECHILD, so the log
- * says how (a crash, a seccomp kill or an exit after its own message). */
-static void log_early_end(struct jailed_vm *j)
+/* Reaps a VMM that ended before CREATED: its status (128+n: signal n). */
+static int reap_early(struct jailed_vm *j)
 {
 	pthread_mutex_lock(&j->lock);
 	int code = reap_locked(j);
 	pthread_mutex_unlock(&j->lock);
+	return code;
+}
 
+/* The VMM ended before CREATED: the caller sees only -ECHILD, so the log
+ * says how (a crash, a seccomp kill or an exit after its own message). */
+static void log_early_end(struct jailed_vm *j, int code)
+{
 	if (code > 128)
 		lib_log(j->log_fd, "alcatraz: error: alcatraz-vmm was killed by signal %d (%s) "
 			"while it built the VM\n", code - 128, strsignal(code - 128));
@@ -188,6 +195,55 @@ static int configure(struct jailed_vm *j, const struct cfg_blob *b)
 			(const char *)m.payload);
 	}
 	return m.hdr.err > 0 ? -EPROTO : m.hdr.err;
+}
+
+/*
+ * A fresh VMM (never the pool's) in the VM's cgroup in place of the pool's
+ * that was killed, sent the configuration: the same blob when its CONFIG
+ * never left (its descriptors are still ours alone and are sent again),
+ * else encoded anew, as the dead VMM may have used them (begun the
+ * vhost-user session of a volume's virtiofsd).
+ */
+static int retry_fresh(struct jailed_vm *j, const struct alcatraz_config *cfg, const char *path,
+		       struct cfg_blob *blob, bool sent)
+{
+	struct vmm_proc p;
+	int ret;
+
+	close(j->pidfd); /* reaped */
+	close(j->sock);
+	j->pidfd = j->sock = -1;
+	j->reaped = j->pooled = false;
+	ret = vmm_proc_start_in(path, &j->cgroup, j->log_fd, &p);
+	if (ret)
+		return ret;
+	j->pidfd = p.pidfd;
+	j->pid = p.pid;
+	j->sock = p.sock;
+	if (sent) {
+		cfg_blob_free(blob);
+		ret = config_encode(cfg, &j->net, blob);
+	}
+	return ret ? ret : configure(j, blob);
+}
+
+/* The VMM ended before CREATED (ret: -ECHILD, or -EPIPE from sending
+ * CONFIG). A pool's process killed from outside while it waited is
+ * replaced once (pool_proc_killed_waiting says when); any other end is
+ * that VMM's or the configuration's failure, logged and returned as is. */
+static int early_end(struct jailed_vm *j, const struct alcatraz_config *cfg, const char *path,
+		     struct cfg_blob *blob, int ret)
+{
+	bool sent = ret == -ECHILD;
+	int code = reap_early(j);
+
+	if (j->pooled && pool_proc_killed_waiting(code, sent, j->log_fd)) {
+		ret = retry_fresh(j, cfg, path, blob, sent);
+		code = ret == -ECHILD ? reap_early(j) : -1;
+	}
+	if (ret == -ECHILD)
+		log_early_end(j, code);
+	return ret;
 }
 
 /* The files every VM needs, by name: cheaper than starting a VMM to learn
@@ -279,7 +335,7 @@ int jailed_create(const struct alcatraz_config *cfg, struct jailed_vm **out)
 {
 	struct jailed_vm *j;
 	struct cfg_blob blob = { .nfds = 0 };
-	char path[4096];
+	char path[4096], why[512];
 	int ret;
 
 	TRACE_CREATE_START;
@@ -302,15 +358,15 @@ int jailed_create(const struct alcatraz_config *cfg, struct jailed_vm **out)
 	if (!ret)
 		ret = get_vmm(j, cfg, path);
 	TRACE_CREATE("cgroup+vmm");
-	if (!ret && (ret = net_open(&cfg->net, j->log_fd, &j->net, path, sizeof(path))))
-		lib_log(j->log_fd, "alcatraz: error: %s\n", path);
+	if (!ret && (ret = net_open(&cfg->net, j->log_fd, &j->net, why, sizeof(why))))
+		lib_log(j->log_fd, "alcatraz: error: %s\n", why);
 	if (!ret)
 		ret = config_encode(cfg, &j->net, &blob);
 	TRACE_CREATE("encode");
 	if (!ret)
 		ret = configure(j, &blob);
-	if (ret == -ECHILD)
-		log_early_end(j);
+	if (ret == -ECHILD || (ret == -EPIPE && j->pooled))
+		ret = early_end(j, cfg, path, &blob, ret);
 	TRACE_CREATE("configure");
 	if (blob.nfds)
 		cfg_blob_free(&blob);

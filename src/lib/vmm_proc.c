@@ -55,6 +55,7 @@ static void vmm_env(char **env, char *buf, size_t len)
 		"ASAN_OPTIONS", "UBSAN_OPTIONS", "LSAN_OPTIONS", "ALCATRAZ_TRACE_CREATE",
 #ifdef ALCATRAZ_TEST_HOOKS
 		"ALCATRAZ_TEST_VIOLATE", "ALCATRAZ_TEST_PROBE_FS", "ALCATRAZ_TEST_PRESTART_FAIL",
+		"ALCATRAZ_TEST_CONFIG_DIE",
 #endif
 	};
 	size_t used = 0;
@@ -209,6 +210,22 @@ int vmm_proc_start(const char *path, bool pool, int cg_fd, int log_fd, struct vm
 
 	if (!ret && (ret = vmm_proc_greeted(p, path, log_fd)))
 		vmm_proc_discard(p);
+	return ret;
+}
+
+int vmm_proc_start_in(const char *path, const struct vm_cgroup *cg, int log_fd,
+		      struct vmm_proc *p)
+{
+	int cg_fd = -1, ret;
+
+	if (cg->path[0] && (cg_fd = vm_cgroup_open(cg)) < 0) {
+		/* Never outside it: the VM's limits are there. */
+		lib_log(log_fd, "alcatraz: error: cgroup %s: %s\n", cg->path, strerror(-cg_fd));
+		return -ALCATRAZ_E_SANDBOX;
+	}
+	ret = vmm_proc_start(path, false, cg_fd, log_fd, p);
+	if (cg_fd >= 0)
+		close(cg_fd);
 	return ret;
 }
 

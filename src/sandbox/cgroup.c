@@ -236,11 +236,9 @@ int vm_cgroup_create(struct vm_cgroup *cg, const char *parent_dir, uint64_t mem_
 		return ret;
 	}
 	ret = set_limits(cg, mem_bytes, vcpus);
-	if (!ret) {
-		/* The VMM is born inside it (clone3's CLONE_INTO_CGROUP). */
-		*dirfd = open(cg->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-		if (*dirfd < 0)
-			ret = -errno;
+	if (!ret && (ret = vm_cgroup_open(cg)) >= 0) {
+		*dirfd = ret;
+		ret = 0;
 	}
 	if (ret) {
 		snprintf(why, len, "setting limits in %s: %s", cg->path, strerror(-ret));
@@ -248,6 +246,14 @@ int vm_cgroup_create(struct vm_cgroup *cg, const char *parent_dir, uint64_t mem_
 		cg->path[0] = 0;
 	}
 	return ret;
+}
+
+int vm_cgroup_open(const struct vm_cgroup *cg)
+{
+	/* For clone3's CLONE_INTO_CGROUP: the VMM is born inside it. */
+	int fd = open(cg->path, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+
+	return fd < 0 ? -errno : fd;
 }
 
 void vm_cgroup_remove(struct vm_cgroup *cg)

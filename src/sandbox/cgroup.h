@@ -49,6 +49,9 @@ int vm_cgroup_normal_claim(struct vm_cgroup *cg);
  * process waits in one with the smallest), after giving it back the normal
  * CPU claim if it was lowered. 0 or -errno. */
 int vm_cgroup_set_limits(struct vm_cgroup *cg, uint64_t mem_bytes, unsigned int vcpus);
+/* Opens a cgroup vm_cgroup_create() made, for a process to be born in it
+ * (after its first one ended): the descriptor, or -errno. */
+int vm_cgroup_open(const struct vm_cgroup *cg);
 /* Removes the cgroup once its processes are gone. */
 void vm_cgroup_remove(struct vm_cgroup *cg);
 

@@ -402,6 +402,7 @@ int main(int argc, char **argv)
 	}
 	if (receive_config(&vc))
 		return 1;
+	test_hook_after_config();
 	vmm_trace_mode(!vc.seccomp ? "open" : pool ? "pool" : "exec");
 	vmm_trace_step("CONFIG received");
 #ifndef __SANITIZE_ADDRESS__

@@ -2,7 +2,9 @@
 /*
  * Test builds only (alcatraz-vmm-testhooks, -DALCATRAZ_TEST_HOOKS): the VMM
  * misbehaves on request once the guest runs, so the sandbox tests can watch
- * each act being stopped. Never compiled into the installed alcatraz-vmm.
+ * each act being stopped, or ends before its VM is built, so the library's
+ * tests can watch how that is reported. Never compiled into the installed
+ * alcatraz-vmm.
  */
 #ifndef ALCATRAZ_VMM_TEST_HOOKS_H
 #define ALCATRAZ_VMM_TEST_HOOKS_H
@@ -34,6 +36,20 @@ static inline void test_hook_after_start(struct vm *vm)
 		(void)!fork();
 }
 
+/* ALCATRAZ_TEST_CONFIG_DIE=exit|crash: ends once its configuration is in,
+ * before CREATED: with status 1, or by a real SIGSEGV (a fault, which even
+ * the init of a PID namespace cannot ignore). */
+static inline void test_hook_after_config(void)
+{
+	const char *act = getenv("ALCATRAZ_TEST_CONFIG_DIE");
+	volatile int *volatile nowhere = NULL;
+
+	if (act && !strcmp(act, "exit"))
+		_exit(1);
+	if (act && !strcmp(act, "crash"))
+		*nowhere = 0;
+}
+
 static inline void test_hook_in_jail(struct vm *vm)
 {
 	struct stat st;
@@ -46,6 +62,7 @@ static inline void test_hook_in_jail(struct vm *vm)
 }
 #else
 static inline void test_hook_after_start(struct vm *vm) { (void)vm; }
+static inline void test_hook_after_config(void) {}
 static inline void test_hook_in_jail(struct vm *vm) { (void)vm; }
 #endif
 

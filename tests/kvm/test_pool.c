@@ -14,7 +14,9 @@
  * /dev/kvm when it started) makes it after its configuration; a pool's
  * processes wait with the lowest CPU claim (cpu.idle) and the VM that takes
  * one runs with the normal claim, and where they can have no cgroup of
- * their own the first VM's log says so.
+ * their own the first VM's log says so; a pool's process killed at the
+ * moment it is handed out is replaced once by a fresh VMM, whose guest runs,
+ * while one that ends another way before its VM is built fails the create.
  * Skips (77) where /dev/kvm is unusable.
  */
 #include <check.h>
@@ -725,6 +727,152 @@ START_TEST(pool_without_cgroups_says_so_once)
 }
 END_TEST
 
+/* A VM of image from pool, its console on out_fd and its log on log_fd
+ * (-1: none): alcatraz_vm_create's result. */
+static int create_logged(struct alcatraz_pool *pool, const char *image, int out_fd, int log_fd,
+			 struct alcatraz_vm **vm)
+{
+	struct alcatraz_config *cfg;
+	int ret;
+
+	*vm = NULL;
+	ck_assert_int_eq(alcatraz_config_new(&cfg), 0);
+	ck_assert_int_eq(alcatraz_config_set_guest_image(cfg, image), 0);
+	ck_assert_int_eq(alcatraz_config_set_memory_mib(cfg, 16), 0);
+	ck_assert_int_eq(alcatraz_config_set_timeout_ms(cfg, 20000), 0);
+	ck_assert_int_eq(alcatraz_config_set_pool(cfg, pool), 0);
+	if (out_fd >= 0)
+		ck_assert_int_eq(alcatraz_config_set_serial_fd(cfg, out_fd), 0);
+	if (log_fd >= 0)
+		ck_assert_int_eq(alcatraz_config_set_log_fd(cfg, log_fd), 0);
+	ret = alcatraz_vm_create(cfg, vm);
+	alcatraz_config_free(cfg);
+	return ret;
+}
+
+/* How often what occurs in s. */
+static int occurrences(const char *s, const char *what)
+{
+	int n = 0;
+
+	for (const char *at = s; (at = strstr(at, what)); at += strlen(what))
+		n++;
+	return n;
+}
+
+#define RETRIED "alcatraz: info: pool: the waiting alcatraz-vmm "
+#define KILLED_WAITING RETRIED "was killed (signal 9) before it took its configuration: " \
+	"starting a fresh one\n"
+
+/*
+ * A pool's process SIGKILLed from outside (kill -9, the OOM killer) right
+ * as it is handed out, before its configuration: the library test hook
+ * ALCATRAZ_TEST_POOL_KILL_TAKEN kills it after pool_take() and waits until
+ * it is gone. The create succeeds on a fresh VMM in the VM's cgroup (the
+ * pool's, with the VM's limits), the guest runs to its own result, the log
+ * says so once, and nothing is left after the VM and the pool.
+ */
+START_TEST(killed_taken_process_is_replaced_once)
+{
+	struct alcatraz_pool *pool;
+	struct alcatraz_vm *vm;
+	struct alcatraz_result res;
+	pid_t kids[MAX_CHILDREN], vmm;
+	char out[256], log[8192] = "", cg[1024];
+	int o[2], l[2], before, fds, ret;
+
+	mount_cgroup2();
+	before = alcatraz_cgroups();
+	fds = count_fds();
+	ck_assert_int_eq(alcatraz_pool_new(1, NULL, &pool), 0);
+	ck_assert_int_eq(children(kids, MAX_CHILDREN), 1);
+	ck_assert_int_eq(pipe2(o, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(l, O_CLOEXEC), 0);
+	setenv("ALCATRAZ_TEST_POOL_KILL_TAKEN", "1", 1);
+	ret = create_logged(pool, hello, o[1], l[1], &vm);
+	unsetenv("ALCATRAZ_TEST_POOL_KILL_TAKEN");
+	close(o[1]);
+	close(l[1]);
+	if (ret)
+		read_all(l[0], log, sizeof(log));
+	ck_assert_msg(ret == 0, "create: %s; log: %s", alcatraz_strerror(ret), ret ? log : "");
+	vmm = alcatraz_test_vmm_pid(vm);
+	ck_assert_int_ne(vmm, kids[0]);
+	cgroup_of(vmm, cg, sizeof(cg));
+	ck_assert_msg(strstr(cg, "/alcatraz-vm-") != NULL, "the VMM is in %s", cg);
+	ck_assert_int_eq(read_number(cg, "memory.max"), (16LL + 64) << 20);
+	ck_assert_int_eq(alcatraz_vm_start(vm), 0);
+	ck_assert_int_eq(alcatraz_vm_wait(vm, 30000), 0);
+	ck_assert_int_eq(alcatraz_vm_result(vm, &res), 0);
+	alcatraz_vm_destroy(vm);
+	read_all(o[0], out, sizeof(out));
+	read_all(l[0], log, sizeof(log));
+	close(o[0]);
+	close(l[0]);
+	ck_assert_str_eq(out, "Hello from an Alcatraz tiny guest!\n");
+	ck_assert_msg(res.kind == ALCATRAZ_EXIT_STATUS && res.status == 0, "hello: %s: %s",
+		      alcatraz_exit_kind_name(res.kind), res.message);
+	ck_assert_msg(occurrences(log, RETRIED) == 1 && strstr(log, KILLED_WAITING), "log: %s",
+		      log);
+	await_gone(cg); /* the pool's thread removes it */
+	alcatraz_pool_free(pool);
+	ck_assert_int_eq(children(kids, MAX_CHILDREN), 0);
+	ck_assert_int_eq(alcatraz_cgroups(), before);
+	ck_assert_int_eq(count_fds(), fds);
+}
+END_TEST
+
+/*
+ * A pool's process that ends another way once it has its configuration
+ * (the VMM test hook ALCATRAZ_TEST_CONFIG_DIE: an exit status, a crash) is
+ * not replaced: that is its own or the configuration's failure, and the
+ * create fails as it did, with the log saying how, and nothing left.
+ */
+START_TEST(pool_process_dying_otherwise_is_not_replaced)
+{
+#if defined(__SANITIZE_ADDRESS__)
+	/* A sanitizer's handler makes the crash an exit status: "exit" covers it. */
+	static const char *const acts[] = { "exit" };
+#else
+	static const char *const acts[] = { "exit", "crash" };
+#endif
+	static const char *const how[] = {
+		"alcatraz: error: alcatraz-vmm exited with status 1 while it built the VM\n",
+		"alcatraz: error: alcatraz-vmm was killed by signal 11 (Segmentation fault) while it "
+		"built the VM\n",
+	};
+	int before;
+
+	mount_cgroup2();
+	before = alcatraz_cgroups();
+	for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
+		struct alcatraz_pool *pool;
+		struct alcatraz_vm *vm;
+		char log[8192];
+		int l[2], ret;
+
+		/* The pool's processes have it from their start; a fresh VMM too. */
+		setenv("ALCATRAZ_TEST_CONFIG_DIE", acts[i], 1);
+		ck_assert_int_eq(alcatraz_pool_new(1, NULL, &pool), 0);
+		ck_assert_int_eq(pipe2(l, O_CLOEXEC), 0);
+		ret = create_logged(pool, hello, -1, l[1], &vm);
+		close(l[1]);
+		unsetenv("ALCATRAZ_TEST_CONFIG_DIE");
+		/* None is expected; one made would hold the log open. */
+		alcatraz_vm_destroy(vm);
+		read_all(l[0], log, sizeof(log));
+		close(l[0]);
+		ck_assert_msg(ret == -ECHILD && !vm, "%s: create: %s; log: %s", acts[i],
+			      alcatraz_strerror(ret), log);
+		ck_assert_msg(strstr(log, how[i]) && !strstr(log, RETRIED), "%s: log: %s", acts[i],
+			      log);
+		alcatraz_pool_free(pool);
+		ck_assert_int_eq(children((pid_t[MAX_CHILDREN]){ 0 }, MAX_CHILDREN), 0);
+		ck_assert_int_eq(alcatraz_cgroups(), before);
+	}
+}
+END_TEST
+
 /* Threads a pool's process starts while it waits */
 #define PARKED_THREADS 3 /* the device thread, vCPU 0, the watchdog */
 
@@ -865,6 +1013,8 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, parked_threads_are_confined);
 	tcase_add_test(tc, pooled_vm_threads_are_confined_alike);
 	tcase_add_test(tc, unconfined_parked_thread_refuses_its_config);
+	tcase_add_test(tc, killed_taken_process_is_replaced_once);
+	tcase_add_test(tc, pool_process_dying_otherwise_is_not_replaced);
 	suite_add_tcase(s, tc);
 	return run_suite(s);
 }
