@@ -20,7 +20,6 @@
  * Skips (77) where /dev/kvm is unusable.
  */
 #include <check.h>
-#include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <pthread.h>
@@ -32,15 +31,14 @@
 #include <sched.h>
 #include <sys/mount.h>
 #include <sys/stat.h>
-#include <sys/statfs.h>
 #include <sys/wait.h>
-#include <linux/magic.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <alcatraz/alcatraz.h>
 
 #include "check_main.h"
+#include "pool_util.h"
 #include "thread_confinement.h"
 
 pid_t alcatraz_test_vmm_pid(struct alcatraz_vm *h);
@@ -48,7 +46,6 @@ pid_t alcatraz_test_vmm_pid(struct alcatraz_vm *h);
 #define POOL_SIZE 2
 #define THREADS 4
 #define VMS_PER_THREAD 4
-#define MAX_CHILDREN 64
 /* alcatraz_pool_free() with a process still starting behind a busy CPU:
  * 0.1-2.7 s in the ASan lab when it kills that process, 5.8 s when it
  * waited for its greeting. */
@@ -125,89 +122,6 @@ static void *creator(void *arg)
 	return NULL;
 }
 
-/* The children of every thread of this process (the pool's thread
- * starts processes too). */
-static int children(pid_t *out, int max)
-{
-	char path[300];
-	struct dirent *e;
-	int n = 0;
-	DIR *d = opendir("/proc/self/task");
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/children", e->d_name);
-		FILE *f = fopen(path, "r");
-		int pid;
-		while (f && n < max && fscanf(f, "%d", &pid) == 1)
-			out[n++] = pid;
-		if (f)
-			fclose(f);
-	}
-	closedir(d);
-	return n;
-}
-
-/* Dead with its descriptors closed: a zombie whose other threads are gone
- * too. A pool process has parked threads; its leader turns zombie first,
- * and the socket closes only with the last thread's exit. */
-static bool is_gone(pid_t pid)
-{
-	char path[64], line[128], state = 0;
-	int threads = -1;
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/status", (int)pid);
-	f = fopen(path, "r");
-	if (!f)
-		return true; /* reaped already */
-	while (fgets(line, sizeof(line), f)) {
-		if (sscanf(line, "State: %c", &state) == 1)
-			continue;
-		sscanf(line, "Threads: %d", &threads);
-	}
-	fclose(f);
-	return state == 'Z' && threads == 1;
-}
-
-#define KVM_VM_LINK "anon_inode:kvm-vm"
-#define KVM_VCPU0_LINK "anon_inode:kvm-vcpu:0"
-static int kvm_fds_of(pid_t pid, const char *what);
-
-/* Polls (10 ms steps, up to 20 s) until the only children are POOL_SIZE
- * waiting pool processes (each holding its VM made ahead), none of them
- * gone: the destroyed VMs' processes are reaped (the pool does that in
- * the background) and the replacements ready. */
-static void await_pool_full(pid_t gone)
-{
-	pid_t kids[MAX_CHILDREN];
-	bool full = false;
-
-	for (int i = 0; i < 2000 && !full; i++) {
-		int n = children(kids, MAX_CHILDREN);
-		full = n == POOL_SIZE;
-		for (int k = 0; k < n && full; k++)
-			full = kids[k] != gone && kvm_fds_of(kids[k], KVM_VM_LINK) == 1;
-		if (!full)
-			usleep(10000);
-	}
-	ck_assert_msg(full, "the pool is not full again: %d children",
-		      children(kids, MAX_CHILDREN));
-}
-
-/* Polls (10 ms steps, up to 20 s) until this process has @want children. */
-static void await_children(int want)
-{
-	pid_t kids[MAX_CHILDREN];
-	int n = -1;
-
-	for (int i = 0; i < 2000 && (n = children(kids, MAX_CHILDREN)) != want; i++)
-		usleep(10000);
-	ck_assert_int_eq(n, want);
-}
-
 START_TEST(threads_share_one_pool)
 {
 	struct alcatraz_pool *pool;
@@ -219,7 +133,7 @@ START_TEST(threads_share_one_pool)
 	for (int i = 0; i < THREADS; i++)
 		ck_assert_int_eq(pthread_join(t[i], NULL), 0);
 	/* Refilled: the pool's processes are all that is left. */
-	await_pool_full(0);
+	await_pool_full(POOL_SIZE, 0);
 	alcatraz_pool_free(pool);
 	ck_assert_int_eq(children((pid_t[MAX_CHILDREN]){ 0 }, MAX_CHILDREN), 0);
 }
@@ -259,7 +173,7 @@ START_TEST(killed_pool_process_is_not_handed_out)
 		ck_assert_int_eq(res.kind, ALCATRAZ_EXIT_STATUS);
 	}
 	/* Replaced: the pool is full again, the victim reaped. */
-	await_pool_full(victim);
+	await_pool_full(POOL_SIZE, victim);
 	alcatraz_pool_free(pool);
 }
 END_TEST
@@ -289,77 +203,12 @@ START_TEST(free_leaves_nothing)
 }
 END_TEST
 
-/* The directory of pid's cgroup under /sys/fs/cgroup ("0::/PATH"). */
-static void cgroup_of(pid_t pid, char *dir, size_t len)
-{
-	char path[64], line[512] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "/proc/%d/cgroup", (int)pid);
-	f = fopen(path, "re");
-	ck_assert_ptr_nonnull(f);
-	ck_assert_ptr_nonnull(fgets(line, sizeof(line), f));
-	fclose(f);
-	line[strcspn(line, "\n")] = '\0';
-	ck_assert_msg(!strncmp(line, "0::/", 4), "not a cgroup v2 line: %s", line);
-	snprintf(dir, len, "/sys/fs/cgroup%s", line + 3);
-}
-
-static long long read_number(const char *dir, const char *file)
-{
-	char path[1200], buf[64] = "";
-	FILE *f;
-
-	snprintf(path, sizeof(path), "%s/%s", dir, file);
-	f = fopen(path, "re");
-	ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-	ck_assert_ptr_nonnull(fgets(buf, sizeof(buf), f));
-	fclose(f);
-	return atoll(buf);
-}
-
-/* Polls (10 ms steps, up to 20 s) until path is gone. */
-static void await_gone(const char *path)
-{
-	for (int i = 0; i < 2000 && access(path, F_OK) == 0; i++)
-		usleep(10000);
-	ck_assert_msg(access(path, F_OK) != 0, "%s is left after the VM", path);
-}
-
-/* Entries named alcatraz-* in the caller's cgroup. */
-static int alcatraz_cgroups(void)
-{
-	char dir[1024];
-	struct dirent *e;
-	int n = 0;
-	DIR *d;
-
-	cgroup_of(getpid(), dir, sizeof(dir));
-	d = opendir(dir);
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d)))
-		n += !strncmp(e->d_name, "alcatraz-", 9);
-	closedir(d);
-	return n;
-}
-
 /*
  * A pooled VM's process keeps the cgroup it was born in, with the VM's
  * limits written there; the cgroup goes with the VM, the pool's waiting
  * ones with the pool. In a mount namespace of this test's own, with
  * cgroup v2 mounted where the machine (the lab) has none.
  */
-/* cgroup v2 at /sys/fs/cgroup, in a mount namespace of the test's own. */
-static void mount_cgroup2(void)
-{
-	struct statfs sf;
-
-	ck_assert_int_eq(unshare(CLONE_NEWNS), 0);
-	ck_assert_int_eq(mount(NULL, "/", NULL, MS_REC | MS_PRIVATE, NULL), 0);
-	if (statfs("/sys/fs/cgroup", &sf) || sf.f_type != CGROUP2_SUPER_MAGIC)
-		ck_assert_int_eq(mount("none", "/sys/fs/cgroup", "cgroup2", 0, NULL), 0);
-}
-
 START_TEST(pooled_vm_gets_its_limits)
 {
 	struct alcatraz_pool *pool;
@@ -406,17 +255,6 @@ static struct alcatraz_vm *hello_done(struct alcatraz_pool *pool, pid_t *pid, ch
 	return vm;
 }
 
-static bool is_child(pid_t pid)
-{
-	pid_t kids[MAX_CHILDREN];
-	int n = children(kids, MAX_CHILDREN);
-
-	for (int i = 0; i < n; i++)
-		if (kids[i] == pid)
-			return true;
-	return false;
-}
-
 /*
  * A pooled VM's destroy leaves its process's teardown to the pool: the
  * pool's thread reaps it and removes its cgroup on its own, and
@@ -449,29 +287,6 @@ START_TEST(pool_reaps_its_destroyed_vms)
 	ck_assert_int_eq(count_fds(), fds);
 }
 END_TEST
-
-/* Whether cgroup dir has the lowest CPU claim: cpu.idle 1 where the
- * kernel has it (5.15), else cpu.weight 1. */
-static bool claim_is_lowest(const char *dir)
-{
-	char path[1200];
-
-	snprintf(path, sizeof(path), "%s/cpu.idle", dir);
-	if (access(path, F_OK) == 0)
-		return read_number(dir, "cpu.idle") == 1;
-	return read_number(dir, "cpu.weight") == 1;
-}
-
-/* The normal claim: not idle, the default weight. */
-static bool claim_is_normal(const char *dir)
-{
-	char path[1200];
-
-	snprintf(path, sizeof(path), "%s/cpu.idle", dir);
-	if (access(path, F_OK) == 0 && read_number(dir, "cpu.idle") != 0)
-		return false;
-	return read_number(dir, "cpu.weight") == 100;
-}
 
 /*
  * A pool's processes warm and wait in cgroups with the lowest CPU claim, so
@@ -523,17 +338,6 @@ START_TEST(pool_waits_at_the_lowest_cpu_claim)
 }
 END_TEST
 
-/* Reads fd to its end into buf (NUL-terminated). */
-static void read_all(int fd, char *buf, size_t len)
-{
-	size_t total = 0;
-	ssize_t n;
-
-	while (total < len - 1 && (n = read(fd, buf + total, len - 1 - total)) > 0)
-		total += (size_t)n;
-	buf[total] = '\0';
-}
-
 /* hello from the pool with irqchip mode, its output checked; the VM's log
  * (the library's and the VMM's lines) into log. */
 static void run_hello_logged(struct alcatraz_pool *pool, enum alcatraz_irqchip irqchip, char *log,
@@ -571,48 +375,6 @@ static void run_hello_logged(struct alcatraz_pool *pool, enum alcatraz_irqchip i
 	ck_assert_str_eq(out, "Hello from an Alcatraz tiny guest!\n");
 	ck_assert_msg(res.kind == ALCATRAZ_EXIT_STATUS && res.status == 0, "hello: %s: %s",
 		      alcatraz_exit_kind_name(res.kind), res.message);
-}
-
-/* Descriptors of pid that link to what (KVM_VM_LINK, KVM_VCPU0_LINK). */
-static int kvm_fds_of(pid_t pid, const char *what)
-{
-	char dir[64], path[400], link[64];
-	struct dirent *e;
-	int n = 0;
-	DIR *d;
-
-	snprintf(dir, sizeof(dir), "/proc/%d/fd", (int)pid);
-	d = opendir(dir);
-	ck_assert_msg(d != NULL, "%s: %s", dir, strerror(errno));
-	while ((e = readdir(d))) {
-		ssize_t len;
-		snprintf(path, sizeof(path), "%s/%s", dir, e->d_name);
-		len = readlink(path, link, sizeof(link) - 1);
-		if (len > 0) {
-			link[len] = '\0';
-			n += !strcmp(link, what);
-		}
-	}
-	closedir(d);
-	return n;
-}
-
-/* The pool's one waiting process, once it holds want VMs (10 ms steps, up to 20 s). */
-static pid_t await_waiting_vms(int want)
-{
-	pid_t kids[MAX_CHILDREN];
-	int n = 0, vms = -1;
-
-	/* Destroyed VMs' processes are reaped by the pool in the background. */
-	for (int i = 0; i < 2000; i++) {
-		n = children(kids, MAX_CHILDREN);
-		if (n == 1 && (vms = kvm_fds_of(kids[0], KVM_VM_LINK)) == want)
-			break;
-		usleep(10000);
-	}
-	ck_assert_int_eq(n, 1);
-	ck_assert_int_eq(vms, want);
-	return kids[0];
 }
 
 #define MADE_AHEAD "alcatraz: debug: pool: the VM was made before its configuration"
@@ -748,16 +510,6 @@ static int create_logged(struct alcatraz_pool *pool, const char *image, int out_
 	ret = alcatraz_vm_create(cfg, vm);
 	alcatraz_config_free(cfg);
 	return ret;
-}
-
-/* How often what occurs in s. */
-static int occurrences(const char *s, const char *what)
-{
-	int n = 0;
-
-	for (const char *at = s; (at = strstr(at, what)); at += strlen(what))
-		n++;
-	return n;
 }
 
 #define RETRIED "alcatraz: info: pool: the waiting alcatraz-vmm "
