@@ -53,21 +53,34 @@ pid_t alcatraz_test_vmm_pid(struct alcatraz_vm *h);
 
 static char endless[4096], hello[4096];
 
-static struct alcatraz_vm *create(struct alcatraz_pool *pool, const char *image, int serial_fd)
+/* A VM of image from pool, its console on out_fd and its log on log_fd
+ * (-1: none): alcatraz_vm_create's result. */
+static int create_logged(struct alcatraz_pool *pool, const char *image, int out_fd, int log_fd,
+			 struct alcatraz_vm **vm)
 {
 	struct alcatraz_config *cfg;
-	struct alcatraz_vm *vm = NULL;
 	int ret;
 
+	*vm = NULL;
 	ck_assert_int_eq(alcatraz_config_new(&cfg), 0);
 	ck_assert_int_eq(alcatraz_config_set_guest_image(cfg, image), 0);
 	ck_assert_int_eq(alcatraz_config_set_memory_mib(cfg, 16), 0);
 	ck_assert_int_eq(alcatraz_config_set_timeout_ms(cfg, 20000), 0);
 	ck_assert_int_eq(alcatraz_config_set_pool(cfg, pool), 0);
-	if (serial_fd >= 0)
-		ck_assert_int_eq(alcatraz_config_set_serial_fd(cfg, serial_fd), 0);
-	ret = alcatraz_vm_create(cfg, &vm);
+	if (out_fd >= 0)
+		ck_assert_int_eq(alcatraz_config_set_serial_fd(cfg, out_fd), 0);
+	if (log_fd >= 0)
+		ck_assert_int_eq(alcatraz_config_set_log_fd(cfg, log_fd), 0);
+	ret = alcatraz_vm_create(cfg, vm);
 	alcatraz_config_free(cfg);
+	return ret;
+}
+
+static struct alcatraz_vm *create(struct alcatraz_pool *pool, const char *image, int serial_fd)
+{
+	struct alcatraz_vm *vm;
+	int ret = create_logged(pool, image, serial_fd, -1, &vm);
+
 	ck_assert_msg(ret == 0, "create from the pool: %s", alcatraz_strerror(ret));
 	return vm;
 }
@@ -488,29 +501,6 @@ START_TEST(pool_without_cgroups_says_so_once)
 	ck_assert_int_eq(rmdir(here), 0);
 }
 END_TEST
-
-/* A VM of image from pool, its console on out_fd and its log on log_fd
- * (-1: none): alcatraz_vm_create's result. */
-static int create_logged(struct alcatraz_pool *pool, const char *image, int out_fd, int log_fd,
-			 struct alcatraz_vm **vm)
-{
-	struct alcatraz_config *cfg;
-	int ret;
-
-	*vm = NULL;
-	ck_assert_int_eq(alcatraz_config_new(&cfg), 0);
-	ck_assert_int_eq(alcatraz_config_set_guest_image(cfg, image), 0);
-	ck_assert_int_eq(alcatraz_config_set_memory_mib(cfg, 16), 0);
-	ck_assert_int_eq(alcatraz_config_set_timeout_ms(cfg, 20000), 0);
-	ck_assert_int_eq(alcatraz_config_set_pool(cfg, pool), 0);
-	if (out_fd >= 0)
-		ck_assert_int_eq(alcatraz_config_set_serial_fd(cfg, out_fd), 0);
-	if (log_fd >= 0)
-		ck_assert_int_eq(alcatraz_config_set_log_fd(cfg, log_fd), 0);
-	ret = alcatraz_vm_create(cfg, vm);
-	alcatraz_config_free(cfg);
-	return ret;
-}
 
 #define RETRIED "alcatraz: info: pool: the waiting alcatraz-vmm "
 #define KILLED_WAITING RETRIED "was killed (signal 9) before it took its configuration: " \
