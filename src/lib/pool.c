@@ -167,14 +167,16 @@ static void reap_retired_locked(struct alcatraz_pool *pool, bool wait)
 	for (unsigned int i = 0; i < pool->nretired;) {
 		struct retired r = pool->retired[i];
 		siginfo_t si = { .si_pid = 0 };
+		int got = waitid((idtype_t)P_PIDFD, (id_t)r.pidfd, &si,
+				 WEXITED | __WALL | (wait ? 0 : WNOHANG));
 
-		if (waitid((idtype_t)P_PIDFD, (id_t)r.pidfd, &si,
-			   WEXITED | __WALL | (wait ? 0 : WNOHANG)) < 0 && errno == EINTR)
+		if (got < 0 && errno == EINTR)
 			continue;
-		if (!wait && si.si_pid == 0) {
+		if (got == 0 && si.si_pid == 0) {
 			i++; /* still being torn down */
 			continue;
 		}
+		/* Reaped, or no child to reap (an error): done with it either way. */
 		pool->retired[i] = pool->retired[--pool->nretired];
 		pthread_mutex_unlock(&pool->lock);
 		close(r.pidfd);
