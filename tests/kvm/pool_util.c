@@ -1,6 +1,6 @@
 // SPDX-License-Identifier: LGPL-2.1-or-later
 /*
- * What test_pool looks at from outside the library: this process's
+ * What test_pool and test_sandbox look at from outside the library: this process's
  * children, their descriptors and state in /proc, and cgroups.
  */
 #include <check.h>

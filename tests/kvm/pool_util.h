@@ -1,5 +1,6 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
-/* test_pool's helpers (pool_util.c): children, /proc and cgroups. */
+/* The kvm tests' helpers for the pool and the sandbox (pool_util.c):
+ * children, /proc and cgroups. */
 #ifndef ALCATRAZ_TEST_POOL_UTIL_H
 #define ALCATRAZ_TEST_POOL_UTIL_H
 

@@ -23,6 +23,7 @@
 #include <alcatraz/alcatraz.h>
 
 #include "check_main.h"
+#include "pool_util.h"
 #include "thread_confinement.h"
 
 pid_t alcatraz_test_vmm_pid(struct alcatraz_vm *h);
@@ -263,32 +264,6 @@ START_TEST(create_destroy_cycles_leak_nothing)
 END_TEST
 
 
-/* The child processes of this process (any thread's), by pid. */
-static int count_children(void)
-{
-	char path[300], buf[4096];
-	int n = 0;
-	DIR *d = opendir("/proc/self/task");
-	struct dirent *e;
-
-	ck_assert_ptr_nonnull(d);
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		snprintf(path, sizeof(path), "/proc/self/task/%s/children", e->d_name);
-		FILE *f = fopen(path, "r");
-		if (!f)
-			continue;
-		size_t len = fread(buf, 1, sizeof(buf) - 1, f);
-		fclose(f);
-		buf[len] = 0;
-		for (char *t = strtok(buf, " \n"); t; t = strtok(NULL, " \n"))
-			n++;
-	}
-	closedir(d);
-	return n;
-}
-
 /* Cgroups this process made for VMs (alcatraz-vm-OURPID-N) that remain. */
 static int count_vm_cgroups(void)
 {
@@ -325,7 +300,7 @@ static void expect_bad_vmm(const char *vmm, int want, const char *log_says)
 
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC | O_NONBLOCK), 0);
 	fds = count_fds();
-	kids = count_children();
+	kids = children((pid_t[MAX_CHILDREN]){ 0 }, MAX_CHILDREN);
 	cgs = count_vm_cgroups();
 	ck_assert_int_eq(alcatraz_config_new(&cfg), 0);
 	ck_assert_int_eq(alcatraz_config_set_guest_image(cfg, endless), 0);
@@ -336,7 +311,7 @@ static void expect_bad_vmm(const char *vmm, int want, const char *log_says)
 	ck_assert_ptr_null(vm);
 	alcatraz_config_free(cfg);
 	ck_assert_int_eq(count_fds(), fds);
-	ck_assert_int_eq(count_children(), kids);
+	ck_assert_int_eq(children((pid_t[MAX_CHILDREN]){ 0 }, MAX_CHILDREN), kids);
 	ck_assert_int_eq(count_vm_cgroups(), cgs);
 	ck_assert_int_ge(read(p[0], log, sizeof(log) - 1), 0);
 	ck_assert_msg(strstr(log, log_says), "%s: log '%s' lacks '%s'", vmm, log, log_says);
