@@ -56,7 +56,7 @@ if [ -x "$B/tests/hyperbox/hb-kvmtest" ]; then
 fi
 fails=0
 pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); failed="$failed $1"; }
 # expect NAME WANT_STATUS GOT_STATUS [WANT_OUT GOT_OUT]
 expect() {
 	if [ "$3" != "$2" ]; then fail "$1" "status $3, want $2"; return; fi
@@ -199,5 +199,5 @@ if [ -s $T/retries ]; then
 	echo "e2e: guests that crashed and were run again:"; cat $T/retries
 fi
 [ "$(wc -l < $T/retries)" -le 1 ] || fail retries "more than one guest crashed"
-echo "e2e: $fails failed, $(wc -l < $T/retries) retried, in $(($(date +%s) - t0)) s"
+echo "e2e: $fails failed${failed:+ (those:$failed)}, $(wc -l < $T/retries) retried, in $(($(date +%s) - t0)) s"
 [ $fails -eq 0 ]

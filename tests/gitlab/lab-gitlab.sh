@@ -28,7 +28,7 @@ BUNDLE=$T/state/jobs/$ID
 rm -rf $T; mkdir -p $T
 fails=0
 pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); failed="$failed $1"; }
 # expect NAME WANT GOT
 expect() { if [ "$3" = "$2" ]; then pass "$1"; else fail "$1" "got '$3', want '$2'"; fi; }
 vmms() { cat /proc/[0-9]*/comm 2>/dev/null | grep -c -e alcatraz-vmm -e virtiofsd; }
@@ -149,5 +149,5 @@ bad stage 42 sh "$G" nonsense
 expect bad-nothing-made "" "$(ls -A $T/state/jobs)$(ls -A $T/state/oci)"
 expect nothing-left 0 "$(vmms)"
 
-echo "lab-gitlab: $fails failed"
+echo "lab-gitlab: $fails failed${failed:+:$failed}"
 [ $fails = 0 ]

@@ -26,7 +26,7 @@ IMG=docker.io/library/alcatraz-test:1
 T=/tmp/ctr
 fails=0
 pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); failed="$failed $1"; }
 expect() { if [ "$3" = "$2" ]; then pass "$1"; else fail "$1" "got '$3', want '$2'"; fi; }
 now() { cut -d' ' -f1 /proc/uptime; }
 mkdir -p $T/data && echo "from the host" > $T/data/hello
@@ -254,5 +254,5 @@ journalctl -u containerd --no-pager | grep -E 'shim disconnected|dead shim' | se
 expect no-containers "" "$(ctr container ls -q)"
 
 [ $fails = 0 ] || show_logs
-echo "lab-oci-containerd: $fails failed"
+echo "lab-oci-containerd: $fails failed${failed:+:$failed}"
 [ $fails = 0 ]

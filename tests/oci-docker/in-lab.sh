@@ -24,7 +24,7 @@ T=/tmp/docker-test
 ROOT=/run/docker/runtime-runc/moby
 fails=0
 pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); failed="$failed $1"; }
 expect() { if [ "$3" = "$2" ]; then pass "$1"; else fail "$1" "got '$3', want '$2'"; fi; }
 now() { cut -d' ' -f1 /proc/uptime; }
 since() { awk -v a="$1" -v b="$(now)" 'BEGIN { print b - a }'; }
@@ -170,5 +170,5 @@ expect no-runtime-state "" "$(ls -A $ROOT 2>&1)"
 
 [ $fails = 0 ] || show_logs
 kill $dockerd_pid
-echo "lab-oci-docker: $fails failed"
+echo "lab-oci-docker: $fails failed${failed:+:$failed}"
 [ $fails = 0 ]

@@ -20,12 +20,27 @@ export O="$B/src/oci/alcatraz-oci" R=/tmp/oci-state T=/tmp/oci
 REAP="$B/tests/oci/oci-reap" CONSOLE="$B/tests/oci/oci-console"
 WAIT=${OCI_WAIT_S:-300}
 rm -rf $T $R; mkdir -p $T
-fails=0
+fails=0 failed=
 pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); failed="$failed $1"; }
 # expect NAME WANT GOT
 expect() { if [ "$3" = "$2" ]; then pass "$1"; else fail "$1" "got '$3', want '$2'"; fi; }
 oci() { "$O" --root $R --systemd-cgroup --log $T/log.json --log-format json "$@"; }
+# reaped SECTION OUT ID...: what oci-reap said (OUT, its script's stderr
+# too), checked for "script exit 0"; when the script failed, what each
+# container printed and its vmm.log (the library's log of how its VMM
+# ended), while the state directory still holds it.
+reaped() {
+	section=$1 out=$2; shift 2
+	echo "$out" | sed 's/^/  /'
+	expect $section-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
+	echo "$out" | grep -q 'script exit 0' && return
+	for c in "$@"; do
+		for f in $T/$c.out $T/$c.err $R/$c/vmm.log; do
+			[ -s $f ] && sed "s|^|  $c: $(basename $f): |" $f
+		done
+	done
+}
 # status FILE: the "status" of a state JSON
 status() { sed -n 's/.*"status": "\([a-z]*\)".*/\1/p' "$1"; }
 # wait_for FILE TEXT: until FILE holds TEXT (the guest booted and ran)
@@ -71,9 +86,8 @@ out=$("$REAP" -p $T/c1.pid '
 	"$O" --root $R create --bundle $T/b --pid-file $T/c1.pid c1 < $T/c1.in > $T/c1.out 2> $T/c1.err || exit 11
 	"$O" --root $R state c1 > $T/c1.created || exit 12
 	"$O" --root $R start c1 || exit 13
-	"$O" --root $R state c1 > $T/c1.running || exit 14')
-echo "$out" | sed 's/^/  /'
-expect life-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
+	"$O" --root $R state c1 > $T/c1.running || exit 14' 2>&1)
+reaped life "$out" c1
 expect life-state-created created "$(status $T/c1.created)"
 expect life-state-pid "$(cat $T/c1.pid)" "$(sed -n 's/.*"pid": \([0-9]*\).*/\1/p' $T/c1.created)"
 grep -q '"bundle": "'$T/b'"' $T/c1.created || fail life-state-bundle "$(cat $T/c1.created)"
@@ -107,9 +121,8 @@ out=$("$REAP" -p $T/c2.pid '
 	i=0; while ! grep -q ready $T/c2.out; do i=$((i + 1)); [ $i -gt '$((WAIT * 5))' ] && exit 15; sleep 0.2; done
 	"$O" --root $R start c2 2> $T/c2.start2
 	"$O" --root $R delete c2 2> $T/c2.del; echo "delete-running $?" > $T/c2.delst
-	"$O" --root $R kill c2 TERM || exit 16')
-echo "$out" | sed 's/^/  /'
-expect kill-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
+	"$O" --root $R kill c2 TERM || exit 16' 2>&1)
+reaped kill "$out" c2
 expect kill-term-status "oci-reap: $T/c2.pid exit 143" "$(echo "$out" | grep 'c2.pid exit')"
 # (the shell also reports its sleep, TERMed with it: "Terminated")
 expect kill-term-caught "ready 1" "$(head -n 1 $T/c2.out) $(grep -cx 'caught TERM' $T/c2.out)"
@@ -131,11 +144,8 @@ out=$("$REAP" -p $T/c3.pid -p $T/e2.pid '
 	"$O" --root $R exec --process $T/p1.json c3 > $T/e1.out 2> $T/e1.err; echo "exec $?" > $T/e1.st
 	"$O" --root $R exec --detach --pid-file $T/e2.pid --process $T/p2.json c3 > $T/e2.out || exit 17
 	while kill -0 $(cat $T/e2.pid) 2>/dev/null; do sleep 0.2; done
-	"$O" --root $R kill c3 KILL || exit 18')
-echo "$out" | sed 's/^/  /'
-# A container that never got ready: what it and its VMM said.
-echo "$out" | grep -q 'script exit 15' && sed 's/^/  c3: /' $T/c3.out $R/c3/vmm.log
-expect exec-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
+	"$O" --root $R kill c3 KILL || exit 18' 2>&1)
+reaped exec "$out" c3 e2
 expect exec-status "exec 5" "$(cat $T/e1.st)"
 # process.user: the exec runs as 1000:100 with groups 5 and 6
 expect exec-stdout-user "exec-out 42 /data 1000:100 100 5 6" "$(cat $T/e1.out)"
@@ -159,9 +169,8 @@ out=$("$REAP" -p $T/c4.pid -p $T/c5.pid '
 	"$O" --root $R create --bundle $T/b --pid-file $T/c6.pid c6 > $T/c6.out 2>&1 || exit 17
 	"$O" --root $R start c6 || exit 18
 	i=0; while ! grep -q ready $T/c6.out; do i=$((i + 1)); [ $i -gt '$((WAIT * 5))' ] && exit 19; sleep 0.2; done
-	kill -9 $(cat $T/c6.pid)')
-echo "$out" | sed 's/^/  /'
-expect delete-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
+	kill -9 $(cat $T/c6.pid)' 2>&1)
+reaped delete "$out" c4 c5 c6
 expect delete-created-status "oci-reap: $T/c4.pid exit 137" "$(echo "$out" | grep 'c4.pid exit')"
 expect delete-force-status "oci-reap: $T/c5.pid exit 137" "$(echo "$out" | grep 'c5.pid exit')"
 expect delete-gone "" "$(ls $R | grep -e c4 -e c5)"
@@ -192,9 +201,8 @@ cat > $T/b/config.json <<EOF
 EOF
 out=$("$REAP" -p $T/c7.pid '
 	"$O" --root $R create --bundle $T/b --pid-file $T/c7.pid c7 > $T/c7.out 2> $T/c7.err || exit 11
-	"$O" --root $R start c7 || exit 13')
-echo "$out" | sed 's/^/  /'; sed 's/^/  c7: /' $T/c7.err
-expect files-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
+	"$O" --root $R start c7 || exit 13' 2>&1)
+reaped files "$out" c7; sed 's/^/  c7: /' $T/c7.err
 expect files-status "oci-reap: $T/c7.pid exit 4" "$(echo "$out" | grep 'c7.pid exit')"
 expect files-content "127.0.0.1 localhost|10.0.0.7 c|nameserver 10.0.0.53|640|search lab" \
 	"$(grep -v hosts-written $T/c7.out | tr '\n' '|' | sed 's/|$//')"
@@ -230,8 +238,8 @@ out=$("$REAP" -p $T/c8.pid '
 	i=0; while ! grep -q "got typed" $T/con1.out; do i=$((i + 1)); [ $i -gt '$((WAIT * 5))' ] && exit 15; sleep 0.2; done
 	i=0; while ! grep -q "winch" $T/con1.out; do i=$((i + 1)); [ $i -gt 300 ] && break; sleep 0.2; done
 	"$O" --root $R exec --console-socket $T/con2.sock --process $T/p3.json c8; echo "exec $?" > $T/e3.st
-	"$O" --root $R kill c8 KILL || exit 18')
-echo "$out" | sed 's/^/  /'
+	"$O" --root $R kill c8 KILL || exit 18' 2>&1)
+reaped tty "$out" c8 con1 con2
 # The consoles end once their slaves' last holders are gone (or never,
 # when nothing was sent: not waited for more than 10 s).
 for c in $con1 $con2; do
@@ -242,7 +250,6 @@ wait $con1; c1st=$?; wait $con2; c2st=$?
 sed 's/^/  console: /' $T/con1.err $T/con2.err
 tr -d '\r' < $T/con1.out > $T/con1.txt; tr -d '\r' < $T/con2.out > $T/con2.txt
 sed 's/^/  tty: /' $T/con1.txt $T/con2.txt
-expect tty-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
 expect tty-console-master "0 0" "$c1st $c2st"
 expect tty-is-a-tty "/dev/pts/0 is-a-tty" "$(grep -x '/dev/pts/[0-9]*' $T/con1.txt) $(grep -x is-a-tty $T/con1.txt)"
 expect tty-size "30 100" "$(grep -x '[0-9]* [0-9]*' $T/con1.txt)"
@@ -281,9 +288,8 @@ out=$("$REAP" -p $T/c9.pid '
 		"$O" --root $R update --resources - c9 || { "$O" --root $R kill c9 KILL; exit 21; }
 	"$O" --root $R events --stats c9 > $T/c9.events || { "$O" --root $R kill c9 KILL; exit 22; }
 	"$O" --root $R pause c9 || { "$O" --root $R kill c9 KILL; exit 23; }
-	"$O" --root $R kill c9 KILL || { "$O" --root $R kill c9 KILL; exit 24; }')
-echo "$out" | sed 's/^/  /'
-expect pause-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
+	"$O" --root $R kill c9 KILL || { "$O" --root $R kill c9 KILL; exit 24; }' 2>&1)
+reaped pause "$out" c9
 expect pause-state paused "$(status $T/c9.paused)"
 n1=$(cat $T/c9.n1) n2=$(cat $T/c9.n2)
 [ -n "$n1" ] && [ "$n1" -ge 3 ] && [ "$n2" -le $((n1 + 1)) ] && pass pause-frozen ||
@@ -326,9 +332,8 @@ out=$("$REAP" -p $T/c10.pid '
 	echo "{\"cpu\":{\"quota\":5}}" | "$O" --root $R update --resources - c10 2> $T/c10.bad2; echo "$?" >> $T/c10.bad
 	echo "not json" | "$O" --root $R update --resources - c10 2> $T/c10.bad3; echo "$?" >> $T/c10.bad
 	"$O" --root $R ps --format xml c10 2> $T/c10.bad4; echo "$?" >> $T/c10.bad
-	"$O" --root $R kill c10 KILL || { "$O" --root $R kill c10 KILL; exit 16; }')
-echo "$out" | sed 's/^/  /'; cat $T/c10.bad1 $T/c10.bad2 $T/c10.bad3 $T/c10.bad4 | sed 's/^/  said: /'
-expect update-script "oci-reap: script exit 0" "$(echo "$out" | grep 'script exit')"
+	"$O" --root $R kill c10 KILL || { "$O" --root $R kill c10 KILL; exit 16; }' 2>&1)
+reaped update "$out" c10; cat $T/c10.bad1 $T/c10.bad2 $T/c10.bad3 $T/c10.bad4 | sed 's/^/  said: /'
 expect update-cgroup "268435456 50000 100000" "$(cat $T/c10.cg)"
 expect update-bad-refused "1 1 1 1 4" "$(tr '\n' ' ' < $T/c10.bad)$(cat $T/c10.bad1 $T/c10.bad2 $T/c10.bad3 $T/c10.bad4 | wc -l | tr -d ' ')"
 oci delete c9 && oci delete c10; expect pause-delete 0 $?
@@ -387,5 +392,5 @@ left=$(cat /proc/[0-9]*/comm 2>/dev/null | grep -c -e alcatraz-vmm -e virtiofsd)
 expect nothing-left 0 "$left"
 expect state-dir-empty "" "$(ls $R)"
 
-echo "lab-oci: $fails failed"
+echo "lab-oci: $fails failed${failed:+:$failed}"
 [ $fails = 0 ]

@@ -15,7 +15,7 @@ SNAP=$B/examples/alcatraz-snapshot
 T=/tmp/snap-hb; rm -rf $T; mkdir -p $T/snap
 fails=0
 pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); failed="$failed $1"; }
 l2_runs() { awk '$1 == "l2_runs" { print $2 }' /sys/kernel/hyperbox/exits; }
 registered() { dmesg | grep -c "hyperbox: monitor: registered VMM pid [0-9]* (alcatraz-vmm): enforcing"; }
 decisions() {
@@ -34,7 +34,7 @@ out=$("$SNAP" create $T/snap -v --cmdline nopv -- sh -c 'echo warm-under-hyperbo
 echo "lab-snapshot-hyperbox: create took $(($(ms) - t0)) ms"
 if [ $st != 0 ] || [ "$out" != done ]; then
 	fail create "status $st, output '$out': $(tail -n 20 $T/create.err)"
-	echo "lab-snapshot-hyperbox: $fails failed"; exit 1
+	echo "lab-snapshot-hyperbox: $fails failed${failed:+:$failed}"; exit 1
 fi
 grep -q "hyperbox: VM protected" $T/create.err && pass "create: the VM was protected" ||
 	fail "create protected" "$(grep hyperbox $T/create.err)"
@@ -61,5 +61,5 @@ d=$(decisions)
 [ "$d" = 0 ] && pass "no monitor decisions" || fail decisions "$(cat /sys/kernel/hyperbox/monitor/status)"
 dmesg | grep -q -e "\[#[0-9]*\]" -e "BUG:" && fail "L1 oops" "$(dmesg | tail -n 30)" || pass "no oops in L1"
 
-echo "lab-snapshot-hyperbox: $fails failed"
+echo "lab-snapshot-hyperbox: $fails failed${failed:+:$failed}"
 [ $fails = 0 ]

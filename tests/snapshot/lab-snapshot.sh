@@ -29,7 +29,7 @@ SNAP="$B/examples/alcatraz-snapshot"
 T=/tmp/snap-test; rm -rf $T; mkdir -p $T/snap
 fails=0
 pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); failed="$failed $1"; }
 restore_nonet() { "$RUN" --timeout ${SNAP_VM_TIMEOUT:-120} --restore "$@"; }
 restore() { dir=$1; shift; restore_nonet "$dir" --net user "$@"; }
 vmms() { cat /proc/[0-9]*/comm 2>/dev/null | grep -c '^alcatraz-vmm$'; }
@@ -57,7 +57,7 @@ out=$("$SNAP" create $T/snap --cmdline nopv --net user -- sh -c "$warmup" 2>$T/c
 echo "lab-snapshot: create took $(($(ms) - t0)) ms"
 if [ $st != 0 ]; then
 	fail create "status $st: $(cat $T/create.err)"
-	echo "lab-snapshot: $fails failed"; exit 1
+	echo "lab-snapshot: $fails failed${failed:+:$failed}"; exit 1
 fi
 snapcid=$(echo "$out" | sed -n 2p)
 snapmac=$(echo "$out" | sed -n 3p)
@@ -187,5 +187,5 @@ mk flipped && printf '\377' | dd of=$T/flipped/state bs=1 seek=$((size - 100)) c
 mk version && printf '\143' | dd of=$T/version/state bs=1 seek=8 conv=notrunc 2>/dev/null && bad version
 mk oversized && truncate -s 17M $T/oversized/state && bad oversized
 
-echo "lab-snapshot: $fails failed"
+echo "lab-snapshot: $fails failed${failed:+:$failed}"
 [ $fails = 0 ]

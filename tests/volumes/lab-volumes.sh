@@ -13,7 +13,7 @@ R="$B/examples/alcatraz-run"
 T=/tmp/vol; rm -rf $T; mkdir -p $T
 fails=0
 pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); failed="$failed $1"; }
 run() { "$R" --cmdline nopv --timeout ${VOL_VM_TIMEOUT:-300} "$@"; }
 # expect NAME WANT GOT [WANT_OUT GOT_OUT]
 expect() {
@@ -163,5 +163,5 @@ for p in $(pidof virtiofsd); do kill -9 $p; done
 wait $v; st=$?
 expect virtiofsd-dies 125 $st 1 "$(grep -c "virtio-fs 'vol0'" $T/die.err)"
 
-echo "lab-volumes: $fails failed"
+echo "lab-volumes: $fails failed${failed:+:$failed}"
 [ $fails = 0 ]

@@ -30,7 +30,7 @@ R="$B/examples/alcatraz-run --cmdline nopv --timeout 200"
 T=/tmp/net; mkdir -p $T/www
 fails=0
 pass() { echo "PASS $1"; }
-fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); }
+fail() { echo "FAIL $1: $2"; fails=$((fails + 1)); failed="$failed $1"; }
 ms() { cut -d' ' -f1 /proc/uptime | tr -d .; }
 
 for m in dummy tun; do insmod /alcatraz/modules/$m.ko || { echo "net.sh: no $m.ko"; exit 3; }; done
@@ -90,5 +90,5 @@ bad port-in-use "already in use" $R --net user --publish 127.0.0.1:8080:80 -- tr
 ALCATRAZ_PASST=/nonexistent bad no-passt "passt" $R --net user -- true
 [ -z "$(pidof passt)" ] && pass no-passt-left || fail no-passt-left "$(pidof passt)"
 
-echo "net.sh: $fails failed"
+echo "net.sh: $fails failed${failed:+:$failed}"
 [ $fails = 0 ]
