@@ -20,7 +20,19 @@ static const char *guest_dir;
 struct outcome {
 	struct alcatraz_result res;
 	char output[4096];
+	char log[8192]; /* the VMM's own diagnostics */
 };
+
+static void read_all(int fd, char *buf, size_t size)
+{
+	ssize_t n;
+	size_t total = 0;
+
+	while (total < size - 1 && (n = read(fd, buf + total, size - 1 - total)) > 0)
+		total += (size_t)n;
+	buf[total] = '\0';
+	close(fd);
+}
 
 static void run_guest(const char *name, unsigned int vcpus, enum alcatraz_irqchip irq,
 		      uint64_t timeout_ms, struct outcome *o)
@@ -28,31 +40,32 @@ static void run_guest(const char *name, unsigned int vcpus, enum alcatraz_irqchi
 	struct alcatraz_config *cfg;
 	struct alcatraz_vm *vm;
 	char path[4096];
-	int p[2];
+	int p[2], l[2];
 
 	memset(o, 0, sizeof(*o));
 	snprintf(path, sizeof(path), "%s/%s.img", guest_dir, name);
 	ck_assert_int_eq(pipe2(p, O_CLOEXEC), 0);
+	ck_assert_int_eq(pipe2(l, O_CLOEXEC), 0);
 	ck_assert_int_eq(alcatraz_config_new(&cfg), 0);
 	ck_assert_int_eq(alcatraz_config_set_guest_image(cfg, path), 0);
 	ck_assert_int_eq(alcatraz_config_set_vcpus(cfg, vcpus), 0);
 	ck_assert_int_eq(alcatraz_config_set_memory_mib(cfg, 16), 0);
 	ck_assert_int_eq(alcatraz_config_set_irqchip(cfg, irq), 0);
 	ck_assert_int_eq(alcatraz_config_set_serial_fd(cfg, p[1]), 0);
+	ck_assert_int_eq(alcatraz_config_set_log_fd(cfg, l[1]), 0);
 	ck_assert_int_eq(alcatraz_config_set_timeout_ms(cfg, timeout_ms), 0);
 	ck_assert_int_eq(alcatraz_vm_create(cfg, &vm), 0);
 	alcatraz_config_free(cfg);
 	close(p[1]);
+	close(l[1]);
 	ck_assert_int_eq(alcatraz_vm_result(vm, &o->res), -EBUSY); /* not started */
 	ck_assert_int_eq(alcatraz_vm_start(vm), 0);
 	ck_assert_int_eq(alcatraz_vm_start(vm), -EALREADY);
 	ck_assert_int_eq(alcatraz_vm_wait(vm, 30000), 0);
 	ck_assert_int_eq(alcatraz_vm_result(vm, &o->res), 0);
-	alcatraz_vm_destroy(vm); /* closes the VM's copy of the write end */
-	ssize_t n, total = 0;
-	while ((n = read(p[0], o->output + total, sizeof(o->output) - 1 - (size_t)total)) > 0)
-		total += n;
-	close(p[0]);
+	alcatraz_vm_destroy(vm); /* closes the VM's copies of the write ends */
+	read_all(p[0], o->output, sizeof(o->output));
+	read_all(l[0], o->log, sizeof(o->log));
 }
 
 START_TEST(hello)
@@ -103,6 +116,22 @@ START_TEST(triple_fault)
 	ck_assert_str_eq(o.output, "about to triple fault\n");
 	ck_assert_int_eq(o.res.kind, ALCATRAZ_EXIT_CRASH);
 	ck_assert_ptr_nonnull(strstr(o.res.message, "triple fault"));
+}
+END_TEST
+
+START_TEST(emulation_failure_is_logged)
+{
+	/* KVM's data words and the CMPXCHG16B it fetched (f0 48 0f c7 0d ...:
+	 * lock, REX.W, 0f c7 /1 with a RIP-relative or absolute operand) */
+	struct outcome o;
+	run_guest("emulation_failure", 1, ALCATRAZ_IRQCHIP_AUTO, 10000, &o);
+	ck_assert_str_eq(o.output, "about to cmpxchg16b outside RAM\n");
+	ck_assert_int_eq(o.res.kind, ALCATRAZ_EXIT_CRASH);
+	ck_assert_ptr_nonnull(strstr(o.res.message, "KVM internal error 1 (instruction emulation failed)"));
+	ck_assert_msg(strstr(o.log, "vcpu0: KVM internal error 1, ") && strstr(o.log, " data words: 0x1 "),
+		      "no data words in the log:\n%s", o.log);
+	ck_assert_msg(strstr(o.log, "vcpu0: instruction bytes KVM fetched (") &&
+		      strstr(o.log, "): f0 48 0f c7"), "no instruction bytes in the log:\n%s", o.log);
 }
 END_TEST
 
@@ -229,6 +258,7 @@ int main(int argc, char **argv)
 	tcase_add_test(tc, halt);
 	tcase_add_test(tc, halt_with_irqchip_times_out);
 	tcase_add_test(tc, triple_fault);
+	tcase_add_test(tc, emulation_failure_is_logged);
 	tcase_add_test(tc, endless_loop_times_out);
 	tcase_add_test(tc, mmio_outside_ram);
 	tcase_add_test(tc, two_vcpus_report);

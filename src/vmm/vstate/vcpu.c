@@ -182,12 +182,48 @@ static enum exit_action handle_system_event(struct vcpu *vcpu)
 	return EXIT_STOP;
 }
 
+/*
+ * What KVM says beside an internal error: its data words, and for an
+ * emulation failure the instruction bytes it fetched (none when the fetch
+ * itself failed) and, after the flags (and those bytes), the exit that led
+ * to it: reason, info1, info2, interrupt info, error code. ndata is the
+ * kernel's; it is clamped to the array all the same.
+ */
+static void log_internal_data(struct vcpu *vcpu)
+{
+	const struct kvm_run *run = vcpu->run;
+	uint32_t n = run->internal.ndata;
+	char words[ARRAY_SIZE(run->internal.data) * sizeof(" 0x0123456789abcdef")] = "";
+	size_t off = 0;
+
+	if (n > ARRAY_SIZE(run->internal.data))
+		n = ARRAY_SIZE(run->internal.data);
+	for (uint32_t i = 0; i < n; i++)
+		off += (size_t)snprintf(words + off, sizeof(words) - off, " %#llx",
+					(unsigned long long)run->internal.data[i]);
+	vm_log(vcpu->vm, LOG_ERR, "vcpu%u: KVM internal error %u, %u data words:%s", vcpu->index,
+	       run->internal.suberror, n, words);
+	if (run->internal.suberror != KVM_INTERNAL_ERROR_EMULATION || n < 3 ||
+	    !(run->emulation_failure.flags & KVM_INTERNAL_ERROR_EMULATION_FLAG_INSTRUCTION_BYTES))
+		return;
+	char bytes[sizeof(run->emulation_failure.insn_bytes) * 3 + 1] = "";
+	unsigned int len = run->emulation_failure.insn_size;
+
+	if (len > sizeof(run->emulation_failure.insn_bytes))
+		len = sizeof(run->emulation_failure.insn_bytes);
+	for (unsigned int i = 0; i < len; i++)
+		snprintf(bytes + 3 * i, sizeof(bytes) - 3 * i, " %02x", run->emulation_failure.insn_bytes[i]);
+	vm_log(vcpu->vm, LOG_ERR, "vcpu%u: instruction bytes KVM fetched (%u):%s", vcpu->index, len,
+	       len ? bytes : " none");
+}
+
 static enum exit_action handle_internal_error(struct vcpu *vcpu)
 {
 	struct kvm_run *run = vcpu->run;
 	uint32_t sub = run->internal.suberror;
 
 	vcpu_dump_regs(vcpu);
+	log_internal_data(vcpu);
 	vm_end(vcpu->vm, ALCATRAZ_EXIT_CRASH, 0, 0, "vcpu%u: KVM internal error %u%s", vcpu->index,
 	       sub, sub == KVM_INTERNAL_ERROR_EMULATION ? " (instruction emulation failed)" : "");
 	return EXIT_STOP;
