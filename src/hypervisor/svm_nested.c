@@ -476,6 +476,11 @@ static int __hv_host build_vmcb02(struct svm_cpu *sc)
 	v2->control.int_state = v12->control.int_state & SVM_INTERRUPT_SHADOW_MASK;
 	v2->control.event_inj = v12->control.event_inj;
 	v2->control.event_inj_err = v12->control.event_inj_err;
+	/* kvm_amd read NRIP save in the boot CPU's features, before Hyper-box
+	 * filtered CPUID: it injects a soft interrupt, #BP or #OF with RIP at
+	 * the instruction and the return address here, as the CPU takes it.
+	 * L2's return address is L1's to choose, as L2's RIP is. */
+	v2->control.next_rip = v12->control.next_rip;
 	v2->control.nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
 	/* Without nested paging in L1's VMCB, L2 addresses are L1's: L1's own NPT applies. */
 	v2->control.nested_cr3 = n->cur ? n->cur->s.root_pa : sc->hv.hv->npt_root_pa;
@@ -681,7 +686,10 @@ static void __hv_host reflect_to_l1(struct svm_cpu *sc, u64 info1)
 	v12->control.exit_int_info_err = v2->control.exit_int_info_err;
 	v12->control.event_inj = 0;
 	v12->control.event_inj_err = 0;
-	v12->control.next_rip = 0;
+	/* The CPU's next RIP of L2's intercepted instruction, so that kvm_amd
+	 * skips it without decoding it again from L2's memory, whose page
+	 * another vCPU may have unmapped meanwhile. */
+	v12->control.next_rip = v2->control.next_rip;
 	hv_gmem_write(c->hv, n->vmcb12_pa + offsetof(struct vmcb_control_area, int_ctl),
 		      &v12->control.int_ctl, offsetof(struct vmcb_control_area, nested_ctl) -
 		      offsetof(struct vmcb_control_area, int_ctl));
@@ -759,6 +767,7 @@ void __hv_host svm_nested_l2_exit(struct svm_cpu *sc)
 	v2->control.exit_code = (u32)SVM_EXIT_ERR;
 	v2->control.exit_code_hi = ~0U;	/* VMEXIT_INVALID is -1 */
 	v2->control.exit_int_info = 0;
+	v2->control.next_rip = 0;
 	reflect_to_l1(sc, 0);
 	return;
 resume:
