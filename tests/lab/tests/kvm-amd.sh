@@ -13,5 +13,11 @@ check "kvm_amd npt=Y" grep -qx Y /sys/module/kvm_amd/parameters/npt
 check "kvm_amd nested=1" grep -qx 1 /sys/module/kvm_amd/parameters/nested
 check "/dev/kvm is a character device" test -c /dev/kvm
 check "the CPU has svm and npt" grep -q ' svm .* npt' /proc/cpuinfo
+# The patched QEMU offers NRIP save, and kvm_amd takes it: it skips the
+# instructions it handles by next_rip, not by decoding them again.
+if [ "${ALCATRAZ_LAB_EMULATOR:-}" = qemu-patched ]; then
+    check "the CPU has nrip_save" grep -q ' nrip_save' /proc/cpuinfo
+    check "kvm_amd nrips=1" grep -qx -e 1 -e Y /sys/module/kvm_amd/parameters/nrips
+fi
 echo "kvm-amd: $fail failed"
 [ "$fail" = 0 ]
