@@ -32,7 +32,7 @@ step "build (the guest kernel is built once and cached in build/)"
 [ -f build/build.ninja ] || meson setup build -Dwerror=true || exit 1
 ninja -C build || { echo "0 passed, 1 failed"; exit 1; }
 
-step "the lab's QEMU: Debian's qemu source with tests/lab/qemu's patch (tests/lab/build-qemu.sh; once, then reused)"
+step "the lab's QEMU: Debian's qemu source with tests/lab/qemu's patches (tests/lab/build-qemu.sh; once, then reused)"
 nice -n 10 ninja -C build lab-qemu || { echo "the lab's QEMU failed to build: the lab falls back to the system's"; total_fail=$((total_fail + 1)); }
 
 step "all suites (but 'unstable': tests with a known intermittent failure, see their meson.build)"
