@@ -135,7 +135,7 @@ void await_gone(const char *path)
 }
 
 /* Entries named alcatraz-* in the caller's cgroup. */
-int alcatraz_cgroups(void)
+int count_alcatraz_cgroups(void)
 {
 	char dir[1024];
 	struct dirent *e;

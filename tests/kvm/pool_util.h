@@ -40,7 +40,7 @@ long long read_number(const char *dir, const char *file);
 void await_gone(const char *path);
 
 /* Entries named alcatraz-* in the caller's cgroup. */
-int alcatraz_cgroups(void);
+int count_alcatraz_cgroups(void);
 
 /* Whether pid is a child of this process (not reaped yet). */
 bool is_child(pid_t pid);

@@ -14,6 +14,7 @@
 #include <alcatraz/alcatraz.h>
 
 #include "check_main.h"
+#include "pool_util.h"
 
 static const char *guest_dir;
 
@@ -22,17 +23,6 @@ struct outcome {
 	char output[4096];
 	char log[8192]; /* the VMM's own diagnostics */
 };
-
-static void read_all(int fd, char *buf, size_t size)
-{
-	ssize_t n;
-	size_t total = 0;
-
-	while (total < size - 1 && (n = read(fd, buf + total, size - 1 - total)) > 0)
-		total += (size_t)n;
-	buf[total] = '\0';
-	close(fd);
-}
 
 static void run_guest(const char *name, unsigned int vcpus, enum alcatraz_irqchip irq,
 		      uint64_t timeout_ms, struct outcome *o)
@@ -66,6 +56,8 @@ static void run_guest(const char *name, unsigned int vcpus, enum alcatraz_irqchi
 	alcatraz_vm_destroy(vm); /* closes the VM's copies of the write ends */
 	read_all(p[0], o->output, sizeof(o->output));
 	read_all(l[0], o->log, sizeof(o->log));
+	close(p[0]);
+	close(l[0]);
 }
 
 START_TEST(hello)
@@ -121,8 +113,8 @@ END_TEST
 
 START_TEST(emulation_failure_is_logged)
 {
-	/* KVM's data words and the CMPXCHG16B it fetched (f0 48 0f c7 0d ...:
-	 * lock, REX.W, 0f c7 /1 with a RIP-relative or absolute operand) */
+	/* KVM's data words and the CMPXCHG16B it fetched (f0 48 0f c7 0e:
+	 * lock, REX.W, 0f c7 /1 with its operand at (%rsi)) */
 	struct outcome o;
 	run_guest("emulation_failure", 1, ALCATRAZ_IRQCHIP_AUTO, 10000, &o);
 	ck_assert_str_eq(o.output, "about to cmpxchg16b outside RAM\n");

@@ -230,7 +230,7 @@ START_TEST(pooled_vm_gets_its_limits)
 	int before;
 
 	mount_cgroup2();
-	before = alcatraz_cgroups();
+	before = count_alcatraz_cgroups();
 	ck_assert_int_eq(alcatraz_pool_new(POOL_SIZE, NULL, &pool), 0);
 	struct alcatraz_vm *vm = create(pool, endless, -1);
 	ck_assert_int_eq(alcatraz_vm_start(vm), 0);
@@ -247,7 +247,7 @@ START_TEST(pooled_vm_gets_its_limits)
 	/* Removed by the pool's thread once the kernel let go of it. */
 	await_gone(cg);
 	alcatraz_pool_free(pool);
-	ck_assert_int_eq(alcatraz_cgroups(), before);
+	ck_assert_int_eq(count_alcatraz_cgroups(), before);
 }
 END_TEST
 
@@ -282,7 +282,7 @@ START_TEST(pool_reaps_its_destroyed_vms)
 	int before, fds;
 
 	mount_cgroup2();
-	before = alcatraz_cgroups();
+	before = count_alcatraz_cgroups();
 	fds = count_fds();
 	ck_assert_int_eq(alcatraz_pool_new(POOL_SIZE, NULL, &pool), 0);
 	alcatraz_vm_destroy(hello_done(pool, &pid, cg, sizeof(cg)));
@@ -296,7 +296,7 @@ START_TEST(pool_reaps_its_destroyed_vms)
 	ck_assert(!is_child(pid2));
 	ck_assert_msg(access(cg2, F_OK) != 0, "%s is left after the pool", cg2);
 	ck_assert_int_eq(children((pid_t[MAX_CHILDREN]){ 0 }, MAX_CHILDREN), 0);
-	ck_assert_int_eq(alcatraz_cgroups(), before);
+	ck_assert_int_eq(count_alcatraz_cgroups(), before);
 	ck_assert_int_eq(count_fds(), fds);
 }
 END_TEST
@@ -524,7 +524,7 @@ START_TEST(killed_taken_process_is_replaced_once)
 	int o[2], l[2], before, fds, ret;
 
 	mount_cgroup2();
-	before = alcatraz_cgroups();
+	before = count_alcatraz_cgroups();
 	fds = count_fds();
 	ck_assert_int_eq(alcatraz_pool_new(1, NULL, &pool), 0);
 	ck_assert_int_eq(children(kids, MAX_CHILDREN), 1);
@@ -559,7 +559,7 @@ START_TEST(killed_taken_process_is_replaced_once)
 	await_gone(cg); /* the pool's thread removes it */
 	alcatraz_pool_free(pool);
 	ck_assert_int_eq(children(kids, MAX_CHILDREN), 0);
-	ck_assert_int_eq(alcatraz_cgroups(), before);
+	ck_assert_int_eq(count_alcatraz_cgroups(), before);
 	ck_assert_int_eq(count_fds(), fds);
 }
 END_TEST
@@ -586,7 +586,7 @@ START_TEST(pool_process_dying_otherwise_is_not_replaced)
 	int before;
 
 	mount_cgroup2();
-	before = alcatraz_cgroups();
+	before = count_alcatraz_cgroups();
 	for (size_t i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
 		struct alcatraz_pool *pool;
 		struct alcatraz_vm *vm;
@@ -610,7 +610,7 @@ START_TEST(pool_process_dying_otherwise_is_not_replaced)
 			      log);
 		alcatraz_pool_free(pool);
 		ck_assert_int_eq(children((pid_t[MAX_CHILDREN]){ 0 }, MAX_CHILDREN), 0);
-		ck_assert_int_eq(alcatraz_cgroups(), before);
+		ck_assert_int_eq(count_alcatraz_cgroups(), before);
 	}
 }
 END_TEST
