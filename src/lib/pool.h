@@ -25,14 +25,15 @@ struct vmm_proc {
 };
 
 /* vmm_proc.c: clone3 (CLONE_NEWPID, into cg_fd's cgroup when >= 0) and
- * exec of path, "--pool" for a pool's process (it makes its namespaces
- * before its configuration), then its HELLO checked. Its stderr is log_fd
+ * exec of path for one VM, then its HELLO checked. Its stderr is log_fd
  * (or /dev/null), where failures are also told. 0, or -errno and nothing
  * left of it. */
-int vmm_proc_start(const char *path, bool pool, int cg_fd, int log_fd, struct vmm_proc *p);
+int vmm_proc_start(const char *path, int cg_fd, int log_fd, struct vmm_proc *p);
 /* vmm_proc_start() in two: the clone3 and exec (0, or -errno and nothing
  * left), then the wait for its HELLO (0 or -errno; the caller discards).
- * A pool's process with @irqchip makes its VM with one ahead. */
+ * @pool execs it with "--pool" (it makes its namespaces before its
+ * configuration); a pool's process with @irqchip makes its VM with one
+ * ahead. */
 int vmm_proc_spawn(const char *path, bool pool, bool irqchip, int cg_fd, int log_fd,
 		   struct vmm_proc *p);
 int vmm_proc_greeted(const struct vmm_proc *p, const char *path, int log_fd);

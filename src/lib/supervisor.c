@@ -128,7 +128,7 @@ static int get_vmm(struct jailed_vm *j, const struct alcatraz_config *cfg, const
 			vm_cgroup_remove(&p.cg); /* empty now */
 		}
 	} else if (!ret) {
-		ret = vmm_proc_start(path, false, cg_fd, j->log_fd, &p);
+		ret = vmm_proc_start(path, cg_fd, j->log_fd, &p);
 		pooled = false;
 	}
 	if (cg_fd >= 0)

@@ -204,9 +204,9 @@ int vmm_proc_greeted(const struct vmm_proc *p, const char *path, int log_fd)
 	return check_hello(p->sock, log_fd, path);
 }
 
-int vmm_proc_start(const char *path, bool pool, int cg_fd, int log_fd, struct vmm_proc *p)
+int vmm_proc_start(const char *path, int cg_fd, int log_fd, struct vmm_proc *p)
 {
-	int ret = vmm_proc_spawn(path, pool, false, cg_fd, log_fd, p);
+	int ret = vmm_proc_spawn(path, false, false, cg_fd, log_fd, p);
 
 	if (!ret && (ret = vmm_proc_greeted(p, path, log_fd)))
 		vmm_proc_discard(p);
@@ -223,7 +223,7 @@ int vmm_proc_start_in(const char *path, const struct vm_cgroup *cg, int log_fd,
 		lib_log(log_fd, "alcatraz: error: cgroup %s: %s\n", cg->path, strerror(-cg_fd));
 		return -ALCATRAZ_E_SANDBOX;
 	}
-	ret = vmm_proc_start(path, false, cg_fd, log_fd, p);
+	ret = vmm_proc_start(path, cg_fd, log_fd, p);
 	if (cg_fd >= 0)
 		close(cg_fd);
 	return ret;

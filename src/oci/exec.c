@@ -62,13 +62,8 @@ static int exec_args(int argc, char **argv, struct exec_opts *o)
 static int block_signals(void)
 {
 	static const int sigs[] = { SIGTERM, SIGINT, SIGHUP, SIGQUIT, SIGUSR1, SIGUSR2, SIGWINCH };
-	sigset_t set;
 
-	sigemptyset(&set);
-	for (size_t i = 0; i < sizeof(sigs) / sizeof(sigs[0]); i++)
-		sigaddset(&set, sigs[i]);
-	sigprocmask(SIG_BLOCK, &set, NULL);
-	return signalfd(-1, &set, SFD_CLOEXEC | SFD_NONBLOCK);
+	return oci_signalfd(sigs, sizeof(sigs) / sizeof(sigs[0]));
 }
 
 /* Waits for "exit N" and forwards signals: the guest process's status. */

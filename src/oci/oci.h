@@ -243,6 +243,9 @@ int oci_open_container(const struct oci_globals *g, const char *id, int *dirfd);
 int oci_request_container(const struct oci_globals *g, const char *id, const char *req);
 /* A signal by name (KILL, SIGKILL, sigkill) or number: 1..64, or -1. */
 int oci_signal_parse(const char *s);
+/* Blocks sigs (n of them) and returns a non-blocking signalfd for them
+ * (-1 and errno on failure): how a command's own signals reach its VM. */
+int oci_signalfd(const int *sigs, size_t n);
 /* The value of a --name VALUE or --name=VALUE option at argv[*i], or NULL
  * (when argv[*i] is not that option); *i moves past what was used. */
 const char *oci_opt_value(int argc, char **argv, int *i, const char *name, const char *alias,

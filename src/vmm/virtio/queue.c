@@ -141,25 +141,6 @@ void vq_unpop(struct virtq *q)
 	q->last_avail--;
 }
 
-int vq_push(struct guest_mem *m, struct virtq *q, uint16_t head, uint32_t len)
-{
-	uint32_t elem[2] = { head, len };
-	uint16_t idx = (uint16_t)(q->used_idx + 1);
-	uint64_t at;
-
-	if (q->num == 0)
-		return -EINVAL;
-	at = q->used + 4 + 8ULL * (q->used_idx % q->num);
-	if (gmem_write(m, at, elem, sizeof(elem)))
-		return -EFAULT;
-	/* The element must be visible before the index that publishes it. */
-	__atomic_thread_fence(__ATOMIC_RELEASE);
-	if (gmem_write(m, q->used + 2, &idx, sizeof(idx)))
-		return -EFAULT;
-	q->used_idx = idx;
-	return 0;
-}
-
 int vq_push_many(struct guest_mem *m, struct virtq *q, const uint16_t *heads,
 		 const uint32_t *lens, unsigned int n)
 {
@@ -178,6 +159,10 @@ int vq_push_many(struct guest_mem *m, struct virtq *q, const uint16_t *heads,
 		return -EFAULT;
 	q->used_idx = idx;
 	return 0;
+}
+int vq_push(struct guest_mem *m, struct virtq *q, uint16_t head, uint32_t len)
+{
+	return vq_push_many(m, q, &head, &len, 1);
 }
 
 bool vq_wants_interrupt(const struct guest_mem *m, const struct virtq *q)
