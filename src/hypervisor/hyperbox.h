@@ -102,6 +102,10 @@ struct hv_cpu_stats {
 	u64 l2_runs, shadow_fills, shadow_resets;
 	u64 svmcs_loads;		/* VT-x: a VMCS12 loaded into the shadow VMCS */
 	u64 shadow_ahead;		/* shadow entries filled ahead of a fault */
+	/* L1's stores to its locked GDT that the host carried out (protect.c) */
+	u64 gdt_tss_type;		/* the TSS descriptor's busy bit cleared (kvm_amd's reload_tss) */
+	u64 gdt_ltr;			/* LTR of the kernel's TSS, which sets the busy bit */
+	u64 gdt_tls;			/* a TLS descriptor (load_TLS at a context switch) */
 } ____cacheline_aligned;
 
 struct hv_log_entry {

@@ -252,6 +252,7 @@ static int __hv_host store_bytes(struct hv_cpu *c, enum hv_store_path path, u64 
 		    ((*(u8 *)__va(gpa) ^ src[0]) & ~2))
 			return -EPERM;
 		WRITE_ONCE(*(u8 *)__va(gpa), src[0]);
+		c->stats->gdt_tss_type++;
 		return 0;
 	}
 	if (path == HV_STORE_GDT_TLS) {
@@ -265,6 +266,7 @@ static int __hv_host store_bytes(struct hv_cpu *c, enum hv_store_path path, u64 
 		    (gpa & ~PAGE_MASK) >= GDT_TLS_END || !tls_desc_ok(d))
 			return -EPERM;
 		WRITE_ONCE(*(u64 *)__va(gpa), d);
+		c->stats->gdt_tls++;
 		return 0;
 	}
 	for (i = 0; i < len; i++) {
@@ -350,6 +352,7 @@ static int __hv_host ltr_emulate(struct hv_cpu *c)
 	WRITE_ONCE(*(u64 *)__va(gpa), lo);
 	c->hv->ops->load_tr(c, sel, ((lo >> 16) & 0xffffff) | ((lo >> 32) & 0xff000000) | (hi << 32),
 			    (lo & 0xffff) | ((lo >> 32) & 0xf0000), ((lo >> 40) & 0xff) | ((lo >> 44) & 0xf00));
+	c->stats->gdt_ltr++;
 	c->g.rip += in.len;
 	return 0;
 }

@@ -12,14 +12,18 @@
 #        patched QEMU): KVM's VMLOADs and VMSAVE cost no exit per run
 #   off: the lab CPU has vGIF and virtual VMLOAD/VMSAVE, Hyper-box is loaded
 #        with vgif=0 vls=0: the fallback by turning them off
+#   nortss: kvm_amd is /alcatraz/modules/kvm-amd-nortss.ko, built without
+#         reload_tss as Linux 6.5 and later have it (tests/hyperbox/kvm-amd/):
+#         no GDT write per run, and STGI is where the VMLOAD window closes
 #   none given: the fallback (two LIDT/LGDT and one STGI exit per run)
 # Prints "exits: NAME DELTA PER_RUN" lines and the sysfs figures.  Then two
 # VMs at once: the shadow nested page tables are kept per L1 root.
 n=${1:-500}
 [ $# -gt 0 ] && shift
-umip=0 vgif=0 vls=0 params=
+umip=0 vgif=0 vls=0 nortss=0 params=
 for f in "$@"; do
 	case $f in umip) umip=1 ;; vgif) vgif=1 ;; vls) vls=1 ;; off) params="vgif=0 vls=0" ;;
+	nortss) nortss=1 ;;
 	*) echo "exits.sh: unknown feature '$f'"; exit 2 ;; esac
 done
 fail=0
@@ -33,7 +37,14 @@ if [ -n "$params" ]; then
 fi
 # shellcheck disable=SC2086 # module parameters, split on purpose
 insmod /alcatraz/modules/hyperbox.ko $params || { echo "FAIL: insmod hyperbox"; exit 1; }
+if [ $nortss = 1 ]; then
+	cp /alcatraz/modules/kvm-amd-nortss.ko /lib/modules/lab/kvm-amd.ko || { echo "FAIL: no kvm-amd-nortss.ko"; exit 1; }
+fi
 /alcatraz/lab/load-kvm || { echo "FAIL: kvm_amd on Hyper-box"; exit 1; }
+if [ $nortss = 1 ]; then
+	check "kvm_amd is the out-of-tree one, without reload_tss (taint $(cat /sys/module/kvm_amd/taint))" \
+		grep -q O /sys/module/kvm_amd/taint
+fi
 # A first VM: kvm_amd's per-CPU setup and the first LTR path are not per run.
 timeout 60 "$kvmtest" --cpuid 10 > /dev/null 2>&1
 cp $X /tmp/before
@@ -45,7 +56,7 @@ awk 'NR == FNR { if ($1 !~ /_per_/) b[$1] = $2; next }
      $1 !~ /_per_/ { d[$1] = $2 - b[$1]; o[++k] = $1 }
      END { r = d["l2_runs"]; for (i = 1; i <= k; i++) if (d[o[i]]) {
 		printf "exits: %s %d %.3f\n", o[i], d[o[i]], r ? d[o[i]] / r : 0
-		if (o[i] !~ /^(l2_runs|shadow_fills|shadow_resets|vmcs_shadow_loads|l2_reflected_to_l1|vm_exits)$/)
+		if (o[i] !~ /^(l2_runs|shadow_fills|shadow_resets|vmcs_shadow_loads|shadow_ahead|l2_reflected_to_l1|vm_exits|gdt_.*)$/)
 			t += d[o[i]] }
 	   printf "exits: sum_of_exit_counters %d %.3f\n", t, r ? t / r : 0 }' /tmp/before /tmp/after
 grep _per_ $X
@@ -55,14 +66,25 @@ check "sysfs prints exits_per_l2_run" grep -q "^exits_per_l2_run [0-9]*\.[0-9][0
 # delta NAME: how much a counter grew over the workload
 delta() { awk -v n="$1" 'NR == FNR { if ($1 == n) b = $2; next } $1 == n { print $2 - b }' /tmp/before /tmp/after; }
 dtr=$(delta lidt_lgdt) stgi=$(delta stgi) vlx=$(($(delta vmload) + $(delta vmsave)))
+tss=$(($(delta gdt_tss_type) + $(delta gdt_ltr)))
 if [ $umip = 1 ]; then
 	check "KVM's LTR path: no LIDT/LGDT exit per run with UMIP ($dtr for $runs runs)" test "$dtr" -le 4
 else
 	check "without UMIP: two LIDT/LGDT exits per run ($dtr for $runs runs)" test "$dtr" -ge $((2 * n))
 fi
-if [ $vgif = 1 ]; then
-	check "L1's STGI: no exit per run with vGIF ($stgi for $runs runs)" test "$stgi" -le 4
+if [ $nortss = 1 ]; then
+	# No exit between KVM's VMLOAD of its own state and its STGI: STGI's
+	# exit closes the VMLOAD window and checks TR and LDTR.
+	check "kvm_amd without reload_tss: no TSS descriptor write or LTR per run ($tss for $runs runs)" \
+		test "$tss" -le 4
+	check "kvm_amd without reload_tss: an STGI exit per run ($stgi for $runs runs)" test "$stgi" -ge "$n"
 else
+	check "kvm_amd 6.1's reload_tss: a TSS descriptor write and an LTR per run ($tss for $runs runs)" \
+		test "$tss" -ge $((2 * n))
+fi
+if [ $nortss = 0 ] && [ $vgif = 1 ]; then
+	check "L1's STGI: no exit per run with vGIF ($stgi for $runs runs)" test "$stgi" -le 4
+elif [ $vgif = 0 ]; then
 	check "without vGIF: an STGI exit per run ($stgi for $runs runs)" test "$stgi" -ge "$n"
 fi
 if [ $vls = 1 ]; then
