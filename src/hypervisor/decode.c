@@ -2,7 +2,8 @@
 /*
  * Just enough x86 decoding for the host: the length of intercepted
  * instructions (no next-RIP assist is assumed: QEMU's TCG has none) and the
- * operands of MOV-to-CR and of the stores text_poke issues.
+ * operands of MOV-to-CR, of the stores text_poke issues and of the loads
+ * and stores of load_TLS (protect.c).
  */
 #include <linux/string.h>
 #include "hyperbox.h"
@@ -92,7 +93,8 @@ static int __hv_host modrm_len(const struct hv_insn *in, int i)
 /*
  * Fetch and decode the instruction at guest RIP.  Handles the opcodes the
  * host intercepts: 0F 01 xx (SVM/VMX group), 0F 22 (MOV CR), 0F 30/32 (MSR),
- * 0F A2 (CPUID), and the MOV stores 88/89 and MOVSB used by memcpy.
+ * 0F A2 (CPUID), the MOV stores 88/89 and MOVSB used by memcpy, and the
+ * MOV load 8B.
  */
 int __hv_host hv_insn_fetch(struct hv_cpu *c, struct hv_insn *in)
 {
@@ -158,7 +160,7 @@ int __hv_host hv_insn_fetch(struct hv_cpu *c, struct hv_insn *in)
 		default:
 			return -EINVAL;
 		}
-	} else if (in->op[0] == 0x88 || in->op[0] == 0x89) {
+	} else if (in->op[0] == 0x88 || in->op[0] == 0x89 || in->op[0] == 0x8b) {
 		if (i >= HV_INSN_MAX)
 			return -EINVAL;
 		in->has_modrm = true;

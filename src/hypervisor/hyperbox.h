@@ -106,6 +106,7 @@ struct hv_cpu_stats {
 	u64 gdt_tss_type;		/* the TSS descriptor's busy bit cleared (kvm_amd's reload_tss) */
 	u64 gdt_ltr;			/* LTR of the kernel's TSS, which sets the busy bit */
 	u64 gdt_tls;			/* a TLS descriptor (load_TLS at a context switch) */
+	u64 gdt_tls_follow;		/* of those, written in an earlier store's exit */
 } ____cacheline_aligned;
 
 struct hv_log_entry {
@@ -146,6 +147,8 @@ struct hv_vendor_ops {
 	/* Host: guest GDT base, and load TR as LTR would (for the LTR path). */
 	u64 (*gdt_base)(struct hv_cpu *c);
 	void (*load_tr)(struct hv_cpu *c, u16 sel, u64 base, u32 limit, u16 attrib);
+	/* Host, optional: the guest's DR7 as the CPU applies it (with DR0-3 as they are). */
+	u64 (*dr7)(struct hv_cpu *c);
 	const char *const *exit_names;		/* indexed like hv_cpu_stats.exits */
 	/* ORed into every present leaf of L1's NPT/EPT (EPT: memory type); 0 for NPT. */
 	u64 npt_leaf_bits;

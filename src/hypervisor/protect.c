@@ -19,6 +19,7 @@
 #include <asm/desc.h>
 #include <asm/pgtable.h>
 #include "hyperbox.h"
+#include "monitor.h"
 
 #define PTE_ADDR 0x000ffffffffff000ULL
 
@@ -280,13 +281,13 @@ static int __hv_host store_bytes(struct hv_cpu *c, enum hv_store_path path, u64 
 	return 0;
 }
 
-/* Emulate the one faulting store instruction through the given path. */
-static int __hv_host store_emulate(struct hv_cpu *c, enum hv_store_path path)
+/* Emulate the one faulting store instruction through the given path; *size: its width. */
+static int __hv_host store_emulate(struct hv_cpu *c, enum hv_store_path path, int *size)
 {
 	struct hv *hv = c->hv;
 	struct hv_insn in;
 	u64 ea, v, n;
-	int reg, size;
+	int reg;
 	u8 b;
 
 	/* text_poke runs from kernel text; the GDT paths are checked by value instead. */
@@ -295,15 +296,16 @@ static int __hv_host store_emulate(struct hv_cpu *c, enum hv_store_path path)
 		return -EPERM;
 	if (in.op[0] == 0x88 || in.op[0] == 0x89) {
 		reg = ((in.modrm >> 3) & 7) | (in.rex_r ? 8 : 0);
-		size = in.op[0] == 0x88 ? 1 : in.rex_w ? 8 : in.opsize ? 2 : 4;
+		*size = in.op[0] == 0x88 ? 1 : in.rex_w ? 8 : in.opsize ? 2 : 4;
 		v = hv_gpr_get(c, reg);
 		if (in.op[0] == 0x88 && !in.nprefix && reg >= 4 && reg < 8)
 			v = hv_gpr_get(c, reg - 4) >> 8;	/* AH..BH without REX */
-		if (hv_insn_ea(c, &in, &ea) || store_bytes(c, path, ea, (u8 *)&v, size))
+		if (hv_insn_ea(c, &in, &ea) || store_bytes(c, path, ea, (u8 *)&v, *size))
 			return -EPERM;
 	} else if (in.op[0] == 0xa4 && path == HV_STORE_TEXT_POKE &&
 		   !(c->g.rflags & X86_EFLAGS_DF)) {
 		n = in.rep ? hv_gpr_get(c, HV_RCX) : 1;
+		*size = 1;
 		if (n > PAGE_SIZE)
 			return -EPERM;
 		while (n--) {
@@ -320,6 +322,103 @@ static int __hv_host store_emulate(struct hv_cpu *c, enum hv_store_path path)
 	}
 	c->g.rip += in.len;
 	return 0;
+}
+
+/*
+ * load_TLS writes the next task's three TLS descriptors back to back (each
+ * loaded from the thread struct, then stored into the GDT), so a context
+ * switch would cost three exits.  After the faulting store, what follows
+ * is carried out in the same exit while it is only such 64-bit loads and
+ * stores, up to the descriptors left: a load only from the kernel's RAM
+ * (gmem refuses Hyper-box memory), a store only into a TLS slot
+ * through store_bytes' checks.  Anything else ends the run and L1 executes
+ * it itself: another instruction or prefix, a user or unmapped address,
+ * single-stepping, an armed data breakpoint, or an execution breakpoint
+ * on the instruction.
+ */
+#define TLS_FOLLOW_MAX	(2 * (GDT_ENTRY_TLS_ENTRIES - 1))
+#define DR7_ENABLED(dr7, i)	(((dr7) >> (2 * (i))) & 3)
+#define DR7_TYPE(dr7, i)	(((dr7) >> (16 + 4 * (i))) & 3)	/* 0: execution */
+
+static u64 __hv_host dr_addr(int i)
+{
+	u64 v;
+
+	switch (i) {
+	case 0: HV_DR_GET(0, v); break;
+	case 1: HV_DR_GET(1, v); break;
+	case 2: HV_DR_GET(2, v); break;
+	default: HV_DR_GET(3, v); break;
+	}
+	return v;
+}
+
+/* No data breakpoint armed (DR0-3 are L1's or the monitor's, as DR7 says). */
+static bool __hv_host no_data_bp(u64 dr7)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (DR7_ENABLED(dr7, i) && DR7_TYPE(dr7, i))
+			return false;
+	return true;
+}
+
+static bool __hv_host exec_bp_at(u64 dr7, u64 rip)
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		if (DR7_ENABLED(dr7, i) && !DR7_TYPE(dr7, i) && dr_addr(i) == rip)
+			return true;
+	return false;
+}
+
+/*
+ * An aligned 64-bit load from RAM as the kernel maps it: the direct map
+ * (a task's thread struct) or the kernel image (init_task's, the first
+ * CPU's idle task), as L1's page table translates the address.
+ */
+static int __hv_host kernel_ram_load(struct hv_cpu *c, u64 ea, u64 *v)
+{
+	u64 gpa;
+
+	if ((ea & 7) || hv_gva_to_gpa(c->hv, c->g.cr3, ea, &gpa, NULL) ||
+	    ((u64)__va(gpa) != ea &&
+	     (ea < __START_KERNEL_map || ea - __START_KERNEL_map + phys_base != gpa)))
+		return -EFAULT;
+	return hv_gmem_read(c->hv, gpa, v, sizeof(*v));
+}
+
+static void __hv_host tls_follow(struct hv_cpu *c)
+{
+	struct hv_insn in;
+	u64 dr7, ea, v;
+	int i, reg;
+
+	if (!c->hv->ops->dr7 || (c->g.rflags & X86_EFLAGS_TF))
+		return;
+	dr7 = c->hv->ops->dr7(c);
+	if (!no_data_bp(dr7))
+		return;
+	for (i = 0; i < TLS_FOLLOW_MAX; i++) {
+		if (exec_bp_at(dr7, c->g.rip) || hv_insn_fetch(c, &in) || !in.rex_w ||
+		    in.nprefix != 1 || (in.op[0] != 0x89 && in.op[0] != 0x8b) ||
+		    hv_insn_ea(c, &in, &ea))
+			return;
+		reg = ((in.modrm >> 3) & 7) | (in.rex_r ? 8 : 0);
+		if (in.op[0] == 0x89) {
+			v = hv_gpr_get(c, reg);
+			if (store_bytes(c, HV_STORE_GDT_TLS, ea, (u8 *)&v, sizeof(v)))
+				return;
+			c->stats->gdt_tls_follow++;
+		} else {
+			if (kernel_ram_load(c, ea, &v))
+				return;
+			hv_gpr_set(c, reg, v);
+		}
+		c->g.rip += in.len;
+	}
 }
 
 /*
@@ -359,8 +458,10 @@ static int __hv_host ltr_emulate(struct hv_cpu *c)
 
 static int __hv_host text_poke_emulate(struct hv_cpu *c)
 {
+	int size;
+
 	if (!c->hv->pol.text_poke || (c->g.cr3 & PTE_ADDR) != c->hv->poking_cr3 ||
-	    store_emulate(c, HV_STORE_TEXT_POKE))
+	    store_emulate(c, HV_STORE_TEXT_POKE, &size))
 		return -EPERM;
 	c->stats->violations[HV_V_TEXT_POKE_OK]++;
 	return 0;
@@ -415,12 +516,16 @@ static bool __hv_host deny_as_pf(struct hv_cpu *c, u64 gpa, u64 err)
 int __hv_host hv_protect_npf(struct hv_cpu *c, u64 gpa, u64 err)
 {
 	const struct hv_range *r = hv_range_find(c->hv, gpa);
-	int kind = r ? r->kind : HV_PROT_HIDDEN;
+	int kind = r ? r->kind : HV_PROT_HIDDEN, size;
 
 	if (r && kind == HV_PROT_TEXT && (err & 2) && !text_poke_emulate(c))
 		return 0;
-	if (r && kind == HV_PROT_GDT && (err & 2) &&
-	    (!store_emulate(c, HV_STORE_GDT_TLS) || !ltr_emulate(c)))
+	if (r && kind == HV_PROT_GDT && (err & 2) && !store_emulate(c, HV_STORE_GDT_TLS, &size)) {
+		if (size == 8)
+			tls_follow(c);
+		return 0;
+	}
+	if (r && kind == HV_PROT_GDT && (err & 2) && !ltr_emulate(c))
 		return 0;
 	if (!r && !hv_arena_contains(&c->hv->arena, gpa) && gpa < c->hv->npt_top)
 		return -EINVAL;		/* not ours: the vendor reports it */

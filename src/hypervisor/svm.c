@@ -306,6 +306,11 @@ static void __hv_host svm_load_tr(struct hv_cpu *c, u16 sel, u64 base, u32 limit
 	tr->attrib = attrib;
 }
 
+static u64 __hv_host svm_dr7(struct hv_cpu *c)
+{
+	return to_svm(c)->vmcb01->save.dr7;
+}
+
 const struct hv_vendor_ops hv_svm_ops = {
 	.name = "svm",
 	.probe = svm_probe,
@@ -317,5 +322,6 @@ const struct hv_vendor_ops hv_svm_ops = {
 	.inject_pf = svm_inject_pf,
 	.gdt_base = svm_gdt_base,
 	.load_tr = svm_load_tr,
+	.dr7 = svm_dr7,
 	.exit_names = svm_exit_names,
 };

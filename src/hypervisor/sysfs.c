@@ -117,10 +117,11 @@ static ssize_t exits_show(struct kobject *k, struct kobj_attribute *a, char *buf
 			   sum(offsetof(struct hv_cpu_stats, svmcs_loads)),
 			   sum(offsetof(struct hv_cpu_stats, shadow_ahead)));
 	/* What L1's nested page faults on its GDT were (part of npf / ept_violation). */
-	n += sysfs_emit_at(buf, n, "gdt_tss_type %llu\ngdt_ltr %llu\ngdt_tls %llu\n",
+	n += sysfs_emit_at(buf, n, "gdt_tss_type %llu\ngdt_ltr %llu\ngdt_tls %llu\ngdt_tls_follow %llu\n",
 			   sum(offsetof(struct hv_cpu_stats, gdt_tss_type)),
 			   sum(offsetof(struct hv_cpu_stats, gdt_ltr)),
-			   sum(offsetof(struct hv_cpu_stats, gdt_tls)));
+			   sum(offsetof(struct hv_cpu_stats, gdt_tls)),
+			   sum(offsetof(struct hv_cpu_stats, gdt_tls_follow)));
 	return exits_per_run(buf, n);
 }
 

@@ -532,6 +532,11 @@ static void __hv_host vmx_load_tr(struct hv_cpu *c, u16 sel, u64 base, u32 limit
 	vmcs_write(GUEST_TR_AR_BYTES, (attrib & 0xff) | ((attrib & 0xf00) << 4));
 }
 
+static u64 __hv_host vmx_dr7(struct hv_cpu *c)
+{
+	return vmcs_read(GUEST_DR7);
+}
+
 static bool vmx_ept_1g(void)
 {
 	return vmx_caps.ept_vpid & VMX_EPT_1GB_PAGE_BIT;
@@ -547,6 +552,7 @@ const struct hv_vendor_ops hv_vmx_ops = {
 	.inject = vmx_inject,
 	.gdt_base = vmx_gdt_base,
 	.load_tr = vmx_load_tr,
+	.dr7 = vmx_dr7,
 	.exit_names = vmx_exit_names,
 	.npt_leaf_bits = EPT_LEAF_WB,
 	.npt_mmio_bits = EPT_LEAF_UC,

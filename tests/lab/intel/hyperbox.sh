@@ -209,6 +209,12 @@ fi
 grep -E '^nested_' /sys/kernel/hyperbox/violations > /tmp/nested.after
 check "no nested violations from kvm_intel's own guests" cmp -s /tmp/nested.before /tmp/nested.after
 check "no oops" sh -c "! dmesg | grep -q 'Oops\|invalid opcode\|BUG:'"
+# load_TLS writes three TLS descriptors a context switch into the locked
+# GDT: the first store's EPT violation carries out the two that follow.
+tls=$(awk '$1 == "gdt_tls" { print $2 }' /sys/kernel/hyperbox/exits)
+follow=$(awk '$1 == "gdt_tls_follow" { print $2 }' /sys/kernel/hyperbox/exits)
+check "load_TLS: one exit a context switch ($follow of ${tls:-?} TLS stores rode along)" \
+	test "${tls:-0}" -gt 0 -a $((3 * ${follow:-0})) -ge $((2 * tls - 30))
 check "Ring -1 still active after the VMs" sh -c "grep -q '^active' /sys/kernel/hyperbox/state"
 rmmod hyperbox 2>/dev/null
 check "rmmod refused by default" test -d /sys/module/hyperbox
