@@ -1,5 +1,5 @@
 #!/bin/sh
-# SPDX-License-Identifier: LGPL-2.1-or-later
+# SPDX-License-Identifier: GPL-2.0-only
 # lab-exits.sh TARBALL KDIR WORKDIR LAB_RUN ARGS...: builds kvm-amd-nortss.ko
 # into WORKDIR (build.sh), then runs the lab test (tests/hyperbox/lab-run.sh
 # LAB_RUN ARGS...) with it as a module.  Built here, when the test runs, so
