@@ -188,6 +188,16 @@ static s32 __hv_host disp32(const u8 *p)
 	return v;
 }
 
+int __hv_host hv_insn_reg(const struct hv_insn *in)
+{
+	return ((in->modrm >> 3) & 7) | (in->rex_r ? 8 : 0);
+}
+
+int __hv_host hv_insn_rm(const struct hv_insn *in)
+{
+	return (in->modrm & 7) | (in->rex_b ? 8 : 0);
+}
+
 /* Effective address of a memory ModRM operand (64-bit addressing). */
 int __hv_host hv_insn_ea(struct hv_cpu *c, const struct hv_insn *in, u64 *ea)
 {
@@ -214,7 +224,7 @@ int __hv_host hv_insn_ea(struct hv_cpu *c, const struct hv_insn *in, u64 *ea)
 		a = c->g.rip + in->len;
 		n += 4;
 	} else {
-		a = hv_gpr_get(c, rm | (in->rex_b ? 8 : 0));
+		a = hv_gpr_get(c, hv_insn_rm(in));
 	}
 	if (mod == 1)
 		disp = (s8)p[n];

@@ -244,6 +244,9 @@ int hv_insn_fetch(struct hv_cpu *c, struct hv_insn *in);
 u64 hv_gpr_get(struct hv_cpu *c, int n);
 void hv_gpr_set(struct hv_cpu *c, int n, u64 v);
 int hv_insn_ea(struct hv_cpu *c, const struct hv_insn *in, u64 *ea);
+/* The GPR numbers in ModRM's reg and rm fields, with REX.R and REX.B. */
+int hv_insn_reg(const struct hv_insn *in);
+int hv_insn_rm(const struct hv_insn *in);
 
 /* symbols.c */
 unsigned long hv_sym(const char *name);

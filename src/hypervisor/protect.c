@@ -281,13 +281,13 @@ static int __hv_host store_bytes(struct hv_cpu *c, enum hv_store_path path, u64 
 	return 0;
 }
 
-/* Emulate the one faulting store instruction through the given path; *size: its width. */
-static int __hv_host store_emulate(struct hv_cpu *c, enum hv_store_path path, int *size)
+/* Emulate the one faulting store instruction through the given path: its width, or -EPERM. */
+static int __hv_host store_emulate(struct hv_cpu *c, enum hv_store_path path)
 {
 	struct hv *hv = c->hv;
 	struct hv_insn in;
 	u64 ea, v, n;
-	int reg;
+	int reg, size;
 	u8 b;
 
 	/* text_poke runs from kernel text; the GDT paths are checked by value instead. */
@@ -295,17 +295,17 @@ static int __hv_host store_emulate(struct hv_cpu *c, enum hv_store_path path, in
 	    (c->g.rip < hv->text_start || c->g.rip >= hv->text_end)))
 		return -EPERM;
 	if (in.op[0] == 0x88 || in.op[0] == 0x89) {
-		reg = ((in.modrm >> 3) & 7) | (in.rex_r ? 8 : 0);
-		*size = in.op[0] == 0x88 ? 1 : in.rex_w ? 8 : in.opsize ? 2 : 4;
+		reg = hv_insn_reg(&in);
+		size = in.op[0] == 0x88 ? 1 : in.rex_w ? 8 : in.opsize ? 2 : 4;
 		v = hv_gpr_get(c, reg);
 		if (in.op[0] == 0x88 && !in.nprefix && reg >= 4 && reg < 8)
 			v = hv_gpr_get(c, reg - 4) >> 8;	/* AH..BH without REX */
-		if (hv_insn_ea(c, &in, &ea) || store_bytes(c, path, ea, (u8 *)&v, *size))
+		if (hv_insn_ea(c, &in, &ea) || store_bytes(c, path, ea, (u8 *)&v, size))
 			return -EPERM;
 	} else if (in.op[0] == 0xa4 && path == HV_STORE_TEXT_POKE &&
 		   !(c->g.rflags & X86_EFLAGS_DF)) {
 		n = in.rep ? hv_gpr_get(c, HV_RCX) : 1;
-		*size = 1;
+		size = 1;
 		if (n > PAGE_SIZE)
 			return -EPERM;
 		while (n--) {
@@ -321,7 +321,7 @@ static int __hv_host store_emulate(struct hv_cpu *c, enum hv_store_path path, in
 		return -EPERM;
 	}
 	c->g.rip += in.len;
-	return 0;
+	return size;
 }
 
 /*
@@ -406,7 +406,7 @@ static void __hv_host tls_follow(struct hv_cpu *c)
 		    in.nprefix != 1 || (in.op[0] != 0x89 && in.op[0] != 0x8b) ||
 		    hv_insn_ea(c, &in, &ea))
 			return;
-		reg = ((in.modrm >> 3) & 7) | (in.rex_r ? 8 : 0);
+		reg = hv_insn_reg(&in);
 		if (in.op[0] == 0x89) {
 			v = hv_gpr_get(c, reg);
 			if (store_bytes(c, HV_STORE_GDT_TLS, ea, (u8 *)&v, sizeof(v)))
@@ -436,7 +436,7 @@ static int __hv_host ltr_emulate(struct hv_cpu *c)
 	if (c->g.cpl != 0 || hv_insn_fetch(c, &in) || in.op[0] != 0x0f || in.op[1] != 0x00 ||
 	    ((in.modrm >> 3) & 7) != 3 || (in.modrm >> 6) != 3 || !c->hv->ops->load_tr)
 		return -EPERM;
-	sel = hv_gpr_get(c, (in.modrm & 7) | (in.rex_b ? 8 : 0));
+	sel = hv_gpr_get(c, hv_insn_rm(&in));
 	if (sel != GDT_ENTRY_TSS * 8 ||
 	    hv_gva_to_gpa(c->hv, c->g.cr3, c->hv->ops->gdt_base(c) + sel, &gpa, NULL))
 		return -EPERM;
@@ -458,10 +458,8 @@ static int __hv_host ltr_emulate(struct hv_cpu *c)
 
 static int __hv_host text_poke_emulate(struct hv_cpu *c)
 {
-	int size;
-
 	if (!c->hv->pol.text_poke || (c->g.cr3 & PTE_ADDR) != c->hv->poking_cr3 ||
-	    store_emulate(c, HV_STORE_TEXT_POKE, &size))
+	    store_emulate(c, HV_STORE_TEXT_POKE) < 0)
 		return -EPERM;
 	c->stats->violations[HV_V_TEXT_POKE_OK]++;
 	return 0;
@@ -520,13 +518,13 @@ int __hv_host hv_protect_npf(struct hv_cpu *c, u64 gpa, u64 err)
 
 	if (r && kind == HV_PROT_TEXT && (err & 2) && !text_poke_emulate(c))
 		return 0;
-	if (r && kind == HV_PROT_GDT && (err & 2) && !store_emulate(c, HV_STORE_GDT_TLS, &size)) {
+	if (r && kind == HV_PROT_GDT && (err & 2)) {
+		size = store_emulate(c, HV_STORE_GDT_TLS);
 		if (size == 8)
 			tls_follow(c);
-		return 0;
+		if (size > 0 || !ltr_emulate(c))
+			return 0;
 	}
-	if (r && kind == HV_PROT_GDT && (err & 2) && !ltr_emulate(c))
-		return 0;
 	if (!r && !hv_arena_contains(&c->hv->arena, gpa) && gpa < c->hv->npt_top)
 		return -EINVAL;		/* not ours: the vendor reports it */
 	hv_violation(c, (err & 2) || kind == HV_PROT_HIDDEN ? write_violation[kind] : HV_V_HIDDEN_ACCESS,

@@ -100,8 +100,8 @@ static int __hv_host svm_exit_cr(struct svm_cpu *sc)
 		svm_inject(c, 13, true, 0);
 		return 0;
 	}
-	cr = ((in.modrm >> 3) & 7) | (in.rex_r ? 8 : 0);
-	val = hv_gpr_get(c, (in.modrm & 7) | (in.rex_b ? 8 : 0));
+	cr = hv_insn_reg(&in);
+	val = hv_gpr_get(c, hv_insn_rm(&in));
 	c->g.rip += in.len;
 	if (cr == 0) {
 		if (c->hv->cr0_pinned & ~val) {
