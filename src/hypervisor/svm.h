@@ -54,6 +54,7 @@ enum {
 	SVM_X_VMRUN, SVM_X_VMMCALL, SVM_X_VMLOAD, SVM_X_VMSAVE, SVM_X_STGI, SVM_X_CLGI,
 	SVM_X_SKINIT, SVM_X_INVLPGA, SVM_X_NPF, SVM_X_SHUTDOWN, SVM_X_OTHER,
 	SVM_X_L2_EXIT, SVM_X_L2_REFLECTED, SVM_X_NMI, SVM_X_LOAD_DTR, SVM_X_VLS_UD,
+	SVM_X_INTR, SVM_X_IRET,	/* L1's, intercepted in the GIF window only */
 	SVM_X_ALL,		/* every exit: the cost figure (sysfs divides it by l2_runs) */
 	SVM_X_NR
 };
@@ -82,7 +83,9 @@ extern u8 *svm_msrpm;
 int svm_nested_setup(struct hv *hv, struct svm_cpu *sc);
 void svm_nested_l1_exit(struct svm_cpu *sc, u32 code);
 void svm_nested_l2_exit(struct svm_cpu *sc);
+/* svm_l1_gif.c: L1's GIF, its VMLOAD/VMSAVE and GIF windows, TR/LDTR, NMIs */
 void svm_nested_l1_nmi(struct svm_cpu *sc);
+void svm_nested_l1_intr(struct svm_cpu *sc);
 void svm_nested_load_host_idt(struct svm_cpu *sc);
 void svm_nested_vmcb01_setup(struct svm_cpu *sc);
 void svm_nested_l1_sync(struct svm_cpu *sc);

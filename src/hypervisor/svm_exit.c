@@ -22,7 +22,7 @@ const char *const svm_exit_names[SVM_X_NR + 1] = {
 	[SVM_X_SHUTDOWN] = "shutdown", [SVM_X_OTHER] = "other",
 	[SVM_X_L2_EXIT] = "l2_exit", [SVM_X_L2_REFLECTED] = "l2_reflected_to_l1",
 	[SVM_X_NMI] = "nmi_held_for_l1", [SVM_X_LOAD_DTR] = "lidt_lgdt",
-	[SVM_X_VLS_UD] = "vls_syscall_ud",
+	[SVM_X_VLS_UD] = "vls_syscall_ud", [SVM_X_INTR] = "l1_intr", [SVM_X_IRET] = "l1_iret",
 	[SVM_X_ALL] = "vm_exits",
 };
 
@@ -281,6 +281,19 @@ static int __hv_host svm_exit_nmi(struct svm_cpu *sc)
 	return 0;
 }
 
+/* Intercepted in the GIF window only, whose closing checked what L1 left (svm_l1_gif.c). */
+static int __hv_host svm_exit_intr(struct svm_cpu *sc)
+{
+	svm_nested_l1_intr(sc);
+	return 0;
+}
+
+/* The same for IRET, which then runs: the exit was for closing the window. */
+static int __hv_host svm_exit_iret(struct svm_cpu *sc)
+{
+	return 0;
+}
+
 static int __hv_host svm_exit_svm_insn(struct svm_cpu *sc)
 {
 	svm_nested_l1_exit(sc, sc->vmcb01->control.exit_code);
@@ -312,6 +325,8 @@ static const svm_exit_fn svm_l1_handlers[SVM_EXIT_NPF + 1] = {
 	[SVM_EXIT_WRITE_CR4] = svm_exit_cr,
 	[SVM_EXIT_CPUID] = svm_exit_cpuid,
 	[SVM_EXIT_NMI] = svm_exit_nmi,
+	[SVM_EXIT_INTR] = svm_exit_intr,
+	[SVM_EXIT_IRET] = svm_exit_iret,
 	[SVM_EXIT_MSR] = svm_exit_msr,
 	[SVM_EXIT_VMMCALL] = svm_exit_vmmcall,
 	[SVM_EXIT_VMRUN] = svm_exit_svm_insn,
@@ -340,6 +355,7 @@ static const u8 svm_l1_stat[SVM_EXIT_NPF + 1] = {
 	[SVM_EXIT_CLGI] = SVM_X_CLGI + 1, [SVM_EXIT_SKINIT] = SVM_X_SKINIT + 1,
 	[SVM_EXIT_INVLPGA] = SVM_X_INVLPGA + 1, [SVM_EXIT_SHUTDOWN] = SVM_X_SHUTDOWN + 1,
 	[SVM_EXIT_NPF] = SVM_X_NPF + 1, [SVM_EXIT_NMI] = SVM_X_NMI + 1,
+	[SVM_EXIT_INTR] = SVM_X_INTR + 1, [SVM_EXIT_IRET] = SVM_X_IRET + 1,
 	[SVM_EXIT_IDTR_WRITE] = SVM_X_LOAD_DTR + 1, [SVM_EXIT_GDTR_WRITE] = SVM_X_LOAD_DTR + 1,
 };
 

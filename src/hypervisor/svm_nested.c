@@ -3,9 +3,11 @@
  * Nested SVM for L1 (the demoted kernel, and kvm_amd inside it).
  *
  * L1 sees SVM with nested paging (CPUID is filtered in svm_exit.c), a
- * virtual EFER.SVME, a virtual VM_HSAVE_PA and a virtual GIF.  Its SVM
- * instructions always exit here, because on hardware VMLOAD/VMSAVE/VMRUN
- * take host-physical addresses: executed natively they could reach the
+ * virtual EFER.SVME, a virtual VM_HSAVE_PA and a virtual GIF.  Its VMRUN
+ * always exits here, and so do VMLOAD, VMSAVE, STGI and CLGI outside the
+ * windows of svm_l1_gif.c, where the CPU's virtual VMLOAD/VMSAVE takes
+ * L1's addresses through its nested page table: VMLOAD/VMSAVE/VMRUN
+ * executed natively would take host-physical ones and could reach the
  * arena.
  *
  * VMRUN: L1's VMCB is copied into the arena before anything is checked, so
@@ -17,7 +19,6 @@
  * for an illegal VMCB, counted and logged.
  */
 #include <linux/mm.h>
-#include <linux/moduleparam.h>
 #include <linux/string.h>
 #include <asm/cpufeature.h>
 #include <asm/processor.h>
@@ -32,17 +33,6 @@ static const u32 l2_msr_passthrough[] = {
 	MSR_IA32_SYSENTER_ESP, MSR_IA32_SYSENTER_EIP, MSR_STAR, MSR_LSTAR, MSR_CSTAR,
 	MSR_SYSCALL_MASK, MSR_TSC_AUX, MSR_IA32_SPEC_CTRL, MSR_IA32_PRED_CMD, MSR_IA32_FLUSH_CMD,
 };
-
-/* Virtual GIF for L1 where the CPU has it (0: STGI and CLGI always exit). */
-static bool vgif = true;
-module_param(vgif, bool, 0444);
-MODULE_PARM_DESC(vgif, "L1's STGI without an exit where the CPU has virtual GIF (read at load)");
-
-/* Virtual VMLOAD/VMSAVE for L1 where the CPU has it (0: they always exit). */
-static bool vls = true;
-module_param(vls, bool, 0444);
-MODULE_PARM_DESC(vls, "L1's VMLOAD/VMSAVE without an exit while its GIF is 0, where the CPU has "
-		 "virtual VMLOAD/VMSAVE (read at load)");
 
 int svm_nested_setup(struct hv *hv, struct svm_cpu *sc)
 {
@@ -76,307 +66,9 @@ int svm_nested_setup(struct hv *hv, struct svm_cpu *sc)
 		n->msrpm_forced[bit / 8] &= ~(3 << (bit % 8));
 	}
 	n->flushbyasid = boot_cpu_has(X86_FEATURE_FLUSHBYASID);
-	n->cpu_vgif = boot_cpu_has(X86_FEATURE_VGIF);
-	n->cpu_vls = boot_cpu_has(X86_FEATURE_V_VMSAVE_VMLOAD);
-	n->l1_vgif = vgif && n->cpu_vgif;
-	n->l1_vls = vls && n->cpu_vls;
+	svm_l1_gif_setup(n);
 	n->rsvd_mask = GENMASK_ULL(51, boot_cpu_data.x86_phys_bits);
 	return 0;
-}
-static void __hv_host clear_intercept(struct vmcb *v, unsigned int bit)
-{
-	v->control.intercepts[bit / 32] &= ~(1U << (bit % 32));
-}
-
-/* L1's GIF: vmcb01's V_GIF with virtual GIF, else the host's copy. */
-static bool __hv_host l1_gif(struct svm_cpu *sc)
-{
-	return sc->n->l1_vgif ? sc->vmcb01->control.int_ctl & V_GIF_MASK : sc->vgif;
-}
-
-static void __hv_host set_gif(struct svm_cpu *sc, bool on)
-{
-	struct vmcb_control_area *ctl = &sc->vmcb01->control;
-
-	/*
-	 * GIF=0 must hold L1's interrupts.  With V_INTR_MASKING the physical
-	 * interrupt mask is the host's RFLAGS.IF, which is 0 in the host loop
-	 * while L1 runs (the loop sets IF only around VMRUN of an L2), so
-	 * interrupts stay pending until STGI.  NMIs exit instead (see
-	 * svm_nested_l1_nmi) and are given to L1 at STGI.  With virtual GIF
-	 * the CPU keeps L1's GIF in V_GIF, and STGI exits until the mask can
-	 * be handed to L1's own IF (svm_nested_l1_sync).
-	 */
-	sc->vgif = on;
-	if (sc->n->l1_vgif)
-		ctl->int_ctl = on ? ctl->int_ctl | V_GIF_MASK : ctl->int_ctl & ~V_GIF_MASK;
-	if (on) {
-		ctl->int_ctl &= ~V_INTR_MASKING_MASK;
-		clear_intercept(sc->vmcb01, INTERCEPT_NMI);
-		if (sc->n->l1_vgif)
-			clear_intercept(sc->vmcb01, INTERCEPT_STGI);
-		if (sc->n->nmi_pending && !(ctl->event_inj & SVM_EVTINJ_VALID)) {
-			ctl->event_inj = 2 | SVM_EVTINJ_TYPE_NMI | SVM_EVTINJ_VALID;
-			sc->n->nmi_pending = false;
-		}
-	} else {
-		ctl->int_ctl |= V_INTR_MASKING_MASK;
-		svm_set_intercept(sc->vmcb01, INTERCEPT_NMI);
-		svm_set_intercept(sc->vmcb01, INTERCEPT_STGI);
-	}
-}
-
-/*
- * Before launch: L1 starts with GIF=1, in V_GIF where the CPU keeps it.
- * Its TR and LDTR (vmcb01 holds the CPU's, VMSAVEd) are the ones it may
- * run with at GIF=1.
- */
-void svm_nested_vmcb01_setup(struct svm_cpu *sc)
-{
-	sc->n->l1_tr = sc->vmcb01->save.tr;
-	sc->n->l1_ldtr = sc->vmcb01->save.ldtr;
-	if (!sc->n->l1_vgif)
-		return;
-	sc->vmcb01->control.int_ctl |= V_GIF_ENABLE_MASK | V_GIF_MASK;
-	clear_intercept(sc->vmcb01, INTERCEPT_STGI);
-}
-
-/*
- * With virtual GIF, after every exit L1 takes (but VMRUN): once L1 has
- * reloaded its own VMLOAD state after a #VMEXIT and runs with IF=0, its
- * IF holds its interrupts as well as GIF=0 would until its STGI, so the
- * host's mask goes and STGI no longer exits (kvm_amd: the exits of
- * reload_tss come after VMLOAD and CLI, before STGI).  An NMI held for L1
- * keeps the STGI exit.  An exit that finds V_GIF=1 (L1 ran STGI without
- * an exit) drops what GIF=0 needed.  An L1 that set IF again before STGI
- * would take its interrupts at GIF=0 with its own state: its own affair.
- */
-void __hv_host svm_nested_l1_sync(struct svm_cpu *sc)
-{
-	struct svm_nested *n = sc->n;
-	struct vmcb_control_area *ctl = &sc->vmcb01->control;
-
-	if (!n->l1_vgif || sc->run != sc->vmcb01)
-		return;
-	if (ctl->int_ctl & V_GIF_MASK) {
-		if (!sc->vgif || (ctl->int_ctl & V_INTR_MASKING_MASK) || n->nmi_pending)
-			set_gif(sc, true);
-		return;
-	}
-	if ((ctl->int_ctl & V_INTR_MASKING_MASK) && n->vmload_since_exit && !n->nmi_pending &&
-	    !(sc->vmcb01->save.rflags & X86_EFLAGS_IF)) {
-		ctl->int_ctl &= ~V_INTR_MASKING_MASK;
-		clear_intercept(sc->vmcb01, INTERCEPT_STGI);
-	}
-}
-
-/*
- * Virtual VMLOAD/VMSAVE for L1 (where the CPU has it; vls=0 turns it off).
- *
- * A VMLOAD or VMSAVE that does not exit takes RAX as a guest-physical
- * address through L1's nested page table, Hyper-box's own: Hyper-box
- * memory is not mapped there and protected pages are read-only, so a
- * VMLOAD from the arena or a VMSAVE into a protected page ends in an NPF
- * (hv_protect_npf refuses it, as it refuses a MOV there).  What it loads
- * into L1 itself is FS, GS, KernelGSBase and SYSENTER_*, which L1 may
- * write anyway, TR and LDTR, checked as the emulated VMLOAD's are before
- * L1 runs at GIF=1 (svm_nested_l1_segs), and STAR/LSTAR/CSTAR/SFMASK,
- * which Hyper-box pins (pin_msrs; CSTAR is also the escape monitor's
- * 32-bit entry): those must never be in effect
- * for L1.  Nothing but SYSCALL and SYSRET uses them, and with EFER.SCE=0
- * both raise #UD.  So the intercepts go only while L1's GIF is 0 (KVM's
- * CLGI..VMRUN and #VMEXIT..STGI, where it loads and saves L2's state and
- * its own) and L1 is in long mode, with L1's EFER.SCE clear and #UD
- * intercepted: the CPU holds the virtual syscall MSRs (what L1 last
- * loaded, for L2), L1's own wait in l1_*.  L1's next exit, whatever it
- * is, closes the window before anything else is looked at: what the CPU
- * holds becomes the virtual state, as an emulated VMLOAD would make it,
- * and L1's own MSRs and SCE are back; a SYSCALL or SYSRET in the window
- * is such an exit (#UD) and runs again with them.  L1 reads EFER only
- * through an intercepted RDMSR.  Outside the window VMSAVE alone goes
- * without an exit while the CPU's state is the virtual one: it loads
- * nothing, and stores only where a MOV may.
- */
-void __hv_host svm_nested_vls_open(struct svm_cpu *sc)
-{
-	struct svm_nested *n = sc->n;
-	struct vmcb *v = sc->vmcb01;
-
-	/*
-	 * Long mode only, and only while leaving it (MOV to CR0) exits: what
-	 * a CPU does with a virtual VMLOAD/VMSAVE out of long mode is not
-	 * relied on.
-	 */
-	if (!n->l1_vls || n->vls_open || n->vmsave_open || sc->run != v ||
-	    !(v->save.efer & EFER_LMA) || !svm_has_intercept(&v->control, INTERCEPT_CR0_WRITE))
-		return;
-	if (l1_gif(sc) || (n->exited && n->vmload_since_exit)) {
-		/*
-		 * VMSAVE alone (kvm_amd's of its host state, each time it comes
-		 * back from user space), where it stores what the emulated one
-		 * would: the CPU's syscall MSRs are the virtual ones.  VMLOAD
-		 * still exits.
-		 */
-		if (n->msrs_loaded && (n->star != v->save.star || n->lstar != v->save.lstar ||
-				       n->cstar != v->save.cstar || n->sfmask != v->save.sfmask))
-			return;
-		clear_intercept(v, INTERCEPT_VMSAVE);
-		v->control.virt_ext |= VIRTUAL_VMLOAD_VMSAVE_ENABLE_MASK;
-		n->vmsave_open = true;
-		return;
-	}
-	n->l1_star = v->save.star;
-	n->l1_lstar = v->save.lstar;
-	n->l1_cstar = v->save.cstar;
-	n->l1_sfmask = v->save.sfmask;
-	n->l1_sce = v->save.efer & EFER_SCE;
-	if (n->msrs_loaded) {
-		v->save.star = n->star;
-		v->save.lstar = n->lstar;
-		v->save.cstar = n->cstar;
-		v->save.sfmask = n->sfmask;
-	}
-	if (n->exited) {
-		n->hidden_at_exit = (struct svm_hidden){ v->save.fs, v->save.gs, v->save.tr,
-			v->save.ldtr, v->save.kernel_gs_base, v->save.sysenter_cs,
-			v->save.sysenter_esp, v->save.sysenter_eip };
-	}
-	v->save.efer &= ~EFER_SCE;
-	svm_set_intercept(v, INTERCEPT_EXCEPTION_OFFSET + UD_VECTOR);
-	clear_intercept(v, INTERCEPT_VMLOAD);
-	clear_intercept(v, INTERCEPT_VMSAVE);
-	v->control.virt_ext |= VIRTUAL_VMLOAD_VMSAVE_ENABLE_MASK;
-	n->vls_open = true;
-}
-
-/* At every exit of L1: was the window open (then it is closed now)?  VMSAVE exits again too. */
-bool __hv_host svm_nested_vls_close(struct svm_cpu *sc)
-{
-	struct svm_nested *n = sc->n;
-	struct vmcb *v = sc->vmcb01;
-	struct svm_hidden now;
-
-	if (n->vmsave_open) {
-		n->vmsave_open = false;
-		v->control.virt_ext &= ~VIRTUAL_VMLOAD_VMSAVE_ENABLE_MASK;
-		svm_set_intercept(v, INTERCEPT_VMSAVE);
-	}
-	if (!n->vls_open)
-		return false;
-	n->vls_open = false;
-	v->control.virt_ext &= ~VIRTUAL_VMLOAD_VMSAVE_ENABLE_MASK;
-	svm_set_intercept(v, INTERCEPT_VMLOAD);
-	svm_set_intercept(v, INTERCEPT_VMSAVE);
-	clear_intercept(v, INTERCEPT_EXCEPTION_OFFSET + UD_VECTOR);
-	if (n->l1_sce)
-		v->save.efer |= EFER_SCE;
-	n->star = v->save.star;
-	n->lstar = v->save.lstar;
-	n->cstar = v->save.cstar;
-	n->sfmask = v->save.sfmask;
-	n->msrs_loaded = true;
-	v->save.star = n->l1_star;
-	v->save.lstar = n->l1_lstar;
-	v->save.cstar = n->l1_cstar;
-	v->save.sfmask = n->l1_sfmask;
-	/*
-	 * After a #VMEXIT: L1 loaded its own hidden state if it is no longer
-	 * what the exit left (one equal to it is the same state anyway).
-	 */
-	if (n->exited && !n->vmload_since_exit) {
-		now = (struct svm_hidden){ v->save.fs, v->save.gs, v->save.tr, v->save.ldtr,
-			v->save.kernel_gs_base, v->save.sysenter_cs, v->save.sysenter_esp,
-			v->save.sysenter_eip };
-		n->vmload_since_exit = memcmp(&now, &n->hidden_at_exit, sizeof(now)) != 0;
-	}
-	return true;
-}
-
-/* TR as at launch, busy or not (LTR sets busy; QEMU's TCG loads the type from before) */
-static bool __hv_host l1_tr_ok(const struct vmcb_seg *tr, const struct vmcb_seg *launch)
-{
-	return tr->selector == launch->selector && tr->base == launch->base &&
-	       tr->limit == launch->limit &&
-	       (tr->attrib | TSS_BUSY_ATTR) == (launch->attrib | TSS_BUSY_ATTR);
-}
-
-/*
- * L1's TR and LDTR.  LTR and LLDT load them from the GDT, which is locked
- * (LTR only of the kernel's TSS, through protect.c), but VMLOAD, emulated
- * or virtual, loads them with their hidden parts from any page L1 names: a
- * TR whose base is a TSS of L1's choosing moves the interrupt stacks and
- * the I/O permission bitmap, an LDT of its choosing can hold call gates
- * into the kernel.  KVM needs that VMLOAD only while its GIF is 0 (L2's
- * state before VMRUN, its own back after #VMEXIT), so L1 runs at GIF=1
- * only with the TR and LDTR it had at launch (Linux loads no other TR,
- * and no LDT: the GDT's LDT descriptor is locked too).  At the end of
- * every exit of L1:
- *  - GIF=1: others are a violation and the launch values go back before
- *    L1 runs again (an emulated VMLOAD at GIF=1; an STGI exit after a
- *    VMLOAD at GIF=0);
- *  - GIF=0 with the host still holding L1's interrupts and STGI exiting:
- *    anything goes (L2's, in KVM's world switch), STGI's exit checks;
- *  - GIF=0 with that handed to L1's IF (virtual GIF, svm_nested_l1_sync):
- *    others take it back, so that STGI exits and is checked.
- * A virtual VMLOAD runs only while GIF is 0 and STGI exits (vls_open).
- */
-void __hv_host svm_nested_l1_segs(struct svm_cpu *sc)
-{
-	struct svm_nested *n = sc->n;
-	struct vmcb *v = sc->vmcb01;
-
-	if (sc->run != v || (l1_tr_ok(&v->save.tr, &n->l1_tr) &&
-			     !memcmp(&v->save.ldtr, &n->l1_ldtr, sizeof(n->l1_ldtr))))
-		return;
-	if (!l1_gif(sc)) {
-		v->control.int_ctl |= V_INTR_MASKING_MASK;
-		svm_set_intercept(v, INTERCEPT_STGI);
-		return;
-	}
-	hv_violation(&sc->hv, HV_V_L1_TR_LDTR, v->save.tr.base, v->save.ldtr.base);
-	v->save.tr = n->l1_tr;
-	v->save.ldtr = n->l1_ldtr;
-}
-
-/* L1 had an NMI coming while its GIF is 0: take it in the host now, give it at STGI. */
-void __hv_host svm_nested_l1_nmi(struct svm_cpu *sc)
-{
-	/*
-	 * The host's gate is an IRET.  PAUSE gives the NMI an instruction
-	 * boundary with GIF=1 also under QEMU's TCG, which checks for
-	 * interrupts only when it leaves a chain of translated blocks.
-	 */
-	asm volatile("stgi; pause; clgi" : : : "memory");
-	sc->n->nmi_pending = true;
-	if (l1_gif(sc))
-		set_gif(sc, true);
-	else
-		svm_set_intercept(sc->vmcb01, INTERCEPT_STGI);	/* the NMI goes in at STGI */
-}
-
-/*
- * On the CPU, before launch, GIF=0: the host runs on its own IDT and GDT
- * (VMRUN keeps the host's in HSAVE).  L1's GDT sits in the fixmap, which
- * the host page table does not map, and L1's IDT is L1's code.
- */
-void svm_nested_load_host_idt(struct svm_cpu *sc)
-{
-	u64 *g = &sc->n->host_idt[2 * 2], a = (u64)hv_host_nmi;
-	struct { u16 limit; u64 base; } __packed idtr = { sizeof(sc->n->host_idt) - 1,
-							   (u64)sc->n->host_idt }, gdtr;
-
-	asm volatile("sgdt %0" : "=m"(gdtr));
-	memcpy(sc->n->host_gdt, (void *)gdtr.base,
-	       min_t(size_t, gdtr.limit + 1, sizeof(sc->n->host_gdt)));
-	gdtr.limit = sizeof(sc->n->host_gdt) - 1;
-	gdtr.base = (u64)sc->n->host_gdt;
-	asm volatile("lgdt %0" : : "m"(gdtr));
-
-	/* 64-bit interrupt gate, DPL 0, present, no IST: runs on the host stack */
-	g[0] = (a & 0xffff) | ((u64)__KERNEL_CS << 16) | (0x8eULL << 40) |
-	       (((a >> 16) & 0xffff) << 48);
-	g[1] = a >> 32;
-	asm volatile("lidt %0" : : "m"(idtr));
 }
 
 /* #VMEXIT to L1 after its VMRUN failed a check: exit code into L1's VMCB, L1 resumes with GIF=0. */
@@ -395,9 +87,7 @@ static void __hv_host vmexit_to_l1(struct svm_cpu *sc, u64 vmcb12_pa, u64 code)
 		      offsetof(struct vmcb_control_area, exit_code));
 	hv_gmem_write(sc->hv.hv, vmcb12_pa + offsetof(struct vmcb_control_area, event_inj),
 		      &ctl->event_inj, sizeof(ctl->event_inj));
-	sc->n->exited = true;
-	sc->n->vmload_since_exit = false;
-	set_gif(sc, false);
+	svm_l1_vmexit(sc, false);
 }
 
 /* ---- VMRUN: the hardware VMCB for L2 ---- */
@@ -596,13 +286,16 @@ void __hv_host svm_nested_l1_exit(struct svm_cpu *sc, u32 code)
 	}
 	switch (code) {
 	case SVM_EXIT_STGI:
-		set_gif(sc, true);
+		svm_l1_set_gif(sc, true);
 		c->g.rip += 3;
 		return;
 	case SVM_EXIT_CLGI:
+		/* L1's GIF was 1: what was held went in, the GIF window waits for a #VMEXIT */
+		sc->n->event_held = false;
+		sc->n->gifwin_ok = false;
 		sc->n->exited = false;
 		sc->n->vmload_since_exit = false;
-		set_gif(sc, false);
+		svm_l1_set_gif(sc, false);
 		c->g.rip += 3;
 		return;
 	case SVM_EXIT_INVLPGA:
@@ -710,9 +403,8 @@ static void __hv_host reflect_to_l1(struct svm_cpu *sc, u64 info1)
 	sc->run = sc->vmcb01;
 	sc->run_pa = sc->vmcb01_pa;
 	sc->run_sti = 0;
-	n->exited = true;
-	n->vmload_since_exit = false;
-	set_gif(sc, false);
+	svm_l1_vmexit(sc, v2->control.exit_code == SVM_EXIT_INTR ||
+			  v2->control.exit_code == SVM_EXIT_NMI);
 	c->stats->exits[SVM_X_L2_REFLECTED]++;
 }
 

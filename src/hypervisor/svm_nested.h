@@ -74,6 +74,13 @@ struct svm_nested {
 	 * once L1's own state is back and its IF is 0 (see svm_nested_l1_sync).
 	 */
 	bool l1_vgif;
+	/*
+	 * The GIF window (svm_l1_gif.c, gifwin_open): l1_gifwin where the CPU
+	 * has virtual GIF and VMLOAD/VMSAVE and gif_window=1; gifwin while L1
+	 * runs in it; gifwin_ok from a #VMEXIT until L1's GIF is seen 1;
+	 * event_held while an interrupt held for L1 keeps it shut.
+	 */
+	bool l1_gifwin, gifwin, gifwin_ok, event_held;
 	bool exited;			/* a #VMEXIT went to L1 since its last CLGI */
 	bool vmload_since_exit;		/* and L1 ran VMLOAD since */
 	/*
@@ -105,5 +112,12 @@ enum { SHADOW_FILLED, SHADOW_REFLECT, SHADOW_REFUSE };
 int svm_shadow_select(struct svm_cpu *sc, u64 ncr3, u32 asid12, u8 tlb_ctl, u64 *bad);
 /* L2 faulted at gpa: SHADOW_FILLED, SHADOW_REFLECT (*err for L1), SHADOW_REFUSE. */
 int svm_shadow_fault(struct svm_cpu *sc, u64 gpa, u64 *err);
+
+/* svm_l1_gif.c */
+void svm_l1_gif_setup(struct svm_nested *n);
+/* L1's GIF becomes on: what holds its interrupts and NMIs while it is 0 */
+void svm_l1_set_gif(struct svm_cpu *sc, bool on);
+/* A #VMEXIT to L1, for an interrupt or NMI (event) or not: GIF=0, the GIF window may open */
+void svm_l1_vmexit(struct svm_cpu *sc, bool event);
 
 #endif

@@ -13,7 +13,7 @@ dmesg | grep hb_attack:
 sleep 1		# the log drain runs every 100 ms
 for r in text_write cr0_wp_clear lstar_write nested_map_hidden lidt_fake vmload_hidden vmsave_protected \
 	vmload_hidden_gif0 vmsave_protected_gif0 vmload_lstar vmload_tr vmload_tr_gif0 \
-	vmload_tr_exit; do
+	vmload_tr_exit vmload_tr_window; do
 	check "replay $r blocked" sh -c "dmesg | grep -q 'hb_attack: BLOCKED $r'"
 done
 check "replay cr4_smep_clear blocked or skipped (no SMEP)" sh -c \
@@ -38,12 +38,19 @@ fi
 check "violation svm_insn or hidden_access counted" sh -c \
 	"grep -qE '^(svm_insn|hidden_access) [1-9]' /sys/kernel/hyperbox/violations"
 # TR/LDTR of the attacker's loaded by VMLOAD (at GIF=1, between CLGI and STGI,
-# and after a #VMEXIT before STGI): the kernel's put back before L1 runs at
-# GIF=1, each counted.
-check "violation l1_tr_ldtr counted (3 replays)" sh -c "grep -q '^l1_tr_ldtr [3-9]' /sys/kernel/hyperbox/violations"
+# after a #VMEXIT before STGI, and after a #VMEXIT and STGI): the kernel's put
+# back before L1 runs at GIF=1, or (in the GIF window) before its next IRET,
+# interrupt or system call, each counted.
+check "violation l1_tr_ldtr counted (4 replays)" sh -c \
+	"grep -qE '^l1_tr_ldtr ([4-9]|[1-9][0-9]+)$' /sys/kernel/hyperbox/violations"
 if grep -qw v_vmsave_vmload /proc/cpuinfo; then
 	check "vmload_tr_gif0 ran as a virtual VMLOAD" sh -c \
 		"dmesg | grep -q 'BLOCKED vmload_tr_gif0: .*inside: the loaded TR'"
+	# STGI ran without an exit after the #VMEXIT, the VMLOAD at GIF=1 too;
+	# the IRET exited and put the kernel's TR and LDTR back.
+	check "vmload_tr_window ran in the GIF window" sh -c \
+		"dmesg | grep -q 'BLOCKED vmload_tr_window: .*inside: the loaded TR'"
+	check "the IRET in the GIF window exited" sh -c "grep -q '^l1_iret [1-9]' /sys/kernel/hyperbox/exits"
 fi
 if dmesg | grep -q "hb_attack: BLOCKED vmcb_vgif_unoffered"; then
 	check "violation nested_vmcb counted (2 replays)" sh -c "grep -q '^nested_vmcb [2-9]' /sys/kernel/hyperbox/violations"

@@ -416,42 +416,47 @@ out:
 
 /*
  * The same after a #VMEXIT, where KVM loads its own state back and, with
- * virtual GIF, Hyper-box lets STGI run without an exit once an exit finds
- * that L1 did so with IF=0: an L2 that exits at once (its nested table is
- * an empty root, an NPF; or a pending interrupt; its hidden state is this
- * CPU's, so L1 gets its own back),
- * then VMLOAD of the TR/LDTR above, CPUID (an exit), STGI.
+ * virtual GIF, Hyper-box lets STGI and CLGI run without an exit: an L2
+ * that exits at once (its nested table is an empty root, an NPF; or a
+ * pending interrupt; its hidden state is this CPU's, so L1 gets its own
+ * back), then:
+ *  - vmload_tr_exit: VMLOAD of the TR/LDTR above, CPUID (an exit), STGI;
+ *  - vmload_tr_window: STGI, VMLOAD of them at GIF=1 (a virtual one in
+ *    Hyper-box's GIF window), VMSAVE (what was loaded), IRET to itself
+ *    (an exit in the window, as an interrupt or a way to user mode is).
  */
-static void replay_vmload_tr_exit(void)
+enum tr_after_exit { TR_CPUID_STGI, TR_STGI_IRET };
+
+struct tr_exit_pages {
+	struct vmcb *vmcb, *orig, *evil, *probe;
+	u64 *pml4;
+	void *ldt, *tss;
+	struct page *hsave;
+};
+
+static void tr_exit_free(struct tr_exit_pages *p)
 {
-	struct vmcb *vmcb = (void *)get_zeroed_page(GFP_KERNEL);
-	struct vmcb *orig = (void *)get_zeroed_page(GFP_KERNEL);
-	struct vmcb *evil = (void *)get_zeroed_page(GFP_KERNEL);
-	struct vmcb *probe = (void *)get_zeroed_page(GFP_KERNEL);
-	u64 *pml4 = (void *)get_zeroed_page(GFP_KERNEL);
-	void *ldt = (void *)get_zeroed_page(GFP_KERNEL);
-	void *tss = (void *)__get_free_pages(GFP_KERNEL | __GFP_ZERO, TSS_COPY_ORDER);
-	struct page *hsave = alloc_page(GFP_KERNEL | __GFP_ZERO);
-	u64 efer, hsave_old, code, pa;
-	unsigned long flags;
-	bool kept;
+	free_page((unsigned long)p->vmcb);
+	free_page((unsigned long)p->orig);
+	free_page((unsigned long)p->evil);
+	free_page((unsigned long)p->probe);
+	free_page((unsigned long)p->pml4);
+	free_page((unsigned long)p->ldt);
+	free_pages((unsigned long)p->tss, TSS_COPY_ORDER);
+	if (p->hsave)
+		__free_page(p->hsave);
+}
 
-	if (!vmcb || !orig || !evil || !probe || !pml4 || !ldt || !tss || !hsave) {
-		R("SKIP vmload_tr_exit (no memory)");
-		goto out;
-	}
-	local_irq_save(flags);
-	efer = native_read_msr(MSR_EFER);
-	hsave_old = native_read_msr(MSR_VM_HSAVE_PA);
-	native_write_msr(MSR_EFER, (u32)(efer | EFER_SVME), (efer | EFER_SVME) >> 32);
-	native_write_msr(MSR_VM_HSAVE_PA, (u32)(u64)page_to_phys(hsave), (u64)page_to_phys(hsave) >> 32);
-	make_evil_tr(orig, evil, tss, ldt);
+/* The L2 that exits at once, on this CPU's state (orig, VMSAVEd). */
+static void make_exiting_l2(struct tr_exit_pages *p)
+{
+	struct vmcb *vmcb = p->vmcb;
 
-	vmcb->save = orig->save;
+	vmcb->save = p->orig->save;
 	vmcb->control.intercepts[INTERCEPT_WORD4] = 1;	/* VMRUN intercept (bit 128) */
 	vmcb->control.asid = 1;
 	vmcb->control.nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
-	vmcb->control.nested_cr3 = __pa(pml4);
+	vmcb->control.nested_cr3 = __pa(p->pml4);
 	vmcb->control.exit_code = 0x1234;
 	vmcb->save.efer = EFER_SVME | EFER_LME | EFER_LMA;
 	vmcb->save.cr0 = X86_CR0_PE | X86_CR0_PG;
@@ -459,34 +464,80 @@ static void replay_vmload_tr_exit(void)
 	vmcb->save.cr4 = X86_CR4_PAE;
 	vmcb->save.cs.attrib = 0x29b;
 	vmcb->save.rflags = 2;
-	pa = __pa(vmcb);
-	asm volatile("clgi; vmrun %%rax; mov %1, %%rax; vmload %%rax; xor %%eax, %%eax; cpuid; stgi"
-		     : "+a"(pa) : "r"(__pa(evil)) : "rbx", "rcx", "rdx", "memory", "cc");
-	kept = tr_ldtr_kept(orig, probe);
+}
+
+/*
+ * The L2 runs and exits, then what 'after' names; true when TR and LDTR
+ * were kept.  *inside: the TR a VMSAVE stored after the VMLOAD (IRET only).
+ */
+static bool run_tr_after_exit(struct tr_exit_pages *p, enum tr_after_exit after,
+			      struct vmcb_seg *inside)
+{
+	u64 efer, hsave_old, pa = __pa(p->vmcb), hsave = page_to_phys(p->hsave);
+	unsigned long flags, tmp;
+	bool kept;
+
+	local_irq_save(flags);
+	efer = native_read_msr(MSR_EFER);
+	hsave_old = native_read_msr(MSR_VM_HSAVE_PA);
+	native_write_msr(MSR_EFER, (u32)(efer | EFER_SVME), (efer | EFER_SVME) >> 32);
+	native_write_msr(MSR_VM_HSAVE_PA, (u32)hsave, hsave >> 32);
+	make_evil_tr(p->orig, p->evil, p->tss, p->ldt);
+	make_exiting_l2(p);
+	if (after == TR_CPUID_STGI)
+		asm volatile("clgi; vmrun %%rax; mov %1, %%rax; vmload %%rax; xor %%eax, %%eax; cpuid; stgi"
+			     : "+a"(pa) : "r"(__pa(p->evil)) : "rbx", "rcx", "rdx", "memory", "cc");
+	else
+		asm volatile("clgi; vmrun %%rax; stgi; mov %[evil], %%rax; vmload %%rax\n\t"
+			     "mov %[probe], %%rax; vmsave %%rax\n\t"
+			     "mov %%rsp, %[tmp]\n\t"
+			     "pushq %[ss]\n\tpushq %[tmp]\n\tpushfq\n\tpushq %[cs]\n\t"
+			     "lea 1f(%%rip), %[tmp]\n\tpushq %[tmp]\n\tiretq\n1:"
+			     : "+a"(pa), [tmp] "=&r"(tmp)
+			     : [evil] "r"(__pa(p->evil)), [probe] "r"(__pa(p->probe)),
+			       [ss] "i"(__KERNEL_DS), [cs] "i"(__KERNEL_CS)
+			     : "memory", "cc");
+	*inside = p->probe->save.tr;
+	kept = tr_ldtr_kept(p->orig, p->probe);
 	native_write_msr(MSR_VM_HSAVE_PA, (u32)hsave_old, hsave_old >> 32);
 	native_write_msr(MSR_EFER, (u32)efer, efer >> 32);
 	local_irq_restore(flags);
-	code = vmcb->control.exit_code | ((u64)vmcb->control.exit_code_hi << 32);
+	return kept;
+}
+
+static void replay_vmload_tr_exit(const char *what, enum tr_after_exit after)
+{
+	struct tr_exit_pages p = {
+		.vmcb = (void *)get_zeroed_page(GFP_KERNEL), .orig = (void *)get_zeroed_page(GFP_KERNEL),
+		.evil = (void *)get_zeroed_page(GFP_KERNEL), .probe = (void *)get_zeroed_page(GFP_KERNEL),
+		.pml4 = (void *)get_zeroed_page(GFP_KERNEL), .ldt = (void *)get_zeroed_page(GFP_KERNEL),
+		.tss = (void *)__get_free_pages(GFP_KERNEL | __GFP_ZERO, TSS_COPY_ORDER),
+		.hsave = alloc_page(GFP_KERNEL | __GFP_ZERO),
+	};
+	struct vmcb_seg inside_tr = {};
+	bool kept;
+	u64 code;
+
+	if (!p.vmcb || !p.orig || !p.evil || !p.probe || !p.pml4 || !p.ldt || !p.tss || !p.hsave) {
+		R("SKIP %s (no memory)", what);
+		goto out;
+	}
+	kept = run_tr_after_exit(&p, after, &inside_tr);
+	code = p.vmcb->control.exit_code | ((u64)p.vmcb->control.exit_code_hi << 32);
 	/* any #VMEXIT will do: the NPF, or an interrupt that came first */
 	if (code == (u64)SVM_EXIT_ERR || code == 0x1234)
-		R("SKIP vmload_tr_exit: L2 did not run (exit code %#llx)", code);
+		R("SKIP %s: L2 did not run (exit code %#llx)", what, code);
 	else if (kept)
-		R("BLOCKED vmload_tr_exit: TR base %#llx, LDTR base %#llx (the kernel's) "
-		  "after the #VMEXIT, loading %#llx, %#llx and STGI",
-		  probe->save.tr.base, probe->save.ldtr.base, evil->save.tr.base, evil->save.ldtr.base);
+		R("BLOCKED %s: TR base %#llx, LDTR base %#llx (the kernel's) after the #VMEXIT, "
+		  "loading %#llx, %#llx%s", what, p.probe->save.tr.base, p.probe->save.ldtr.base,
+		  p.evil->save.tr.base, p.evil->save.ldtr.base, after != TR_STGI_IRET ? " and STGI" :
+		  inside_tr.base == (u64)p.tss ? " at GIF=1, then IRET; inside: the loaded TR" :
+		  " at GIF=1, then IRET; inside: not the loaded TR");
 	else
-		R("NOT-BLOCKED vmload_tr_exit: TR base %#llx, LDTR base %#llx after STGI",
-		  probe->save.tr.base, probe->save.ldtr.base);
+		R("NOT-BLOCKED %s: TR base %#llx, LDTR base %#llx afterwards", what,
+		  p.probe->save.tr.base, p.probe->save.ldtr.base);
 out:
-	free_page((unsigned long)vmcb);
-	free_page((unsigned long)orig);
-	free_page((unsigned long)evil);
-	free_page((unsigned long)probe);
-	free_page((unsigned long)pml4);
-	free_page((unsigned long)ldt);
-	free_pages((unsigned long)tss, TSS_COPY_ORDER);
-	if (hsave)
-		__free_page(hsave);
+	tr_exit_free(&p);
 }
 
 /*
@@ -568,7 +619,8 @@ static int __init hb_attack_init(void)
 		replay_vmload_lstar();
 		replay_vmload_tr("vmload_tr", false);
 		replay_vmload_tr("vmload_tr_gif0", true);
-		replay_vmload_tr_exit();
+		replay_vmload_tr_exit("vmload_tr_exit", TR_CPUID_STGI);
+		replay_vmload_tr_exit("vmload_tr_window", TR_STGI_IRET);
 		replay_vmcb_feature("vmcb_vgif_unoffered", boot_cpu_has(X86_FEATURE_VGIF),
 				    V_GIF_ENABLE_MASK | V_GIF_MASK, 0);
 		replay_vmcb_feature("vmcb_vls_unoffered",
