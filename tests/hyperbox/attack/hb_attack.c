@@ -103,17 +103,47 @@ static void replay_lstar(void)
 		R("NOT-BLOCKED lstar_write");
 }
 
+
+/* A VMCB for an L2 in long mode on the nested table at ncr3, VMRUN intercepted. */
+static void vmcb_minimal(struct vmcb *vmcb, u64 ncr3)
+{
+	vmcb->control.intercepts[INTERCEPT_WORD4] = 1;	/* VMRUN intercept (bit 128) */
+	vmcb->control.asid = 1;
+	vmcb->control.nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
+	vmcb->control.nested_cr3 = ncr3;
+	vmcb->save.efer = EFER_SVME | EFER_LME | EFER_LMA;
+	vmcb->save.cr0 = X86_CR0_PE | X86_CR0_PG;
+	vmcb->save.cr4 = X86_CR4_PAE;
+	vmcb->save.cs.attrib = 0x29b;
+	vmcb->control.exit_code = 0x1234;
+}
+
+/* CLGI; VMRUN; STGI with IRQs off, EFER.SVME on and hsave as VM_HSAVE_PA: the exit code. */
+static u64 vmrun_once(struct vmcb *vmcb, struct page *hsave)
+{
+	u64 efer, hsave_old;
+	unsigned long flags;
+
+	local_irq_save(flags);
+	efer = native_read_msr(MSR_EFER);
+	hsave_old = native_read_msr(MSR_VM_HSAVE_PA);
+	native_write_msr(MSR_EFER, (u32)(efer | EFER_SVME), (efer | EFER_SVME) >> 32);
+	native_write_msr(MSR_VM_HSAVE_PA, (u32)(u64)page_to_phys(hsave), (u64)page_to_phys(hsave) >> 32);
+	asm volatile("clgi; vmrun %%rax; stgi" : : "a"(__pa(vmcb)) : "memory", "cc");
+	native_write_msr(MSR_VM_HSAVE_PA, (u32)hsave_old, hsave_old >> 32);
+	native_write_msr(MSR_EFER, (u32)efer, efer >> 32);
+	local_irq_restore(flags);
+	return vmcb->control.exit_code | ((u64)vmcb->control.exit_code_hi << 32);
+}
 /*
  * L1 builds a nested page table mapping Hyper-box memory at L2 address 0
  * and runs VMRUN.  Hyper-box must refuse the VMCB (VMEXIT_INVALID).
  */
 static void replay_nested_map(void)
 {
-	u64 *pml4, *pdpt, *pd, *pt, efer, hsave_old;
+	u64 *pml4, *pdpt, *pd, *pt, code;
 	struct page *hsave;
 	struct vmcb *vmcb;
-	unsigned long flags;
-	u64 code;
 
 	if (!hidden_pa) {
 		R("SKIP nested_map_hidden (no hidden_pa given)");
@@ -134,26 +164,9 @@ static void replay_nested_map(void)
 	pd[0] = __pa(pt) | 7;
 	pt[0] = (hidden_pa & PAGE_MASK) | 7;		/* L2 page 0 -> Hyper-box, writable */
 
-	vmcb->control.intercepts[INTERCEPT_WORD4] = 1;	/* VMRUN intercept (bit 128) */
-	vmcb->control.asid = 1;
-	vmcb->control.nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
-	vmcb->control.nested_cr3 = __pa(pml4);
-	vmcb->save.efer = EFER_SVME | EFER_LME | EFER_LMA;
-	vmcb->save.cr0 = X86_CR0_PE | X86_CR0_PG;
-	vmcb->save.cr4 = X86_CR4_PAE;
-	vmcb->save.cs.attrib = 0x29b;
-	vmcb->control.exit_code = 0x1234;
+	vmcb_minimal(vmcb, __pa(pml4));
 
-	local_irq_save(flags);
-	efer = native_read_msr(MSR_EFER);
-	hsave_old = native_read_msr(MSR_VM_HSAVE_PA);
-	native_write_msr(MSR_EFER, (u32)(efer | EFER_SVME), (efer | EFER_SVME) >> 32);
-	native_write_msr(MSR_VM_HSAVE_PA, (u32)(u64)page_to_phys(hsave), (u64)page_to_phys(hsave) >> 32);
-	asm volatile("clgi; vmrun %%rax; stgi" : : "a"(__pa(vmcb)) : "memory", "cc");
-	native_write_msr(MSR_VM_HSAVE_PA, (u32)hsave_old, hsave_old >> 32);
-	native_write_msr(MSR_EFER, (u32)efer, efer >> 32);
-	local_irq_restore(flags);
-	code = vmcb->control.exit_code | ((u64)vmcb->control.exit_code_hi << 32);
+	code = vmrun_once(vmcb, hsave);
 	if (code == (u64)SVM_EXIT_ERR)
 		R("BLOCKED nested_map_hidden: VMRUN with L2 page 0 -> %#lx refused, exit code VMEXIT_INVALID",
 		  hidden_pa);
@@ -453,16 +466,8 @@ static void make_exiting_l2(struct tr_exit_pages *p)
 	struct vmcb *vmcb = p->vmcb;
 
 	vmcb->save = p->orig->save;
-	vmcb->control.intercepts[INTERCEPT_WORD4] = 1;	/* VMRUN intercept (bit 128) */
-	vmcb->control.asid = 1;
-	vmcb->control.nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
-	vmcb->control.nested_cr3 = __pa(p->pml4);
-	vmcb->control.exit_code = 0x1234;
-	vmcb->save.efer = EFER_SVME | EFER_LME | EFER_LMA;
-	vmcb->save.cr0 = X86_CR0_PE | X86_CR0_PG;
+	vmcb_minimal(vmcb, __pa(p->pml4));
 	vmcb->save.cr3 = 0;
-	vmcb->save.cr4 = X86_CR4_PAE;
-	vmcb->save.cs.attrib = 0x29b;
 	vmcb->save.rflags = 2;
 }
 
@@ -549,11 +554,9 @@ out:
  */
 static void replay_vmcb_feature(const char *what, bool cpu_has, u32 int_ctl, u64 virt_ext)
 {
-	u64 efer, hsave_old, code;
 	struct page *hsave;
 	struct vmcb *vmcb;
-	unsigned long flags;
-	u64 *pml4;
+	u64 *pml4, code;
 
 	if (cpu_has) {
 		R("SKIP %s (the CPU has it: offered to L1)", what);
@@ -566,28 +569,11 @@ static void replay_vmcb_feature(const char *what, bool cpu_has, u32 int_ctl, u64
 		R("SKIP %s (no memory)", what);
 		goto out;
 	}
-	vmcb->control.intercepts[INTERCEPT_WORD4] = 1;	/* VMRUN intercept (bit 128) */
-	vmcb->control.asid = 1;
-	vmcb->control.nested_ctl = SVM_NESTED_CTL_NP_ENABLE;
-	vmcb->control.nested_cr3 = __pa(pml4);
+	vmcb_minimal(vmcb, __pa(pml4));
 	vmcb->control.int_ctl = int_ctl;
 	vmcb->control.virt_ext = virt_ext;
-	vmcb->save.efer = EFER_SVME | EFER_LME | EFER_LMA;
-	vmcb->save.cr0 = X86_CR0_PE | X86_CR0_PG;
-	vmcb->save.cr4 = X86_CR4_PAE;
-	vmcb->save.cs.attrib = 0x29b;
-	vmcb->control.exit_code = 0x1234;
 
-	local_irq_save(flags);
-	efer = native_read_msr(MSR_EFER);
-	hsave_old = native_read_msr(MSR_VM_HSAVE_PA);
-	native_write_msr(MSR_EFER, (u32)(efer | EFER_SVME), (efer | EFER_SVME) >> 32);
-	native_write_msr(MSR_VM_HSAVE_PA, (u32)(u64)page_to_phys(hsave), (u64)page_to_phys(hsave) >> 32);
-	asm volatile("clgi; vmrun %%rax; stgi" : : "a"(__pa(vmcb)) : "memory", "cc");
-	native_write_msr(MSR_VM_HSAVE_PA, (u32)hsave_old, hsave_old >> 32);
-	native_write_msr(MSR_EFER, (u32)efer, efer >> 32);
-	local_irq_restore(flags);
-	code = vmcb->control.exit_code | ((u64)vmcb->control.exit_code_hi << 32);
+	code = vmrun_once(vmcb, hsave);
 	if (code == (u64)SVM_EXIT_ERR)
 		R("BLOCKED %s: VMRUN refused, exit code VMEXIT_INVALID", what);
 	else
