@@ -107,22 +107,17 @@ static int uring_setup(struct io_engine *e, char *why, size_t len)
 		snprintf(why, len, "registering files: %s", strerror(-ret));
 		goto fail;
 	}
-	/* Only these opcodes, only on registered files, drain allowed (a
-	 * flush waits for the writes queued before it); no further
-	 * registration of any kind. */
-	struct io_uring_restriction res[5];
+	/* Only these opcodes, only on registered files, no other SQE flag;
+	 * no further registration of any kind. */
+	struct io_uring_restriction res[3];
 	memset(res, 0, sizeof(res));
 	res[0].opcode = IORING_RESTRICTION_SQE_OP;
 	res[0].sqe_op = IORING_OP_READV;
 	res[1].opcode = IORING_RESTRICTION_SQE_OP;
 	res[1].sqe_op = IORING_OP_WRITEV;
-	res[2].opcode = IORING_RESTRICTION_SQE_OP;
-	res[2].sqe_op = IORING_OP_FSYNC;
-	res[3].opcode = IORING_RESTRICTION_SQE_FLAGS_ALLOWED;
-	res[3].sqe_flags = IOSQE_IO_DRAIN;
-	res[4].opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED;
-	res[4].sqe_flags = IOSQE_FIXED_FILE;
-	ret = uring_register(&e->ring, IORING_REGISTER_RESTRICTIONS, res, 5);
+	res[2].opcode = IORING_RESTRICTION_SQE_FLAGS_REQUIRED;
+	res[2].sqe_flags = IOSQE_FIXED_FILE;
+	ret = uring_register(&e->ring, IORING_REGISTER_RESTRICTIONS, res, 3);
 	if (ret < 0) {
 		snprintf(why, len, "restricting the ring: %s", strerror(-ret));
 		goto fail;
@@ -182,12 +177,20 @@ int io_engine_queue(struct io_engine *e, struct io_req *r)
 	return 0;
 }
 
-static void uring_run(struct io_engine *e)
+/*
+ * Reads and writes of @reqs (no flush among them) through the ring, each
+ * with RWF_NOWAIT: one that would block completes with -EAGAIN and is done
+ * synchronously here.  So the ring never hands work to an io-wq worker,
+ * which would be a new task of this process: the jailed VMM may create
+ * none (RLIMIT_NPROC 0), and a request waiting for a worker that cannot
+ * be created waits forever on recent kernels (seen on Linux 6.18).
+ */
+static void uring_batch(struct io_engine *e, struct io_req **reqs, unsigned int nreqs)
 {
 	unsigned int submitted = 0, done = 0;
 
-	for (unsigned int i = 0; i < e->nqueued; i++) {
-		struct io_req *r = e->queued[i];
+	for (unsigned int i = 0; i < nreqs; i++) {
+		struct io_req *r = reqs[i];
 		struct io_uring_sqe *sqe = io_uring_get_sqe(&e->ring);
 
 		if (!sqe) {
@@ -196,13 +199,10 @@ static void uring_run(struct io_engine *e)
 		}
 		if (r->op == IO_READ)
 			io_uring_prep_readv(sqe, (int)r->file, r->iov, r->n, r->off);
-		else if (r->op == IO_WRITE)
-			io_uring_prep_writev(sqe, (int)r->file, r->iov, r->n, r->off);
 		else
-			io_uring_prep_fsync(sqe, (int)r->file, IORING_FSYNC_DATASYNC);
+			io_uring_prep_writev(sqe, (int)r->file, r->iov, r->n, r->off);
+		sqe->rw_flags = RWF_NOWAIT;
 		sqe->flags |= IOSQE_FIXED_FILE;
-		if (r->op == IO_FLUSH)
-			sqe->flags |= IOSQE_IO_DRAIN;
 		io_uring_sqe_set_data(sqe, r);
 		submitted++;
 	}
@@ -223,9 +223,11 @@ static void uring_run(struct io_engine *e)
 		int res = cqe->res;
 		io_uring_cqe_seen(&e->ring, cqe);
 		done++;
-		if (res < 0)
+		if (res == -EAGAIN || res == -EOPNOTSUPP)	/* would block, or no NOWAIT here */
+			r->res = sync_one(e, r);
+		else if (res < 0)
 			r->res = res;
-		else if (r->op != IO_FLUSH && (uint64_t)res < r->len)
+		else if ((uint64_t)res < r->len)
 			r->res = sync_rest(e->fds[r->file], r, (uint64_t)res);
 		else
 			r->res = 0;
@@ -233,9 +235,30 @@ static void uring_run(struct io_engine *e)
 	/* A ring that broke mid-way leaves requests without a completion:
 	 * fail them rather than guess. */
 	if (done < submitted)
-		for (unsigned int i = 0; i < e->nqueued; i++)
-			if (e->queued[i]->res == 1)
-				e->queued[i]->res = -EIO;
+		for (unsigned int i = 0; i < nreqs; i++)
+			if (reqs[i]->res == 1)
+				reqs[i]->res = -EIO;
+}
+
+/* The queue in runs between flushes; a flush, synchronous (an FSYNC in the
+ * ring always goes to an io-wq worker), after what was queued before it. */
+static void uring_run(struct io_engine *e)
+{
+	unsigned int i = 0;
+
+	while (i < e->nqueued) {
+		unsigned int j = i;
+
+		if (e->queued[i]->op == IO_FLUSH) {
+			e->queued[i]->res = sync_one(e, e->queued[i]);
+			i++;
+			continue;
+		}
+		while (j < e->nqueued && e->queued[j]->op != IO_FLUSH)
+			j++;
+		uring_batch(e, e->queued + i, j - i);
+		i = j;
+	}
 }
 
 void io_engine_run(struct io_engine *e)

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: LGPL-2.1-or-later */
 /*
  * Disk I/O engines. The preferred one is a restricted io_uring: created
- * disabled, limited to registered files and the READV/WRITEV/FSYNC opcodes,
- * then enabled, so that even a VMM taken over by its guest can use the ring
- * for nothing but these disks (and seccomp forbids creating another). Where
+ * disabled, limited to registered files and the READV/WRITEV opcodes, then
+ * enabled, so that even a VMM taken over by its guest can use the ring for
+ * nothing but these disks (and seccomp forbids creating another).  Its
+ * requests never wait for an io-wq worker (io_engine.c, uring_batch): what
+ * would block, and flushes, are done synchronously. Where
  * io_uring is unavailable (blocked by a container profile, or
  * kernel.io_uring_disabled), a synchronous preadv/pwritev engine takes over
  * and the reason is logged.
