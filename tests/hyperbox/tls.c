@@ -2,7 +2,9 @@
 /*
  * hb-tls ROUNDS: two processes on one CPU, each with a TLS descriptor of
  * its own in the same GDT slot (set_thread_area takes the first free one),
- * yield to each other ROUNDS times.  After every switch each checks, from
+ * hand a byte to each other through two pipes ROUNDS times, each read a
+ * switch to the other (sched_yield would switch only when the scheduler
+ * likes, and not at all before the other has started).  After every switch each checks, from
  * the live GDT, that the slot holds its own descriptor (LSL: its own
  * limit) and that GS loaded from it reaches its own page.  Under Hyper-box
  * the GDT is read-only to the kernel, and every switch's load_TLS stores
@@ -18,6 +20,23 @@
 #include <unistd.h>
 
 #define PAGE 4096
+
+/* pipes[0]: task 0 to task 1, pipes[1]: task 1 to task 0 */
+static int pipes[2][2];
+
+/* Task idx's turn in the ping-pong: task 0 writes first, task 1 reads first. */
+static int pass_turn(unsigned int idx)
+{
+	char c = 0;
+
+	if (idx == 0 && write(pipes[0][1], &c, 1) != 1)
+		return -1;
+	if (read(pipes[!idx][0], &c, 1) != 1)
+		return -1;
+	if (idx == 1 && write(pipes[1][1], &c, 1) != 1)
+		return -1;
+	return 0;
+}
 /* set_thread_area of the 32-bit system call table: the 64-bit one has none */
 #define IA32_SET_THREAD_AREA 243
 
@@ -68,7 +87,10 @@ static int task(unsigned int idx, long rounds)
 	sel = (uint16_t)(d->entry_number * 8 + 3);
 	asm volatile("mov %0, %%gs" : : "r"(sel));
 	for (long i = 0; i < rounds; i++) {
-		sched_yield();
+		if (pass_turn(idx)) {
+			perror("hb-tls: pipe");
+			return 2;
+		}
 		asm volatile("mov %%gs:0, %0" : "=r"(v));
 		if (lsl(sel) != limit || v != marker) {
 			fprintf(stderr, "hb-tls: task %u, switch %ld: slot %u has limit %#x (own %#x), "
@@ -90,6 +112,10 @@ int main(int argc, char **argv)
 
 	if (rounds <= 0) {
 		fprintf(stderr, "usage: hb-tls ROUNDS\n");
+		return 2;
+	}
+	if (pipe(pipes[0]) || pipe(pipes[1])) {
+		perror("hb-tls: pipe");
 		return 2;
 	}
 	fflush(stdout);
