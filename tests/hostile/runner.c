@@ -22,6 +22,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
+#include <dirent.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -46,6 +47,10 @@ int alcatraz_test_config_set_net_fd(struct alcatraz_config *cfg, int fd);
 static bool on_kvm_pvm; /* alcatraz_kvm_probe() said -ALCATRAZ_E_SLOWKVM */
 
 #define VM_TIMEOUT_MS 60000
+/* A VM that has not ended this long after its own timeout is a hang of the
+ * VMM (or of KVM): the runner reports what every thread is doing and stops,
+ * rather than hanging until meson kills the whole suite. */
+#define HANG_MS (VM_TIMEOUT_MS + 30000)
 
 struct hcase {
 	const char *name;
@@ -388,8 +393,89 @@ static void net_stop(struct netpeer *p)
 	p->buf = NULL;
 }
 
+/* One line of a /proc file, without its newline, or "?". */
+static void proc_line(const char *path, char *out, size_t len)
+{
+	FILE *f = fopen(path, "re");
+
+	snprintf(out, len, "?");
+	if (f) {
+		if (fgets(out, (int)len, f))
+			out[strcspn(out, "\n")] = 0;
+		fclose(f);
+	}
+}
+
+/* Every thread of process `pid`: state, wait channel, system call and the
+ * kernel stack (what a hang in KVM_RUN or a lock shows), then its children. */
+static void dump_process(const char *pid, int depth)
+{
+	char path[640], line[256], dir[64];
+	DIR *d;
+	struct dirent *e;
+
+	snprintf(dir, sizeof(dir), "/proc/%s/task", pid);
+	d = opendir(dir);
+	if (!d || depth > 3) {
+		if (d)
+			closedir(d);
+		return;
+	}
+	while ((e = readdir(d))) {
+		if (e->d_name[0] == '.')
+			continue;
+		char comm[64], state[256], wchan[64], sys[128];
+		snprintf(path, sizeof(path), "%s/%s/comm", dir, e->d_name);
+		proc_line(path, comm, sizeof(comm));
+		snprintf(path, sizeof(path), "%s/%s/stat", dir, e->d_name);
+		proc_line(path, state, sizeof(state));
+		snprintf(path, sizeof(path), "%s/%s/wchan", dir, e->d_name);
+		proc_line(path, wchan, sizeof(wchan));
+		snprintf(path, sizeof(path), "%s/%s/syscall", dir, e->d_name);
+		proc_line(path, sys, sizeof(sys));
+		const char *st = strrchr(state, ')');
+		printf("  hang: pid %s tid %s (%s) state %.1s wchan %s syscall %s\n", pid, e->d_name,
+		       comm, st && st[1] ? st + 2 : "?", wchan, sys);
+		snprintf(path, sizeof(path), "%s/%s/stack", dir, e->d_name);
+		FILE *f = fopen(path, "re");
+		for (int i = 0; f && i < 12 && fgets(line, sizeof(line), f); i++)
+			printf("  hang:     %s", line);
+		if (f)
+			fclose(f);
+		snprintf(path, sizeof(path), "%s/%s/children", dir, e->d_name);
+		f = fopen(path, "re");
+		char child[16];
+		while (f && fscanf(f, "%15s", child) == 1)
+			dump_process(child, depth + 1);
+		if (f)
+			fclose(f);
+	}
+	closedir(d);
+}
+
+/* The VM outlived its own timeout by HANG_MS: say where everything is and
+ * stop the run (destroying the VM would wait for the stuck threads). */
+static _Noreturn void hang_report(unsigned int n, bool sandbox, const struct vm *vm)
+{
+	printf("FAIL %2u %-24s %-10s the VM had not ended after %d s (its own timeout: %d s)\n",
+	       n, cases[n].name, sandbox ? "sandbox" : "no-sandbox", HANG_MS / 1000,
+	       VM_TIMEOUT_MS / 1000);
+	if (vm) {
+		printf("  hang: ended %d running_vcpus %u outputs_ended %d output_abandoned %d\n",
+		       vm->ended, vm->running_vcpus, vm->outputs_ended, vm->output_abandoned);
+		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
+			printf("  hang: vcpu%u started %d exit_reason %u immediate_exit %u\n", i,
+			       vm->vcpus[i].thread_started, vm->vcpus[i].run ? vm->vcpus[i].run->exit_reason : 0,
+			       vm->vcpus[i].run ? vm->vcpus[i].run->immediate_exit : 0);
+	}
+	dump_process("self", 0);
+	fflush(stdout);
+	_exit(1);
+}
+
 /* The same VM through the library: alcatraz-vmm-testhooks, jailed. */
-static int run_jailed(const char *image, const char *cmdline, bool control, struct run *r)
+static int run_jailed(unsigned int n, const char *image, const char *cmdline, bool control,
+		      struct run *r)
 {
 	const char *argv[] = { HOSTILE_ARGV0, NULL };
 	struct alcatraz_config *cfg;
@@ -421,7 +507,9 @@ static int run_jailed(const char *image, const char *cmdline, bool control, stru
 		return ret;
 	ret = alcatraz_vm_start(vm);
 	if (!ret)
-		ret = alcatraz_vm_wait(vm, -1);
+		ret = alcatraz_vm_wait(vm, HANG_MS);
+	if (ret == -ETIMEDOUT)
+		hang_report(n, true, NULL);
 	if (!ret)
 		ret = alcatraz_vm_result(vm, &r->res);
 	alcatraz_vm_destroy(vm);
@@ -468,7 +556,7 @@ static int run_vm(const char *image, unsigned int n, bool sandbox, struct run *r
 
 	if (sandbox) {
 		free_vc_copies(&vc);
-		return run_jailed(image, cmdline, !(c->flags & F_NOCTL), r);
+		return run_jailed(n, image, cmdline, !(c->flags & F_NOCTL), r);
 	}
 	struct vm *vm;
 	if (r->net.started) {
@@ -483,7 +571,9 @@ static int run_vm(const char *image, unsigned int n, bool sandbox, struct run *r
 		return ret;
 	ret = vm_start(vm);
 	if (!ret)
-		ret = vm_wait(vm, -1);
+		ret = vm_wait(vm, HANG_MS);
+	if (ret == -ETIMEDOUT)
+		hang_report(n, false, vm);
 	if (!ret) {
 		pthread_mutex_lock(&vm->lock);
 		r->res = vm->result;
