@@ -102,7 +102,11 @@ struct vcpu {
 	struct kvm_run *run;
 	size_t run_size;
 	pthread_t thread;
-	bool thread_started;
+	bool thread_started;     /* joinable: set by the starter once created */
+	/* Set by the thread itself before it first looks at vm->stopping:
+	 * from then on a kick reaches it (vcpu_kick()). */
+	pthread_t self;
+	int kickable;
 	bool halted;
 };
 

@@ -51,6 +51,7 @@ static bool on_kvm_pvm; /* alcatraz_kvm_probe() said -ALCATRAZ_E_SLOWKVM */
  * VMM (or of KVM): the runner reports what every thread is doing and stops,
  * rather than hanging until meson kills the whole suite. */
 #define HANG_MS (VM_TIMEOUT_MS + 30000)
+#define TIMES_SAMPLE_US 200000 /* where a thread's time goes: user, kernel or guest */
 
 struct hcase {
 	const char *name;
@@ -393,6 +394,19 @@ static void net_stop(struct netpeer *p)
 	p->buf = NULL;
 }
 
+static void dump(const char *what, const char *text)
+{
+	if (!text || !*text)
+		return;
+	printf("  --- %s:\n", what);
+	for (const char *p = text; *p;) {
+		const char *nl = strchr(p, '\n');
+		int len = nl ? (int)(nl - p) : (int)strlen(p);
+		printf("  | %.*s\n", len, p);
+		p += len + (nl ? 1 : 0);
+	}
+}
+
 /* One line of a /proc file, without its newline, or "?". */
 static void proc_line(const char *path, char *out, size_t len)
 {
@@ -404,6 +418,32 @@ static void proc_line(const char *path, char *out, size_t len)
 			out[strcspn(out, "\n")] = 0;
 		fclose(f);
 	}
+}
+
+/* utime, stime and guest_time of a thread (proc(5) stat fields 14, 15, 43). */
+static bool thread_times(const char *dir, const char *tid, unsigned long long t[3])
+{
+	char path[640], line[1024];
+
+	snprintf(path, sizeof(path), "%s/%s/stat", dir, tid);
+	proc_line(path, line, sizeof(line));
+	const char *p = strrchr(line, ')');
+	unsigned int field = 2;
+
+	for (; p && *p; p++) {
+		if (*p != ' ')
+			continue;
+		field++;
+		if (field == 14)
+			t[0] = strtoull(p + 1, NULL, 10);
+		else if (field == 15)
+			t[1] = strtoull(p + 1, NULL, 10);
+		else if (field == 43) {
+			t[2] = strtoull(p + 1, NULL, 10);
+			return true;
+		}
+	}
+	return false;
 }
 
 /* Every thread of process `pid`: state, wait channel, system call and the
@@ -434,8 +474,15 @@ static void dump_process(const char *pid, int depth)
 		snprintf(path, sizeof(path), "%s/%s/syscall", dir, e->d_name);
 		proc_line(path, sys, sizeof(sys));
 		const char *st = strrchr(state, ')');
+		unsigned long long t0[3], t1[3];
+		bool times = thread_times(dir, e->d_name, t0);
+		usleep(TIMES_SAMPLE_US);
+		times = times && thread_times(dir, e->d_name, t1);
 		printf("  hang: pid %s tid %s (%s) state %.1s wchan %s syscall %s\n", pid, e->d_name,
 		       comm, st && st[1] ? st + 2 : "?", wchan, sys);
+		if (times)
+			printf("  hang:   in %d ms: %llu user, %llu system, %llu guest ticks\n",
+			       TIMES_SAMPLE_US / 1000, t1[0] - t0[0], t1[1] - t0[1], t1[2] - t0[2]);
 		snprintf(path, sizeof(path), "%s/%s/stack", dir, e->d_name);
 		FILE *f = fopen(path, "re");
 		for (int i = 0; f && i < 12 && fgets(line, sizeof(line), f); i++)
@@ -455,7 +502,8 @@ static void dump_process(const char *pid, int depth)
 
 /* The VM outlived its own timeout by HANG_MS: say where everything is and
  * stop the run (destroying the VM would wait for the stuck threads). */
-static _Noreturn void hang_report(unsigned int n, bool sandbox, const struct vm *vm)
+static _Noreturn void hang_report(unsigned int n, bool sandbox, const struct vm *vm,
+				  const struct run *r)
 {
 	printf("FAIL %2u %-24s %-10s the VM had not ended after %d s (its own timeout: %d s)\n",
 	       n, cases[n].name, sandbox ? "sandbox" : "no-sandbox", HANG_MS / 1000,
@@ -469,6 +517,13 @@ static _Noreturn void hang_report(unsigned int n, bool sandbox, const struct vm 
 			       vm->vcpus[i].run ? vm->vcpus[i].run->immediate_exit : 0);
 	}
 	dump_process("self", 0);
+	size_t len;
+	char *text = slurp(r->serial, &len);
+	dump("serial", text);
+	free(text);
+	text = slurp(r->log, &len);
+	dump("VMM log", text);
+	free(text);
 	fflush(stdout);
 	_exit(1);
 }
@@ -509,7 +564,7 @@ static int run_jailed(unsigned int n, const char *image, const char *cmdline, bo
 	if (!ret)
 		ret = alcatraz_vm_wait(vm, HANG_MS);
 	if (ret == -ETIMEDOUT)
-		hang_report(n, true, NULL);
+		hang_report(n, true, NULL, r);
 	if (!ret)
 		ret = alcatraz_vm_result(vm, &r->res);
 	alcatraz_vm_destroy(vm);
@@ -573,7 +628,7 @@ static int run_vm(const char *image, unsigned int n, bool sandbox, struct run *r
 	if (!ret)
 		ret = vm_wait(vm, HANG_MS);
 	if (ret == -ETIMEDOUT)
-		hang_report(n, false, vm);
+		hang_report(n, false, vm, r);
 	if (!ret) {
 		pthread_mutex_lock(&vm->lock);
 		r->res = vm->result;
@@ -666,19 +721,6 @@ static double now_s(void)
 	struct timespec ts;
 	clock_gettime(CLOCK_MONOTONIC, &ts);
 	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
-}
-
-static void dump(const char *what, const char *text)
-{
-	if (!text || !*text)
-		return;
-	printf("  --- %s:\n", what);
-	for (const char *p = text; *p;) {
-		const char *nl = strchr(p, '\n');
-		int len = nl ? (int)(nl - p) : (int)strlen(p);
-		printf("  | %.*s\n", len, p);
-		p += len + (nl ? 1 : 0);
-	}
 }
 
 /* 1 = passed */

@@ -324,6 +324,21 @@ void vm_resume(struct vm *vm)
 
 static void vcpu_finish(struct vcpu *vcpu);
 
+/*
+ * Makes this thread kickable before its first look at vm->stopping. The
+ * starter marks the thread started only once pthread_create() returns, and
+ * a VM may end before that (a guest that is done at once, an AP started
+ * late): a kick keyed on that mark would miss a thread that has already
+ * entered KVM_RUN, and an AP waiting for a SIPI would stay there for good.
+ * Both sides store, then load, sequentially consistent: either vcpu_kick()
+ * sees the thread published and signals it, or the thread sees stopping.
+ */
+static void vcpu_publish(struct vcpu *vcpu)
+{
+	vcpu->self = pthread_self();
+	__atomic_store_n(&vcpu->kickable, 1, __ATOMIC_SEQ_CST);
+}
+
 /* The guest's loop, on a thread whose filter (if any) is in already. */
 static void *vcpu_run(void *arg)
 {
@@ -331,6 +346,7 @@ static void *vcpu_run(void *arg)
 	struct vm *vm = vcpu->vm;
 	bool first = true;
 
+	vcpu_publish(vcpu);
 	while (!vm->stopping) {
 		if (ioctl(vcpu->fd, KVM_RUN, 0) < 0) {
 			if (errno == EINTR || errno == EAGAIN) {
@@ -439,10 +455,12 @@ int vcpu_start(struct vcpu *vcpu)
 	return ret;
 }
 
+/* Callers set vm->stopping (or pause_req) before the kick; see vcpu_publish(). */
 void vcpu_kick(struct vcpu *vcpu)
 {
-	if (!vcpu->thread_started || !vcpu->run)
+	if (!vcpu->run)
 		return;
 	__atomic_store_n(&vcpu->run->immediate_exit, 1, __ATOMIC_SEQ_CST);
-	pthread_kill(vcpu->thread, VCPU_KICK_SIGNAL);
+	if (__atomic_load_n(&vcpu->kickable, __ATOMIC_SEQ_CST))
+		pthread_kill(vcpu->self, VCPU_KICK_SIGNAL);
 }
