@@ -23,6 +23,23 @@
 #include "sandbox.h"
 #include "vmm.h"
 
+#ifdef ALCATRAZ_TEST_HOOKS
+/* Test builds: ALCATRAZ_TEST_VCPU_START_DELAY_MS=N holds the starter N ms
+ * between creating each application processor's thread and marking it
+ * started, the window in which a VM can end before vm_start() returns. */
+static void test_hook_vcpu_started(const struct vcpu *vcpu)
+{
+	const char *ms = getenv("ALCATRAZ_TEST_VCPU_START_DELAY_MS");
+
+	if (ms && vcpu->index > 0)
+		usleep((useconds_t)strtoul(ms, NULL, 10) * 1000);
+}
+#else
+static void test_hook_vcpu_started(const struct vcpu *vcpu)
+{
+}
+#endif
+
 enum exit_action { EXIT_CONTINUE, EXIT_STOP };
 
 typedef enum exit_action (*exit_handler_t)(struct vcpu *vcpu);
@@ -450,8 +467,10 @@ int vcpu_start(struct vcpu *vcpu)
 	pthread_sigmask(SIG_BLOCK, &kick, &old);
 	ret = -pthread_create(&vcpu->thread, NULL, vcpu_thread, vcpu);
 	pthread_sigmask(SIG_SETMASK, &old, NULL);
-	if (ret == 0)
+	if (ret == 0) {
+		test_hook_vcpu_started(vcpu);
 		vcpu->thread_started = true;
+	}
 	return ret;
 }
 
