@@ -45,7 +45,8 @@ int children(pid_t *out, int max)
 
 /* Dead with its descriptors closed: a zombie whose other threads are gone
  * too. A pool process has parked threads; its leader turns zombie first,
- * and the socket closes only with the last thread's exit. */
+ * and the socket closes only with the last thread's exit. While its parent
+ * reaps it, the zombie shows as X (dead) until its /proc entry goes. */
 bool is_gone(pid_t pid)
 {
 	char path[64], line[128], state = 0;
@@ -62,7 +63,7 @@ bool is_gone(pid_t pid)
 		sscanf(line, "Threads: %d", &threads);
 	}
 	fclose(f);
-	return state == 'Z' && threads == 1;
+	return state == 'X' || (state == 'Z' && threads == 1);
 }
 
 /* Polls (10 ms steps, up to 20 s) until the only children are size
