@@ -213,7 +213,10 @@ int alcatraz_config_set_log_fd(struct alcatraz_config *cfg, int fd);
  * alcatraz_config_set_timeout_ms - stop the VM after this long (0 = never)
  *
  * The VM ends with ALCATRAZ_EXIT_TIMEOUT; running vCPUs are kicked out of
- * KVM_RUN with immediate_exit and a signal.
+ * KVM_RUN with immediate_exit and a signal. If the VMM has not reported the
+ * VM's end 30 s after the timeout (a vCPU the kernel never lets go of), a
+ * waiting caller's library kills the VMM process and reports the timeout,
+ * its message ending in "was killed".
  */
 int alcatraz_config_set_timeout_ms(struct alcatraz_config *cfg, uint64_t ms);
 

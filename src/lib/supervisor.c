@@ -59,7 +59,15 @@ struct jailed_vm {
 	bool snapshotting, snap_replied; /* one SNAPSHOT at a time */
 	int snap_err;
 	char snap_why[200];
+	/* The VM's timeout, which the VMM enforces; the backstop, armed at
+	 * START, kills a VMM that has not ended the VM BACKSTOP_GRACE_MS
+	 * after it (a vCPU the kernel never lets go of). */
+	uint64_t timeout_ms;
+	struct timespec backstop;
+	bool backstop_armed, backstop_fired;
 };
+
+#define BACKSTOP_GRACE_MS 30000
 
 /* Reaps the VMM (lock held): its status, or -1 when already reaped. */
 static int reap_locked(struct jailed_vm *j)
@@ -299,6 +307,7 @@ static struct jailed_vm *jailed_new(const struct alcatraz_config *cfg)
 	j->net.fd = -1;
 	j->pidfd = j->sock = -1;
 	j->log_fd = cfg->log_fd >= 0 ? fcntl(cfg->log_fd, F_DUPFD_CLOEXEC, 3) : -1;
+	j->timeout_ms = cfg->timeout_ms;
 	pthread_mutex_init(&j->lock, NULL);
 	pthread_condattr_init(&ca);
 	pthread_condattr_setclock(&ca, CLOCK_MONOTONIC);
@@ -386,7 +395,13 @@ static void vmm_died_locked(struct jailed_vm *j)
 	if (j->ended)
 		return; /* the real result is in; nothing replaces it */
 	memset(&j->res, 0, sizeof(j->res));
-	if (j->violation >= 0 || code == 128 + SIGSYS) {
+	if (j->backstop_fired) {
+		j->res.kind = ALCATRAZ_EXIT_TIMEOUT;
+		j->res.error = -ETIMEDOUT;
+		snprintf(j->res.message, sizeof(j->res.message),
+			 "timed out after %llu ms; the VMM had not stopped the VM %d ms later "
+			 "and was killed", (unsigned long long)j->timeout_ms, BACKSTOP_GRACE_MS);
+	} else if (j->violation >= 0 || code == 128 + SIGSYS) {
 		char *name = j->violation >= 0
 				     ? seccomp_syscall_resolve_num_arch(SCMP_ARCH_NATIVE, j->violation)
 				     : NULL;
@@ -494,6 +509,34 @@ static void take_locked(struct jailed_vm *j, int r, const struct vmm_msg_buf *m)
 	}
 }
 
+/* The VM's timeout plus BACKSTOP_GRACE_MS has passed without its result:
+ * the VMM cannot stop it (a vCPU thread the kernel never returns from
+ * KVM_RUN). It is killed; its end, read next, reports the timeout. */
+static void backstop_fire_locked(struct jailed_vm *j)
+{
+	if (j->ended || j->reaped)
+		return;
+	j->backstop_fired = true;
+	vmm_pidfd_signal(j->pidfd, SIGKILL);
+}
+
+static void backstop_arm_locked(struct jailed_vm *j)
+{
+	uint64_t ms;
+
+	if (!j->timeout_ms || __builtin_add_overflow(j->timeout_ms, BACKSTOP_GRACE_MS, &ms) ||
+	    ms > (uint64_t)INT32_MAX)
+		return; /* no timeout, or one beyond what poll() can wait */
+	clock_gettime(CLOCK_MONOTONIC, &j->backstop);
+	j->backstop.tv_sec += (time_t)(ms / 1000);
+	j->backstop.tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (j->backstop.tv_nsec >= 1000000000L) {
+		j->backstop.tv_sec++;
+		j->backstop.tv_nsec -= 1000000000L;
+	}
+	j->backstop_armed = true;
+}
+
 /*
  * Becomes the reader (or waits for the current one) until done(j) holds.
  * Lock held on entry and exit. 0, or -ETIMEDOUT. Every message read is
@@ -525,15 +568,22 @@ static int pump_locked(struct jailed_vm *j, bool (*done)(const struct jailed_vm 
 				return -ETIMEDOUT;
 			continue;
 		}
+		int wait = remaining_ms(&deadline, timeout_ms);
+		int bwait = j->backstop_armed && !j->backstop_fired ? remaining_ms(&j->backstop, 0)
+								   : -1;
+		bool backstop = bwait >= 0 && (wait < 0 || bwait < wait);
+
 		j->reading = true;
 		pthread_mutex_unlock(&j->lock);
-		r = read_one(j, &m, remaining_ms(&deadline, timeout_ms));
+		r = read_one(j, &m, backstop ? bwait : wait);
 		pthread_mutex_lock(&j->lock);
 		j->reading = false;
 		if (r != -ETIMEDOUT)
 			take_locked(j, r, &m);
+		else if (backstop)
+			backstop_fire_locked(j);
 		pthread_cond_broadcast(&j->cond);
-		if (r == -ETIMEDOUT && !done(j, arg))
+		if (r == -ETIMEDOUT && !backstop && !done(j, arg))
 			return r;
 	}
 	return 0;
@@ -556,6 +606,8 @@ int jailed_start(struct jailed_vm *j)
 		pump_locked(j, start_answered, NULL, -1);
 		/* An ended VM's result says why; a start error is the caller's. */
 		ret = j->start_replied ? j->start_err : 0;
+		if (j->start_replied && !j->start_err)
+			backstop_arm_locked(j);
 	}
 	pthread_mutex_unlock(&j->lock);
 	return ret;

@@ -56,6 +56,7 @@ static void vmm_env(char **env, char *buf, size_t len)
 #ifdef ALCATRAZ_TEST_HOOKS
 		"ALCATRAZ_TEST_VIOLATE", "ALCATRAZ_TEST_PROBE_FS", "ALCATRAZ_TEST_PRESTART_FAIL",
 		"ALCATRAZ_TEST_CONFIG_DIE", "ALCATRAZ_TEST_VCPU_START_DELAY_MS",
+		"ALCATRAZ_TEST_IGNORE_TIMEOUT",
 #endif
 	};
 	size_t used = 0;

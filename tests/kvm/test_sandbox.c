@@ -18,6 +18,7 @@
 #include <poll.h>
 #include <pthread.h>
 #include <sys/random.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <alcatraz/alcatraz.h>
@@ -64,6 +65,33 @@ static void expect_violation(const char *act, const char *syscall_name)
 		      res.message, syscall_name);
 	alcatraz_vm_destroy(vm);
 }
+
+/*
+ * A VMM that cannot stop its VM at the timeout (the test hook lets the VM
+ * run on, as a vCPU thread the kernel never returns from KVM_RUN would):
+ * the library kills it at the timeout plus its 30 s grace and reports the
+ * timeout, so that a wait without a limit still returns.
+ */
+START_TEST(vmm_that_cannot_stop_its_vm_is_killed_after_the_grace)
+{
+	struct alcatraz_result res;
+	struct timespec t0, t1;
+
+	setenv("ALCATRAZ_TEST_IGNORE_TIMEOUT", "1", 1);
+	struct alcatraz_vm *vm = start_vm(endless, -1, 1000);
+	unsetenv("ALCATRAZ_TEST_IGNORE_TIMEOUT");
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	ck_assert_int_eq(alcatraz_vm_wait(vm, -1), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	double s = (double)(t1.tv_sec - t0.tv_sec) + (t1.tv_nsec - t0.tv_nsec) / 1e9;
+	ck_assert_int_eq(alcatraz_vm_result(vm, &res), 0);
+	ck_assert_msg(res.kind == ALCATRAZ_EXIT_TIMEOUT && strstr(res.message, "was killed"),
+		      "ended as %s: %s", alcatraz_exit_kind_name(res.kind), res.message);
+	/* Not before the grace: the VMM's own timeout comes first. */
+	ck_assert_msg(s >= 30.0, "killed after %.1f s, before the VM's 1 s timeout + 30 s", s);
+	alcatraz_vm_destroy(vm);
+}
+END_TEST
 
 START_TEST(execve_is_killed)
 {
@@ -502,6 +530,7 @@ int main(int argc, char **argv)
 	TCase *tc = tcase_create("sandbox");
 	tcase_set_timeout(tc, 120);
 	tcase_add_test(tc, execve_is_killed);
+	tcase_add_test(tc, vmm_that_cannot_stop_its_vm_is_killed_after_the_grace);
 	tcase_add_test(tc, socket_is_killed);
 	tcase_add_test(tc, open_is_killed);
 	tcase_add_test(tc, fork_is_killed);
