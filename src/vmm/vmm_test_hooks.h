@@ -60,7 +60,28 @@ static inline void test_hook_in_jail(struct vm *vm)
 	       stat("/dev/kvm", &st) ? strerror(errno) : "VISIBLE",
 	       stat("/proc/self", &st) ? strerror(errno) : "VISIBLE");
 }
+
+/* ALCATRAZ_TEST_VCPU_START_DELAY_MS=N holds the starter N ms between
+ * creating each application processor's thread and marking it started,
+ * the window in which a VM can end before vm_start() returns. */
+static inline void test_hook_vcpu_started(const struct vcpu *vcpu)
+{
+	const char *ms = getenv("ALCATRAZ_TEST_VCPU_START_DELAY_MS");
+
+	if (ms && vcpu->index > 0)
+		usleep((useconds_t)strtoul(ms, NULL, 10) * 1000);
+}
+
+/* ALCATRAZ_TEST_IGNORE_TIMEOUT=1 makes the watchdog let the VM run on past
+ * its timeout, as a vCPU that never leaves KVM_RUN would, for the
+ * library's backstop to be seen killing the VMM. */
+static inline bool test_hook_ignore_timeout(void)
+{
+	return getenv("ALCATRAZ_TEST_IGNORE_TIMEOUT") != NULL;
+}
 #else
+static inline void test_hook_vcpu_started(const struct vcpu *vcpu) { (void)vcpu; }
+static inline bool test_hook_ignore_timeout(void) { return false; }
 static inline void test_hook_after_start(struct vm *vm) { (void)vm; }
 static inline void test_hook_after_config(void) {}
 static inline void test_hook_in_jail(struct vm *vm) { (void)vm; }

@@ -22,23 +22,7 @@
 #include "prestart.h"
 #include "sandbox.h"
 #include "vmm.h"
-
-#ifdef ALCATRAZ_TEST_HOOKS
-/* Test builds: ALCATRAZ_TEST_VCPU_START_DELAY_MS=N holds the starter N ms
- * between creating each application processor's thread and marking it
- * started, the window in which a VM can end before vm_start() returns. */
-static void test_hook_vcpu_started(const struct vcpu *vcpu)
-{
-	const char *ms = getenv("ALCATRAZ_TEST_VCPU_START_DELAY_MS");
-
-	if (ms && vcpu->index > 0)
-		usleep((useconds_t)strtoul(ms, NULL, 10) * 1000);
-}
-#else
-static void test_hook_vcpu_started(const struct vcpu *vcpu)
-{
-}
-#endif
+#include "vmm_test_hooks.h"
 
 enum exit_action { EXIT_CONTINUE, EXIT_STOP };
 

@@ -19,6 +19,7 @@
 #include "sandbox.h"
 #include "sink.h"
 #include "vmm.h"
+#include "vmm_test_hooks.h"
 
 #define LOG_BUF_CAP (16u * 1024)
 
@@ -138,21 +139,6 @@ void vm_count_confined(struct vm *vm)
 	pthread_cond_broadcast(&vm->cond);
 	pthread_mutex_unlock(&vm->lock);
 }
-
-#ifdef ALCATRAZ_TEST_HOOKS
-/* Test builds: ALCATRAZ_TEST_IGNORE_TIMEOUT=1 makes the watchdog let the
- * VM run on past its timeout, as a vCPU that never leaves KVM_RUN would,
- * for the library's backstop to be seen killing the VMM. */
-static bool test_hook_ignore_timeout(void)
-{
-	return getenv("ALCATRAZ_TEST_IGNORE_TIMEOUT") != NULL;
-}
-#else
-static bool test_hook_ignore_timeout(void)
-{
-	return false;
-}
-#endif
 
 /* The watchdog's wait, on a thread whose filter (if any) is in already. */
 static void *watchdog_run(void *arg)
