@@ -435,6 +435,18 @@ static int read_one(struct jailed_vm *j, struct vmm_msg_buf *m, int timeout_ms)
 	return vmm_msg_recv(j->sock, m, NULL, 0, NULL);
 }
 
+/* Now on CLOCK_MONOTONIC, plus ms. */
+static void deadline_after(struct timespec *ts, uint64_t ms)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+	ts->tv_sec += (time_t)(ms / 1000);
+	ts->tv_nsec += (long)(ms % 1000) * 1000000L;
+	if (ts->tv_nsec >= 1000000000L) {
+		ts->tv_sec++;
+		ts->tv_nsec -= 1000000000L;
+	}
+}
+
 static int remaining_ms(const struct timespec *deadline, int timeout_ms)
 {
 	struct timespec now;
@@ -527,13 +539,7 @@ static void backstop_arm_locked(struct jailed_vm *j)
 	if (!j->timeout_ms || __builtin_add_overflow(j->timeout_ms, BACKSTOP_GRACE_MS, &ms) ||
 	    ms > (uint64_t)INT32_MAX)
 		return; /* no timeout, or one beyond what poll() can wait */
-	clock_gettime(CLOCK_MONOTONIC, &j->backstop);
-	j->backstop.tv_sec += (time_t)(ms / 1000);
-	j->backstop.tv_nsec += (long)(ms % 1000) * 1000000L;
-	if (j->backstop.tv_nsec >= 1000000000L) {
-		j->backstop.tv_sec++;
-		j->backstop.tv_nsec -= 1000000000L;
-	}
+	deadline_after(&j->backstop, ms);
 	j->backstop_armed = true;
 }
 
@@ -547,15 +553,7 @@ static int pump_locked(struct jailed_vm *j, bool (*done)(const struct jailed_vm 
 {
 	struct timespec deadline;
 
-	clock_gettime(CLOCK_MONOTONIC, &deadline);
-	if (timeout_ms > 0) {
-		deadline.tv_sec += timeout_ms / 1000;
-		deadline.tv_nsec += (long)(timeout_ms % 1000) * 1000000;
-		if (deadline.tv_nsec >= 1000000000L) {
-			deadline.tv_sec++;
-			deadline.tv_nsec -= 1000000000L;
-		}
-	}
+	deadline_after(&deadline, timeout_ms > 0 ? (uint64_t)timeout_ms : 0);
 	while (!done(j, arg)) {
 		struct vmm_msg_buf m;
 		int r;
