@@ -22,7 +22,6 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/mman.h>
-#include <dirent.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -33,6 +32,7 @@
 int alcatraz_test_config_set_raw_platform(struct alcatraz_config *cfg);
 int alcatraz_test_config_set_net_fd(struct alcatraz_config *cfg, int fd);
 #include "layout.h"
+#include "hang.h"
 
 #define F_NOCTL 1u   /* no command: no control channel, console output dropped */
 #define F_CONSOLE 2u /* the console sink must hold exactly CONSOLE_TEXT */
@@ -51,7 +51,6 @@ static bool on_kvm_pvm; /* alcatraz_kvm_probe() said -ALCATRAZ_E_SLOWKVM */
  * VMM (or of KVM): the runner reports what every thread is doing and stops,
  * rather than hanging until meson kills the whole suite. */
 #define HANG_MS (VM_TIMEOUT_MS + 30000)
-#define TIMES_SAMPLE_US 200000 /* where a thread's time goes: user, kernel or guest */
 
 struct hcase {
 	const char *name;
@@ -148,20 +147,6 @@ static const char *check_disk(const char *path, unsigned int sectors, bool ro, b
 	}
 	close(fd);
 	return bad;
-}
-
-static char *slurp(int fd, size_t *len)
-{
-	off_t end = lseek(fd, 0, SEEK_END);
-	char *s = malloc(end > 0 ? (size_t)end + 1 : 1);
-
-	*len = 0;
-	if (!s)
-		return NULL;
-	if (end > 0 && pread(fd, s, (size_t)end, 0) == end)
-		*len = (size_t)end;
-	s[*len] = 0;
-	return s;
 }
 
 static char **strv1(const char *a)
@@ -394,112 +379,6 @@ static void net_stop(struct netpeer *p)
 	p->buf = NULL;
 }
 
-static void dump(const char *what, const char *text)
-{
-	if (!text || !*text)
-		return;
-	printf("  --- %s:\n", what);
-	for (const char *p = text; *p;) {
-		const char *nl = strchr(p, '\n');
-		int len = nl ? (int)(nl - p) : (int)strlen(p);
-		printf("  | %.*s\n", len, p);
-		p += len + (nl ? 1 : 0);
-	}
-}
-
-/* One line of a /proc file, without its newline, or "?". */
-static void proc_line(const char *path, char *out, size_t len)
-{
-	FILE *f = fopen(path, "re");
-
-	snprintf(out, len, "?");
-	if (f) {
-		if (fgets(out, (int)len, f))
-			out[strcspn(out, "\n")] = 0;
-		fclose(f);
-	}
-}
-
-/* utime, stime and guest_time of a thread (proc(5) stat fields 14, 15, 43). */
-static bool thread_times(const char *dir, const char *tid, unsigned long long t[3])
-{
-	char path[640], line[1024];
-
-	snprintf(path, sizeof(path), "%s/%s/stat", dir, tid);
-	proc_line(path, line, sizeof(line));
-	const char *p = strrchr(line, ')');
-	unsigned int field = 2;
-
-	for (; p && *p; p++) {
-		if (*p != ' ')
-			continue;
-		field++;
-		if (field == 14)
-			t[0] = strtoull(p + 1, NULL, 10);
-		else if (field == 15)
-			t[1] = strtoull(p + 1, NULL, 10);
-		else if (field == 43) {
-			t[2] = strtoull(p + 1, NULL, 10);
-			return true;
-		}
-	}
-	return false;
-}
-
-/* Every thread of process `pid`: state, wait channel, system call and the
- * kernel stack (what a hang in KVM_RUN or a lock shows), then its children. */
-static void dump_process(const char *pid, int depth)
-{
-	char path[640], line[256], dir[64];
-	DIR *d;
-	struct dirent *e;
-
-	snprintf(dir, sizeof(dir), "/proc/%s/task", pid);
-	d = opendir(dir);
-	if (!d || depth > 3) {
-		if (d)
-			closedir(d);
-		return;
-	}
-	while ((e = readdir(d))) {
-		if (e->d_name[0] == '.')
-			continue;
-		char comm[64], state[256], wchan[64], sys[128];
-		snprintf(path, sizeof(path), "%s/%s/comm", dir, e->d_name);
-		proc_line(path, comm, sizeof(comm));
-		snprintf(path, sizeof(path), "%s/%s/stat", dir, e->d_name);
-		proc_line(path, state, sizeof(state));
-		snprintf(path, sizeof(path), "%s/%s/wchan", dir, e->d_name);
-		proc_line(path, wchan, sizeof(wchan));
-		snprintf(path, sizeof(path), "%s/%s/syscall", dir, e->d_name);
-		proc_line(path, sys, sizeof(sys));
-		const char *st = strrchr(state, ')');
-		unsigned long long t0[3], t1[3];
-		bool times = thread_times(dir, e->d_name, t0);
-		usleep(TIMES_SAMPLE_US);
-		times = times && thread_times(dir, e->d_name, t1);
-		printf("  hang: pid %s tid %s (%s) state %.1s wchan %s syscall %s\n", pid, e->d_name,
-		       comm, st && st[1] ? st + 2 : "?", wchan, sys);
-		if (times)
-			printf("  hang:   in %d ms: %llu user, %llu system, %llu guest ticks\n",
-			       TIMES_SAMPLE_US / 1000, t1[0] - t0[0], t1[1] - t0[1], t1[2] - t0[2]);
-		snprintf(path, sizeof(path), "%s/%s/stack", dir, e->d_name);
-		FILE *f = fopen(path, "re");
-		for (int i = 0; f && i < 12 && fgets(line, sizeof(line), f); i++)
-			printf("  hang:     %s", line);
-		if (f)
-			fclose(f);
-		snprintf(path, sizeof(path), "%s/%s/children", dir, e->d_name);
-		f = fopen(path, "re");
-		char child[16];
-		while (f && fscanf(f, "%15s", child) == 1)
-			dump_process(child, depth + 1);
-		if (f)
-			fclose(f);
-	}
-	closedir(d);
-}
-
 /* The VM outlived its own timeout by HANG_MS: say where everything is and
  * stop the run (destroying the VM would wait for the stuck threads). */
 static _Noreturn void hang_report(unsigned int n, bool sandbox, const struct vm *vm,
@@ -508,24 +387,7 @@ static _Noreturn void hang_report(unsigned int n, bool sandbox, const struct vm 
 	printf("FAIL %2u %-24s %-10s the VM had not ended after %d s (its own timeout: %d s)\n",
 	       n, cases[n].name, sandbox ? "sandbox" : "no-sandbox", HANG_MS / 1000,
 	       VM_TIMEOUT_MS / 1000);
-	if (vm) {
-		printf("  hang: ended %d running_vcpus %u outputs_ended %d output_abandoned %d\n",
-		       vm->ended, vm->running_vcpus, vm->outputs_ended, vm->output_abandoned);
-		for (unsigned int i = 0; i < vm->nr_vcpus; i++)
-			printf("  hang: vcpu%u started %d exit_reason %u immediate_exit %u\n", i,
-			       vm->vcpus[i].thread_started, vm->vcpus[i].run ? vm->vcpus[i].run->exit_reason : 0,
-			       vm->vcpus[i].run ? vm->vcpus[i].run->immediate_exit : 0);
-	}
-	dump_process("self", 0);
-	size_t len;
-	char *text = slurp(r->serial, &len);
-	dump("serial", text);
-	free(text);
-	text = slurp(r->log, &len);
-	dump("VMM log", text);
-	free(text);
-	fflush(stdout);
-	_exit(1);
+	hang_dump(vm, r->serial, r->log);
 }
 
 /* The same VM through the library: alcatraz-vmm-testhooks, jailed. */
